@@ -1,0 +1,250 @@
+import { Block, Structure } from '../grammar/ast';
+import { ZennasError } from '../errors';
+import { Layer, LayerList, LayerRole, LayerShape, OpName, convOutSize } from './layers';
+import { LIMITS } from '../grammar/limits';
+
+/** Options shared by both lowerings. */
+export interface LowerOptions {
+  /** Insert SE after the k×k (or depthwise) conv of every residual super block (official `use_se`). */
+  se?: boolean;
+}
+
+/** Options of the as-trained lowering. */
+export interface TrainedLowerOptions extends LowerOptions {
+  /** Classifier classes; 0 means no GAP + Linear head is appended. */
+  numClasses?: number;
+  /**
+   * 'official' (default): the first unit of every residual super block always has a 1×1
+   * projection shortcut (the official code's ResBlockProj; reproduces the paper's params, e.g.
+   * ZenNet-0.3ms 85.4M). 'minimal': project only when channels or stride change (DESIGN §2 wording).
+   */
+  shortcuts?: 'official' | 'minimal';
+}
+
+/** Python's round(): half to even. The official code relies on it (round8(20) = 16). */
+export function roundHalfEven(x: number): number {
+  const f = Math.floor(x);
+  const d = x - f;
+  if (d > 0.5) return f + 1;
+  if (d < 0.5) return f;
+  return f % 2 === 0 ? f : f + 1;
+}
+
+/** Width of an IDW expansion layer: max(8, round(x/8)·8) (DESIGN §2). */
+export function round8(x: number): number {
+  return Math.max(8, roundHalfEven(x / 8) * 8);
+}
+
+/** Hidden width of an SE block: max(1, round(c/4)) as in the official SE. */
+export function seChannels(c: number): number {
+  return Math.max(1, roundHalfEven(c * 0.25));
+}
+
+/**
+ * Builds a layer list in SSA form (one value per produced tensor), then assigns slots by
+ * liveness so that a deep chain needs only a handful of activation buffers.
+ */
+class Builder {
+  private ops: Array<Omit<Layer, 'src' | 'dst' | 'aux'> & { src: number; dst: number; aux: number; inPlace: boolean }> = [];
+  private channels: number[] = [];
+  block = -1;
+  role: LayerRole = 'main';
+  alwaysProjectFirst = true;
+
+  constructor(inputChannels: number) {
+    this.channels.push(inputChannels); // value 0 = input
+  }
+
+  ch(v: number): number { return this.channels[v]!; }
+
+  private emit(op: OpName, src: number, cout: number, kernel = 0, stride = 0, aux = 0, inPlace = false): number {
+    const dst = inPlace ? src : this.channels.push(cout) - 1;
+    this.ops.push({ op, src, dst, aux, cin: this.ch(src), cout, kernel, stride, block: this.block, role: this.role, inPlace });
+    return dst;
+  }
+
+  conv(v: number, cout: number, k: number, s: number): number { return this.emit('conv', v, cout, k, s); }
+  dw(v: number, k: number, s: number): number { return this.emit('dwconv', v, this.ch(v), k, s); }
+  bn(v: number): number { return this.emit('bn', v, this.ch(v), 0, 0, 0, true); }
+  relu(v: number): number { return this.emit('relu', v, this.ch(v), 0, 0, 0, true); }
+  sigmoid(v: number): number { return this.emit('sigmoid', v, this.ch(v), 0, 0, 0, true); }
+  maxpool(v: number, k: number, s: number): number { return this.emit('maxpool', v, this.ch(v), k, s); }
+  gap(v: number): number { return this.emit('gap', v, this.ch(v)); }
+  linear(v: number, cout: number): number { return this.emit('linear', v, cout); }
+  mul(v: number, gate: number): number { return this.emit('mul', v, this.ch(v), 0, 0, gate, true); }
+  add(v: number, other: number): number { return this.emit('add', v, this.ch(v), 0, 0, other, true); }
+
+  /** conv → BN (→ ReLU) */
+  convBn(v: number, cout: number, k: number, s: number, relu: boolean): number {
+    const y = this.bn(this.conv(v, cout, k, s));
+    return relu ? this.relu(y) : y;
+  }
+
+  /** SE: GAP → 1×1 c→c/4 BN ReLU → 1×1 → c BN → sigmoid, multiply. */
+  se(v: number): number {
+    const saved = this.role;
+    this.role = 'se';
+    const c = this.ch(v);
+    const g = this.gap(v);
+    const h = this.convBn(g, seChannels(c), 1, 1, true);
+    const gate = this.sigmoid(this.convBn(h, c, 1, 1, false));
+    this.role = saved;
+    return this.mul(v, gate);
+  }
+
+  /** Assign slots by liveness. Slot 0 stays the input; in-place ops keep their source slot. */
+  finish(output: number): LayerList {
+    const lastUse = new Map<number, number>();
+    this.ops.forEach((o, i) => { lastUse.set(o.src, i); if (o.aux) lastUse.set(o.aux, i); });
+    lastUse.set(output, Infinity);
+    const slotOf = new Map<number, number>([[0, 0]]);
+    const free: number[] = [];
+    let numSlots = 1;
+    const layers: Layer[] = this.ops.map((o, i) => {
+      const src = slotOf.get(o.src)!;
+      const aux = o.aux ? slotOf.get(o.aux)! : 0;
+      let dst: number;
+      if (o.inPlace) {
+        dst = src;
+      } else {
+        free.sort((a, b) => a - b);
+        dst = free.length ? free.shift()! : numSlots++;
+        slotOf.set(o.dst, dst);
+      }
+      // Release slots whose value is read for the last time here (never slot 0, never the result).
+      for (const v of o.aux ? [o.src, o.aux] : [o.src]) {
+        if (lastUse.get(v) === i && v !== 0 && !(o.inPlace && v === o.src)) free.push(slotOf.get(v)!);
+      }
+      return { op: o.op, src, dst, aux, cin: o.cin, cout: o.cout, kernel: o.kernel, stride: o.stride, block: o.block, role: o.role };
+    });
+    return { inputChannels: this.ch(0), numSlots, outputSlot: slotOf.get(output)!, layers };
+  }
+}
+
+/**
+ * One residual unit: main branch, then (trained only) the shortcut — identity, or a 1×1
+ * conv+BN projection when channels or stride change — then ReLU.
+ */
+function residual(b: Builder, x: number, cout: number, stride: number, trained: boolean, main: (x: number) => number, first = false): number {
+  const y = main(x);
+  if (!trained) return b.relu(y);
+  b.role = 'shortcut';
+  const project = (first && b.alwaysProjectFirst) || b.ch(x) !== cout || stride !== 1;
+  const sc = project ? b.convBn(x, cout, 1, stride, false) : x;
+  b.role = 'main';
+  return b.relu(b.add(y, sc));
+}
+
+function lowerBlock(b: Builder, x: number, blk: Block, trained: boolean, se: boolean): number {
+  const maybeSe = (v: number) => (se ? b.se(v) : v);
+  switch (blk.kind) {
+    case 'SuperConvKXBNRELU':
+      for (let i = 0; i < blk.subLayers; i++) x = b.convBn(x, blk.out, blk.kernel, i === 0 ? blk.stride : 1, true);
+      return x;
+    case 'SuperResKXKX':
+      for (let i = 0; i < blk.subLayers; i++) {
+        const s = i === 0 ? blk.stride : 1;
+        x = residual(b, x, blk.out, s, trained, (v) =>
+          b.convBn(maybeSe(b.convBn(v, blk.bottleneck, blk.kernel, s, true)), blk.out, blk.kernel, 1, false), i === 0);
+      }
+      return x;
+    case 'SuperResK1KXK1':
+      for (let i = 0; i < blk.subLayers; i++) {
+        const s = i === 0 ? blk.stride : 1;
+        const unit = (v: number, stride: number) =>
+          b.convBn(maybeSe(b.convBn(b.convBn(v, blk.bottleneck, 1, 1, true), blk.bottleneck, blk.kernel, stride, true)), blk.out, 1, 1, false);
+        x = residual(b, x, blk.out, s, trained, (v) => unit(v, s), i === 0);
+        x = residual(b, x, blk.out, 1, trained, (v) => unit(v, 1));
+      }
+      return x;
+    case 'SuperResIDWEXKX':
+      for (let i = 0; i < blk.subLayers; i++) {
+        const s = i === 0 ? blk.stride : 1;
+        const unit = (v: number, mid: number, out: number, stride: number) => {
+          const e = b.convBn(v, mid, 1, 1, true);
+          const d = b.relu(b.bn(b.dw(e, blk.kernel, stride)));
+          return b.convBn(maybeSe(d), out, 1, 1, false);
+        };
+        x = residual(b, x, blk.bottleneck, s, trained, (v) => unit(v, round8(blk.bottleneck * blk.expansion), blk.bottleneck, s), i === 0);
+        x = residual(b, x, blk.out, 1, trained, (v) => unit(v, round8(blk.out * blk.expansion), blk.out, 1));
+      }
+      return x;
+    case 'ConvKX': return b.conv(x, blk.out, blk.kernel, blk.stride);
+    case 'ConvDW': return b.dw(x, blk.kernel, blk.stride);
+    case 'BN': return b.bn(x);
+    case 'RELU': return b.relu(x);
+    case 'SE': return b.se(x);
+    case 'MaxPool': return b.maxpool(x, blk.kernel, blk.stride);
+    case 'AdaptiveAvgPool': return b.gap(x);
+    case 'Linear': return b.linear(x, blk.out);
+  }
+}
+
+function inputChannelsOf(s: Structure): number {
+  const first = s.blocks[0];
+  if (!first) throw new ZennasError('E_STRUCTURE', 'structure has no blocks');
+  return 'channels' in first ? first.channels : first.in;
+}
+
+/**
+ * Lower for the Zen-score (DESIGN §1): residual links and projection shortcuts removed,
+ * output = the feature map before global average pooling (blocks after the first
+ * AdaptiveAvgPool are not part of f(·)).
+ */
+export function lowerForScoring(s: Structure, opts: LowerOptions = {}): LayerList {
+  const b = new Builder(inputChannelsOf(s));
+  let x = 0;
+  for (let i = 0; i < s.blocks.length; i++) {
+    const blk = s.blocks[i]!;
+    if (blk.kind === 'AdaptiveAvgPool') break;
+    if (blk.kind === 'Linear') throw new ZennasError('E_STRUCTURE', `block ${i + 1} (Linear) needs a 1×1 input: put AdaptiveAvgPool before it`);
+    b.block = i;
+    x = lowerBlock(b, x, blk, false, !!opts.se);
+  }
+  if (x === 0) throw new ZennasError('E_STRUCTURE', 'nothing to score: the structure has no layers before global pooling');
+  return b.finish(x);
+}
+
+/** Lower the network as trained: residual links and projections kept, plus a GAP + Linear head. */
+export function lowerAsTrained(s: Structure, opts: TrainedLowerOptions = {}): LayerList {
+  const b = new Builder(inputChannelsOf(s));
+  b.alwaysProjectFirst = (opts.shortcuts ?? 'official') === 'official';
+  let x = 0;
+  s.blocks.forEach((blk, i) => {
+    b.block = i;
+    x = lowerBlock(b, x, blk, true, !!opts.se);
+  });
+  const numClasses = opts.numClasses ?? 0;
+  if (numClasses > 0) {
+    const last = s.blocks[s.blocks.length - 1]!;
+    if (last.kind === 'Linear') throw new ZennasError('E_STRUCTURE', 'the structure already ends in a Linear classifier; pass numClasses 0');
+    b.block = -1;
+    b.role = 'classifier';
+    if (last.kind !== 'AdaptiveAvgPool') x = b.gap(x);
+    x = b.linear(x, numClasses);
+  }
+  return b.finish(x);
+}
+
+/** Input/output shapes of every layer at a square input resolution; checks Linear inputs are 1×1. */
+export function inferShapes(list: LayerList, resolution: number): LayerShape[] {
+  if (!Number.isInteger(resolution) || resolution < 1 || resolution > LIMITS.maxResolution) {
+    throw new ZennasError('E_OPTION', `resolution must be an integer in 1..${LIMITS.maxResolution}, got ${resolution}`);
+  }
+  const hw: Array<[number, number]> = [];
+  hw[0] = [resolution, resolution];
+  return list.layers.map((l, i) => {
+    const [h, w] = hw[l.src]!;
+    let ho = h, wo = w;
+    if (l.op === 'conv' || l.op === 'dwconv' || l.op === 'maxpool') {
+      ho = convOutSize(h, l.kernel, l.stride);
+      wo = convOutSize(w, l.kernel, l.stride);
+    } else if (l.op === 'gap') {
+      ho = wo = 1;
+    } else if (l.op === 'linear' && (h !== 1 || w !== 1)) {
+      throw new ZennasError('E_STRUCTURE', `layer ${i + 1} (linear, block ${l.block + 1}) needs a 1×1 input but gets ${h}×${w}: add AdaptiveAvgPool before Linear`);
+    }
+    hw[l.dst] = [ho, wo];
+    return { cin: l.cin, hin: h, win: w, cout: l.cout, hout: ho, wout: wo };
+  });
+}
