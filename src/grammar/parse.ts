@@ -96,7 +96,7 @@ export function parseStructure(text: string): Structure {
   const n = text.length;
   const skipWs = () => { while (i < n && /\s/.test(text[i]!)) i++; };
   skipWs();
-  if (i >= n) throw new ZennasError('E_PARSE', 'structure string is empty', 0);
+  if (i >= n) fail('E_PARSE', 0, 'structure string is empty');
   while (i < n) {
     const start = i;
     while (i < n && /[A-Za-z0-9_]/.test(text[i]!)) i++;
