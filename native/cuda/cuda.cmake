@@ -1,0 +1,132 @@
+# CUDA backend (cuDNN Zen-score + GPU latency), included once from the top-level CMakeLists.txt
+# after the addon target exists. It never fails the build: when nvcc or cuDNN is missing the
+# addon is built CPU-only and the reason is compiled in (ZENNAS_CUDA_REASON) so that
+# `backends()` can report `cudaReason`.
+#
+# Inputs (all optional):
+#   ZENNAS_WITH_CUDA    AUTO (default) | ON | OFF. OFF skips detection; ON still degrades to a
+#                       CPU-only build with a warning rather than failing.
+#   ZENNAS_CUDNN_ROOT   directory holding include/cudnn.h and lib/libcudnn.so*  (cache var)
+#   ENV CUDNN_ROOT      same, from the environment
+#   ZENNAS_ADDON_TARGET the addon target (default: ${PROJECT_NAME})
+# Outputs:
+#   ZENNAS_CUDA_ENABLED (TRUE/FALSE), ZENNAS_CUDA_REASON (string, empty when enabled)
+#   ZENNAS_TENSORRT_FOUND (TRUE/FALSE) — detection only; the engine reports "TensorRT not found".
+
+set(ZENNAS_WITH_CUDA "AUTO" CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
+set(ZENNAS_CUDNN_ROOT "" CACHE PATH "cuDNN root (include/ and lib/), e.g. the nvidia-cudnn wheel directory")
+set(ZENNAS_CUDA_ARCHITECTURES "80-real;90" CACHE STRING "CUDA architectures of the CUDA backend (90 also embeds PTX)")
+if(NOT ZENNAS_ADDON_TARGET)
+  set(ZENNAS_ADDON_TARGET ${PROJECT_NAME})
+endif()
+
+set(ZENNAS_CUDA_ENABLED FALSE)
+set(ZENNAS_CUDA_REASON "")
+set(ZENNAS_TENSORRT_FOUND FALSE)
+
+function(_zennas_cuda_disable reason)
+  set(ZENNAS_CUDA_REASON "${reason}" PARENT_SCOPE)
+  if(ZENNAS_WITH_CUDA STREQUAL "ON")
+    message(WARNING "zennas: CUDA backend disabled: ${reason}")
+  else()
+    message(STATUS "zennas: CUDA backend disabled: ${reason}")
+  endif()
+endfunction()
+
+# Where NVIDIA's Python wheels (torch's dependencies, or `pip install nvidia-cudnn-cu13`) put a
+# library: nvidia/<name>/{include,lib}. `nvidia` is a namespace package, so ask for __path__.
+function(_zennas_wheel_dir module outvar)
+  set(${outvar} "" PARENT_SCOPE)
+  find_program(_ZENNAS_PYTHON NAMES python3 python)
+  if(NOT _ZENNAS_PYTHON)
+    return()
+  endif()
+  execute_process(
+    COMMAND "${_ZENNAS_PYTHON}" -c "import ${module} as m; print(list(m.__path__)[0])"
+    OUTPUT_VARIABLE _dir OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE _rc TIMEOUT 30)
+  if(_rc EQUAL 0 AND IS_DIRECTORY "${_dir}")
+    set(${outvar} "${_dir}" PARENT_SCOPE)
+  endif()
+endfunction()
+
+if(ZENNAS_WITH_CUDA STREQUAL "OFF")
+  set(ZENNAS_CUDA_REASON "built with ZENNAS_WITH_CUDA=OFF")
+  message(STATUS "zennas: CUDA backend disabled: ZENNAS_WITH_CUDA=OFF")
+elseif(NOT TARGET ${ZENNAS_ADDON_TARGET})
+  _zennas_cuda_disable("internal: addon target '${ZENNAS_ADDON_TARGET}' not defined before native/cuda/cuda.cmake")
+else()
+  include(CheckLanguage)
+  if(NOT CMAKE_CUDA_COMPILER AND EXISTS /usr/local/cuda/bin/nvcc AND NOT DEFINED ENV{CUDACXX})
+    set(CMAKE_CUDA_COMPILER /usr/local/cuda/bin/nvcc)
+  endif()
+  check_language(CUDA)
+  if(NOT CMAKE_CUDA_COMPILER)
+    _zennas_cuda_disable("nvcc (CUDA compiler) not found at build time")
+  else()
+    _zennas_wheel_dir(nvidia.cudnn _ZENNAS_CUDNN_WHEEL)
+    set(_cudnn_hints ${ZENNAS_CUDNN_ROOT} $ENV{CUDNN_ROOT} $ENV{CUDNN_HOME} ${_ZENNAS_CUDNN_WHEEL} /usr/local/cuda /usr/local/cudnn /usr)
+    find_path(ZENNAS_CUDNN_INCLUDE_DIR cudnn.h HINTS ${_cudnn_hints}
+      PATH_SUFFIXES include include/x86_64-linux-gnu include/aarch64-linux-gnu)
+    # Wheels ship only libcudnn.so.9 (no unversioned link), hence the explicit names.
+    find_library(ZENNAS_CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${_cudnn_hints}
+      PATH_SUFFIXES lib lib64 lib/x86_64-linux-gnu lib/aarch64-linux-gnu)
+    if(NOT ZENNAS_CUDNN_INCLUDE_DIR OR NOT ZENNAS_CUDNN_LIBRARY)
+      unset(ZENNAS_CUDNN_INCLUDE_DIR CACHE)
+      unset(ZENNAS_CUDNN_LIBRARY CACHE)
+      _zennas_cuda_disable("cuDNN not found at build time (set ZENNAS_CUDNN_ROOT or CUDNN_ROOT, or pip install nvidia-cudnn-cu13)")
+    else()
+      file(STRINGS "${ZENNAS_CUDNN_INCLUDE_DIR}/cudnn_version.h" _v REGEX "#define CUDNN_MAJOR ")
+      string(REGEX MATCH "[0-9]+" _cudnn_major "${_v}")
+      if(NOT _cudnn_major OR _cudnn_major LESS 8)
+        _zennas_cuda_disable("cuDNN >= 8 required, found '${_cudnn_major}' in ${ZENNAS_CUDNN_INCLUDE_DIR}")
+      else()
+        enable_language(CUDA)
+        find_package(CUDAToolkit QUIET)
+        if(NOT CUDAToolkit_FOUND)
+          _zennas_cuda_disable("CUDA toolkit (cudart) not found next to ${CMAKE_CUDA_COMPILER}")
+        else()
+          set(ZENNAS_CUDA_ENABLED TRUE)
+        endif()
+      endif()
+    endif()
+  endif()
+endif()
+
+if(ZENNAS_CUDA_ENABLED)
+  file(GLOB ZENNAS_CUDA_SOURCES CONFIGURE_DEPENDS
+    ${CMAKE_CURRENT_LIST_DIR}/*.cu ${CMAKE_CURRENT_LIST_DIR}/*.cc)
+  target_sources(${ZENNAS_ADDON_TARGET} PRIVATE ${ZENNAS_CUDA_SOURCES})
+  set_target_properties(${ZENNAS_ADDON_TARGET} PROPERTIES
+    CUDA_ARCHITECTURES "${ZENNAS_CUDA_ARCHITECTURES}"
+    CUDA_STANDARD 17
+    CUDA_STANDARD_REQUIRED ON
+    CUDA_RUNTIME_LIBRARY Static
+    POSITION_INDEPENDENT_CODE ON)
+  target_include_directories(${ZENNAS_ADDON_TARGET} PRIVATE
+    ${ZENNAS_CUDNN_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
+  target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE ZENNAS_WITH_CUDA=1)
+  # Static cudart: the addon loads on machines without a driver (the backend then reports
+  # "no CUDA device"); cuDNN is dynamic and found through the RPATH of its build-time location.
+  target_link_libraries(${ZENNAS_ADDON_TARGET} PRIVATE CUDA::cudart_static ${ZENNAS_CUDNN_LIBRARY})
+  get_filename_component(_cudnn_libdir "${ZENNAS_CUDNN_LIBRARY}" DIRECTORY)
+  set_property(TARGET ${ZENNAS_ADDON_TARGET} APPEND PROPERTY BUILD_RPATH "${_cudnn_libdir}")
+  set_property(TARGET ${ZENNAS_ADDON_TARGET} APPEND PROPERTY INSTALL_RPATH "${_cudnn_libdir}")
+  # Device code is small; keep compile time modest and host/device code consistent.
+  target_compile_options(${ZENNAS_ADDON_TARGET} PRIVATE
+    $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-fPIC -lineinfo>)
+  message(STATUS "zennas: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, cuDNN ${_cudnn_major} at ${ZENNAS_CUDNN_LIBRARY}, archs ${ZENNAS_CUDA_ARCHITECTURES})")
+
+  # TensorRT: detection only (no TensorRT engine is implemented); "engine: 'tensorrt'" reports
+  # whether it was found.
+  find_path(ZENNAS_TENSORRT_INCLUDE_DIR NvInfer.h HINTS $ENV{TENSORRT_ROOT} /usr/local/tensorrt PATH_SUFFIXES include)
+  find_library(ZENNAS_TENSORRT_LIBRARY NAMES nvinfer HINTS $ENV{TENSORRT_ROOT} /usr/local/tensorrt PATH_SUFFIXES lib lib64)
+  if(ZENNAS_TENSORRT_INCLUDE_DIR AND ZENNAS_TENSORRT_LIBRARY)
+    set(ZENNAS_TENSORRT_FOUND TRUE)
+    target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE ZENNAS_TENSORRT_FOUND=1)
+  endif()
+endif()
+
+if(TARGET ${ZENNAS_ADDON_TARGET})
+  # Always defined so the engine's backends() can say why CUDA is absent (empty when present).
+  target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE "ZENNAS_CUDA_REASON=\"${ZENNAS_CUDA_REASON}\"")
+endif()
