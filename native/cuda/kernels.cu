@@ -151,14 +151,14 @@ __global__ void bnSigmaTermKernel(const double* var, int C, double* term) {
   if (threadIdx.x == 0) *term = 0.5 * log(s / static_cast<double>(C));
 }
 
-__global__ void bnApplyKernel(float* x, const float* mean, const float* invstd, int perHalfN, int C, int HW, size_t n,
-                              bool relu) {
+__global__ void bnApplyKernel(const float* x, float* y, const float* mean, const float* invstd, int perHalfN, int C, int HW,
+                              size_t n, bool relu) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const size_t plane = i / HW;
     const int c = static_cast<int>(plane % C);
     const int h = static_cast<int>(plane / C / perHalfN);
     float v = (x[i] - mean[h * C + c]) * invstd[h * C + c];
-    x[i] = relu ? fmaxf(v, 0.0f) : v;
+    y[i] = relu ? fmaxf(v, 0.0f) : v;
   }
 }
 
@@ -233,9 +233,9 @@ __global__ void linearKernel(const T* x, const T* w, const T* bias, T* y, int N,
 }
 
 template <typename T>
-__global__ void sigmoidKernel(T* x, size_t n) {
+__global__ void sigmoidKernel(const T* x, T* y, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-    x[i] = fromF<T>(1.0f / (1.0f + expf(-toF(x[i]))));
+    y[i] = fromF<T>(1.0f / (1.0f + expf(-toF(x[i]))));
 }
 
 template <typename T>
@@ -253,9 +253,9 @@ __global__ void addKernel(const T* a, const T* b, T* y, size_t n, bool relu) {
 }
 
 template <typename T>
-__global__ void reluKernel(T* x, size_t n) {
+__global__ void reluKernel(const T* x, T* y, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-    x[i] = fromF<T>(fmaxf(toF(x[i]), 0.0f));
+    y[i] = fromF<T>(fmaxf(toF(x[i]), 0.0f));
 }
 
 template <typename T>
@@ -318,10 +318,10 @@ void launchBnSigmaTerm(const double* var, int C, double* term, cudaStream_t stre
   bnSigmaTermKernel<<<1, kThreads, 0, stream>>>(var, C, term);
 }
 
-void launchBnApply(float* x, const float* mean, const float* invstd, int halves, int perHalfN, int C, int HW,
+void launchBnApply(const float* x, float* y, const float* mean, const float* invstd, int halves, int perHalfN, int C, int HW,
                    bool relu, cudaStream_t stream) {
   const size_t n = static_cast<size_t>(halves) * perHalfN * C * HW;
-  bnApplyKernel<<<gridFor(n), kThreads, 0, stream>>>(x, mean, invstd, perHalfN, C, HW, n, relu);
+  bnApplyKernel<<<gridFor(n), kThreads, 0, stream>>>(x, y, mean, invstd, perHalfN, C, HW, n, relu);
 }
 
 int l1Blocks(size_t n) { return static_cast<int>(std::min<size_t>(gridFor(n), 1024)); }
@@ -367,9 +367,9 @@ void launchLinear(const void* x, const void* w, const void* bias, void* y, DType
                                                           static_cast<const __half*>(bias), static_cast<__half*>(y), N, cin, cout);
 }
 
-void launchSigmoid(void* x, DType t, size_t n, cudaStream_t stream) {
-  if (t == DType::F32) sigmoidKernel<float><<<gridFor(n), kThreads, 0, stream>>>(P<float>(x), n);
-  else sigmoidKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(P<__half>(x), n);
+void launchSigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stream) {
+  if (t == DType::F32) sigmoidKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n);
+  else sigmoidKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n);
 }
 
 void launchChannelMul(const void* x, const void* gate, void* y, DType t, int N, int C, int HW, cudaStream_t stream) {
@@ -387,9 +387,9 @@ void launchAdd(const void* a, const void* b, void* y, DType t, size_t n, bool re
     addKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(a), static_cast<const __half*>(b), P<__half>(y), n, relu);
 }
 
-void launchRelu(void* x, DType t, size_t n, cudaStream_t stream) {
-  if (t == DType::F32) reluKernel<float><<<gridFor(n), kThreads, 0, stream>>>(P<float>(x), n);
-  else reluKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(P<__half>(x), n);
+void launchRelu(const void* x, void* y, DType t, size_t n, cudaStream_t stream) {
+  if (t == DType::F32) reluKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n);
+  else reluKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n);
 }
 
 void launchBiasAct(void* y, const void* bias, DType t, int N, int C, int HW, bool relu, cudaStream_t stream) {

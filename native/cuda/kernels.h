@@ -42,8 +42,8 @@ void launchBnFinalize(const double* partial, int halves, int C, int splits, long
                       float* mean, float* invstd, double* varClean, double* runningVar, cudaStream_t stream);
 /** *term = ln σ̄ = ½·ln(mean_c var[c]), one block. */
 void launchBnSigmaTerm(const double* var, int C, double* term, cudaStream_t stream);
-/** x = (x − mean[h,c])·invstd[h,c], then ReLU when `relu` (BN with γ=1, β=0 fused with a following ReLU). */
-void launchBnApply(float* x, const float* mean, const float* invstd, int halves, int perHalfN, int C, int HW,
+/** y = (x − mean[h,c])·invstd[h,c], then ReLU when `relu` (BN with γ=1, β=0 fused with a following ReLU); y may equal x. */
+void launchBnApply(const float* x, float* y, const float* mean, const float* invstd, int halves, int perHalfN, int C, int HW,
                    bool relu, cudaStream_t stream);
 
 // ---- Δ = mean_b Σ |f(x) − f(x+αε)| in FP64 ------------------------------------------------------
@@ -60,12 +60,14 @@ void launchGap(const void* x, void* y, DType t, int N, int C, int HW, cudaStream
 /** y[n][o] = Σ_i x[n][i]·w[o][i] (+ bias[o] when bias != nullptr). */
 void launchLinear(const void* x, const void* w, const void* bias, void* y, DType t, int N, int cin, int cout,
                   cudaStream_t stream);
-void launchSigmoid(void* x, DType t, size_t n, cudaStream_t stream);
+/** y = σ(x); y may equal x. */
+void launchSigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
 /** y = x ⊙ gate[n][c] broadcast over H·W (SE); y may equal x. */
 void launchChannelMul(const void* x, const void* gate, void* y, DType t, int N, int C, int HW, cudaStream_t stream);
 /** y = a + b (+ ReLU); y may equal a. */
 void launchAdd(const void* a, const void* b, void* y, DType t, size_t n, bool relu, cudaStream_t stream);
-void launchRelu(void* x, DType t, size_t n, cudaStream_t stream);
+/** y = max(x, 0); y may equal x. */
+void launchRelu(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
 /** Eval-mode epilogue of a conv with folded BN: y = act(y + bias[c]). */
 void launchBiasAct(void* y, const void* bias, DType t, int N, int C, int HW, bool relu, cudaStream_t stream);
 /** Eval-mode BN that could not be folded into a conv: y = x·scale[c] + shift[c] (+ReLU). */

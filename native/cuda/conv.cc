@@ -1,0 +1,135 @@
+#include "conv.h"
+
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <tuple>
+
+namespace zennas {
+namespace cuda {
+namespace {
+
+struct AlgoChoice {
+  cudnnConvolutionFwdAlgo_t algo;
+  cudnnMathType_t math;
+  size_t ws;
+};
+
+using AlgoKey = std::tuple<int, int, int, int, int, int, int, int, int, bool, int, size_t>;
+
+// Process-wide: candidates of a search share most conv shapes, so heuristics/trials run once
+// per shape (per device; the backend uses one device).
+std::mutex gAlgoMu;
+std::map<AlgoKey, AlgoChoice> gAlgoCache;
+
+cudnnDataType_t cudnnType(DType t) { return t == DType::F32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_HALF; }
+
+bool mathAllowed(cudnnMathType_t m, bool strictFp32) {
+  return !strictFp32 || (m != CUDNN_TENSOR_OP_MATH && m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
+}
+
+}  // namespace
+
+ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool strictFp32, AlgoSearch search,
+                     size_t wsLimit, const void* x, const void* w, void* y, void* scratch)
+    : s_(s), t_(t) {
+  try {
+    const cudnnDataType_t dt = cudnnType(t);
+    const int pad = (s.k - 1) / 2;
+    ZENNAS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd_));
+    ZENNAS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd_));
+    ZENNAS_CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd_));
+    ZENNAS_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&cd_));
+    ZENNAS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd_, CUDNN_TENSOR_NCHW, dt, s.n, s.cin, s.h, s.w));
+    ZENNAS_CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd_, dt, CUDNN_TENSOR_NCHW, s.cout, s.cin / s.groups, s.k, s.k));
+    // FP16 data with FP32 accumulation ("pseudo-half"); FP32 data accumulates in FP32.
+    ZENNAS_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd_, pad, pad, s.stride, s.stride, 1, 1,
+                                                       CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    if (s.groups > 1) ZENNAS_CUDNN_CHECK(cudnnSetConvolutionGroupCount(cd_, s.groups));
+    // FMA math forbids TF32 on Ampere/Hopper (cuDNN's DEFAULT math would allow it for FP32).
+    const cudnnMathType_t math = t == DType::F16 ? CUDNN_TENSOR_OP_MATH : (strictFp32 ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH);
+    ZENNAS_CUDNN_CHECK(cudnnSetConvolutionMathType(cd_, math));
+    int on, oc, oh, ow;
+    ZENNAS_CUDNN_CHECK(cudnnGetConvolution2dForwardOutputDim(cd_, xd_, wd_, &on, &oc, &oh, &ow));
+    if (on != s.n || oc != s.cout || oh != s.hout || ow != s.wout) {
+      std::ostringstream m;
+      m << "CUDA backend: cuDNN output shape " << on << "x" << oc << "x" << oh << "x" << ow << " differs from the descriptor's "
+        << s.n << "x" << s.cout << "x" << s.hout << "x" << s.wout;
+      throw CudaFailure("E_INTERNAL", m.str());
+    }
+    ZENNAS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, dt, s.n, s.cout, s.hout, s.wout));
+
+    const AlgoKey key{s.n, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.groups, static_cast<int>(t), strictFp32,
+                      static_cast<int>(search), wsLimit};
+    {
+      std::lock_guard<std::mutex> lock(gAlgoMu);
+      auto it = gAlgoCache.find(key);
+      if (it != gAlgoCache.end()) {
+        algo_ = it->second.algo;
+        ws_ = it->second.ws;
+        ZENNAS_CUDNN_CHECK(cudnnSetConvolutionMathType(cd_, it->second.math));
+        return;
+      }
+    }
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    if (search == AlgoSearch::Benchmark && x && w && y && scratch) {
+      ZENNAS_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithmEx(handle, xd_, x, wd_, w, cd_, yd_, y,
+                                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf,
+                                                                scratch, wsLimit));
+    } else {
+      ZENNAS_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, xd_, wd_, cd_, yd_,
+                                                                CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    }
+    // Results come best first (measured time or heuristic rank).
+    const cudnnConvolutionFwdAlgoPerf_t* pick = nullptr;
+    for (int i = 0; i < returned && !pick; ++i) {
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= wsLimit && mathAllowed(perf[i].mathType, strictFp32 && t == DType::F32))
+        pick = &perf[i];
+    }
+    if (!pick) {
+      std::ostringstream m;
+      m << "CUDA backend: cuDNN has no forward algorithm for conv " << s.cin << "->" << s.cout << " k" << s.k << " s" << s.stride
+        << " groups " << s.groups << " at " << s.n << "x" << s.h << "x" << s.w << " within a " << (wsLimit >> 20) << " MiB workspace";
+      throw CudaFailure("E_BACKEND", m.str());
+    }
+    algo_ = pick->algo;
+    ws_ = pick->memory;
+    // Strict FP32 pins FMA math even if cuDNN reports DEFAULT (which may mean TF32 on sm_80+).
+    const cudnnMathType_t chosen = (strictFp32 && t == DType::F32) ? CUDNN_FMA_MATH : pick->mathType;
+    ZENNAS_CUDNN_CHECK(cudnnSetConvolutionMathType(cd_, chosen));
+    std::lock_guard<std::mutex> lock(gAlgoMu);
+    gAlgoCache[key] = AlgoChoice{pick->algo, chosen, pick->memory};
+  } catch (...) {
+    destroy();  // a throwing constructor runs no destructor
+    throw;
+  }
+}
+
+ConvLayer::ConvLayer(ConvLayer&& o) noexcept
+    : s_(o.s_), xd_(o.xd_), yd_(o.yd_), wd_(o.wd_), cd_(o.cd_), algo_(o.algo_), ws_(o.ws_), t_(o.t_) {
+  o.xd_ = o.yd_ = nullptr;
+  o.wd_ = nullptr;
+  o.cd_ = nullptr;
+}
+
+ConvLayer::~ConvLayer() { destroy(); }
+
+void ConvLayer::destroy() {
+  if (xd_) cudnnDestroyTensorDescriptor(xd_);
+  if (yd_) cudnnDestroyTensorDescriptor(yd_);
+  if (wd_) cudnnDestroyFilterDescriptor(wd_);
+  if (cd_) cudnnDestroyConvolutionDescriptor(cd_);
+  xd_ = yd_ = nullptr;
+  wd_ = nullptr;
+  cd_ = nullptr;
+}
+
+void ConvLayer::forward(cudnnHandle_t handle, const void* x, const void* w, void* y, void* workspace,
+                        size_t wsBytes) const {
+  const float one = 1.0f, zero = 0.0f;  // scaling factors are float for FLOAT and HALF data
+  ZENNAS_CUDNN_CHECK(cudnnConvolutionForward(handle, &one, xd_, x, wd_, w, cd_, algo_, workspace, wsBytes, &zero, yd_, y));
+}
+
+}  // namespace cuda
+}  // namespace zennas

@@ -1,0 +1,172 @@
+#include "zen_plan.h"
+
+#include "kernels.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <climits>
+#include <sstream>
+
+namespace zennas {
+namespace cuda {
+namespace {
+
+void checkLaunch(const char* what) { checkCuda(cudaGetLastError(), what); }
+
+}  // namespace
+
+ZenPlan::ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit) : net_(std::move(net)), B_(batch) {
+  const size_t twoB = 2 * static_cast<size_t>(B_);
+  // Budget check first: a clear E_OUT_OF_MEMORY beats a failure deep inside cuDNN.
+  size_t need = 0, weightFloats = 0, maxC = 1;
+  for (size_t s = 0; s < net_.slotElems.size(); ++s) {
+    if (twoB * net_.slotElems[s] > static_cast<size_t>(INT_MAX))
+      throw CudaFailure("E_OUT_OF_MEMORY", "CUDA backend: an activation of " + std::to_string(twoB * net_.slotElems[s]) +
+                                               " elements exceeds cuDNN's 2^31 limit: reduce the batch size or resolution");
+    need += twoB * net_.slotElems[s] * sizeof(float);
+  }
+  for (const NetOp& op : net_.ops) {
+    if (op.opcode == kConv) weightFloats += static_cast<size_t>(op.cout) * op.cin * op.kernel * op.kernel;
+    if (op.opcode == kDwConv) weightFloats += static_cast<size_t>(op.cout) * op.kernel * op.kernel;
+    if (op.opcode == kLinear) weightFloats += static_cast<size_t>(op.cout) * op.cin;
+    maxC = std::max<size_t>(maxC, op.cout);
+  }
+  need += weightFloats * sizeof(float);
+  size_t freeB = 0, totalB = 0;
+  checkCuda(cudaMemGetInfo(&freeB, &totalB), "cudaMemGetInfo");
+  if (need > freeB) {
+    std::ostringstream m;
+    m << "CUDA backend: the Zen-score of this model at batch " << B_ << " needs " << (need >> 20) << " MiB of GPU memory, "
+      << (freeB >> 20) << " MiB free: reduce the batch size or resolution";
+    throw CudaFailure("E_OUT_OF_MEMORY", m.str());
+  }
+
+  slots_.resize(net_.slotElems.size());
+  for (size_t s = 0; s < slots_.size(); ++s) slots_[s].allocate(twoB * net_.slotElems[s] * sizeof(float), "activations");
+  weights_.allocate(std::max<size_t>(weightFloats, 1) * sizeof(float), "weights");
+
+  size_t wOff = 0;
+  for (size_t i = 0; i < net_.ops.size(); ++i) {
+    const NetOp& op = net_.ops[i];
+    Step st;
+    st.op = static_cast<int>(i);
+    if (op.opcode == kConv || op.opcode == kDwConv) {
+      ConvShape cs{static_cast<int>(twoB), op.cin, op.hin, op.win, op.cout, op.kernel, op.stride,
+                   op.opcode == kDwConv ? op.cin : 1, op.hout, op.wout};
+      convs_.emplace_back(handle, cs, DType::F32, /*strictFp32=*/true, AlgoSearch::Heuristic, workspaceLimit);
+      st.conv = static_cast<int>(convs_.size() - 1);
+      wsBytes_ = std::max(wsBytes_, convs_.back().workspaceBytes());
+      st.weightCount = static_cast<size_t>(op.cout) * (op.opcode == kDwConv ? 1 : op.cin) * op.kernel * op.kernel;
+    } else if (op.opcode == kLinear) {
+      st.weightCount = static_cast<size_t>(op.cout) * op.cin;
+    } else if (op.opcode == kBn) {
+      st.bn = nBn_++;
+      st.runningVarOffset = runningVarTotal_;
+      runningVarTotal_ += op.cout;
+      bnPartialSplitsMax_ = std::max(bnPartialSplitsMax_, bnSplits(2, B_, op.cout, op.hout * op.wout));
+      if (i + 1 < net_.ops.size()) {
+        const NetOp& next = net_.ops[i + 1];
+        st.fuseRelu = next.opcode == kRelu && next.src == op.dst && next.dst == op.dst;
+      }
+    }
+    st.weightOffset = wOff;
+    wOff += st.weightCount;
+    steps_.push_back(st);
+    if (st.fuseRelu) ++i;  // the ReLU is applied inside the BN step
+  }
+  const size_t outElems = static_cast<size_t>(net_.slotC[net_.outputSlot]) * net_.slotH[net_.outputSlot] * net_.slotW[net_.outputSlot];
+  l1Blocks_ = l1Blocks(static_cast<size_t>(B_) * outElems);
+
+  workspace_.allocate(wsBytes_, "cuDNN workspace");
+  bnPartial_.allocate(2 * maxC * bnPartialSplitsMax_ * 2 * sizeof(double), "BN partial sums");
+  bnMean_.allocate(2 * maxC * sizeof(float), "BN mean");
+  bnInvstd_.allocate(2 * maxC * sizeof(float), "BN invstd");
+  bnVar_.allocate(maxC * sizeof(double), "BN variance");
+  runningVar_.allocate(std::max<size_t>(runningVarTotal_, 1) * sizeof(double), "BN running_var");
+  sigmaTerms_.allocate(std::max(nBn_, 1) * sizeof(double), "sigma terms");
+  l1Partial_.allocate(l1Blocks_ * sizeof(double), "L1 partial sums");
+  bytes_ = need + wsBytes_;
+}
+
+void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t handle, std::vector<double>& logDelta,
+                  std::vector<double>& logSigmaSum) {
+  const int twoB = 2 * B_;
+  if (results_.bytes() < o.repeats * 2 * sizeof(double)) results_.allocate(o.repeats * 2 * sizeof(double), "results");
+  if (o.official && runningVarTotal_ > 0) {
+    // running_var starts at 1 (PyTorch init) and persists across the repeats of this call.
+    std::vector<double> ones(runningVarTotal_, 1.0);
+    checkCuda(cudaMemcpyAsync(runningVar_.get(), ones.data(), ones.size() * sizeof(double), cudaMemcpyHostToDevice, stream),
+              "cudaMemcpyAsync(running_var)");
+  }
+  const size_t inPerHalf = static_cast<size_t>(B_) * net_.inputChannels * net_.resolution * net_.resolution;
+  for (uint32_t r = 0; r < o.repeats; ++r) {
+    const uint32_t rep = o.firstRepeat + r;
+    // Fresh N(0,1) weights per repeat: stream = op index + 1, counter c2 = repeat.
+    for (const Step& st : steps_) {
+      if (st.weightCount)
+        launchNormalFill(weights_.as<float>() + st.weightOffset, st.weightCount, o.seed, static_cast<uint32_t>(st.op + 1), rep,
+                         1.0f, stream);
+    }
+    launchZenInput(slots_[0].as<float>(), inPerHalf, o.seed, rep, o.alpha, stream);
+    checkLaunch("Philox weight/input generation");
+    for (const Step& st : steps_) {
+      const NetOp& op = net_.ops[st.op];
+      float* src = slots_[op.src].as<float>();
+      float* dst = slots_[op.dst].as<float>();
+      const int hwIn = op.hin * op.win;
+      switch (op.opcode) {
+        case kConv:
+        case kDwConv:
+          convs_[st.conv].forward(handle, src, weights_.as<float>() + st.weightOffset, dst, workspace_.get(), workspace_.bytes());
+          break;
+        case kBn: {
+          const int splits = bnSplits(2, B_, op.cout, hwIn);
+          launchBnPartial(src, 2, B_, op.cout, hwIn, splits, bnPartial_.as<double>(), stream);
+          double* rv = o.official ? runningVar_.as<double>() + st.runningVarOffset : nullptr;
+          launchBnFinalize(bnPartial_.as<double>(), 2, op.cout, splits, static_cast<long long>(B_) * hwIn, o.bnEps,
+                           bnMean_.as<float>(), bnInvstd_.as<float>(), bnVar_.as<double>(), rv, stream);
+          // Paper: σ̄ of the clean forward's batch variance; official: of running_var after both forwards.
+          launchBnSigmaTerm(rv ? rv : bnVar_.as<double>(), op.cout, sigmaTerms_.as<double>() + st.bn, stream);
+          launchBnApply(src, dst, bnMean_.as<float>(), bnInvstd_.as<float>(), 2, B_, op.cout, hwIn, st.fuseRelu, stream);
+          break;
+        }
+        case kRelu: launchRelu(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
+        case kMaxPool:
+          launchMaxPool(src, dst, DType::F32, twoB, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, stream);
+          break;
+        case kGap: launchGap(src, dst, DType::F32, twoB, op.cin, hwIn, stream); break;
+        case kLinear:
+          launchLinear(src, weights_.as<float>() + st.weightOffset, nullptr, dst, DType::F32, twoB, op.cin, op.cout, stream);
+          break;
+        case kSigmoid: launchSigmoid(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
+        case kMul: launchChannelMul(src, slots_[op.aux].get(), dst, DType::F32, twoB, op.cin, hwIn, stream); break;
+        case kAdd:
+          launchAdd(src, slots_[op.aux].get(), dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), false, stream);
+          break;
+        default: throw CudaFailure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
+      }
+    }
+    const size_t outPerHalf = static_cast<size_t>(B_) * net_.slotC[net_.outputSlot] * net_.slotH[net_.outputSlot] *
+                              net_.slotW[net_.outputSlot];
+    const float* out = slots_[net_.outputSlot].as<float>();
+    launchL1Partial(out, out + outPerHalf, outPerHalf, l1Blocks_, l1Partial_.as<double>(), stream);
+    launchZenFinish(l1Partial_.as<double>(), l1Blocks_, static_cast<double>(B_), sigmaTerms_.as<double>(), nBn_,
+                    results_.as<double>() + 2 * r, stream);
+    checkLaunch("Zen-score forward kernels");
+  }
+  hostResults_.resize(2 * static_cast<size_t>(o.repeats));
+  checkCuda(cudaMemcpyAsync(hostResults_.data(), results_.get(), hostResults_.size() * sizeof(double), cudaMemcpyDeviceToHost,
+                            stream),
+            "cudaMemcpyAsync(results)");
+  checkCuda(cudaStreamSynchronize(stream), "Zen-score forward (cudaStreamSynchronize)");
+  logDelta.resize(o.repeats);
+  logSigmaSum.resize(o.repeats);
+  for (uint32_t r = 0; r < o.repeats; ++r) {
+    logDelta[r] = hostResults_[2 * r];
+    logSigmaSum[r] = hostResults_[2 * r + 1];
+  }
+}
+
+}  // namespace cuda
+}  // namespace zennas
