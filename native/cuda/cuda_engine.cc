@@ -41,8 +41,13 @@ const DeviceInfo& probeDevice() {
     const cudaError_t st = cudaGetDeviceCount(&count);
     if (st != cudaSuccess || count == 0) {
       cudaGetLastError();
-      d.reason = st == cudaSuccess ? "no CUDA device found"
-                                   : std::string("no usable CUDA device (") + cudaGetErrorName(st) + ": " + cudaGetErrorString(st) + ")";
+      if (st == cudaSuccess || st == cudaErrorNoDevice)
+        d.reason = "no CUDA GPU found";
+      else if (st == cudaErrorInsufficientDriver)
+        d.reason = "no usable CUDA GPU: the NVIDIA driver is missing or older than this build's CUDA " +
+                   std::to_string(CUDART_VERSION / 1000) + " runtime needs (cudaErrorInsufficientDriver)";
+      else
+        d.reason = std::string("no usable CUDA GPU (") + cudaGetErrorName(st) + ": " + cudaGetErrorString(st) + ")";
       return d;
     }
     cudaDeviceProp prop{};
