@@ -102,10 +102,10 @@ __global__ void convertKernel(const float* src, T* dst, size_t n) {
 }
 
 // ---- batch norm ------------------------------------------------------------------------------
-// grid = (splits, C, halves); block (s, c, h) sums a fixed strided slice of the B·HW values of
+// grid = (C, splits, halves) — C in x because grid.y/z are limited to 65535; block (c, s, h) sums a fixed strided slice of the B·HW values of
 // channel c in half h. Fixed slices + fixed tree → deterministic partials.
 __global__ void bnPartialKernel(const float* x, int perHalfN, int C, int HW, int splits, double* partial) {
-  const int s = blockIdx.x, c = blockIdx.y, h = blockIdx.z;
+  const int c = blockIdx.x, s = blockIdx.y, h = blockIdx.z;
   const long long count = static_cast<long long>(perHalfN) * HW;
   double sum = 0.0, sq = 0.0;
   for (long long i = static_cast<long long>(s) * blockDim.x + threadIdx.x; i < count;
@@ -304,7 +304,7 @@ int bnSplits(int halves, int perHalfN, int C, int HW) {
 
 void launchBnPartial(const float* x, int halves, int perHalfN, int C, int HW, int splits, double* partial,
                      cudaStream_t stream) {
-  dim3 grid(splits, C, halves);
+  dim3 grid(C, splits, halves);
   bnPartialKernel<<<grid, kThreads, 0, stream>>>(x, perHalfN, C, HW, splits, partial);
 }
 
