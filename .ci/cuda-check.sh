@@ -15,6 +15,11 @@ if [[ -z "$NVCC" ]]; then
 fi
 echo "cuda-check: $("$NVCC" --version | tail -1)"
 
+if ! grep -q "native/cuda/cuda.cmake" CMakeLists.txt 2>/dev/null; then
+  echo "cuda-check: FAILED: CMakeLists.txt does not include native/cuda/cuda.cmake"
+  exit 1
+fi
+
 TMP="$(mktemp -d "${TMPDIR:-/tmp}/zennas-cuda-check.XXXXXX")"
 trap 'rm -rf "$TMP"' EXIT
 # cuDNN 9 for CUDA 13 (fall back to the CUDA 12 build for older toolkits).
