@@ -1,0 +1,125 @@
+import { Structure } from '../grammar/ast';
+import { Budgets } from './budget';
+import { PrngState } from './prng';
+
+/** What a scorer returns: the score and, optionally, the seconds spent inside the engine. */
+export interface ScoreResult {
+  score: number;
+  seconds?: number;
+}
+
+/**
+ * Scores one candidate (the engine's Zen-score in production, a toy function in tests).
+ * A rejected promise or a non-finite score counts as −∞ and is logged.
+ */
+export type Scorer = (structure: Structure, descriptor: Int32Array) => Promise<number | ScoreResult>;
+
+/** Measures a candidate's latency per mini-batch in ms (e.g. engine.latency on a GPU). */
+export type LatencySource = (structure: Structure, text: string) => Promise<number>;
+
+/** Everything that determines the result of a search; a checkpoint only resumes an equal config. */
+export interface SearchConfig {
+  /** Search space id (registry key). */
+  space: string;
+  /** Preset of the space the defaults came from (informational). */
+  preset: string;
+  /** Initial structure F0. */
+  initial: string;
+  resolution: number;
+  numClasses: number;
+  /** SE modules in residual blocks (Space II), passed to counting and scoring. */
+  se: boolean;
+  budgets: Budgets;
+  /** Population limit N. */
+  population: number;
+  /** Total iterations T (every proposal counts, rejected ones too, as in the official loop). */
+  iterations: number;
+  seed: number;
+  /**
+   * Children scored concurrently. Part of the config because a batch of children is drawn from
+   * the population as it was when the batch started: the result depends on it, not on timing.
+   */
+  inFlight: number;
+  /** ρ of Algorithm 2/3: 'paper' (1 → 0.1 over the first T/2) or a constant in [0,1]. */
+  rho: 'paper' | number;
+  /** Scorer settings that change scores (batch size, repeats, mode, …), compared on resume. */
+  scoring: Record<string, string | number | boolean>;
+}
+
+/** A population member. `score` is −∞ for a failed scoring. */
+export interface Member {
+  iteration: number;
+  structure: string;
+  score: number;
+  params: number;
+  flops: number;
+  layers: number;
+  latencyMs?: number;
+}
+
+/** One line of candidates.jsonl: a scored (or failed) candidate. */
+export interface CandidateRecord {
+  iteration: number;
+  structure: string;
+  /** null when scoring failed (−∞). */
+  score: number | null;
+  params: number;
+  flops: number;
+  layers: number;
+  latencyMs?: number;
+  /** Seconds of scoring (inside the engine when the scorer reports it). */
+  seconds: number;
+  /** Iteration of the parent; 0 = the initial structure. */
+  parent: number;
+  error?: string;
+}
+
+/** Counters of a search. */
+export interface SearchCounts {
+  proposed: number;
+  scored: number;
+  failed: number;
+  invalid: number;
+  rejected: { params: number; flops: number; layers: number; latency: number };
+}
+
+/** Timing of the search loop, for the TS-overhead measurement. */
+export interface SearchTiming {
+  /** Wall seconds of the loop (summed over resumed sessions). */
+  wallSeconds: number;
+  /** Seconds the JS thread spent in the loop's own work (mutate, validate, count, lower, bookkeeping). */
+  tsSeconds: number;
+  /** Seconds reported by the scorer (time inside the engine), summed over candidates. */
+  engineSeconds: number;
+  /** Seconds spent measuring latency. */
+  latencySeconds: number;
+}
+
+/** Full resumable state, as stored in checkpoint.json. */
+export interface SearchState {
+  /** Iterations done: proposals 1..iteration are fully resolved and written. */
+  iteration: number;
+  prng: PrngState;
+  population: Member[];
+  best: Member | null;
+  counts: SearchCounts;
+  timing: SearchTiming;
+}
+
+/** What a search resolves to. */
+export interface SearchResult {
+  config: SearchConfig;
+  state: SearchState;
+  /** True when all T iterations ran (false: stopped by a signal). */
+  complete: boolean;
+  /** The best member (highest score; ties → earliest). */
+  best: Member | null;
+  /** Scored candidates/s over the wall time of this process's part of the run. */
+  candidatesPerSecond: number;
+  /** Fraction of wall time the loop's own TS work took (the rest: engine or waiting). */
+  tsShare: number;
+  /** Files written, when an output directory was given. */
+  files?: Record<string, string>;
+}
+
+export type { Budgets, PrngState };
