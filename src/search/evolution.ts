@@ -8,7 +8,11 @@ import { ZennasError, isZennasError } from '../errors';
 import { getSpace, SearchSpace } from '../spaces';
 import { staticBudgetViolation, describeBudgets } from './budget';
 import { Sfc32 } from './prng';
-import { RunStore } from './store';
+import { RunStore, RUN_FILES, writeFileAtomic } from './store';
+import { buildSummary } from './summary';
+import { writeReport } from '../report';
+import * as fs from 'fs';
+import * as path from 'path';
 import {
   CandidateRecord, LatencySource, Member, Scorer, SearchConfig, SearchCounts, SearchResult, SearchState,
 } from './types';
@@ -292,7 +296,7 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
     store?.close();
   }
   const wallHere = now() - startWall;
-  return {
+  const result: SearchResult = {
     config,
     state,
     complete: state.iteration >= T,
@@ -300,4 +304,19 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
     candidatesPerSecond: scoredHere / Math.max(1e-9, wallHere),
     tsShare: state.timing.wallSeconds > 0 ? state.timing.tsSeconds / state.timing.wallSeconds : 0,
   };
+  if (store) result.files = writeRunOutputs(store, result);
+  return result;
+}
+
+/** best.txt, summary.json, report.html and report.md of a run (after its last checkpoint). */
+function writeRunOutputs(store: RunStore, result: SearchResult): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const k of Object.keys(RUN_FILES) as Array<keyof typeof RUN_FILES>) files[k] = path.resolve(store.file(k));
+  if (result.best) writeFileAtomic(files.best!, result.best.structure + '\n');
+  else delete files.best;
+  if (!fs.existsSync(files.log!)) delete files.log;
+  const summary = buildSummary(result, files);
+  writeFileAtomic(files.summary!, JSON.stringify(summary, null, 2) + '\n');
+  writeReport(store.dir, { summary, candidates: store.readCandidates() });
+  return files;
 }

@@ -1,0 +1,163 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CandidateRecord } from '../search/types';
+import { SearchSummary } from '../search/summary';
+import { renderPlot, shortNumber, xmlEscape, Series } from './svg';
+import { formatCount, formatDuration } from '../util/units';
+
+export { renderPlot, niceTicks, shortNumber, xmlEscape } from './svg';
+export type { PlotSpec, Series } from './svg';
+
+/** What a report is made of: the run's summary and its scored candidates. */
+export interface ReportInput {
+  summary: SearchSummary;
+  candidates: readonly CandidateRecord[];
+  /** Most points per scatter plot (sampled evenly, the best always kept). Default 4000. */
+  maxPoints?: number;
+}
+
+/** Running best score after each scored candidate: the curve of Algorithm 2's progress. */
+export function bestCurve(candidates: readonly CandidateRecord[]): Array<[number, number]> {
+  const pts: Array<[number, number]> = [];
+  let best = -Infinity;
+  for (const c of candidates) {
+    if (c.score !== null && c.score > best) {
+      best = c.score;
+      pts.push([c.iteration, best]);
+    }
+  }
+  const last = candidates[candidates.length - 1];
+  if (pts.length && last && pts[pts.length - 1]![0] !== last.iteration) pts.push([last.iteration, best]);
+  return pts;
+}
+
+function sample<T>(xs: readonly T[], max: number, keep?: T): T[] {
+  if (xs.length <= max) return xs.slice();
+  const step = xs.length / max;
+  const out: T[] = [];
+  for (let i = 0; i < max; i++) out.push(xs[Math.floor(i * step)]!);
+  if (keep !== undefined && !out.includes(keep)) out.push(keep);
+  return out;
+}
+
+/** The three SVG plots of a report. */
+export function reportPlots(input: ReportInput): { bestVsIteration: string; scoreVsParams: string; scoreVsFlops: string } {
+  const scored = input.candidates.filter((c) => c.score !== null);
+  const bestRec = scored.reduce<CandidateRecord | undefined>((b, c) => (!b || c.score! > b.score! ? c : b), undefined);
+  const pts = sample(scored, input.maxPoints ?? 4000, bestRec);
+  const bestSeries = (fx: (c: CandidateRecord) => number): Series[] =>
+    bestRec ? [{ label: 'best', points: [[fx(bestRec), bestRec.score!]], color: '#d62728', style: 'dots', radius: 5, opacity: 1 }] : [];
+  const scatter = (title: string, xLabel: string, fx: (c: CandidateRecord) => number) =>
+    renderPlot({
+      title, xLabel, yLabel: 'Zen-score',
+      series: [
+        { label: `candidates (${pts.length}${pts.length < scored.length ? ` of ${scored.length}` : ''})`, points: pts.map((c) => [fx(c), c.score!] as const), color: '#1f77b4', style: 'dots', radius: 2, opacity: 0.45 },
+        ...bestSeries(fx),
+      ],
+    });
+  return {
+    bestVsIteration: renderPlot({
+      title: 'Best Zen-score vs iteration', xLabel: 'iteration', yLabel: 'best Zen-score',
+      series: [{ label: 'best so far', points: bestCurve(input.candidates), color: '#2ca02c', style: 'line', step: true }],
+    }),
+    scoreVsParams: scatter('Zen-score vs params', 'params', (c) => c.params),
+    scoreVsFlops: scatter('Zen-score vs FLOPs', 'FLOPs', (c) => c.flops),
+  };
+}
+
+function rows(s: SearchSummary): Array<[string, string]> {
+  const t = s.timing;
+  const r = s.counts.rejected;
+  return [
+    ['search space', `${s.space} (preset ${s.preset})${s.se ? ', SE' : ''}`],
+    ['budgets', s.budgetText],
+    ['resolution / classes', `${s.resolution} / ${s.numClasses}`],
+    ['iterations', `${s.iterationsDone} of ${s.iterations}${s.complete ? '' : ' (stopped early)'}`],
+    ['population', `${s.populationSize} (limit ${s.population}), seed ${s.seed}, ${s.inFlight} in flight`],
+    ['scoring', Object.entries(s.scoring).map(([k, v]) => `${k} ${v}`).join(', ') || '—'],
+    ['scored / failed', `${s.counts.scored} / ${s.counts.failed}`],
+    ['rejected', `params ${r.params}, FLOPs ${r.flops}, layers ${r.layers}, latency ${r.latency}`],
+    ['throughput', `${t.candidatesPerSecond.toFixed(2)} candidates/s over ${formatDuration(t.wallSeconds * 1000)}`],
+    ['per candidate', `${t.engineMsPerCandidate.toFixed(2)} ms scoring, ${t.tsMsPerCandidate.toFixed(3)} ms TS loop (${(100 * t.tsShare).toFixed(1)}% of wall time)`],
+  ];
+}
+
+function bestRows(s: SearchSummary): Array<[string, string]> {
+  const b = s.best;
+  if (!b) return [['best', 'none (no candidate fit the budgets)']];
+  return [
+    ['Zen-score', b.score.toFixed(4)],
+    ['params', `${formatCount(b.params)} (${b.params})`],
+    ['FLOPs', `${formatCount(b.flops)} (${b.flops})`],
+    ['layers', String(b.layers)],
+    ...(b.latencyMs !== undefined ? [['latency', formatDuration(b.latencyMs)] as [string, string]] : []),
+    ['found at iteration', String(b.iteration)],
+  ];
+}
+
+/** Self-contained HTML report (inline SVG, inline CSS, no scripts or network resources). */
+export function renderHtml(input: ReportInput): string {
+  const s = input.summary;
+  const plots = reportPlots(input);
+  const table = (rs: Array<[string, string]>) =>
+    `<table>${rs.map(([k, v]) => `<tr><th>${xmlEscape(k)}</th><td>${xmlEscape(v)}</td></tr>`).join('')}</table>`;
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>zennas search report — space ${xmlEscape(s.space)}</title>
+<style>
+body { font-family: sans-serif; margin: 24px; color: #222; max-width: 1360px; }
+table { border-collapse: collapse; margin: 8px 0 16px; }
+th { text-align: left; padding: 3px 12px 3px 0; color: #555; font-weight: normal; }
+td { padding: 3px 0; }
+code { background: #f4f4f4; padding: 6px; display: block; word-break: break-all; font-size: 12px; }
+.plots { display: flex; flex-wrap: wrap; gap: 12px; }
+</style>
+</head>
+<body>
+<h1>zennas search report</h1>
+<h2>Best structure</h2>
+<code>${xmlEscape(s.best?.structure ?? '(none)')}</code>
+${table(bestRows(s))}
+<h2>Plots</h2>
+<div class="plots">
+${plots.bestVsIteration}
+${plots.scoreVsParams}
+${plots.scoreVsFlops}
+</div>
+<h2>Run</h2>
+${table(rows(s))}
+<h2>Initial structure</h2>
+<code>${xmlEscape(s.initial)}</code>
+</body>
+</html>
+`;
+}
+
+/** Markdown report (tables; the plots live in report.html). */
+export function renderMarkdown(input: ReportInput): string {
+  const s = input.summary;
+  const table = (rs: Array<[string, string]>) => ['| | |', '|---|---|', ...rs.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
+  const curve = bestCurve(input.candidates);
+  const lines = [
+    '# zennas search report', '',
+    '## Best structure', '', '```', s.best?.structure ?? '(none)', '```', '', table(bestRows(s)), '',
+    '## Run', '', table(rows(s)), '',
+    '## Best score over iterations', '',
+    '| iteration | best Zen-score |', '|---|---|',
+    ...sample(curve, 20, curve[curve.length - 1]).map(([it, sc]) => `| ${it} | ${sc.toFixed(4)} |`), '',
+    'Plots (best score vs iteration, score vs params, score vs FLOPs): see `report.html`.', '',
+  ];
+  return lines.join('\n');
+}
+
+/** Write report.html and report.md into `dir`; returns their paths. */
+export function writeReport(dir: string, input: ReportInput): { html: string; md: string } {
+  const html = path.join(dir, 'report.html');
+  const md = path.join(dir, 'report.md');
+  fs.writeFileSync(html, renderHtml(input));
+  fs.writeFileSync(md, renderMarkdown(input));
+  return { html, md };
+}
+
