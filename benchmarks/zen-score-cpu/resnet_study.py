@@ -7,7 +7,7 @@ streams of native/DESCRIPTOR.md, and reports paper-mode and official-mode means 
 forwards (paper: biased batch variance of the clean forward; official: BN running_var after the
 two forwards, persisting across repeats). Results → stdout (JSON) and RESNET.md (by hand).
 
-    python3 resnet_study.py [--repeats 8] [--seed 0] [--threads 2] [--only R18,R50]
+    python3 resnet_study.py [--repeats 8] [--seed 0] [--threads 2] [--only R18,R50,R34,R101,R152]
 """
 import argparse
 import json
@@ -122,11 +122,13 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     variants = []
-    if "R18" in a.only:
+    if "R18" in a.only.split(","):
         variants += [(18, resnet(18, True)), (18, resnet(18, False))]
-    if "R34" in a.only:
-        variants += [(34, resnet(34, True)), (34, resnet(34, False))]
-    if "R50" in a.only:
+    # the deeper ones only in the layout that reproduces ResNet-18/50 (torchvision, stem max-pool)
+    for d in (34, 101, 152):
+        if "R%d" % d in a.only.split(","):
+            variants.append((d, resnet(d, True)))
+    if "R50" in a.only.split(","):
         variants += [(50, resnet(50, mp, so)) for mp in (True, False) for so in ("3x3", "1x1")]
     out = []
     for depth, spec in variants:
