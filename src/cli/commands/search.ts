@@ -1,0 +1,288 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { ZennasError } from '../../errors';
+import { formatStructure } from '../../grammar/format';
+import { getPreset, getSpace, listSpaces, SearchSpace, SpacePreset } from '../../spaces';
+import { runSearch, SearchConfig, SearchProgress, SearchHooks, Scorer } from '../../search/evolution';
+import { countModel } from '../../model/count';
+import { Budgets, describeBudgets } from '../../search/budget';
+import { buildSummary } from '../../search/summary';
+import { RUN_FILES } from '../../search/store';
+import { engineLatencySource, engineScorer, openEngine, SearchEngine } from '../../search/engine-scorer';
+import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
+import { loadStructureArg } from '../structure-input';
+
+interface SearchFlags {
+  space: string; preset?: string; init?: string; resolution?: number; numClasses?: number;
+  budgetParams?: number | null; budgetFlops?: number | null; maxLayers?: number | null; budgetLatency?: number | null;
+  population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
+  seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
+  latencyBackend?: string; latencyPrecision: string; out?: string; resume?: boolean; json?: boolean; progress: boolean;
+  checkpointEvery: number; proxy: string;
+}
+
+function int(flag: string, min: number, max: number): (v: string) => number {
+  return (v: string) => {
+    const s = String(v).trim();
+    if (!/^\d+$/.test(s)) throw new ZennasError('E_OPTION', `${flag} must be a whole number, got '${v}'`);
+    const n = Number(s);
+    if (n < min || n > max) throw new ZennasError('E_OPTION', `${flag} must be in ${min}..${max}, got ${n}`);
+    return n;
+  };
+}
+/** A count with units, or `none` to lift a preset's budget. */
+const countOrNone = (flag: string) => (v: string): number | null => (/^none$/i.test(v.trim()) ? null : parseCount(v, flag, { min: 1 }));
+const intOrNone = (flag: string, min: number, max: number) => (v: string): number | null => (/^none$/i.test(v.trim()) ? null : int(flag, min, max)(v));
+const durationOrNone = (flag: string) => (v: string): number | null => (/^none$/i.test(v.trim()) ? null : parseDuration(v, flag));
+
+function positiveFloat(flag: string, v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new ZennasError('E_OPTION', `${flag} must be a positive number, got '${v}'`);
+  return x;
+}
+
+/** Zero-shot proxies: the Zen-score, and the official code's 'Flops'/'Params' baselines (no engine needed). */
+const PROXIES = ['zen', 'flops', 'params'];
+
+/** Preset chosen by --preset, else by --resolution (≥ 128: imagenet), else the space's default. */
+function choosePreset(space: SearchSpace, f: SearchFlags): SpacePreset {
+  if (f.preset) return getPreset(space, f.preset);
+  if (f.resolution !== undefined && f.resolution >= 128 && space.presets.imagenet) return space.presets.imagenet;
+  return getPreset(space);
+}
+
+function pick<T>(v: T | null | undefined, fallback: T | undefined): T | undefined {
+  if (v === null) return undefined;
+  return v === undefined ? fallback : v;
+}
+
+/** Build the search config from flags (preset defaults fill the gaps). */
+export function configFromFlags(f: SearchFlags): { config: SearchConfig; preset: SpacePreset; space: SearchSpace } {
+  const space = getSpace(f.space);
+  const preset = choosePreset(space, f);
+  if (!PROXIES.includes(f.proxy)) throw new ZennasError('E_OPTION', `--proxy must be one of ${PROXIES.join(', ')}, got '${f.proxy}'`);
+  if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
+  const rho: SearchConfig['rho'] = f.rho === 'paper' ? 'paper' : Number(f.rho);
+  if (rho !== 'paper' && !(Number.isFinite(rho) && rho >= 0 && rho <= 1)) throw new ZennasError('E_OPTION', `--rho must be 'paper' or a number in [0,1], got '${f.rho}'`);
+  const initial = f.init ? formatStructure(loadStructureArg(f.init).structure) : preset.initial;
+  const budgets: Budgets = {};
+  const bp = pick(f.budgetParams, preset.budgetParams);
+  const bf = pick(f.budgetFlops, preset.budgetFlops);
+  const bl = pick(f.maxLayers, preset.maxLayers);
+  const bt = pick(f.budgetLatency, undefined);
+  if (bp !== undefined) budgets.params = bp;
+  if (bf !== undefined) budgets.flops = bf;
+  if (bl !== undefined) budgets.layers = bl;
+  if (bt !== undefined) budgets.latencyMs = bt;
+  const resolution = f.resolution ?? preset.resolution;
+  const config: SearchConfig = {
+    space: space.id, preset: preset.name, initial, resolution, numClasses: f.numClasses ?? preset.numClasses, se: !!f.se,
+    budgets, population: f.population, iterations: f.iterations ?? preset.iterations, seed: f.seed, inFlight: f.inFlight, rho,
+    scoring: f.proxy !== 'zen' ? { proxy: f.proxy } : {
+      proxy: 'zen', batchSize: f.batchSize ?? preset.batchSize, repeats: f.repeats, mode: f.mode, bnEps: positiveFloat('--bn-eps', f.bnEps), alpha: 0.01, backend: f.backend,
+    },
+  };
+  if (budgets.latencyMs !== undefined) {
+    config.scoring.latencyBackend = f.latencyBackend ?? 'none';
+    config.scoring.latencyPrecision = f.latencyPrecision;
+  }
+  return { config, preset, space };
+}
+
+/** The official 'Flops' / 'Params' zero-shot baselines (log10 of the count, as scores should be well scaled). */
+function countScorer(what: 'flops' | 'params', c: SearchConfig): Scorer {
+  return async (s) => {
+    const n = countModel(s, { resolution: c.resolution, numClasses: c.numClasses, se: c.se });
+    return { score: Math.log10(what === 'flops' ? n.flops : n.params), seconds: 0 };
+  };
+}
+
+function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boolean, out?: string): void {
+  const b = summary.best;
+  const w = (s: string) => process.stdout.write(s + '\n');
+  if (interrupted) w(`interrupted at iteration ${summary.iterationsDone}/${summary.iterations}${out ? `; continue with the same command plus --resume` : ''}`);
+  if (!b) {
+    w(`no candidate fitted the budgets (${summary.budgetText}) in ${summary.iterationsDone} iterations; try a smaller --init or looser budgets`);
+  } else {
+    w(`best ${summary.scoring.proxy === 'zen' || summary.scoring.proxy === undefined ? 'Zen-score' : `${summary.scoring.proxy} proxy`} ${b.score.toFixed(4)} (iteration ${b.iteration} of ${summary.iterations}, space ${summary.space}, ${summary.resolution}×${summary.resolution})`);
+    w(b.structure);
+    w(`params ${formatCount(b.params)} (${b.params}), FLOPs ${formatCount(b.flops)} (${b.flops}), layers ${b.layers}` +
+      `${b.latencyMs !== undefined ? `, latency ${formatDuration(b.latencyMs)}` : ''}  [budgets: ${summary.budgetText}]`);
+  }
+  const c = summary.counts;
+  const t = summary.timing;
+  w(`${c.scored} scored, ${c.rejected.params + c.rejected.flops + c.rejected.layers + c.rejected.latency} over budget ` +
+    `(params ${c.rejected.params}, FLOPs ${c.rejected.flops}, layers ${c.rejected.layers}, latency ${c.rejected.latency}), ${c.failed} failed; ` +
+    `${t.candidatesPerSecond.toFixed(2)} candidates/s; per candidate ${t.engineMsPerCandidate.toFixed(1)} ms in the engine, ` +
+    `${t.tsMsPerCandidate.toFixed(2)} ms TS loop (${(100 * t.tsShare).toFixed(1)}% of wall time)`);
+  if (summary.files) {
+    const f = summary.files;
+    w(`files: ${[f.best, f.candidates, f.summary, f.reportHtml, f.reportMd, f.checkpoint].filter(Boolean).join('\n       ')}`);
+  }
+}
+
+/** With --resume, flags not given on the command line come from the checkpoint's config. */
+function resumeDefaults(out: string): SearchConfig | undefined {
+  try {
+    const cp = JSON.parse(fs.readFileSync(path.join(out, RUN_FILES.checkpoint), 'utf8')) as { config?: SearchConfig };
+    return cp.config && typeof cp.config === 'object' ? cp.config : undefined;
+  } catch {
+    return undefined; // RunStore.resume reports the precise problem
+  }
+}
+
+function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) => boolean): SearchFlags {
+  const g = { ...f };
+  const set = <K extends keyof SearchFlags>(k: K, v: SearchFlags[K]) => { if (!explicit(k as string)) g[k] = v; };
+  set('space', saved.space);
+  set('preset', saved.preset);
+  set('init', saved.initial);
+  set('resolution', saved.resolution);
+  set('numClasses', saved.numClasses);
+  set('se', saved.se);
+  set('budgetParams', saved.budgets.params ?? null);
+  set('budgetFlops', saved.budgets.flops ?? null);
+  set('maxLayers', saved.budgets.layers ?? null);
+  set('budgetLatency', saved.budgets.latencyMs ?? null);
+  set('population', saved.population);
+  set('iterations', saved.iterations);
+  set('seed', saved.seed);
+  set('inFlight', saved.inFlight);
+  set('rho', String(saved.rho));
+  const sc = saved.scoring;
+  if (typeof sc.proxy === 'string') set('proxy', sc.proxy);
+  if (typeof sc.batchSize === 'number') set('batchSize', sc.batchSize);
+  if (typeof sc.repeats === 'number') set('repeats', sc.repeats);
+  if (typeof sc.mode === 'string') set('mode', sc.mode);
+  if (typeof sc.bnEps === 'number') set('bnEps', String(sc.bnEps));
+  if (typeof sc.backend === 'string') set('backend', sc.backend);
+  if (typeof sc.latencyBackend === 'string' && sc.latencyBackend !== 'none') set('latencyBackend', sc.latencyBackend);
+  if (typeof sc.latencyPrecision === 'string') set('latencyPrecision', sc.latencyPrecision);
+  return g;
+}
+
+/** `zennas search`: Zen-NAS evolutionary search (Algorithm 2) under params/FLOPs/layers/latency budgets. */
+export function registerSearchCommand(program: Command): void {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const spaces = listSpaces().map((s) => `  ${s.id.padEnd(4)} ${s.description}\n${Object.values(s.presets).map((p) => `         preset ${p.name}: ${p.description}; res ${p.resolution}, ${describeBudgets({ params: p.budgetParams, flops: p.budgetFlops, layers: p.maxLayers })}, ${p.iterations} iterations`).join('\n')}`).join('\n');
+  program
+    .command('search')
+    .description('Zen-NAS evolutionary search (Algorithm 2): mutate, reject over-budget children, score with the Zen-score, keep the best')
+    .option('--space <id>', 'search space: I (ResNet blocks) or II (MobileNet IDW blocks)', 'I')
+    .option('--preset <name>', "defaults for 'cifar' (res 32) or 'imagenet' (res 224); default from --resolution")
+    .option('--init <structure|file>', 'initial structure F0 (default: the preset\'s)')
+    .option('-r, --resolution <n>', 'input resolution (default: the preset\'s)', int('--resolution', 8, 4096))
+    .option('--num-classes <n>', 'classes of the classifier counted in params/FLOPs (cifar 100, imagenet 1000)', int('--num-classes', 0, 1_000_000))
+    .option('--budget-params <count>', "max params incl. classifier, e.g. 1M, 500k, or 'none' (cifar default 1M)", countOrNone('--budget-params'))
+    .option('--budget-flops <count>', "max FLOPs (multiply-adds), e.g. 400M, or 'none' (imagenet default 400M)", countOrNone('--budget-flops'))
+    .option('--max-layers <n>', "max Σ sub_layers, or 'none' (cifar 18, imagenet 14)", intOrNone('--max-layers', 1, 10000))
+    .option('--budget-latency <time>', 'max latency per mini-batch, e.g. 0.5ms (needs --latency-backend)', durationOrNone('--budget-latency'))
+    .option('--latency-backend <name>', "latency source for --budget-latency: 'cuda' (engine latency, GPU)")
+    .option('--latency-precision <p>', "'fp16' (paper) or 'fp32'", 'fp16')
+    .option('-p, --population <n>', 'population size N', int('--population', 1, 1_000_000), 512)
+    .option('-n, --iterations <n>', 'iterations T, rejected proposals included (default: 2000; the paper uses 48k–96k)', int('--iterations', 1, 1_000_000_000))
+    .option('-b, --batch-size <n>', 'Zen-score batch size (default 64)', int('--batch-size', 1, 4096))
+    .option('--repeats <n>', 'Zen-score repeats per candidate (official: 1)', int('--repeats', 1, 1000), 1)
+    .option('--proxy <name>', "score to maximise: 'zen' (Zen-score, native engine), or the official baselines 'flops' / 'params'", 'zen')
+    .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
+    .option('--bn-eps <x>', 'BN ε for scoring', '1e-5')
+    .option('-s, --seed <n>', 'seed of the search (mutations) and of the Zen-score weights/inputs', int('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
+    .option('-t, --threads <n>', 'engine threads (default: cores / in-flight)', int('--threads', 1, 1024))
+    .option('--in-flight <n>', 'candidates scored concurrently (part of the result: keep it when resuming)', int('--in-flight', 1, 256), 2)
+    .option('--rho <x>', "probability of a block-type change: 'paper' (1 → 0.1 over T/2) or a constant", 'paper')
+    .option('--se', 'SE modules in residual blocks (Space II)')
+    .option('--backend <name>', "scoring backend 'cpu' or 'cuda'", 'cpu')
+    .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md here')
+    .option('--resume', 'continue the run in --out from its checkpoint (flags not given are taken from it)')
+    .option('--checkpoint-every <s>', 'seconds between checkpoints', int('--checkpoint-every', 1, 86400), 10)
+    .option('--no-progress', 'no progress bar')
+    .option('--json', 'print one JSON summary to stdout (no progress bar)')
+    .addHelpText('after', `
+Search spaces:
+${spaces}
+
+Budgets count the model with its classifier (GAP + Linear), as the official code does. The initial
+structure must fit them. Units: counts 1M, 400M, 1.5e6, 250k; durations 0.5ms, 500us.
+
+Examples:
+  $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 2000 --out runs/cifar-1m
+  $ zennas search --space II --preset imagenet --budget-flops 400M --max-layers 14 --population 256 --out runs/in-400m
+  $ zennas search --out runs/cifar-1m --resume          # continue a killed run, same result as uninterrupted
+  $ zennas search --space I --iterations 200 --population 32 --json > summary.json
+  $ zennas info runs/cifar-1m/best.txt --resolution 32 --num-classes 100`)
+    .action(async (raw: SearchFlags, cmd: Command) => {
+      let f = raw;
+      if (f.resume) {
+        if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
+        const saved = resumeDefaults(f.out);
+        if (saved) f = applySaved(f, saved, (k) => cmd.getOptionValueSource(k) === 'cli');
+      }
+      if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
+      if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
+      if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda', got '${f.latencyBackend}'`);
+      if (f.budgetLatency != null && !f.latencyBackend) {
+        throw new ZennasError('E_OPTION', '--budget-latency needs a latency source: add --latency-backend cuda (GPU build), or drop the latency budget');
+      }
+      const { config } = configFromFlags(f);
+      const threads = f.threads ?? Math.max(1, Math.floor(cores / config.inFlight));
+
+      const engine: SearchEngine | undefined = f.proxy === 'zen' ? openEngine(f.backend as 'cpu' | 'cuda', threads) : undefined;
+      let latencyEngine: SearchEngine | undefined;
+      const showBar = f.progress && !f.json && !!process.stderr.isTTY;
+      const bar = new SingleBar({
+        format: 'search [{bar}] {value}/{total} it | best {best} | pop {pop} | {rate} cand/s | ETA {eta_formatted}',
+        stream: process.stderr, hideCursor: true, etaBuffer: 50, fps: 5,
+      }, Presets.shades_classic);
+      let barStarted = false;
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (abort.signal.aborted) process.exit(130);
+        abort.abort();
+        process.stderr.write('\nzennas: stopping after the current batch (Ctrl-C again to quit now)\n');
+      };
+      process.on('SIGINT', onSigint);
+      try {
+        const s = config.scoring;
+        const hooks: SearchHooks = {
+          scorer: engine
+            ? engineScorer(engine, {
+              batchSize: s.batchSize as number, resolution: config.resolution, repeats: s.repeats as number, seed: config.seed,
+              mode: s.mode as 'paper' | 'official', alpha: 0.01, bnEps: s.bnEps as number,
+            })
+            : countScorer(f.proxy as 'flops' | 'params', config),
+          outDir: f.out,
+          resume: !!f.resume,
+          checkpointEverySeconds: f.checkpointEvery,
+          signal: abort.signal,
+          onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
+          onProgress: showBar
+            ? (p: SearchProgress) => {
+              if (!barStarted) { bar.start(p.iterations, 0, { best: '-', pop: 0, rate: '0' }); barStarted = true; }
+              bar.update(p.iteration, { best: p.bestScore === null ? '-' : p.bestScore.toFixed(3), pop: p.populationSize, rate: p.candidatesPerSecond.toFixed(2) });
+            }
+            : undefined,
+        };
+        if (config.budgets.latencyMs !== undefined) {
+          latencyEngine = engine && f.latencyBackend === f.backend ? engine : openEngine(f.latencyBackend as 'cuda');
+          hooks.latency = engineLatencySource(latencyEngine, {
+            batchSize: 64, resolution: config.resolution, numClasses: config.numClasses, se: config.se,
+            precision: f.latencyPrecision as 'fp16' | 'fp32', backend: f.latencyBackend!,
+          });
+        }
+        const result = await runSearch(config, hooks);
+        if (barStarted) bar.stop();
+        const summary = buildSummary(result, result.files);
+        if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
+        else printHuman(summary, !result.complete, f.out);
+        if (!result.complete) process.exitCode = 130;
+      } finally {
+        bar.stop();
+        process.off('SIGINT', onSigint);
+        engine?.close();
+        if (latencyEngine && latencyEngine !== engine) latencyEngine.close();
+      }
+    });
+}
