@@ -1,0 +1,78 @@
+// One pool per Engine: `threads` workers shared by every call in flight (intra-op chunks of
+// concurrent calls interleave on the same workers, so 4 calls on 2 threads keep 2 cores busy
+// without oversubscription). Callers (AsyncWorker threads) only wait; they never compute.
+// Results never depend on which worker runs a chunk: chunks write disjoint outputs and every
+// reduction is done per channel in a fixed order.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace zennas {
+
+/** 64-byte aligned float buffer (no initialisation). */
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t n) { resize(n); }
+  ~AlignedBuffer() { release(); }
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
+    if (this != &o) { release(); p_ = o.p_; n_ = o.n_; o.p_ = nullptr; o.n_ = 0; }
+    return *this;
+  }
+  void resize(size_t n);  // throws std::bad_alloc
+  float* data() const { return p_; }
+  size_t size() const { return n_; }
+
+ private:
+  void release();
+  float* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+class ThreadPool {
+ public:
+  /** Floats of per-worker scratch (packed GEMM panels, RNG staging). */
+  static constexpr size_t kScratchFloats = size_t(1) << 20;
+
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  int threads() const { return static_cast<int>(workers_.size()); }
+
+  /**
+   * Run fn(i, worker, scratch) for i in [0, n) on the workers and wait. The first exception a
+   * chunk throws is rethrown here after all chunks finished.
+   */
+  void parallelFor(int64_t n, const std::function<void(int64_t, int, float*)>& fn);
+
+ private:
+  struct Job {
+    const std::function<void(int64_t, int, float*)>* fn;
+    int64_t n = 0;
+    int64_t next = 0;
+    int64_t done = 0;
+    std::exception_ptr error;
+    std::condition_variable cv;
+  };
+  void loop(int id);
+
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<Job*> queue_;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
+  std::vector<AlignedBuffer> scratch_;
+};
+
+}  // namespace zennas

@@ -1,0 +1,15 @@
+// Training-mode batch norm: per-channel statistics of each half (forward) with float64 sums,
+// and the normalisation y = (x − mean)·invstd (γ = 1, β = 0), fused with a following ReLU.
+#pragma once
+#include <cstdint>
+
+namespace zennas {
+namespace cpu {
+
+/** Σx and Σx² of x[0..n) in float64. */
+using BnStatsFn = void (*)(const float* x, int64_t n, double* sum, double* sumsq);
+/** y[i] = (x[i] − mean)·invstd, then max(·, 0) when relu; y may equal x. */
+using BnApplyFn = void (*)(const float* x, float* y, int64_t n, float mean, float invstd, bool relu);
+
+}  // namespace cpu
+}  // namespace zennas

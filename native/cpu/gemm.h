@@ -1,0 +1,25 @@
+// Packed SGEMM (BLIS-style): C[M][cols] (+)= A[M][K] · B[K][cols]. A (the weights, OIHW = [M][K]
+// row-major) is packed once per repeat into MR-row panels; B is packed per (KC × column chunk)
+// panel straight from the activation tensor (implicit im2col, see conv.h), so no im2col matrix
+// is ever materialised. The K summation order depends only on K and KC, never on how the
+// columns are split between workers: results do not depend on the thread count.
+#pragma once
+#include <cstdint>
+
+namespace zennas {
+namespace cpu {
+
+constexpr int kMR = 6;     // rows of the register block (6 × 16 = 12 ymm accumulators)
+constexpr int kNR = 16;    // columns of the register block (2 ymm)
+constexpr int kKC = 256;   // depth of a packed panel (B micro-panel 16 KiB: L1)
+constexpr int kMC = 72;    // rows of A kept in L2 per pass (72 × 256 × 4 B = 72 KiB)
+constexpr int kMaxChunkCols = 1024;  // columns per parallel chunk (packed B ≤ 1 MiB)
+
+/** Floats of a packed A for M×K: ceil(M/MR) panels of K×MR (padding rows are zero). */
+inline int64_t packedASize(int64_t M, int64_t K) { return (M + kMR - 1) / kMR * kMR * K; }
+
+/** Index of element (row, k) of A inside the packed layout. */
+inline int64_t packedAIndex(int64_t row, int64_t k, int64_t K) { return (row / kMR) * K * kMR + k * kMR + row % kMR; }
+
+}  // namespace cpu
+}  // namespace zennas

@@ -1,0 +1,43 @@
+// The CPU kernel table: one implementation compiled for AVX2+FMA (kernels_avx2.cc, built with
+// -mavx2 -mfma) and one portable (kernels_scalar.cc); selectKernels() picks at run time.
+#pragma once
+#include "bn.h"
+#include "conv.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "pool.h"
+#include "reduce.h"
+#include "rng.h"
+
+namespace zennas {
+namespace cpu {
+
+struct Kernels {
+  const char* simd;  // "avx2" | "scalar"
+  GaussianFillFn gaussianFill;
+  ConvGemmFn convGemm;
+  DwConvFn dwConv;
+  BnStatsFn bnStats;
+  BnApplyFn bnApply;
+  MaxPoolFn maxPool;
+  GapFn gap;
+  ReluFn relu;
+  SigmoidFn sigmoid;
+  AddFn add;
+  ScaleFn scale;
+  L1DiffFn l1Diff;
+};
+
+const Kernels& kernelsScalar();
+const Kernels* kernelsAvx2();  // nullptr when not compiled in (non-x86 builds)
+
+struct CpuFeatures {
+  bool avx2 = false, fma = false;
+};
+CpuFeatures detectCpuFeatures();
+
+/** AVX2 when the CPU has AVX2 and FMA (and ZENNAS_SIMD != "scalar"), else scalar. */
+const Kernels& selectKernels();
+
+}  // namespace cpu
+}  // namespace zennas

@@ -1,0 +1,464 @@
+// Kernel bodies, compiled twice: in kernels_avx2.cc (-mavx2 -mfma, ZENNAS_ISA = avx2) and in
+// kernels_scalar.cc (portable, ZENNAS_ISA = scalar). Both TUs use -ffp-contract=off so that the
+// Gaussian generator gives the same bits in both; the GEMM uses FMA explicitly where present.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "../common/gaussian_math.h"
+#include "kernels.h"
+
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define ZENNAS_VEC 1
+#else
+#define ZENNAS_VEC 0
+#endif
+
+namespace zennas {
+namespace cpu {
+namespace ZENNAS_ISA {
+namespace {
+
+// ---------------------------------------------------------------- GEMM micro-kernel (MR × NR)
+
+#if ZENNAS_VEC
+inline void microKernel(int64_t kc, const float* __restrict A, const float* __restrict B, float* C, int64_t ldc, bool acc,
+                        int mr, int nr) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00,
+         c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
+    __m256 a = _mm256_broadcast_ss(A + 0);
+    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(A + 1);
+    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(A + 2);
+    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(A + 3);
+    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(A + 4);
+    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(A + 5);
+    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    A += kMR;
+    B += kNR;
+  }
+  if (mr == kMR && nr == kNR) {
+#define ZENNAS_STORE_ROW(i, lo, hi)                                                          \
+  {                                                                                          \
+    float* c = C + (i) * ldc;                                                                \
+    if (acc) { lo = _mm256_add_ps(_mm256_loadu_ps(c), lo); hi = _mm256_add_ps(_mm256_loadu_ps(c + 8), hi); } \
+    _mm256_storeu_ps(c, lo);                                                                 \
+    _mm256_storeu_ps(c + 8, hi);                                                             \
+  }
+    ZENNAS_STORE_ROW(0, c00, c01) ZENNAS_STORE_ROW(1, c10, c11) ZENNAS_STORE_ROW(2, c20, c21)
+    ZENNAS_STORE_ROW(3, c30, c31) ZENNAS_STORE_ROW(4, c40, c41) ZENNAS_STORE_ROW(5, c50, c51)
+#undef ZENNAS_STORE_ROW
+    return;
+  }
+  alignas(32) float t[kMR][kNR];
+  _mm256_store_ps(t[0], c00); _mm256_store_ps(t[0] + 8, c01);
+  _mm256_store_ps(t[1], c10); _mm256_store_ps(t[1] + 8, c11);
+  _mm256_store_ps(t[2], c20); _mm256_store_ps(t[2] + 8, c21);
+  _mm256_store_ps(t[3], c30); _mm256_store_ps(t[3] + 8, c31);
+  _mm256_store_ps(t[4], c40); _mm256_store_ps(t[4] + 8, c41);
+  _mm256_store_ps(t[5], c50); _mm256_store_ps(t[5] + 8, c51);
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+}
+#else
+inline void microKernel(int64_t kc, const float* __restrict A, const float* __restrict B, float* C, int64_t ldc, bool acc,
+                        int mr, int nr) {
+  float t[kMR][kNR] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < kMR; ++i) {
+      const float a = A[i];
+      for (int j = 0; j < kNR; ++j) t[i][j] += a * B[j];
+    }
+    A += kMR;
+    B += kNR;
+  }
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+}
+#endif
+
+// ---------------------------------------------------------------- implicit-im2col B packing
+
+struct Segment {  // consecutive output columns of one (image, output row)
+  int32_t dst, len;
+  int64_t base;  // image offset in a channel plane set: n·H·W
+  int64_t iy0, ix0;
+};
+
+inline void zero(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = 0.f;
+}
+
+/** Packs B[pc .. pc+kc) × columns [c0, c0+cols) into NR-wide panels (each kc × NR). */
+void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c0, int64_t cols, float* Bp) {
+  const int64_t chanStride = g.n * g.h * g.w;
+  const int64_t panels = (cols + kNR - 1) / kNR;
+  const bool direct = g.k == 1 && g.stride == 1;  // pad 0, same plane: column index = input offset
+  const int64_t ohw = g.oh * g.ow, kk2 = g.k * g.k;
+  for (int64_t p = 0; p < panels; ++p) {
+    const int64_t cs = c0 + p * kNR;
+    const int nr = static_cast<int>(std::min<int64_t>(kNR, c0 + cols - cs));
+    float* dst = Bp + p * kc * kNR;
+    if (direct) {
+      const float* src = in + pc * chanStride + cs;
+      if (nr == kNR) {
+        for (int64_t q = 0; q < kc; ++q, src += chanStride, dst += kNR) std::memcpy(dst, src, sizeof(float) * kNR);
+      } else {
+        for (int64_t q = 0; q < kc; ++q, src += chanStride, dst += kNR) {
+          std::memcpy(dst, src, sizeof(float) * nr);
+          zero(dst + nr, kNR - nr);
+        }
+      }
+      continue;
+    }
+    Segment seg[kNR];
+    int nseg = 0;
+    for (int j = 0; j < nr;) {
+      const int64_t c = cs + j;
+      const int64_t img = c / ohw, rem = c % ohw, oy = rem / g.ow, ox = rem % g.ow;
+      const int len = static_cast<int>(std::min<int64_t>(nr - j, g.ow - ox));
+      seg[nseg++] = {j, len, img * g.h * g.w, oy * g.stride - g.pad, ox * g.stride - g.pad};
+      j += len;
+    }
+    for (int64_t q = 0; q < kc; ++q, dst += kNR) {
+      const int64_t kidx = pc + q;
+      const int64_t ci = kidx / kk2, r = kidx % kk2, ky = r / g.k, kx = r % g.k;
+      const float* chan = in + ci * chanStride;
+      if (nr < kNR) zero(dst + nr, kNR - nr);
+      for (int s = 0; s < nseg; ++s) {
+        const Segment& sg = seg[s];
+        float* o = dst + sg.dst;
+        const int64_t iy = sg.iy0 + ky;
+        if (iy < 0 || iy >= g.h) { zero(o, sg.len); continue; }
+        const float* row = chan + sg.base + iy * g.w;
+        const int64_t ix = sg.ix0 + kx;
+        if (g.stride == 1) {
+          const int64_t lo = std::min<int64_t>(sg.len, std::max<int64_t>(0, -ix));
+          const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(sg.len, g.w - ix));
+          for (int64_t t = 0; t < lo; ++t) o[t] = 0.f;
+          for (int64_t t = lo; t < hi; ++t) o[t] = row[ix + t];
+          for (int64_t t = hi; t < sg.len; ++t) o[t] = 0.f;
+        } else {
+          for (int64_t t = 0; t < sg.len; ++t) {
+            const int64_t x = ix + t * g.stride;
+            o[t] = (x >= 0 && x < g.w) ? row[x] : 0.f;
+          }
+        }
+      }
+    }
+  }
+}
+
+void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* Bp) {
+  const int64_t K = g.K(), M = g.cout, ldc = g.cols(), cols = col1 - col0;
+  const int64_t panels = (cols + kNR - 1) / kNR;
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min<int64_t>(kKC, K - pc);
+    packB(g, in, pc, kc, col0, cols, Bp);
+    for (int64_t ic = 0; ic < M; ic += kMC) {
+      const int64_t mc = std::min<int64_t>(kMC, M - ic);
+      for (int64_t p = 0; p < panels; ++p) {
+        const int nr = static_cast<int>(std::min<int64_t>(kNR, cols - p * kNR));
+        const float* b = Bp + p * kc * kNR;
+        float* c = out + col0 + p * kNR;
+        for (int64_t ir = ic; ir < ic + mc; ir += kMR) {
+          const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+          microKernel(kc, packedA + (ir / kMR) * K * kMR + pc * kMR, b, c + ir * ldc, ldc, pc > 0, mr, nr);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- depthwise conv, pools
+
+inline void validRange(int64_t kx, const ConvGeom& g, int64_t* lo, int64_t* hi) {
+  // ox with 0 <= ox·s − pad + kx <= W − 1
+  const int64_t a = g.pad - kx;
+  *lo = a <= 0 ? 0 : (a + g.stride - 1) / g.stride;
+  const int64_t b = g.w - 1 + g.pad - kx;
+  *hi = b < 0 ? 0 : std::min<int64_t>(g.ow, b / g.stride + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+void dwConv(const ConvGeom& g, const float* w, const float* in, float* out, int64_t c0, int64_t c1) {
+  const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow;
+  int64_t lo[16], hi[16];
+  for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx, g, &lo[kx], &hi[kx]);
+  for (int64_t c = c0; c < c1; ++c) {
+    const float* wc = w + c * g.k * g.k;
+    for (int64_t n = 0; n < g.n; ++n) {
+      const float* ip = in + (c * g.n + n) * ihw;
+      float* op = out + (c * g.n + n) * ohw;
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        float* orow = op + oy * g.ow;
+        for (int64_t ox = 0; ox < g.ow; ++ox) orow[ox] = 0.f;
+        for (int64_t ky = 0; ky < g.k; ++ky) {
+          const int64_t iy = oy * g.stride - g.pad + ky;
+          if (iy < 0 || iy >= g.h) continue;
+          const float* irow = ip + iy * g.w;
+          for (int64_t kx = 0; kx < g.k; ++kx) {
+            const float wv = wc[ky * g.k + kx];
+            const float* src = irow - g.pad + kx;
+            if (g.stride == 1) {
+              for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) orow[ox] += wv * src[ox];
+            } else {
+              for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) orow[ox] += wv * src[ox * g.stride];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+void maxPool(const ConvGeom& g, const float* in, float* out, int64_t p0, int64_t p1) {
+  const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow;
+  int64_t lo[16], hi[16];
+  for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx, g, &lo[kx], &hi[kx]);
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* ip = in + p * ihw;
+    float* op = out + p * ohw;
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      float* orow = op + oy * g.ow;
+      for (int64_t ox = 0; ox < g.ow; ++ox) orow[ox] = -std::numeric_limits<float>::infinity();
+      for (int64_t ky = 0; ky < g.k; ++ky) {
+        const int64_t iy = oy * g.stride - g.pad + ky;
+        if (iy < 0 || iy >= g.h) continue;
+        const float* irow = ip + iy * g.w;
+        for (int64_t kx = 0; kx < g.k; ++kx) {
+          const float* src = irow - g.pad + kx;
+          for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) orow[ox] = std::max(orow[ox], src[ox * g.stride]);
+        }
+      }
+    }
+  }
+}
+
+void gap(const float* in, float* out, int64_t hw, int64_t p0, int64_t p1) {
+  for (int64_t p = p0; p < p1; ++p) {
+    const float* x = in + p * hw;
+    double s = 0;
+    for (int64_t i = 0; i < hw; ++i) s += x[i];
+    out[p] = static_cast<float>(s / static_cast<double>(hw));
+  }
+}
+
+// ---------------------------------------------------------------- BN, element-wise, reductions
+
+void bnStats(const float* x, int64_t n, double* sumOut, double* sumsqOut) {
+  int64_t i = 0;
+  double s = 0, q = 0;
+#if ZENNAS_VEC
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), b = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+    s0 = _mm256_add_pd(s0, a); s1 = _mm256_add_pd(s1, b);
+    q0 = _mm256_fmadd_pd(a, a, q0); q1 = _mm256_fmadd_pd(b, b, q1);
+  }
+  alignas(32) double ts[4], tq[4];
+  _mm256_store_pd(ts, _mm256_add_pd(s0, s1));
+  _mm256_store_pd(tq, _mm256_add_pd(q0, q1));
+  s = (ts[0] + ts[1]) + (ts[2] + ts[3]);
+  q = (tq[0] + tq[1]) + (tq[2] + tq[3]);
+#endif
+  for (; i < n; ++i) {
+    const double v = x[i];
+    s += v;
+    q += v * v;
+  }
+  *sumOut = s;
+  *sumsqOut = q;
+}
+
+void bnApply(const float* x, float* y, int64_t n, float mean, float invstd, bool relu) {
+  if (relu) {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::max((x[i] - mean) * invstd, 0.f);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = (x[i] - mean) * invstd;
+  }
+}
+
+void relu(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.f);
+}
+
+void sigmoid(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(1.0 / (1.0 + std::exp(-static_cast<double>(x[i]))));
+}
+
+void add(const float* a, const float* b, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = a[i] + b[i];
+}
+
+void scale(const float* x, float* y, int64_t n, float g) {
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] * g;
+}
+
+double l1Diff(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  double s = 0;
+#if ZENNAS_VEC
+  const __m256 absMask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF));
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 d = _mm256_and_ps(_mm256_sub_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)), absMask);
+    s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(d)));
+    s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(d, 1)));
+  }
+  alignas(32) double t[4];
+  _mm256_store_pd(t, _mm256_add_pd(s0, s1));
+  s = (t[0] + t[1]) + (t[2] + t[3]);
+#endif
+  for (; i < n; ++i) s += std::fabs(static_cast<double>(a[i] - b[i]));
+  return s;
+}
+
+// ---------------------------------------------------------------- Philox + Box–Muller
+
+#if ZENNAS_VEC
+inline void mulhilo(__m256i x, __m256i m, __m256i* hi, __m256i* lo) {
+  const __m256i pe = _mm256_mul_epu32(x, m);
+  const __m256i po = _mm256_mul_epu32(_mm256_srli_epi64(x, 32), m);
+  *lo = _mm256_blend_epi32(pe, _mm256_slli_epi64(po, 32), 0xAA);
+  *hi = _mm256_blend_epi32(_mm256_srli_epi64(pe, 32), po, 0xAA);
+}
+
+/** 8 Philox blocks with counters (j0 .. j0+7, stream, repeat, 0). */
+inline void philox8(uint32_t j0, uint32_t stream, uint32_t repeat, PhiloxKey key, __m256i x[4]) {
+  __m256i x0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(j0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  __m256i x1 = _mm256_set1_epi32(static_cast<int>(stream)), x2 = _mm256_set1_epi32(static_cast<int>(repeat)),
+          x3 = _mm256_setzero_si256();
+  __m256i k0 = _mm256_set1_epi32(static_cast<int>(key.k0)), k1 = _mm256_set1_epi32(static_cast<int>(key.k1));
+  const __m256i m0 = _mm256_set1_epi32(static_cast<int>(kPhiloxM0)), m1 = _mm256_set1_epi32(static_cast<int>(kPhiloxM1));
+  const __m256i w0 = _mm256_set1_epi32(static_cast<int>(kPhiloxW0)), w1 = _mm256_set1_epi32(static_cast<int>(kPhiloxW1));
+  for (int r = 0; r < 10; ++r) {
+    if (r > 0) { k0 = _mm256_add_epi32(k0, w0); k1 = _mm256_add_epi32(k1, w1); }
+    __m256i hi0, lo0, hi1, lo1;
+    mulhilo(x0, m0, &hi0, &lo0);
+    mulhilo(x2, m1, &hi1, &lo1);
+    const __m256i y0 = _mm256_xor_si256(_mm256_xor_si256(hi1, x1), k0);
+    const __m256i y2 = _mm256_xor_si256(_mm256_xor_si256(hi0, x3), k1);
+    x1 = lo1; x3 = lo0; x0 = y0; x2 = y2;
+  }
+  x[0] = x0; x[1] = x1; x[2] = x2; x[3] = x3;
+}
+
+inline __m256d uniformOpen4(__m128i x) {
+  const __m256d d = _mm256_add_pd(_mm256_cvtepi32_pd(_mm_xor_si128(x, _mm_set1_epi32(INT32_MIN))), _mm256_set1_pd(2147483648.0));
+  return _mm256_mul_pd(_mm256_add_pd(d, _mm256_set1_pd(0.5)), _mm256_set1_pd(gm::kInv2p32));
+}
+
+#define ZD(x) _mm256_set1_pd(x)
+inline __m256d logOpen4(__m256d u) {
+  const __m256i bits = _mm256_castpd_si256(u);
+  const __m256i ebits = _mm256_srli_epi64(bits, 52);
+  const __m256i mbits = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi64x(0x000FFFFFFFFFFFFFll)),
+                                        _mm256_set1_epi64x(0x3FE0000000000000ll));
+  __m256d m = _mm256_castsi256_pd(mbits);
+  __m256d k = _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(ebits, _mm256_set1_epi64x(0x4330000000000000ll))), ZD(gm::kTwo52));
+  k = _mm256_sub_pd(k, ZD(1022.0));
+  const __m256d lt = _mm256_cmp_pd(m, ZD(gm::kSqrtHalf), _CMP_LT_OQ);
+  m = _mm256_blendv_pd(m, _mm256_add_pd(m, m), lt);
+  k = _mm256_blendv_pd(k, _mm256_sub_pd(k, ZD(1.0)), lt);
+  const __m256d f = _mm256_sub_pd(m, ZD(1.0));
+  const __m256d s = _mm256_div_pd(f, _mm256_add_pd(ZD(2.0), f));
+  const __m256d z = _mm256_mul_pd(s, s);
+  const __m256d w = _mm256_mul_pd(z, z);
+  const __m256d t1 = _mm256_mul_pd(w, _mm256_add_pd(ZD(gm::kLg2), _mm256_mul_pd(w, _mm256_add_pd(ZD(gm::kLg4), _mm256_mul_pd(w, ZD(gm::kLg6))))));
+  const __m256d t2 = _mm256_mul_pd(
+      z, _mm256_add_pd(ZD(gm::kLg1),
+                       _mm256_mul_pd(w, _mm256_add_pd(ZD(gm::kLg3), _mm256_mul_pd(w, _mm256_add_pd(ZD(gm::kLg5), _mm256_mul_pd(w, ZD(gm::kLg7))))))));
+  const __m256d R = _mm256_add_pd(t2, t1);
+  const __m256d hfsq = _mm256_mul_pd(_mm256_mul_pd(ZD(0.5), f), f);
+  const __m256d inner = _mm256_add_pd(_mm256_mul_pd(s, _mm256_add_pd(hfsq, R)), _mm256_mul_pd(k, ZD(gm::kLn2Lo)));
+  return _mm256_sub_pd(_mm256_mul_pd(k, ZD(gm::kLn2Hi)), _mm256_sub_pd(_mm256_sub_pd(hfsq, inner), f));
+}
+
+inline void sinCosTwoPi4(__m256d u, __m256d* cosOut, __m256d* sinOut) {
+  const __m256d u4 = _mm256_mul_pd(u, ZD(4.0));
+  const __m256d q = _mm256_round_pd(u4, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256d a = _mm256_mul_pd(_mm256_sub_pd(u4, q), ZD(gm::kPiO2));
+  const __m256d z = _mm256_mul_pd(a, a);
+  const __m256d v = _mm256_mul_pd(z, a);
+  const __m256d rs = _mm256_add_pd(
+      ZD(gm::kS2), _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kS3), _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kS4), _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kS5), _mm256_mul_pd(z, ZD(gm::kS6)))))))));
+  const __m256d s = _mm256_add_pd(a, _mm256_mul_pd(v, _mm256_add_pd(ZD(gm::kS1), _mm256_mul_pd(z, rs))));
+  const __m256d rc = _mm256_mul_pd(
+      z, _mm256_add_pd(ZD(gm::kC1),
+                       _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kC2),
+                                                      _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kC3), _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kC4), _mm256_mul_pd(z, _mm256_add_pd(ZD(gm::kC5), _mm256_mul_pd(z, ZD(gm::kC6))))))))))));
+  const __m256d hz = _mm256_mul_pd(ZD(0.5), z);
+  const __m256d w = _mm256_sub_pd(ZD(1.0), hz);
+  const __m256d c = _mm256_add_pd(w, _mm256_add_pd(_mm256_sub_pd(_mm256_sub_pd(ZD(1.0), w), hz), _mm256_mul_pd(z, rc)));
+  const __m256d q1 = _mm256_cmp_pd(q, ZD(1.0), _CMP_EQ_OQ), q2 = _mm256_cmp_pd(q, ZD(2.0), _CMP_EQ_OQ),
+                q3 = _mm256_cmp_pd(q, ZD(3.0), _CMP_EQ_OQ);
+  const __m256d swap = _mm256_or_pd(q1, q3);
+  const __m256d sign = ZD(-0.0);
+  __m256d X = _mm256_blendv_pd(c, s, swap), Y = _mm256_blendv_pd(s, c, swap);
+  X = _mm256_xor_pd(X, _mm256_and_pd(_mm256_or_pd(q1, q2), sign));
+  Y = _mm256_xor_pd(Y, _mm256_and_pd(_mm256_or_pd(q2, q3), sign));
+  *cosOut = X;
+  *sinOut = Y;
+}
+
+inline void boxMuller4(__m128i xa, __m128i xb, __m128* g0, __m128* g1) {
+  const __m256d r = _mm256_sqrt_pd(_mm256_mul_pd(ZD(-2.0), logOpen4(uniformOpen4(xa))));
+  __m256d c, s;
+  sinCosTwoPi4(uniformOpen4(xb), &c, &s);
+  *g0 = _mm256_cvtpd_ps(_mm256_mul_pd(r, c));
+  *g1 = _mm256_cvtpd_ps(_mm256_mul_pd(r, s));
+}
+#undef ZD
+#endif
+
+void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin, size_t end, float* out) {
+#if ZENNAS_VEC
+  size_t n = begin;
+  const size_t head = std::min(end, (begin + 3) / 4 * 4);
+  if (head > n) { gaussianFillScalar(key, stream, repeat, n, head, out); n = head; }
+  for (; n + 32 <= end; n += 32) {
+    __m256i x[4];
+    philox8(static_cast<uint32_t>(n / 4), stream, repeat, key, x);
+    float* o = out + (n - begin);
+    for (int h = 0; h < 2; ++h) {
+      const __m128i x0 = h ? _mm256_extracti128_si256(x[0], 1) : _mm256_castsi256_si128(x[0]);
+      const __m128i x1 = h ? _mm256_extracti128_si256(x[1], 1) : _mm256_castsi256_si128(x[1]);
+      const __m128i x2 = h ? _mm256_extracti128_si256(x[2], 1) : _mm256_castsi256_si128(x[2]);
+      const __m128i x3 = h ? _mm256_extracti128_si256(x[3], 1) : _mm256_castsi256_si128(x[3]);
+      __m128 a0, a1, b0, b1;
+      boxMuller4(x0, x1, &a0, &a1);
+      boxMuller4(x2, x3, &b0, &b1);
+      _MM_TRANSPOSE4_PS(a0, a1, b0, b1);
+      _mm_storeu_ps(o + 16 * h + 0, a0);
+      _mm_storeu_ps(o + 16 * h + 4, a1);
+      _mm_storeu_ps(o + 16 * h + 8, b0);
+      _mm_storeu_ps(o + 16 * h + 12, b1);
+    }
+  }
+  if (n < end) gaussianFillScalar(key, stream, repeat, n, end, out + (n - begin));
+#else
+  gaussianFillScalar(key, stream, repeat, begin, end, out);
+#endif
+}
+
+}  // namespace
+
+const Kernels& table() {
+  static const Kernels k = {ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnApply, maxPool, gap,
+                            relu, sigmoid, add, scale, l1Diff};
+  return k;
+}
+
+}  // namespace ZENNAS_ISA
+}  // namespace cpu
+}  // namespace zennas

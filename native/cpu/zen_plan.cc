@@ -1,0 +1,312 @@
+#include "zen_plan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "../common/errors.h"
+#include "../common/philox.h"
+
+namespace zennas {
+namespace cpu {
+
+namespace {
+
+constexpr int64_t kWeightChunk = int64_t(1) << 16;  // Gaussians per RNG task (fits the scratch)
+constexpr int64_t kElemTask = int64_t(1) << 15;     // elements per element-wise task (min)
+
+bool hasWeights(OpCode op) { return op == OpCode::Conv || op == OpCode::DwConv || op == OpCode::Linear; }
+bool isGemm(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
+
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/** True when `slot` is read by op i (i >= from), or is the output, before being overwritten. */
+bool readLater(const Descriptor& d, int32_t slot, size_t from) {
+  for (size_t i = from; i < d.ops.size(); ++i) {
+    const OpDesc& o = d.ops[i];
+    if (o.src == slot) return true;
+    if ((o.op == OpCode::Mul || o.op == OpCode::Add) && o.aux == slot) return true;
+    if (o.dst == slot) return false;
+  }
+  return slot == d.outputSlot;
+}
+
+std::string gib(double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+}  // namespace
+
+double ZenPlan::estimateBytes(const Descriptor& d, int64_t images) {
+  const double n = static_cast<double>(images);
+  double b = 0;
+  for (int64_t e : d.slotMaxElems) b += 4.0 * static_cast<double>(e) * n;
+  for (const OpDesc& o : d.ops) {
+    if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout));
+    else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
+    if (o.op == OpCode::BN) b += 16.0 * o.cin;
+  }
+  return b;
+}
+
+ZenPlan::ZenPlan(Descriptor d, int batch, int resolution, double limitBytes, bool evalOnly)
+    : k_(selectKernels()), d_(std::move(d)), batch_(batch), resolution_(resolution), n_((evalOnly ? 1 : 2) * int64_t(batch)),
+      twoForwards_(!evalOnly) {
+  const double need = estimateBytes(d_, n_);
+  if (need > limitBytes)
+    fail("E_OUT_OF_MEMORY", "the plan needs " + gib(need) + " (activations of " + std::to_string(n_) + " images at " +
+                                std::to_string(resolution) + "×" + std::to_string(resolution) + " plus weights), more than the limit of " +
+                                gib(limitBytes) + ": lower batchSize or resolution");
+
+  // ---- steps, geometry, fusion
+  int64_t wOff = 0;
+  steps_.resize(d_.ops.size());
+  int nbn = 0;
+  int64_t bnChannels = 0;
+  for (size_t i = 0; i < d_.ops.size(); ++i) {
+    Step& s = steps_[i];
+    s.op = d_.ops[i];
+    const OpDesc& o = s.op;
+    ConvGeom& g = s.g;
+    g.cin = o.cin; g.cout = o.cout; g.n = n_;
+    g.h = o.in.h; g.w = o.in.w; g.oh = o.out.h; g.ow = o.out.w;
+    g.k = o.kernel > 0 ? o.kernel : 1;
+    g.stride = o.stride > 0 ? o.stride : 1;
+    g.pad = (g.k - 1) / 2;
+    if (o.op == OpCode::Linear) { g.k = 1; g.stride = 1; g.pad = 0; }
+    if (hasWeights(o.op)) {
+      s.weightOffset = wOff;
+      wOff += isGemm(o.op) ? packedASize(o.cout, o.weights / o.cout) : o.weights;
+      for (int64_t b = 0; b < o.weights; b += kWeightChunk) weightChunks_.push_back({static_cast<int>(i), b, std::min(o.weights, b + kWeightChunk)});
+    }
+    if (o.op == OpCode::BN) {
+      s.bn = nbn++;
+      bnChannelOffset_.push_back(bnChannels);
+      bnChannels += o.cin;
+      s.applyDst = o.dst;
+      if (i + 1 < d_.ops.size()) {
+        const OpDesc& r = d_.ops[i + 1];
+        if (r.op == OpCode::Relu && r.src == o.dst && (r.dst == o.dst || !readLater(d_, o.dst, i + 2))) {
+          s.fuseRelu = true;
+          s.applyDst = r.dst;
+          steps_[i + 1].skip = true;
+        }
+      }
+    }
+    // Parallel split (independent of the thread count; outputs are disjoint per task).
+    const int64_t plane = o.out.plane();
+    switch (o.op) {
+      case OpCode::Conv: case OpCode::Linear: {
+        const int64_t cols = g.cols();
+        s.perTask = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
+        s.tasks = (cols + s.perTask - 1) / s.perTask;
+        break;
+      }
+      case OpCode::MaxPool: case OpCode::Gap: case OpCode::Mul: {  // per (channel, image) plane
+        const int64_t planes = o.cout * n_;
+        s.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, o.in.plane()));
+        s.tasks = (planes + s.perTask - 1) / s.perTask;
+        break;
+      }
+      default: {  // per channel
+        const int64_t row = n_ * std::max(plane, o.in.plane());
+        s.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, row));
+        s.tasks = (o.cout + s.perTask - 1) / s.perTask;
+      }
+    }
+  }
+
+  // ---- buffers (never touched again until a repeat runs)
+  slots_.resize(d_.nSlots);
+  for (int s = 0; s < d_.nSlots; ++s) {
+    const size_t n = static_cast<size_t>(d_.slotMaxElems[s] * n_);
+    if (n) slots_[s].resize(n);
+    bytes_ += n * 4;
+  }
+  weights_.resize(static_cast<size_t>(std::max<int64_t>(wOff, 1)));
+  std::memset(weights_.data(), 0, sizeof(float) * weights_.size());  // padding rows of packed A stay 0
+  bytes_ += weights_.size() * 4;
+  clean_var_.assign(static_cast<size_t>(bnChannels), 0.0);
+  runningVar_.assign(static_cast<size_t>(bnChannels), 1.0);
+  deltaPerChannel_.assign(static_cast<size_t>(d_.outputShape.c), 0.0);
+}
+
+void ZenPlan::drawAll(uint64_t seed, uint32_t repeat, double alpha, ThreadPool& pool) {
+  const PhiloxKey key = PhiloxKey::fromSeed(seed);
+  // Weights: stream = op index + 1, element order = OIHW, scattered into the packed GEMM layout.
+  pool.parallelFor(static_cast<int64_t>(weightChunks_.size()), [&](int64_t t, int, float* scratch) {
+    const WeightChunk& c = weightChunks_[static_cast<size_t>(t)];
+    const Step& s = steps_[static_cast<size_t>(c.step)];
+    float* w = weights_.data() + s.weightOffset;
+    if (!isGemm(s.op.op)) {
+      k_.gaussianFill(key, static_cast<uint32_t>(c.step + 1), repeat, static_cast<size_t>(c.begin), static_cast<size_t>(c.end), w + c.begin);
+      return;
+    }
+    k_.gaussianFill(key, static_cast<uint32_t>(c.step + 1), repeat, static_cast<size_t>(c.begin), static_cast<size_t>(c.end), scratch);
+    const int64_t K = s.op.weights / s.op.cout;
+    int64_t row = c.begin / K, col = c.begin % K;
+    float* panel = w + (row / kMR) * K * kMR;
+    for (int64_t e = c.begin; e < c.end; ++e) {
+      panel[col * kMR + row % kMR] = scratch[e - c.begin];
+      if (++col == K) {
+        col = 0;
+        ++row;
+        panel = w + (row / kMR) * K * kMR;
+      }
+    }
+  });
+  // Input x and perturbed x + αε, drawn in NCHW order, stored [C][2B][H][W].
+  const int64_t C = d_.inputChannels, B = batch_, hw = int64_t(resolution_) * resolution_;
+  const int64_t piece = std::min<int64_t>(hw, kWeightChunk * 4);
+  const int64_t pieces = (hw + piece - 1) / piece;
+  float* x0 = slots_[0].data();
+  const float a = static_cast<float>(alpha);
+  pool.parallelFor(B * C * pieces, [&](int64_t t, int, float* scratch) {
+    const int64_t plane = t / pieces, p = t % pieces;
+    const int64_t img = plane / C, c = plane % C;
+    const int64_t b = p * piece, e = std::min(hw, b + piece);
+    const size_t src = static_cast<size_t>((img * C + c) * hw);
+    float* clean = x0 + (c * n_ + img) * hw;
+    k_.gaussianFill(key, kStreamInput, repeat, src + b, src + e, clean + b);
+    if (!twoForwards_) return;
+    float* noisy = x0 + (c * n_ + B + img) * hw;
+    k_.gaussianFill(key, kStreamNoise, repeat, src + b, src + e, scratch);
+    for (int64_t i = b; i < e; ++i) {
+      const float ae = a * scratch[i - b];  // torch: x + α·ε in float32, two roundings
+      noisy[i] = clean[i] + ae;
+    }
+  });
+}
+
+void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official, double bnEps) {
+  const OpDesc& o = s.op;
+  const float* in = slots_[o.src].data();
+  float* out = slots_[o.dst].data();
+  const int64_t inPlane = o.in.plane(), outPlane = o.out.plane();
+  auto each = [&](const std::function<void(int64_t, int64_t, float*)>& fn, int64_t total) {
+    pool.parallelFor(s.tasks, [&](int64_t t, int, float* scratch) {
+      const int64_t b = t * s.perTask;
+      fn(b, std::min(total, b + s.perTask), scratch);
+    });
+  };
+  switch (o.op) {
+    case OpCode::Conv: case OpCode::Linear: {
+      const float* w = weights_.data() + s.weightOffset;
+      each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.g, w, in, out, b, e, scratch); }, s.g.cols());
+      break;
+    }
+    case OpCode::DwConv: {
+      const float* w = weights_.data() + s.weightOffset;
+      each([&](int64_t b, int64_t e, float*) { k_.dwConv(s.g, w, in, out, b, e); }, o.cout);
+      break;
+    }
+    case OpCode::MaxPool:
+      each([&](int64_t b, int64_t e, float*) { k_.maxPool(s.g, in, out, b, e); }, o.cout * n_);
+      break;
+    case OpCode::Gap:
+      each([&](int64_t b, int64_t e, float*) { k_.gap(in, out, inPlane, b, e); }, o.cout * n_);
+      break;
+    case OpCode::Relu:
+      if (s.skip) break;
+      each([&](int64_t b, int64_t e, float*) { k_.relu(in + b * n_ * inPlane, out + b * n_ * inPlane, (e - b) * n_ * inPlane); }, o.cout);
+      break;
+    case OpCode::Sigmoid:
+      each([&](int64_t b, int64_t e, float*) { k_.sigmoid(in + b * n_ * inPlane, out + b * n_ * inPlane, (e - b) * n_ * inPlane); }, o.cout);
+      break;
+    case OpCode::Add: {
+      const float* aux = slots_[o.aux].data();
+      each([&](int64_t b, int64_t e, float*) {
+        const int64_t off = b * n_ * inPlane;
+        k_.add(in + off, aux + off, out + off, (e - b) * n_ * inPlane);
+      }, o.cout);
+      break;
+    }
+    case OpCode::Mul: {
+      const float* gate = slots_[o.aux].data();
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t p = b; p < e; ++p) k_.scale(in + p * inPlane, out + p * inPlane, inPlane, gate[p]);
+      }, o.cout * n_);
+      break;
+    }
+    case OpCode::BN: {
+      float* dst = slots_[s.applyDst].data();
+      if (!train) {  // eval mode, BN folded into the conv: identity (+ReLU)
+        if (!s.fuseRelu && dst == in) break;
+        each([&](int64_t b, int64_t e, float*) {
+          const int64_t off = b * n_ * inPlane, len = (e - b) * n_ * inPlane;
+          if (s.fuseRelu) k_.relu(in + off, dst + off, len);
+          else std::memcpy(dst + off, in + off, sizeof(float) * len);
+        }, o.cout);
+        break;
+      }
+      const int64_t half = batch_ * inPlane;  // values per channel per forward
+      const double m = static_cast<double>(half);
+      double* cv = clean_var_.data() + bnChannelOffset_[s.bn];
+      double* rv = runningVar_.data() + bnChannelOffset_[s.bn];
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t c = b; c < e; ++c) {
+          for (int h = 0; h < 2; ++h) {
+            const float* x = in + (c * 2 + h) * half;
+            double sum, sumsq;
+            k_.bnStats(x, half, &sum, &sumsq);
+            const double mean = sum / m;
+            const double var = std::max(0.0, sumsq / m - mean * mean);
+            if (h == 0) cv[c] = var;
+            if (official) rv[c] = 0.9 * rv[c] + 0.1 * (var * m / (m - 1.0));
+            const float invstd = static_cast<float>(1.0 / std::sqrt(var + bnEps));
+            k_.bnApply(x, dst + (c * 2 + h) * half, half, static_cast<float>(mean), invstd, s.fuseRelu);
+          }
+        }
+      }, o.cout);
+      break;
+    }
+  }
+  (void)outPlane;
+}
+
+void ZenPlan::forward(ThreadPool& pool, bool train, bool official, double bnEps) {
+  for (const Step& s : steps_) runStep(s, pool, train, official, bnEps);
+}
+
+void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResult& out) {
+  for (const Step& s : steps_)
+    if (s.op.op == OpCode::BN && int64_t(batch_) * s.op.in.plane() < 2)
+      fail("E_OPTION", "BN op " + std::to_string(&s - steps_.data()) + " normalises a single value per channel (batchSize·H·W = 1): use batchSize ≥ 2");
+  std::fill(runningVar_.begin(), runningVar_.end(), 1.0);
+  const Shape os = d_.outputShape;
+  const int64_t half = batch_ * os.plane();
+  for (uint32_t i = 0; i < r.repeats; ++i) {
+    const uint32_t repeat = r.firstRepeat + i;
+    drawAll(r.seed, repeat, r.alpha, pool);
+    forward(pool, true, r.official, r.bnEps);
+    const float* f = slots_[d_.outputSlot].data();
+    const int64_t per = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, 2 * half));
+    pool.parallelFor((os.c + per - 1) / per, [&](int64_t t, int, float*) {
+      for (int64_t c = t * per; c < std::min(os.c, (t + 1) * per); ++c)
+        deltaPerChannel_[c] = k_.l1Diff(f + c * 2 * half, f + c * 2 * half + half, half);
+    });
+    double delta = 0;
+    for (int64_t c = 0; c < os.c; ++c) delta += deltaPerChannel_[c];
+    delta /= batch_;
+    double logSigma = 0;
+    for (const Step& s : steps_) {
+      if (s.op.op != OpCode::BN) continue;
+      const double* v = (r.official ? runningVar_.data() : clean_var_.data()) + bnChannelOffset_[s.bn];
+      double sum = 0;
+      for (int64_t c = 0; c < s.op.cin; ++c) sum += v[c];
+      logSigma += 0.5 * std::log(sum / s.op.cin);
+    }
+    const double logDelta = std::log(delta);
+    out.logDelta.push_back(logDelta);
+    out.logSigmaSum.push_back(logSigma);
+    out.scores.push_back(logDelta + logSigma);
+  }
+}
+
+void ZenPlan::evalForward(ThreadPool& pool) { forward(pool, false, false, 1e-5); }
+
+}  // namespace cpu
+}  // namespace zennas

@@ -1,0 +1,39 @@
+#include "backend.h"
+
+#include "../common/errors.h"
+#include "../cpu/cpu_backend.h"
+
+#ifndef ZENNAS_CUDA_REASON
+#define ZENNAS_CUDA_REASON "zennas was built without the CUDA backend (nvcc/cuDNN not found at build time)"
+#endif
+
+namespace zennas {
+
+bool cudaCompiledIn() {
+#ifdef ZENNAS_WITH_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+std::string cudaBuildReason() {
+  if (cudaCompiledIn()) return "";
+  const std::string detail = ZENNAS_CUDA_REASON;
+  const std::string base = "zennas was built without the CUDA backend (nvcc/cuDNN not found at build time)";
+  return detail.empty() || detail == base ? base : base + ": " + detail;
+}
+
+std::unique_ptr<Backend> makeBackend(const std::string& name, int threads) {
+  if (name == "cpu") return cpu::makeCpuBackend(threads);
+  if (name == "cuda") {
+    // ── CUDA backend ── requests for it are served by the N-API surface of native/cuda/
+    // (cudaZenScore / cudaLatency, registered in addon.cc when ZENNAS_WITH_CUDA is defined);
+    // src/engine/engine.ts routes backend 'cuda' there. This factory only reports its absence.
+    if (!cudaCompiledIn()) fail("E_BACKEND", cudaBuildReason());
+    fail("E_BACKEND", "the CUDA backend is reached through cudaZenScore()/cudaLatency(), not the native Engine class");
+  }
+  fail("E_OPTION", "option 'backend' must be 'cpu' or 'cuda', got '" + name + "'");
+}
+
+}  // namespace zennas
