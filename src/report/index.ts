@@ -40,6 +40,12 @@ function sample<T>(xs: readonly T[], max: number, keep?: T): T[] {
   return out;
 }
 
+/** What the score axis is called: the Zen-score, or the proxy a run maximised. */
+export function scoreLabel(s: SearchSummary): string {
+  const proxy = s.scoring?.proxy;
+  return proxy === undefined || proxy === 'zen' ? 'Zen-score' : `${proxy} proxy`;
+}
+
 /** The three SVG plots of a report. */
 export function reportPlots(input: ReportInput): { bestVsIteration: string; scoreVsParams: string; scoreVsFlops: string } {
   const scored = input.candidates.filter((c) => c.score !== null);
@@ -47,9 +53,12 @@ export function reportPlots(input: ReportInput): { bestVsIteration: string; scor
   const pts = sample(scored, input.maxPoints ?? 4000, bestRec);
   const bestSeries = (fx: (c: CandidateRecord) => number): Series[] =>
     bestRec ? [{ label: 'best', points: [[fx(bestRec), bestRec.score!]], color: '#d62728', style: 'dots', radius: 5, opacity: 1 }] : [];
-  const scatter = (title: string, xLabel: string, fx: (c: CandidateRecord) => number) =>
+  const label = scoreLabel(input.summary);
+  const budgets = input.summary.budgets;
+  const scatter = (title: string, xLabel: string, fx: (c: CandidateRecord) => number, budget?: number) =>
     renderPlot({
-      title, xLabel, yLabel: 'Zen-score',
+      title, xLabel, yLabel: label,
+      vlines: budget !== undefined ? [{ x: budget, label: `budget ${shortNumber(budget)}`, color: '#ff7f0e' }] : [],
       series: [
         { label: `candidates (${pts.length}${pts.length < scored.length ? ` of ${scored.length}` : ''})`, points: pts.map((c) => [fx(c), c.score!] as const), color: '#1f77b4', style: 'dots', radius: 2, opacity: 0.45 },
         ...bestSeries(fx),
@@ -57,11 +66,11 @@ export function reportPlots(input: ReportInput): { bestVsIteration: string; scor
     });
   return {
     bestVsIteration: renderPlot({
-      title: 'Best Zen-score vs iteration', xLabel: 'iteration', yLabel: 'best Zen-score',
+      title: `Best ${label} vs iteration`, xLabel: 'iteration', yLabel: `best ${label}`,
       series: [{ label: 'best so far', points: bestCurve(input.candidates), color: '#2ca02c', style: 'line', step: true }],
     }),
-    scoreVsParams: scatter('Zen-score vs params', 'params', (c) => c.params),
-    scoreVsFlops: scatter('Zen-score vs FLOPs', 'FLOPs', (c) => c.flops),
+    scoreVsParams: scatter(`${label} vs params`, 'params', (c) => c.params, budgets.params),
+    scoreVsFlops: scatter(`${label} vs FLOPs`, 'FLOPs', (c) => c.flops, budgets.flops),
   };
 }
 
@@ -86,7 +95,7 @@ function bestRows(s: SearchSummary): Array<[string, string]> {
   const b = s.best;
   if (!b) return [['best', 'none (no candidate fit the budgets)']];
   return [
-    ['Zen-score', b.score.toFixed(4)],
+    [scoreLabel(s), b.score.toFixed(4)],
     ['params', `${formatCount(b.params)} (${b.params})`],
     ['FLOPs', `${formatCount(b.flops)} (${b.flops})`],
     ['layers', String(b.layers)],
@@ -145,7 +154,7 @@ export function renderMarkdown(input: ReportInput): string {
     '## Best structure', '', '```', s.best?.structure ?? '(none)', '```', '', table(bestRows(s)), '',
     '## Run', '', table(rows(s)), '',
     '## Best score over iterations', '',
-    '| iteration | best Zen-score |', '|---|---|',
+    `| iteration | best ${scoreLabel(s)} |`, '|---|---|',
     ...sample(curve, 20, curve[curve.length - 1]).map(([it, sc]) => `| ${it} | ${sc.toFixed(4)} |`), '',
     'Plots (best score vs iteration, score vs params, score vs FLOPs): see `report.html`.', '',
   ];

@@ -26,6 +26,8 @@ export interface PlotSpec {
   /** Formats tick labels (default: short numbers). */
   formatX?: (v: number) => string;
   formatY?: (v: number) => string;
+  /** Dashed vertical markers (e.g. a budget), included in the x range. */
+  vlines?: Array<{ x: number; label: string; color: string }>;
 }
 
 /** Escape text for XML. */
@@ -84,7 +86,8 @@ export function renderPlot(spec: PlotSpec): string {
   const fx = spec.formatX ?? shortNumber;
   const fy = spec.formatY ?? shortNumber;
   const all = spec.series.flatMap((s) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)));
-  const [x0, x1] = extent(all.map((p) => p[0]));
+  const vlines = (spec.vlines ?? []).filter((v) => Number.isFinite(v.x));
+  const [x0, x1] = extent([...all.map((p) => p[0]), ...(all.length ? vlines.map((v) => v.x) : [])]);
   const [y0, y1] = extent(all.map((p) => p[1]));
   const sx = (x: number) => m.left + ((x - x0) / (x1 - x0)) * pw;
   const sy = (y: number) => m.top + ph - ((y - y0) / (y1 - y0)) * ph;
@@ -126,6 +129,13 @@ export function renderPlot(spec: PlotSpec): string {
       out.push(`<g fill="${s.color}" fill-opacity="${s.opacity ?? 0.5}">`);
       for (const [x, y] of pts) out.push(`<circle cx="${f1(sx(x))}" cy="${f1(sy(y))}" r="${r}"/>`);
       out.push('</g>');
+    }
+  }
+  if (all.length) {
+    for (const v of vlines) {
+      const x = f1(sx(v.x));
+      out.push(`<line x1="${x}" y1="${m.top}" x2="${x}" y2="${m.top + ph}" stroke="${v.color}" stroke-dasharray="5 4" stroke-width="1.2"/>`);
+      out.push(`<text x="${x}" y="${m.top + ph - 6}" dx="-4" text-anchor="end" fill="${v.color}">${xmlEscape(v.label)}</text>`);
     }
   }
   // legend
