@@ -1,0 +1,264 @@
+/**
+ * The typed Zen-score engine (DESIGN §1, native/DESCRIPTOR.md): a thin layer over the native
+ * addon that validates every option in JS (messages name the parameter), fills defaults and maps
+ * native failures to ZennasError with the same `.code`.
+ *
+ *   const engine = new Engine({ threads: 2 });
+ *   const r = await engine.zenScore(descriptor, { batchSize: 64, resolution: 32, repeats: 4 });
+ *   engine.close();
+ */
+import { ZennasError, ZennasErrorCode } from '../errors';
+import { loadNative, NativeAddon, NativeEngine, NativeLatencyResult, NativeZenScoreResult } from './native';
+
+/** Which backend runs the work. */
+export type BackendName = 'cpu' | 'cuda';
+
+/** Options of `new Engine()`. */
+export interface EngineOptions {
+  /** 'cpu' (default) or 'cuda' (only in builds with the CUDA backend, on a machine with a GPU). */
+  backend?: BackendName;
+  /** CPU worker threads shared by all calls of this engine (default: all logical cores). */
+  threads?: number;
+}
+
+/** Options of `zenScore` (DESIGN §1). */
+export interface ZenScoreOptions {
+  /** Images per forward, 1..4096 (default 64). */
+  batchSize: number;
+  /** Input height = width, 1..4096 (default 32). */
+  resolution: number;
+  /** Independent repeats (fresh weights and inputs), 1..100000 (default 1). */
+  repeats: number;
+  /** Index of the first repeat (Philox counter); chunked calls reproduce one big call. Default 0. */
+  firstRepeat: number;
+  /** Philox seed, integer in [0, 2^53) (default 0). */
+  seed: number;
+  /** 'paper' (batch statistics, default) or 'official' (BN running_var as the official code). */
+  mode: 'paper' | 'official';
+  /** Perturbation scale α > 0 (default 0.01). */
+  alpha: number;
+  /** BN ε > 0 (default 1e-5; the ZenNet masternet uses 1e-3). */
+  bnEps: number;
+}
+
+/** Result of `zenScore`. */
+export interface ZenScoreResult {
+  /** Mean Zen-score over the repeats. */
+  mean: number;
+  /** Population standard deviation (np.std). */
+  std: number;
+  /** Half-width of the 95% interval of the mean: 1.96·std/√repeats. */
+  ci95: number;
+  /** Per-repeat scores = logDelta + logSigmaSum. */
+  scores: number[];
+  /** Per-repeat ln Δ. */
+  logDelta: number[];
+  /** Per-repeat Σ ln σ̄ over the BN layers. */
+  logSigmaSum: number[];
+  /** Wall time of the call in the engine (plan compile on a cache miss included). */
+  seconds: number;
+}
+
+/** Options of `latency` (eval-mode forward, BN folded). */
+export interface LatencyOptions {
+  batchSize: number;
+  resolution: number;
+  warmup: number;
+  iterations: number;
+  /** 'fp32' on the CPU; 'fp16' (default there) or 'fp32' on CUDA. */
+  precision?: 'fp16' | 'fp32';
+  /** CUDA only: 'cudnn' (default) or 'tensorrt'. */
+  engine?: 'cudnn' | 'tensorrt';
+}
+
+/** Result of `latency`: per mini-batch milliseconds over the timed iterations. */
+export interface LatencyResult {
+  meanMs: number;
+  medianMs: number;
+  p90Ms: number;
+  minMs?: number;
+  imagesPerSecond: number;
+  samplesMs?: number[];
+  device?: string;
+}
+
+/** CPU features the engine detected. */
+export interface CpuFeatures {
+  avx2: boolean;
+  fma: boolean;
+  threads: number;
+  simd: 'avx2' | 'scalar';
+}
+
+/** Backends of this build / machine. */
+export interface BackendsInfo {
+  cpu: boolean;
+  cuda: boolean;
+  /** Why CUDA is unavailable (not compiled in, no GPU/driver). */
+  cudaReason?: string;
+}
+
+/** Defaults of zenScore (DESIGN §3 CIFAR setting). */
+export const ZEN_SCORE_DEFAULTS: Readonly<ZenScoreOptions> = Object.freeze({
+  batchSize: 64, resolution: 32, repeats: 1, firstRepeat: 0, seed: 0, mode: 'paper', alpha: 0.01, bnEps: 1e-5,
+});
+
+const CODES: ReadonlySet<string> = new Set(['E_PARSE', 'E_STRUCTURE', 'E_OPTION', 'E_DESCRIPTOR', 'E_OUT_OF_MEMORY', 'E_BACKEND', 'E_NATIVE', 'E_CHECKPOINT', 'E_IO', 'E_INTERNAL']);
+
+/** Native errors ({name:'ZennasError', code}) → ZennasError; anything else → E_INTERNAL. */
+export function toZennasError(e: unknown): ZennasError {
+  if (e instanceof ZennasError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = e instanceof Error ? e.message : String(e);
+  return new ZennasError(typeof code === 'string' && CODES.has(code) ? (code as ZennasErrorCode) : 'E_INTERNAL', message);
+}
+
+function optionError(msg: string): never {
+  throw new ZennasError('E_OPTION', msg);
+}
+
+function checkInt(name: string, v: unknown, lo: number, hi: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) optionError(`${name} must be an integer in [${lo}, ${hi}], got ${describe(v)}`);
+  return v as number;
+}
+
+function checkPositive(name: string, v: unknown): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) optionError(`${name} must be a finite number > 0, got ${describe(v)}`);
+  return v as number;
+}
+
+function describe(v: unknown): string {
+  return typeof v === 'string' ? `'${v}'` : typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v;
+}
+
+function checkDescriptor(d: unknown): Int32Array {
+  if (!(d instanceof Int32Array)) throw new ZennasError('E_DESCRIPTOR', `invalid descriptor: expected an Int32Array, got ${d === null ? 'null' : typeof d}`);
+  return d;
+}
+
+/** Validate and default zenScore options (exported for the CLI and tests). */
+export function resolveZenScoreOptions(o: Partial<ZenScoreOptions> | undefined): ZenScoreOptions {
+  if (o !== undefined && (o === null || typeof o !== 'object')) optionError('zenScore options must be an object');
+  const r = { ...ZEN_SCORE_DEFAULTS, ...stripUndefined(o ?? {}) };
+  checkInt('batchSize', r.batchSize, 1, 4096);
+  checkInt('resolution', r.resolution, 1, 4096);
+  checkInt('repeats', r.repeats, 1, 100000);
+  checkInt('firstRepeat', r.firstRepeat, 0, 0xffffffff - r.repeats);
+  checkInt('seed', r.seed, 0, Number.MAX_SAFE_INTEGER);
+  if (r.mode !== 'paper' && r.mode !== 'official') optionError(`mode must be 'paper' or 'official', got ${describe(r.mode)}`);
+  checkPositive('alpha', r.alpha);
+  checkPositive('bnEps', r.bnEps);
+  return r;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function summarize(r: NativeZenScoreResult): ZenScoreResult {
+  const n = r.scores.length;
+  const mean = r.scores.reduce((a, b) => a + b, 0) / n;
+  const std = Math.sqrt(r.scores.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  return { mean, std, ci95: (1.96 * std) / Math.sqrt(n), scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds };
+}
+
+/** A Zen-score engine: one backend, its worker threads and its plan cache. */
+export class Engine {
+  /** The backend this engine runs on. */
+  readonly backend: BackendName;
+  private readonly addon: NativeAddon;
+  private native: NativeEngine | undefined;
+  private closed = false;
+
+  constructor(options: EngineOptions = {}) {
+    if (options === null || typeof options !== 'object') optionError('Engine options must be an object');
+    const backend = options.backend ?? 'cpu';
+    if (backend !== 'cpu' && backend !== 'cuda') optionError(`backend must be 'cpu' or 'cuda', got ${describe(backend)}`);
+    if (options.threads !== undefined) checkInt('threads', options.threads, 1, 1024);
+    this.backend = backend;
+    this.addon = loadNative();
+    if (backend === 'cpu') {
+      try {
+        this.native = new this.addon.Engine({ backend: 'cpu', threads: options.threads ?? 0 });
+      } catch (e) {
+        throw toZennasError(e);
+      }
+    }
+  }
+
+  /** Worker threads of the CPU backend (0 on CUDA). */
+  get threads(): number {
+    return this.native?.threads ?? 0;
+  }
+
+  /** Zen-score of a descriptor (Zen-NAS Algorithm 1): one entry per repeat plus mean/std/ci95. */
+  async zenScore(descriptor: Int32Array, options?: Partial<ZenScoreOptions>): Promise<ZenScoreResult> {
+    const d = checkDescriptor(descriptor);
+    const o = resolveZenScoreOptions(options);
+    this.checkOpen();
+    try {
+      if (this.backend === 'cuda') return summarize(await this.cuda('cudaZenScore')(d, { ...o }));
+      return summarize(await this.native!.zenScore(d, o));
+    } catch (e) {
+      throw toZennasError(e);
+    }
+  }
+
+  /** Latency of the eval-mode forward (BN folded) per mini-batch. */
+  async latency(descriptor: Int32Array, options?: Partial<LatencyOptions>): Promise<LatencyResult> {
+    const d = checkDescriptor(descriptor);
+    if (options !== undefined && (options === null || typeof options !== 'object')) optionError('latency options must be an object');
+    const o = { batchSize: 64, resolution: 224, warmup: 3, iterations: 10, ...stripUndefined(options ?? {}) } as LatencyOptions;
+    checkInt('batchSize', o.batchSize, 1, 4096);
+    checkInt('resolution', o.resolution, 1, 4096);
+    checkInt('warmup', o.warmup, 0, 100000);
+    checkInt('iterations', o.iterations, 1, 100000);
+    if (o.precision !== undefined && o.precision !== 'fp16' && o.precision !== 'fp32') optionError(`precision must be 'fp16' or 'fp32', got ${describe(o.precision)}`);
+    if (o.engine !== undefined && o.engine !== 'cudnn' && o.engine !== 'tensorrt') optionError(`engine must be 'cudnn' or 'tensorrt', got ${describe(o.engine)}`);
+    this.checkOpen();
+    try {
+      if (this.backend === 'cuda') return await this.cuda('cudaLatency')(d, { ...o });
+      if (o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
+      return await this.native!.latency(d, { ...o, precision: 'fp32' });
+    } catch (e) {
+      throw toZennasError(e);
+    }
+  }
+
+  /** Release the worker threads and cached plans (calls in flight still finish). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.native?.close();
+    this.native = undefined;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ZennasError('E_BACKEND', 'the engine is closed');
+  }
+
+  private cuda<K extends 'cudaZenScore' | 'cudaLatency'>(fn: K): NonNullable<NativeAddon[K]> {
+    const f = this.addon[fn];
+    if (typeof f !== 'function') throw new ZennasError('E_BACKEND', backends().cudaReason ?? 'the CUDA backend is not available');
+    const info = backends();
+    if (!info.cuda) throw new ZennasError('E_BACKEND', info.cudaReason ?? 'no usable CUDA device');
+    return f.bind(this.addon) as NonNullable<NativeAddon[K]>;
+  }
+}
+
+/** Version of the native addon. */
+export function version(): string {
+  return loadNative().version();
+}
+
+/** CPU features detected by the native engine and the SIMD path it uses. */
+export function cpuFeatures(): CpuFeatures {
+  return loadNative().cpuFeatures();
+}
+
+/** Which backends this build and machine offer. */
+export function backends(): BackendsInfo {
+  return loadNative().backends();
+}
+
+export type { NativeZenScoreResult, NativeLatencyResult };
