@@ -19,6 +19,7 @@ import { lowerForScoring, inferShapes } from '../../src/model/lower';
 import { layerFlops } from '../../src/model/layers';
 import { encodeDescriptor, decodeDescriptor } from '../../src/model/descriptor';
 import { countModel } from '../../src/model/count';
+import { Engine } from '../../src/engine/engine';
 
 const ROOT = path.resolve(__dirname, '../..');
 const HERE = __dirname;
@@ -99,15 +100,11 @@ function machine() {
 }
 
 type ZenResult = { mean: number; std: number; scores: number[]; seconds: number };
-type EngineLike = { zenScore(d: Int32Array, o: Record<string, unknown>): Promise<ZenResult>; close?(): void | Promise<void> };
 
-/** The native engine, or the reason it is unavailable (the torch side still runs). */
-async function loadEngine(threads: number): Promise<EngineLike | string> {
-  const modPath = path.join(ROOT, 'src/engine/engine');
+/** The native CPU engine, or the reason it is unavailable (the torch side still runs). */
+function loadEngine(threads: number): Engine | string {
   try {
-    const mod = (await import(modPath)) as { Engine?: new (o: Record<string, unknown>) => EngineLike };
-    if (!mod.Engine) return 'src/engine/engine exports no Engine';
-    return new mod.Engine({ backend: 'cpu', threads });
+    return new Engine({ backend: 'cpu', threads });
   } catch (e) {
     return `engine unavailable: ${(e as Error).message.split('\n')[0]}`;
   }
@@ -141,7 +138,7 @@ async function main(): Promise<void> {
 
   // ---- zennas native engine
   const ours: Record<string, { result?: ZenResult; secondsPerRepeat?: number; firstCallSeconds?: number; error?: string }> = {};
-  const engine = torchOnly ? 'skipped (--torch-only)' : await loadEngine(threads);
+  const engine = torchOnly ? 'skipped (--torch-only)' : loadEngine(threads);
   for (const p of prepared) {
     if (typeof engine === 'string') { ours[p.c.key] = { error: engine }; continue; }
     const opts = { batchSize: p.c.batch, resolution: p.c.resolution, seed, mode, bnEps: p.c.bnEps, alpha: 0.01 };
@@ -157,7 +154,7 @@ async function main(): Promise<void> {
       ours[p.c.key] = { error: (e as Error).message };
     }
   }
-  if (typeof engine !== 'string') await engine.close?.();
+  if (typeof engine !== 'string') engine.close();
 
   // ---- PyTorch, one process for all nets
   const python = ensurePython();
