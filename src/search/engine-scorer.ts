@@ -49,14 +49,14 @@ export function engineScorer(engine: SearchEngine, opts: EngineScoreOptions): Sc
 /** Latency per mini-batch (ms) of the as-trained network via engine.latency (GPU, DESIGN §4). */
 export function engineLatencySource(
   engine: SearchEngine,
-  opts: { batchSize: number; resolution: number; numClasses: number; se: boolean; precision: 'fp16' | 'fp32'; backend: string },
+  opts: { batchSize: number; iterations: number; resolution: number; numClasses: number; se: boolean; precision: 'fp16' | 'fp32'; backend: string },
 ): LatencySource {
   if (typeof engine.latency !== 'function') {
-    throw new ZennasError('E_BACKEND', `--budget-latency: the '${opts.backend}' engine of this build cannot measure latency; use --latency-backend cuda on a machine with an NVIDIA GPU`);
+    throw new ZennasError('E_BACKEND', `--budget-latency: the '${opts.backend}' engine of this build cannot measure latency`);
   }
   return async (s: Structure) => {
     const d = encodeDescriptor(lowerAsTrained(s, { numClasses: opts.numClasses, se: opts.se }));
-    const r = await engine.latency!(d, { batchSize: opts.batchSize, resolution: opts.resolution, precision: opts.precision, warmup: 5, iterations: 30, engine: 'cudnn' });
+    const r = await engine.latency!(d, { batchSize: opts.batchSize, resolution: opts.resolution, precision: opts.precision, warmup: 3, iterations: opts.iterations });
     return r.meanMs;
   };
 }

@@ -1,5 +1,4 @@
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
@@ -20,7 +19,7 @@ interface SearchFlags {
   budgetParams?: number | null; budgetFlops?: number | null; maxLayers?: number | null; budgetLatency?: number | null;
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
-  latencyBackend?: string; latencyPrecision: string; out?: string; resume?: boolean; json?: boolean; progress: boolean;
+  latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; json?: boolean; progress: boolean;
   checkpointEvery: number; proxy: string;
 }
 
@@ -87,7 +86,8 @@ export function configFromFlags(f: SearchFlags): { config: SearchConfig; preset:
   };
   if (budgets.latencyMs !== undefined) {
     config.scoring.latencyBackend = f.latencyBackend ?? 'none';
-    config.scoring.latencyPrecision = f.latencyPrecision;
+    config.scoring.latencyPrecision = f.latencyPrecision ?? 'fp16';
+    config.scoring.latencyBatchSize = f.latencyBatchSize;
   }
   return { config, preset, space };
 }
@@ -161,12 +161,12 @@ function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) =
   if (typeof sc.backend === 'string') set('backend', sc.backend);
   if (typeof sc.latencyBackend === 'string' && sc.latencyBackend !== 'none') set('latencyBackend', sc.latencyBackend);
   if (typeof sc.latencyPrecision === 'string') set('latencyPrecision', sc.latencyPrecision);
+  if (typeof sc.latencyBatchSize === 'number') set('latencyBatchSize', sc.latencyBatchSize);
   return g;
 }
 
 /** `zennas search`: Zen-NAS evolutionary search (Algorithm 2) under params/FLOPs/layers/latency budgets. */
 export function registerSearchCommand(program: Command): void {
-  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const spaces = listSpaces().map((s) => `  ${s.id.padEnd(4)} ${s.description}\n${Object.values(s.presets).map((p) => `         preset ${p.name}: ${p.description}; res ${p.resolution}, ${describeBudgets({ params: p.budgetParams, flops: p.budgetFlops, layers: p.maxLayers })}, ${p.iterations} iterations`).join('\n')}`).join('\n');
   program
     .command('search')
@@ -180,8 +180,10 @@ export function registerSearchCommand(program: Command): void {
     .option('--budget-flops <count>', "max FLOPs (multiply-adds), e.g. 400M, or 'none' (imagenet default 400M)", countOrNone('--budget-flops'))
     .option('--max-layers <n>', "max Σ sub_layers, or 'none' (cifar 18, imagenet 14)", intOrNone('--max-layers', 1, 10000))
     .option('--budget-latency <time>', 'max latency per mini-batch, e.g. 0.5ms (needs --latency-backend)', durationOrNone('--budget-latency'))
-    .option('--latency-backend <name>', "latency source for --budget-latency: 'cuda' (engine latency, GPU)")
-    .option('--latency-precision <p>', "'fp16' (paper) or 'fp32'", 'fp16')
+    .option('--latency-backend <name>', "latency source for --budget-latency: 'cuda' (engine latency on the GPU, the paper's convention) or 'cpu' (fp32)")
+    .option('--latency-precision <p>', "'fp16' (paper; cuda default) or 'fp32' (cpu)")
+    .option('--latency-batch-size <n>', 'mini-batch of the latency measurement (paper: 64)', int('--latency-batch-size', 1, 4096), 64)
+    .option('--latency-iterations <n>', 'timed mini-batches per candidate (paper: 30)', int('--latency-iterations', 1, 100000), 30)
     .option('-p, --population <n>', 'population size N', int('--population', 1, 1_000_000), 512)
     .option('-n, --iterations <n>', 'iterations T, rejected proposals included (default: 2000; the paper uses 48k–96k)', int('--iterations', 1, 1_000_000_000))
     .option('-b, --batch-size <n>', 'Zen-score batch size (default 64)', int('--batch-size', 1, 4096))
@@ -190,7 +192,7 @@ export function registerSearchCommand(program: Command): void {
     .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
     .option('--bn-eps <x>', 'BN ε for scoring', '1e-5')
     .option('-s, --seed <n>', 'seed of the search (mutations) and of the Zen-score weights/inputs', int('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
-    .option('-t, --threads <n>', 'engine threads (default: cores / in-flight)', int('--threads', 1, 1024))
+    .option('-t, --threads <n>', 'engine threads, shared by the candidates in flight (default: all cores)', int('--threads', 1, 1024))
     .option('--in-flight <n>', 'candidates scored concurrently (part of the result: keep it when resuming)', int('--in-flight', 1, 256), 2)
     .option('--rho <x>', "probability of a block-type change: 'paper' (1 → 0.1 over T/2) or a constant", 'paper')
     .option('--se', 'SE modules in residual blocks (Space II)')
@@ -206,10 +208,13 @@ ${spaces}
 
 Budgets count the model with its classifier (GAP + Linear), as the official code does. The initial
 structure must fit them. Units: counts 1M, 400M, 1.5e6, 250k; durations 0.5ms, 500us.
+A run is reproducible from its flags and --seed (and resumable to the identical result), except
+that measured latencies vary from run to run.
 
 Examples:
   $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 2000 --out runs/cifar-1m
   $ zennas search --space II --preset imagenet --budget-flops 400M --max-layers 14 --population 256 --out runs/in-400m
+  $ zennas search --space II --preset imagenet --budget-latency 0.5ms --latency-backend cuda --backend cuda --out runs/in-05ms
   $ zennas search --out runs/cifar-1m --resume          # continue a killed run, same result as uninterrupted
   $ zennas search --space I --iterations 200 --population 32 --json > summary.json
   $ zennas info runs/cifar-1m/best.txt --resolution 32 --num-classes 100`)
@@ -221,13 +226,16 @@ Examples:
         if (saved) f = applySaved(f, saved, (k) => cmd.getOptionValueSource(k) === 'cli');
       }
       if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
+      if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda' && f.latencyBackend !== 'cpu') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda' or 'cpu', got '${f.latencyBackend}'`);
+      f = { ...f, latencyPrecision: f.latencyPrecision ?? (f.latencyBackend === 'cpu' ? 'fp32' : 'fp16') };
       if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
-      if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda', got '${f.latencyBackend}'`);
+      if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
       if (f.budgetLatency != null && !f.latencyBackend) {
-        throw new ZennasError('E_OPTION', '--budget-latency needs a latency source: add --latency-backend cuda (GPU build), or drop the latency budget');
+        throw new ZennasError('E_OPTION', '--budget-latency needs a latency source: add --latency-backend cuda (GPU) or --latency-backend cpu, or drop the latency budget');
       }
       const { config } = configFromFlags(f);
-      const threads = f.threads ?? Math.max(1, Math.floor(cores / config.inFlight));
+      // Engine threads are shared by all calls in flight; 2 in flight on all cores measured best (benchmarks/search-overhead).
+      const threads = f.threads;
 
       const engine: SearchEngine | undefined = f.proxy === 'zen' ? openEngine(f.backend as 'cpu' | 'cuda', threads) : undefined;
       let latencyEngine: SearchEngine | undefined;
@@ -266,9 +274,9 @@ Examples:
             : undefined,
         };
         if (config.budgets.latencyMs !== undefined) {
-          latencyEngine = engine && f.latencyBackend === f.backend ? engine : openEngine(f.latencyBackend as 'cuda');
+          latencyEngine = engine && f.latencyBackend === f.backend ? engine : openEngine(f.latencyBackend as 'cpu' | 'cuda');
           hooks.latency = engineLatencySource(latencyEngine, {
-            batchSize: 64, resolution: config.resolution, numClasses: config.numClasses, se: config.se,
+            batchSize: f.latencyBatchSize, iterations: f.latencyIterations, resolution: config.resolution, numClasses: config.numClasses, se: config.se,
             precision: f.latencyPrecision as 'fp16' | 'fp32', backend: f.latencyBackend!,
           });
         }
