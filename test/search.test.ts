@@ -7,7 +7,8 @@ import { Structure, SuperResBlock } from '../src/grammar/ast';
 import { formatStructure } from '../src/grammar/format';
 import { parseStructure } from '../src/grammar/parse';
 import { countModel } from '../src/model/count';
-import { registerSpace, SearchSpace, getPreset, spaceI } from '../src/spaces';
+import { registerSpace, SearchSpace, getPreset, spaceI, spaceII } from '../src/spaces';
+import { engineScorer, openEngine } from '../src/search/engine-scorer';
 import { runSearch, lowestIndex, rhoAt, SearchConfig, Scorer, Member } from '../src/search/evolution';
 import { readCandidatesFile } from '../src/search/store';
 import { fitsBudgets } from '../src/search/budget';
@@ -306,4 +307,38 @@ test('report: self-contained HTML with three well-formed SVG plots, and markdown
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
   t.is(summary.iterationsDone, 120);
   t.true(summary.timing.tsMsPerCandidate > 0);
+});
+
+test('Space II with SE: counts include the SE modules', async (t) => {
+  const p = getPreset(spaceII);
+  const cfg = config({ space: 'II', preset: 'cifar', initial: p.initial, se: true, budgets: { params: 1e6, layers: 18 }, iterations: 40 });
+  const r = await runSearch(cfg, { scorer: toyZen });
+  for (const m of r.state.population) {
+    const s = parseStructure(m.structure);
+    t.is(m.params, countModel(s, { resolution: 32, numClasses: 100, se: true }).params);
+    t.true(m.params > countModel(s, { resolution: 32, numClasses: 100 }).params);
+  }
+});
+
+// Real Zen-scores through the native engine, when it is built: deterministic for a seed.
+let engineAvailable = true;
+try {
+  openEngine('cpu', 1).close();
+} catch {
+  engineAvailable = false;
+}
+(engineAvailable ? test : test.skip)('engine scorer: a tiny real search is deterministic for its seed', async (t) => {
+  const run = async () => {
+    const engine = openEngine('cpu');
+    try {
+      const scorer = engineScorer(engine, { batchSize: 4, resolution: 32, repeats: 1, seed: 3, mode: 'paper', alpha: 0.01, bnEps: 1e-5 });
+      const r = await runSearch(config({ iterations: 12, population: 8, inFlight: 3 }), { scorer });
+      return r.state.population.map((m) => [m.structure, m.score]);
+    } finally {
+      engine.close();
+    }
+  };
+  const a = await run();
+  t.true(a.length > 0 && a.every(([, s]) => Number.isFinite(s as number)));
+  t.deepEqual(await run(), a);
 });

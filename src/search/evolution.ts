@@ -156,12 +156,13 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
   }
 
   const rng = new Sfc32(state.prng);
-  const parsed = new Map<string, Structure>();
-  const structureOf = (text: string): Structure => {
-    let s = parsed.get(text);
+  // Parsed structures of population members; dropped members take theirs with them (no growth over T).
+  const parsed = new WeakMap<Member, Structure>();
+  const structureOf = (m: Member): Structure => {
+    let s = parsed.get(m);
     if (!s) {
-      s = parseStructure(text);
-      parsed.set(text, s);
+      s = parseStructure(m.structure);
+      parsed.set(m, s);
     }
     return s;
   };
@@ -198,7 +199,7 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
         const fromInitial = popSnapshot.length < SMALL_POPULATION;
         const parentIdx = fromInitial ? -1 : rng.int(popSnapshot.length);
         const parentMember = parentIdx < 0 ? null : popSnapshot[parentIdx]!;
-        const parent = parentMember ? structureOf(parentMember.structure) : initial;
+        const parent = parentMember ? structureOf(parentMember) : initial;
         const child = space.mutate(parent, { rng, changes: fromInitial ? 1 : 2, rho: rhoAt(t, T, config.rho) });
         const text = formatStructure(child);
         let checked: Structure;
@@ -259,6 +260,7 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
         const r = results[k]!;
         const member: Member = { iteration: p.iteration, structure: p.text, score: r.score, params: p.params, flops: p.flops, layers: p.layers };
         if (p.latencyMs !== undefined) member.latencyMs = p.latencyMs;
+        parsed.set(member, p.structure);
         const rec: CandidateRecord = {
           iteration: p.iteration, structure: p.text, score: Number.isFinite(r.score) ? r.score : null,
           params: p.params, flops: p.flops, layers: p.layers, seconds: r.seconds, parent: p.parent,
