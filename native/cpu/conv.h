@@ -11,6 +11,7 @@ struct ConvGeom {
   int64_t n = 0;          // images in the buffer (2B)
   int64_t h = 0, w = 0;   // input plane
   int64_t oh = 0, ow = 0; // output plane
+  int64_t inStride = 0, outStride = 0;  // floats between channels (n·plane, padded against cache-set aliasing)
   int64_t K() const { return cin * k * k; }
   int64_t cols() const { return n * oh * ow; }
 };

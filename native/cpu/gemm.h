@@ -11,9 +11,15 @@ namespace cpu {
 
 constexpr int kMR = 6;     // rows of the register block (6 × 16 = 12 ymm accumulators)
 constexpr int kNR = 16;    // columns of the register block (2 ymm)
-constexpr int kKC = 256;   // depth of a packed panel (B micro-panel 16 KiB: L1)
-constexpr int kMC = 72;    // rows of A kept in L2 per pass (72 × 256 × 4 B = 72 KiB)
-constexpr int kMaxChunkCols = 1024;  // columns per parallel chunk (packed B ≤ 1 MiB)
+#ifndef ZENNAS_KC
+#define ZENNAS_KC 256
+#endif
+#ifndef ZENNAS_MC
+#define ZENNAS_MC 72
+#endif
+constexpr int kKC = ZENNAS_KC;   // depth of a packed panel (B micro-panel 16 KiB: L1)
+constexpr int kMC = ZENNAS_MC;    // rows of A kept in L2 per pass (72 × 256 × 4 B = 72 KiB)
+constexpr int kMaxChunkCols = 256;   // columns per parallel chunk (packed B ≤ 256 KiB: stays in L2)
 
 /** Floats of a packed A for M×K: ceil(M/MR) panels of K×MR (padding rows are zero). */
 inline int64_t packedASize(int64_t M, int64_t K) { return (M + kMR - 1) / kMR * kMR * K; }

@@ -99,7 +99,7 @@ inline void zero(float* p, int64_t n) {
 
 /** Packs B[pc .. pc+kc) × columns [c0, c0+cols) into NR-wide panels (each kc × NR). */
 void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c0, int64_t cols, float* Bp) {
-  const int64_t chanStride = g.n * g.h * g.w;
+  const int64_t chanStride = g.inStride;
   const int64_t panels = (cols + kNR - 1) / kNR;
   const bool direct = g.k == 1 && g.stride == 1;  // pad 0, same plane: column index = input offset
   const int64_t ohw = g.oh * g.ow, kk2 = g.k * g.k;
@@ -128,9 +128,8 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
       seg[nseg++] = {j, len, img * g.h * g.w, oy * g.stride - g.pad, ox * g.stride - g.pad};
       j += len;
     }
+    int64_t ci = pc / kk2, ky = (pc % kk2) / g.k, kx = pc % g.k;
     for (int64_t q = 0; q < kc; ++q, dst += kNR) {
-      const int64_t kidx = pc + q;
-      const int64_t ci = kidx / kk2, r = kidx % kk2, ky = r / g.k, kx = r % g.k;
       const float* chan = in + ci * chanStride;
       if (nr < kNR) zero(dst + nr, kNR - nr);
       for (int s = 0; s < nseg; ++s) {
@@ -140,6 +139,29 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
         if (iy < 0 || iy >= g.h) { zero(o, sg.len); continue; }
         const float* row = chan + sg.base + iy * g.w;
         const int64_t ix = sg.ix0 + kx;
+        if (g.stride == 1 && sg.len == kNR && ix >= 0 && ix + kNR <= g.w) {
+          std::memcpy(o, row + ix, sizeof(float) * kNR);
+          continue;
+        }
+#if ZENNAS_VEC
+        // Masked loads: lanes outside [0, W) or past the segment read nothing and give 0.
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        const __m256i wv = _mm256_set1_epi32(static_cast<int>(g.w)), minus1 = _mm256_set1_epi32(-1);
+        for (int t0 = 0; t0 < sg.len; t0 += 8) {
+          const __m256i t = _mm256_add_epi32(lane, _mm256_set1_epi32(t0));
+          const __m256i inSeg = _mm256_cmpgt_epi32(_mm256_set1_epi32(sg.len), t);
+          const __m256i idx = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(ix)), _mm256_mullo_epi32(t, _mm256_set1_epi32(static_cast<int>(g.stride))));
+          const __m256i ok = _mm256_and_si256(inSeg, _mm256_and_si256(_mm256_cmpgt_epi32(idx, minus1), _mm256_cmpgt_epi32(wv, idx)));
+          __m256 v;
+          if (g.stride == 1) {
+            v = _mm256_maskload_ps(row + ix + t0, ok);
+          } else {
+            v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), row, idx, _mm256_castsi256_ps(ok), 4);
+          }
+          if (sg.len - t0 >= 8) _mm256_storeu_ps(o + t0, v);
+          else _mm256_maskstore_ps(o + t0, inSeg, v);
+        }
+#else
         if (g.stride == 1) {
           const int64_t lo = std::min<int64_t>(sg.len, std::max<int64_t>(0, -ix));
           const int64_t hi = std::max<int64_t>(lo, std::min<int64_t>(sg.len, g.w - ix));
@@ -152,13 +174,18 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
             o[t] = (x >= 0 && x < g.w) ? row[x] : 0.f;
           }
         }
+#endif
+      }
+      if (++kx == g.k) {
+        kx = 0;
+        if (++ky == g.k) { ky = 0; ++ci; }
       }
     }
   }
 }
 
 void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* Bp) {
-  const int64_t K = g.K(), M = g.cout, ldc = g.cols(), cols = col1 - col0;
+  const int64_t K = g.K(), M = g.cout, ldc = g.outStride, cols = col1 - col0;
   const int64_t panels = (cols + kNR - 1) / kNR;
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min<int64_t>(kKC, K - pc);
@@ -196,8 +223,8 @@ void dwConv(const ConvGeom& g, const float* w, const float* in, float* out, int6
   for (int64_t c = c0; c < c1; ++c) {
     const float* wc = w + c * g.k * g.k;
     for (int64_t n = 0; n < g.n; ++n) {
-      const float* ip = in + (c * g.n + n) * ihw;
-      float* op = out + (c * g.n + n) * ohw;
+      const float* ip = in + c * g.inStride + n * ihw;
+      float* op = out + c * g.outStride + n * ohw;
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         float* orow = op + oy * g.ow;
         for (int64_t ox = 0; ox < g.ow; ++ox) orow[ox] = 0.f;
@@ -220,13 +247,13 @@ void dwConv(const ConvGeom& g, const float* w, const float* in, float* out, int6
   }
 }
 
-void maxPool(const ConvGeom& g, const float* in, float* out, int64_t p0, int64_t p1) {
+void maxPool(const ConvGeom& g, const float* in, float* out, int64_t c0, int64_t c1) {
   const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow;
   int64_t lo[16], hi[16];
   for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx, g, &lo[kx], &hi[kx]);
-  for (int64_t p = p0; p < p1; ++p) {
-    const float* ip = in + p * ihw;
-    float* op = out + p * ohw;
+  for (int64_t p = c0 * g.n; p < c1 * g.n; ++p) {
+    const float* ip = in + (p / g.n) * g.inStride + (p % g.n) * ihw;
+    float* op = out + (p / g.n) * g.outStride + (p % g.n) * ohw;
     for (int64_t oy = 0; oy < g.oh; ++oy) {
       float* orow = op + oy * g.ow;
       for (int64_t ox = 0; ox < g.ow; ++ox) orow[ox] = -std::numeric_limits<float>::infinity();
@@ -243,12 +270,13 @@ void maxPool(const ConvGeom& g, const float* in, float* out, int64_t p0, int64_t
   }
 }
 
-void gap(const float* in, float* out, int64_t hw, int64_t p0, int64_t p1) {
-  for (int64_t p = p0; p < p1; ++p) {
-    const float* x = in + p * hw;
+void gap(const ConvGeom& g, const float* in, float* out, int64_t c0, int64_t c1) {
+  const int64_t hw = g.h * g.w;
+  for (int64_t p = c0 * g.n; p < c1 * g.n; ++p) {
+    const float* x = in + (p / g.n) * g.inStride + (p % g.n) * hw;
     double s = 0;
     for (int64_t i = 0; i < hw; ++i) s += x[i];
-    out[p] = static_cast<float>(s / static_cast<double>(hw));
+    out[(p / g.n) * g.outStride + p % g.n] = static_cast<float>(s / static_cast<double>(hw));
   }
 }
 

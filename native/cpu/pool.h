@@ -6,10 +6,10 @@
 namespace zennas {
 namespace cpu {
 
-/** Max-pool planes [p0, p1) (a plane = one (channel, image)); geometry as a conv. */
-using MaxPoolFn = void (*)(const ConvGeom& g, const float* in, float* out, int64_t p0, int64_t p1);
-/** out[p] = mean of plane p of in (plane length hw), float64 sum, for planes [p0, p1). */
-using GapFn = void (*)(const float* in, float* out, int64_t hw, int64_t p0, int64_t p1);
+/** Max-pool channels [c0, c1) (all images); geometry and channel strides as a conv. */
+using MaxPoolFn = void (*)(const ConvGeom& g, const float* in, float* out, int64_t c0, int64_t c1);
+/** out[c·outStride + n] = mean of plane (c, n) (float64 sum), channels [c0, c1). */
+using GapFn = void (*)(const ConvGeom& g, const float* in, float* out, int64_t c0, int64_t c1);
 
 }  // namespace cpu
 }  // namespace zennas

@@ -1,6 +1,9 @@
 #include "zen_plan.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -40,10 +43,15 @@ std::string gib(double bytes) {
 
 }  // namespace
 
+int64_t ZenPlan::channelStride(int64_t images, int64_t plane) {
+  int64_t s = roundUp(images * plane, 16);
+  if (s % 256 == 0) s += 16;  // a power-of-two-ish stride maps every channel row to the same cache set
+  return s;
+}
+
 double ZenPlan::estimateBytes(const Descriptor& d, int64_t images) {
-  const double n = static_cast<double>(images);
-  double b = 0;
-  for (int64_t e : d.slotMaxElems) b += 4.0 * static_cast<double>(e) * n;
+  double b = 4.0 * d.inputChannels * static_cast<double>(channelStride(images, d.ops.empty() ? 1 : d.ops[0].in.plane()));
+  for (const OpDesc& o : d.ops) b += 4.0 * static_cast<double>(o.cout) * static_cast<double>(channelStride(images, o.out.plane()));
   for (const OpDesc& o : d.ops) {
     if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout));
     else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
@@ -73,6 +81,8 @@ ZenPlan::ZenPlan(Descriptor d, int batch, int resolution, double limitBytes, boo
     ConvGeom& g = s.g;
     g.cin = o.cin; g.cout = o.cout; g.n = n_;
     g.h = o.in.h; g.w = o.in.w; g.oh = o.out.h; g.ow = o.out.w;
+    g.inStride = stride(o.in.plane());
+    g.outStride = stride(o.out.plane());
     g.k = o.kernel > 0 ? o.kernel : 1;
     g.stride = o.stride > 0 ? o.stride : 1;
     g.pad = (g.k - 1) / 2;
@@ -105,12 +115,6 @@ ZenPlan::ZenPlan(Descriptor d, int batch, int resolution, double limitBytes, boo
         s.tasks = (cols + s.perTask - 1) / s.perTask;
         break;
       }
-      case OpCode::MaxPool: case OpCode::Gap: case OpCode::Mul: {  // per (channel, image) plane
-        const int64_t planes = o.cout * n_;
-        s.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, o.in.plane()));
-        s.tasks = (planes + s.perTask - 1) / s.perTask;
-        break;
-      }
       default: {  // per channel
         const int64_t row = n_ * std::max(plane, o.in.plane());
         s.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, row));
@@ -120,9 +124,12 @@ ZenPlan::ZenPlan(Descriptor d, int batch, int resolution, double limitBytes, boo
   }
 
   // ---- buffers (never touched again until a repeat runs)
+  std::vector<int64_t> slotFloats(d_.nSlots, 0);
+  slotFloats[0] = d_.inputChannels * stride(int64_t(resolution) * resolution);
+  for (const OpDesc& o : d_.ops) slotFloats[o.dst] = std::max(slotFloats[o.dst], o.cout * stride(o.out.plane()));
   slots_.resize(d_.nSlots);
   for (int s = 0; s < d_.nSlots; ++s) {
-    const size_t n = static_cast<size_t>(d_.slotMaxElems[s] * n_);
+    const size_t n = static_cast<size_t>(slotFloats[s]);
     if (n) slots_[s].resize(n);
     bytes_ += n * 4;
   }
@@ -163,16 +170,17 @@ void ZenPlan::drawAll(uint64_t seed, uint32_t repeat, double alpha, ThreadPool& 
   const int64_t piece = std::min<int64_t>(hw, kWeightChunk * 4);
   const int64_t pieces = (hw + piece - 1) / piece;
   float* x0 = slots_[0].data();
+  const int64_t cs = stride(hw);
   const float a = static_cast<float>(alpha);
   pool.parallelFor(B * C * pieces, [&](int64_t t, int, float* scratch) {
     const int64_t plane = t / pieces, p = t % pieces;
     const int64_t img = plane / C, c = plane % C;
     const int64_t b = p * piece, e = std::min(hw, b + piece);
     const size_t src = static_cast<size_t>((img * C + c) * hw);
-    float* clean = x0 + (c * n_ + img) * hw;
+    float* clean = x0 + c * cs + img * hw;
     k_.gaussianFill(key, kStreamInput, repeat, src + b, src + e, clean + b);
     if (!twoForwards_) return;
-    float* noisy = x0 + (c * n_ + B + img) * hw;
+    float* noisy = x0 + c * cs + (B + img) * hw;
     k_.gaussianFill(key, kStreamNoise, repeat, src + b, src + e, scratch);
     for (int64_t i = b; i < e; ++i) {
       const float ae = a * scratch[i - b];  // torch: x + α·ε in float32, two roundings
@@ -204,31 +212,37 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
       break;
     }
     case OpCode::MaxPool:
-      each([&](int64_t b, int64_t e, float*) { k_.maxPool(s.g, in, out, b, e); }, o.cout * n_);
+      each([&](int64_t b, int64_t e, float*) { k_.maxPool(s.g, in, out, b, e); }, o.cout);
       break;
     case OpCode::Gap:
-      each([&](int64_t b, int64_t e, float*) { k_.gap(in, out, inPlane, b, e); }, o.cout * n_);
+      each([&](int64_t b, int64_t e, float*) { k_.gap(s.g, in, out, b, e); }, o.cout);
       break;
     case OpCode::Relu:
       if (s.skip) break;
-      each([&](int64_t b, int64_t e, float*) { k_.relu(in + b * n_ * inPlane, out + b * n_ * inPlane, (e - b) * n_ * inPlane); }, o.cout);
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t c = b; c < e; ++c) k_.relu(in + c * s.g.inStride, out + c * s.g.outStride, n_ * inPlane);
+      }, o.cout);
       break;
     case OpCode::Sigmoid:
-      each([&](int64_t b, int64_t e, float*) { k_.sigmoid(in + b * n_ * inPlane, out + b * n_ * inPlane, (e - b) * n_ * inPlane); }, o.cout);
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t c = b; c < e; ++c) k_.sigmoid(in + c * s.g.inStride, out + c * s.g.outStride, n_ * inPlane);
+      }, o.cout);
       break;
     case OpCode::Add: {
       const float* aux = slots_[o.aux].data();
       each([&](int64_t b, int64_t e, float*) {
-        const int64_t off = b * n_ * inPlane;
-        k_.add(in + off, aux + off, out + off, (e - b) * n_ * inPlane);
+        for (int64_t c = b; c < e; ++c) k_.add(in + c * s.g.inStride, aux + c * s.g.inStride, out + c * s.g.outStride, n_ * inPlane);
       }, o.cout);
       break;
     }
     case OpCode::Mul: {
       const float* gate = slots_[o.aux].data();
+      const int64_t gs = stride(1);
       each([&](int64_t b, int64_t e, float*) {
-        for (int64_t p = b; p < e; ++p) k_.scale(in + p * inPlane, out + p * inPlane, inPlane, gate[p]);
-      }, o.cout * n_);
+        for (int64_t c = b; c < e; ++c)
+          for (int64_t img = 0; img < n_; ++img)
+            k_.scale(in + c * s.g.inStride + img * inPlane, out + c * s.g.outStride + img * inPlane, inPlane, gate[c * gs + img]);
+      }, o.cout);
       break;
     }
     case OpCode::BN: {
@@ -236,9 +250,11 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
       if (!train) {  // eval mode, BN folded into the conv: identity (+ReLU)
         if (!s.fuseRelu && dst == in) break;
         each([&](int64_t b, int64_t e, float*) {
-          const int64_t off = b * n_ * inPlane, len = (e - b) * n_ * inPlane;
-          if (s.fuseRelu) k_.relu(in + off, dst + off, len);
-          else std::memcpy(dst + off, in + off, sizeof(float) * len);
+          for (int64_t c = b; c < e; ++c) {
+            const int64_t off = c * s.g.inStride, len = n_ * inPlane;
+            if (s.fuseRelu) k_.relu(in + off, dst + off, len);
+            else std::memcpy(dst + off, in + off, sizeof(float) * len);
+          }
         }, o.cout);
         break;
       }
@@ -249,7 +265,7 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
       each([&](int64_t b, int64_t e, float*) {
         for (int64_t c = b; c < e; ++c) {
           for (int h = 0; h < 2; ++h) {
-            const float* x = in + (c * 2 + h) * half;
+            const float* x = in + c * s.g.inStride + h * half;
             double sum, sumsq;
             k_.bnStats(x, half, &sum, &sumsq);
             const double mean = sum / m;
@@ -257,7 +273,7 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
             if (h == 0) cv[c] = var;
             if (official) rv[c] = 0.9 * rv[c] + 0.1 * (var * m / (m - 1.0));
             const float invstd = static_cast<float>(1.0 / std::sqrt(var + bnEps));
-            k_.bnApply(x, dst + (c * 2 + h) * half, half, static_cast<float>(mean), invstd, s.fuseRelu);
+            k_.bnApply(x, dst + c * s.g.outStride + h * half, half, static_cast<float>(mean), invstd, s.fuseRelu);
           }
         }
       }, o.cout);
@@ -268,7 +284,20 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
 }
 
 void ZenPlan::forward(ThreadPool& pool, bool train, bool official, double bnEps) {
-  for (const Step& s : steps_) runStep(s, pool, train, official, bnEps);
+  static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+  if (!profile) {
+    for (const Step& s : steps_) runStep(s, pool, train, official, bnEps);
+    return;
+  }
+  // ZENNAS_PROFILE=1: per-op wall time to stderr (development aid).
+  for (const Step& s : steps_) {
+    const auto t0 = std::chrono::steady_clock::now();
+    runStep(s, pool, train, official, bnEps);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const double gflop = isGemm(s.op.op) ? 2.0 * s.g.cout * s.g.K() * s.g.cols() / 1e9 : 0;
+    std::fprintf(stderr, "zennas-profile %-7s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", opName(s.op.op), s.op.cin,
+                 s.op.cout, s.op.kernel, s.op.stride, (long long)s.op.out.h, (long long)s.op.out.w, ms, gflop / (ms / 1e3));
+  }
 }
 
 void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResult& out) {
@@ -280,13 +309,21 @@ void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResul
   const int64_t half = batch_ * os.plane();
   for (uint32_t i = 0; i < r.repeats; ++i) {
     const uint32_t repeat = r.firstRepeat + i;
-    drawAll(r.seed, repeat, r.alpha, pool);
+    {
+      static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+      const auto t0 = std::chrono::steady_clock::now();
+      drawAll(r.seed, repeat, r.alpha, pool);
+      if (profile)
+        std::fprintf(stderr, "zennas-profile draw %lld weights: %.3f ms\n", (long long)d_.totalWeights,
+                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
     forward(pool, true, r.official, r.bnEps);
     const float* f = slots_[d_.outputSlot].data();
+    const int64_t fs = stride(os.plane());
     const int64_t per = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, 2 * half));
     pool.parallelFor((os.c + per - 1) / per, [&](int64_t t, int, float*) {
       for (int64_t c = t * per; c < std::min(os.c, (t + 1) * per); ++c)
-        deltaPerChannel_[c] = k_.l1Diff(f + c * 2 * half, f + c * 2 * half + half, half);
+        deltaPerChannel_[c] = k_.l1Diff(f + c * fs, f + c * fs + half, half);
     });
     double delta = 0;
     for (int64_t c = 0; c < os.c; ++c) delta += deltaPerChannel_[c];

@@ -45,6 +45,9 @@ class ZenPlan {
     int64_t begin, end;
   };
   void forward(ThreadPool& pool, bool train, bool official, double bnEps);
+  /** Floats between channels of a [C][N][plane] buffer: padded so rows never alias in cache sets. */
+  static int64_t channelStride(int64_t images, int64_t plane);
+  int64_t stride(int64_t plane) const { return channelStride(n_, plane); }
   void runStep(const Step& s, ThreadPool& pool, bool train, bool official, double bnEps);
 
   const Kernels& k_;

@@ -1,0 +1,292 @@
+/**
+ * The native CPU engine (native/, src/engine/): RNG contract, first-principles σ̄ checks,
+ * determinism, modes, and the error contract at the N-API boundary (never a crash).
+ * Descriptors are built by hand here (native/DESCRIPTOR.md), independent of src/model/.
+ */
+import test from 'ava';
+import { Engine, backends, cpuFeatures, version, ZenScoreOptions } from '../src/engine/engine';
+import { loadNative } from '../src/engine/native';
+import { gaussianTensor } from '../src/rng/philox';
+import { isZennasError } from '../src/errors';
+
+const CONV = 1, DWCONV = 2, BN = 3, RELU = 4, MAXPOOL = 5, GAP = 6, LINEAR = 7, SIGMOID = 8, MUL = 9, ADD = 10;
+type Op = [op: number, src: number, dst: number, aux: number, cin: number, cout: number, k: number, stride: number];
+
+/** Encode an op list as a descriptor v1. */
+function desc(ops: Op[], o: { slots?: number; inputChannels?: number; output?: number } = {}): Int32Array {
+  const d = new Int32Array(8 + 8 * ops.length);
+  d.set([0x5a4e4e31, 1, ops.length, o.slots ?? 3, o.inputChannels ?? 3, o.output ?? 1, 0, 0]);
+  ops.forEach((op, i) => d.set(op, 8 + 8 * i));
+  return d;
+}
+
+/** conv(cin→cout,k) BN ReLU, repeated `layers` times, ping-ponging slots 1 and 2. */
+function chain(cin: number, widths: number[], k = 3): { d: Int32Array; bns: number } {
+  const ops: Op[] = [];
+  let src = 0, c = cin;
+  widths.forEach((w, i) => {
+    const dst = i % 2 === 0 ? 1 : 2;
+    ops.push([CONV, src, dst, 0, c, w, k, 1], [BN, dst, dst, 0, w, w, 0, 0], [RELU, dst, dst, 0, w, w, 0, 0]);
+    src = dst;
+    c = w;
+  });
+  return { d: desc(ops, { inputChannels: cin, output: src }), bns: widths.length };
+}
+
+const small = chain(3, [8, 16, 16]).d;
+const opts = (o: Partial<ZenScoreOptions> = {}): Partial<ZenScoreOptions> => ({ batchSize: 4, resolution: 12, repeats: 2, seed: 3, ...o });
+
+async function withEngine<T>(threads: number, fn: (e: Engine) => Promise<T>): Promise<T> {
+  const e = new Engine({ threads });
+  try {
+    return await fn(e);
+  } finally {
+    e.close();
+  }
+}
+
+// ---------------------------------------------------------------- module info, RNG
+
+test('version, cpuFeatures, backends', (t) => {
+  t.regex(version(), /^\d+\.\d+\.\d+/);
+  const f = cpuFeatures();
+  t.true(f.simd === 'avx2' || f.simd === 'scalar');
+  t.true(f.threads >= 1);
+  const b = backends();
+  t.is(b.cpu, true);
+  t.is(typeof b.cuda, 'boolean');
+  if (!b.cuda) t.regex(b.cudaReason ?? '', /CUDA|nvcc|cuDNN|GPU|driver/i);
+});
+
+test('Philox4x32-10 known answer (native): ctr=0, key=0', (t) => {
+  const hex = Array.from(loadNative()._philox(0, 0, 0, 0, 0, 0), (x) => x.toString(16).padStart(8, '0')).join(' ');
+  t.is(hex, '6627e8d5 e169c58d bc57ac4c 9b00dbd8');
+  const F = 0xffffffff;
+  t.is(Array.from(loadNative()._philox(F, F, F, F, F, F), (x) => x.toString(16).padStart(8, '0')).join(' '), '408f276d 41c83b0e a20bc7c6 6d5451fd');
+});
+
+test('native Gaussians (vector and scalar paths) = float32(TS float64 Box–Muller), odd offsets included', (t) => {
+  const native = loadNative();
+  for (const [seed, stream, repeat] of [[0, 1, 0], [2 ** 40 + 12345, 0x40000000, 7], [Number.MAX_SAFE_INTEGER, 0x40000001, 3]] as const) {
+    const ref = gaussianTensor(seed, stream, repeat, 1000);
+    for (const simd of [undefined, 'scalar'] as const) {
+      const g = native._gaussian(seed, stream, repeat, 5, 1000, simd);
+      let mismatches = 0;
+      for (let i = 0; i < g.length; i++) if (g[i] !== Math.fround(ref[i + 5]!)) mismatches++;
+      t.is(mismatches, 0, `seed ${seed} stream ${stream} ${simd ?? 'simd'}`);
+    }
+  }
+});
+
+// ---------------------------------------------------------------- first principles
+
+test('σ̄ of a 1×1 conv over N(0,1) inputs with N(0,1) weights: ln σ̄ ≈ ½ ln cin', async (t) => {
+  const cin = 64;
+  const d = desc([[CONV, 0, 1, 0, cin, 64, 1, 1], [BN, 1, 1, 0, 64, 64, 0, 0]], { inputChannels: cin, slots: 2 });
+  const r = await withEngine(2, (e) => e.zenScore(d, { batchSize: 8, resolution: 8, repeats: 8, seed: 11 }));
+  const m = r.logSigmaSum.reduce((a, b) => a + b, 0) / r.logSigmaSum.length;
+  t.true(Math.abs(m - 0.5 * Math.log(cin)) < 0.03, `mean Σ ln σ̄ ${m} vs ${0.5 * Math.log(cin)}`);
+});
+
+test('σ̄ of CONV(3→8, k3)+BN+RELU at 16×16: ln σ̄ ≈ ½ ln(3·(mean valid taps per axis)²)', async (t) => {
+  const d = desc([[CONV, 0, 1, 0, 3, 8, 3, 1], [BN, 1, 1, 0, 8, 8, 0, 0], [RELU, 1, 1, 0, 8, 8, 0, 0]], { slots: 2 });
+  const H = 16;
+  const taps = (3 * (H - 2) + 2 * 2) / H;  // zero padding: border pixels see 2 taps per axis
+  const expected = 0.5 * Math.log(3 * taps * taps);
+  const r = await withEngine(2, (e) => e.zenScore(d, { batchSize: 16, resolution: H, repeats: 200, seed: 5 }));
+  const m = r.logSigmaSum.reduce((a, b) => a + b, 0) / r.logSigmaSum.length;
+  // E[ln v̄] sits slightly below ln E[v̄] (8 channels × 27 weights): allow 0.04
+  t.true(Math.abs(m - expected) < 0.04, `mean Σ ln σ̄ ${m} vs ${expected}`);
+});
+
+test('Δ is ≈ α·E|f(x)-f(x+ε)|-scaled: doubling α adds ≈ ln 2 to ln Δ (linear regime)', async (t) => {
+  const r1 = await withEngine(2, (e) => e.zenScore(small, opts({ alpha: 1e-3 })));
+  const r2 = await withEngine(2, (e) => e.zenScore(small, opts({ alpha: 2e-3 })));
+  for (let i = 0; i < 2; i++) t.true(Math.abs(r2.logDelta[i]! - r1.logDelta[i]! - Math.log(2)) < 0.02);
+});
+
+// ---------------------------------------------------------------- determinism and modes
+
+test('scores do not depend on the thread count (bitwise)', async (t) => {
+  const d = chain(3, [16, 24, 40], 5).d;
+  const a = await withEngine(1, (e) => e.zenScore(d, opts({ batchSize: 8, resolution: 20, repeats: 3 })));
+  const b = await withEngine(2, (e) => e.zenScore(d, opts({ batchSize: 8, resolution: 20, repeats: 3 })));
+  t.deepEqual(a.scores, b.scores);
+  t.deepEqual(a.logSigmaSum, b.logSigmaSum);
+});
+
+test('seed reproducibility; repeats differ; chunking with firstRepeat reproduces one call', async (t) => {
+  await withEngine(2, async (e) => {
+    const a = await e.zenScore(small, opts({ repeats: 4, seed: 42 }));
+    const b = await e.zenScore(small, opts({ repeats: 4, seed: 42 }));
+    t.deepEqual(a.scores, b.scores);
+    t.is(new Set(a.scores).size, 4);
+    const c = await e.zenScore(small, opts({ repeats: 2, firstRepeat: 2, seed: 42 }));
+    t.deepEqual(c.scores, a.scores.slice(2));
+    const other = await e.zenScore(small, opts({ repeats: 4, seed: 43 }));
+    t.notDeepEqual(other.scores, a.scores);
+    t.true(Math.abs(a.mean - a.scores.reduce((x, y) => x + y, 0) / 4) < 1e-12);
+    t.true(a.std > 0 && Math.abs(a.ci95 - (1.96 * a.std) / 2) < 1e-12);
+    t.true(a.seconds > 0);
+  });
+});
+
+test("mode 'official' is ≈ 0.83 lower per BN than 'paper' at repeats=1 for wide layers", async (t) => {
+  const { d, bns } = chain(512, [1024, 1024, 1024], 1);
+  const o = { batchSize: 8, resolution: 4, repeats: 1, seed: 9 } as const;
+  const paper = await withEngine(2, (e) => e.zenScore(d, { ...o, mode: 'paper' }));
+  const official = await withEngine(2, (e) => e.zenScore(d, { ...o, mode: 'official' }));
+  t.is(official.logDelta[0], paper.logDelta[0]);
+  const perBn = (official.scores[0]! - paper.scores[0]!) / bns;
+  // σ² → running_var = 0.81 + 0.19·σ²·m/(m−1): ½ ln 0.19 = −0.830 when σ² ≫ 1
+  t.true(Math.abs(perBn - 0.5 * Math.log(0.19)) < 0.02, `per BN ${perBn}`);
+});
+
+test('every op kind runs: dwconv, max-pool, SE gate (GAP, sigmoid, MUL), ADD, LINEAR', async (t) => {
+  const d = desc([
+    [CONV, 0, 1, 0, 3, 16, 3, 2], [BN, 1, 1, 0, 16, 16, 0, 0], [RELU, 1, 1, 0, 16, 16, 0, 0],
+    [MAXPOOL, 1, 2, 0, 16, 16, 3, 2],
+    [DWCONV, 2, 3, 0, 16, 16, 5, 1], [BN, 3, 3, 0, 16, 16, 0, 0], [RELU, 3, 3, 0, 16, 16, 0, 0],
+    [GAP, 3, 4, 0, 16, 16, 0, 0], [CONV, 4, 5, 0, 16, 4, 1, 1], [BN, 5, 5, 0, 4, 4, 0, 0], [RELU, 5, 5, 0, 4, 4, 0, 0],
+    [CONV, 5, 4, 0, 4, 16, 1, 1], [SIGMOID, 4, 4, 0, 16, 16, 0, 0], [MUL, 3, 1, 4, 16, 16, 0, 0],
+    [ADD, 1, 1, 2, 16, 16, 0, 0], [GAP, 1, 4, 0, 16, 16, 0, 0], [LINEAR, 4, 5, 0, 16, 10, 0, 0],
+  ], { slots: 6, output: 1 });
+  const r = await withEngine(2, (e) => e.zenScore(d, { batchSize: 4, resolution: 17, repeats: 2 }));
+  t.true(r.scores.every(Number.isFinite));
+  t.is(r.logSigmaSum.length, 2);
+});
+
+test('many concurrent calls resolve and equal the sequential results', async (t) => {
+  await withEngine(2, async (e) => {
+    const seq: number[][] = [];
+    for (let s = 0; s < 6; s++) seq.push((await e.zenScore(small, opts({ seed: s }))).scores);
+    const par = await Promise.all(Array.from({ length: 6 }, (_, s) => e.zenScore(small, opts({ seed: s }))));
+    t.deepEqual(par.map((r) => r.scores), seq);
+  });
+});
+
+test('CPU latency (eval mode, BN folded) reports consistent statistics', async (t) => {
+  const r = await withEngine(2, (e) => e.latency(small, { batchSize: 4, resolution: 16, warmup: 1, iterations: 5 }));
+  t.true(r.meanMs > 0 && r.p90Ms >= r.medianMs && r.imagesPerSecond > 0);
+});
+
+// ---------------------------------------------------------------- error contract
+
+async function rejectsWith(t: import('ava').ExecutionContext, p: () => Promise<unknown>, code: string, re?: RegExp) {
+  const err = await t.throwsAsync(p);
+  t.true(isZennasError(err), `not a ZennasError: ${String(err)}`);
+  t.is((err as { code?: string }).code, code, (err as Error).message);
+  if (re) t.regex((err as Error).message, re);
+}
+
+const mutate = (f: (d: Int32Array) => void) => {
+  const d = small.slice();
+  f(d);
+  return d;
+};
+const BAD_DESCRIPTORS: Array<[string, () => Int32Array, RegExp]> = [
+  ['wrong magic', () => mutate((d) => { d[0] = 0x12345678; }), /magic/],
+  ['wrong version', () => mutate((d) => { d[1] = 2; }), /version/],
+  ['truncated', () => small.slice(0, small.length - 3), /length/],
+  ['shorter than the header', () => new Int32Array(3), /short/],
+  ['unknown opcode', () => mutate((d) => { d[8] = 42; }), /opcode/],
+  ['slot out of range', () => mutate((d) => { d[9] = 99; }), /slot/],
+  ['slot read before write', () => desc([[CONV, 2, 1, 0, 3, 8, 3, 1]]), /read before/],
+  ['channel mismatch', () => mutate((d) => { d[8 + 8 * 3 + 4] = 7; }), /cin 7/],
+  ['even kernel', () => mutate((d) => { d[8 + 6] = 4; }), /odd/],
+  ['stride 0', () => mutate((d) => { d[8 + 7] = 0; }), /stride/],
+  ['cout 0', () => mutate((d) => { d[8 + 5] = 0; }), /cout/],
+  ['output slot never written', () => desc([[CONV, 0, 1, 0, 3, 8, 3, 1]], { slots: 4, output: 3 }), /output slot|never written/],
+  ['conv in place', () => desc([[CONV, 0, 0, 0, 3, 3, 3, 1]], { slots: 1, output: 0 }), /in place|differ/],
+  ['cin out of range', () => mutate((d) => { d[8 + 4] = 65537; }), /cin/],
+  ['LINEAR on a spatial map', () => desc([[LINEAR, 0, 1, 0, 3, 10, 0, 0]]), /1×1/],
+  ['MUL gate of the wrong shape', () => desc([[CONV, 0, 1, 0, 3, 8, 3, 1], [MUL, 1, 2, 1, 8, 8, 0, 0]], { output: 2 }), /aux/],
+];
+for (const [name, make, re] of BAD_DESCRIPTORS) {
+  test(`bad descriptor → E_DESCRIPTOR: ${name}`, (t) => withEngine(2, (e) => rejectsWith(t, () => e.zenScore(make(), opts({ resolution: 32 })), 'E_DESCRIPTOR', re)));
+}
+
+test('not an Int32Array → E_DESCRIPTOR (also straight at the native boundary)', async (t) => {
+  await withEngine(1, async (e) => {
+    await rejectsWith(t, () => e.zenScore(new Float32Array(16) as unknown as Int32Array), 'E_DESCRIPTOR');
+    await rejectsWith(t, () => e.zenScore([1, 2] as unknown as Int32Array), 'E_DESCRIPTOR');
+  });
+  const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
+  const err = await t.throwsAsync(native.zenScore(new Uint32Array(16) as unknown as Int32Array, {} as never));
+  t.is((err as { code?: string }).code, 'E_DESCRIPTOR');
+  native.close();
+});
+
+test('absurd plans → E_OUT_OF_MEMORY with a clear message, no crash', async (t) => {
+  const d = desc([[CONV, 0, 1, 0, 3, 65536, 3, 1], [BN, 1, 1, 0, 65536, 65536, 0, 0]], { slots: 2 });
+  await withEngine(1, (e) => rejectsWith(t, () => e.zenScore(d, { batchSize: 4096, resolution: 4096 }), 'E_OUT_OF_MEMORY', /GiB/));
+});
+
+test('BN over a single value per channel → E_OPTION', async (t) => {
+  const d = desc([[GAP, 0, 1, 0, 3, 3, 0, 0], [CONV, 1, 2, 0, 3, 8, 1, 1], [BN, 2, 2, 0, 8, 8, 0, 0]], { output: 2 });
+  await withEngine(1, (e) => rejectsWith(t, () => e.zenScore(d, { batchSize: 1, resolution: 8 }), 'E_OPTION', /batchSize/));
+});
+
+const BAD_OPTIONS: Array<[string, Record<string, unknown>, RegExp]> = [
+  ['batchSize 0', { batchSize: 0 }, /batchSize/],
+  ['batchSize 4097', { batchSize: 4097 }, /batchSize/],
+  ['batchSize 1.5', { batchSize: 1.5 }, /batchSize/],
+  ['resolution 0', { resolution: 0 }, /resolution/],
+  ['repeats 0', { repeats: 0 }, /repeats/],
+  ['repeats 100001', { repeats: 100001 }, /repeats/],
+  ['seed −1', { seed: -1 }, /seed/],
+  ['seed 2^53', { seed: 2 ** 53 }, /seed/],
+  ['seed string', { seed: '1' }, /seed/],
+  ['alpha 0', { alpha: 0 }, /alpha/],
+  ['alpha NaN', { alpha: NaN }, /alpha/],
+  ['bnEps −1', { bnEps: -1 }, /bnEps/],
+  ['bnEps Infinity', { bnEps: Infinity }, /bnEps/],
+  ['mode', { mode: 'fast' }, /mode/],
+];
+for (const [name, o, re] of BAD_OPTIONS) {
+  test(`bad option → E_OPTION (TS and native): ${name}`, async (t) => {
+    await withEngine(1, (e) => rejectsWith(t, () => e.zenScore(small, o as Partial<ZenScoreOptions>), 'E_OPTION', re));
+    const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
+    try {
+      const err = await t.throwsAsync(native.zenScore(small, { batchSize: 2, resolution: 8, ...o } as never));
+      t.is((err as { code?: string }).code, 'E_OPTION', (err as Error).message);
+      t.regex((err as Error).message, re);
+    } finally {
+      native.close();
+    }
+  });
+}
+
+test('bad engine options → E_OPTION; closed engine → E_BACKEND', async (t) => {
+  t.is(t.throws(() => new Engine({ threads: 0 }))?.['code' as never], 'E_OPTION');
+  t.is(t.throws(() => new Engine({ backend: 'tpu' as never }))?.['code' as never], 'E_OPTION');
+  const e = new Engine({ threads: 1 });
+  e.close();
+  e.close();
+  await rejectsWith(t, () => e.zenScore(small, opts()), 'E_BACKEND', /closed/);
+});
+
+test("backend 'cuda' without a usable GPU → E_BACKEND naming what is missing", async (t) => {
+  if (backends().cuda) { t.pass('a GPU is available'); return; }
+  const e = new Engine({ backend: 'cuda' });
+  await rejectsWith(t, () => e.zenScore(small, opts()), 'E_BACKEND', /CUDA|nvcc|cuDNN|GPU|driver/i);
+  e.close();
+});
+
+test('random garbage descriptors never crash the process', async (t) => {
+  let seed = 1;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  await withEngine(2, async (e) => {
+    for (let i = 0; i < 200; i++) {
+      const d = small.slice();
+      for (let j = 0; j < 3; j++) d[Math.floor(rnd() * d.length)] = Math.floor(rnd() * 40) - 5;
+      try {
+        await e.zenScore(d, { batchSize: 2, resolution: 9, repeats: 1 });
+      } catch (err) {
+        t.true(isZennasError(err), String(err));
+        t.not((err as { code?: string }).code, 'E_INTERNAL', (err as Error).message);
+      }
+    }
+  });
+  t.pass();
+});
