@@ -143,7 +143,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution) {
     slot[o.dst] = o.out;
     written[o.dst] = true;
     if (o.out.size() > out.slotMaxElems[o.dst]) out.slotMaxElems[o.dst] = o.out.size();
-    out.totalWeights += o.weights;
+    out.totalWeights += static_cast<double>(o.weights);
     if (o.op == OpCode::BN) ++out.numBN;
     out.ops.push_back(o);
   }

@@ -30,7 +30,7 @@ struct Descriptor {
   std::vector<OpDesc> ops;
   std::vector<int64_t> slotMaxElems;  // max per-image elements any write puts in each slot
   Shape outputShape;                  // of outputSlot after the last write
-  int64_t totalWeights = 0;
+  double totalWeights = 0;  // double: a hostile descriptor may sum past int64
   int numBN = 0;
 };
 

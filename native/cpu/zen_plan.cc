@@ -314,7 +314,7 @@ void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResul
       const auto t0 = std::chrono::steady_clock::now();
       drawAll(r.seed, repeat, r.alpha, pool);
       if (profile)
-        std::fprintf(stderr, "zennas-profile draw %lld weights: %.3f ms\n", (long long)d_.totalWeights,
+        std::fprintf(stderr, "zennas-profile draw %.0f weights: %.3f ms\n", d_.totalWeights,
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     forward(pool, true, r.official, r.bnEps);
