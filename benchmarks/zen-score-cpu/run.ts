@@ -80,7 +80,9 @@ function ensurePython(): string {
   if (!ok()) {
     process.stderr.write(`creating ${venv} (torch, numpy) …\n`);
     execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
-    execFileSync(py, ['-m', 'pip', 'install', '--quiet', 'torch', 'numpy'], { stdio: 'inherit' });
+    // no retries: offline machines resolve from the configured local wheelhouse/indexes, and an
+    // unreachable default index then costs seconds instead of minutes
+    execFileSync(py, ['-m', 'pip', 'install', '--quiet', '--retries', '0', '--timeout', '10', 'torch', 'numpy'], { stdio: 'inherit' });
     if (!ok()) throw new Error(`${py} cannot import torch and numpy`);
   }
   return py;
