@@ -26,12 +26,13 @@ class AlignedBuffer {
   ~AlignedBuffer() { release(); }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
+  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_), capBytes_(o.capBytes_) { o.p_ = nullptr; o.n_ = 0; o.capBytes_ = 0; }
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
-    if (this != &o) { release(); p_ = o.p_; n_ = o.n_; o.p_ = nullptr; o.n_ = 0; }
+    if (this != &o) { release(); p_ = o.p_; n_ = o.n_; capBytes_ = o.capBytes_; o.p_ = nullptr; o.n_ = 0; o.capBytes_ = 0; }
     return *this;
   }
-  void resize(size_t n);  // throws std::bad_alloc
+  /** Discards the contents; reuses a recycled block when one fits. Throws std::bad_alloc. */
+  void resize(size_t n);
   float* data() const { return p_; }
   size_t size() const { return n_; }
 
@@ -39,6 +40,7 @@ class AlignedBuffer {
   void release();
   float* p_ = nullptr;
   size_t n_ = 0;
+  size_t capBytes_ = 0;
 };
 
 class ThreadPool {
