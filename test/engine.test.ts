@@ -5,7 +5,8 @@
  */
 import test from 'ava';
 import { Engine, backends, cpuFeatures, version, ZenScoreOptions } from '../src/engine/engine';
-import { loadNative } from '../src/engine/native';
+import { spawnSync } from 'child_process';
+import { loadNative, packageRoot } from '../src/engine/native';
 import { gaussianTensor } from '../src/rng/philox';
 import { isZennasError } from '../src/errors';
 
@@ -289,4 +290,44 @@ test('random garbage descriptors never crash the process', async (t) => {
     }
   });
   t.pass();
+});
+
+test('the portable scalar kernels (ZENNAS_SIMD=scalar) agree with the SIMD kernels', async (t) => {
+  const d = chain(3, [16, 24], 3).d;
+  const script = `
+    const z = require('node-gyp-build')(${JSON.stringify(packageRoot())});
+    const e = new z.Engine({ backend: 'cpu', threads: 2 });
+    e.zenScore(new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 4, resolution: 13, repeats: 2, seed: 5 })
+      .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, scores: r.scores })); e.close(); });`;
+  const run = (env: Record<string, string>) => {
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+    t.is(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { simd: string; scores: number[] };
+  };
+  const scalar = run({ ZENNAS_SIMD: 'scalar' });
+  const simd = run({});
+  t.is(scalar.simd, 'scalar');
+  for (let i = 0; i < 2; i++) t.true(Math.abs(scalar.scores[i]! - simd.scores[i]!) < 1e-4, `${scalar.scores[i]} vs ${simd.scores[i]}`);
+});
+
+test('the descriptor is copied at the call: mutating it afterwards does not change the result', async (t) => {
+  await withEngine(2, async (e) => {
+    const d = small.slice();
+    const want = await e.zenScore(d, opts());
+    const p = e.zenScore(d, opts());
+    d.fill(0);
+    t.deepEqual((await p).scores, want.scores);
+  });
+});
+
+test('latency of an as-trained net (ADD residual, GAP, LINEAR) on the CPU', async (t) => {
+  const d = desc([
+    [CONV, 0, 1, 0, 3, 16, 3, 1], [BN, 1, 1, 0, 16, 16, 0, 0], [RELU, 1, 1, 0, 16, 16, 0, 0],
+    [CONV, 1, 2, 0, 16, 16, 3, 1], [BN, 2, 2, 0, 16, 16, 0, 0], [ADD, 2, 2, 1, 16, 16, 0, 0], [RELU, 2, 2, 0, 16, 16, 0, 0],
+    [GAP, 2, 3, 0, 16, 16, 0, 0], [LINEAR, 3, 4, 0, 16, 10, 0, 0],
+  ], { slots: 5, output: 2 });
+  const r = await withEngine(2, (e) => e.latency(d, { batchSize: 8, resolution: 32, warmup: 1, iterations: 4 }));
+  t.is(r.device, 'cpu');
+  t.true(r.meanMs > 0 && r.imagesPerSecond > 0 && (r.samplesMs?.length ?? 0) === 4);
+  await withEngine(1, (e) => rejectsWith(t, () => e.latency(d, { batchSize: 8, resolution: 32, precision: 'fp16' }), 'E_OPTION', /fp16/));
 });
