@@ -20,8 +20,10 @@ const Kernels& selectKernels() {
   static const Kernels* chosen = [] {
     const char* force = std::getenv("ZENNAS_SIMD");
     const CpuFeatures f = detectCpuFeatures();
-    const Kernels* avx2 = kernelsAvx2();
-    if (avx2 && f.avx2 && f.fma && !(force && std::strcmp(force, "scalar") == 0)) return avx2;
+    // kernelsAvx2() lives in the -mavx2 translation unit: only call it once cpuid said yes.
+    if (f.avx2 && f.fma && !(force && std::strcmp(force, "scalar") == 0)) {
+      if (const Kernels* avx2 = kernelsAvx2()) return avx2;
+    }
     return &kernelsScalar();
   }();
   return *chosen;
