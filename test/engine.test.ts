@@ -331,3 +331,13 @@ test('latency of an as-trained net (ADD residual, GAP, LINEAR) on the CPU', asyn
   t.true(r.meanMs > 0 && r.imagesPerSecond > 0 && (r.samplesMs?.length ?? 0) === 4);
   await withEngine(1, (e) => rejectsWith(t, () => e.latency(d, { batchSize: 8, resolution: 32, precision: 'fp16' }), 'E_OPTION', /fp16/));
 });
+
+test('close() while calls are in flight: they still resolve; later calls reject', async (t) => {
+  const e = new Engine({ threads: 2 });
+  const inflight = Array.from({ length: 4 }, (_, s) => e.zenScore(small, opts({ seed: s })));
+  e.close();
+  const done = await Promise.all(inflight);
+  t.is(done.length, 4);
+  t.true(done.every((r) => r.scores.every(Number.isFinite)));
+  await rejectsWith(t, () => e.zenScore(small, opts()), 'E_BACKEND');
+});
