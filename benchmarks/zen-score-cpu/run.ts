@@ -138,6 +138,9 @@ async function main(): Promise<void> {
     return { c, descriptor, decoded: decodeDescriptor(descriptor), macs, asTrainedFlops: asTrained.flops, params: asTrained.params };
   });
 
+  // 1-minute load average around each side (this run's own threads included): well above `threads`
+  // means other work shared the CPU and the timings are contended
+  const load: Record<string, number> = { zennasStart: os.loadavg()[0]! };
   // ---- zennas native engine
   const ours: Record<string, { result?: ZenResult; secondsPerRepeat?: number; firstCallSeconds?: number; error?: string }> = {};
   const engine = torchOnly ? 'skipped (--torch-only)' : loadEngine(threads);
@@ -158,7 +161,9 @@ async function main(): Promise<void> {
   }
   if (typeof engine !== 'string') engine.close();
 
+  load.zennasEnd = os.loadavg()[0]!;
   // ---- PyTorch, one process for all nets
+  load.torchStart = os.loadavg()[0]!;
   const python = ensurePython();
   const spec = {
     threads, warmup: true,
@@ -166,6 +171,7 @@ async function main(): Promise<void> {
   };
   const tr = spawnSync(python, [path.join(HERE, 'torch_zen.py'), '-'], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 28 });
   if (tr.status !== 0) throw new Error(`torch_zen.py failed:\n${tr.stderr}`);
+  load.torchEnd = os.loadavg()[0]!;
   const torchOut = JSON.parse(tr.stdout) as { torch: string; numpy: string; results: TorchResult[] };
 
   // ---- table + JSON
@@ -205,6 +211,7 @@ async function main(): Promise<void> {
   const report = {
     benchmark: 'zen-score-cpu', machine: { ...m, torch: torchOut.torch, numpy: torchOut.numpy },
     settings: { repeats, threads, seed, mode, alpha: 0.01 },
+    loadAverage1m: load,
     method: 'Same descriptor (lowerForScoring) for both; same Philox seed/streams (DESCRIPTOR.md), so scores agree per repeat up to float32 rounding. '
       + 'zennas: one untimed warm-up call (plan compile), then one zenScore call with `repeats`; seconds/repeat = engine-reported seconds / repeats. '
       + 'torch: torch_zen.py, torch.set_num_threads(threads), one untimed warm-up repeat on a throw-away model; a repeat = '
@@ -216,6 +223,8 @@ async function main(): Promise<void> {
   };
   console.log(`zen-score-cpu: ${m.cpu}, ${m.logicalCores} logical cores, node ${m.node}, torch ${torchOut.torch}, threads ${threads}, repeats ${repeats}, seed ${seed}, mode ${mode}, commit ${m.commit.slice(0, 10)}${m.dirty ? '+dirty' : ''}, ${m.date}`);
   if (typeof engine === 'string') console.log(`zennas: ${engine}`);
+  const busy = Object.values(load).some((v) => v > threads + 0.5);
+  console.log(`load average (1 min) zennas ${fmt(load.zennasStart, 2)}→${fmt(load.zennasEnd, 2)}, torch ${fmt(load.torchStart, 2)}→${fmt(load.torchEnd, 2)}${busy ? '  WARNING: other work shared the CPU, timings are contended' : ''}`);
   console.log(show(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const l of lines) console.log(show(l));
