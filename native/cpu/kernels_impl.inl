@@ -87,6 +87,8 @@ inline void microKernel(int64_t kc, const float* __restrict A, const float* __re
 
 // ---------------------------------------------------------------- implicit-im2col B packing
 
+constexpr int64_t kPadScratch = int64_t(1) << 17;  // floats of padded rows after the packed B
+
 struct Segment {  // consecutive output columns of one (image, output row)
   int32_t dst, len;
   int64_t base;  // image offset in a channel plane set: n·H·W
@@ -95,6 +97,71 @@ struct Segment {  // consecutive output columns of one (image, output row)
 
 inline void zero(float* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) p[i] = 0.f;
+}
+
+/**
+ * Stride-1 k×k packing through zero-padded input rows: for each (channel, ky) the input rows the
+ * chunk needs are copied once with a (k−1)/2 zero halo, then every kx is a plain shifted copy,
+ * so no per-element bounds checks remain. Returns false when the rows do not fit the scratch.
+ */
+bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c0, int64_t cols, float* Bp, float* pad,
+                 int64_t padFloats) {
+  const int64_t rowLen = g.w + 2 * g.pad + kNR;  // halo + slack for 16-wide over-reads
+  const int64_t r0 = c0 / g.ow, r1 = (c0 + cols - 1) / g.ow;
+  const int64_t nrows = r1 - r0 + 1;
+  if (nrows * rowLen > padFloats || cols > 256) return false;
+  struct Seg {
+    int32_t panel, dst, len, row;
+    int64_t ox;
+  };
+  Seg seg[256];
+  int nseg = 0;
+  for (int64_t c = c0; c < c0 + cols;) {
+    const int64_t p = (c - c0) / kNR, j = (c - c0) % kNR;
+    const int64_t ox = c % g.ow;
+    const int64_t len = std::min<int64_t>({kNR - j, g.ow - ox, c0 + cols - c});
+    seg[nseg++] = {static_cast<int32_t>(p), static_cast<int32_t>(j), static_cast<int32_t>(len), static_cast<int32_t>(c / g.ow - r0), ox};
+    c += len;
+  }
+  const int64_t panels = (cols + kNR - 1) / kNR;
+  if (cols % kNR)  // zero the unused columns of the last panel once
+    for (int64_t q = 0; q < kc; ++q) zero(Bp + (panels - 1) * kc * kNR + q * kNR + cols % kNR, kNR - cols % kNR);
+  const int64_t kk2 = g.k * g.k, plane = g.h * g.w;
+  int64_t q = 0;
+  while (q < kc) {
+    const int64_t kidx = pc + q, ci = kidx / kk2, ky = (kidx % kk2) / g.k;
+    int64_t kx = kidx % g.k;
+    const float* chan = in + ci * g.inStride;
+    for (int64_t r = 0; r < nrows; ++r) {
+      const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
+      float* prow = pad + r * rowLen;
+      if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
+      zero(prow, g.pad);
+      std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
+      zero(prow + g.pad + g.w, g.pad + kNR);
+    }
+    for (; kx < g.k && q < kc; ++kx, ++q) {
+      for (int s = 0; s < nseg; ++s) {
+        const Seg& sg = seg[s];
+        float* o = Bp + sg.panel * kc * kNR + q * kNR + sg.dst;
+        const float* src = pad + sg.row * rowLen + sg.ox + kx;
+#if ZENNAS_VEC
+        if (sg.len == kNR) {
+          _mm256_storeu_ps(o, _mm256_loadu_ps(src));
+          _mm256_storeu_ps(o + 8, _mm256_loadu_ps(src + 8));
+          continue;
+        }
+        if (sg.len >= 8) {
+          _mm256_storeu_ps(o, _mm256_loadu_ps(src));
+          for (int t = 8; t < sg.len; ++t) o[t] = src[t];
+          continue;
+        }
+#endif
+        for (int t = 0; t < sg.len; ++t) o[t] = src[t];
+      }
+    }
+  }
+  return true;
 }
 
 /** Packs B[pc .. pc+kc) × columns [c0, c0+cols) into NR-wide panels (each kc × NR). */
@@ -189,7 +256,9 @@ void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* o
   const int64_t panels = (cols + kNR - 1) / kNR;
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min<int64_t>(kKC, K - pc);
-    packB(g, in, pc, kc, col0, cols, Bp);
+    const int64_t packed = panels * kc * kNR;
+    if (!(g.stride == 1 && g.k > 1 && packBPadded(g, in, pc, kc, col0, cols, Bp, Bp + packed, kPadScratch)))
+      packB(g, in, pc, kc, col0, cols, Bp);
     // A-stationary: one MR-row A micro-panel (≤ 6 KiB) stays in L1 while the packed B chunk
     // (≤ 256 KiB, in L2) streams through; measured faster than the classic MC blocking here.
     for (int64_t ir = 0; ir < M; ir += kMR) {
