@@ -17,7 +17,7 @@ type Latency = { meanMs: number; medianMs: number; p90Ms: number; imagesPerSecon
 type LatencyEngine = { latency?(d: Int32Array, o: Record<string, unknown>): Promise<Latency>; close?(): void };
 const { Engine } = engineModule as unknown as { Engine: new (o: Record<string, unknown>) => LatencyEngine };
 
-const ZOO = process.env.ZENNAS_ZOO ?? path.resolve(__dirname, '../../../shared/data/zennets');
+const ZOO = process.env.ZENNAS_ZOO ?? path.resolve(__dirname, '../../test/fixtures/zennets');
 const RESNET18 = 'SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)';
 const RESNET50 = 'SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK1K3K1(64,256,1,64,3)SuperResK1K3K1(256,512,2,128,4)SuperResK1K3K1(512,1024,2,256,6)SuperResK1K3K1(1024,2048,2,512,3)';
 const ITERATIONS = Number(process.env.ITERATIONS ?? 30);

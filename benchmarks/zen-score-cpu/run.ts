@@ -8,7 +8,7 @@
  *
  * Env: ZENNAS_PYTHON (a Python with torch+numpy; default: .venv-bench/, created from the local
  * wheelhouse with `python3 -m venv` + `pip install torch numpy` if missing), ZENNAS_ZOO (the
- * ZenNet zoo directory; default ../shared/data/zennets relative to the repo root).
+ * ZenNet zoo directory; default test/fixtures/zennets).
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -50,7 +50,7 @@ export function resnet50Basic(strideOn: '3x3' | '1x1' = '3x3', maxPool = true): 
 interface Case { key: string; name: string; structure: string; batch: number; resolution: number; bnEps: number }
 
 function zooDir(): string {
-  return process.env.ZENNAS_ZOO ?? path.resolve(ROOT, '../shared/data/zennets');
+  return process.env.ZENNAS_ZOO ?? path.resolve(ROOT, 'test/fixtures/zennets');
 }
 
 function allCases(): Case[] {

@@ -19,7 +19,7 @@ export function registerInfoCommand(program: Command): void {
     .option('--json', 'print one JSON object instead of a table')
     .addHelpText('after', `
 Examples:
-  $ zennas info ../shared/data/zennets/zennet_cifar_model_size1M_res32.txt --resolution 32 --num-classes 100
+  $ zennas info test/fixtures/zennets/zennet_cifar_model_size1M_res32.txt --resolution 32 --num-classes 100
   $ zennas info "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)" -r 32 --json`)
     .action((arg: string, flags: InfoFlags) => {
       const { structure, text, source } = loadStructureArg(arg);

@@ -61,7 +61,7 @@ export function registerLatencyCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
 Examples:
-  $ zennas latency ../shared/data/zennets/zennet_imagenet1k_latency01ms_res224.txt --batch-size 64 --precision fp16
+  $ zennas latency test/fixtures/zennets/zennet_imagenet1k_latency01ms_res224.txt --batch-size 64 --precision fp16
   $ zennas latency "SuperConvK3BNRELU(3,32,2,1)SuperResK3K3(32,64,2,32,2)" -r 224 -b 64 --precision fp32 --json`)
     .action(async (arg: string, f: LatencyFlags) => {
       if (f.precision !== 'fp16' && f.precision !== 'fp32') throw new ZennasError('E_OPTION', `--precision must be 'fp16' or 'fp32', got '${f.precision}'`);

@@ -68,7 +68,7 @@ export function registerScoreCommand(program: Command): void {
     .option('--json', 'print one JSON object: mean, std, ci95, scores, seconds')
     .addHelpText('after', `
 Examples:
-  $ zennas score ../shared/data/zennets/zennet_cifar_model_size1M_res32.txt -r 32 -b 64 -n 16
+  $ zennas score test/fixtures/zennets/zennet_cifar_model_size1M_res32.txt -r 32 -b 64 -n 16
   $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 8`)
     .action(async (arg: string, f: ScoreFlags) => {
       const { structure, text } = loadStructureArg(arg);
