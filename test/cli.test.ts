@@ -1,14 +1,7 @@
 import test from 'ava';
 import * as path from 'path';
-import { spawnSync } from 'child_process';
 import { ZOO } from './helpers/arbitraries';
-
-// Runs the compiled CLI exactly as users do (`npm test` compiles first).
-const BIN = path.resolve(__dirname, '../dist/src/cli/zennas-bin.js');
-export function zennas(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+import { zennas } from './helpers/cli';
 
 test('info --json on the ZenNet-1M CIFAR model gives about 1M params (README example)', (t) => {
   const r = zennas('info', path.join(ZOO, 'zennet_cifar_model_size1M_res32.txt'), '--resolution', '32', '--num-classes', '100', '--json');

@@ -1,10 +1,9 @@
 import test from 'ava';
-import * as path from 'path';
-import { spawnSync } from 'child_process';
 import * as engineModule from '../src/engine/engine';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerAsTrained, lowerForScoring } from '../src/model/lower';
 import { encodeDescriptor } from '../src/model/descriptor';
+import { zennas } from './helpers/cli';
 
 // The CUDA backend (native/cuda/). Without a GPU (CI, this repository's dev machines) only the
 // "unavailable" contract is checked: clear E_BACKEND errors, never a crash. The GPU tests run
@@ -18,7 +17,6 @@ type AnyEngine = {
 };
 const mod = engineModule as unknown as { Engine: new (o: Record<string, unknown>) => AnyEngine; backends: () => Backends };
 
-const BIN = path.resolve(__dirname, '../dist/src/cli/zennas-bin.js');
 const CIFAR_INIT =
   'SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK3K3(16,32,2,16,1)SuperResK3K3(32,64,2,32,1)SuperResK3K3(64,64,2,32,1)SuperConvK1BNRELU(64,128,1,1)';
 const SMALL_IDW = 'SuperConvK3BNRELU(3,16,2,1)SuperResIDWE4K5(16,24,2,16,1)SuperResK1K3K1(24,32,1,16,1)';
@@ -82,14 +80,14 @@ test('a corrupted descriptor sent to the cuda backend is rejected cleanly (E_DES
 });
 
 test('zennas latency: a bad --precision is an E_OPTION one-liner', (t) => {
-  const r = spawnSync(process.execPath, [BIN, 'latency', CIFAR_INIT, '--precision', 'fp8'], { encoding: 'utf8', timeout: 60_000 });
-  t.is(r.status, 2, r.stderr);
+  const r = zennas('latency', CIFAR_INIT, '--precision', 'fp8');
+  t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /^zennas: error \[E_OPTION\]: --precision must be 'fp16' or 'fp32'/);
 });
 
 noGpuTest('zennas latency without a GPU exits with one clear E_BACKEND line', (t) => {
-  const r = spawnSync(process.execPath, [BIN, 'latency', CIFAR_INIT, '-r', '32', '-b', '8'], { encoding: 'utf8', timeout: 60_000 });
-  t.is(r.status, 2, r.stderr);
+  const r = zennas('latency', CIFAR_INIT, '-r', '32', '-b', '8');
+  t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /^zennas: error \[E_BACKEND\]: .*(CUDA|GPU|cuDNN|nvcc|driver)/i);
   t.is(r.stderr.trim().split('\n').length, 1);
 });

@@ -2,15 +2,10 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
+import { BIN, zennas } from './helpers/cli';
 
-// Runs the compiled CLI as users do (`npm test` compiles first). The 'flops' proxy (an official
-// zero-shot baseline) needs no native engine, so these tests run everywhere.
-const BIN = path.resolve(__dirname, '../dist/src/cli/zennas-bin.js');
-const zennas = (...args: string[]) => {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+// The 'flops' proxy (an official zero-shot baseline) needs no native engine, so these tests run everywhere.
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-cli-${name}-`));
 
 test('search --json writes all files and a summary; best.txt loads in `zennas info`', (t) => {
