@@ -304,6 +304,14 @@ test('report: self-contained HTML with three well-formed SVG plots, and markdown
   const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
   t.regex(md, /^# zennas search report/);
   t.regex(md, /\| best Zen-score \|/);
+  // report.md links the same three plots, written as standalone SVG files beside it.
+  const links = [...md.matchAll(/!\[[^\]]+\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
+  t.deepEqual(links, ['best-vs-iteration.svg', 'score-vs-params.svg', 'score-vs-flops.svg']);
+  for (const [i, f] of links.entries()) {
+    const file = fs.readFileSync(path.join(dir, f), 'utf8');
+    t.true(file.startsWith('<?xml'), f);
+    t.true(file.includes(svgs[i]!), `${f} is the plot report.html inlines`);
+  }
   const summary = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
   t.is(summary.iterationsDone, 120);
   t.true(summary.timing.tsMsPerCandidate > 0);

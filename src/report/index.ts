@@ -105,9 +105,8 @@ function bestRows(s: SearchSummary): Array<[string, string]> {
 }
 
 /** Self-contained HTML report (inline SVG, inline CSS, no scripts or network resources). */
-export function renderHtml(input: ReportInput): string {
+export function renderHtml(input: ReportInput, plots = reportPlots(input)): string {
   const s = input.summary;
-  const plots = reportPlots(input);
   const table = (rs: Array<[string, string]>) =>
     `<table>${rs.map(([k, v]) => `<tr><th>${xmlEscape(k)}</th><td>${xmlEscape(v)}</td></tr>`).join('')}</table>`;
   return `<!DOCTYPE html>
@@ -144,7 +143,7 @@ ${table(rows(s))}
 `;
 }
 
-/** Markdown report (tables; the plots live in report.html). */
+/** Markdown report: tables, and the plots as the SVG files written beside it. */
 export function renderMarkdown(input: ReportInput): string {
   const s = input.summary;
   const table = (rs: Array<[string, string]>) => ['| | |', '|---|---|', ...rs.map(([k, v]) => `| ${k} | ${v.replace(/\|/g, '\\|')} |`)].join('\n');
@@ -156,17 +155,37 @@ export function renderMarkdown(input: ReportInput): string {
     '## Best score over iterations', '',
     `| iteration | best ${scoreLabel(s)} |`, '|---|---|',
     ...sample(curve, 20, curve[curve.length - 1]).map(([it, sc]) => `| ${it} | ${sc.toFixed(4)} |`), '',
-    'Plots (best score vs iteration, score vs params, score vs FLOPs): see `report.html`.', '',
+    '## Plots', '',
+    ...PLOT_FILES.map(([key, file]) => `![${PLOT_TITLES[key]}](${file})`), '',
   ];
   return lines.join('\n');
 }
 
-/** Write report.html and report.md into `dir`; returns their paths. */
-export function writeReport(dir: string, input: ReportInput): { html: string; md: string } {
+type PlotKey = keyof ReturnType<typeof reportPlots>;
+/** The plot files report.md links to (report.html inlines the same SVGs). */
+const PLOT_FILES: ReadonlyArray<readonly [PlotKey, string]> = [
+  ['bestVsIteration', 'best-vs-iteration.svg'],
+  ['scoreVsParams', 'score-vs-params.svg'],
+  ['scoreVsFlops', 'score-vs-flops.svg'],
+];
+const PLOT_TITLES: Record<PlotKey, string> = {
+  bestVsIteration: 'best score vs iteration',
+  scoreVsParams: 'score vs params',
+  scoreVsFlops: 'score vs FLOPs',
+};
+
+/** Write report.html, report.md and the plot SVGs into `dir`; returns their paths. */
+export function writeReport(dir: string, input: ReportInput): { html: string; md: string; plots: string[] } {
   const html = path.join(dir, 'report.html');
   const md = path.join(dir, 'report.md');
-  fs.writeFileSync(html, renderHtml(input));
+  const svgs = reportPlots(input);
+  const plots = PLOT_FILES.map(([key, file]) => {
+    const p = path.join(dir, file);
+    fs.writeFileSync(p, `<?xml version="1.0" encoding="UTF-8"?>\n${svgs[key]}\n`);
+    return p;
+  });
+  fs.writeFileSync(html, renderHtml(input, svgs));
   fs.writeFileSync(md, renderMarkdown(input));
-  return { html, md };
+  return { html, md, plots };
 }
 

@@ -197,7 +197,7 @@ export function registerSearchCommand(program: Command): void {
     .option('--rho <x>', "probability of a block-type change: 'paper' (1 → 0.1 over T/2) or a constant", 'paper')
     .option('--se', 'SE modules in residual blocks (Space II)')
     .option('--backend <name>', "scoring backend 'cpu' or 'cuda'", 'cpu')
-    .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md here')
+    .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md (+ plot SVGs) here')
     .option('--resume', 'continue the run in --out from its checkpoint (flags not given are taken from it)')
     .option('--checkpoint-every <s>', 'seconds between checkpoints', int('--checkpoint-every', 1, 86400), 10)
     .option('--no-progress', 'no progress bar')
