@@ -2,6 +2,10 @@ import test from 'ava';
 import * as path from 'path';
 import { ZOO } from './helpers/arbitraries';
 import { zennas } from './helpers/cli';
+import { Engine } from '../src/engine/engine';
+import { encodeDescriptor } from '../src/model/descriptor';
+import { lowerForScoring } from '../src/model/lower';
+import { parseStructure } from '../src/grammar/parse';
 
 test('info --json on the ZenNet-1M CIFAR model gives about 1M params (README example)', (t) => {
   const r = zennas('info', path.join(ZOO, 'zennet_cifar_model_size1M_res32.txt'), '--resolution', '32', '--num-classes', '100', '--json');
@@ -46,4 +50,17 @@ test('--help lists the commands with examples', (t) => {
   t.is(r.code, 0);
   for (const c of ['info', 'score', 'search']) t.regex(r.stdout, new RegExp(`\\n  ${c} `));
   t.regex(r.stdout, /Examples:/);
+});
+
+test('score --mode official over several repeats equals one engine call (running_var carries over)', async (t) => {
+  const structure = 'SuperConvK3BNRELU(3,16,1,1)SuperResK3K3(16,32,2,32,1)';
+  const r = zennas('score', structure, '-r', '16', '-b', '8', '-n', '4', '--mode', 'official', '--json');
+  t.is(r.code, 0, r.stderr);
+  const e = new Engine({});
+  try {
+    const api = await e.zenScore(encodeDescriptor(lowerForScoring(parseStructure(structure))), { batchSize: 8, resolution: 16, repeats: 4, mode: 'official' });
+    t.deepEqual(JSON.parse(r.stdout).scores, api.scores);
+  } finally {
+    e.close();
+  }
 });

@@ -132,6 +132,20 @@ test('seed reproducibility; repeats differ; chunking with firstRepeat reproduces
   });
 });
 
+test("mode 'official': running_var carries over between repeats, and a chunked call equals one call", async (t) => {
+  await withEngine(2, async (e) => {
+    const o = opts({ repeats: 4, seed: 11, mode: 'official' });
+    const all = await e.zenScore(small, o);
+    // running_var moves 19% of the way to σ² per repeat (two forwards, momentum 0.1), so the
+    // σ̄ terms — and the scores — creep upwards from repeat to repeat.
+    for (let i = 1; i < 4; i++) t.true(all.logSigmaSum[i]! > all.logSigmaSum[i - 1]!, `Σ ln σ̄ ${all.logSigmaSum.join(', ')}`);
+    const tail = await e.zenScore(small, { ...o, repeats: 2, firstRepeat: 2 });
+    t.deepEqual(tail.scores, all.scores.slice(2));
+    const head = await e.zenScore(small, { ...o, repeats: 1 });
+    t.deepEqual(head.scores, all.scores.slice(0, 1), 'every call starts from running_var = 1');
+  });
+});
+
 test("mode 'official' is ≈ 0.83 lower per BN than 'paper' at repeats=1 for wide layers", async (t) => {
   const { d, bns } = chain(512, [1024, 1024, 1024], 1);
   const o = { batchSize: 8, resolution: 4, repeats: 1, seed: 9 } as const;

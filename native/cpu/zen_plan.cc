@@ -307,8 +307,10 @@ void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResul
   std::fill(runningVar_.begin(), runningVar_.end(), 1.0);
   const Shape os = d_.outputShape;
   const int64_t half = batch_ * os.plane();
-  for (uint32_t i = 0; i < r.repeats; ++i) {
-    const uint32_t repeat = r.firstRepeat + i;
+  // Official mode: running_var carries over from repeat to repeat (the official code never resets
+  // it), so repeats [0, firstRepeat) are replayed first: a chunked call then equals one big call.
+  const uint32_t end = r.firstRepeat + r.repeats;
+  for (uint32_t repeat = r.official ? 0 : r.firstRepeat; repeat < end; ++repeat) {
     {
       static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
       const auto t0 = std::chrono::steady_clock::now();
@@ -318,6 +320,7 @@ void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResul
                      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     forward(pool, true, r.official, r.bnEps);
+    if (repeat < r.firstRepeat) continue;  // replayed only for its running_var update
     const float* f = slots_[d_.outputSlot].data();
     const int64_t fs = stride(os.plane());
     const int64_t per = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, 2 * half));

@@ -100,8 +100,12 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
               "cudaMemcpyAsync(running_var)");
   }
   const size_t inPerHalf = static_cast<size_t>(B_) * net_.inputChannels * net_.resolution * net_.resolution;
-  for (uint32_t r = 0; r < o.repeats; ++r) {
-    const uint32_t rep = o.firstRepeat + r;
+  // Official mode: running_var carries over from repeat to repeat (the official code never resets
+  // it), so repeats [0, firstRepeat) are replayed first: a chunked call then equals one big call.
+  const uint32_t end = o.firstRepeat + o.repeats;
+  for (uint32_t rep = o.official ? 0 : o.firstRepeat; rep < end; ++rep) {
+    const bool replay = rep < o.firstRepeat;  // run only for its running_var update
+    const uint32_t r = replay ? 0 : rep - o.firstRepeat;
     // Fresh N(0,1) weights per repeat: stream = op index + 1, counter c2 = repeat.
     for (const Step& st : steps_) {
       if (st.weightCount)
@@ -146,6 +150,10 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
           break;
         default: throw CudaFailure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
       }
+    }
+    if (replay) {
+      checkLaunch("Zen-score forward kernels (official-mode replay)");
+      continue;
     }
     const size_t outPerHalf = static_cast<size_t>(B_) * net_.slotC[net_.outputSlot] * net_.slotH[net_.outputSlot] *
                               net_.slotW[net_.outputSlot];

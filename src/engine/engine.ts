@@ -29,7 +29,11 @@ export interface ZenScoreOptions {
   resolution: number;
   /** Independent repeats (fresh weights and inputs), 1..100000 (default 1). */
   repeats: number;
-  /** Index of the first repeat (Philox counter); chunked calls reproduce one big call. Default 0. */
+  /**
+   * Index of the first repeat (Philox counter); chunked calls reproduce one big call. Default 0.
+   * In 'official' mode running_var carries over between repeats, so repeats [0, firstRepeat) are
+   * replayed (and cost their time) before the requested ones.
+   */
   firstRepeat: number;
   /** Philox seed, integer in [0, 2^53) (default 0). */
   seed: number;

@@ -20,14 +20,16 @@ function positiveFloat(flag: string, v: string): number {
 /**
  * Repeats are split into chunks so a progress bar can move; chunk r covers repeats
  * [r0, r0+n) which the engine draws from the same counter-based streams as one big call
- * (repeat index = Philox counter), so chunking never changes the scores.
+ * (repeat index = Philox counter), so chunking never changes the scores. Official mode is one
+ * chunk: its running_var carries over between repeats, so a later chunk replays the earlier
+ * repeats (same scores, quadratic time).
  */
 async function scoreInChunks(engine: Engine, d: Int32Array, opts: Record<string, unknown> & { repeats: number }, onChunk: (done: number) => void) {
   const scores: number[] = [];
   const logDelta: number[] = [];
   const logSigmaSum: number[] = [];
   let seconds = 0;
-  const chunk = Math.max(1, Math.min(opts.repeats, Math.ceil(opts.repeats / 20)));
+  const chunk = opts.mode === 'official' ? opts.repeats : Math.max(1, Math.min(opts.repeats, Math.ceil(opts.repeats / 20)));
   for (let r0 = 0; r0 < opts.repeats; r0 += chunk) {
     const n = Math.min(chunk, opts.repeats - r0);
     const res = await engine.zenScore(d, { ...opts, repeats: n, firstRepeat: r0 } as never);
