@@ -254,6 +254,7 @@ const BAD_OPTIONS: Array<[string, Record<string, unknown>, RegExp]> = [
   ['seed string', { seed: '1' }, /seed/],
   ['alpha 0', { alpha: 0 }, /alpha/],
   ['alpha NaN', { alpha: NaN }, /alpha/],
+  ['alpha 1e-9 (vanishes in float32: Δ would be 0)', { alpha: 1e-9 }, /alpha/],
   ['bnEps −1', { bnEps: -1 }, /bnEps/],
   ['bnEps Infinity', { bnEps: Infinity }, /bnEps/],
   ['mode', { mode: 'fast' }, /mode/],

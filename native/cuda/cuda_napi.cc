@@ -152,7 +152,7 @@ Napi::Value CudaZenScore(const Napi::CallbackInfo& info) {
     r.run.repeats = static_cast<uint32_t>(o.number("repeats", 1, 1, 1e6, true));
     r.run.seed = static_cast<uint64_t>(o.number("seed", 0, 0, 9007199254740991.0, true));
     r.run.firstRepeat = static_cast<uint32_t>(o.number("firstRepeat", 0, 0, 4294967295.0 - r.run.repeats, true));
-    r.run.alpha = o.number("alpha", 0.01, 1e-12, 1e6, false);
+    r.run.alpha = o.number("alpha", 0.01, 1e-6, 1e6, false);  // below 1e-6 x+α·ε == x in float32 (Δ = 0)
     r.run.bnEps = o.number("bnEps", 1e-5, 1e-12, 1.0, false);
     const std::string mode = o.string("mode", "paper");
     if (mode != "paper" && mode != "official") throw CudaFailure("E_OPTION", "option 'mode' must be 'paper' or 'official'");

@@ -118,7 +118,7 @@ Napi::Value EngineWrap::ZenScore(const Napi::CallbackInfo& info) {
     r.firstRepeat = static_cast<uint32_t>(o.number("firstRepeat", 0, 0, 4294967295.0 - r.repeats, true));
     r.seed = static_cast<uint64_t>(o.number("seed", 0, 0, kMaxSeed, true));
     r.official = o.choice("mode", "paper", {"paper", "official"}) == "official";
-    r.alpha = o.number("alpha", 0.01, 0, 1e6, false, true);
+    r.alpha = o.number("alpha", 0.01, 1e-6, 1e6, false);  // below 1e-6 x+α·ε == x in float32 (Δ = 0)
     r.bnEps = o.number("bnEps", 1e-5, 0, 1e6, false, true);
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());

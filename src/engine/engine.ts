@@ -140,6 +140,10 @@ function checkDescriptor(d: unknown): Int32Array {
   return d;
 }
 
+/** Range of the perturbation scale α accepted by every backend (the paper uses 0.01). */
+export const ALPHA_MIN = 1e-6;
+export const ALPHA_MAX = 1e6;
+
 /** Validate and default zenScore options (exported for the CLI and tests). */
 export function resolveZenScoreOptions(o: Partial<ZenScoreOptions> | undefined): ZenScoreOptions {
   if (o !== undefined && (o === null || typeof o !== 'object')) optionError('zenScore options must be an object');
@@ -150,7 +154,9 @@ export function resolveZenScoreOptions(o: Partial<ZenScoreOptions> | undefined):
   checkInt('firstRepeat', r.firstRepeat, 0, 0xffffffff - r.repeats);
   checkInt('seed', r.seed, 0, Number.MAX_SAFE_INTEGER);
   if (r.mode !== 'paper' && r.mode !== 'official') optionError(`mode must be 'paper' or 'official', got ${describe(r.mode)}`);
-  checkPositive('alpha', r.alpha);
+  // Below ~1e-6, x + α·ε rounds back to x in float32 (24-bit mantissa) and Δ = 0 (score −∞).
+  if (typeof r.alpha !== 'number' || !(r.alpha >= ALPHA_MIN && r.alpha <= ALPHA_MAX))
+    optionError(`alpha must be a number in [${ALPHA_MIN}, ${ALPHA_MAX}] (smaller perturbations vanish in float32), got ${describe(r.alpha)}`);
   checkPositive('bnEps', r.bnEps);
   return r;
 }
@@ -159,11 +165,16 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** Mean, population std (np.std) and 95% interval of the mean (1.96·std/√n), as the official code reports. */
+export function summarizeScores(scores: readonly number[]): { mean: number; std: number; ci95: number } {
+  const n = scores.length;
+  const mean = scores.reduce((a, b) => a + b, 0) / n;
+  const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
+  return { mean, std, ci95: (1.96 * std) / Math.sqrt(n) };
+}
+
 function summarize(r: NativeZenScoreResult): ZenScoreResult {
-  const n = r.scores.length;
-  const mean = r.scores.reduce((a, b) => a + b, 0) / n;
-  const std = Math.sqrt(r.scores.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
-  return { mean, std, ci95: (1.96 * std) / Math.sqrt(n), scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds };
+  return { ...summarizeScores(r.scores), scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds };
 }
 
 /** A Zen-score engine: one backend, its worker threads and its plan cache. */

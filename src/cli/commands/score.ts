@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine } from '../../engine/engine';
+import { Engine, summarizeScores, ALPHA_MIN, ALPHA_MAX } from '../../engine/engine';
 import { lowerForScoring } from '../../model/lower';
 import { encodeDescriptor } from '../../model/descriptor';
 import { loadStructureArg, intOption } from '../structure-input';
@@ -42,13 +42,6 @@ async function scoreInChunks(engine: Engine, d: Int32Array, opts: Record<string,
   return { scores, logDelta, logSigmaSum, seconds };
 }
 
-/** Population mean/std (np.std) and the 95% interval of the mean, as the official code reports. */
-export function summarize(scores: number[]): { mean: number; std: number; ci95: number } {
-  const n = scores.length;
-  const mean = scores.reduce((a, b) => a + b, 0) / n;
-  const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
-  return { mean, std, ci95: (1.96 * std) / Math.sqrt(n) };
-}
 
 /** `zennas score`: the Zen-score of one structure (Zen-NAS Algorithm 1). */
 export function registerScoreCommand(program: Command): void {
@@ -77,6 +70,7 @@ Examples:
       if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
       if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
       const alpha = positiveFloat('--alpha', f.alpha);
+      if (alpha < ALPHA_MIN || alpha > ALPHA_MAX) throw new ZennasError('E_OPTION', `--alpha must be in [${ALPHA_MIN}, ${ALPHA_MAX}] (smaller perturbations vanish in float32), got '${f.alpha}'`);
       const bnEps = positiveFloat('--bn-eps', f.bnEps);
       const descriptor = encodeDescriptor(lowerForScoring(structure, { se: !!f.se }));
       const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda', threads: f.threads });
@@ -87,7 +81,7 @@ Examples:
         const opts = { batchSize: f.batchSize, resolution: f.resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official', alpha, bnEps };
         const r = await scoreInChunks(engine, descriptor, opts, (done) => showBar && bar.update(done));
         if (showBar) bar.stop();
-        const s = summarize(r.scores);
+        const s = summarizeScores(r.scores);
         if (f.json) {
           process.stdout.write(JSON.stringify({ structure: text, ...opts, backend: f.backend, ...s, scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds }) + '\n');
         } else {
