@@ -45,11 +45,11 @@ for (const mode of ['paper', 'official'] as const) {
         const got = await engine.zenScore(c.d(), opts);
         t.is(got.scores.length, 3);
         for (let r = 0; r < 3; r++) {
-          t.true(Math.abs(got.scores[r]! - ref.scores[r]!) < 2e-3, `repeat ${r}: ${got.scores[r]} vs ${ref.scores[r]}`);
+          t.true(Math.abs(got.scores[r]! - ref.scores[r]!) < 1e-3, `repeat ${r}: ${got.scores[r]} vs ${ref.scores[r]}`);
           if (got.logSigmaSum) t.true(Math.abs(got.logSigmaSum[r]! - ref.logSigmaSum[r]!) < 1e-4, `Σ ln σ̄ r${r}: ${got.logSigmaSum[r]} vs ${ref.logSigmaSum[r]}`);
-          if (got.logDelta) t.true(Math.abs(got.logDelta[r]! - ref.logDelta[r]!) < 2e-3, `ln Δ r${r}: ${got.logDelta[r]} vs ${ref.logDelta[r]}`);
+          if (got.logDelta) t.true(Math.abs(got.logDelta[r]! - ref.logDelta[r]!) < 1e-3, `ln Δ r${r}: ${got.logDelta[r]} vs ${ref.logDelta[r]}`);
         }
-        t.true(Math.abs(got.mean - ref.mean) < 2e-3);
+        t.true(Math.abs(got.mean - ref.mean) < 1e-3);
       } finally {
         engine.close();
       }

@@ -57,7 +57,9 @@ class Builder {
 
   ch(v: number): number { return this.channels[v]!; }
 
-  private emit(op: OpName, src: number, cout: number, kernel = 0, stride = 0, aux = 0, inPlace = false): number {
+  private emit(op: OpName, src: number, cout: number, kernel = 0, stride = 0, aux = 0, canRunInPlace = false): number {
+    // Never overwrite the input (value 0): a structure may begin with BN(3), RELU(3) or SE(3).
+    const inPlace = canRunInPlace && src !== 0;
     const dst = inPlace ? src : this.channels.push(cout) - 1;
     this.ops.push({ op, src, dst, aux, cin: this.ch(src), cout, kernel, stride, block: this.block, role: this.role, inPlace });
     return dst;
