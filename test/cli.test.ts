@@ -64,3 +64,11 @@ test('score --mode official over several repeats equals one engine call (running
     e.close();
   }
 });
+
+test('a structure "file" that is a directory or a device is refused before reading', (t) => {
+  for (const p of ['/tmp', '/dev/zero']) {
+    const r = zennas('info', p);
+    t.is(r.code, 2, p);
+    t.regex(r.stderr, /^zennas: error \[E_IO\]: '.*' is not a regular file/);
+  }
+});

@@ -2,7 +2,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { BIN, zennas } from './helpers/cli';
 
 // The 'flops' proxy (an official zero-shot baseline) needs no native engine, so these tests run everywhere.
@@ -84,4 +84,37 @@ test('--help documents spaces, presets, units and examples', (t) => {
   const r = zennas('search', '--help');
   t.is(r.code, 0);
   for (const re of [/--budget-params <count>/, /--budget-latency <time>/, /preset cifar: .*params ≤ 1M, layers ≤ 18, 2000 iterations/, /preset imagenet/, /Examples:/, /--resume/]) t.regex(r.stdout, re);
+});
+
+test("--budget-… none lifts a preset's budget (cifar's 1M params)", (t) => {
+  const r = zennas('search', '--proxy', 'params', '--budget-params', 'none', '--iterations', '60', '--population', '8', '--json');
+  t.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  t.deepEqual(j.budgets, { layers: 18 });
+  const none = zennas('search', '--proxy', 'params', '--budget-params', 'none', '--max-layers', 'none', '--iterations', '10', '--population', '4', '--json');
+  t.is(none.code, 0, none.stderr);
+  t.deepEqual(JSON.parse(none.stdout).budgets, {});
+});
+
+test('--out holding a search: refused without --overwrite; --overwrite starts it afresh', (t) => {
+  const out = path.join(tmp('overwrite'), 'run');
+  const args = ['search', '--proxy', 'flops', '--iterations', '40', '--population', '8', '--out', out, '--json'];
+  t.is(zennas(...args).code, 0);
+  const first = fs.readFileSync(path.join(out, 'candidates.jsonl'), 'utf8');
+  fs.writeFileSync(path.join(out, 'notes.txt'), 'mine');
+  const again = zennas(...args);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /already holds a search .*--overwrite/);
+  const r = zennas(...args, '--overwrite');
+  t.is(r.code, 0, r.stderr);
+  t.is(fs.readFileSync(path.join(out, 'candidates.jsonl'), 'utf8'), first, 'same seed, same run');
+  t.is(fs.readFileSync(path.join(out, 'notes.txt'), 'utf8'), 'mine', 'files that are not the search\'s are kept');
+  t.regex(zennas(...args, '--overwrite', '--resume').stderr, /--resume and --overwrite contradict/);
+});
+
+test('output piped into a reader that quits early ends quietly', (t) => {
+  // `true` exits without reading, so every write of zennas meets a closed pipe (EPIPE).
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" search --proxy flops --iterations 30 --population 8 | true`], { encoding: 'utf8' });
+  t.is(r.status, 0);
+  t.notRegex(r.stderr, /EPIPE|Unhandled|at /);
 });

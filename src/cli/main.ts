@@ -1,21 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { registerInfoCommand } from './commands/info';
+import { registerScoreCommand } from './commands/score';
+import { registerSearchCommand } from './commands/search';
+import { registerLatencyCommand } from './commands/latency';
 import { isZennasError } from '../errors';
-
-// Commands register themselves; optional ones (whose modules may fail to load, e.g. when the
-// native addon is absent) are wired through `tryRegister` so `info` always works.
-function tryRegister(program: Command, modulePath: string, exportName: string): void {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(modulePath) as Record<string, unknown>;
-    const fn = mod[exportName];
-    if (typeof fn === 'function') (fn as (p: Command) => void)(program);
-  } catch (e) {
-    // Only a command module that does not exist (yet) is skipped; its own failures surface.
-    const err = e as NodeJS.ErrnoException;
-    if (err.code !== 'MODULE_NOT_FOUND' || !String(err.message).includes(modulePath.slice(2))) throw e;
-  }
-}
 
 /** Build the `zennas` command-line program. */
 export function buildProgram(): Command {
@@ -27,10 +15,9 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
   registerInfoCommand(program);
-  tryRegister(program, './commands/score', 'registerScoreCommand');
-  tryRegister(program, './commands/search', 'registerSearchCommand');
-  tryRegister(program, './commands/latency', 'registerLatencyCommand');
-  tryRegister(program, './commands/doctor', 'registerDoctorCommand');
+  registerScoreCommand(program);
+  registerSearchCommand(program);
+  registerLatencyCommand(program);
   program.addHelpText('after', `
 Structures use the PlainNet grammar of the ZenNet zoo, e.g.
   SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK1K5K1(16,32,2,16,2)SuperConvK1BNRELU(32,128,1,1)

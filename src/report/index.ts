@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CandidateRecord } from '../search/types';
 import { SearchSummary } from '../search/summary';
+import { RUN_FILES } from '../search/store';
 import { renderPlot, shortNumber, xmlEscape, Series } from './svg';
 import { formatCount, formatDuration } from '../util/units';
 
@@ -164,9 +165,9 @@ export function renderMarkdown(input: ReportInput): string {
 type PlotKey = keyof ReturnType<typeof reportPlots>;
 /** The plot files report.md links to (report.html inlines the same SVGs). */
 const PLOT_FILES: ReadonlyArray<readonly [PlotKey, string]> = [
-  ['bestVsIteration', 'best-vs-iteration.svg'],
-  ['scoreVsParams', 'score-vs-params.svg'],
-  ['scoreVsFlops', 'score-vs-flops.svg'],
+  ['bestVsIteration', RUN_FILES.plotBestVsIteration],
+  ['scoreVsParams', RUN_FILES.plotScoreVsParams],
+  ['scoreVsFlops', RUN_FILES.plotScoreVsFlops],
 ];
 const PLOT_TITLES: Record<PlotKey, string> = {
   bestVsIteration: 'best score vs iteration',
@@ -176,8 +177,8 @@ const PLOT_TITLES: Record<PlotKey, string> = {
 
 /** Write report.html, report.md and the plot SVGs into `dir`; returns their paths. */
 export function writeReport(dir: string, input: ReportInput): { html: string; md: string; plots: string[] } {
-  const html = path.join(dir, 'report.html');
-  const md = path.join(dir, 'report.md');
+  const html = path.join(dir, RUN_FILES.reportHtml);
+  const md = path.join(dir, RUN_FILES.reportMd);
   const svgs = reportPlots(input);
   const plots = PLOT_FILES.map(([key, file]) => {
     const p = path.join(dir, file);

@@ -43,6 +43,8 @@ export interface SearchHooks {
   outDir?: string;
   /** Continue the run in outDir from its checkpoint. */
   resume?: boolean;
+  /** Start afresh in an outDir that holds a search, deleting that search's files. */
+  overwrite?: boolean;
   /** Checkpoint at least every this many iterations (default: time-based only). */
   checkpointEveryIterations?: number;
   /** Checkpoint at least every this many seconds (default 10). */
@@ -151,7 +153,7 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
     ({ store, state } = RunStore.resume(hooks.outDir, config));
   } else {
     if (hooks.resume) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
-    store = hooks.outDir ? RunStore.create(hooks.outDir) : undefined;
+    store = hooks.outDir ? RunStore.create(hooks.outDir, { overwrite: hooks.overwrite }) : undefined;
     state = freshState(config.seed);
   }
 

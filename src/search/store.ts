@@ -13,6 +13,9 @@ export const RUN_FILES = {
   reportHtml: 'report.html',
   reportMd: 'report.md',
   log: 'search.log',
+  plotBestVsIteration: 'best-vs-iteration.svg',
+  plotScoreVsParams: 'score-vs-params.svg',
+  plotScoreVsFlops: 'score-vs-flops.svg',
 } as const;
 
 const FORMAT = 'zennas-search-checkpoint';
@@ -102,16 +105,22 @@ export class RunStore {
     return path.join(this.dir, RUN_FILES[name]);
   }
 
-  /** Start a fresh run in `dir`; refuses a directory that already holds a search. */
-  static create(dir: string): RunStore {
+  /**
+   * Start a fresh run in `dir`. A directory that already holds a search is refused, unless
+   * `overwrite`: then that search's own files (RUN_FILES, nothing else) are deleted first.
+   */
+  static create(dir: string, opts: { overwrite?: boolean } = {}): RunStore {
     try {
       fs.mkdirSync(dir, { recursive: true });
     } catch (e) {
       throw new ZennasError('E_IO', `--out: cannot create '${dir}': ${(e as Error).message}`);
     }
+    if (opts.overwrite) {
+      for (const f of Object.values(RUN_FILES)) fs.rmSync(path.join(dir, f), { force: true });
+    }
     for (const f of [RUN_FILES.checkpoint, RUN_FILES.candidates]) {
       if (fs.existsSync(path.join(dir, f))) {
-        throw new ZennasError('E_OPTION', `--out: '${dir}' already holds a search (${f}); pass --resume to continue it, or choose another directory`);
+        throw new ZennasError('E_OPTION', `--out: '${dir}' already holds a search (${f}); pass --resume to continue it, --overwrite to start it afresh, or choose another directory`);
       }
     }
     const fd = fs.openSync(path.join(dir, RUN_FILES.candidates), 'a');

@@ -16,10 +16,10 @@ import { loadStructureArg } from '../structure-input';
 
 interface SearchFlags {
   space: string; preset?: string; init?: string; resolution?: number; numClasses?: number;
-  budgetParams?: number | null; budgetFlops?: number | null; maxLayers?: number | null; budgetLatency?: number | null;
+  budgetParams?: number | NoBudget; budgetFlops?: number | NoBudget; maxLayers?: number | NoBudget; budgetLatency?: number | NoBudget;
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
-  latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; json?: boolean; progress: boolean;
+  latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean;
   checkpointEvery: number; proxy: string;
 }
 
@@ -32,10 +32,13 @@ function int(flag: string, min: number, max: number): (v: string) => number {
     return n;
   };
 }
-/** A count with units, or `none` to lift a preset's budget. */
-const countOrNone = (flag: string) => (v: string): number | null => (/^none$/i.test(v.trim()) ? null : parseCount(v, flag, { min: 1 }));
-const intOrNone = (flag: string, min: number, max: number) => (v: string): number | null => (/^none$/i.test(v.trim()) ? null : int(flag, min, max)(v));
-const durationOrNone = (flag: string) => (v: string): number | null => (/^none$/i.test(v.trim()) ? null : parseDuration(v, flag));
+/** `--budget-… none` lifts a preset's budget. A string, not null: commander would store null as ''. */
+type NoBudget = 'none';
+const isNone = (v: string) => /^none$/i.test(v.trim());
+/** A count with units, or `none`. */
+const countOrNone = (flag: string) => (v: string): number | NoBudget => (isNone(v) ? 'none' : parseCount(v, flag, { min: 1 }));
+const intOrNone = (flag: string, min: number, max: number) => (v: string): number | NoBudget => (isNone(v) ? 'none' : int(flag, min, max)(v));
+const durationOrNone = (flag: string) => (v: string): number | NoBudget => (isNone(v) ? 'none' : parseDuration(v, flag));
 
 function positiveFloat(flag: string, v: string): number {
   const x = Number(v);
@@ -53,8 +56,9 @@ function choosePreset(space: SearchSpace, f: SearchFlags): SpacePreset {
   return getPreset(space);
 }
 
-function pick<T>(v: T | null | undefined, fallback: T | undefined): T | undefined {
-  if (v === null) return undefined;
+/** A budget flag's value: `none` lifts it, absent keeps the preset's. */
+function pick(v: number | NoBudget | undefined, fallback: number | undefined): number | undefined {
+  if (v === 'none') return undefined;
   return v === undefined ? fallback : v;
 }
 
@@ -143,10 +147,10 @@ function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) =
   set('resolution', saved.resolution);
   set('numClasses', saved.numClasses);
   set('se', saved.se);
-  set('budgetParams', saved.budgets.params ?? null);
-  set('budgetFlops', saved.budgets.flops ?? null);
-  set('maxLayers', saved.budgets.layers ?? null);
-  set('budgetLatency', saved.budgets.latencyMs ?? null);
+  set('budgetParams', saved.budgets.params ?? 'none');
+  set('budgetFlops', saved.budgets.flops ?? 'none');
+  set('maxLayers', saved.budgets.layers ?? 'none');
+  set('budgetLatency', saved.budgets.latencyMs ?? 'none');
   set('population', saved.population);
   set('iterations', saved.iterations);
   set('seed', saved.seed);
@@ -199,6 +203,7 @@ export function registerSearchCommand(program: Command): void {
     .option('--backend <name>', "scoring backend 'cpu' or 'cuda'", 'cpu')
     .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md (+ plot SVGs) here')
     .option('--resume', 'continue the run in --out from its checkpoint (flags not given are taken from it)')
+    .option('--overwrite', 'start afresh in an --out that holds a search (deletes that search\'s files, nothing else)')
     .option('--checkpoint-every <s>', 'seconds between checkpoints', int('--checkpoint-every', 1, 86400), 10)
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print one JSON summary to stdout (no progress bar)')
@@ -220,6 +225,7 @@ Examples:
   $ zennas info runs/cifar-1m/best.txt --resolution 32 --num-classes 100`)
     .action(async (raw: SearchFlags, cmd: Command) => {
       let f = raw;
+      if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
       if (f.resume) {
         if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
         const saved = resumeDefaults(f.out);
@@ -230,7 +236,7 @@ Examples:
       f = { ...f, latencyPrecision: f.latencyPrecision ?? (f.latencyBackend === 'cpu' ? 'fp32' : 'fp16') };
       if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
       if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
-      if (f.budgetLatency != null && !f.latencyBackend) {
+      if (typeof f.budgetLatency === 'number' && !f.latencyBackend) {
         throw new ZennasError('E_OPTION', '--budget-latency needs a latency source: add --latency-backend cuda (GPU) or --latency-backend cpu, or drop the latency budget');
       }
       const { config } = configFromFlags(f);
@@ -263,6 +269,7 @@ Examples:
             : countScorer(f.proxy as 'flops' | 'params', config),
           outDir: f.out,
           resume: !!f.resume,
+          overwrite: !!f.overwrite,
           checkpointEverySeconds: f.checkpointEvery,
           signal: abort.signal,
           onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
