@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Compile-only check of the CUDA backend (native/cuda/**), so its sources cannot rot on machines
 # without a GPU. Needs nvcc; fetches cuDNN headers/libs from the NVIDIA wheels (pip, local
-# wheelhouse) into a temp dir and builds the addon with the CUDA backend into build/cuda-check/.
+# wheelhouse) into a temp dir, builds both addons into build/cuda-check/ and loads them (with and
+# without cuDNN on the loader path) to check the errors users would see.
 # Exit 0 with a message when nvcc or the wheels are unavailable; non-zero when the CUDA
 # sources fail to configure or compile. Nothing is run on a GPU.
 set -euo pipefail
@@ -51,4 +52,42 @@ if ! grep -q "zennas: CUDA backend enabled" "$LOG"; then
   grep "zennas: CUDA backend" "$LOG" || true
   exit 1
 fi
-echo "cuda-check: OK (CUDA backend compiled into build/cuda-check/; not run: no GPU here)"
+ADDON="$PWD/build/cuda-check/Release/zennas_cuda.node"
+if [[ ! -f "$ADDON" ]]; then
+  echo "cuda-check: FAILED: $ADDON was not produced"
+  exit 1
+fi
+if readelf -d build/cuda-check/Release/zennas.node | grep -q 'libcudnn\|libcudart'; then
+  echo "cuda-check: FAILED: the CPU addon zennas.node links CUDA libraries (it must load without them)"
+  exit 1
+fi
+
+# Load the CUDA addon through the library (dist/ is built by npm ci): with cuDNN present it must
+# load and say why it cannot run here; with cuDNN gone it must say how to find it — and the CPU
+# engine must keep working in both cases.
+smoke() {  # $1: regex the cudaReason must match
+  ZENNAS_CUDA_ADDON="$ADDON" node -e '
+    const { backends, Engine } = require("./dist/src/engine/engine");
+    const b = backends();
+    console.log("cuda-check:   backends() =", JSON.stringify(b));
+    if (b.cuda) { console.log("cuda-check:   a usable GPU is present"); process.exit(0); }
+    if (!new RegExp(process.argv[1], "i").test(b.cudaReason || "")) { console.error("cudaReason does not match " + process.argv[1]); process.exit(1); }
+    let code;
+    try { new Engine({ backend: "cuda" }); } catch (e) { code = e.code; }
+    if (code !== "E_BACKEND") { console.error("new Engine({backend: \"cuda\"}) did not throw E_BACKEND"); process.exit(1); }
+    const e = new Engine({ backend: "cpu", threads: 1 });
+    const { encodeDescriptor, lowerForScoring, parseStructure } = require("./dist/src");
+    e.zenScore(encodeDescriptor(lowerForScoring(parseStructure("SuperConvK3BNRELU(3,8,1,1)"))), { batchSize: 2, resolution: 8 })
+      .then((r) => { e.close(); if (!Number.isFinite(r.mean)) process.exit(1); });
+  ' "$1"
+}
+if ! smoke 'GPU|driver'; then
+  echo "cuda-check: FAILED: the CUDA addon does not load, or reports no clear reason, with cuDNN present"
+  exit 1
+fi
+rm -rf "$TMP/site"
+if ! smoke 'cannot be loaded.*libcudnn'; then
+  echo "cuda-check: FAILED: without cuDNN the CUDA addon's load error is not reported clearly"
+  exit 1
+fi
+echo "cuda-check: OK (zennas_cuda.node compiled and loaded; not run on a GPU: none here)"

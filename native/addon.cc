@@ -1,4 +1,4 @@
-// Module init of zennas.node: the Engine class, version(), cpuFeatures(), backends(), and a few
+// Module init of zennas.node: the CPU Engine class, version(), cpuFeatures(), backends(), and a few
 // test hooks (_philox, _gaussian) that let the tests check the RNG against the contract.
 #include <napi.h>
 
@@ -11,10 +11,6 @@
 #include "engine/engine_napi.h"
 #include "engine/napi_util.h"
 
-#ifdef ZENNAS_WITH_CUDA
-#include "cuda/cuda_engine.h"
-#include "cuda/cuda_napi.h"
-#endif
 
 #ifndef ZENNAS_VERSION
 #define ZENNAS_VERSION "0.1.0"
@@ -35,17 +31,16 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+/**
+ * What this addon knows about the backends: the CPU engine, and whether the build produced the
+ * CUDA addon (zennas_cuda.node, loaded by src/engine/native.ts) or why not.
+ */
 Napi::Value Backends(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("cpu", true);
-#ifdef ZENNAS_WITH_CUDA
-  const cuda::DeviceInfo& d = cuda::probeDevice();
-  o.Set("cuda", d.available);
-  if (!d.available) o.Set("cudaReason", d.reason);
-#else
   o.Set("cuda", false);
-  o.Set("cudaReason", cudaBuildReason());
-#endif
+  o.Set("cudaBuilt", cudaCompiledIn());
+  if (!cudaCompiledIn()) o.Set("cudaReason", cudaBuildReason());
   return o;
 }
 
@@ -90,10 +85,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));
   exports.Set("_philox", Napi::Function::New(env, PhiloxHook, "_philox"));
   exports.Set("_gaussian", Napi::Function::New(env, GaussianHook, "_gaussian"));
-#ifdef ZENNAS_WITH_CUDA
-  // ── CUDA backend (native/cuda/): cudaStatus, cudaZenScore, cudaLatency ──
-  cuda::RegisterCudaExports(env, exports);
-#endif
   return exports;
 }
 

@@ -45,6 +45,13 @@ function latencyOf(e: AnyEngine, d: Int32Array, o: Record<string, unknown>) {
   return e.latency(d, { resolution: 224, precision: 'fp16', warmup: 5, iterations: 30, engine: 'cudnn', ...o });
 }
 
+// On a GPU machine, ZENNAS_REQUIRE_GPU=1 turns "no usable GPU" into a failure instead of skips.
+if (process.env.ZENNAS_REQUIRE_GPU === '1') {
+  test('ZENNAS_REQUIRE_GPU=1: the CUDA backend is usable', (t) => {
+    t.true(hasGpu, `CUDA backend unavailable: ${info.cudaReason}`);
+  });
+}
+
 test('backends() reports cuda as a boolean, with a reason when it is unavailable', (t) => {
   t.is(typeof info.cuda, 'boolean');
   if (!info.cuda) {

@@ -1,6 +1,7 @@
 # CUDA backend (cuDNN Zen-score + GPU latency), included once from the top-level CMakeLists.txt
-# after the addon target exists. It never fails the build: when nvcc or cuDNN is missing the
-# addon is built CPU-only and the reason is compiled in (ZENNAS_CUDA_REASON) so that
+# after the addon target exists; when nvcc and cuDNN are found it builds a second addon,
+# zennas_cuda.node. It never fails the build: when nvcc or cuDNN is missing only the CPU addon
+# is built and the reason is compiled in (ZENNAS_CUDA_REASON) so that
 # `backends()` can report `cudaReason`.
 #
 # Inputs (all optional):
@@ -93,28 +94,38 @@ else()
 endif()
 
 if(ZENNAS_CUDA_ENABLED)
+  # The CUDA backend is a second addon, zennas_cuda.node, beside zennas.node: cuDNN is a
+  # dynamic dependency, and if it cannot be found at load time only this module fails to load
+  # (src/engine/native.ts reports why), never the CPU engine.
+  set(ZENNAS_CUDA_TARGET zennas_cuda)
   file(GLOB ZENNAS_CUDA_SOURCES CONFIGURE_DEPENDS
     ${CMAKE_CURRENT_LIST_DIR}/*.cu ${CMAKE_CURRENT_LIST_DIR}/*.cc)
-  target_sources(${ZENNAS_ADDON_TARGET} PRIVATE ${ZENNAS_CUDA_SOURCES})
-  set_target_properties(${ZENNAS_ADDON_TARGET} PROPERTIES
+  add_library(${ZENNAS_CUDA_TARGET} SHARED ${ZENNAS_CUDA_SOURCES} ${CMAKE_JS_SRC})
+  set_target_properties(${ZENNAS_CUDA_TARGET} PROPERTIES
+    PREFIX "" SUFFIX ".node"
     CUDA_ARCHITECTURES "${ZENNAS_CUDA_ARCHITECTURES}"
     CUDA_STANDARD 17
     CUDA_STANDARD_REQUIRED ON
     CUDA_RUNTIME_LIBRARY Static
     POSITION_INDEPENDENT_CODE ON)
-  target_include_directories(${ZENNAS_ADDON_TARGET} PRIVATE
+  target_include_directories(${ZENNAS_CUDA_TARGET} PRIVATE
+    ${CMAKE_JS_INC} ${NODE_ADDON_API_DIR} ${CMAKE_SOURCE_DIR}/native
     ${ZENNAS_CUDNN_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
-  target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE ZENNAS_WITH_CUDA=1)
-  # Static cudart: the addon loads on machines without a driver (the backend then reports
-  # "no CUDA device"); cuDNN is dynamic and found through the RPATH of its build-time location.
-  target_link_libraries(${ZENNAS_ADDON_TARGET} PRIVATE CUDA::cudart_static ${ZENNAS_CUDNN_LIBRARY})
-  get_filename_component(_cudnn_libdir "${ZENNAS_CUDNN_LIBRARY}" DIRECTORY)
-  set_property(TARGET ${ZENNAS_ADDON_TARGET} APPEND PROPERTY BUILD_RPATH "${_cudnn_libdir}")
-  set_property(TARGET ${ZENNAS_ADDON_TARGET} APPEND PROPERTY INSTALL_RPATH "${_cudnn_libdir}")
-  # Device code is small; keep compile time modest and host/device code consistent.
-  target_compile_options(${ZENNAS_ADDON_TARGET} PRIVATE
+  target_compile_definitions(${ZENNAS_CUDA_TARGET} PRIVATE
+    NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED ZENNAS_WITH_CUDA=1)
+  target_compile_options(${ZENNAS_CUDA_TARGET} PRIVATE
+    $<$<COMPILE_LANGUAGE:CXX>:-O3 -fvisibility=hidden -Wall -Wno-unused-function>
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-fPIC -lineinfo>)
-  message(STATUS "zennas: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, cuDNN ${_cudnn_major} at ${ZENNAS_CUDNN_LIBRARY}, archs ${ZENNAS_CUDA_ARCHITECTURES})")
+  # Static cudart: the module loads on machines without a driver (the backend then reports
+  # "no CUDA GPU found"); cuDNN is dynamic, found through the RPATH of its build-time location
+  # or LD_LIBRARY_PATH.
+  target_link_libraries(${ZENNAS_CUDA_TARGET} PRIVATE ${CMAKE_JS_LIB} CUDA::cudart_static ${ZENNAS_CUDNN_LIBRARY})
+  get_filename_component(_cudnn_libdir "${ZENNAS_CUDNN_LIBRARY}" DIRECTORY)
+  set_property(TARGET ${ZENNAS_CUDA_TARGET} APPEND PROPERTY BUILD_RPATH "${_cudnn_libdir}")
+  set_property(TARGET ${ZENNAS_CUDA_TARGET} APPEND PROPERTY INSTALL_RPATH "${_cudnn_libdir}")
+  # The CPU addon only needs to know that the CUDA addon was built.
+  target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE ZENNAS_WITH_CUDA=1)
+  message(STATUS "zennas: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, cuDNN ${_cudnn_major} at ${ZENNAS_CUDNN_LIBRARY}, archs ${ZENNAS_CUDA_ARCHITECTURES}) → zennas_cuda.node")
 
   # TensorRT: detection only (no TensorRT engine is implemented); "engine: 'tensorrt'" reports
   # whether it was found.
@@ -122,7 +133,7 @@ if(ZENNAS_CUDA_ENABLED)
   find_library(ZENNAS_TENSORRT_LIBRARY NAMES nvinfer HINTS $ENV{TENSORRT_ROOT} /usr/local/tensorrt PATH_SUFFIXES lib lib64)
   if(ZENNAS_TENSORRT_INCLUDE_DIR AND ZENNAS_TENSORRT_LIBRARY)
     set(ZENNAS_TENSORRT_FOUND TRUE)
-    target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE ZENNAS_TENSORRT_FOUND=1)
+    target_compile_definitions(${ZENNAS_CUDA_TARGET} PRIVATE ZENNAS_TENSORRT_FOUND=1)
   endif()
 endif()
 

@@ -27,11 +27,10 @@ std::string cudaBuildReason() {
 std::unique_ptr<Backend> makeBackend(const std::string& name, int threads) {
   if (name == "cpu") return cpu::makeCpuBackend(threads);
   if (name == "cuda") {
-    // ── CUDA backend ── requests for it are served by the N-API surface of native/cuda/
-    // (cudaZenScore / cudaLatency, registered in addon.cc when ZENNAS_WITH_CUDA is defined);
+    // ── CUDA backend ── served by its own addon, zennas_cuda.node (native/cuda/cuda_addon.cc);
     // src/engine/engine.ts routes backend 'cuda' there. This factory only reports its absence.
     if (!cudaCompiledIn()) fail("E_BACKEND", cudaBuildReason());
-    fail("E_BACKEND", "the CUDA backend is reached through cudaZenScore()/cudaLatency(), not the native Engine class");
+    fail("E_BACKEND", "the CUDA backend lives in zennas_cuda.node, not in the CPU Engine class");
   }
   fail("E_OPTION", "option 'backend' must be 'cpu' or 'cuda', got '" + name + "'");
 }

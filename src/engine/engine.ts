@@ -8,7 +8,7 @@
  *   engine.close();
  */
 import { ZennasError, ZennasErrorCode } from '../errors';
-import { loadNative, NativeAddon, NativeEngine, NativeLatencyResult, NativeZenScoreResult } from './native';
+import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeZenScoreResult } from './native';
 
 /** Which backend runs the work. */
 export type BackendName = 'cpu' | 'cuda';
@@ -192,7 +192,11 @@ export class Engine {
     if (options.threads !== undefined) checkInt('threads', options.threads, 1, 1024);
     this.backend = backend;
     this.addon = loadNative();
-    if (backend === 'cpu') {
+    if (backend === 'cuda') {
+      // Fail here, not at the first call: the caller asked for a GPU this process cannot use.
+      const info = backends();
+      if (!info.cuda) throw new ZennasError('E_BACKEND', `backend 'cuda' is unavailable: ${info.cudaReason ?? 'no usable CUDA device'}`);
+    } else {
       try {
         this.native = new this.addon.Engine({ backend: 'cpu', threads: options.threads ?? 0 });
       } catch (e) {
@@ -252,12 +256,10 @@ export class Engine {
     if (this.closed) throw new ZennasError('E_BACKEND', 'the engine is closed');
   }
 
-  private cuda<K extends 'cudaZenScore' | 'cudaLatency'>(fn: K): NonNullable<NativeAddon[K]> {
-    const f = this.addon[fn];
-    if (typeof f !== 'function') throw new ZennasError('E_BACKEND', backends().cudaReason ?? 'the CUDA backend is not available');
-    const info = backends();
-    if (!info.cuda) throw new ZennasError('E_BACKEND', info.cudaReason ?? 'no usable CUDA device');
-    return f.bind(this.addon) as NonNullable<NativeAddon[K]>;
+  private cuda<K extends 'cudaZenScore' | 'cudaLatency'>(fn: K): NativeCudaAddon[K] {
+    const { addon } = loadCudaAddon();
+    if (!addon) throw new ZennasError('E_INTERNAL', 'the CUDA addon vanished after the engine was created');
+    return addon[fn].bind(addon) as NativeCudaAddon[K];
   }
 }
 
@@ -271,9 +273,13 @@ export function cpuFeatures(): CpuFeatures {
   return loadNative().cpuFeatures();
 }
 
-/** Which backends this build and machine offer. */
+/** Which backends this build and machine offer; for CUDA, why not when it is unavailable. */
 export function backends(): BackendsInfo {
-  return loadNative().backends();
+  const cpu = loadNative().backends();
+  const { addon, reason } = loadCudaAddon();
+  if (!addon) return { cpu: cpu.cpu, cuda: false, cudaReason: reason ?? cpu.cudaReason ?? 'the CUDA backend is not available' };
+  const st = addon.cudaStatus();
+  return st.available ? { cpu: cpu.cpu, cuda: true } : { cpu: cpu.cpu, cuda: false, cudaReason: st.reason || 'no usable CUDA device' };
 }
 
 export type { NativeZenScoreResult, NativeLatencyResult };

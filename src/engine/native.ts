@@ -56,17 +56,22 @@ export interface NativeCudaStatus {
   device?: string;
 }
 
-/** The addon's exports. */
+/** Exports of the CUDA addon, zennas_cuda.node (native/cuda/cuda_addon.cc). */
+export interface NativeCudaAddon {
+  cudaStatus(): NativeCudaStatus;
+  cudaZenScore(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeZenScoreResult>;
+  cudaLatency(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeLatencyResult>;
+}
+
+/** The CPU addon's exports (zennas.node). */
 export interface NativeAddon {
   Engine: new (options: { backend: string; threads?: number }) => NativeEngine;
   version(): string;
   cpuFeatures(): { avx2: boolean; fma: boolean; threads: number; simd: 'avx2' | 'scalar' };
-  backends(): { cpu: boolean; cuda: boolean; cudaReason?: string };
+  /** cudaBuilt: the build produced zennas_cuda.node; cudaReason: why not. */
+  backends(): { cpu: boolean; cuda: boolean; cudaBuilt?: boolean; cudaReason?: string };
   _philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): Uint32Array;
   _gaussian(seed: number, stream: number, repeat: number, begin: number, end: number, simd?: 'scalar'): Float32Array;
-  cudaStatus?(): NativeCudaStatus;
-  cudaZenScore?(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeZenScoreResult>;
-  cudaLatency?(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeLatencyResult>;
 }
 
 /** The package root: the nearest ancestor of this file holding package.json named "zennas". */
@@ -108,4 +113,41 @@ export function loadNative(): NativeAddon {
     );
   }
   return cached;
+}
+
+let cudaCached: { addon?: NativeCudaAddon; reason?: string } | undefined;
+
+/** Where cuDNN 9 from NVIDIA's Python wheel would be, for the advice in a load error. */
+const CUDNN_HINT =
+  'cuDNN 9 (libcudnn.so.9) must be on the loader path: e.g. LD_LIBRARY_PATH="$(python3 -c \'import nvidia.cudnn as m; print(m.__path__[0])\')/lib"';
+
+/**
+ * The CUDA addon (build/Release/zennas_cuda.node), loaded once on first use, or why it is not
+ * there: not built (nvcc/cuDNN missing at build time), or built but not loadable (cuDNN not on
+ * the loader path). Never throws: the CPU engine does not depend on it.
+ */
+export function loadCudaAddon(): { addon?: NativeCudaAddon; reason?: string } {
+  if (cudaCached) return cudaCached;
+  let file: string | undefined;
+  try {
+    const root = packageRoot();
+    const override = process.env.ZENNAS_CUDA_ADDON;
+    file = override ?? ['Release', 'Debug'].map((d) => path.join(root, 'build', d, 'zennas_cuda.node')).find((p) => fs.existsSync(p));
+  } catch (e) {
+    return (cudaCached = { reason: (e as Error).message });
+  }
+  if (!file) {
+    let reason = 'zennas was built without the CUDA backend';
+    try {
+      reason = loadNative().backends().cudaReason ?? reason;
+    } catch { /* the CPU addon's own error surfaces elsewhere */ }
+    return (cudaCached = { reason });
+  }
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (cudaCached = { addon: require(file) as NativeCudaAddon });
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0];
+    return (cudaCached = { reason: `the CUDA backend (${file}) is built but cannot be loaded: ${msg}. ${CUDNN_HINT}` });
+  }
 }
