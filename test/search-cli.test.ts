@@ -59,7 +59,7 @@ const badFlags: Array<[string[], RegExp]> = [
   [['--budget-params', 'lots'], /E_OPTION.*--budget-params: expected a count such as 1M/],
   [['--budget-flops', '-400M'], /--budget-flops: must not be negative/],
   [['--budget-params', '1e40'], /--budget-params: '1e40' is absurdly large/],
-  [['--budget-latency', '0.5ms'], /--budget-latency needs a latency source: add --latency-backend cuda/],
+  [['--budget-latency', '32ms'], /--budget-latency needs a latency source and no usable GPU was found \(.*\): add --latency-backend cpu/],
   [['--budget-latency', 'soon', '--latency-backend', 'cuda'], /--budget-latency: expected a duration/],
   [['--space', 'III'], /--space: unknown search space 'III'; known: I, II/],
   [['--iterations', '0'], /--iterations must be in 1\.\./],

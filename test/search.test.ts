@@ -11,6 +11,7 @@ import { registerSpace, SearchSpace, getPreset, spaceI, spaceII } from '../src/s
 import { engineScorer, openEngine } from '../src/search/engine-scorer';
 import { runSearch, lowestIndex, rhoAt, SearchConfig, Scorer, Member } from '../src/search/evolution';
 import { readCandidatesFile } from '../src/search/store';
+import { searchConfig } from '../src/search/config';
 import { fitsBudgets } from '../src/search/budget';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-${name}-`));
@@ -349,4 +350,21 @@ try {
   const a = await run();
   t.true(a.length > 0 && a.every(([, s]) => Number.isFinite(s as number)));
   t.deepEqual(await run(), a);
+});
+
+test('searchConfig: official defaults (P = 512, T = 480k) and the preset fill the gaps; null lifts a budget', (t) => {
+  const c = searchConfig({ space: 'I' });
+  t.is(c.population, 512);
+  t.is(c.iterations, 480_000);
+  t.is(c.preset, 'cifar');
+  t.is(c.initial, getPreset(spaceI).initial);
+  t.is(c.resolution, 32);
+  t.deepEqual(c.budgets, { params: 1_000_000, layers: 18 });
+  t.is(c.scoring.batchSize, 64);
+  const d = searchConfig({ space: 'II', preset: 'imagenet', budgets: { layers: null, latencyMs: 32 }, iterations: 10 });
+  t.is(d.resolution, 224);
+  t.is(d.iterations, 10);
+  t.is(d.budgets.layers, undefined);
+  t.is(d.budgets.latencyMs, 32);
+  t.is(t.throws(() => searchConfig({ space: 'IX' }))?.['code' as never], 'E_OPTION');
 });

@@ -10,3 +10,5 @@ export { buildSummary } from './summary';
 export type { SearchSummary } from './summary';
 export { engineScorer, engineLatencySource, openEngine } from './engine-scorer';
 export type { EngineScoreOptions, SearchEngine } from './engine-scorer';
+export { searchConfig, SEARCH_DEFAULTS } from './config';
+export type { SearchConfigInput } from './config';

@@ -1,0 +1,46 @@
+import { getPreset, getSpace } from '../spaces';
+import { Budgets, SearchConfig } from './types';
+
+/** Zen-NAS defaults of the official code (idstcv/ZenNAS): population 512, 480k iterations. */
+export const SEARCH_DEFAULTS = Object.freeze({ population: 512, iterations: 480_000, seed: 0, inFlight: 2, rho: 'paper' as const });
+
+/** What `searchConfig` needs: a space; everything else defaults to the space's preset and SEARCH_DEFAULTS. */
+export interface SearchConfigInput extends Partial<Omit<SearchConfig, 'space' | 'budgets'>> {
+  space: string;
+  /** Budgets; absent ones come from the preset (`null` lifts one). */
+  budgets?: { [K in keyof Budgets]?: Budgets[K] | null };
+}
+
+/**
+ * A complete SearchConfig for the library API: the preset (default: the space's) fills the
+ * initial structure, resolution, classes, budgets and Zen-score batch size; the search sizes are
+ * the official code's (480k iterations — the CLI's presets use a short demo default instead).
+ */
+export function searchConfig(input: SearchConfigInput): SearchConfig {
+  const space = getSpace(input.space);
+  const preset = getPreset(space, input.preset);
+  const budgets: Budgets = {};
+  const pick = <K extends keyof Budgets>(k: K, fallback: Budgets[K]) => {
+    const v = input.budgets && k in input.budgets ? input.budgets[k] : fallback;
+    if (v !== null && v !== undefined) budgets[k] = v;
+  };
+  pick('params', preset.budgetParams);
+  pick('flops', preset.budgetFlops);
+  pick('layers', preset.maxLayers);
+  pick('latencyMs', undefined);
+  return {
+    space: space.id,
+    preset: preset.name,
+    initial: input.initial ?? preset.initial,
+    resolution: input.resolution ?? preset.resolution,
+    numClasses: input.numClasses ?? preset.numClasses,
+    se: input.se ?? false,
+    budgets,
+    population: input.population ?? SEARCH_DEFAULTS.population,
+    iterations: input.iterations ?? SEARCH_DEFAULTS.iterations,
+    seed: input.seed ?? SEARCH_DEFAULTS.seed,
+    inFlight: input.inFlight ?? SEARCH_DEFAULTS.inFlight,
+    rho: input.rho ?? SEARCH_DEFAULTS.rho,
+    scoring: input.scoring ?? { proxy: 'zen', batchSize: preset.batchSize, repeats: 1, mode: 'paper', bnEps: 1e-5, alpha: 0.01, backend: 'cpu' },
+  };
+}
