@@ -38,6 +38,7 @@ fi
 
 export PATH="$(dirname "$NVCC"):$PATH"
 LOG="$TMP/build.log"
+rm -rf build/cuda-check  # its CMake cache would point at an earlier run's (deleted) cuDNN wheel
 set +e
 npx --no-install cmake-js compile -O build/cuda-check \
   --CDZENNAS_WITH_CUDA=ON --CDZENNAS_CUDNN_ROOT="$CUDNN_ROOT_DIR" --CDCMAKE_CUDA_COMPILER="$NVCC" 2>&1 | tee "$LOG"
@@ -65,6 +66,10 @@ fi
 # Load the CUDA addon through the library (dist/ is built by npm ci): with cuDNN present it must
 # load and say why it cannot run here; with cuDNN gone it must say how to find it — and the CPU
 # engine must keep working in both cases.
+if [[ ! -f build/Release/zennas.node || ! -f dist/src/engine/engine.js ]]; then
+  echo "cuda-check: FAILED: run npm ci first (the load check uses build/Release/zennas.node and dist/)"
+  exit 1
+fi
 smoke() {  # $1: regex the cudaReason must match
   ZENNAS_CUDA_ADDON="$ADDON" node -e '
     const { backends, Engine } = require("./dist/src/engine/engine");

@@ -28,6 +28,14 @@ bool mathAllowed(cudnnMathType_t m, bool strictFp32) {
   return !strictFp32 || (m != CUDNN_TENSOR_OP_MATH && m != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION);
 }
 
+// The Zen-score's Δ = |f(x) − f(x+αε)| with α = 0.01 amplifies a convolution's rounding error,
+// so strict FP32 keeps to the direct GEMM-family algorithms (FFT and Winograd transforms have
+// errors well above plain FP32 summation and would break CPU/GPU agreement on deep nets).
+bool algoAllowed(cudnnConvolutionFwdAlgo_t a, bool strictFp32) {
+  return !strictFp32 || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
+         a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM;
+}
+
 }  // namespace
 
 ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool strictFp32, AlgoSearch search,
@@ -84,7 +92,9 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
     // Results come best first (measured time or heuristic rank).
     const cudnnConvolutionFwdAlgoPerf_t* pick = nullptr;
     for (int i = 0; i < returned && !pick; ++i) {
-      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= wsLimit && mathAllowed(perf[i].mathType, strictFp32 && t == DType::F32))
+      const bool strict = strictFp32 && t == DType::F32;
+      if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= wsLimit && mathAllowed(perf[i].mathType, strict) &&
+          algoAllowed(perf[i].algo, strict))
         pick = &perf[i];
     }
     if (!pick) {
@@ -94,12 +104,14 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
       throw CudaFailure("E_BACKEND", m.str());
     }
     algo_ = pick->algo;
-    ws_ = pick->memory;
     // Strict FP32 pins FMA math even if cuDNN reports DEFAULT (which may mean TF32 on sm_80+).
     const cudnnMathType_t chosen = (strictFp32 && t == DType::F32) ? CUDNN_FMA_MATH : pick->mathType;
     ZENNAS_CUDNN_CHECK(cudnnSetConvolutionMathType(cd_, chosen));
+    // The workspace of the algorithm under the math type actually set (perf[].memory was for its own).
+    ZENNAS_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle, xd_, wd_, cd_, yd_, algo_, &ws_));
+    if (ws_ > wsLimit) throw CudaFailure("E_BACKEND", "CUDA backend: cuDNN workspace of the chosen algorithm exceeds the limit");
     std::lock_guard<std::mutex> lock(gAlgoMu);
-    gAlgoCache[key] = AlgoChoice{pick->algo, chosen, pick->memory};
+    gAlgoCache[key] = AlgoChoice{algo_, chosen, ws_};
   } catch (...) {
     destroy();  // a throwing constructor runs no destructor
     throw;

@@ -17,6 +17,10 @@ void checkCuda(cudaError_t status, const char* what) {
     throw CudaFailure("E_OUT_OF_MEMORY", msg.str());
   }
   msg << "CUDA backend: " << what << " failed: " << cudaGetErrorName(status) << ": " << cudaGetErrorString(status);
+  // These poison the CUDA context for the rest of the process: every later call fails too.
+  if (status == cudaErrorIllegalAddress || status == cudaErrorLaunchFailure || status == cudaErrorIllegalInstruction ||
+      status == cudaErrorMisalignedAddress || status == cudaErrorHardwareStackError)
+    msg << " (the CUDA context is lost: restart the process; please report this as a zennas bug)";
   throw CudaFailure("E_BACKEND", msg.str());
 }
 

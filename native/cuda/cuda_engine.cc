@@ -151,6 +151,9 @@ struct CudaEngine::Impl {
                                        lane.handle, kWorkspaceLimit);
     }
     std::lock_guard<std::mutex> lock(planMu);
+    // Another request may have built the same plan meanwhile: share that one (one LRU entry per key).
+    auto raced = zenPlans.find(key);
+    if (raced != zenPlans.end()) return raced->second;
     zenPlans[key] = plan;
     zenLru.push_front(key);
     while (zenLru.size() > kZenPlanCacheEntries) {
@@ -180,6 +183,24 @@ CudaEngine::CudaEngine() : impl_(new Impl()) {
   }
 }
 
+namespace {
+/**
+ * Run `work`, which queues kernels on `stream`; if it throws, wait for what it already queued
+ * before the error leaves: the plan's buffers and the lane are released with the exception,
+ * and another request must not reuse them while this stream still writes to them.
+ */
+template <class F>
+void drainOnFailure(cudaStream_t stream, F&& work) {
+  try {
+    work();
+  } catch (...) {
+    cudaStreamSynchronize(stream);
+    cudaGetLastError();  // clear a non-sticky error; a sticky one keeps failing every call (see checkCuda)
+    throw;
+  }
+}
+}  // namespace
+
 void CudaEngine::clearPlans() {
   std::lock_guard<std::mutex> lock(impl_->planMu);
   impl_->zenPlans.clear();
@@ -195,7 +216,7 @@ ZenScoreResponse CudaEngine::zenScore(const ZenScoreRequest& r) {
   ZenScoreResponse out;
   {
     std::lock_guard<std::mutex> lock(plan->mutex());
-    plan->run(r.run, lease.lane().stream, lease.lane().handle, out.logDelta, out.logSigmaSum);
+    drainOnFailure(lease.lane().stream, [&] { plan->run(r.run, lease.lane().stream, lease.lane().handle, out.logDelta, out.logSigmaSum); });
   }
   out.scores.resize(out.logDelta.size());
   for (size_t i = 0; i < out.scores.size(); ++i) out.scores[i] = out.logDelta[i] + out.logSigmaSum[i];
@@ -213,9 +234,13 @@ LatencyResult CudaEngine::latency(const LatencyRequest& r) {
   checkCuda(cudaSetDevice(0), "cudaSetDevice(0)");
   Impl::LaneLease lease(*impl_);
   // Latency plans are not cached: measuring is rare and the timed trials should see a quiet GPU.
-  LatencyPlan plan(decodeNet(r.descriptor.data(), r.descriptor.size(), r.resolution), r.options, lease.lane().handle,
-                   lease.lane().stream, kWorkspaceLimit);
-  return plan.measure(lease.lane().stream, lease.lane().handle);
+  LatencyResult result;
+  drainOnFailure(lease.lane().stream, [&] {
+    LatencyPlan plan(decodeNet(r.descriptor.data(), r.descriptor.size(), r.resolution), r.options, lease.lane().handle,
+                     lease.lane().stream, kWorkspaceLimit);
+    result = plan.measure(lease.lane().stream, lease.lane().handle);
+  });
+  return result;
 }
 
 }  // namespace cuda

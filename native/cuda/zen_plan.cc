@@ -18,6 +18,13 @@ void checkLaunch(const char* what) { checkCuda(cudaGetLastError(), what); }
 
 ZenPlan::ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit) : net_(std::move(net)), B_(batch) {
   const size_t twoB = 2 * static_cast<size_t>(B_);
+  // As the CPU engine: a batch variance over one value is 0 and σ̄ would be −∞.
+  for (size_t i = 0; i < net_.ops.size(); ++i) {
+    const NetOp& op = net_.ops[i];
+    if (op.opcode == kBn && static_cast<long long>(B_) * op.hin * op.win < 2)
+      throw CudaFailure("E_OPTION", "BN op " + std::to_string(i) +
+                                        " normalises a single value per channel (batchSize·H·W = 1): use batchSize ≥ 2");
+  }
   // Budget check first: a clear E_OUT_OF_MEMORY beats a failure deep inside cuDNN.
   size_t need = 0, weightFloats = 0, maxC = 1;
   for (size_t s = 0; s < net_.slotElems.size(); ++s) {
