@@ -77,7 +77,8 @@ __global__ void zenInputKernel(float* dst, size_t perHalf, uint64_t seed, uint32
       const float xf = static_cast<float>(x[l]);
       const float ef = static_cast<float>(e[l]);
       dst[i] = xf;
-      dst[perHalf + i] = xf + static_cast<float>(alpha) * ef;
+      // __fmul_rn/__fadd_rn: two roundings as on the CPU (-ffp-contract=off); nvcc would fuse an FMA.
+      dst[perHalf + i] = __fadd_rn(xf, __fmul_rn(static_cast<float>(alpha), ef));
     }
   }
 }

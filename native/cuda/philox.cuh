@@ -1,6 +1,9 @@
 // Philox4x32-10 and the N(0,1) Box–Muller draw of native/DESCRIPTOR.md, usable from host and
-// device code so the GPU draws bit-identical weights/inputs to the CPU engine (same seed →
-// same network → scores agree to rounding of the forward pass, not of the sampling).
+// device code so the GPU draws the same weights/inputs as the CPU engine (same seed → same
+// network). The Philox bits are identical; the Box–Muller log/sin/cos are CUDA's float64 ones
+// (≤ 2 ulp of float64) rather than the CPU's fdlibm polynomials, so after rounding to float32 a
+// draw can differ by one float32 ulp at a rounding tie — rare, and far below the 1e-3 score
+// agreement. Untested on a GPU so far (no device was available when this was written).
 #pragma once
 #include <cstdint>
 #include <cmath>
