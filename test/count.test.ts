@@ -158,3 +158,10 @@ test('property: lowered descriptors are well-formed (slots written before read, 
   }), { numRuns: 300 });
   t.pass();
 });
+
+test('absurd sizes: counts beyond 2^53 are an E_STRUCTURE error, not wrong digits', (t) => {
+  const s = parseStructure('SuperConvK3BNRELU(3,65536,1,256)SuperConvK15BNRELU(65536,65536,1,256)');
+  const e = t.throws(() => countModel(s, { resolution: 224, numClasses: 1000 }));
+  t.is((e as { code?: string }).code, 'E_STRUCTURE');
+  t.regex(e!.message, /absurd size: FLOPs ≈ .* exceed 2\^53/);
+});

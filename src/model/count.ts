@@ -86,6 +86,12 @@ export function countModel(s: Structure, opts: CountOptions): ModelCount {
   const sum = (k: 'params' | 'flops' | 'layers') => rows.reduce((a, r) => a + r[k], 0);
   const paramsNoClassifier = sum('params');
   const flopsNoClassifier = sum('flops');
+  // Beyond 2^53 the counts are no longer exact integers: a structure that large is not a network anyone trains.
+  for (const [what, v] of [['params', paramsNoClassifier + head.params], ['FLOPs', flopsNoClassifier + head.flops]] as const) {
+    if (!Number.isSafeInteger(v)) {
+      throw new ZennasError('E_STRUCTURE', `absurd size: ${what} ≈ ${v.toExponential(2)} at ${opts.resolution}×${opts.resolution} exceed 2^53 and cannot be counted exactly`);
+    }
+  }
   return {
     params: paramsNoClassifier + head.params,
     flops: flopsNoClassifier + head.flops,

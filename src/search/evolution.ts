@@ -205,14 +205,15 @@ export async function runSearch(config: SearchConfig, hooks: SearchHooks): Promi
         const child = space.mutate(parent, { rng, changes: fromInitial ? 1 : 2, rho: rhoAt(t, T, config.rho) });
         const text = formatStructure(child);
         let checked: Structure;
+        let cost: ReturnType<typeof countModel>;
         try {
           checked = parseStructure(text);
+          cost = countModel(checked, countOpts); // throws on absurd sizes (> 2^53 FLOPs) when no budget bounds them
         } catch (e) {
           state.counts.invalid++;
           log(`iteration ${t}: the space produced an invalid child (${(e as Error).message}): ${text}`);
           continue;
         }
-        const cost = countModel(checked, countOpts);
         const violation = staticBudgetViolation(cost, config.budgets);
         if (violation) {
           state.counts.rejected[violation]++;
