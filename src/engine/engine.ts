@@ -75,16 +75,8 @@ export interface LatencyOptions {
   engine?: 'cudnn' | 'tensorrt';
 }
 
-/** Result of `latency`: per mini-batch milliseconds over the timed iterations. */
-export interface LatencyResult {
-  meanMs: number;
-  medianMs: number;
-  p90Ms: number;
-  minMs?: number;
-  imagesPerSecond: number;
-  samplesMs?: number[];
-  device?: string;
-}
+/** Result of `latency`: per mini-batch milliseconds over the timed iterations (as the addon returns it). */
+export type LatencyResult = NativeLatencyResult;
 
 /** CPU features the engine detected. */
 export interface CpuFeatures {

@@ -2,7 +2,7 @@ import { Block, Structure, SuperConvBlock, SuperResBlock } from '../grammar/ast'
 import { formatStructure, blockName } from '../grammar/format';
 import { round8 } from '../model/lower';
 import { ZennasError } from '../errors';
-import { MutationContext, ResidualChoice } from './types';
+import { MutationContext, ResidualChoice, SearchSpace } from './types';
 
 /**
  * Zen-NAS Algorithm 3 (MUTATE) for spaces made of super blocks, driven by data: a space says
@@ -162,4 +162,12 @@ export function checkBlockwise(s: Structure, rules: BlockwiseRules, spaceTitle: 
     }
   });
   if (mutableBlocks(s, rules).length === 0) throw new ZennasError('E_OPTION', `${spaceTitle}: the initial structure has no block that can mutate`);
+}
+
+/** The `check` and `mutate` hooks of a blockwise space (Space I, II): its rules are all that differ. */
+export function blockwiseHooks(rules: BlockwiseRules, spaceTitle: string): Pick<SearchSpace, 'check' | 'mutate'> {
+  return {
+    check: (s: Structure) => checkBlockwise(s, rules, spaceTitle),
+    mutate: (parent: Structure, ctx: MutationContext) => mutateBlockwise(parent, rules, ctx),
+  };
 }

@@ -1,6 +1,5 @@
-import { Structure } from '../grammar/ast';
-import { BlockwiseRules, checkBlockwise, mutateBlockwise } from './mutation';
-import { MutationContext, ResidualChoice, SearchSpace } from './types';
+import { BlockwiseRules, blockwiseHooks } from './mutation';
+import { ResidualChoice, SearchSpace } from './types';
 
 /** Kernel sizes of both Zen-NAS search spaces. */
 export const SPACE_KERNELS = [3, 5, 7] as const;
@@ -57,10 +56,5 @@ export const spaceI: SearchSpace = {
       iterations: 2000,
     },
   },
-  check(s: Structure): void {
-    checkBlockwise(s, SPACE_I_RULES, 'Search Space I');
-  },
-  mutate(parent: Structure, ctx: MutationContext): Structure {
-    return mutateBlockwise(parent, SPACE_I_RULES, ctx);
-  },
+  ...blockwiseHooks(SPACE_I_RULES, 'Search Space I'),
 };

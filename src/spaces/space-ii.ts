@@ -1,7 +1,6 @@
-import { Structure } from '../grammar/ast';
-import { BlockwiseRules, checkBlockwise, mutateBlockwise } from './mutation';
+import { BlockwiseRules, blockwiseHooks } from './mutation';
 import { SPACE_KERNELS } from './space-i';
-import { MutationContext, ResidualChoice, SearchSpace } from './types';
+import { ResidualChoice, SearchSpace } from './types';
 
 /** Depth-wise expansion ratios of Search Space II. */
 export const SPACE_II_EXPANSIONS = [1, 2, 4, 6] as const;
@@ -60,10 +59,5 @@ export const spaceII: SearchSpace = {
       iterations: 2000,
     },
   },
-  check(s: Structure): void {
-    checkBlockwise(s, SPACE_II_RULES, 'Search Space II');
-  },
-  mutate(parent: Structure, ctx: MutationContext): Structure {
-    return mutateBlockwise(parent, SPACE_II_RULES, ctx);
-  },
+  ...blockwiseHooks(SPACE_II_RULES, 'Search Space II'),
 };
