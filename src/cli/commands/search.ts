@@ -125,7 +125,9 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
     `${t.tsMsPerCandidate.toFixed(2)} ms TS loop (${(100 * t.tsShare).toFixed(1)}% of wall time)`);
   if (summary.files) {
     const f = summary.files;
-    w(`files: ${[f.best, f.candidates, f.summary, f.reportHtml, f.reportMd, f.checkpoint].filter(Boolean).join('\n       ')}`);
+    const plots = [f.plotBestVsIteration, f.plotScoreVsParams, f.plotScoreVsFlops].filter(Boolean).map((p) => path.basename(p!));
+    w(`files: ${[f.best, f.candidates, f.summary, f.reportHtml, f.reportMd, f.checkpoint].filter(Boolean).join('\n       ')}` +
+      (plots.length ? `\n       plots: ${plots.join(', ')}` : ''));
   }
 }
 
