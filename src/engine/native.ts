@@ -139,7 +139,8 @@ export function loadCudaAddon(): { addon?: NativeCudaAddon; reason?: string } {
   if (!file) {
     let reason = 'zennas was built without the CUDA backend';
     try {
-      reason = loadNative().backends().cudaReason ?? reason;
+      const b = loadNative().backends();
+      reason = b.cudaBuilt ? 'zennas_cuda.node was built but is missing from build/Release: run `npm run build:native`' : b.cudaReason ?? reason;
     } catch { /* the CPU addon's own error surfaces elsewhere */ }
     return (cudaCached = { reason });
   }
