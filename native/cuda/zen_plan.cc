@@ -111,8 +111,6 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
   // it), so repeats [0, firstRepeat) are replayed first: a chunked call then equals one big call.
   const uint32_t end = o.firstRepeat + o.repeats;
   for (uint32_t rep = o.official ? 0 : o.firstRepeat; rep < end; ++rep) {
-    const bool replay = rep < o.firstRepeat;  // run only for its running_var update
-    const uint32_t r = replay ? 0 : rep - o.firstRepeat;
     // Fresh N(0,1) weights per repeat: stream = op index + 1, counter c2 = repeat.
     for (const Step& st : steps_) {
       if (st.weightCount)
@@ -158,7 +156,7 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
         default: throw CudaFailure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
       }
     }
-    if (replay) {
+    if (rep < o.firstRepeat) {  // replayed only for its running_var update
       checkLaunch("Zen-score forward kernels (official-mode replay)");
       continue;
     }
@@ -167,7 +165,7 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
     const float* out = slots_[net_.outputSlot].as<float>();
     launchL1Partial(out, out + outPerHalf, outPerHalf, l1Blocks_, l1Partial_.as<double>(), stream);
     launchZenFinish(l1Partial_.as<double>(), l1Blocks_, static_cast<double>(B_), sigmaTerms_.as<double>(), nBn_,
-                    results_.as<double>() + 2 * r, stream);
+                    results_.as<double>() + 2 * (rep - o.firstRepeat), stream);
     checkLaunch("Zen-score forward kernels");
   }
   hostResults_.resize(2 * static_cast<size_t>(o.repeats));

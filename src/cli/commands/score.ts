@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine, summarizeScores, ALPHA_MIN, ALPHA_MAX } from '../../engine/engine';
+import { Engine, summarizeScores } from '../../engine/engine';
 import { lowerForScoring } from '../../model/lower';
 import { encodeDescriptor } from '../../model/descriptor';
 import { loadStructureArg, intOption } from '../structure-input';
@@ -70,7 +70,6 @@ Examples:
       if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
       if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
       const alpha = positiveFloat('--alpha', f.alpha);
-      if (alpha < ALPHA_MIN || alpha > ALPHA_MAX) throw new ZennasError('E_OPTION', `--alpha must be in [${ALPHA_MIN}, ${ALPHA_MAX}] (smaller perturbations vanish in float32), got '${f.alpha}'`);
       const bnEps = positiveFloat('--bn-eps', f.bnEps);
       const descriptor = encodeDescriptor(lowerForScoring(structure, { se: !!f.se }));
       const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda', threads: f.threads });
