@@ -4,28 +4,18 @@
  * found (ZENNAS_PYTHON, or the benchmark's .venv-bench); skipped otherwise.
  */
 import test from 'ava';
-import * as fs from 'fs';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { zenScoreReference } from '../src/reference/zen-reference';
 import { decodeDescriptor, encodeDescriptor } from '../src/model/descriptor';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerForScoring } from '../src/model/lower';
+import { findPython } from './helpers/python';
 
 const ROOT = path.resolve(__dirname, '..');
 const SCRIPT = path.join(ROOT, 'benchmarks/zen-score-cpu/torch_zen.py');
 
-function findPython(): string | undefined {
-  const cands = [process.env.ZENNAS_PYTHON, path.join(ROOT, '.venv-bench/bin/python')].filter((p): p is string => !!p);
-  for (const p of cands) {
-    if (p.includes('/') && !fs.existsSync(p)) continue;
-    const r = spawnSync(p, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-    if (r.status === 0) return p;
-  }
-  return undefined;
-}
-
-const python = findPython();
+const python = findPython(['torch', 'numpy']);
 const maybe = python ? test : test.skip;
 
 const CASES: Array<{ name: string; structure: string; se?: boolean; batch: number; resolution: number; mode: 'paper' | 'official'; bnEps: number }> = [

@@ -3,19 +3,19 @@
  * and against the paper's budgets (ZenNet-ImageNet latency models: 0.1–1.2 ms/image on a V100,
  * FP16, batch 64). Run on a GPU machine (see README.md here): `npx tsx benchmarks/latency-gpu/bench.ts`.
  * Env: PYTHON (default python3), ITERATIONS (30), WARMUP (10), BATCH (64), PRECISION (fp16).
+ * When TensorRT's trtexec is found (PATH or ZENNAS_TRTEXEC), a TensorRT column is added.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import * as engineModule from '../../src/engine/engine';
+import { Engine, LatencyResult } from '../../src/engine/engine';
+import { findTrtexec, tensorRtLatency } from '../../src/latency/tensorrt';
 import { parseStructure } from '../../src/grammar/parse';
 import { lowerAsTrained } from '../../src/model/lower';
 import { encodeDescriptor, decodeDescriptor } from '../../src/model/descriptor';
 
-type Latency = { meanMs: number; medianMs: number; p90Ms: number; imagesPerSecond: number };
-type LatencyEngine = { latency?(d: Int32Array, o: Record<string, unknown>): Promise<Latency>; close?(): void };
-const { Engine } = engineModule as unknown as { Engine: new (o: Record<string, unknown>) => LatencyEngine };
+type Latency = Pick<LatencyResult, 'meanMs' | 'medianMs' | 'p90Ms' | 'imagesPerSecond'>;
 
 const ZOO = process.env.ZENNAS_ZOO ?? path.resolve(__dirname, '../../test/fixtures/zennets');
 const RESNET18 = 'SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)';
@@ -39,15 +39,26 @@ async function main(): Promise<void> {
     ...zoo.map((f) => ({ name: f.replace(/_res224\.txt$/, ''), structure: fs.readFileSync(path.join(ZOO, f), 'utf8').trim(), budget: budgetOf(f) })),
   ];
   const descriptors = cases.map((c) => encodeDescriptor(lowerAsTrained(parseStructure(c.structure), { numClasses: 1000 })));
-  const opts = { batchSize: BATCH, resolution: 224, precision: PRECISION, warmup: WARMUP, iterations: ITERATIONS, engine: 'cudnn' };
+  const opts = { batchSize: BATCH, resolution: 224, precision: PRECISION, warmup: WARMUP, iterations: ITERATIONS, engine: 'cudnn' } as const;
 
   const engine = new Engine({ backend: 'cuda' });
   const ours: Latency[] = [];
   try {
-    if (typeof engine.latency !== 'function') throw new Error('this build has no engine.latency()');
     for (const d of descriptors) ours.push(await engine.latency(d, opts));
   } finally {
-    engine.close?.();
+    engine.close();
+  }
+  const trt = findTrtexec();
+  const tensorrt: (Latency | undefined)[] = [];
+  let trtVersion = '';
+  if (trt.path) {
+    for (const d of descriptors) {
+      const r = await tensorRtLatency(d, { ...opts, trtexec: trt.path });
+      trtVersion = r.tensorrtVersion ?? '';
+      tensorrt.push(r);
+    }
+  } else {
+    process.stderr.write(`TensorRT column left out: ${trt.reason}\n`);
   }
 
   const specs = cases.map((c, i) => ({ name: c.name, spec: decodeDescriptor(descriptors[i]!), batch: BATCH, resolution: 224, precision: PRECISION, warmup: WARMUP, iterations: ITERATIONS }));
@@ -59,7 +70,8 @@ async function main(): Promise<void> {
   else process.stderr.write(`PyTorch baseline not run (${py.error?.message ?? py.stderr.trim().split('\n').pop()})\n`);
 
   process.stdout.write(`Latency, ${PRECISION}, batch ${BATCH}, 224×224, ${ITERATIONS} timed after ${WARMUP} warm-up: zennas cuDNN vs PyTorch ${torch.torch ?? '-'} on ${torch.device ?? 'this GPU'}\n`);
-  process.stdout.write('model                          zennas ms  ms/img   p90 ms   torch ms  torch NHWC  speed-up  paper V100 ms/img\n');
+  if (trt.path) process.stdout.write(`TensorRT ${trtVersion} via ${trt.path} (ONNX export, strongly typed)\n`);
+  process.stdout.write('model                          zennas ms  ms/img   p90 ms   torch ms  torch NHWC  speed-up  TensorRT ms  paper V100 ms/img\n');
   cases.forEach((c, i) => {
     const o = ours[i]!;
     const b = torch.results.find((x) => x.name === c.name);
@@ -71,6 +83,7 @@ async function main(): Promise<void> {
       (b ? b.meanMs.toFixed(2) : '-').padStart(10),
       (b?.channelsLastMeanMs ? b.channelsLastMeanMs.toFixed(2) : '-').padStart(11),
       (b ? (b.meanMs / o.meanMs).toFixed(2) + '×' : '-').padStart(9),
+      (tensorrt[i] ? tensorrt[i]!.meanMs.toFixed(2) : '-').padStart(12),
       (c.budget !== undefined ? c.budget.toFixed(1) : '-').padStart(18),
     ];
     process.stdout.write(cols.join(' ') + '\n');

@@ -143,8 +143,15 @@ class CpuBackend final : public Backend {
     double sum = 0;
     for (double v : s) sum += v;
     out.meanMs = sum / s.size();
-    out.medianMs = s.size() % 2 ? s[s.size() / 2] : 0.5 * (s[s.size() / 2 - 1] + s[s.size() / 2]);
-    out.p90Ms = s[std::min(s.size() - 1, static_cast<size_t>(std::ceil(0.9 * s.size())) - 1)];
+    // Quantiles interpolate linearly between closest ranks (numpy's default), as the CUDA backend and
+    // the TensorRT path do, so p90 means the same thing on every backend.
+    const auto quantile = [&s](double q) {
+      const double pos = q * static_cast<double>(s.size() - 1);
+      const size_t lo = static_cast<size_t>(std::floor(pos)), hi = std::min(lo + 1, s.size() - 1);
+      return s[lo] + (s[hi] - s[lo]) * (pos - static_cast<double>(lo));
+    };
+    out.medianMs = quantile(0.5);
+    out.p90Ms = quantile(0.9);
     out.minMs = s.front();
     out.imagesPerSecond = r.batch / (out.meanMs / 1000.0);
     return out;

@@ -12,7 +12,6 @@
 #   ZENNAS_ADDON_TARGET the addon target (default: ${PROJECT_NAME})
 # Outputs:
 #   ZENNAS_CUDA_ENABLED (TRUE/FALSE), ZENNAS_CUDA_REASON (string, empty when enabled)
-#   ZENNAS_TENSORRT_FOUND (TRUE/FALSE) — detection only; the engine reports "TensorRT not found".
 
 set(ZENNAS_WITH_CUDA "AUTO" CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
 set(ZENNAS_CUDNN_ROOT "" CACHE PATH "cuDNN root (include/ and lib/), e.g. the nvidia-cudnn wheel directory")
@@ -23,7 +22,6 @@ endif()
 
 set(ZENNAS_CUDA_ENABLED FALSE)
 set(ZENNAS_CUDA_REASON "")
-set(ZENNAS_TENSORRT_FOUND FALSE)
 
 function(_zennas_cuda_disable reason)
   set(ZENNAS_CUDA_REASON "${reason}" PARENT_SCOPE)
@@ -126,15 +124,6 @@ if(ZENNAS_CUDA_ENABLED)
   # The CPU addon only needs to know that the CUDA addon was built.
   target_compile_definitions(${ZENNAS_ADDON_TARGET} PRIVATE ZENNAS_WITH_CUDA=1)
   message(STATUS "zennas: CUDA backend enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, cuDNN ${_cudnn_major} at ${ZENNAS_CUDNN_LIBRARY}, archs ${ZENNAS_CUDA_ARCHITECTURES}) → zennas_cuda.node")
-
-  # TensorRT: detection only (no TensorRT engine is implemented); "engine: 'tensorrt'" reports
-  # whether it was found.
-  find_path(ZENNAS_TENSORRT_INCLUDE_DIR NvInfer.h HINTS $ENV{TENSORRT_ROOT} /usr/local/tensorrt PATH_SUFFIXES include)
-  find_library(ZENNAS_TENSORRT_LIBRARY NAMES nvinfer HINTS $ENV{TENSORRT_ROOT} /usr/local/tensorrt PATH_SUFFIXES lib lib64)
-  if(ZENNAS_TENSORRT_INCLUDE_DIR AND ZENNAS_TENSORRT_LIBRARY)
-    set(ZENNAS_TENSORRT_FOUND TRUE)
-    target_compile_definitions(${ZENNAS_CUDA_TARGET} PRIVATE ZENNAS_TENSORRT_FOUND=1)
-  endif()
 endif()
 
 if(TARGET ${ZENNAS_ADDON_TARGET})

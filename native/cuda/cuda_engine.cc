@@ -79,14 +79,6 @@ const DeviceInfo& probeDevice() {
   return info;
 }
 
-bool tensorRtCompiledIn() {
-#ifdef ZENNAS_TENSORRT_FOUND
-  return true;
-#else
-  return false;
-#endif
-}
-
 struct CudaEngine::Impl {
   struct Lane {
     cudaStream_t stream = nullptr;
@@ -225,12 +217,6 @@ ZenScoreResponse CudaEngine::zenScore(const ZenScoreRequest& r) {
 }
 
 LatencyResult CudaEngine::latency(const LatencyRequest& r) {
-  if (r.engine == "tensorrt") {
-    if (!tensorRtCompiledIn())
-      throw CudaFailure("E_BACKEND", "TensorRT not found: this build found no TensorRT headers/libraries (NvInfer.h, libnvinfer); use engine 'cudnn'");
-    throw CudaFailure("E_BACKEND", "TensorRT was found at build time but the TensorRT latency engine is not implemented; use engine 'cudnn'");
-  }
-  if (r.engine != "cudnn") throw CudaFailure("E_OPTION", "latency engine must be 'cudnn' or 'tensorrt', got '" + r.engine + "'");
   checkCuda(cudaSetDevice(0), "cudaSetDevice(0)");
   Impl::LaneLease lease(*impl_);
   // Latency plans are not cached: measuring is rare and the timed trials should see a quiet GPU.

@@ -29,7 +29,6 @@ struct LatencyRequest {
   std::vector<int32_t> descriptor;
   int resolution = 224;
   LatencyOptions options;
-  std::string engine = "cudnn";  // or "tensorrt" (detected at build time; not implemented)
 };
 
 struct DeviceInfo {
@@ -43,9 +42,6 @@ struct DeviceInfo {
 
 /** Whether a usable device + cuDNN exist (probed once, cached); never throws. */
 const DeviceInfo& probeDevice();
-
-/** True when this build found TensorRT headers/libraries (ZENNAS_TENSORRT_FOUND). */
-bool tensorRtCompiledIn();
 
 /** Process-wide CUDA engine; throws CudaFailure("E_BACKEND", reason) when no device is usable. */
 class CudaEngine {

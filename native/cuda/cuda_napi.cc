@@ -137,7 +137,6 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
   o.Set("device", d.name);
   o.Set("computeCapability", std::to_string(d.major) + "." + std::to_string(d.minor));
   o.Set("cudnnVersion", d.cudnnVersion);
-  o.Set("tensorrt", tensorRtCompiledIn());
   return o;
 }
 
@@ -182,8 +181,8 @@ Napi::Value CudaLatency(const Napi::CallbackInfo& info) {
     const std::string precision = o.string("precision", "fp16");
     if (precision != "fp16" && precision != "fp32") throw CudaFailure("E_OPTION", "option 'precision' must be 'fp16' or 'fp32'");
     r.options.dtype = precision == "fp16" ? DType::F16 : DType::F32;
-    r.engine = o.string("engine", "cudnn");
-    if (r.engine != "cudnn" && r.engine != "tensorrt") throw CudaFailure("E_OPTION", "option 'engine' must be 'cudnn' or 'tensorrt'");
+    // TensorRT runs through trtexec from TypeScript (src/latency/tensorrt.ts); this addon is cuDNN only.
+    if (o.string("engine", "cudnn") != "cudnn") throw CudaFailure("E_OPTION", "option 'engine' must be 'cudnn' here (TensorRT is measured through trtexec by the TypeScript layer)");
     decodeNet(r.descriptor.data(), r.descriptor.size(), r.resolution);
     auto* w = new CudaWorker<LatencyRequest, LatencyResult>(env, std::move(r), runLatency, latencyToJs);
     Napi::Promise p = w->promise();

@@ -7,13 +7,13 @@
 //
 // Adds (only in builds with the CUDA backend; without it the engine reports ZENNAS_CUDA_REASON):
 //   cudaStatus()                 → { compiled: true, available, reason, device, computeCapability,
-//                                    cudnnVersion, tensorrt }
+//                                    cudnnVersion }
 //   cudaZenScore(desc, options)  → Promise<{ scores, logDelta, logSigmaSum, seconds }>
 //       options: batchSize, resolution, repeats, seed, firstRepeat, alpha, bnEps, mode
 //   cudaLatency(desc, options)   → Promise<{ meanMs, medianMs, p90Ms, minMs, imagesPerSecond,
 //                                            samplesMs, device }>
 //       options: batchSize, resolution, precision ('fp16'|'fp32'), warmup, iterations,
-//                engine ('cudnn'|'tensorrt'), bnEps
+//                engine ('cudnn' only: TensorRT runs through trtexec, src/latency/), bnEps
 // Work runs on Napi::AsyncWorker threads; rejections are Errors named 'ZennasError' with a
 // `code` (E_BACKEND, E_OUT_OF_MEMORY, E_DESCRIPTOR, E_OPTION, E_INTERNAL).
 #pragma once

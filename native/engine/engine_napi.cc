@@ -162,7 +162,7 @@ Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
     r.iterations = static_cast<int>(o.number("iterations", 10, 1, 100000, true));
     const std::string precision = o.choice("precision", "fp32", {"fp32", "fp16"});
     if (precision != "fp32") fail("E_OPTION", "option 'precision': the CPU backend measures fp32 only");
-    o.choice("engine", "cudnn", {"cudnn", "tensorrt"});  // CUDA-only option; accepted and ignored on the CPU
+    o.choice("engine", "cudnn", {"cudnn"});  // TensorRT runs through trtexec (src/latency/), never here
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   }

@@ -3,6 +3,7 @@ import { registerInfoCommand } from './commands/info';
 import { registerScoreCommand } from './commands/score';
 import { registerSearchCommand } from './commands/search';
 import { registerLatencyCommand } from './commands/latency';
+import { registerExportCommand } from './commands/export';
 import { isZennasError } from '../errors';
 
 /** Build the `zennas` command-line program. */
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerScoreCommand(program);
   registerSearchCommand(program);
   registerLatencyCommand(program);
+  registerExportCommand(program);
   program.addHelpText('after', `
 Structures use the PlainNet grammar of the ZenNet zoo, e.g.
   SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK1K5K1(16,32,2,16,2)SuperConvK1BNRELU(32,128,1,1)
@@ -27,6 +29,7 @@ Examples:
   $ zennas score zennet_cifar_model_size1M_res32.txt --resolution 32 --batch-size 64 --repeats 8
   $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 2000 --out runs/cifar-1m
   $ zennas latency zennet_imagenet1k_latency01ms_res224.txt --batch-size 64 --precision fp16
+  $ zennas export zennet_imagenet1k_latency01ms_res224.txt -o zennet-0.1ms.onnx
 
 Run 'zennas <command> --help' for the flags of a command.`);
   return program;

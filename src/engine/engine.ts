@@ -9,6 +9,7 @@
  */
 import { ZennasError, ZennasErrorCode } from '../errors';
 import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeZenScoreResult } from './native';
+import { findTrtexec, tensorRtLatency } from '../latency/tensorrt';
 
 /** Which backend runs the work. */
 export type BackendName = 'cpu' | 'cuda';
@@ -71,12 +72,19 @@ export interface LatencyOptions {
   iterations: number;
   /** 'fp32' on the CPU; 'fp16' (default there) or 'fp32' on CUDA. */
   precision?: 'fp16' | 'fp32';
-  /** CUDA only: 'cudnn' (default) or 'tensorrt'. */
+  /**
+   * CUDA only: 'cudnn' (default, this addon) or 'tensorrt' (the network exported as ONNX and timed
+   * by TensorRT's trtexec, src/latency/tensorrt.ts; E_BACKEND when trtexec is not found).
+   */
   engine?: 'cudnn' | 'tensorrt';
 }
 
-/** Result of `latency`: per mini-batch milliseconds over the timed iterations (as the addon returns it). */
-export type LatencyResult = NativeLatencyResult;
+/** Result of `latency`: per mini-batch milliseconds over the timed iterations. */
+export type LatencyResult = NativeLatencyResult & {
+  /** Which engine measured it (the TensorRT path sets it, with the TensorRT version). */
+  engine?: 'cudnn' | 'tensorrt';
+  tensorrtVersion?: string;
+};
 
 /** CPU features the engine detected. */
 export interface CpuFeatures {
@@ -92,6 +100,10 @@ export interface BackendsInfo {
   cuda: boolean;
   /** Why CUDA is unavailable (not compiled in, no GPU/driver). */
   cudaReason?: string;
+  /** TensorRT's trtexec, when found (latency engine 'tensorrt'). */
+  trtexec?: string;
+  /** Why engine 'tensorrt' is unavailable. */
+  tensorrtReason?: string;
 }
 
 /** Defaults of zenScore (DESIGN §3 CIFAR setting). */
@@ -228,6 +240,10 @@ export class Engine {
     if (o.engine !== undefined && o.engine !== 'cudnn' && o.engine !== 'tensorrt') optionError(`engine must be 'cudnn' or 'tensorrt', got ${describe(o.engine)}`);
     this.checkOpen();
     try {
+      if (o.engine === 'tensorrt') {
+        if (this.backend !== 'cuda') optionError("engine 'tensorrt' measures on the GPU: use an Engine with backend 'cuda'");
+        return await tensorRtLatency(d, { batchSize: o.batchSize, resolution: o.resolution, precision: o.precision ?? 'fp16', warmup: o.warmup, iterations: o.iterations });
+      }
       if (this.backend === 'cuda') return await this.cuda('cudaLatency')(d, { ...o });
       if (o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
       return await this.native!.latency(d, { ...o, precision: 'fp32' });
@@ -268,10 +284,12 @@ export function cpuFeatures(): CpuFeatures {
 /** Which backends this build and machine offer; for CUDA, why not when it is unavailable. */
 export function backends(): BackendsInfo {
   const cpu = loadNative().backends();
+  const trt = findTrtexec();
+  const tensorrt = trt.path ? { trtexec: trt.path } : { tensorrtReason: trt.reason };
   const { addon, reason } = loadCudaAddon();
-  if (!addon) return { cpu: cpu.cpu, cuda: false, cudaReason: reason ?? cpu.cudaReason ?? 'the CUDA backend is not available' };
+  if (!addon) return { cpu: cpu.cpu, cuda: false, cudaReason: reason ?? cpu.cudaReason ?? 'the CUDA backend is not available', ...tensorrt };
   const st = addon.cudaStatus();
-  return st.available ? { cpu: cpu.cpu, cuda: true } : { cpu: cpu.cpu, cuda: false, cudaReason: st.reason || 'no usable CUDA device' };
+  return st.available ? { cpu: cpu.cpu, cuda: true, ...tensorrt } : { cpu: cpu.cpu, cuda: false, cudaReason: st.reason || 'no usable CUDA device', ...tensorrt };
 }
 
 export type { NativeZenScoreResult, NativeLatencyResult };

@@ -215,10 +215,12 @@ function map(x: Tensor4, f: (v: number) => number): Tensor4 {
 /**
  * Forward pass in float64. `weights[i]` holds op i's weights (see referenceWeights); `onBn` sees the
  * statistics of every BN. Returns every slot (slot 0 = x); the descriptor's output slot is f(x).
+ * `bn: 'eval'` is the inference network of a fresh model (running mean 0, var 1: y = x/√(1+ε)),
+ * the network `exportOnnx` writes; `onBn` is not called then.
  */
 export function referenceForward(
   net: ReferenceNet, weights: (Float64Array | null)[], x: Tensor4, bnEps: number,
-  onBn?: (s: BnStats) => void,
+  onBn?: (s: BnStats) => void, bn: 'train' | 'eval' = 'train',
 ): Tensor4[] {
   if (x.c !== net.inputChannels) throw new ZennasError('E_OPTION', `input has ${x.c} channels, the net expects ${net.inputChannels}`);
   const slots: Tensor4[] = new Array(net.numSlots);
@@ -235,6 +237,11 @@ export function referenceForward(
       case 'conv': y = conv2d(src, wt(), o.cout, o.kernel, o.stride, false); break;
       case 'dwconv': y = conv2d(src, wt(), o.cout, o.kernel, o.stride, true); break;
       case 'bn': {
+        if (bn === 'eval') {
+          const inv = 1 / Math.sqrt(1 + bnEps);
+          y = map(src, (v) => v * inv);
+          break;
+        }
         const r = batchNorm(src, bnEps);
         onBn?.({ opIndex: i, variance: r.variance, count: r.count });
         y = r.y;

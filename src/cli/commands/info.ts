@@ -3,6 +3,7 @@ import Table from 'cli-table3';
 import { countModel } from '../../model/count';
 import { loadStructureArg, intOption } from '../structure-input';
 import { human } from '../format';
+import { ZennasError } from '../../errors';
 
 interface InfoFlags { resolution: number; numClasses: number; se?: boolean; json?: boolean; shortcuts: 'official' | 'minimal' }
 
@@ -24,7 +25,7 @@ Examples:
     .action((arg: string, flags: InfoFlags) => {
       const { structure, text, source } = loadStructureArg(arg);
       if (flags.shortcuts !== 'official' && flags.shortcuts !== 'minimal') {
-        throw new Error(`--shortcuts must be 'official' or 'minimal', got '${flags.shortcuts}'`);
+        throw new ZennasError('E_OPTION', `--shortcuts must be 'official' or 'minimal', got '${flags.shortcuts}'`);
       }
       const c = countModel(structure, { resolution: flags.resolution, numClasses: flags.numClasses, se: !!flags.se, shortcuts: flags.shortcuts });
       if (flags.json) {

@@ -1,0 +1,169 @@
+/**
+ * The TensorRT latency path (src/latency/tensorrt.ts) against a stand-in trtexec
+ * (test/fixtures/fake-trtexec.js): arguments, warm-up handling, statistics, the TensorRT 8
+ * fallback, and clear errors when trtexec is missing or fails. No TensorRT is needed.
+ */
+import test from 'ava';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { findTrtexec, parseExportTimes, parseTensorRtVersion, tensorRtLatency, TensorRtLatencyOptions } from '../src/latency/tensorrt';
+import { latencyStats, quantile } from '../src/latency/stats';
+import { decodeOnnx } from '../src/export/onnx';
+import { ONNX_FLOAT, ONNX_FLOAT16 } from '../src/export/onnx-schema';
+import { Engine } from '../src/engine/engine';
+import { encodeDescriptor } from '../src/model/descriptor';
+import { lowerAsTrained } from '../src/model/lower';
+import { parseStructure } from '../src/grammar/parse';
+import { zennasWithEnv } from './helpers/cli';
+
+const FAKE = path.join(__dirname, 'fixtures/fake-trtexec.js');
+const NET = 'SuperConvK3BNRELU(3,16,2,1)SuperResK3K3(16,32,2,16,1)SuperConvK1BNRELU(32,64,1,1)';
+const descriptor = encodeDescriptor(lowerAsTrained(parseStructure(NET), { numClasses: 1000 }));
+const OPTS: TensorRtLatencyOptions = { batchSize: 16, resolution: 64, precision: 'fp16', warmup: 2, iterations: 5, trtexec: FAKE };
+
+/** Runs `fn` with FAKE_TRTEXEC_* set (tests in this file run serially: env is process-wide). */
+async function withFake<T>(mode: string, fn: (files: { record: string; keep: string }) => Promise<T>): Promise<{ result: T; calls: Array<{ args: string[]; onnxBytes: number }>; keep: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-fake-trt-'));
+  const record = path.join(dir, 'calls.jsonl'), keep = path.join(dir, 'model.onnx');
+  Object.assign(process.env, { FAKE_TRTEXEC_MODE: mode, FAKE_TRTEXEC_RECORD: record, FAKE_TRTEXEC_KEEP: keep });
+  try {
+    const result = await fn({ record, keep });
+    const calls = fs.existsSync(record) ? fs.readFileSync(record, 'utf8').trim().split('\n').map((l) => JSON.parse(l)) : [];
+    return { result, calls, keep: fs.existsSync(keep) ? fs.readFileSync(keep, 'latin1') : '' };
+  } finally {
+    delete process.env.FAKE_TRTEXEC_MODE; delete process.env.FAKE_TRTEXEC_RECORD; delete process.env.FAKE_TRTEXEC_KEEP;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('quantiles interpolate between closest ranks, as numpy (and the native backends)', (t) => {
+  t.is(quantile([4, 1, 3, 2], 0.5), 2.5);
+  t.true(Math.abs(quantile([1, 2, 3, 4], 0.9) - 3.7) < 1e-12);
+  t.is(quantile([7], 0.9), 7);
+  const s = latencyStats([2, 4, 6, 8], 32);
+  t.is(s.meanMs, 5);
+  t.is(s.minMs, 2);
+  t.is(s.imagesPerSecond, 6400);
+  t.throws(() => quantile([], 0.5), { instanceOf: RangeError });
+});
+
+test.serial('trtexec times warm-up + iterations; the warm-up ones are dropped from the statistics', async (t) => {
+  const { result: r, calls } = await withFake('ok', () => tensorRtLatency(descriptor, OPTS));
+  t.is(calls.length, 1);
+  const args = calls[0]!.args;
+  for (const a of ['--iterations=7', '--warmUp=0', '--duration=0', '--noDataTransfers', '--stronglyTyped']) t.true(args.includes(a), `${a} in ${args.join(' ')}`);
+  t.true(calls[0]!.onnxBytes > 1000, 'trtexec was handed the exported model');
+  // computeMs = 1..7; the first two are warm-up → samples 3..7.
+  t.deepEqual(r.samplesMs, [3, 4, 5, 6, 7]);
+  t.is(r.meanMs, 5);
+  t.is(r.medianMs, 5);
+  t.true(Math.abs(r.p90Ms - 6.6) < 1e-12);
+  t.is(r.imagesPerSecond, 3200);
+  t.is(r.engine, 'tensorrt');
+  t.is(r.tensorrtVersion, '10.3.0');
+  t.is(r.device, 'Fake GPU 80GB');
+  t.is(r.trtexec, FAKE);
+  const onnxArg = args.find((a) => a.startsWith('--onnx='))!.slice(7);
+  t.false(fs.existsSync(path.dirname(onnxArg)), 'the temporary folder is removed');
+});
+
+test.serial('the model handed to trtexec has the batch, resolution and precision asked for', async (t) => {
+  for (const precision of ['fp16', 'fp32'] as const) {
+    const { keep } = await withFake('ok', () => tensorRtLatency(descriptor, { ...OPTS, precision }));
+    const m = decodeOnnx(Buffer.from(keep, 'latin1'));
+    const input = m.graph.input[0]!.type.tensorType;
+    t.deepEqual(input.shape.dim, [{ dimValue: 16 }, { dimValue: 3 }, { dimValue: 64 }, { dimValue: 64 }]);
+    t.is(input.elemType, precision === 'fp16' ? ONNX_FLOAT16 : ONNX_FLOAT);
+    t.false(m.graph.node.some((n) => n.opType === 'BatchNormalization'), 'BN folded');
+  }
+});
+
+test.serial('TensorRT 8 (no --stronglyTyped) is retried with --fp16', async (t) => {
+  const { result: r, calls } = await withFake('old', () => tensorRtLatency(descriptor, OPTS));
+  t.is(calls.length, 2);
+  t.true(calls[0]!.args.includes('--stronglyTyped'));
+  t.false(calls[1]!.args.includes('--stronglyTyped'));
+  t.true(calls[1]!.args.includes('--fp16'));
+  t.is(r.meanMs, 5);
+  const fp32 = await withFake('old', () => tensorRtLatency(descriptor, { ...OPTS, precision: 'fp32' }));
+  t.false(fp32.calls[1]!.args.includes('--fp16'), 'fp32 asks for no reduced precision');
+});
+
+test.serial('a failing trtexec is E_BACKEND with the end of its log', async (t) => {
+  const { result: err } = await withFake('fail', () => t.throwsAsync(tensorRtLatency(descriptor, OPTS)));
+  t.is((err as { code?: string }).code, 'E_BACKEND');
+  t.regex(err!.message, /trtexec exited with status 1/);
+  t.regex(err!.message, /fake build failure/);
+  const { result: none } = await withFake('notimes', () => t.throwsAsync(tensorRtLatency(descriptor, OPTS)));
+  t.regex(none!.message, /wrote no timing file/);
+});
+
+test('missing or unusable trtexec is a clear E_BACKEND / message', async (t) => {
+  const none = findTrtexec(undefined, { PATH: '/nonexistent' });
+  t.is(none.path, undefined);
+  t.regex(none.reason!, /TensorRT not found: no trtexec on PATH/);
+  t.regex(none.reason!, /ZENNAS_TRTEXEC/);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-trt-'));
+  try {
+    const plain = path.join(dir, 'trtexec');
+    fs.writeFileSync(plain, 'not a program', { mode: 0o644 });
+    t.regex(findTrtexec(undefined, { ZENNAS_TRTEXEC: plain }).reason!, /\(ZENNAS_TRTEXEC\) is not an executable file/);
+    t.regex(findTrtexec(undefined, { ZENNAS_TRTEXEC: dir }).reason!, /is not an executable file/, 'a folder is not trtexec');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  t.is(findTrtexec(undefined, { ZENNAS_TRTEXEC: FAKE }).path, FAKE);
+  const err = await t.throwsAsync(tensorRtLatency(descriptor, { ...OPTS, trtexec: '/nonexistent/trtexec' }));
+  t.is((err as { code?: string }).code, 'E_BACKEND');
+  t.regex(err!.message, /not an executable file/);
+});
+
+test('bad options are E_OPTION before anything runs', async (t) => {
+  for (const [k, v, re] of [['batchSize', 0, /batchSize/], ['iterations', 0, /iterations/], ['precision', 'int8', /precision/], ['warmup', -1, /warmup/]] as const) {
+    const err = await t.throwsAsync(tensorRtLatency(descriptor, { ...OPTS, [k]: v } as TensorRtLatencyOptions));
+    t.is((err as { code?: string }).code, 'E_OPTION');
+    t.regex(err!.message, re);
+  }
+});
+
+test('trtexec output parsing: versions, timing files', (t) => {
+  t.is(parseTensorRtVersion(['&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec']), '10.3.0');
+  t.is(parseTensorRtVersion(['&&&& RUNNING TensorRT.trtexec [TensorRT v8601] # trtexec']), '8.6.1');
+  t.is(parseTensorRtVersion(['no banner']), undefined);
+  t.deepEqual(parseExportTimes('[ { "count" : 3 }, { "computeMs" : 1.5 }, { "computeMs" : 2 } ]', 'f'), [1.5, 2]);
+  t.regex(t.throws(() => parseExportTimes('[ {', 'times.json'))!.message, /times\.json is not JSON/);
+  t.regex(t.throws(() => parseExportTimes('{}', 'times.json'))!.message, /not a JSON array/);
+});
+
+test("engine 'tensorrt' on a CPU Engine is E_OPTION (it measures on the GPU)", async (t) => {
+  const e = new Engine({ backend: 'cpu', threads: 1 });
+  try {
+    const err = await t.throwsAsync(e.latency(descriptor, { batchSize: 2, resolution: 32, engine: 'tensorrt' }));
+    t.is((err as { code?: string }).code, 'E_OPTION');
+    t.regex(err!.message, /backend 'cuda'/);
+  } finally {
+    e.close();
+  }
+});
+
+test('zennas latency --engine tensorrt: JSON from trtexec, clear errors without it', (t) => {
+  const ok = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '-b', '8', '-r', '32', '--warmup', '3', '-n', '4', '--json');
+  t.is(ok.code, 0, ok.stderr);
+  const r = JSON.parse(ok.stdout) as { engine: string; meanMs: number; msPerImage: number; precision: string; tensorrtVersion: string; batchSize: number };
+  t.is(r.engine, 'tensorrt');
+  t.is(r.precision, 'fp16');
+  t.is(r.meanMs, 5.5); // computeMs 4..7 after 3 warm-up
+  t.is(r.msPerImage, 5.5 / 8);
+  t.is(r.tensorrtVersion, '10.3.0');
+  const text = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '-b', '8', '-r', '32', '-n', '4');
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /TensorRT 10\.3\.0 \(trtexec\) on Fake GPU 80GB/);
+  t.regex(text.stderr, /building a TensorRT engine/);
+  const missing = zennasWithEnv({ ZENNAS_TRTEXEC: '', PATH: path.dirname(process.execPath) }, 'latency', NET, '--engine', 'tensorrt');
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /error \[E_BACKEND\]: TensorRT not found/);
+  const cpu = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '--backend', 'cpu');
+  t.is(cpu.code, 2);
+  t.regex(cpu.stderr, /cannot be combined with --backend cpu/);
+});
