@@ -178,6 +178,10 @@ test('resume after kills at random points equals an uninterrupted run', async (t
       const sum = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8'));
       t.deepEqual(sum.counts, refSummary.counts);
       t.deepEqual(sum.best, refSummary.best);
+      // search.log marks every takeover, naming the checkpoint's iteration.
+      const resumes = fs.readFileSync(path.join(dir, 'search.log'), 'utf8').split('\n').filter((l) => l.includes('resumed from the checkpoint'));
+      t.is(resumes.length, kills.length);
+      for (const l of resumes) t.regex(l, /at iteration (0|[1-9]\d*) \(\d+ candidates kept, \d+ bytes of later candidates dropped/);
     }),
     { numRuns: 8 },
   );

@@ -23,6 +23,13 @@ test('parseCount: garbage, negative, absurd and ambiguous values name the flag',
   t.regex(t.throws(() => parseCount('1X', '--budget-params'))!.message, /unknown unit 'X'/);
   t.regex(t.throws(() => parseCount('NaN', '--budget-params'))!.message, /expected a count/);
   t.regex(t.throws(() => parseCount('Infinity', '--budget-params'))!.message, /expected a count/);
+  // Counts are whole: 1.5 parameters is a typo, not 2.
+  t.regex(t.throws(() => parseCount('1.5', '--budget-params'))!.message, /--budget-params: must be a whole count, got '1.5'/);
+  t.regex(t.throws(() => parseCount('1.0000005M', '--budget-params'))!.message, /whole count.*1000000\.5/);
+  // …but the float noise of a suffix product is not a fraction.
+  t.is(parseCount('1.1M'), 1_100_000);
+  t.is(parseCount('0.3G'), 300_000_000);
+  t.is(parseCount('2.675k'), 2675);
 });
 
 test('parseDuration: units to milliseconds', (t) => {

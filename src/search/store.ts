@@ -178,7 +178,10 @@ export class RunStore {
     fs.closeSync(fd);
     const afd = fs.openSync(jsonlPath, 'a');
     const state: SearchState = { ...s, population, best };
-    return { store: new RunStore(dir, afd, hash, c.bytes, c.lines), state };
+    const store = new RunStore(dir, afd, hash, c.bytes, c.lines);
+    // search.log is a log, not data: it keeps what happened after the checkpoint and says so here.
+    store.log(`resumed from the checkpoint at iteration ${s.iteration} (${c.lines} candidates kept, ${size - c.bytes} bytes of later candidates dropped and recomputed); log lines above this one that are newer than the checkpoint describe work that is redone`);
+    return { store, state };
   }
 
   /** Append candidate records (one JSON line each). */

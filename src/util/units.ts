@@ -40,7 +40,10 @@ export function parseCount(text: string, flag?: string, opts: { min?: number; ma
   if (value < 0) throw optionError(flag, `must not be negative, got '${text}'`);
   if (value < min) throw optionError(flag, `must be at least ${formatCount(min)}, got '${text}'`);
   if (value > max) throw optionError(flag, `'${text}' is absurdly large (limit ${formatCount(max)})`);
-  return Math.round(value);
+  // Counts are whole; tolerate only the float noise of the suffix product (1.1M = 1100000.0000000002).
+  const whole = Math.round(value);
+  if (Math.abs(value - whole) > 1e-9 * Math.max(1, value)) throw optionError(flag, `must be a whole count, got '${text}' (= ${value})`);
+  return whole;
 }
 
 /**
