@@ -12,9 +12,14 @@ export { countModel } from './model/count';
 export type { CountOptions, ModelCount, BlockCount } from './model/count';
 /** The native Zen-score engine (CPU, and CUDA where built and usable). */
 export { Engine, backends, cpuFeatures, version, summarizeScores, resolveZenScoreOptions, ZEN_SCORE_DEFAULTS, ALPHA_MIN, ALPHA_MAX } from './engine/engine';
-export type { EngineOptions, ZenScoreOptions, ZenScoreResult, LatencyOptions, LatencyResult, BackendsInfo, BackendName } from './engine/engine';
+export type { EngineOptions, ZenScoreOptions, ZenScoreResult, LatencyOptions, LatencyResult, BackendsInfo, BackendName, BnStatistics, BnStatisticsOptions } from './engine/engine';
 /** The float64 reference (slow; the oracle of the tests). */
 export { zenScoreReference } from './reference/zen-reference';
 /** Search spaces (registry, Space I and II) and the Zen-NAS evolutionary search. */
 export * from './spaces';
 export * from './search';
+/** ONNX export of the inference network and TensorRT latency through trtexec. */
+export { exportOnnx, decodeOnnx, buildOnnxModel, ONNX_OPSET } from './export/onnx';
+export type { OnnxExportOptions } from './export/onnx';
+export { tensorRtLatency, findTrtexec } from './latency/tensorrt';
+export type { TensorRtLatencyOptions, TensorRtLatencyResult } from './latency/tensorrt';

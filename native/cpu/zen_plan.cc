@@ -137,6 +137,7 @@ ZenPlan::ZenPlan(Descriptor d, int batch, int resolution, double limitBytes, boo
   std::memset(weights_.data(), 0, sizeof(float) * weights_.size());  // padding rows of packed A stay 0
   bytes_ += weights_.size() * 4;
   clean_var_.assign(static_cast<size_t>(bnChannels), 0.0);
+  clean_mean_.assign(static_cast<size_t>(bnChannels), 0.0);
   runningVar_.assign(static_cast<size_t>(bnChannels), 1.0);
   deltaPerChannel_.assign(static_cast<size_t>(d_.outputShape.c), 0.0);
 }
@@ -261,6 +262,7 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
       const int64_t half = batch_ * inPlane;  // values per channel per forward
       const double m = static_cast<double>(half);
       double* cv = clean_var_.data() + bnChannelOffset_[s.bn];
+      double* cm = clean_mean_.data() + bnChannelOffset_[s.bn];
       double* rv = runningVar_.data() + bnChannelOffset_[s.bn];
       each([&](int64_t b, int64_t e, float*) {
         for (int64_t c = b; c < e; ++c) {
@@ -270,7 +272,7 @@ void ZenPlan::runStep(const Step& s, ThreadPool& pool, bool train, bool official
             k_.bnStats(x, half, &sum, &sumsq);
             const double mean = sum / m;
             const double var = std::max(0.0, sumsq / m - mean * mean);
-            if (h == 0) cv[c] = var;
+            if (h == 0) cv[c] = var, cm[c] = mean;
             if (official) rv[c] = 0.9 * rv[c] + 0.1 * (var * m / (m - 1.0));
             const float invstd = static_cast<float>(1.0 / std::sqrt(var + bnEps));
             k_.bnApply(x, dst + c * s.g.outStride + h * half, half, static_cast<float>(mean), invstd, s.fuseRelu);
@@ -321,6 +323,15 @@ void ZenPlan::zenScore(const ZenScoreRequest& r, ThreadPool& pool, ZenScoreResul
     }
     forward(pool, true, r.official, r.bnEps);
     if (repeat < r.firstRepeat) continue;  // replayed only for its running_var update
+    if (r.bnStatistics && repeat == r.firstRepeat) {
+      for (const Step& s : steps_) {
+        if (s.op.op != OpCode::BN) continue;
+        out.bnOps.push_back(static_cast<int32_t>(&s - steps_.data()));
+        out.bnChannels.push_back(s.op.cin);
+      }
+      out.bnMean = clean_mean_;
+      out.bnVar = clean_var_;
+    }
     const float* f = slots_[d_.outputSlot].data();
     const int64_t fs = stride(os.plane());
     const int64_t per = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, 2 * half));

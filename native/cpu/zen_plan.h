@@ -60,6 +60,7 @@ class ZenPlan {
   std::vector<AlignedBuffer> slots_;
   AlignedBuffer weights_;
   std::vector<double> clean_var_;     // per BN, per channel (biased, clean forward)
+  std::vector<double> clean_mean_;    // per BN, per channel (clean forward)
   std::vector<double> runningVar_;    // official mode
   std::vector<int64_t> bnChannelOffset_;
   std::vector<double> deltaPerChannel_;

@@ -16,11 +16,17 @@ struct ZenScoreRequest {
   uint64_t seed = 0;
   bool official = false;
   double alpha = 0.01, bnEps = 1e-5;
+  /** Also return the per-channel batch mean/variance of every BN on the clean forward of repeat firstRepeat. */
+  bool bnStatistics = false;
 };
 
 struct ZenScoreResult {
   std::vector<double> scores, logDelta, logSigmaSum;
   double seconds = 0;
+  // With bnStatistics: per BN op (descriptor op index, channels), the clean forward's batch mean
+  // and biased variance, channels of all BNs concatenated in op order.
+  std::vector<int32_t> bnOps, bnChannels;
+  std::vector<double> bnMean, bnVar;
 };
 
 struct LatencyRequest {

@@ -120,6 +120,7 @@ Napi::Value EngineWrap::ZenScore(const Napi::CallbackInfo& info) {
     r.official = o.choice("mode", "paper", {"paper", "official"}) == "official";
     r.alpha = o.number("alpha", 0.01, 1e-6, 1e6, false);  // below 1e-6 x+α·ε == x in float32 (Δ = 0)
     r.bnEps = o.number("bnEps", 1e-5, 0, 1e6, false, true);
+    r.bnStatistics = o.flag("bnStatistics", false);
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
@@ -142,6 +143,25 @@ Napi::Value EngineWrap::ZenScore(const Napi::CallbackInfo& info) {
         o.Set("logDelta", doubles(env, res.logDelta));
         o.Set("logSigmaSum", doubles(env, res.logSigmaSum));
         o.Set("seconds", res.seconds);
+        if (!res.bnOps.empty()) {
+          // Typed arrays: one copy out of the worker's vectors, none per element.
+          Napi::Object bn = Napi::Object::New(env);
+          const auto i32 = [&](const std::vector<int32_t>& v) {
+            auto a = Napi::Int32Array::New(env, v.size());
+            std::copy(v.begin(), v.end(), a.Data());
+            return a;
+          };
+          const auto f64 = [&](const std::vector<double>& v) {
+            auto a = Napi::Float64Array::New(env, v.size());
+            std::copy(v.begin(), v.end(), a.Data());
+            return a;
+          };
+          bn.Set("ops", i32(res.bnOps));
+          bn.Set("channels", i32(res.bnChannels));
+          bn.Set("mean", f64(res.bnMean));
+          bn.Set("variance", f64(res.bnVar));
+          o.Set("bnStatistics", bn);
+        }
         return o;
       });
   Napi::Promise p = w->promise();

@@ -58,6 +58,13 @@ std::string OptionReader::choice(const char* key, const std::string& def, const 
   fail("E_OPTION", std::string("option '") + key + "' must be one of " + list + ", got '" + s + "'");
 }
 
+bool OptionReader::flag(const char* key, bool def) const {
+  const Napi::Value v = get(key);
+  if (v.IsEmpty() || v.IsUndefined()) return def;
+  if (!v.IsBoolean()) fail("E_OPTION", std::string("option '") + key + "' must be true or false");
+  return v.As<Napi::Boolean>().Value();
+}
+
 std::vector<int32_t> descriptorArg(const Napi::Value& v) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     fail("E_DESCRIPTOR", "invalid descriptor: expected an Int32Array");

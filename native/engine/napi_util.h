@@ -18,6 +18,7 @@ class OptionReader {
   OptionReader(const Napi::Value& v, const char* what);
   double number(const char* key, double def, double lo, double hi, bool integer, bool loOpen = false) const;
   std::string choice(const char* key, const std::string& def, const std::vector<std::string>& allowed) const;
+  bool flag(const char* key, bool def) const;
 
  private:
   Napi::Value get(const char* key) const;

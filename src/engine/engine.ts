@@ -86,6 +86,24 @@ export type LatencyResult = NativeLatencyResult & {
   tensorrtVersion?: string;
 };
 
+/** Options of `bnStatistics`. */
+export interface BnStatisticsOptions {
+  batchSize: number;
+  resolution: number;
+  /** Philox seed: the images are the Zen-score input x of repeat 0 of this seed. */
+  seed?: number;
+  bnEps?: number;
+}
+
+/** Batch statistics of one BN op (training mode, clean forward): per channel. */
+export interface BnStatistics {
+  /** Index of the BN op in the descriptor. */
+  op: number;
+  mean: Float64Array;
+  /** Biased (population) variance, as BN normalises with. */
+  variance: Float64Array;
+}
+
 /** CPU features the engine detected. */
 export interface CpuFeatures {
   avx2: boolean;
@@ -247,6 +265,34 @@ export class Engine {
       if (this.backend === 'cuda') return await this.cuda('cudaLatency')(d, { ...o });
       if (o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
       return await this.native!.latency(d, { ...o, precision: 'fp32' });
+    } catch (e) {
+      throw toZennasError(e);
+    }
+  }
+
+  /**
+   * Per-channel batch mean and variance of every BN in a training-mode forward of N(0,1) images
+   * (the Zen-score's clean input x of repeat 0): a network's BN statistics at initialisation,
+   * used to calibrate the eval-mode BN of ONNX exports and to inspect where σ̄ comes from.
+   * CPU backend only.
+   */
+  async bnStatistics(descriptor: Int32Array, options: BnStatisticsOptions): Promise<BnStatistics[]> {
+    const d = checkDescriptor(descriptor);
+    const o = resolveZenScoreOptions({ batchSize: options?.batchSize, resolution: options?.resolution, seed: options?.seed, bnEps: options?.bnEps, repeats: 1 });
+    this.checkOpen();
+    if (this.backend !== 'cpu') optionError("bnStatistics runs on the CPU backend: use an Engine with backend 'cpu'");
+    try {
+      const r = await this.native!.zenScore(d, { ...o, bnStatistics: true });
+      const s = r.bnStatistics;
+      if (!s) return [];
+      const out: BnStatistics[] = [];
+      let at = 0;
+      s.ops.forEach((op, i) => {
+        const c = s.channels[i]!;
+        out.push({ op, mean: s.mean.slice(at, at + c), variance: s.variance.slice(at, at + c) });
+        at += c;
+      });
+      return out;
     } catch (e) {
       throw toZennasError(e);
     }

@@ -16,6 +16,16 @@ export interface NativeZenScoreOptions {
   mode: 'paper' | 'official';
   alpha: number;
   bnEps: number;
+  /** Also return the clean forward's per-BN batch statistics (CPU backend). */
+  bnStatistics?: boolean;
+}
+
+/** Per-BN batch statistics of a clean forward, channels of all BN ops concatenated in op order. */
+export interface NativeBnStatistics {
+  ops: Int32Array;
+  channels: Int32Array;
+  mean: Float64Array;
+  variance: Float64Array;
 }
 
 /** What the native zenScore resolves to. */
@@ -27,6 +37,7 @@ export interface NativeZenScoreResult {
   logDelta: number[];
   logSigmaSum: number[];
   seconds: number;
+  bnStatistics?: NativeBnStatistics;
 }
 
 /** What the native latency resolves to. */

@@ -2,20 +2,29 @@
  * ONNX export of a lowered network (a descriptor, native/DESCRIPTOR.md), so that other runtimes —
  * TensorRT through trtexec above all — can run the exact network zennas scores.
  *
- * The graph is the *inference* network (DESIGN §4): BN in eval mode with fresh statistics
- * (γ=1, β=0, running mean 0, running var 1) folded into the preceding convolution as
- * W·1/√(1+ε) and a zero bias, the way deployment tools fold it. A BN that follows no
- * convolution stays a BatchNormalization node. Weights are deterministic (Philox, seed):
- *   - 'he' (default): N(0, 2/fan_in), so activations stay O(1) through any depth and an FP16
- *     engine sees realistic magnitudes (latency is independent of the values, overflow is not);
- *   - 'philox': the engine's own N(0,1) draws of repeat 0, for bit-level cross-checks.
+ * The graph is the *inference* network (DESIGN §4): BN in eval mode (γ=1, β=0) folded into the
+ * preceding convolution as W·s and bias −μ·s with s = 1/√(var+ε), the way deployment tools fold
+ * it; a BN that follows no convolution stays a BatchNormalization node. Weights are the engine's
+ * own Philox N(0,1) draws of repeat 0 (deterministic in the seed). BN running statistics:
+ *   - 'calibrated' (default): the batch mean and variance of each BN in a training-mode forward
+ *     of CALIBRATION_BATCH N(0,1) images at the export resolution (the engine's `bnStatistics`:
+ *     the Zen-score's input x of repeat 0). On those images the exported eval network computes
+ *     exactly the training-mode network; on any input every BN output is O(1), as in a trained
+ *     network, so deep residual nets stay far from FP16 overflow (latency does not depend on
+ *     the values, but inf/NaN everywhere would not be a realistic workload);
+ *   - 'fresh': mean 0, var 1, the eval mode of a just-constructed model (activations grow
+ *     with depth and overflow FP16 in deep nets).
  */
-import { setFloat16 } from '@petamoriken/float16';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ZennasError } from '../errors';
 import { DecodedOp } from '../model/descriptor';
-import { decodeForReference, ReferenceNet, referenceWeights } from '../reference/zen-reference';
+import { decodeForReference, weightCount } from '../reference/zen-reference';
+import { Engine } from '../engine/engine';
+import { loadNative } from '../engine/native';
+import { weightStream } from '../rng/philox';
+import { float32ToFloat16Bits } from './float16';
 import { packageRoot } from '../engine/native';
 import {
   ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, ONNX_FLOAT16,
@@ -37,8 +46,8 @@ export interface OnnxExportOptions {
   batchSize?: number;
   /** Element type of weights, input and output (default 'fp32'). */
   precision?: 'fp32' | 'fp16';
-  /** Weight values (default 'he'; see the module comment). */
-  weights?: 'he' | 'philox';
+  /** BN running variance (default 'calibrated'; see the module comment). */
+  bn?: 'calibrated' | 'fresh';
   /** Philox seed of the weights, integer in [0, 2^53) (default 0). */
   seed?: number;
   /** BN ε folded into the convolutions (default 1e-5). */
@@ -47,25 +56,57 @@ export interface OnnxExportOptions {
   docString?: string;
 }
 
-/** Fan-in of an op's weights (He initialisation). */
-export function fanIn(o: DecodedOp): number {
-  switch (o.op) {
-    case 'conv': return o.cin * o.kernel * o.kernel;
-    case 'dwconv': return o.kernel * o.kernel;
-    case 'linear': return o.cin;
-    default: return 1;
-  }
+/**
+ * The engine's float32 weights of repeat 0 (native Philox fill: the values the CPU engine draws,
+ * ~50× faster than the float64 reference's generator for 100M-weight nets).
+ */
+export function engineWeights(net: { ops: DecodedOp[] }, seed: number): (Float32Array | null)[] {
+  const native = loadNative();
+  const CHUNK = 1 << 26; // the fill's per-call limit
+  return net.ops.map((o, i) => {
+    const n = weightCount(o);
+    if (n === 0) return null;
+    const w = new Float32Array(n);
+    for (let b = 0; b < n; b += CHUNK) w.set(native._gaussian(seed, weightStream(i), 0, b, Math.min(n, b + CHUNK)), b);
+    return w;
+  });
 }
 
-/** The weights the export uses, op by op (null for weight-free ops), before BN folding. */
-export function exportWeights(net: ReferenceNet, kind: 'he' | 'philox', seed: number): (Float64Array | null)[] {
-  const w = referenceWeights(net, seed, 0);
-  if (kind === 'philox') return w;
-  return w.map((t, i) => {
-    if (!t) return null;
-    const s = Math.sqrt(2 / fanIn(net.ops[i]!));
-    return t.map((v) => v * s);
-  });
+/** Images of the BN calibration forward (at the export resolution; BN needs batch·H·W ≥ 2). */
+export const CALIBRATION_BATCH = 4;
+
+/** BN running statistics of the export, per op index (null for other ops). */
+export interface ExportBnStats {
+  mean: (Float64Array | null)[];
+  variance: (Float64Array | null)[];
+}
+
+/**
+ * BN running statistics of the export: 'fresh' → mean 0, var 1; 'calibrated' → the batch
+ * statistics of a training-mode forward of CALIBRATION_BATCH N(0,1) images at `resolution`
+ * (native CPU engine, float32, FP64 accumulation).
+ */
+export async function exportBnStatistics(descriptor: Int32Array, mode: 'calibrated' | 'fresh', resolution: number, seed = 0, bnEps = 1e-5): Promise<ExportBnStats> {
+  const net = decodeForReference(descriptor);
+  const out: ExportBnStats = { mean: net.ops.map(() => null), variance: net.ops.map(() => null) };
+  if (mode === 'fresh') {
+    net.ops.forEach((o, i) => {
+      if (o.op !== 'bn') return;
+      out.mean[i] = new Float64Array(o.cout);
+      out.variance[i] = new Float64Array(o.cout).fill(1);
+    });
+    return out;
+  }
+  const engine = new Engine({ backend: 'cpu' });
+  try {
+    for (const s of await engine.bnStatistics(descriptor, { batchSize: CALIBRATION_BATCH, resolution, seed, bnEps })) {
+      out.mean[s.op] = s.mean;
+      out.variance[s.op] = s.variance;
+    }
+  } finally {
+    engine.close();
+  }
+  return out;
 }
 
 interface Value { name: string; c: number; h: number; w: number; rank: 2 | 4 }
@@ -92,36 +133,35 @@ function checkOptions(o: OnnxExportOptions): Required<Omit<OnnxExportOptions, 'b
   if (o.batchSize !== undefined) int('batchSize', o.batchSize, 1, 4096);
   const precision = o.precision ?? 'fp32';
   if (precision !== 'fp32' && precision !== 'fp16') bad(`precision must be 'fp32' or 'fp16', got ${String(precision)}`);
-  const weights = o.weights ?? 'he';
-  if (weights !== 'he' && weights !== 'philox') bad(`weights must be 'he' or 'philox', got ${String(weights)}`);
+  const bn = o.bn ?? 'calibrated';
+  if (bn !== 'calibrated' && bn !== 'fresh') bad(`bn must be 'calibrated' or 'fresh', got ${String(bn)}`);
   const seed = o.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) bad(`seed must be an integer in [0, 2^53), got ${String(seed)}`);
   const bnEps = o.bnEps ?? 1e-5;
   if (typeof bnEps !== 'number' || !(bnEps > 0) || !Number.isFinite(bnEps)) bad(`bnEps must be a positive number, got ${String(bnEps)}`);
-  return { resolution: o.resolution, batchSize: o.batchSize, precision, weights, seed, bnEps, docString: o.docString };
+  return { resolution: o.resolution, batchSize: o.batchSize, precision, bn, seed, bnEps, docString: o.docString };
 }
 
 /**
  * Builds the ONNX graph of a descriptor. Returns the model as plain objects (see onnx-schema.ts);
  * `exportOnnx` serialises it.
  */
-export function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOptions): OnnxModel {
+export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOptions): Promise<OnnxModel> {
   const o = checkOptions(options);
   const net = decodeForReference(descriptor);
-  const weights = exportWeights(net, o.weights, o.seed);
+  const weights = engineWeights(net, o.seed);
+  const bnStats = await exportBnStatistics(descriptor, o.bn, o.resolution, o.seed, o.bnEps);
   const elemType = o.precision === 'fp16' ? ONNX_FLOAT16 : ONNX_FLOAT;
-  const bnScale = 1 / Math.sqrt(1 + o.bnEps);
 
   const nodes: OnnxNode[] = [];
   const inits: OnnxTensor[] = [];
-  const tensor = (name: string, dims: number[], values: ArrayLike<number>): string => {
-    const n = values.length;
-    const bytes = new Uint8Array(n * (elemType === ONNX_FLOAT16 ? 2 : 4));
-    const view = new DataView(bytes.buffer);
-    for (let i = 0; i < n; i++) {
-      if (elemType === ONNX_FLOAT16) setFloat16(view, 2 * i, values[i]!, true);
-      else view.setFloat32(4 * i, values[i]!, true);
-    }
+  const littleEndian = os.endianness() === 'LE';
+  const tensor = (name: string, dims: number[], values: Float32Array | Float64Array): string => {
+    // Typed-array conversions: 100M-weight ImageNet nets must export in seconds; raw_data is little-endian.
+    const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
+    const typed = elemType === ONNX_FLOAT16 ? float32ToFloat16Bits(f32) : f32;
+    let bytes: Uint8Array = new Uint8Array(typed.buffer, 0, typed.byteLength);
+    if (!littleEndian) bytes = swapBytes(bytes, elemType === ONNX_FLOAT16 ? 2 : 4);
     inits.push({ name, dims, dataType: elemType, rawData: bytes });
     return name;
   };
@@ -157,9 +197,16 @@ export function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOption
         const w = weights[i]!;
         const k = op.kernel, pad = (k - 1) >> 1;
         const cinPerGroup = op.op === 'dwconv' ? 1 : op.cin;
-        const wName = tensor(`${at}_weight`, [op.cout, cinPerGroup, k, k], fold ? w.map((v) => v * bnScale) : w);
-        const inputs = [x.name, wName];
-        if (fold) inputs.push(tensor(`${at}_bias`, [op.cout], new Float64Array(op.cout)));
+        const inputs = [x.name];
+        if (fold) {
+          const per = cinPerGroup * k * k;
+          const scale = bnStats.variance[i + 1]!.map((v) => 1 / Math.sqrt(v + o.bnEps));
+          const mean = bnStats.mean[i + 1]!;
+          inputs.push(tensor(`${at}_weight`, [op.cout, cinPerGroup, k, k], w.map((x, j) => x * scale[Math.floor(j / per)]!)));
+          inputs.push(tensor(`${at}_bias`, [op.cout], scale.map((sc, c) => -mean[c]! * sc)));
+        } else {
+          inputs.push(tensor(`${at}_weight`, [op.cout, cinPerGroup, k, k], w));
+        }
         const attrs = [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [pad, pad, pad, pad]), ints('dilations', [1, 1])];
         if (op.op === 'dwconv') attrs.push(int('group', op.cout));
         y = { name: node('Conv', at, inputs, attrs), c: op.cout, h: outSize(x.h, k, op.stride), w: outSize(x.w, k, op.stride), rank: 4 };
@@ -169,11 +216,10 @@ export function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOption
         if (folded.has(i)) { y = x; break; }
         x = as4d(x, at);
         const c = op.cout;
-        const ones = new Float64Array(c).fill(1), zeros = new Float64Array(c);
         y = {
           ...x,
-          name: node('BatchNormalization', at, [x.name, tensor(`${at}_scale`, [c], ones), tensor(`${at}_bias`, [c], zeros),
-            tensor(`${at}_mean`, [c], zeros), tensor(`${at}_var`, [c], ones)], [float('epsilon', o.bnEps)]),
+          name: node('BatchNormalization', at, [x.name, tensor(`${at}_scale`, [c], new Float64Array(c).fill(1)), tensor(`${at}_bias`, [c], new Float64Array(c)),
+            tensor(`${at}_mean`, [c], bnStats.mean[i]!), tensor(`${at}_var`, [c], bnStats.variance[i]!)], [float('epsilon', o.bnEps)]),
         };
         break;
       }
@@ -221,9 +267,8 @@ export function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOption
     docString: o.docString ?? '',
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     metadataProps: [
-      { key: 'zennas.weights', value: o.weights },
-      { key: 'zennas.seed', value: String(o.seed) },
-      { key: 'zennas.bn', value: `eval, folded (running mean 0, var 1, eps ${o.bnEps})` },
+      { key: 'zennas.weights', value: `Philox N(0,1), seed ${o.seed}, repeat 0` },
+      { key: 'zennas.bn', value: `eval, folded; running statistics ${o.bn === 'fresh' ? 'mean 0, var 1' : `of ${CALIBRATION_BATCH} N(0,1) images (seed ${o.seed})`}, eps ${o.bnEps}` },
     ],
     graph: {
       name: 'zennas',
@@ -233,6 +278,13 @@ export function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOption
       output: [info(ONNX_OUTPUT, outDims)],
     },
   };
+}
+
+/** Byte-swaps elements of `size` bytes (big-endian hosts only). */
+function swapBytes(b: Uint8Array, size: number): Uint8Array {
+  const out = new Uint8Array(b.length);
+  for (let i = 0; i < b.length; i += size) for (let k = 0; k < size; k++) out[i + k] = b[i + size - 1 - k]!;
+  return out;
 }
 
 /** An INT64 initializer (Unsqueeze axes); INT64 = 7. */
@@ -247,8 +299,8 @@ function tensorInt64(inits: OnnxTensor[], name: string, values: number[]): strin
 }
 
 /** Serialise a descriptor's inference network as an ONNX model (protobuf bytes). */
-export function exportOnnx(descriptor: Int32Array, options: OnnxExportOptions): Uint8Array {
-  const model = buildOnnxModel(descriptor, options);
+export async function exportOnnx(descriptor: Int32Array, options: OnnxExportOptions): Promise<Uint8Array> {
+  const model = await buildOnnxModel(descriptor, options);
   const type = onnxModelType();
   return type.encode(type.fromObject(model)).finish();
 }

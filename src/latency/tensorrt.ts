@@ -161,7 +161,7 @@ export async function tensorRtLatency(descriptor: Int32Array, options: TensorRtL
   check(options);
   const { path: bin, reason } = findTrtexec(options.trtexec);
   if (!bin) throw new ZennasError('E_BACKEND', reason!);
-  const onnx = exportOnnx(descriptor, {
+  const onnx = await exportOnnx(descriptor, {
     resolution: options.resolution, batchSize: options.batchSize, precision: options.precision, bnEps: options.bnEps,
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-trt-'));

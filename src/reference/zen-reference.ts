@@ -58,6 +58,7 @@ export interface ReferenceResult {
 /** Per-BN statistics of one forward: biased batch variance per channel and the count n = N·H·W. */
 export interface BnStats {
   opIndex: number;
+  mean: Float64Array;
   variance: Float64Array;
   count: number;
 }
@@ -163,14 +164,16 @@ function conv2d(x: Tensor4, wt: Float64Array, cout: number, k: number, stride: n
 }
 
 /** Training-mode BN, γ=1, β=0: returns the normalised tensor and the biased per-channel variance. */
-function batchNorm(x: Tensor4, eps: number): { y: Tensor4; variance: Float64Array; count: number } {
+function batchNorm(x: Tensor4, eps: number): { y: Tensor4; mean: Float64Array; variance: Float64Array; count: number } {
   const hw = x.h * x.w, count = x.n * hw;
   const y = tensor(x.n, x.c, x.h, x.w);
   const variance = new Float64Array(x.c);
+  const means = new Float64Array(x.c);
   for (let c = 0; c < x.c; c++) {
     let s = 0;
     for (let n = 0; n < x.n; n++) { const o = (n * x.c + c) * hw; for (let i = 0; i < hw; i++) s += x.data[o + i]!; }
     const mean = s / count;
+    means[c] = mean;
     let v = 0;
     for (let n = 0; n < x.n; n++) { const o = (n * x.c + c) * hw; for (let i = 0; i < hw; i++) v += (x.data[o + i]! - mean) ** 2; }
     v /= count;
@@ -178,7 +181,7 @@ function batchNorm(x: Tensor4, eps: number): { y: Tensor4; variance: Float64Arra
     const inv = 1 / Math.sqrt(v + eps);
     for (let n = 0; n < x.n; n++) { const o = (n * x.c + c) * hw; for (let i = 0; i < hw; i++) y.data[o + i] = (x.data[o + i]! - mean) * inv; }
   }
-  return { y, variance, count };
+  return { y, mean: means, variance, count };
 }
 
 function maxPool(x: Tensor4, k: number, stride: number): Tensor4 {
@@ -215,12 +218,12 @@ function map(x: Tensor4, f: (v: number) => number): Tensor4 {
 /**
  * Forward pass in float64. `weights[i]` holds op i's weights (see referenceWeights); `onBn` sees the
  * statistics of every BN. Returns every slot (slot 0 = x); the descriptor's output slot is f(x).
- * `bn: 'eval'` is the inference network of a fresh model (running mean 0, var 1: y = x/√(1+ε)),
- * the network `exportOnnx` writes; `onBn` is not called then.
+ * `bn: EvalBn` is eval mode instead (y_c = (x_c − mean_c)/√(var_c+ε) with the given running
+ * statistics): the network `exportOnnx` writes; `onBn` then still sees the batch statistics.
  */
 export function referenceForward(
   net: ReferenceNet, weights: (Float64Array | null)[], x: Tensor4, bnEps: number,
-  onBn?: (s: BnStats) => void, bn: 'train' | 'eval' = 'train',
+  onBn?: (s: BnStats) => void, bn: 'train' | EvalBn = 'train',
 ): Tensor4[] {
   if (x.c !== net.inputChannels) throw new ZennasError('E_OPTION', `input has ${x.c} channels, the net expects ${net.inputChannels}`);
   const slots: Tensor4[] = new Array(net.numSlots);
@@ -237,13 +240,18 @@ export function referenceForward(
       case 'conv': y = conv2d(src, wt(), o.cout, o.kernel, o.stride, false); break;
       case 'dwconv': y = conv2d(src, wt(), o.cout, o.kernel, o.stride, true); break;
       case 'bn': {
-        if (bn === 'eval') {
-          const inv = 1 / Math.sqrt(1 + bnEps);
-          y = map(src, (v) => v * inv);
+        if (bn !== 'train') {
+          if (onBn) { const r = batchNorm(src, bnEps); onBn({ opIndex: i, mean: r.mean, variance: r.variance, count: r.count }); }
+          const hw = src.h * src.w, rm = bn.mean[i], rv = bn.variance[i];
+          y = tensor(src.n, src.c, src.h, src.w);
+          for (let j = 0; j < src.data.length; j++) {
+            const c = Math.floor(j / hw) % src.c;
+            y.data[j] = (src.data[j]! - (rm ? rm[c]! : 0)) / Math.sqrt((rv ? rv[c]! : 1) + bnEps);
+          }
           break;
         }
         const r = batchNorm(src, bnEps);
-        onBn?.({ opIndex: i, variance: r.variance, count: r.count });
+        onBn?.({ opIndex: i, mean: r.mean, variance: r.variance, count: r.count });
         y = r.y;
         break;
       }
@@ -292,6 +300,12 @@ export function referenceForward(
     slots[o.dst] = y;
   });
   return slots;
+}
+
+/** Eval-mode BN of `referenceForward`: running statistics per op index (BN ops only; null → mean 0, var 1). */
+export interface EvalBn {
+  mean: (Float64Array | null)[];
+  variance: (Float64Array | null)[];
 }
 
 /** Per-repeat terms of the Zen-score. */

@@ -10,7 +10,7 @@ import { human } from '../format';
 import { ZennasError } from '../../errors';
 
 interface ExportFlags {
-  output: string; resolution: number; batchSize?: number; numClasses: number; precision: string; weights: string;
+  output: string; resolution: number; batchSize?: number; numClasses: number; precision: string; bn: string;
   seed: number; bnEps: string; se?: boolean; overwrite?: boolean; json?: boolean;
 }
 
@@ -40,36 +40,38 @@ export function registerExportCommand(program: Command): void {
     .option('-b, --batch-size <n>', "fixed batch size (default: a symbolic 'batch' dimension)", intOption('--batch-size', 1, 4096))
     .option('-c, --num-classes <n>', 'classes of the GAP+Linear head (0 = none: the output is the last feature map)', intOption('--num-classes', 0, 1_000_000), 1000)
     .option('-p, --precision <p>', "'fp32' or 'fp16' (weights, input and output)", 'fp32')
-    .option('--weights <kind>', "'he' (N(0, 2/fan_in), default) or 'philox' (the engine's N(0,1) draws of repeat 0)", 'he')
-    .option('--seed <n>', 'Philox seed of the weights', intOption('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
+    .option('--bn <stats>', "BN running variance folded in: 'calibrated' (default: each BN output has unit scale, as in a trained net) or 'fresh' (1)", 'calibrated')
+    .option('--seed <n>', "Philox seed of the weights (the engine's N(0,1) draws of repeat 0)", intOption('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('--bn-eps <x>', 'BN ε folded into the convolutions', '1e-5')
     .option('--se', 'insert SE modules in residual super blocks')
     .option('--overwrite', 'replace the output file if it exists')
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
-The graph: Conv (BN folded: W/√(1+ε), zero bias), Relu, MaxPool, Add (residuals), SE as
+The graph: Conv (BN folded: W/√(var+ε), zero bias), Relu, MaxPool, Add (residuals), SE as
 GlobalAveragePool → Conv 1×1 → Relu → Conv 1×1 → Sigmoid → Mul, then GlobalAveragePool → Flatten →
 Gemm. Input '${ONNX_INPUT}' [batch, 3, r, r], output '${ONNX_OUTPUT}' [batch, classes]; opset ${ONNX_OPSET}.
 Weights are random (the network is untrained): use the file for latency and deployment tests.
+'calibrated' BN sets each running variance to what its input has for an N(0,1) image, so
+activations stay O(1) at any depth and FP16 engines do not overflow.
 
 Examples:
   $ zennas export test/fixtures/zennets/zennet_imagenet1k_latency01ms_res224.txt -o zennet-0.1ms.onnx
   $ trtexec --onnx=zennet-0.1ms.onnx --stronglyTyped        # or: zennas latency … --engine tensorrt
   $ zennas export "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)" -r 32 -c 10 -b 64 --precision fp16 -o tiny.onnx`)
-    .action((arg: string, f: ExportFlags) => {
+    .action(async (arg: string, f: ExportFlags) => {
       if (f.precision !== 'fp32' && f.precision !== 'fp16') throw new ZennasError('E_OPTION', `--precision must be 'fp32' or 'fp16', got '${f.precision}'`);
-      if (f.weights !== 'he' && f.weights !== 'philox') throw new ZennasError('E_OPTION', `--weights must be 'he' or 'philox', got '${f.weights}'`);
+      if (f.bn !== 'calibrated' && f.bn !== 'fresh') throw new ZennasError('E_OPTION', `--bn must be 'calibrated' or 'fresh', got '${f.bn}'`);
       const bnEps = Number(f.bnEps);
       if (!(bnEps > 0) || !Number.isFinite(bnEps)) throw new ZennasError('E_OPTION', `--bn-eps must be a positive number, got '${f.bnEps}'`);
       const { structure, text } = loadStructureArg(arg);
       const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: f.numClasses, se: !!f.se }));
-      const bytes = exportOnnx(descriptor, {
-        resolution: f.resolution, batchSize: f.batchSize, precision: f.precision, weights: f.weights, seed: f.seed, bnEps, docString: text,
+      const bytes = await exportOnnx(descriptor, {
+        resolution: f.resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
       });
       writeAtomically(f.output, bytes, !!f.overwrite);
       const c = countModel(structure, { resolution: f.resolution, numClasses: f.numClasses, se: !!f.se });
       const summary = {
-        output: f.output, bytes: bytes.length, opset: ONNX_OPSET, precision: f.precision, weights: f.weights, seed: f.seed,
+        output: f.output, bytes: bytes.length, opset: ONNX_OPSET, precision: f.precision, bn: f.bn, seed: f.seed,
         resolution: f.resolution, batchSize: f.batchSize ?? 'dynamic', numClasses: f.numClasses, params: c.params, flops: c.flops,
       };
       if (f.json) {
@@ -77,7 +79,7 @@ Examples:
         return;
       }
       process.stdout.write(
-        `wrote ${f.output} (${human(bytes.length)}B, opset ${ONNX_OPSET}, ${f.precision}, ${f.weights} weights, seed ${f.seed})\n` +
+        `wrote ${f.output} (${human(bytes.length)}B, opset ${ONNX_OPSET}, ${f.precision}, ${f.bn} BN, seed ${f.seed})\n` +
           `input '${ONNX_INPUT}' [${f.batchSize ?? 'batch'}, 3, ${f.resolution}, ${f.resolution}], output '${ONNX_OUTPUT}'; ` +
           `${human(c.params)} params as trained (BN folded away in the file), ${human(c.flops)} FLOPs\n`,
       );
