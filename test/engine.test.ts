@@ -357,3 +357,33 @@ test('close() while calls are in flight: they still resolve; later calls reject'
   t.true(done.every((r) => r.scores.every(Number.isFinite)));
   await rejectsWith(t, () => e.zenScore(small, opts()), 'E_BACKEND');
 });
+
+test('bnStatistics: one entry per BN in op order, channel stats of the clean forward, first-principles values', async (t) => {
+  // conv 1×1 of a single input channel into 2 channels, then BN: the BN input is w_c·x, so its batch
+  // mean and variance are w_c·mean(x) and w_c²·var(x) for the engine's own x and w (Philox).
+  const d = desc([[CONV, 0, 1, 0, 1, 2, 1, 1], [BN, 1, 1, 0, 2, 2, 0, 0]], { slots: 2, inputChannels: 1, output: 1 });
+  const B = 3, R = 5, seed = 11;
+  const stats = await withEngine(1, (e) => e.bnStatistics(d, { batchSize: B, resolution: R, seed }));
+  t.is(stats.length, 1);
+  t.is(stats[0]!.op, 1);
+  const x = gaussianTensor(seed, 0x40000000, 0, B * R * R), w = gaussianTensor(seed, 1, 0, 2);
+  const mx = x.reduce((a, v) => a + v, 0) / x.length;
+  const vx = x.reduce((a, v) => a + (v - mx) ** 2, 0) / x.length;
+  for (let c = 0; c < 2; c++) {
+    t.true(Math.abs(stats[0]!.mean[c]! - w[c]! * mx) < 1e-5, `mean ${c}`);
+    t.true(Math.abs(stats[0]!.variance[c]! - w[c]! ** 2 * vx) < 1e-5 * w[c]! ** 2 * vx + 1e-9, `variance ${c}`);
+  }
+  const many = await withEngine(2, (e) => e.bnStatistics(chain(3, [8, 16, 16]).d, { batchSize: 4, resolution: 12 }));
+  t.deepEqual(many.map((s) => [s.op, s.mean.length, s.variance.length]), [[1, 8, 8], [4, 16, 16], [7, 16, 16]]);
+  t.true(many.every((s) => s.variance.every((v) => v > 0)));
+  const noBn = desc([[CONV, 0, 1, 0, 3, 4, 3, 1]], { slots: 2 });
+  t.deepEqual(await withEngine(1, (e) => e.bnStatistics(noBn, { batchSize: 2, resolution: 4 })), []);
+  await withEngine(1, (e) => rejectsWith(t, () => e.bnStatistics(small, { batchSize: 0, resolution: 8 }), 'E_OPTION', /batchSize/));
+  const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
+  try {
+    const err = await t.throwsAsync(native.zenScore(small, { batchSize: 2, resolution: 8, bnStatistics: 'yes' } as never));
+    t.regex((err as Error).message, /option 'bnStatistics' must be true or false/);
+  } finally {
+    native.close();
+  }
+});
