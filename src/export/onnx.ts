@@ -34,6 +34,8 @@ import {
 /** ONNX opset and IR version written (opset 17: TensorRT 8.6+, onnxruntime 1.14+). */
 export const ONNX_OPSET = 17;
 export const ONNX_IR_VERSION = 8;
+/** Largest initializer payload written (protobuf's 2 GiB message limit, less room for the graph). */
+export const ONNX_MAX_BYTES = 2 ** 31 - 2 ** 24;
 /** Names of the graph's input and output. */
 export const ONNX_INPUT = 'input';
 export const ONNX_OUTPUT = 'output';
@@ -149,6 +151,12 @@ function checkOptions(o: OnnxExportOptions): Required<Omit<OnnxExportOptions, 'b
 export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExportOptions): Promise<OnnxModel> {
   const o = checkOptions(options);
   const net = decodeForReference(descriptor);
+  // protobuf messages (and so ONNX files without external data) hold at most 2 GiB: refuse before
+  // drawing weights that could not be written anyway.
+  const bytes = net.ops.reduce((a, op) => a + weightCount(op), 0) * (o.precision === 'fp16' ? 2 : 4);
+  if (bytes > ONNX_MAX_BYTES) {
+    throw new ZennasError('E_STRUCTURE', `the weights take ${(bytes / 2 ** 30).toFixed(2)} GiB but an ONNX file holds at most 2 GiB${o.precision === 'fp32' && bytes / 2 <= ONNX_MAX_BYTES ? ': export with precision fp16' : ''}`);
+  }
   const weights = engineWeights(net, o.seed);
   const bnStats = await exportBnStatistics(descriptor, o.bn, o.resolution, o.seed, o.bnEps);
   const elemType = o.precision === 'fp16' ? ONNX_FLOAT16 : ONNX_FLOAT;
