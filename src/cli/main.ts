@@ -11,7 +11,7 @@ export function buildProgram(): Command {
   const program = new Command();
   program
     .name('zennas')
-    .description('Training-free neural architecture search: Zen-score, zero-shot proxies and evolutionary\nsearch with a native (C++/CUDA) engine.')
+    .description('Training-free neural architecture search: Zen-score, evolutionary search under budgets, GPU/TensorRT latency and ONNX export, with a native (C++/CUDA) engine.')
     .version(require('../../../package.json').version as string)
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
