@@ -308,22 +308,40 @@ test('random garbage descriptors never crash the process', async (t) => {
   t.pass();
 });
 
-test('the portable scalar kernels (ZENNAS_SIMD=scalar) agree with the SIMD kernels', async (t) => {
-  const d = chain(3, [16, 24], 3).d;
+/** Zen-scores of `d` in a fresh process with `env` (kernel selection is read once per process). */
+function scoresInProcess(t: { is: (a: unknown, b: unknown, m?: string) => void }, d: Int32Array, resolution: number, env: Record<string, string>) {
   const script = `
     const z = require('node-gyp-build')(${JSON.stringify(packageRoot())});
     const e = new z.Engine({ backend: 'cpu', threads: 2 });
-    e.zenScore(new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 4, resolution: 13, repeats: 2, seed: 5 })
+    e.zenScore(new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 4, resolution: ${resolution}, repeats: 2, seed: 5 })
       .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, scores: r.scores })); e.close(); });`;
-  const run = (env: Record<string, string>) => {
-    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
-    t.is(r.status, 0, r.stderr);
-    return JSON.parse(r.stdout) as { simd: string; scores: number[] };
-  };
-  const scalar = run({ ZENNAS_SIMD: 'scalar' });
-  const simd = run({});
-  t.is(scalar.simd, 'scalar');
-  for (let i = 0; i < 2; i++) t.true(Math.abs(scalar.scores[i]! - simd.scores[i]!) < 1e-4, `${scalar.scores[i]} vs ${simd.scores[i]}`);
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  t.is(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { simd: string; scores: number[] };
+}
+
+test('the portable scalar kernels (ZENNAS_SIMD=scalar) agree with the SIMD kernels', async (t) => {
+  const d = chain(3, [16, 24], 3).d;
+  // 13×13: packed convolutions; 16×16 and 8×8: the indirect (unpacked) k×k path.
+  for (const resolution of [13, 16, 8]) {
+    const scalar = scoresInProcess(t, d, resolution, { ZENNAS_SIMD: 'scalar' });
+    const simd = scoresInProcess(t, d, resolution, {});
+    t.is(scalar.simd, 'scalar');
+    for (let i = 0; i < 2; i++) t.true(Math.abs(scalar.scores[i]! - simd.scores[i]!) < 1e-4, `${resolution}²: ${scalar.scores[i]} vs ${simd.scores[i]}`);
+  }
+});
+
+test('indirect k×k convolutions give the same bits as packed ones (ZENNAS_CONV=packed), k = 3, 5, 7', async (t) => {
+  for (const k of [3, 5, 7]) {
+    const d = chain(3, [16, 24, 8], k).d;
+    for (const resolution of [16, 24, 32]) {
+      for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+        const packed = scoresInProcess(t, d, resolution, { ...simd, ZENNAS_CONV: 'packed' });
+        const indirect = scoresInProcess(t, d, resolution, simd);
+        t.deepEqual(indirect.scores, packed.scores, `k ${k}, ${resolution}², ${indirect.simd}`);
+      }
+    }
+  }
 });
 
 test('the descriptor is copied at the call: mutating it afterwards does not change the result', async (t) => {

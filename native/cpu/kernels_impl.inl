@@ -3,6 +3,7 @@
 // Gaussian generator gives the same bits in both; the GEMM uses FMA explicitly where present.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -82,6 +83,55 @@ inline void microKernel(int64_t kc, const float* __restrict A, const float* __re
   }
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+}
+#endif
+
+// Indirect variant: row p of the B micro-panel is the 8 floats at base + off[p] followed by the 8 at
+// base1 + off[p] (input rows, see convGemmIndirect), read in place instead of from a packed copy.
+// Same FMA order as microKernel, so both give the same bits.
+#if ZENNAS_VEC
+inline void microKernelIndirect(int64_t kc, const float* __restrict A, const float* base, const float* base1, const int64_t* off, float* C,
+                                int64_t ldc, bool acc, int mr) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00,
+         c41 = c00, c50 = c00, c51 = c00;
+  for (int64_t p = 0; p < kc; ++p) {
+    const __m256 b0 = _mm256_loadu_ps(base + off[p]), b1 = _mm256_loadu_ps(base1 + off[p]);
+    __m256 a = _mm256_broadcast_ss(A + 0);
+    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(A + 1);
+    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(A + 2);
+    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(A + 3);
+    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(A + 4);
+    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(A + 5);
+    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    A += kMR;
+  }
+  __m256 acc_[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  for (int i = 0; i < mr; ++i) {
+    float* c = C + i * ldc;
+    __m256 lo = acc_[i][0], hi = acc_[i][1];
+    if (acc) { lo = _mm256_add_ps(_mm256_loadu_ps(c), lo); hi = _mm256_add_ps(_mm256_loadu_ps(c + 8), hi); }
+    _mm256_storeu_ps(c, lo);
+    _mm256_storeu_ps(c + 8, hi);
+  }
+}
+#else
+inline void microKernelIndirect(int64_t kc, const float* __restrict A, const float* base, const float* base1, const int64_t* off, float* C,
+                                int64_t ldc, bool acc, int mr) {
+  float t[kMR][kNR] = {};
+  for (int64_t p = 0; p < kc; ++p) {
+    for (int i = 0; i < kMR; ++i) {
+      const float a = A[i];
+      for (int j = 0; j < kNR; ++j) t[i][j] += a * (j < 8 ? base[off[p] + j] : base1[off[p] + j - 8]);
+    }
+    A += kMR;
+  }
+  for (int i = 0; i < mr; ++i)
+    for (int j = 0; j < kNR; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
 }
 #endif
 
@@ -251,7 +301,60 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
   }
 }
 
+constexpr int64_t kIndirectScratch = int64_t(1) << 19;  // floats of padded rows (≤ ThreadPool::kScratchFloats)
+
+/**
+ * Stride-1 k×k convolution without im2col copies ("indirect GEMM"), when the output width is a
+ * multiple of 8 (every 8-column half of a micro-panel lies in one output row): for each K block
+ * the zero-padded input rows the column chunk needs are copied once per (channel, ky), and B rows
+ * are read from them in place (off[q] selects channel, ky and kx; a half's base selects image,
+ * row and x). Packing every kx shift costs as much as the FMAs when cout is small; this copies
+ * 1/k of it (−20 to −25% on the k×k convs of CIFAR ZenNets). Not for 1×1: there B rows would be
+ * read from up to KC pages per panel, and the TLB misses cost more than the packing (measured).
+ * Returns false (nothing done) when the geometry does not fit; convGemm then packs.
+ */
+bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* pad) {
+  const int64_t cols = col1 - col0;
+  if (g.stride != 1 || col0 % kNR != 0 || cols % kNR != 0) return false;
+  const int64_t K = g.K(), M = g.cout, ldc = g.outStride, plane = g.h * g.w;
+  if (g.k == 1 || g.ow % 8 != 0) return false;
+  const int64_t rowLen = g.w + 2 * g.pad;
+  const int64_t r0 = col0 / g.ow, nrows = (col1 - 1) / g.ow - r0 + 1;
+  const int64_t maxGroups = (std::min<int64_t>(kKC, K) + g.k - 1) / g.k + 1;  // (ci, ky) groups a K block can touch
+  if (maxGroups * nrows * rowLen > kIndirectScratch) return false;
+  int64_t off[kKC];
+  for (int64_t pc = 0; pc < K; pc += kKC) {
+    const int64_t kc = std::min<int64_t>(kKC, K - pc);
+    // Padded rows: group j = the j-th (ci, ky) of this block, row r = output row r0 + r.
+    const int64_t g0 = pc / g.k, groups = (pc + kc - 1) / g.k - g0 + 1;
+    for (int64_t j = 0; j < groups; ++j) {
+      const int64_t gk = g0 + j, ci = gk / g.k, ky = gk % g.k;
+      const float* chan = in + ci * g.inStride;
+      for (int64_t r = 0; r < nrows; ++r) {
+        const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
+        float* prow = pad + (j * nrows + r) * rowLen;
+        if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
+        zero(prow, g.pad);
+        std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
+        zero(prow + g.pad + g.w, g.pad);
+      }
+    }
+    for (int64_t q = 0; q < kc; ++q) off[q] = ((pc + q) / g.k - g0) * nrows * rowLen + (pc + q) % g.k;  // (ci, ky) group, kx
+    // Where the 8 floats of column c start in the padded rows.
+    const auto at = [&](int64_t c) { return pad + (c / g.ow - r0) * rowLen + c % g.ow; };
+    for (int64_t ir = 0; ir < M; ir += kMR) {
+      const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ir));
+      const float* a = packedA + (ir / kMR) * K * kMR + pc * kMR;
+      for (int64_t c = col0; c < col1; c += kNR) microKernelIndirect(kc, a, at(c), at(c + 8), off, out + ir * ldc + c, ldc, pc > 0, mr);
+    }
+  }
+  return true;
+}
+
 void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* Bp) {
+  // ZENNAS_CONV=packed forces the packed path everywhere (the tests check both give the same bits).
+  static const bool packedOnly = [] { const char* v = std::getenv("ZENNAS_CONV"); return v && std::strcmp(v, "packed") == 0; }();
+  if (!packedOnly && convGemmIndirect(g, packedA, in, out, col0, col1, Bp)) return;
   const int64_t K = g.K(), M = g.cout, ldc = g.outStride, cols = col1 - col0;
   const int64_t panels = (cols + kNR - 1) / kNR;
   for (int64_t pc = 0; pc < K; pc += kKC) {
