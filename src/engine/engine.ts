@@ -66,9 +66,13 @@ export interface ZenScoreResult {
 
 /** Options of `latency` (eval-mode forward, BN folded). */
 export interface LatencyOptions {
+  /** Images per mini-batch, 1..4096 (default 64, the paper's). */
   batchSize: number;
+  /** Input height = width, 1..4096 (default 224). */
   resolution: number;
+  /** Untimed mini-batches first (default 10). */
   warmup: number;
+  /** Timed mini-batches (default 30, the paper's). */
   iterations: number;
   /** 'fp32' on the CPU; 'fp16' (default there) or 'fp32' on CUDA. */
   precision?: 'fp16' | 'fp32';
@@ -249,7 +253,8 @@ export class Engine {
   async latency(descriptor: Int32Array, options?: Partial<LatencyOptions>): Promise<LatencyResult> {
     const d = checkDescriptor(descriptor);
     if (options !== undefined && (options === null || typeof options !== 'object')) optionError('latency options must be an object');
-    const o = { batchSize: 64, resolution: 224, warmup: 3, iterations: 10, ...stripUndefined(options ?? {}) } as LatencyOptions;
+    // Defaults: the paper's protocol (batch 64, 224², 30 timed mini-batches), as the CLI.
+    const o = { batchSize: 64, resolution: 224, warmup: 10, iterations: 30, ...stripUndefined(options ?? {}) } as LatencyOptions;
     checkInt('batchSize', o.batchSize, 1, 4096);
     checkInt('resolution', o.resolution, 1, 4096);
     checkInt('warmup', o.warmup, 0, 100000);
