@@ -74,7 +74,7 @@ export interface LatencyOptions {
   warmup: number;
   /** Timed mini-batches (default 30, the paper's). */
   iterations: number;
-  /** 'fp32' on the CPU; 'fp16' (default there) or 'fp32' on CUDA. */
+  /** CUDA / TensorRT: 'fp16' (default) or 'fp32'; the CPU backend: 'fp32' only. */
   precision?: 'fp16' | 'fp32';
   /**
    * CUDA only: 'cudnn' (default, this addon) or 'tensorrt' (the network exported as ONNX and timed
