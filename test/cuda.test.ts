@@ -97,6 +97,7 @@ noGpuTest('zennas latency without a GPU exits with one clear E_BACKEND line', (t
   const r = zennas('latency', CIFAR_INIT, '-r', '32', '-b', '8');
   t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /^zennas: error \[E_BACKEND\]: .*(CUDA|GPU|cuDNN|nvcc|driver)/i);
+  t.regex(r.stderr, /To measure on the CPU instead: --backend cpu/);
   t.is(r.stderr.trim().split('\n').length, 1);
 });
 

@@ -20,8 +20,10 @@ bool cudaCompiledIn() {
 std::string cudaBuildReason() {
   if (cudaCompiledIn()) return "";
   const std::string detail = ZENNAS_CUDA_REASON;
-  const std::string base = "zennas was built without the CUDA backend (nvcc/cuDNN not found at build time)";
-  return detail.empty() || detail == base ? base : base + ": " + detail;
+  // The build's reason already names what was missing (nvcc or cuDNN): say it once.
+  const std::string base = "zennas was built without the CUDA backend";
+  if (detail.empty() || detail.rfind(base, 0) == 0) return detail.empty() ? base : detail;
+  return base + ": " + detail;
 }
 
 std::unique_ptr<Backend> makeBackend(const std::string& name, int threads) {

@@ -51,7 +51,16 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
         if (!f.json) process.stderr.write('zennas: exporting ONNX and building a TensorRT engine with trtexec (this can take a minute)…\n');
         r = await tensorRtLatency(descriptor, opts);
       } else {
-        const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda' });
+        let engine: Engine;
+        try {
+          engine = new Engine({ backend: f.backend as 'cpu' | 'cuda' });
+        } catch (e) {
+          // No GPU here: say how to measure anyway.
+          if (f.backend === 'cuda' && (e as { code?: string }).code === 'E_BACKEND') {
+            throw new ZennasError('E_BACKEND', `${(e as Error).message}. To measure on the CPU instead: --backend cpu (fp32)`);
+          }
+          throw e;
+        }
         try {
           r = await engine.latency(descriptor, opts);
         } finally {
