@@ -309,13 +309,17 @@ test('random garbage descriptors never crash the process', async (t) => {
 });
 
 /** Zen-scores of `d` in a fresh process with `env` (kernel selection is read once per process). */
-function scoresInProcess(t: { is: (a: unknown, b: unknown, m?: string) => void }, d: Int32Array, resolution: number, env: Record<string, string>) {
+function scoresInProcess(t: { is: (a: unknown, b: unknown, m?: string) => void }, d: Int32Array, resolution: number, env: Record<string, string>, expectFailure = false) {
   const script = `
     const z = require('node-gyp-build')(${JSON.stringify(packageRoot())});
     const e = new z.Engine({ backend: 'cpu', threads: 2 });
     e.zenScore(new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 4, resolution: ${resolution}, repeats: 2, seed: 5 })
       .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, scores: r.scores })); e.close(); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
+  if (expectFailure) {
+    t.is(r.status !== 0 && /cannot take the indirect path/.test(r.stderr), true, `expected the indirect-only mode to fail: ${r.stderr}`);
+    return { simd: '', scores: [] };
+  }
   t.is(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as { simd: string; scores: number[] };
 }
@@ -332,12 +336,15 @@ test('the portable scalar kernels (ZENNAS_SIMD=scalar) agree with the SIMD kerne
 });
 
 test('indirect k×k convolutions give the same bits as packed ones (ZENNAS_CONV=packed), k = 3, 5, 7', async (t) => {
+  // The indirect-only mode really refuses what it cannot do (13 is not a multiple of 8)…
+  scoresInProcess(t, chain(3, [8], 3).d, 13, { ZENNAS_CONV: 'indirect' }, true);
   for (const k of [3, 5, 7]) {
     const d = chain(3, [16, 24, 8], k).d;
     for (const resolution of [16, 24, 32]) {
       for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
         const packed = scoresInProcess(t, d, resolution, { ...simd, ZENNAS_CONV: 'packed' });
-        const indirect = scoresInProcess(t, d, resolution, simd);
+        // ZENNAS_CONV=indirect fails the call if any conv falls back to packing: all of these must not.
+        const indirect = scoresInProcess(t, d, resolution, { ...simd, ZENNAS_CONV: 'indirect' });
         t.deepEqual(indirect.scores, packed.scores, `k ${k}, ${resolution}², ${indirect.simd}`);
       }
     }

@@ -15,7 +15,8 @@ import { Engine } from '../src/engine/engine';
 import { encodeDescriptor } from '../src/model/descriptor';
 import { lowerAsTrained } from '../src/model/lower';
 import { parseStructure } from '../src/grammar/parse';
-import { zennasWithEnv } from './helpers/cli';
+import { BIN, zennasWithEnv } from './helpers/cli';
+import { spawn, spawnSync } from 'child_process';
 
 const FAKE = path.join(__dirname, 'fixtures/fake-trtexec.js');
 const NET = 'SuperConvK3BNRELU(3,16,2,1)SuperResK3K3(16,32,2,16,1)SuperConvK1BNRELU(32,64,1,1)';
@@ -90,17 +91,62 @@ test.serial('TensorRT 8 (no --stronglyTyped) is retried with --fp16', async (t) 
   t.false(fp32.calls[1]!.args.includes('--fp16'), 'fp32 asks for no reduced precision');
 });
 
-test.serial('a failing trtexec is E_BACKEND with the end of its log', async (t) => {
-  const { result: err } = await withFake('fail', () => t.throwsAsync(tensorRtLatency(descriptor, OPTS)));
-  t.is((err as { code?: string }).code, 'E_BACKEND');
-  t.regex(err!.message, /trtexec exited with status 1/);
-  t.regex(err!.message, /fake build failure/);
+test.serial('a failing trtexec is E_BACKEND with the end of its log (and no TensorRT 8 retry)', async (t) => {
+  // The model path trtexec echoes contains "invalid": only a real "Unknown option" triggers the retry.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'invalid-'));
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = tmp;
+  try {
+    const { result: err, calls } = await withFake('fail', () => t.throwsAsync(tensorRtLatency(descriptor, OPTS)));
+    t.is((err as { code?: string }).code, 'E_BACKEND');
+    t.regex(err!.message, /trtexec exited with status 1/);
+    t.regex(err!.message, /fake build failure/);
+    t.is(calls.length, 1);
+    t.true(calls[0]!.args.some((a) => a.includes('invalid-')), 'the banner did contain the word');
+    t.deepEqual(fs.readdirSync(tmp), [], 'the temporary model is removed after a failure');
+  } finally {
+    if (before === undefined) delete process.env.TMPDIR; else process.env.TMPDIR = before;
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
   const { result: none } = await withFake('notimes', () => t.throwsAsync(tensorRtLatency(descriptor, OPTS)));
   t.regex(none!.message, /wrote no timing file/);
 });
 
+test.serial('trtexec that hangs is killed at the timeout; extra timed inferences are not kept', async (t) => {
+  const t0 = Date.now();
+  const { result: err } = await withFake('hang', () => t.throwsAsync(tensorRtLatency(descriptor, { ...OPTS, timeoutSeconds: 1 })));
+  t.regex(err!.message, /trtexec did not finish within 1 s and was killed/);
+  t.true(Date.now() - t0 < 20_000);
+  const { result: r } = await withFake('extra', () => tensorRtLatency(descriptor, OPTS));
+  t.deepEqual(r.samplesMs, [3, 4, 5, 6, 7], 'exactly the 5 timed inferences after the 2 warm-up ones');
+  // A progress callback that throws does not break the run.
+  const { result: r2 } = await withFake('ok', () => tensorRtLatency(descriptor, { ...OPTS, onLog: () => { throw new Error('boom'); } }));
+  t.is(r2.meanMs, 5);
+});
+
+test('Ctrl-C during a trtexec run kills trtexec and removes the temporary model', async (t) => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-sigint-'));
+  try {
+    const child = spawn(process.execPath, [BIN, 'latency', NET, '--engine', 'tensorrt', '-r', '32', '-b', '8'], {
+      env: { ...process.env, ZENNAS_TRTEXEC: FAKE, FAKE_TRTEXEC_MODE: 'hang', TMPDIR: tmp }, stdio: 'ignore',
+    });
+    // Wait until the model is on disk and trtexec runs, then interrupt.
+    for (let i = 0; i < 100 && !fs.readdirSync(tmp).some((d) => fs.existsSync(path.join(tmp, d, 'model.onnx'))); i++) await new Promise((r) => setTimeout(r, 100));
+    t.true(fs.readdirSync(tmp).length > 0, 'the run started');
+    child.kill('SIGINT');
+    const [code, signal] = await new Promise<[number | null, string | null]>((r) => child.on('exit', (c, s) => r([c, s])));
+    t.true(signal === 'SIGINT' || code !== 0, `exit ${code} ${signal}`);
+    t.deepEqual(fs.readdirSync(tmp), [], 'no temporary model left behind');
+    const left = spawnSync('pgrep', ['-f', `${FAKE}.*${tmp}`], { encoding: 'utf8' });
+    t.is((left.stdout ?? '').trim(), '', 'trtexec is not left running');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 test('missing or unusable trtexec is a clear E_BACKEND / message', async (t) => {
-  const none = findTrtexec(undefined, { PATH: '/nonexistent' });
+  // No install folders either: the test must not find a real TensorRT on a GPU machine.
+  const none = findTrtexec(undefined, { PATH: '/nonexistent' }, []);
   t.is(none.path, undefined);
   t.regex(none.reason!, /TensorRT not found: no trtexec on PATH/);
   t.regex(none.reason!, /ZENNAS_TRTEXEC/);
@@ -114,6 +160,7 @@ test('missing or unusable trtexec is a clear E_BACKEND / message', async (t) => 
     fs.rmSync(dir, { recursive: true, force: true });
   }
   t.is(findTrtexec(undefined, { ZENNAS_TRTEXEC: FAKE }).path, FAKE);
+  t.is(findTrtexec(undefined, { PATH: path.dirname(FAKE) }, []).path, undefined, 'only a file named trtexec counts');
   const err = await t.throwsAsync(tensorRtLatency(descriptor, { ...OPTS, trtexec: '/nonexistent/trtexec' }));
   t.is((err as { code?: string }).code, 'E_BACKEND');
   t.regex(err!.message, /not an executable file/);
@@ -131,9 +178,9 @@ test('trtexec output parsing: versions, timing files', (t) => {
   t.is(parseTensorRtVersion(['&&&& RUNNING TensorRT.trtexec [TensorRT v100300] # trtexec']), '10.3.0');
   t.is(parseTensorRtVersion(['&&&& RUNNING TensorRT.trtexec [TensorRT v8601] # trtexec']), '8.6.1');
   t.is(parseTensorRtVersion(['no banner']), undefined);
-  t.deepEqual(parseExportTimes('[ { "count" : 3 }, { "computeMs" : 1.5 }, { "computeMs" : 2 } ]', 'f'), [1.5, 2]);
-  t.regex(t.throws(() => parseExportTimes('[ {', 'times.json'))!.message, /times\.json is not JSON/);
-  t.regex(t.throws(() => parseExportTimes('{}', 'times.json'))!.message, /not a JSON array/);
+  t.deepEqual(parseExportTimes('[ { "count" : 3 }, { "computeMs" : 1.5 }, { "computeMs" : 2 } ]'), [1.5, 2]);
+  t.regex(t.throws(() => parseExportTimes('[ {'))!.message, /timing file \(--exportTimes\) is not JSON/);
+  t.regex(t.throws(() => parseExportTimes('{}'))!.message, /not a JSON array/);
 });
 
 test("engine 'tensorrt' on a CPU Engine is E_OPTION (it measures on the GPU)", async (t) => {
@@ -160,9 +207,9 @@ test('zennas latency --engine tensorrt: JSON from trtexec, clear errors without 
   t.is(text.code, 0, text.stderr);
   t.regex(text.stdout, /TensorRT 10\.3\.0 \(trtexec\) on Fake GPU 80GB/);
   t.regex(text.stderr, /building a TensorRT engine/);
-  const missing = zennasWithEnv({ ZENNAS_TRTEXEC: '', PATH: path.dirname(process.execPath) }, 'latency', NET, '--engine', 'tensorrt');
+  const missing = zennasWithEnv({ ZENNAS_TRTEXEC: '/nonexistent/trtexec' }, 'latency', NET, '--engine', 'tensorrt');
   t.is(missing.code, 2);
-  t.regex(missing.stderr, /error \[E_BACKEND\]: TensorRT not found/);
+  t.regex(missing.stderr, /error \[E_BACKEND\]: TensorRT's trtexec '\/nonexistent\/trtexec' \(ZENNAS_TRTEXEC\) is not an executable file/);
   const cpu = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '--backend', 'cpu');
   t.is(cpu.code, 2);
   t.regex(cpu.stderr, /cannot be combined with --backend cpu/);

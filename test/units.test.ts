@@ -30,6 +30,9 @@ test('parseCount: garbage, negative, absurd and ambiguous values name the flag',
   t.is(parseCount('1.1M'), 1_100_000);
   t.is(parseCount('0.3G'), 300_000_000);
   t.is(parseCount('2.675k'), 2675);
+  // Large values: a half is still a fraction.
+  t.regex(t.throws(() => parseCount('1000000000.5', '--budget-flops'))!.message, /whole count/);
+  t.regex(t.throws(() => parseCount('1.0000000001G', '--budget-flops'))!.message, /whole count/);
 });
 
 test('parseDuration: units to milliseconds', (t) => {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <stdexcept>
 
 #include "../common/gaussian_math.h"
 #include "kernels.h"
@@ -352,9 +353,14 @@ bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, 
 }
 
 void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* Bp) {
-  // ZENNAS_CONV=packed forces the packed path everywhere (the tests check both give the same bits).
-  static const bool packedOnly = [] { const char* v = std::getenv("ZENNAS_CONV"); return v && std::strcmp(v, "packed") == 0; }();
-  if (!packedOnly && convGemmIndirect(g, packedA, in, out, col0, col1, Bp)) return;
+  // ZENNAS_CONV=packed forces the packed path; ZENNAS_CONV=indirect makes any conv that cannot take
+  // the indirect path an error. The tests use both to check the two give the same bits.
+  static const int mode = [] {
+    const char* v = std::getenv("ZENNAS_CONV");
+    return !v ? 0 : std::strcmp(v, "packed") == 0 ? 1 : std::strcmp(v, "indirect") == 0 ? 2 : 0;
+  }();
+  if (mode != 1 && convGemmIndirect(g, packedA, in, out, col0, col1, Bp)) return;
+  if (mode == 2) throw std::logic_error("ZENNAS_CONV=indirect: a convolution cannot take the indirect path");
   const int64_t K = g.K(), M = g.cout, ldc = g.outStride, cols = col1 - col0;
   const int64_t panels = (cols + kNR - 1) / kNR;
   for (int64_t pc = 0; pc < K; pc += kKC) {

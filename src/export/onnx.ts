@@ -21,7 +21,6 @@ import * as path from 'path';
 import { ZennasError } from '../errors';
 import { DecodedOp } from '../model/descriptor';
 import { decodeForReference, weightCount } from '../reference/zen-reference';
-import { Engine } from '../engine/engine';
 import { loadNative } from '../engine/native';
 import { weightStream } from '../rng/philox';
 import { float32ToFloat16Bits } from './float16';
@@ -99,12 +98,22 @@ export async function exportBnStatistics(descriptor: Int32Array, mode: 'calibrat
     });
     return out;
   }
+  if (!net.ops.some((o) => o.op === 'bn')) return out; // nothing to calibrate
+  // Imported here, not at the top: engine.ts reaches this module through the TensorRT path.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Engine } = require('../engine/engine') as typeof import('../engine/engine');
   const engine = new Engine({ backend: 'cpu' });
   try {
     for (const s of await engine.bnStatistics(descriptor, { batchSize: CALIBRATION_BATCH, resolution, seed, bnEps })) {
       out.mean[s.op] = s.mean;
       out.variance[s.op] = s.variance;
     }
+  } catch (e) {
+    if ((e as { code?: string }).code === 'E_OUT_OF_MEMORY') {
+      throw new ZennasError('E_OUT_OF_MEMORY', `BN calibration (a training-mode forward of ${CALIBRATION_BATCH} images at ${resolution}×${resolution}) does not fit in memory: ` +
+        `export with bn 'fresh' (--bn fresh) or at a lower resolution (${(e as Error).message})`);
+    }
+    throw e;
   } finally {
     engine.close();
   }
@@ -168,7 +177,7 @@ export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExport
     // Typed-array conversions: 100M-weight ImageNet nets must export in seconds; raw_data is little-endian.
     const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
     const typed = elemType === ONNX_FLOAT16 ? float32ToFloat16Bits(f32) : f32;
-    let bytes: Uint8Array = new Uint8Array(typed.buffer, 0, typed.byteLength);
+    let bytes: Uint8Array = new Uint8Array(typed.buffer, typed.byteOffset, typed.byteLength);
     if (!littleEndian) bytes = swapBytes(bytes, elemType === ONNX_FLOAT16 ? 2 : 4);
     inits.push({ name, dims, dataType: elemType, rawData: bytes });
     return name;
@@ -253,8 +262,10 @@ export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExport
       }
       case 'mul': y = { ...x, name: node('Mul', at, [x.name, as4d(slots[op.aux]!, `${at}_gate`).name]) }; break;
       case 'add': {
-        const a = slots[op.aux]!;
-        y = { ...x, name: node('Add', at, [x.name, a.rank === x.rank ? a.name : as4d(a, `${at}_aux`).name]) };
+        // Both operands at rank 4, so a [N,C] value never broadcasts against [N,C,H,W] into [N,C,N,C].
+        const a = as4d(slots[op.aux]!, `${at}_aux`);
+        x = as4d(x, at);
+        y = { ...x, name: node('Add', at, [x.name, a.name]) };
         break;
       }
     }
@@ -276,7 +287,7 @@ export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExport
     opsetImport: [{ domain: '', version: ONNX_OPSET }],
     metadataProps: [
       { key: 'zennas.weights', value: `Philox N(0,1), seed ${o.seed}, repeat 0` },
-      { key: 'zennas.bn', value: `eval, folded; running statistics ${o.bn === 'fresh' ? 'mean 0, var 1' : `of ${CALIBRATION_BATCH} N(0,1) images (seed ${o.seed})`}, eps ${o.bnEps}` },
+      { key: 'zennas.bn', value: `eval mode, folded into the preceding conv where there is one; running statistics ${o.bn === 'fresh' ? 'mean 0, var 1' : `of ${CALIBRATION_BATCH} N(0,1) images (seed ${o.seed})`}, eps ${o.bnEps}` },
     ],
     graph: {
       name: 'zennas',

@@ -33,6 +33,8 @@ export interface TensorRtLatencyOptions {
   trtexec?: string;
   /** Called with each line trtexec prints (progress for long engine builds). */
   onLog?: (line: string) => void;
+  /** Give up (E_BACKEND) and kill trtexec after this many seconds (default 3600: big FP16 builds take minutes). */
+  timeoutSeconds?: number;
 }
 
 /** Result of `tensorRtLatency`: the cuDNN path's fields plus what TensorRT reported. */
@@ -47,11 +49,14 @@ export interface TensorRtLatencyResult extends LatencySummary {
   seconds: number;
 }
 
-/** Where trtexec was looked for, in order. */
-export function trtexecCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
+/** The usual TensorRT install folders (NGC containers, tarball and Debian installs). */
+export const TENSORRT_ROOTS: readonly string[] = ['/usr/src/tensorrt', '/opt/tensorrt', '/usr/local/tensorrt'];
+
+/** Where trtexec is looked for, in order: PATH, then $TENSORRT_ROOT/bin and `roots`' bin folders. */
+export function trtexecCandidates(env: NodeJS.ProcessEnv = process.env, roots: readonly string[] = TENSORRT_ROOTS): string[] {
   const fromPath = (env.PATH ?? '').split(path.delimiter).filter(Boolean).map((d) => path.join(d, 'trtexec'));
-  const roots = [env.TENSORRT_ROOT, '/usr/src/tensorrt', '/opt/tensorrt', '/usr/local/tensorrt'].filter((r): r is string => !!r);
-  return [...fromPath, ...roots.map((r) => path.join(r, 'bin', 'trtexec'))];
+  const all = [env.TENSORRT_ROOT, ...roots].filter((r): r is string => !!r);
+  return [...fromPath, ...all.map((r) => path.join(r, 'bin', 'trtexec'))];
 }
 
 function isExecutable(p: string): boolean {
@@ -64,12 +69,12 @@ function isExecutable(p: string): boolean {
 }
 
 /** The trtexec to use, or why there is none. */
-export function findTrtexec(explicit?: string, env: NodeJS.ProcessEnv = process.env): { path?: string; reason?: string } {
+export function findTrtexec(explicit?: string, env: NodeJS.ProcessEnv = process.env, roots: readonly string[] = TENSORRT_ROOTS): { path?: string; reason?: string } {
   const chosen = explicit ?? env.ZENNAS_TRTEXEC;
   if (chosen) {
     return isExecutable(chosen) ? { path: chosen } : { reason: `TensorRT's trtexec '${chosen}' (${explicit ? 'option trtexec' : 'ZENNAS_TRTEXEC'}) is not an executable file` };
   }
-  const found = trtexecCandidates(env).find(isExecutable);
+  const found = trtexecCandidates(env, roots).find(isExecutable);
   if (found) return { path: found };
   return {
     reason: 'TensorRT not found: no trtexec on PATH or in /usr/src/tensorrt/bin, /opt/tensorrt/bin ($TENSORRT_ROOT/bin). ' +
@@ -79,27 +84,51 @@ export function findTrtexec(explicit?: string, env: NodeJS.ProcessEnv = process.
 
 interface RunOutput { code: number | null; signal: NodeJS.Signals | null; lines: string[] }
 
-/** Runs trtexec without blocking the event loop; keeps the last lines of its log for errors. */
-function runTrtexec(bin: string, args: string[], onLog?: (line: string) => void): Promise<RunOutput> {
+/**
+ * Runs trtexec without blocking the event loop; keeps the last lines of its log for errors. The
+ * child is killed on timeout and when this process is interrupted (`cleanup` then removes the
+ * temporary model, which can be as large as 2 GiB, before the signal takes its course).
+ */
+function runTrtexec(bin: string, args: string[], timeoutSeconds: number, cleanup: () => void, onLog?: (line: string) => void): Promise<RunOutput & { timedOut: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
     let partial = '';
+    const log = (l: string) => {
+      try { onLog?.(l); } catch { /* a failing progress callback must not orphan trtexec */ }
+    };
     const take = (chunk: Buffer) => {
       const parts = (partial + chunk.toString('utf8')).split('\n');
       partial = parts.pop()!;
       for (const l of parts) {
         lines.push(l);
         if (lines.length > 400) lines.splice(0, lines.length - 400);
-        onLog?.(l);
+        log(l);
       }
+    };
+    let timedOut = false;
+    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutSeconds * 1000);
+    const onSignal = (sig: NodeJS.Signals) => {
+      child.kill('SIGKILL');
+      cleanup();
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      process.kill(process.pid, sig);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    const done = () => {
+      clearTimeout(timer);
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
-    child.on('error', (e) => reject(new ZennasError('E_BACKEND', `cannot run trtexec '${bin}': ${e.message}`)));
+    child.on('error', (e) => { done(); reject(new ZennasError('E_BACKEND', `cannot run trtexec '${bin}': ${e.message}`)); });
     child.on('close', (code, signal) => {
-      if (partial) { lines.push(partial); onLog?.(partial); }
-      resolve({ code, signal, lines });
+      done();
+      if (partial) { lines.push(partial); log(partial); }
+      resolve({ code, signal, lines, timedOut });
     });
   });
 }
@@ -126,20 +155,21 @@ export function parseDevice(log: string[]): string | undefined {
 }
 
 /** The per-inference GPU compute times of an --exportTimes file (entries without computeMs are skipped). */
-export function parseExportTimes(text: string, file: string): number[] {
+export function parseExportTimes(text: string): number[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    throw new ZennasError('E_BACKEND', `trtexec's timing file ${file} is not JSON: ${(e as Error).message}`);
+    throw new ZennasError('E_BACKEND', `trtexec's timing file (--exportTimes) is not JSON: ${(e as Error).message}`);
   }
-  if (!Array.isArray(parsed)) throw new ZennasError('E_BACKEND', `trtexec's timing file ${file} is not a JSON array`);
+  if (!Array.isArray(parsed)) throw new ZennasError('E_BACKEND', "trtexec's timing file (--exportTimes) is not a JSON array");
   return parsed
     .map((e) => (e as { computeMs?: unknown })?.computeMs)
     .filter((v): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0);
 }
 
-const unknownFlag = (lines: string[], flag: string) => lines.some((l) => l.includes(flag) && /unknown|unrecogni[sz]ed|invalid/i.test(l));
+// trtexec echoes its whole command line in banners, so match the error itself: "Unknown option: --stronglyTyped".
+const unknownFlag = (lines: string[], flag: string) => lines.some((l) => new RegExp(`(unknown|unrecogni[sz]ed) (option|argument)\\W*${flag.replace(/^-+/, '')}`, 'i').test(l));
 
 function check(o: TensorRtLatencyOptions): void {
   const bad = (m: string): never => { throw new ZennasError('E_OPTION', m); };
@@ -150,6 +180,7 @@ function check(o: TensorRtLatencyOptions): void {
   int('resolution', o.resolution, 1, 4096);
   int('warmup', o.warmup, 0, 100000);
   int('iterations', o.iterations, 1, 100000);
+  if (o.timeoutSeconds !== undefined && !(o.timeoutSeconds > 0)) bad(`timeoutSeconds must be a positive number, got ${String(o.timeoutSeconds)}`);
   if (o.precision !== 'fp16' && o.precision !== 'fp32') bad(`precision must be 'fp16' or 'fp32', got ${String(o.precision)}`);
 }
 
@@ -165,6 +196,8 @@ export async function tensorRtLatency(descriptor: Int32Array, options: TensorRtL
     resolution: options.resolution, batchSize: options.batchSize, precision: options.precision, bnEps: options.bnEps,
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-trt-'));
+  const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
+  const timeout = options.timeoutSeconds ?? 3600;
   const t0 = process.hrtime.bigint();
   try {
     const model = path.join(dir, 'model.onnx');
@@ -174,18 +207,19 @@ export async function tensorRtLatency(descriptor: Int32Array, options: TensorRtL
       `--onnx=${model}`, `--iterations=${options.warmup + options.iterations}`, '--warmUp=0', '--duration=0',
       '--noDataTransfers', '--useSpinWait', `--exportTimes=${times}`,
     ];
-    let run = await runTrtexec(bin, [...common, '--stronglyTyped'], options.onLog);
-    if (run.code !== 0 && unknownFlag(run.lines, 'stronglyTyped')) {
+    let run = await runTrtexec(bin, [...common, '--stronglyTyped'], timeout, cleanup, options.onLog);
+    if (run.code !== 0 && !run.timedOut && unknownFlag(run.lines, '--stronglyTyped')) {
       // TensorRT < 10 has no strong typing: the precision comes from the builder flag instead.
-      run = await runTrtexec(bin, options.precision === 'fp16' ? [...common, '--fp16'] : common, options.onLog);
+      run = await runTrtexec(bin, options.precision === 'fp16' ? [...common, '--fp16'] : common, timeout, cleanup, options.onLog);
     }
     if (run.code !== 0) {
-      const why = run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
+      const why = run.timedOut ? `did not finish within ${timeout} s and was killed` : run.signal ? `was killed by ${run.signal}` : `exited with status ${run.code}`;
       throw new ZennasError('E_BACKEND', `trtexec ${why}; the end of its log:\n${run.lines.filter((l) => l.trim()).slice(-15).join('\n')}`);
     }
-    if (!fs.existsSync(times)) throw new ZennasError('E_BACKEND', `trtexec succeeded but wrote no timing file (${times})`);
-    const all = parseExportTimes(fs.readFileSync(times, 'utf8'), times);
-    const timed = all.slice(options.warmup);
+    if (!fs.existsSync(times)) throw new ZennasError('E_BACKEND', 'trtexec succeeded but wrote no timing file (--exportTimes)');
+    const all = parseExportTimes(fs.readFileSync(times, 'utf8'));
+    // trtexec runs at least the iterations asked for; keep exactly the timed ones.
+    const timed = all.slice(options.warmup, options.warmup + options.iterations);
     if (timed.length === 0) {
       throw new ZennasError('E_BACKEND', `trtexec timed ${all.length} inferences, none after the ${options.warmup} warm-up ones`);
     }
@@ -198,6 +232,6 @@ export async function tensorRtLatency(descriptor: Int32Array, options: TensorRtL
       seconds: Number(process.hrtime.bigint() - t0) / 1e9,
     };
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    cleanup();
   }
 }

@@ -180,7 +180,9 @@ export class RunStore {
     const state: SearchState = { ...s, population, best };
     const store = new RunStore(dir, afd, hash, c.bytes, c.lines);
     // search.log is a log, not data: it keeps what happened after the checkpoint and says so here.
-    store.log(`resumed from the checkpoint at iteration ${s.iteration} (${c.lines} candidates kept, ${size - c.bytes} bytes of later candidates dropped and recomputed); log lines above this one that are newer than the checkpoint describe work that is redone`);
+    try {
+      store.log(`resumed from the checkpoint at iteration ${s.iteration} (${c.lines} candidates kept, ${size - c.bytes} bytes of later candidates dropped and recomputed); log lines above this one that are newer than the checkpoint describe work that is redone`);
+    } catch { /* the log is best effort; the run's data is intact */ }
     return { store, state };
   }
 

@@ -21,7 +21,8 @@ function optionError(flag: string | undefined, message: string): ZennasError {
 
 /**
  * Parse a non-negative count with an optional SI suffix: `1M` → 1e6, `400M`, `1.5k`, `2G`/`2B`,
- * `1e6`, `1_000_000`. `m` is rejected (milli or mega?) with a hint. Result is rounded to an integer.
+ * `1e6`, `1_000_000`. `m` is rejected (milli or mega?) with a hint. The value must be whole: `1.5`
+ * or `1.0000005M` is an error, while the float rounding of a suffix product (`1.1M`) is not.
  */
 export function parseCount(text: string, flag?: string, opts: { min?: number; max?: number } = {}): number {
   const raw = String(text).trim().replace(/[_,]/g, '');
@@ -40,9 +41,9 @@ export function parseCount(text: string, flag?: string, opts: { min?: number; ma
   if (value < 0) throw optionError(flag, `must not be negative, got '${text}'`);
   if (value < min) throw optionError(flag, `must be at least ${formatCount(min)}, got '${text}'`);
   if (value > max) throw optionError(flag, `'${text}' is absurdly large (limit ${formatCount(max)})`);
-  // Counts are whole; tolerate only the float noise of the suffix product (1.1M = 1100000.0000000002).
+  // Counts are whole; tolerate only the float rounding of the suffix product (1.1M = 1100000.0000000002).
   const whole = Math.round(value);
-  if (Math.abs(value - whole) > 1e-9 * Math.max(1, value)) throw optionError(flag, `must be a whole count, got '${text}' (= ${value})`);
+  if (Math.abs(value - whole) > 4 * Number.EPSILON * Math.max(1, value)) throw optionError(flag, `must be a whole count, got '${text}' (= ${value})`);
   return whole;
 }
 

@@ -47,7 +47,7 @@ export function registerExportCommand(program: Command): void {
     .option('--overwrite', 'replace the output file if it exists')
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
-The graph: Conv (BN folded: W/√(var+ε), zero bias), Relu, MaxPool, Add (residuals), SE as
+The graph: Conv (BN folded: weights W·s, bias −μ·s, s = 1/√(var+ε)), Relu, MaxPool, Add (residuals), SE as
 GlobalAveragePool → Conv 1×1 → Relu → Conv 1×1 → Sigmoid → Mul, then GlobalAveragePool → Flatten →
 Gemm. Input '${ONNX_INPUT}' [batch, 3, r, r], output '${ONNX_OUTPUT}' [batch, classes]; opset ${ONNX_OPSET}.
 Weights are random (the network is untrained): use the file for latency and deployment tests.
