@@ -25,13 +25,17 @@ namespace {
 
 // ---------------------------------------------------------------- GEMM micro-kernel (MR × NR)
 
+// One register block for both B sources: `loadB` gives row p of the B micro-panel, either from a
+// packed panel (PackedB) or read in place from padded input rows (IndirectB, convGemmIndirect).
+// Sharing the FMA loop is what makes the two paths give the same bits.
 #if ZENNAS_VEC
-inline void microKernel(int64_t kc, const float* __restrict A, const float* __restrict B, float* C, int64_t ldc, bool acc,
-                        int mr, int nr) {
+template <class LoadB>
+inline void microKernelT(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int mr, int nr) {
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00,
          c41 = c00, c50 = c00, c51 = c00;
   for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_load_ps(B), b1 = _mm256_load_ps(B + 8);
+    __m256 b0, b1;
+    loadB(p, b0, b1);
     __m256 a = _mm256_broadcast_ss(A + 0);
     c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
     a = _mm256_broadcast_ss(A + 1);
@@ -45,7 +49,6 @@ inline void microKernel(int64_t kc, const float* __restrict A, const float* __re
     a = _mm256_broadcast_ss(A + 5);
     c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
     A += kMR;
-    B += kNR;
   }
   if (mr == kMR && nr == kNR) {
 #define ZENNAS_STORE_ROW(i, lo, hi)                                                          \
@@ -70,71 +73,57 @@ inline void microKernel(int64_t kc, const float* __restrict A, const float* __re
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
 }
+
+struct PackedB {  // a packed kc × NR panel, 32-byte aligned
+  const float* B;
+  void operator()(int64_t p, __m256& b0, __m256& b1) const {
+    b0 = _mm256_load_ps(B + p * kNR);
+    b1 = _mm256_load_ps(B + p * kNR + 8);
+  }
+};
+struct IndirectB {  // row p: the 8 floats at base + off[p], then the 8 at base1 + off[p]
+  const float *base, *base1;
+  const int64_t* off;
+  void operator()(int64_t p, __m256& b0, __m256& b1) const {
+    b0 = _mm256_loadu_ps(base + off[p]);
+    b1 = _mm256_loadu_ps(base1 + off[p]);
+  }
+};
 #else
-inline void microKernel(int64_t kc, const float* __restrict A, const float* __restrict B, float* C, int64_t ldc, bool acc,
-                        int mr, int nr) {
+template <class LoadB>
+inline void microKernelT(int64_t kc, const float* __restrict A, LoadB b, float* C, int64_t ldc, bool acc, int mr, int nr) {
   float t[kMR][kNR] = {};
   for (int64_t p = 0; p < kc; ++p) {
     for (int i = 0; i < kMR; ++i) {
       const float a = A[i];
-      for (int j = 0; j < kNR; ++j) t[i][j] += a * B[j];
+      for (int j = 0; j < kNR; ++j) t[i][j] += a * b(p, j);
     }
     A += kMR;
-    B += kNR;
   }
   for (int i = 0; i < mr; ++i)
     for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
 }
+
+struct PackedB {
+  const float* B;
+  float operator()(int64_t p, int j) const { return B[p * kNR + j]; }
+};
+struct IndirectB {
+  const float *base, *base1;
+  const int64_t* off;
+  float operator()(int64_t p, int j) const { return j < 8 ? base[off[p] + j] : base1[off[p] + j - 8]; }
+};
 #endif
 
-// Indirect variant: row p of the B micro-panel is the 8 floats at base + off[p] followed by the 8 at
-// base1 + off[p] (input rows, see convGemmIndirect), read in place instead of from a packed copy.
-// Same FMA order as microKernel, so both give the same bits.
-#if ZENNAS_VEC
+inline void microKernel(int64_t kc, const float* __restrict A, const float* __restrict B, float* C, int64_t ldc, bool acc, int mr, int nr) {
+  microKernelT(kc, A, PackedB{B}, C, ldc, acc, mr, nr);
+}
+
+/** Full 16-column panels whose B rows are read in place from padded input rows (see convGemmIndirect). */
 inline void microKernelIndirect(int64_t kc, const float* __restrict A, const float* base, const float* base1, const int64_t* off, float* C,
                                 int64_t ldc, bool acc, int mr) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00,
-         c41 = c00, c50 = c00, c51 = c00;
-  for (int64_t p = 0; p < kc; ++p) {
-    const __m256 b0 = _mm256_loadu_ps(base + off[p]), b1 = _mm256_loadu_ps(base1 + off[p]);
-    __m256 a = _mm256_broadcast_ss(A + 0);
-    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(A + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(A + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(A + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(A + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(A + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-    A += kMR;
-  }
-  __m256 acc_[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-  for (int i = 0; i < mr; ++i) {
-    float* c = C + i * ldc;
-    __m256 lo = acc_[i][0], hi = acc_[i][1];
-    if (acc) { lo = _mm256_add_ps(_mm256_loadu_ps(c), lo); hi = _mm256_add_ps(_mm256_loadu_ps(c + 8), hi); }
-    _mm256_storeu_ps(c, lo);
-    _mm256_storeu_ps(c + 8, hi);
-  }
+  microKernelT(kc, A, IndirectB{base, base1, off}, C, ldc, acc, mr, kNR);
 }
-#else
-inline void microKernelIndirect(int64_t kc, const float* __restrict A, const float* base, const float* base1, const int64_t* off, float* C,
-                                int64_t ldc, bool acc, int mr) {
-  float t[kMR][kNR] = {};
-  for (int64_t p = 0; p < kc; ++p) {
-    for (int i = 0; i < kMR; ++i) {
-      const float a = A[i];
-      for (int j = 0; j < kNR; ++j) t[i][j] += a * (j < 8 ? base[off[p] + j] : base1[off[p] + j - 8]);
-    }
-    A += kMR;
-  }
-  for (int i = 0; i < mr; ++i)
-    for (int j = 0; j < kNR; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
-}
-#endif
 
 // ---------------------------------------------------------------- implicit-im2col B packing
 
@@ -148,6 +137,23 @@ struct Segment {  // consecutive output columns of one (image, output row)
 
 inline void zero(float* p, int64_t n) {
   for (int64_t i = 0; i < n; ++i) p[i] = 0.f;
+}
+
+/**
+ * Rows r0 .. r0+nrows−1 of the output (R = image·oh + oy), for kernel row ky of channel `chan`: each
+ * input row iy = oy − pad + ky copied with a `pad`-wide zero halo on the left and `tail` zeros on
+ * the right (a row outside the image is all zeros), rows `rowLen` floats apart from `dst`.
+ */
+inline void padRows(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t rowLen, int64_t tail) {
+  const int64_t plane = g.h * g.w;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
+    float* prow = dst + r * rowLen;
+    if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
+    zero(prow, g.pad);
+    std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
+    zero(prow + g.pad + g.w, tail);
+  }
 }
 
 /**
@@ -177,20 +183,13 @@ bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int
   const int64_t panels = (cols + kNR - 1) / kNR;
   if (cols % kNR)  // zero the unused columns of the last panel once
     for (int64_t q = 0; q < kc; ++q) zero(Bp + (panels - 1) * kc * kNR + q * kNR + cols % kNR, kNR - cols % kNR);
-  const int64_t kk2 = g.k * g.k, plane = g.h * g.w;
+  const int64_t kk2 = g.k * g.k;
   int64_t q = 0;
   while (q < kc) {
     const int64_t kidx = pc + q, ci = kidx / kk2, ky = (kidx % kk2) / g.k;
     int64_t kx = kidx % g.k;
     const float* chan = in + ci * g.inStride;
-    for (int64_t r = 0; r < nrows; ++r) {
-      const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
-      float* prow = pad + r * rowLen;
-      if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
-      zero(prow, g.pad);
-      std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
-      zero(prow + g.pad + g.w, g.pad + kNR);
-    }
+    padRows(g, chan, ky, r0, nrows, pad, rowLen, g.pad + kNR);
     for (; kx < g.k && q < kc; ++kx, ++q) {
       for (int s = 0; s < nseg; ++s) {
         const Seg& sg = seg[s];
@@ -315,10 +314,8 @@ constexpr int64_t kIndirectScratch = int64_t(1) << 19;  // floats of padded rows
  * Returns false (nothing done) when the geometry does not fit; convGemm then packs.
  */
 bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* pad) {
-  const int64_t cols = col1 - col0;
-  if (g.stride != 1 || col0 % kNR != 0 || cols % kNR != 0) return false;
-  const int64_t K = g.K(), M = g.cout, ldc = g.outStride, plane = g.h * g.w;
-  if (g.k == 1 || g.ow % 8 != 0) return false;
+  if (g.stride != 1 || g.k == 1 || g.ow % 8 != 0 || col0 % kNR != 0 || (col1 - col0) % kNR != 0) return false;
+  const int64_t K = g.K(), M = g.cout, ldc = g.outStride;
   const int64_t rowLen = g.w + 2 * g.pad;
   const int64_t r0 = col0 / g.ow, nrows = (col1 - 1) / g.ow - r0 + 1;
   const int64_t maxGroups = (std::min<int64_t>(kKC, K) + g.k - 1) / g.k + 1;  // (ci, ky) groups a K block can touch
@@ -329,16 +326,8 @@ bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, 
     // Padded rows: group j = the j-th (ci, ky) of this block, row r = output row r0 + r.
     const int64_t g0 = pc / g.k, groups = (pc + kc - 1) / g.k - g0 + 1;
     for (int64_t j = 0; j < groups; ++j) {
-      const int64_t gk = g0 + j, ci = gk / g.k, ky = gk % g.k;
-      const float* chan = in + ci * g.inStride;
-      for (int64_t r = 0; r < nrows; ++r) {
-        const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
-        float* prow = pad + (j * nrows + r) * rowLen;
-        if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
-        zero(prow, g.pad);
-        std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
-        zero(prow + g.pad + g.w, g.pad);
-      }
+      const int64_t gk = g0 + j;
+      padRows(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, rowLen, g.pad);
     }
     for (int64_t q = 0; q < kc; ++q) off[q] = ((pc + q) / g.k - g0) * nrows * rowLen + (pc + q) % g.k;  // (ci, ky) group, kx
     // Where the 8 floats of column c start in the padded rows.
