@@ -10,6 +10,7 @@
 import { ZennasError, ZennasErrorCode } from '../errors';
 import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeZenScoreResult } from './native';
 import { findTrtexec, tensorRtLatency } from '../latency/tensorrt';
+import { checkInt, checkPositive, describe, optionError } from '../util/validate';
 
 /** Which backend runs the work. */
 export type BackendName = 'cpu' | 'cuda';
@@ -143,24 +144,6 @@ export function toZennasError(e: unknown): ZennasError {
   return new ZennasError(typeof code === 'string' && CODES.has(code) ? (code as ZennasErrorCode) : 'E_INTERNAL', message);
 }
 
-function optionError(msg: string): never {
-  throw new ZennasError('E_OPTION', msg);
-}
-
-function checkInt(name: string, v: unknown, lo: number, hi: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) optionError(`${name} must be an integer in [${lo}, ${hi}], got ${describe(v)}`);
-  return v as number;
-}
-
-function checkPositive(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) optionError(`${name} must be a finite number > 0, got ${describe(v)}`);
-  return v as number;
-}
-
-function describe(v: unknown): string {
-  return typeof v === 'string' ? `'${v}'` : typeof v === 'number' ? String(v) : v === null ? 'null' : typeof v;
-}
-
 function checkDescriptor(d: unknown): Int32Array {
   if (!(d instanceof Int32Array)) throw new ZennasError('E_DESCRIPTOR', `invalid descriptor: expected an Int32Array, got ${d === null ? 'null' : typeof d}`);
   return d;
@@ -220,7 +203,7 @@ export class Engine {
     this.addon = loadNative();
     if (backend === 'cuda') {
       // Fail here, not at the first call: the caller asked for a GPU this process cannot use.
-      const info = backends();
+      const info = cudaStatus();
       if (!info.cuda) throw new ZennasError('E_BACKEND', `backend 'cuda' is unavailable: ${info.cudaReason ?? 'no usable CUDA device'}`);
     } else {
       try {
@@ -334,13 +317,17 @@ export function cpuFeatures(): CpuFeatures {
 
 /** Which backends this build and machine offer; for CUDA, why not when it is unavailable. */
 export function backends(): BackendsInfo {
-  const cpu = loadNative().backends();
   const trt = findTrtexec();
-  const tensorrt = trt.path ? { trtexec: trt.path } : { tensorrtReason: trt.reason };
+  return { ...cudaStatus(), ...(trt.path ? { trtexec: trt.path } : { tensorrtReason: trt.reason }) };
+}
+
+/** CPU and CUDA availability (no TensorRT probe: the Engine constructor needs only this). */
+function cudaStatus(): Pick<BackendsInfo, 'cpu' | 'cuda' | 'cudaReason'> {
+  const cpu = loadNative().backends();
   const { addon, reason } = loadCudaAddon();
-  if (!addon) return { cpu: cpu.cpu, cuda: false, cudaReason: reason ?? cpu.cudaReason ?? 'the CUDA backend is not available', ...tensorrt };
+  if (!addon) return { cpu: cpu.cpu, cuda: false, cudaReason: reason ?? cpu.cudaReason ?? 'the CUDA backend is not available' };
   const st = addon.cudaStatus();
-  return st.available ? { cpu: cpu.cpu, cuda: true, ...tensorrt } : { cpu: cpu.cpu, cuda: false, cudaReason: st.reason || 'no usable CUDA device', ...tensorrt };
+  return st.available ? { cpu: cpu.cpu, cuda: true } : { cpu: cpu.cpu, cuda: false, cudaReason: st.reason || 'no usable CUDA device' };
 }
 
 export type { NativeZenScoreResult, NativeLatencyResult };

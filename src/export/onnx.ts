@@ -21,10 +21,11 @@ import * as path from 'path';
 import { ZennasError } from '../errors';
 import { DecodedOp } from '../model/descriptor';
 import { decodeForReference, weightCount } from '../reference/zen-reference';
-import { loadNative } from '../engine/native';
+import { loadNative, packageRoot } from '../engine/native';
+import { convOutSize } from '../model/layers';
 import { weightStream } from '../rng/philox';
+import { checkInt, checkPositive, describe, optionError } from '../util/validate';
 import { float32ToFloat16Bits } from './float16';
-import { packageRoot } from '../engine/native';
 import {
   ATTR_FLOAT, ATTR_INT, ATTR_INTS, ONNX_FLOAT, ONNX_FLOAT16,
   OnnxAttribute, OnnxDim, OnnxModel, OnnxNode, OnnxTensor, OnnxValueInfo, onnxModelType,
@@ -122,10 +123,6 @@ export async function exportBnStatistics(descriptor: Int32Array, mode: 'calibrat
 
 interface Value { name: string; c: number; h: number; w: number; rank: 2 | 4 }
 
-function outSize(size: number, k: number, stride: number): number {
-  return Math.floor((size + 2 * ((k - 1) >> 1) - k) / stride) + 1;
-}
-
 function producerVersion(): string {
   try {
     return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -135,21 +132,15 @@ function producerVersion(): string {
 }
 
 function checkOptions(o: OnnxExportOptions): Required<Omit<OnnxExportOptions, 'batchSize' | 'docString'>> & Pick<OnnxExportOptions, 'batchSize' | 'docString'> {
-  const bad = (m: string): never => { throw new ZennasError('E_OPTION', m); };
-  if (o === null || typeof o !== 'object') bad('export options must be an object');
-  const int = (name: string, v: unknown, lo: number, hi: number) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
-  };
-  int('resolution', o.resolution, 1, 4096);
-  if (o.batchSize !== undefined) int('batchSize', o.batchSize, 1, 4096);
+  if (o === null || typeof o !== 'object') optionError('export options must be an object');
+  checkInt('resolution', o.resolution, 1, 4096);
+  if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 4096);
   const precision = o.precision ?? 'fp32';
-  if (precision !== 'fp32' && precision !== 'fp16') bad(`precision must be 'fp32' or 'fp16', got ${String(precision)}`);
+  if (precision !== 'fp32' && precision !== 'fp16') optionError(`precision must be 'fp32' or 'fp16', got ${describe(precision)}`);
   const bn = o.bn ?? 'calibrated';
-  if (bn !== 'calibrated' && bn !== 'fresh') bad(`bn must be 'calibrated' or 'fresh', got ${String(bn)}`);
-  const seed = o.seed ?? 0;
-  if (!Number.isSafeInteger(seed) || seed < 0) bad(`seed must be an integer in [0, 2^53), got ${String(seed)}`);
-  const bnEps = o.bnEps ?? 1e-5;
-  if (typeof bnEps !== 'number' || !(bnEps > 0) || !Number.isFinite(bnEps)) bad(`bnEps must be a positive number, got ${String(bnEps)}`);
+  if (bn !== 'calibrated' && bn !== 'fresh') optionError(`bn must be 'calibrated' or 'fresh', got ${describe(bn)}`);
+  const seed = checkInt('seed', o.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
+  const bnEps = checkPositive('bnEps', o.bnEps ?? 1e-5);
   return { resolution: o.resolution, batchSize: o.batchSize, precision, bn, seed, bnEps, docString: o.docString };
 }
 
@@ -226,7 +217,7 @@ export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExport
         }
         const attrs = [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [pad, pad, pad, pad]), ints('dilations', [1, 1])];
         if (op.op === 'dwconv') attrs.push(int('group', op.cout));
-        y = { name: node('Conv', at, inputs, attrs), c: op.cout, h: outSize(x.h, k, op.stride), w: outSize(x.w, k, op.stride), rank: 4 };
+        y = { name: node('Conv', at, inputs, attrs), c: op.cout, h: convOutSize(x.h, k, op.stride), w: convOutSize(x.w, k, op.stride), rank: 4 };
         break;
       }
       case 'bn': {
@@ -247,7 +238,7 @@ export async function buildOnnxModel(descriptor: Int32Array, options: OnnxExport
         const k = op.kernel, pad = (k - 1) >> 1;
         y = {
           name: node('MaxPool', at, [x.name], [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [pad, pad, pad, pad])]),
-          c: x.c, h: outSize(x.h, k, op.stride), w: outSize(x.w, k, op.stride), rank: 4,
+          c: x.c, h: convOutSize(x.h, k, op.stride), w: convOutSize(x.w, k, op.stride), rank: 4,
         };
         break;
       }

@@ -17,6 +17,7 @@ import * as path from 'path';
 import { ZennasError } from '../errors';
 import { exportOnnx } from '../export/onnx';
 import { latencyStats, LatencySummary } from './stats';
+import { checkInt, checkPositive, describe, optionError } from '../util/validate';
 
 /** Options of `tensorRtLatency`. */
 export interface TensorRtLatencyOptions {
@@ -172,16 +173,12 @@ export function parseExportTimes(text: string): number[] {
 const unknownFlag = (lines: string[], flag: string) => lines.some((l) => new RegExp(`(unknown|unrecogni[sz]ed) (option|argument)\\W*${flag.replace(/^-+/, '')}`, 'i').test(l));
 
 function check(o: TensorRtLatencyOptions): void {
-  const bad = (m: string): never => { throw new ZennasError('E_OPTION', m); };
-  const int = (name: string, v: unknown, lo: number, hi: number) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) bad(`${name} must be an integer in [${lo}, ${hi}], got ${String(v)}`);
-  };
-  int('batchSize', o.batchSize, 1, 4096);
-  int('resolution', o.resolution, 1, 4096);
-  int('warmup', o.warmup, 0, 100000);
-  int('iterations', o.iterations, 1, 100000);
-  if (o.timeoutSeconds !== undefined && !(o.timeoutSeconds > 0)) bad(`timeoutSeconds must be a positive number, got ${String(o.timeoutSeconds)}`);
-  if (o.precision !== 'fp16' && o.precision !== 'fp32') bad(`precision must be 'fp16' or 'fp32', got ${String(o.precision)}`);
+  checkInt('batchSize', o.batchSize, 1, 4096);
+  checkInt('resolution', o.resolution, 1, 4096);
+  checkInt('warmup', o.warmup, 0, 100000);
+  checkInt('iterations', o.iterations, 1, 100000);
+  if (o.timeoutSeconds !== undefined) checkPositive('timeoutSeconds', o.timeoutSeconds);
+  if (o.precision !== 'fp16' && o.precision !== 'fp32') optionError(`precision must be 'fp16' or 'fp32', got ${describe(o.precision)}`);
 }
 
 /**
