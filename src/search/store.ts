@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ZennasError } from '../errors';
 import { CandidateRecord, Member, SearchConfig, SearchState } from './types';
+import { writeFileAtomic } from '../util/write-atomic';
 
 /** File names inside a search's --out directory. */
 export const RUN_FILES = {
@@ -63,22 +64,6 @@ export function configDifference(saved: SearchConfig, now: SearchConfig): string
   return null;
 }
 
-function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
-
-/** Write a text file atomically (tmp + rename), so a reader never sees half of it. */
-export function writeFileAtomic(file: string, text: string): void {
-  writeAtomic(file, text);
-}
 
 /**
  * The files of one search run: candidates.jsonl is appended per batch, checkpoint.json is
@@ -208,7 +193,7 @@ export class RunStore {
       writtenAt: new Date().toISOString(),
     };
     fs.fsyncSync(this.fd);
-    writeAtomic(this.file('checkpoint'), JSON.stringify(cp) + '\n');
+    writeFileAtomic(this.file('checkpoint'), JSON.stringify(cp) + '\n');
   }
 
   /** Append a line to search.log (failed scorings and other notes). */

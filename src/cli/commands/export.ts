@@ -8,23 +8,21 @@ import { exportOnnx, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from '../../export/on
 import { loadStructureArg, intOption } from '../structure-input';
 import { human } from '../format';
 import { ZennasError } from '../../errors';
+import { writeFileAtomic } from '../../util/write-atomic';
 
 interface ExportFlags {
   output: string; resolution: number; batchSize?: number; numClasses: number; precision: string; bn: string;
   seed: number; bnEps: string; se?: boolean; overwrite?: boolean; json?: boolean;
 }
 
-/** Writes `bytes` to `file` without ever leaving a half-written file behind (temp file + rename). */
-function writeAtomically(file: string, bytes: Uint8Array, overwrite: boolean): void {
+/** Writes the model without ever replacing an existing file unasked or leaving half a file behind. */
+function writeOutput(file: string, bytes: Uint8Array, overwrite: boolean): void {
   if (!overwrite && fs.existsSync(file)) throw new ZennasError('E_IO', `'${file}' exists: pass --overwrite to replace it`);
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new ZennasError('E_IO', `folder '${dir}' does not exist`);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.tmp`);
   try {
-    fs.writeFileSync(tmp, bytes);
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, bytes);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
     throw new ZennasError('E_IO', `cannot write '${file}': ${(e as Error).message}`);
   }
 }
@@ -68,7 +66,7 @@ Examples:
       const bytes = await exportOnnx(descriptor, {
         resolution: f.resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
       });
-      writeAtomically(f.output, bytes, !!f.overwrite);
+      writeOutput(f.output, bytes, !!f.overwrite);
       const c = countModel(structure, { resolution: f.resolution, numClasses: f.numClasses, se: !!f.se });
       const summary = {
         output: f.output, bytes: bytes.length, opset: ONNX_OPSET, precision: f.precision, bn: f.bn, seed: f.seed,
