@@ -1,0 +1,105 @@
+/**
+ * The op schema: the one table every layer of zennas reads about ops (native/DESCRIPTOR.md v2).
+ *
+ * - `src/model/` lowers structures to graphs of these ops and `src/ops/graph.ts` validates them;
+ * - `scripts/gen-op-schema.ts` turns this table into `native/ops/schema.generated.h`, from which the
+ *   native validator (`native/common/graph.cc`) checks every descriptor (a test keeps it fresh);
+ * - counting (params, FLOPs), the ONNX exporter and the float64 reference look rules up here.
+ *
+ * Adding an op = one entry here, its CPU and CUDA kernels (forward and backward), its float64
+ * reference (forward and vector-Jacobian product) and its ONNX mapping.
+ */
+
+/** How an op's output shape follows from its inputs (per image, [C][H][W]). */
+export type ShapeRule =
+  | 'same'      // output = input 0
+  | 'window'    // k×k window, stride, pad (k−1)/2: H' = floor((H + 2·pad − k)/stride) + 1
+  | 'global'    // [C][1][1]
+  | 'linear'    // needs [C][1][1]; output [cout][1][1]
+  | 'gate'      // input 1 is [C][1][1] broadcast over input 0's H×W; output = input 0
+  | 'elementwise'; // every input has the same shape; output = that shape
+
+/** Which learnable tensors an op has (all drawn from Philox stream op index + 1, see DESCRIPTOR.md). */
+export type WeightKind =
+  | 'none'
+  | 'conv'       // [cout][cin][k][k]
+  | 'depthwise'  // [C][1][k][k]
+  | 'linear'     // [cout][cin], plus a bias [cout] when attribute bias = 1
+  | 'bn';        // γ, β: [C] each (γ = 1, β = 0 at initialisation; nothing drawn)
+
+/** An integer attribute of an op, stored in the descriptor record in schema order. */
+export interface AttrSpec {
+  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad';
+  readonly min: number;
+  readonly max: number;
+  /** Must be odd (symmetric padding (k−1)/2). */
+  readonly odd?: boolean;
+  /** Value when a lowering does not set it. */
+  readonly default?: number;
+}
+
+export interface OpSpec {
+  /** Opcode in descriptors (stable: never renumber). */
+  readonly code: number;
+  readonly name: string;
+  /** Number of inputs: [min, max]; n-ary ops have max > min. */
+  readonly inputs: readonly [number, number];
+  readonly attrs: readonly AttrSpec[];
+  readonly shape: ShapeRule;
+  readonly weights: WeightKind;
+  /** The backward pass propagates through it (every op here is). */
+  readonly differentiable: boolean;
+  /** Output may share input 0's buffer when input 0 is not read later (and no backward pass needs it). */
+  readonly inPlace: boolean;
+  /** ONNX operator(s) the exporter emits. */
+  readonly onnx: string;
+  /** One line for docs and `zennas` errors. */
+  readonly doc: string;
+}
+
+const COUT: AttrSpec = { name: 'cout', min: 1, max: 65536 };
+const KERNEL: AttrSpec = { name: 'kernel', min: 1, max: 15, odd: true };
+const STRIDE: AttrSpec = { name: 'stride', min: 1, max: 8 };
+
+/** The table (opcode order; codes 1–10 are descriptor v1's). */
+export const OP_SCHEMA = [
+  { code: 1, name: 'conv', inputs: [1, 1], attrs: [COUT, KERNEL, STRIDE], shape: 'window', weights: 'conv', differentiable: true, inPlace: false, onnx: 'Conv', doc: 'k×k convolution, no bias, pad (k−1)/2' },
+  { code: 2, name: 'dwconv', inputs: [1, 1], attrs: [KERNEL, STRIDE], shape: 'window', weights: 'depthwise', differentiable: true, inPlace: false, onnx: 'Conv(group=C)', doc: 'depthwise k×k convolution, no bias' },
+  { code: 3, name: 'bn', inputs: [1, 1], attrs: [], shape: 'same', weights: 'bn', differentiable: true, inPlace: true, onnx: 'BatchNormalization (folded)', doc: 'batch norm: training mode (batch statistics) or eval (running statistics)' },
+  { code: 4, name: 'relu', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Relu', doc: 'max(x, 0)' },
+  { code: 5, name: 'maxpool', inputs: [1, 1], attrs: [KERNEL, STRIDE], shape: 'window', weights: 'none', differentiable: true, inPlace: false, onnx: 'MaxPool', doc: 'k×k max pool, pad (k−1)/2 with −∞' },
+  { code: 6, name: 'gap', inputs: [1, 1], attrs: [], shape: 'global', weights: 'none', differentiable: true, inPlace: false, onnx: 'GlobalAveragePool', doc: 'global average pool to [C][1][1]' },
+  { code: 7, name: 'linear', inputs: [1, 1], attrs: [COUT, { name: 'bias', min: 0, max: 1, default: 0 }], shape: 'linear', weights: 'linear', differentiable: true, inPlace: false, onnx: 'Gemm', doc: 'fully connected layer on a [C][1][1] input (bias optional)' },
+  { code: 8, name: 'sigmoid', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Sigmoid', doc: '1 / (1 + e^−x)' },
+  { code: 9, name: 'mul', inputs: [2, 2], attrs: [], shape: 'gate', weights: 'none', differentiable: true, inPlace: true, onnx: 'Mul', doc: 'x ⊙ gate, gate [C][1][1] broadcast over H×W (squeeze-excitation)' },
+  { code: 10, name: 'add', inputs: [2, 64], attrs: [], shape: 'elementwise', weights: 'none', differentiable: true, inPlace: true, onnx: 'Add / Sum', doc: 'sum of ≥ 2 tensors of one shape (residual links, cell nodes)' },
+  { code: 11, name: 'avgpool', inputs: [1, 1], attrs: [KERNEL, STRIDE, { name: 'countIncludePad', min: 0, max: 1, default: 1 }], shape: 'window', weights: 'none', differentiable: true, inPlace: false, onnx: 'AveragePool', doc: 'k×k average pool, pad (k−1)/2 (zeros counted unless countIncludePad = 0, PyTorch’s default counts them)' },
+  { code: 12, name: 'swish', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Sigmoid + Mul', doc: 'x · sigmoid(x) (SiLU)' },
+  { code: 13, name: 'identity', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Identity', doc: 'y = x (skip connection of a cell)' },
+  { code: 14, name: 'zero', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: false, onnx: 'Mul by 0', doc: 'y = 0 of the input’s shape (the “none” edge of a cell)' },
+] as const satisfies readonly OpSpec[];
+
+export type OpName = (typeof OP_SCHEMA)[number]['name'];
+export type AttrName = AttrSpec['name'];
+
+/** Op names in opcode order. */
+export const OP_NAMES: readonly OpName[] = OP_SCHEMA.map((o) => o.name);
+
+const BY_NAME = new Map<string, OpSpec>(OP_SCHEMA.map((o) => [o.name, o]));
+const BY_CODE = new Map<number, OpSpec>(OP_SCHEMA.map((o) => [o.code, o]));
+
+/** The schema entry of an op name (throws on a name not in the table: a bug). */
+export function opSpec(name: OpName): OpSpec {
+  return BY_NAME.get(name)!;
+}
+
+/** The schema entry of an opcode, or undefined. */
+export function opSpecByCode(code: number): OpSpec | undefined {
+  return BY_CODE.get(code);
+}
+
+/** PyTorch's output size with padding (k−1)/2 (conv and pools alike). */
+export function convOutSize(size: number, kernel: number, stride: number): number {
+  const pad = (kernel - 1) >> 1;
+  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
