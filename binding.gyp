@@ -13,7 +13,11 @@
         "native/common/philox.cc",
         "native/common/thread_pool.cc",
         "native/cpu/cpu_backend.cc",
-        "native/cpu/zen_plan.cc",
+        "native/cpu/executor.cc",
+        "native/proxies/input.cc",
+        "native/proxies/registry.cc",
+        "native/proxies/zen_proxy.cc",
+        "native/proxies/gradients_proxy.cc",
         "native/cpu/dispatch.cc",
         "native/cpu/kernels_scalar.cc"
       ],

@@ -7,7 +7,7 @@ export { LIMITS } from './grammar/limits';
 export * from './model/layers';
 export { lowerForScoring, lowerAsTrained, inferShapes, round8, seChannels, roundHalfEven } from './model/lower';
 export type { LowerOptions, TrainedLowerOptions } from './model/lower';
-export { encodeDescriptor, decodeDescriptor, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION } from './model/descriptor';
+export { encodeDescriptor, decodeDescriptor, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION } from './ops/descriptor';
 export { countModel } from './model/count';
 export type { CountOptions, ModelCount, BlockCount } from './model/count';
 /** The native Zen-score engine (CPU, and CUDA where built and usable). */

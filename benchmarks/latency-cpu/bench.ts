@@ -14,7 +14,7 @@ import * as path from 'path';
 import { execFileSync, spawnSync } from 'child_process';
 import { parseStructure } from '../../src/grammar/parse';
 import { lowerAsTrained } from '../../src/model/lower';
-import { encodeDescriptor } from '../../src/model/descriptor';
+import { encodeDescriptor } from '../../src/ops/descriptor';
 import { Engine } from '../../src/engine/engine';
 import { exportOnnx } from '../../src/export/onnx';
 import { latencyStats } from '../../src/latency/stats';

@@ -13,7 +13,7 @@ import { Engine, LatencyResult } from '../../src/engine/engine';
 import { findTrtexec, tensorRtLatency } from '../../src/latency/tensorrt';
 import { parseStructure } from '../../src/grammar/parse';
 import { lowerAsTrained } from '../../src/model/lower';
-import { encodeDescriptor, decodeDescriptor } from '../../src/model/descriptor';
+import { encodeDescriptor, decodeDescriptor } from '../../src/ops/descriptor';
 
 type Latency = Pick<LatencyResult, 'meanMs' | 'medianMs' | 'p90Ms' | 'imagesPerSecond'>;
 

@@ -22,16 +22,14 @@ import torch_zen as tz
 
 
 class Spec:
-    """A chain op list in descriptor form (slots alternate 1, 2; BN/ReLU in place)."""
+    """A chain op list in decoded descriptor v2 form (node i reads value i, produces value i + 1)."""
 
     def __init__(self):
         self.ops, self.slot, self.c = [], 0, 3
 
     def _op(self, op, cin, cout, k=0, s=0, new_slot=False):
-        src = self.slot
-        dst = (1 if src != 1 else 2) if new_slot else src
-        self.ops.append(dict(op=op, src=src, dst=dst, aux=0, cin=cin, cout=cout, kernel=k, stride=s))
-        self.slot, self.c = dst, cout
+        self.ops.append(dict(op=op, inputs=[len(self.ops)], cin=cin, cout=cout, kernel=k, stride=s))
+        self.c = cout
 
     def conv(self, cout, k, s=1):
         self._op("conv", self.c, cout, k, s, True)
@@ -52,7 +50,7 @@ class Spec:
         self._op("maxpool", self.c, self.c, 3, 2, True)
 
     def net(self, name):
-        return dict(name=name, inputChannels=3, numSlots=3, outputSlot=self.slot, ops=self.ops)
+        return dict(name=name, inputChannels=3, outputs=[len(self.ops)], nodes=self.ops)
 
 
 def resnet(depth, maxpool=True, stride_on="3x3"):
@@ -103,7 +101,7 @@ def score_both_modes(spec, batch, res, repeats, seed, bn_eps=1e-5, alpha=0.01):
     for mode in ("paper", "official"):
         v = np.array([row[mode] for row in rows])
         res_[mode] = dict(mean=float(v.mean()), std=float(v.std()), ci95=float(1.96 * v.std() / math.sqrt(len(v))), scores=v.tolist())
-    return dict(name=spec["name"], bnLayers=len(bns), convLayers=sum(o["op"] == "conv" for o in spec["ops"]),
+    return dict(name=spec["name"], bnLayers=len(bns), convLayers=sum(o["op"] == "conv" for o in spec["nodes"]),
                 macs=tz.macs(spec, res), repeats=repeats, seed=seed, batch=batch, resolution=res,
                 meanForwardSeconds=float(np.mean([r["fwd"] for r in rows])), **res_)
 

@@ -17,7 +17,7 @@ import { spawnSync, execFileSync } from 'child_process';
 import { parseStructure } from '../../src/grammar/parse';
 import { lowerForScoring, inferShapes } from '../../src/model/lower';
 import { layerFlops } from '../../src/model/layers';
-import { encodeDescriptor, decodeDescriptor } from '../../src/model/descriptor';
+import { encodeDescriptor, decodeDescriptor } from '../../src/ops/descriptor';
 import { countModel } from '../../src/model/count';
 import { Engine } from '../../src/engine/engine';
 
@@ -132,7 +132,7 @@ async function main(): Promise<void> {
     const list = lowerForScoring(structure);
     const shapes = inferShapes(list, c.resolution);
     // FLOPs of the scored network (residual projections removed): multiply-adds per image
-    const macs = list.layers.reduce((a, l, i) => a + layerFlops(l, shapes[i]!), 0);
+    const macs = list.nodes.reduce((a, l, i) => a + layerFlops(l, shapes[i]!), 0);
     const asTrained = countModel(structure, { resolution: c.resolution, numClasses: 0 });
     const descriptor = encodeDescriptor(list);
     return { c, descriptor, decoded: decodeDescriptor(descriptor), macs, asTrainedFlops: asTrained.flops, params: asTrained.params };

@@ -10,9 +10,10 @@ two separate forwards in training mode, Δ on the pre-GAP map, log σ̄ per BN.
     python3 torch_zen.py spec.json        # or "-" for stdin; prints JSON to stdout
 
 spec.json: {"threads": 2, "warmup": true, "nets": [NET, ...]}   (a bare list of NETs also works)
-NET: {"name": str, "inputChannels": int, "numSlots": int, "outputSlot": int,
-      "ops": [{"op": "conv"|"dwconv"|"bn"|"relu"|"maxpool"|"gap"|"linear"|"sigmoid"|"mul"|"add",
-               "src", "dst", "aux", "cin", "cout", "kernel", "stride"}, ...],
+NET: {"name": str, "inputChannels": int, "outputs": [value id, ...],
+      "nodes": [{"op": "conv"|"dwconv"|"bn"|"relu"|"maxpool"|"gap"|"linear"|"sigmoid"|"mul"|"add",
+                 "inputs": [value id, ...], "cin", "cout", "kernel", "stride"}, ...],
+      (descriptor v2 decoded: value 0 = input, node i produces value i + 1),
       "batch": int, "resolution": int, "repeats": int, "seed": int,
       "mode": "paper"|"official", "alpha": 0.01, "bnEps": 1e-5,
       "threads": int (optional), "dtype": "float32" (default) | "float64" (exactness checks)}
@@ -77,7 +78,7 @@ class OpListNet(nn.Module):
         super().__init__()
         self.net = net
         self.layers = nn.ModuleList()
-        for o in net["ops"]:
+        for o in net["nodes"]:
             k, s, op = o["kernel"], o["stride"], o["op"]
             if op == "conv":
                 m = nn.Conv2d(o["cin"], o["cout"], k, s, (k - 1) // 2, bias=False)
@@ -95,10 +96,9 @@ class OpListNet(nn.Module):
         self.bn_inputs = None  # list, when set: the BN inputs' biased per-channel variances are recorded
 
     def forward(self, x):
-        slots = [None] * self.net["numSlots"]
-        slots[0] = x
-        for o, m in zip(self.net["ops"], self.layers):
-            src, op = slots[o["src"]], o["op"]
+        slots = [x]
+        for o, m in zip(self.net["nodes"], self.layers):
+            src, op = slots[o["inputs"][0]], o["op"]
             if op in ("conv", "dwconv", "maxpool"):
                 y = m(src)
             elif op == "bn":
@@ -114,13 +114,13 @@ class OpListNet(nn.Module):
             elif op == "sigmoid":
                 y = torch.sigmoid(src)
             elif op == "mul":
-                y = src * slots[o["aux"]]
+                y = src * slots[o["inputs"][1]]
             elif op == "add":
-                y = src + slots[o["aux"]]
+                y = sum(slots[v] for v in o["inputs"])
             else:
                 raise ValueError("unknown op %r" % op)
-            slots[o["dst"]] = y
-        return slots[self.net["outputSlot"]]
+            slots.append(y)
+        return slots[self.net["outputs"][0]]
 
 
 def weight_modules(model):
@@ -173,11 +173,10 @@ def forwards_and_score(model, x, eps, alpha, mode):
 
 def macs(net, resolution):
     """Multiply-adds of conv / dwconv / linear per forward of one image."""
-    hw = [None] * net["numSlots"]
-    hw[0] = (resolution, resolution)
+    hw = [(resolution, resolution)]
     total = 0
-    for o in net["ops"]:
-        h, w = hw[o["src"]]
+    for o in net["nodes"]:
+        h, w = hw[o["inputs"][0]]
         if o["op"] in ("conv", "dwconv", "maxpool"):
             k, s, p = o["kernel"], o["stride"], (o["kernel"] - 1) // 2
             h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
@@ -189,7 +188,7 @@ def macs(net, resolution):
             h, w = 1, 1
         elif o["op"] == "linear":
             total += o["cin"] * o["cout"]
-        hw[o["dst"]] = (h, w)
+        hw.append((h, w))
     return total
 
 

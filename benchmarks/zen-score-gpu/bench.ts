@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import * as engineModule from '../../src/engine/engine';
 import { parseStructure } from '../../src/grammar/parse';
 import { lowerForScoring } from '../../src/model/lower';
-import { encodeDescriptor, decodeDescriptor } from '../../src/model/descriptor';
+import { encodeDescriptor, decodeDescriptor } from '../../src/ops/descriptor';
 
 type ZenEngine = {
   zenScore(d: Int32Array, o: Record<string, unknown>): Promise<{ scores: number[]; seconds: number }>;

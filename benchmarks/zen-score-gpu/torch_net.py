@@ -1,19 +1,19 @@
 """Interpret a zennas model descriptor (decoded to JSON by the TypeScript benchmark) as a PyTorch
 module, so the PyTorch baseline runs exactly the network the zennas engine runs (same ops, same
-slots, same shapes). Shared by benchmarks/zen-score-gpu and benchmarks/latency-gpu."""
+values, same shapes). Shared by benchmarks/zen-score-gpu and benchmarks/latency-gpu."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
 class OpNet(nn.Module):
-    """spec = {inputChannels, numSlots, outputSlot, ops: [{op, src, dst, aux, cin, cout, kernel, stride}]}"""
+    """spec = decoded descriptor v2: {inputChannels, outputs, nodes: [{op, inputs, cin, cout, kernel, stride}]}"""
 
     def __init__(self, spec, bn_eps=1e-5):
         super().__init__()
         self.spec = spec
         self.mods = nn.ModuleDict()
-        for i, o in enumerate(spec["ops"]):
+        for i, o in enumerate(spec["nodes"]):
             k, s = o["kernel"], o["stride"]
             if o["op"] in ("conv", "dwconv"):
                 groups = o["cin"] if o["op"] == "dwconv" else 1
@@ -25,10 +25,9 @@ class OpNet(nn.Module):
         self.bn_hook = None  # called as hook(op_index, input) before every BN (Zen-score σ̄)
 
     def forward(self, x):
-        slots = [None] * self.spec["numSlots"]
-        slots[0] = x
-        for i, o in enumerate(self.spec["ops"]):
-            src, op = slots[o["src"]], o["op"]
+        slots = [x]
+        for i, o in enumerate(self.spec["nodes"]):
+            src, op = slots[o["inputs"][0]], o["op"]
             if op in ("conv", "dwconv"):
                 y = self.mods[str(i)](src)
             elif op == "bn":
@@ -46,13 +45,13 @@ class OpNet(nn.Module):
             elif op == "sigmoid":
                 y = torch.sigmoid(src)
             elif op == "mul":
-                y = src * slots[o["aux"]]
+                y = src * slots[o["inputs"][1]]
             elif op == "add":
-                y = src + slots[o["aux"]]
+                y = sum(slots[v] for v in o["inputs"])
             else:
                 raise ValueError(f"unknown op {op}")
-            slots[o["dst"]] = y
-        return slots[self.spec["outputSlot"]]
+            slots.append(y)
+        return slots[self.spec["outputs"][0]]
 
 
 def quantile(v, q):

@@ -1,25 +1,15 @@
 #include "descriptor.h"
 
-#include "errors.h"
-
+#include <algorithm>
 #include <sstream>
+
+#include "errors.h"
 
 namespace zennas {
 
 const char* opName(OpCode op) {
-  switch (op) {
-    case OpCode::Conv: return "CONV";
-    case OpCode::DwConv: return "DWCONV";
-    case OpCode::BN: return "BN";
-    case OpCode::Relu: return "RELU";
-    case OpCode::MaxPool: return "MAXPOOL";
-    case OpCode::Gap: return "GAP";
-    case OpCode::Linear: return "LINEAR";
-    case OpCode::Sigmoid: return "SIGMOID";
-    case OpCode::Mul: return "MUL";
-    case OpCode::Add: return "ADD";
-  }
-  return "?";
+  const OpSpec* s = opSpec(static_cast<int32_t>(op));
+  return s ? s->name : "?";
 }
 
 namespace {
@@ -34,124 +24,179 @@ std::string at(size_t i, OpCode op) {
 
 int64_t convOut(int64_t x, int k, int stride) { return (x + 2 * ((k - 1) / 2) - k) / stride + 1; }
 
+std::string shapeText(const Shape& s) {
+  return "[" + std::to_string(s.c) + "][" + std::to_string(s.h) + "][" + std::to_string(s.w) + "]";
+}
+
+/** Liveness buffer assignment (the rule descriptor v1's TypeScript lowering used: same slots). */
+void assignSlots(Descriptor& d) {
+  const size_t nValues = d.ops.size() + 1;
+  d.valueSlot.assign(nValues, -1);
+  d.valueSlot[0] = 0;
+  if (d.keepsAll) {
+    for (size_t v = 0; v < nValues; ++v) d.valueSlot[v] = static_cast<int32_t>(v);
+    d.nSlots = static_cast<int32_t>(nValues);
+  } else {
+    std::vector<int64_t> lastUse(nValues, -1);
+    for (size_t i = 0; i < d.ops.size(); ++i)
+      for (int32_t v : d.ops[i].inputs) lastUse[v] = static_cast<int64_t>(i);
+    for (int32_t v : d.outputs) lastUse[v] = INT64_MAX;
+    std::vector<int32_t> freeSlots;
+    int32_t n = 1;
+    for (size_t i = 0; i < d.ops.size(); ++i) {
+      OpDesc& o = d.ops[i];
+      const int32_t v0 = o.inputs[0];
+      const bool lastRead = lastUse[v0] == static_cast<int64_t>(i) &&
+                            std::count(o.inputs.begin(), o.inputs.end(), v0) == 1;
+      // In place: input 0 dies here and is not the network input (never overwritten). MUL never
+      // writes over its gate (input 1 is read per image while the output is written).
+      const bool inPlace = opSpec(o.op).inPlace && v0 != 0 && lastRead;
+      int32_t dst;
+      if (inPlace) {
+        dst = d.valueSlot[v0];
+      } else {
+        std::sort(freeSlots.begin(), freeSlots.end());
+        if (!freeSlots.empty()) {
+          dst = freeSlots.front();
+          freeSlots.erase(freeSlots.begin());
+        } else {
+          dst = n++;
+        }
+      }
+      d.valueSlot[o.value] = dst;
+      std::vector<int32_t> seen;
+      for (int32_t v : o.inputs) {
+        if (std::find(seen.begin(), seen.end(), v) != seen.end()) continue;
+        seen.push_back(v);
+        if (lastUse[v] == static_cast<int64_t>(i) && v != 0 && !(inPlace && v == v0)) freeSlots.push_back(d.valueSlot[v]);
+      }
+    }
+    d.nSlots = n;
+  }
+  d.slotMaxElems.assign(static_cast<size_t>(d.nSlots), 0);
+  d.slotMaxElems[0] = d.valueShape[0].size();
+  for (OpDesc& o : d.ops) {
+    o.inputSlots.clear();
+    for (int32_t v : o.inputs) o.inputSlots.push_back(d.valueSlot[v]);
+    o.src = o.inputSlots[0];
+    o.aux = o.inputSlots.size() > 1 ? o.inputSlots[1] : 0;
+    o.dst = d.valueSlot[o.value];
+    d.slotMaxElems[o.dst] = std::max(d.slotMaxElems[o.dst], o.out.size());
+  }
+  d.outputSlot = d.valueSlot[d.outputs[0]];
+}
+
 }  // namespace
 
-Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution) {
+Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool keepAll) {
   if (length < static_cast<size_t>(kHeaderWords)) bad("too short (" + std::to_string(length) + " words; the header has 8)");
-  if (d[0] != kDescriptorMagic) bad("bad magic (expected 0x5A4E4E31 \"ZNN1\")");
-  if (d[1] != 1) bad("unsupported version " + std::to_string(d[1]) + " (expected 1)");
+  if (d[0] == 0x5A4E4E31) bad("descriptor v1 (\"ZNN1\") is no longer accepted: encode with encodeDescriptor (v2)");
+  if (d[0] != kDescriptorMagic) bad("bad magic (expected 0x5A4E4E32 \"ZNN2\")");
+  if (d[1] != kDescriptorVersion) bad("unsupported version " + std::to_string(d[1]) + " (expected 2)");
   const int64_t nOps = d[2];
-  if (nOps < 1 || nOps > 1000000) bad("nOps " + std::to_string(nOps) + " out of range 1..1000000");
-  if (length != static_cast<size_t>(kHeaderWords + kOpWords * nOps))
-    bad("length " + std::to_string(length) + " does not match 8 + 8·" + std::to_string(nOps) + " ops");
-  Descriptor out;
-  out.nSlots = d[3];
-  out.inputChannels = d[4];
-  out.outputSlot = d[5];
-  if (out.nSlots < 1 || out.nSlots > 65536) bad("nSlots " + std::to_string(out.nSlots) + " out of range 1..65536");
-  if (out.inputChannels < 1 || out.inputChannels > 65536) bad("input channels " + std::to_string(out.inputChannels) + " out of range 1..65536");
-  if (out.outputSlot < 0 || out.outputSlot >= out.nSlots) bad("output slot " + std::to_string(out.outputSlot) + " not in [0, nSlots)");
+  if (nOps < 1 || nOps > kMaxOps) bad("nOps " + std::to_string(nOps) + " out of range 1.." + std::to_string(kMaxOps));
+  if (d[5] < 0 || static_cast<size_t>(d[5]) != length) bad("header says " + std::to_string(d[5]) + " words, the array has " + std::to_string(length));
   if (d[6] != 0 || d[7] != 0) bad("reserved header words 6, 7 must be 0");
+  Descriptor out;
+  out.keepsAll = keepAll;
+  out.inputChannels = d[3];
+  const int32_t nOut = d[4];
+  if (out.inputChannels < 1 || out.inputChannels > 65536) bad("input channels " + std::to_string(out.inputChannels) + " out of range 1..65536");
+  if (nOut < 1 || nOut > 1024) bad("nOutputs " + std::to_string(nOut) + " out of range 1..1024");
 
-  std::vector<Shape> slot(out.nSlots);
-  std::vector<bool> written(out.nSlots, false);
-  out.slotMaxElems.assign(out.nSlots, 0);
-  slot[0] = {out.inputChannels, resolution, resolution};
-  written[0] = true;
-  out.slotMaxElems[0] = slot[0].size();
+  out.valueShape.reserve(static_cast<size_t>(nOps) + 1);
+  out.valueShape.push_back({out.inputChannels, resolution, resolution});
   out.ops.reserve(static_cast<size_t>(nOps));
+  size_t pos = kHeaderWords;
+  auto word = [&](const std::string& what) -> int32_t {
+    if (pos >= length) bad("truncated in " + what);
+    return d[pos++];
+  };
 
   for (int64_t i = 0; i < nOps; ++i) {
-    const int32_t* r = d + kHeaderWords + kOpWords * i;
-    if (r[0] < 1 || r[0] > 10) bad("op " + std::to_string(i) + ": unknown opcode " + std::to_string(r[0]));
-    OpDesc o{static_cast<OpCode>(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], {}, {}, 0};
+    const std::string opAt = "op " + std::to_string(i);
+    const int32_t code = word(opAt);
+    const OpSpec* spec = opSpec(code);
+    if (!spec) bad(opAt + ": unknown opcode " + std::to_string(code));
+    OpDesc o;
+    o.op = spec->code;
+    o.value = static_cast<int32_t>(i + 1);
     const std::string where = at(static_cast<size_t>(i), o.op);
-    auto checkSlot = [&](int32_t s, const char* what) {
-      if (s < 0 || s >= out.nSlots) bad(where + what + " slot " + std::to_string(s) + " not in [0, " + std::to_string(out.nSlots) + ")");
-    };
-    auto readSlot = [&](int32_t s, const char* what) -> Shape {
-      checkSlot(s, what);
-      if (!written[s]) bad(where + what + " slot " + std::to_string(s) + " is read before it is written");
-      return slot[s];
-    };
-    if (o.cin < 1 || o.cin > 65536) bad(where + "cin " + std::to_string(o.cin) + " out of range 1..65536");
-    if (o.cout < 1 || o.cout > 65536) bad(where + "cout " + std::to_string(o.cout) + " out of range 1..65536");
-    o.in = readSlot(o.src, "src");
-    checkSlot(o.dst, "dst");
-    if (o.in.c != o.cin)
-      bad(where + "cin " + std::to_string(o.cin) + " does not match the " + std::to_string(o.in.c) + " channels of slot " + std::to_string(o.src));
-    const bool windowed = o.op == OpCode::Conv || o.op == OpCode::DwConv || o.op == OpCode::MaxPool;
-    if (windowed) {
-      if (o.kernel < 1 || o.kernel > 15 || o.kernel % 2 == 0) bad(where + "kernel " + std::to_string(o.kernel) + " must be odd in 1..15");
-      if (o.stride < 1 || o.stride > 8) bad(where + "stride " + std::to_string(o.stride) + " out of range 1..8");
+    const int32_t nIn = word(opAt), nAttr = word(opAt);
+    if (nIn < spec->minInputs || nIn > spec->maxInputs)
+      bad(where + std::to_string(nIn) + " inputs, expected " + std::to_string(spec->minInputs) +
+          (spec->maxInputs != spec->minInputs ? ".." + std::to_string(spec->maxInputs) : ""));
+    if (nAttr != spec->nAttrs) bad(where + std::to_string(nAttr) + " attributes, the schema has " + std::to_string(spec->nAttrs));
+    for (int32_t k = 0; k < nIn; ++k) {
+      const int32_t v = word(opAt);
+      if (v < 0 || v > i) bad(where + "input value " + std::to_string(v) + " is not produced before it (values 0.." + std::to_string(i) + ")");
+      o.inputs.push_back(v);
     }
-    auto sameC = [&]() {
-      if (o.cout != o.cin) bad(where + "cout " + std::to_string(o.cout) + " must equal cin " + std::to_string(o.cin));
-    };
-    switch (o.op) {
-      case OpCode::Conv:
+    for (int32_t k = 0; k < nAttr; ++k) {
+      const AttrSpec& a = spec->attrs[k];
+      const int32_t v = word(opAt);
+      if (v < a.min || v > a.max || (a.odd && v % 2 == 0))
+        bad(where + a.name + " " + std::to_string(v) + " out of range " + std::to_string(a.min) + ".." + std::to_string(a.max) + (a.odd ? " (odd)" : ""));
+      switch (a.field) {
+        case AttrField::Cout: o.cout = v; break;
+        case AttrField::Kernel: o.kernel = v; break;
+        case AttrField::Stride: o.stride = v; break;
+        case AttrField::Bias: o.bias = v; break;
+        case AttrField::CountIncludePad: o.countIncludePad = v; break;
+      }
+    }
+    o.in = out.valueShape[o.inputs[0]];
+    o.cin = static_cast<int32_t>(o.in.c);
+    bool hasCout = false;
+    for (int32_t k = 0; k < spec->nAttrs; ++k) hasCout = hasCout || spec->attrs[k].field == AttrField::Cout;
+    if (!hasCout) o.cout = o.cin;
+    switch (spec->shape) {
+      case ShapeRule::Same: o.out = o.in; break;
+      case ShapeRule::Window:
         o.out = {o.cout, convOut(o.in.h, o.kernel, o.stride), convOut(o.in.w, o.kernel, o.stride)};
-        o.weights = static_cast<int64_t>(o.cout) * o.cin * o.kernel * o.kernel;
+        if (o.out.h < 1 || o.out.w < 1)
+          fail("E_STRUCTURE", where + "a " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + " input is too small for kernel " +
+                                  std::to_string(o.kernel) + " stride " + std::to_string(o.stride));
         break;
-      case OpCode::DwConv:
-        sameC();
-        o.out = {o.cout, convOut(o.in.h, o.kernel, o.stride), convOut(o.in.w, o.kernel, o.stride)};
-        o.weights = static_cast<int64_t>(o.cout) * o.kernel * o.kernel;
-        break;
-      case OpCode::MaxPool:
-        sameC();
-        o.out = {o.cout, convOut(o.in.h, o.kernel, o.stride), convOut(o.in.w, o.kernel, o.stride)};
-        break;
-      case OpCode::BN: case OpCode::Relu: case OpCode::Sigmoid:
-        sameC();
-        o.out = o.in;
-        break;
-      case OpCode::Gap:
-        sameC();
-        o.out = {o.cout, 1, 1};
-        break;
-      case OpCode::Linear:
+      case ShapeRule::Global: o.out = {o.cin, 1, 1}; break;
+      case ShapeRule::Linear:
         if (o.in.h != 1 || o.in.w != 1)
-          bad(where + "src slot " + std::to_string(o.src) + " is " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + ", LINEAR needs 1×1 (GAP first)");
+          fail("E_STRUCTURE", where + "needs a 1×1 input but gets " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + " (GAP first)");
         o.out = {o.cout, 1, 1};
-        o.weights = static_cast<int64_t>(o.cout) * o.cin;
         break;
-      case OpCode::Mul: {
-        sameC();
-        const Shape a = readSlot(o.aux, "aux");
-        if (a.c != o.cin || a.h != 1 || a.w != 1)
-          bad(where + "aux slot " + std::to_string(o.aux) + " must be [N][" + std::to_string(o.cin) + "][1][1], is [N][" + std::to_string(a.c) + "][" +
-              std::to_string(a.h) + "][" + std::to_string(a.w) + "]");
+      case ShapeRule::Gate: {
+        const Shape g = out.valueShape[o.inputs[1]];
+        if (g.c != o.in.c || g.h != 1 || g.w != 1) bad(where + "the gate must be [" + std::to_string(o.in.c) + "][1][1], is " + shapeText(g));
         o.out = o.in;
         break;
       }
-      case OpCode::Add: {
-        sameC();
-        const Shape a = readSlot(o.aux, "aux");
-        if (a.c != o.in.c || a.h != o.in.h || a.w != o.in.w) bad(where + "aux slot " + std::to_string(o.aux) + " shape differs from src");
+      case ShapeRule::Elementwise:
+        for (int32_t v : o.inputs) {
+          const Shape s = out.valueShape[v];
+          if (s.c != o.in.c || s.h != o.in.h || s.w != o.in.w) bad(where + "inputs differ in shape (" + shapeText(o.in) + " vs " + shapeText(s) + ")");
+        }
         o.out = o.in;
         break;
-      }
     }
-    if (o.out.h < 1 || o.out.w < 1)
-      bad(where + "spatial size " + std::to_string(o.out.h) + "×" + std::to_string(o.out.w) + " < 1 (input " + std::to_string(o.in.h) + "×" +
-          std::to_string(o.in.w) + ", kernel " + std::to_string(o.kernel) + ", stride " + std::to_string(o.stride) + ")");
-    // Ops that read a window or a reduction of their input cannot run in place.
-    const bool inPlaceOk = o.op == OpCode::BN || o.op == OpCode::Relu || o.op == OpCode::Sigmoid || o.op == OpCode::Add || o.op == OpCode::Mul;
-    if (!inPlaceOk && o.dst == o.src) bad(where + "dst slot " + std::to_string(o.dst) + " must differ from src (this op cannot run in place)");
-    if (o.op == OpCode::Mul && o.dst == o.aux) bad(where + "dst slot " + std::to_string(o.dst) + " must differ from the aux (gate) slot");
-    slot[o.dst] = o.out;
-    written[o.dst] = true;
-    if (o.out.size() > out.slotMaxElems[o.dst]) out.slotMaxElems[o.dst] = o.out.size();
+    switch (spec->weights) {
+      case WeightKind::Conv: o.weights = static_cast<int64_t>(o.cout) * o.cin * o.kernel * o.kernel; break;
+      case WeightKind::Depthwise: o.weights = static_cast<int64_t>(o.cout) * o.kernel * o.kernel; break;
+      case WeightKind::Linear: o.weights = static_cast<int64_t>(o.cout) * o.cin; break;
+      case WeightKind::BN: ++out.numBN; break;
+      case WeightKind::None: break;
+    }
     out.totalWeights += static_cast<double>(o.weights);
-    if (o.op == OpCode::BN) ++out.numBN;
-    out.ops.push_back(o);
+    out.valueShape.push_back(o.out);
+    out.ops.push_back(std::move(o));
   }
-  bool outputWritten = false;
-  for (const auto& o : out.ops) outputWritten = outputWritten || o.dst == out.outputSlot;
-  if (!outputWritten)
-    bad("output slot " + std::to_string(out.outputSlot) + " is never written by an op");
-  out.outputShape = slot[out.outputSlot];
+  for (int32_t k = 0; k < nOut; ++k) {
+    const int32_t v = word("outputs");
+    if (v < 1 || v > nOps) bad("output value " + std::to_string(v) + " is not produced by an op");
+    out.outputs.push_back(v);
+  }
+  if (pos != length) bad(std::to_string(length - pos) + " words after the outputs");
+  out.outputShape = out.valueShape[out.outputs[0]];
+  assignSlots(out);
   return out;
 }
 

@@ -13,8 +13,10 @@
 
 #include "../common/descriptor.h"
 #include "../common/errors.h"
+#include "../common/philox.h"
 #include "../common/thread_pool.h"
-#include "zen_plan.h"
+#include "../proxies/proxy.h"
+#include "executor.h"
 
 namespace zennas {
 namespace cpu {
@@ -32,16 +34,15 @@ constexpr size_t kMaxIdlePlans = 8;
 constexpr double kMaxIdleBytes = 2.0 * 1024 * 1024 * 1024;
 
 /**
- * Plans keyed by (descriptor words, batch, resolution, kind). A plan runs one request at a time;
- * a concurrent request for the same key compiles a second plan (both are cached afterwards).
+ * Plans keyed by (descriptor words, executor config). A plan runs one request at a time; a
+ * concurrent request for the same key compiles a second plan (both are cached afterwards).
  */
 class PlanCache {
  public:
-  std::shared_ptr<ZenPlan> acquire(const std::vector<int32_t>& desc, int batch, int resolution, bool eval) {
+  std::shared_ptr<Executor> acquire(const std::vector<int32_t>& desc, const ExecutorConfig& c) {
     std::string key(reinterpret_cast<const char*>(desc.data()), desc.size() * sizeof(int32_t));
-    key.append(reinterpret_cast<const char*>(&batch), sizeof batch);
-    key.append(reinterpret_cast<const char*>(&resolution), sizeof resolution);
-    key.push_back(eval ? 'e' : 'z');
+    const int64_t parts[4] = {c.images, c.groups, c.resolution, c.backward ? 1 : 0};
+    key.append(reinterpret_cast<const char*>(parts), sizeof parts);
     {
       std::lock_guard<std::mutex> g(m_);
       for (auto it = entries_.begin(); it != entries_.end(); ++it) {
@@ -52,14 +53,14 @@ class PlanCache {
         }
       }
     }
-    Descriptor d = parseDescriptor(desc.data(), desc.size(), resolution);
-    auto plan = std::make_shared<ZenPlan>(std::move(d), batch, resolution, planLimitBytes(), eval);
+    Descriptor d = parseDescriptor(desc.data(), desc.size(), c.resolution, c.backward);
+    auto plan = std::make_shared<Executor>(std::move(d), c, planLimitBytes());
     std::lock_guard<std::mutex> g(m_);
     entries_.push_front({std::move(key), plan, true});
     return plan;
   }
 
-  void release(const std::shared_ptr<ZenPlan>& plan) {
+  void release(const std::shared_ptr<Executor>& plan) {
     std::lock_guard<std::mutex> g(m_);
     for (auto it = entries_.begin(); it != entries_.end(); ++it)
       if (it->plan == plan) {
@@ -80,7 +81,7 @@ class PlanCache {
   }
 
   /** Drops a plan that failed mid-run (its buffers may hold a half-finished repeat; harmless, but be tidy). */
-  void discard(const std::shared_ptr<ZenPlan>& plan) {
+  void discard(const std::shared_ptr<Executor>& plan) {
     std::lock_guard<std::mutex> g(m_);
     entries_.remove_if([&](const Entry& e) { return e.plan == plan; });
   }
@@ -88,7 +89,7 @@ class PlanCache {
  private:
   struct Entry {
     std::string key;
-    std::shared_ptr<ZenPlan> plan;
+    std::shared_ptr<Executor> plan;
     bool busy;
   };
   std::mutex m_;
@@ -97,16 +98,16 @@ class PlanCache {
 
 class PlanLease {
  public:
-  PlanLease(PlanCache& c, std::shared_ptr<ZenPlan> p) : c_(c), p_(std::move(p)) {}
+  PlanLease(PlanCache& c, std::shared_ptr<Executor> p) : c_(c), p_(std::move(p)) {}
   ~PlanLease() {
     if (ok_) c_.release(p_); else c_.discard(p_);
   }
-  ZenPlan& operator*() { return *p_; }
+  Executor& operator*() { return *p_; }
   void ok() { ok_ = true; }
 
  private:
   PlanCache& c_;
-  std::shared_ptr<ZenPlan> p_;
+  std::shared_ptr<Executor> p_;
   bool ok_ = false;
 };
 
@@ -116,25 +117,30 @@ class CpuBackend final : public Backend {
   const char* name() const override { return "cpu"; }
   int threads() const override { return pool_.threads(); }
 
-  ZenScoreResult zenScore(const ZenScoreRequest& r) override {
+  ProxyResult run(const ProxyRequest& r) override {
+    const CpuProxy* proxy = findCpuProxy(r.proxy);
+    if (!proxy) fail("E_OPTION", "unknown proxy '" + r.proxy + "' (the CPU backend has: " + cpuProxyNames() + ")");
     const auto t0 = std::chrono::steady_clock::now();
-    PlanLease plan(cache_, cache_.acquire(r.descriptor, r.batch, r.resolution, false));
-    ZenScoreResult out;
+    PlanLease plan(cache_, cache_.acquire(r.descriptor, proxy->config(r)));
+    ProxyResult out;
     out.scores.reserve(r.repeats);
-    (*plan).zenScore(r, pool_, out);
+    proxy->run(*plan, r, pool_, out);
     plan.ok();
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;
   }
 
   LatencyResult latency(const LatencyRequest& r) override {
-    PlanLease plan(cache_, cache_.acquire(r.descriptor, r.batch, r.resolution, true));
-    (*plan).drawAll(0, 0, 0.0, pool_);
-    for (int i = 0; i < r.warmup; ++i) (*plan).evalForward(pool_);
+    PlanLease plan(cache_, cache_.acquire(r.descriptor, {int64_t(r.batch), 1, r.resolution, false}));
+    (*plan).drawWeights(0, 0, pool_);
+    drawGaussianImages(*plan, 0, kStreamInput, 0, 0, r.batch, pool_);
+    Executor::ForwardMode eval;
+    eval.train = false;
+    for (int i = 0; i < r.warmup; ++i) (*plan).forward(pool_, eval);
     LatencyResult out;
     for (int i = 0; i < r.iterations; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
-      (*plan).evalForward(pool_);
+      (*plan).forward(pool_, eval);
       out.samplesMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     plan.ok();

@@ -1,6 +1,7 @@
 // The CPU kernel table: one implementation compiled for AVX2+FMA (kernels_avx2.cc, built with
 // -mavx2 -mfma) and one portable (kernels_scalar.cc); selectKernels() picks at run time.
 #pragma once
+#include "backward.h"
 #include "bn.h"
 #include "conv.h"
 #include "elementwise.h"
@@ -26,6 +27,21 @@ struct Kernels {
   AddFn add;
   ScaleFn scale;
   L1DiffFn l1Diff;
+  // backward pass (backward.h) and the ops added with it
+  ConvBwdWeightFn convBwdWeight;
+  ConvBwdDataFn convBwdData;
+  Conv1x1BwdDataFn conv1x1BwdData;
+  DwConvBwdFn dwConvBwd;
+  MaxPoolBwdFn maxPoolBwd;
+  AvgPoolFn avgPool;
+  AvgPoolBwdFn avgPoolBwd;
+  BnBwdFn bnBwd;
+  ReluBwdFn reluBwd;
+  SigmoidBwdFn sigmoidBwd;
+  SwishFn swish;
+  SwishBwdFn swishBwd;
+  ScaleBwdFn scaleBwd;
+  DotFn dot;
 };
 
 const Kernels& kernelsScalar();

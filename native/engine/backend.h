@@ -1,32 +1,44 @@
-// The backend abstraction (ATen style: the Zen-score request is backend-independent, each backend
+// The backend abstraction (ATen style: a proxy request is backend-independent, each backend
 // compiles and caches its own plans). The CPU backend lives in native/cpu/; the CUDA backend in
 // native/cuda/ (built only when cmake found nvcc + cuDNN, see native/cuda/cuda.cmake).
 #pragma once
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace zennas {
 
-struct ZenScoreRequest {
+/** A proxy run (the Zen-score is the proxy 'zen'); options validated once in TypeScript (src/engine/options.ts). */
+struct ProxyRequest {
+  std::string proxy;
   std::vector<int32_t> descriptor;
   int batch = 64, resolution = 32;
   uint32_t repeats = 1, firstRepeat = 0;
   uint64_t seed = 0;
+  double bnEps = 1e-5;
+  // Zen-score
   bool official = false;
-  double alpha = 0.01, bnEps = 1e-5;
-  /** Also return the per-channel batch mean/variance of every BN on the clean forward of repeat firstRepeat. */
-  bool bnStatistics = false;
+  double alpha = 0.01;
+  bool bnStatistics = false;       // also return the clean forward's per-BN batch statistics
+  // Gradient proxies
+  std::string loss = "sum";        // 'sum' (∂Σ outputs) | 'cross-entropy' (softmax CE, mean over the batch)
+  std::vector<int32_t> labels;      // CE labels (drawn from Philox when empty)
+  bool returnGradients = false;     // copy every weight gradient (and the input gradient) out
+  bool inputGradient = false;
 };
 
-struct ZenScoreResult {
-  std::vector<double> scores, logDelta, logSigmaSum;
-  double seconds = 0;
-  // With bnStatistics: per BN op (descriptor op index, channels), the clean forward's batch mean
-  // and biased variance, channels of all BNs concatenated in op order.
+struct ProxyResult {
+  std::vector<double> scores;                                        // one per repeat
+  std::vector<std::pair<std::string, std::vector<double>>> series;  // named per-repeat values
+  std::vector<std::pair<int32_t, std::vector<float>>> gradients;    // returnGradients: (op index, gradient) of the last repeat
+  std::vector<float> inputGradient;                                  // NCHW
+  // bnStatistics: per BN op (descriptor op index, channels), the clean forward's batch mean and
+  // biased variance, channels of all BNs concatenated in op order.
   std::vector<int32_t> bnOps, bnChannels;
   std::vector<double> bnMean, bnVar;
+  double seconds = 0;
 };
 
 struct LatencyRequest {
@@ -47,7 +59,7 @@ class Backend {
   virtual ~Backend() = default;
   virtual const char* name() const = 0;
   virtual int threads() const = 0;
-  virtual ZenScoreResult zenScore(const ZenScoreRequest& r) = 0;
+  virtual ProxyResult run(const ProxyRequest& r) = 0;
   virtual LatencyResult latency(const LatencyRequest& r) = 0;
 };
 

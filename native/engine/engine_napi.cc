@@ -75,7 +75,7 @@ constexpr double kMaxSeed = 9007199254740991.0;  // 2^53 − 1
 
 void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
   Napi::Function f = DefineClass(env, "Engine",
-                                 {InstanceMethod("zenScore", &EngineWrap::ZenScore), InstanceMethod("latency", &EngineWrap::Latency),
+                                 {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("latency", &EngineWrap::Latency),
                                   InstanceMethod("close", &EngineWrap::Close), InstanceAccessor("threads", &EngineWrap::Threads, nullptr)});
   exports.Set("Engine", f);
 }
@@ -105,63 +105,79 @@ Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value EngineWrap::ZenScore(const Napi::CallbackInfo& info) {
+Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!backend_) return rejected(env, "E_BACKEND", "the engine is closed");
-  ZenScoreRequest r;
+  ProxyRequest r;
   try {
-    r.descriptor = descriptorArg(info.Length() > 0 ? info[0] : env.Undefined());
-    OptionReader o(info.Length() > 1 ? info[1] : env.Undefined(), "zenScore options");
+    if (info.Length() < 1 || !info[0].IsString()) fail("E_OPTION", "run: the proxy name must be a string");
+    r.proxy = info[0].As<Napi::String>().Utf8Value();
+    r.descriptor = descriptorArg(info.Length() > 1 ? info[1] : env.Undefined());
+    // Ranges were validated in TypeScript from the one option table (src/engine/options.ts); these
+    // bounds only keep a direct caller of the addon from reaching undefined behaviour.
+    OptionReader o(info.Length() > 2 ? info[2] : env.Undefined(), "run options");
     r.batch = static_cast<int>(o.number("batchSize", 64, 1, 4096, true));
     r.resolution = static_cast<int>(o.number("resolution", 32, 1, 4096, true));
     r.repeats = static_cast<uint32_t>(o.number("repeats", 1, 1, 100000, true));
     r.firstRepeat = static_cast<uint32_t>(o.number("firstRepeat", 0, 0, 4294967295.0 - r.repeats, true));
     r.seed = static_cast<uint64_t>(o.number("seed", 0, 0, kMaxSeed, true));
     r.official = o.choice("mode", "paper", {"paper", "official"}) == "official";
-    r.alpha = o.number("alpha", 0.01, 1e-6, 1e6, false);  // below 1e-6 x+α·ε == x in float32 (Δ = 0)
+    r.alpha = o.number("alpha", 0.01, 1e-6, 1e6, false);
     r.bnEps = o.number("bnEps", 1e-5, 0, 1e6, false, true);
     r.bnStatistics = o.flag("bnStatistics", false);
+    r.loss = o.choice("loss", "sum", {"sum", "cross-entropy"});
+    r.returnGradients = o.flag("returnGradients", false);
+    r.inputGradient = o.flag("inputGradient", false);
+    r.labels = o.int32Array("labels");
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
     return rejected(env, "E_OUT_OF_MEMORY", "out of memory copying the descriptor");
   }
-  auto* w = new Worker<ZenScoreResult>(
-      env, backend_, [r](Backend& b) { return b.zenScore(r); },
-      [](Napi::Env env, const ZenScoreResult& res) -> Napi::Value {
-        const size_t n = res.scores.size();
-        double mean = 0, var = 0;
-        for (double s : res.scores) mean += s;
-        mean /= static_cast<double>(n);
-        for (double s : res.scores) var += (s - mean) * (s - mean);
-        const double std = std::sqrt(var / static_cast<double>(n));
+  auto* w = new Worker<ProxyResult>(
+      env, backend_, [r](Backend& b) { return b.run(r); },
+      [](Napi::Env env, const ProxyResult& res) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
-        o.Set("mean", mean);
-        o.Set("std", std);
-        o.Set("ci95", 1.96 * std / std::sqrt(static_cast<double>(n)));
         o.Set("scores", doubles(env, res.scores));
-        o.Set("logDelta", doubles(env, res.logDelta));
-        o.Set("logSigmaSum", doubles(env, res.logSigmaSum));
+        Napi::Object series = Napi::Object::New(env);
+        for (const auto& s : res.series) series.Set(s.first, doubles(env, s.second));
+        o.Set("series", series);
         o.Set("seconds", res.seconds);
+        // Typed arrays: one copy out of the worker's vectors, none per element.
+        const auto i32 = [&](const std::vector<int32_t>& v) {
+          auto a = Napi::Int32Array::New(env, v.size());
+          std::copy(v.begin(), v.end(), a.Data());
+          return a;
+        };
+        const auto f64 = [&](const std::vector<double>& v) {
+          auto a = Napi::Float64Array::New(env, v.size());
+          std::copy(v.begin(), v.end(), a.Data());
+          return a;
+        };
+        const auto f32 = [&](const std::vector<float>& v) {
+          auto a = Napi::Float32Array::New(env, v.size());
+          std::copy(v.begin(), v.end(), a.Data());
+          return a;
+        };
         if (!res.bnOps.empty()) {
-          // Typed arrays: one copy out of the worker's vectors, none per element.
           Napi::Object bn = Napi::Object::New(env);
-          const auto i32 = [&](const std::vector<int32_t>& v) {
-            auto a = Napi::Int32Array::New(env, v.size());
-            std::copy(v.begin(), v.end(), a.Data());
-            return a;
-          };
-          const auto f64 = [&](const std::vector<double>& v) {
-            auto a = Napi::Float64Array::New(env, v.size());
-            std::copy(v.begin(), v.end(), a.Data());
-            return a;
-          };
           bn.Set("ops", i32(res.bnOps));
           bn.Set("channels", i32(res.bnChannels));
           bn.Set("mean", f64(res.bnMean));
           bn.Set("variance", f64(res.bnVar));
           o.Set("bnStatistics", bn);
         }
+        if (!res.gradients.empty()) {
+          Napi::Array g = Napi::Array::New(env, res.gradients.size());
+          for (size_t i = 0; i < res.gradients.size(); ++i) {
+            Napi::Object e = Napi::Object::New(env);
+            e.Set("op", res.gradients[i].first);
+            e.Set("data", f32(res.gradients[i].second));
+            g.Set(static_cast<uint32_t>(i), e);
+          }
+          o.Set("gradients", g);
+        }
+        if (!res.inputGradient.empty()) o.Set("inputGradient", f32(res.inputGradient));
         return o;
       });
   Napi::Promise p = w->promise();

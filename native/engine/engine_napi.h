@@ -15,7 +15,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   explicit EngineWrap(const Napi::CallbackInfo& info);
 
  private:
-  Napi::Value ZenScore(const Napi::CallbackInfo& info);
+  Napi::Value Run(const Napi::CallbackInfo& info);
   Napi::Value Latency(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);

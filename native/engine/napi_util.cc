@@ -65,11 +65,21 @@ bool OptionReader::flag(const char* key, bool def) const {
   return v.As<Napi::Boolean>().Value();
 }
 
+std::vector<int32_t> OptionReader::int32Array(const char* key) const {
+  const Napi::Value v = get(key);
+  if (v.IsEmpty() || v.IsUndefined()) return {};
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    fail("E_OPTION", std::string("option '") + key + "' must be an Int32Array");
+  const Napi::Int32Array a = v.As<Napi::Int32Array>();
+  if (a.ElementLength() > (size_t(1) << 24)) fail("E_OPTION", std::string("option '") + key + "' is too long");
+  return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
+}
+
 std::vector<int32_t> descriptorArg(const Napi::Value& v) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
     fail("E_DESCRIPTOR", "invalid descriptor: expected an Int32Array");
   const Napi::Int32Array a = v.As<Napi::Int32Array>();
-  if (a.ElementLength() > (size_t(8) + size_t(8) * 1000000)) fail("E_DESCRIPTOR", "invalid descriptor: too long");
+  if (a.ElementLength() > (size_t(1) << 26)) fail("E_DESCRIPTOR", "invalid descriptor: too long");
   return std::vector<int32_t>(a.Data(), a.Data() + a.ElementLength());
 }
 

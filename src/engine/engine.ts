@@ -8,9 +8,11 @@
  *   engine.close();
  */
 import { ZennasError, ZennasErrorCode } from '../errors';
-import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeZenScoreResult } from './native';
+import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
+import { ALPHA_MAX, ALPHA_MIN, checkOption, resolveOptions, Resolved } from './options';
+import { summarizeScores } from '../util/stats';
 import { findTrtexec, tensorRtLatency } from '../latency/tensorrt';
-import { checkInt, checkPositive, describe, optionError } from '../util/validate';
+import { checkInt, describe, optionError } from '../util/validate';
 
 /** Which backend runs the work. */
 export type BackendName = 'cpu' | 'cuda';
@@ -129,10 +131,10 @@ export interface BackendsInfo {
   tensorrtReason?: string;
 }
 
-/** Defaults of zenScore (DESIGN §3 CIFAR setting). */
-export const ZEN_SCORE_DEFAULTS: Readonly<ZenScoreOptions> = Object.freeze({
-  batchSize: 64, resolution: 32, repeats: 1, firstRepeat: 0, seed: 0, mode: 'paper', alpha: 0.01, bnEps: 1e-5,
-});
+const ZEN_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'mode', 'alpha', 'bnEps'] as const;
+
+/** Defaults of zenScore (DESIGN §3 CIFAR setting), from the option table. */
+export const ZEN_SCORE_DEFAULTS: Readonly<ZenScoreOptions> = Object.freeze(resolveOptions('zenScore', ZEN_KEYS, {}));
 
 const CODES: ReadonlySet<string> = new Set(['E_PARSE', 'E_STRUCTURE', 'E_OPTION', 'E_DESCRIPTOR', 'E_OUT_OF_MEMORY', 'E_BACKEND', 'E_NATIVE', 'E_CHECKPOINT', 'E_IO', 'E_INTERNAL']);
 
@@ -149,41 +151,72 @@ function checkDescriptor(d: unknown): Int32Array {
   return d;
 }
 
-/** Range of the perturbation scale α accepted by every backend (the paper uses 0.01). */
-export const ALPHA_MIN = 1e-6;
-export const ALPHA_MAX = 1e6;
+export { ALPHA_MIN, ALPHA_MAX };
 
 /** Validate and default zenScore options (exported for the CLI and tests). */
 export function resolveZenScoreOptions(o: Partial<ZenScoreOptions> | undefined): ZenScoreOptions {
-  if (o !== undefined && (o === null || typeof o !== 'object')) optionError('zenScore options must be an object');
-  const r = { ...ZEN_SCORE_DEFAULTS, ...stripUndefined(o ?? {}) };
-  checkInt('batchSize', r.batchSize, 1, 4096);
-  checkInt('resolution', r.resolution, 1, 4096);
-  checkInt('repeats', r.repeats, 1, 100000);
+  const r = resolveOptions('zenScore', ZEN_KEYS, o === undefined ? undefined : stripUndefined(o as object));
   checkInt('firstRepeat', r.firstRepeat, 0, 0xffffffff - r.repeats);
-  checkInt('seed', r.seed, 0, Number.MAX_SAFE_INTEGER);
-  if (r.mode !== 'paper' && r.mode !== 'official') optionError(`mode must be 'paper' or 'official', got ${describe(r.mode)}`);
-  // Below ~1e-6, x + α·ε rounds back to x in float32 (24-bit mantissa) and Δ = 0 (score −∞).
-  if (typeof r.alpha !== 'number' || !(r.alpha >= ALPHA_MIN && r.alpha <= ALPHA_MAX))
-    optionError(`alpha must be a number in [${ALPHA_MIN}, ${ALPHA_MAX}] (smaller perturbations vanish in float32), got ${describe(r.alpha)}`);
-  checkPositive('bnEps', r.bnEps);
   return r;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
+  if (o === null || typeof o !== 'object') return o;
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-/** Mean, population std (np.std) and 95% interval of the mean (1.96·std/√n), as the official code reports. */
-export function summarizeScores(scores: readonly number[]): { mean: number; std: number; ci95: number } {
-  const n = scores.length;
-  const mean = scores.reduce((a, b) => a + b, 0) / n;
-  const std = Math.sqrt(scores.reduce((a, b) => a + (b - mean) ** 2, 0) / n);
-  return { mean, std, ci95: (1.96 * std) / Math.sqrt(n) };
+export { summarizeScores };
+
+/** Options of `engine.run('gradients', …)`. */
+export interface GradientsOptions {
+  batchSize: number;
+  resolution: number;
+  repeats: number;
+  firstRepeat: number;
+  seed: number;
+  bnEps: number;
+  /** 'sum' (∂Σ outputs[0], default) or 'cross-entropy' (softmax CE over logits, mean over the batch). */
+  loss: 'sum' | 'cross-entropy';
+  /** CE labels, one per image (default: drawn from Philox stream 0x40000002, DESCRIPTOR.md). */
+  labels?: Int32Array;
+  /** Return every weight gradient of the last repeat. */
+  returnGradients: boolean;
+  /** Also compute ∂loss/∂input (returned with returnGradients). */
+  inputGradient: boolean;
 }
+
+/** Result of a proxy run. */
+export interface RunResult {
+  proxy: string;
+  /** One value per repeat. */
+  scores: number[];
+  mean: number;
+  std: number;
+  ci95: number;
+  /** Named per-repeat values (Zen-score: logDelta, logSigmaSum; gradients: gradNorm). */
+  series: Record<string, number[]>;
+  /** returnGradients: per op with parameters (op index, gradient: conv OIHW, dwconv [C][k][k], linear [cout][cin] then bias, BN dγ then dβ). */
+  gradients?: { op: number; data: Float32Array }[];
+  /** inputGradient + returnGradients: ∂loss/∂x, NCHW. */
+  inputGradient?: Float32Array;
+  seconds: number;
+}
+
+const GRAD_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps', 'loss', 'returnGradients', 'inputGradient'] as const;
+
+/** The proxies `engine.run` knows, with the option keys each takes. */
+export const ENGINE_PROXIES = {
+  zen: { keys: ZEN_KEYS, doc: 'Zen-score (Zen-NAS Algorithm 1); scores as engine.zenScore' },
+  gradients: { keys: GRAD_KEYS, doc: 'one forward + backward per repeat through a loss head; score = the loss' },
+} as const;
+export type EngineProxyName = keyof typeof ENGINE_PROXIES;
 
 function summarize(r: NativeZenScoreResult): ZenScoreResult {
   return { ...summarizeScores(r.scores), scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds };
+}
+
+function zenResult(r: NativeRunResult): NativeZenScoreResult {
+  return { scores: r.scores, logDelta: r.series.logDelta ?? [], logSigmaSum: r.series.logSigmaSum ?? [], seconds: r.seconds };
 }
 
 /** A Zen-score engine: one backend, its worker threads and its plan cache. */
@@ -226,7 +259,43 @@ export class Engine {
     this.checkOpen();
     try {
       if (this.backend === 'cuda') return summarize(await this.cuda('cudaZenScore')(d, { ...o }));
-      return summarize(await this.native!.zenScore(d, o));
+      return summarize(zenResult(await this.native!.run('zen', d, o)));
+    } catch (e) {
+      throw toZennasError(e);
+    }
+  }
+
+  /**
+   * Run a proxy on a descriptor: 'zen' (the Zen-score) or 'gradients' (forward + backward through
+   * a loss head). Options are checked against the proxy's keys from the one option table; a
+   * misspelt key is an error. CPU backend (the CUDA backend runs 'zen' through zenScore).
+   */
+  async run(proxy: 'zen', descriptor: Int32Array, options?: Partial<ZenScoreOptions>): Promise<RunResult>;
+  async run(proxy: 'gradients', descriptor: Int32Array, options?: Partial<GradientsOptions>): Promise<RunResult>;
+  async run(proxy: EngineProxyName, descriptor: Int32Array, options?: Partial<ZenScoreOptions> | Partial<GradientsOptions>): Promise<RunResult> {
+    const d = checkDescriptor(descriptor);
+    const spec = (ENGINE_PROXIES as Record<string, { keys: readonly string[] }>)[proxy as string];
+    if (!spec) optionError(`unknown proxy ${describe(proxy)}; the engine has: ${Object.keys(ENGINE_PROXIES).join(', ')}`);
+    const given = options === undefined ? undefined : stripUndefined(options as object);
+    let o: Record<string, unknown>;
+    if (proxy === 'zen') {
+      o = { ...resolveZenScoreOptions(given as Partial<ZenScoreOptions>) };
+    } else {
+      const r = resolveOptions(proxy, GRAD_KEYS, given, {}, ['labels']) as Resolved<(typeof GRAD_KEYS)[number]>;
+      checkInt('firstRepeat', r.firstRepeat, 0, 0xffffffff - r.repeats);
+      const labels = (given as { labels?: unknown } | undefined)?.labels;
+      if (labels !== undefined && !(labels instanceof Int32Array)) optionError(`labels must be an Int32Array, got ${describe(labels)}`);
+      if (labels !== undefined && labels.length !== r.batchSize) optionError(`labels must hold batchSize = ${r.batchSize} labels, got ${labels.length}`);
+      o = { ...r, ...(labels ? { labels } : {}) };
+    }
+    this.checkOpen();
+    if (this.backend !== 'cpu') optionError(`engine.run runs on the CPU backend (backend '${this.backend}' serves zenScore and latency)`);
+    try {
+      const r = await this.native!.run(proxy, d, o as never);
+      return {
+        proxy, scores: r.scores, ...summarizeScores(r.scores), series: r.series, seconds: r.seconds,
+        ...(r.gradients ? { gradients: r.gradients } : {}), ...(r.inputGradient ? { inputGradient: r.inputGradient } : {}),
+      };
     } catch (e) {
       throw toZennasError(e);
     }
@@ -235,15 +304,13 @@ export class Engine {
   /** Latency of the eval-mode forward (BN folded) per mini-batch. */
   async latency(descriptor: Int32Array, options?: Partial<LatencyOptions>): Promise<LatencyResult> {
     const d = checkDescriptor(descriptor);
-    if (options !== undefined && (options === null || typeof options !== 'object')) optionError('latency options must be an object');
-    // Defaults: the paper's protocol (batch 64, 224², 30 timed mini-batches), as the CLI.
-    const o = { batchSize: 64, resolution: 224, warmup: 10, iterations: 30, ...stripUndefined(options ?? {}) } as LatencyOptions;
-    checkInt('batchSize', o.batchSize, 1, 4096);
-    checkInt('resolution', o.resolution, 1, 4096);
-    checkInt('warmup', o.warmup, 0, 100000);
-    checkInt('iterations', o.iterations, 1, 100000);
-    if (o.precision !== undefined && o.precision !== 'fp16' && o.precision !== 'fp32') optionError(`precision must be 'fp16' or 'fp32', got ${describe(o.precision)}`);
-    if (o.engine !== undefined && o.engine !== 'cudnn' && o.engine !== 'tensorrt') optionError(`engine must be 'cudnn' or 'tensorrt', got ${describe(o.engine)}`);
+    // Defaults: the paper's protocol (batch 64, 224², 10 warm-up, 30 timed mini-batches), as the CLI.
+    const given = options === undefined ? undefined : stripUndefined(options as object);
+    const r = resolveOptions('latency', ['batchSize', 'resolution', 'warmup', 'iterations'] as const, given, { resolution: 224 }, ['precision', 'engine']);
+    const g = (given ?? {}) as Partial<LatencyOptions>;
+    if (g.precision !== undefined) checkOption('precision', g.precision);
+    if (g.engine !== undefined) checkOption('engine', g.engine);
+    const o: LatencyOptions = { ...r, ...(g.precision ? { precision: g.precision } : {}), ...(g.engine ? { engine: g.engine } : {}) };
     this.checkOpen();
     try {
       if (o.engine === 'tensorrt') {
@@ -270,7 +337,7 @@ export class Engine {
     this.checkOpen();
     if (this.backend !== 'cpu') optionError("bnStatistics runs on the CPU backend: use an Engine with backend 'cpu'");
     try {
-      const r = await this.native!.zenScore(d, { ...o, bnStatistics: true });
+      const r = await this.native!.run('zen', d, { ...o, bnStatistics: true });
       const s = r.bnStatistics;
       if (!s) return [];
       const out: BnStatistics[] = [];

@@ -6,18 +6,22 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { ZennasError } from '../errors';
 
-/** Options passed to the native zenScore (already validated and defaulted by engine.ts). */
-export interface NativeZenScoreOptions {
+/** Options passed to the native run (already validated and defaulted by src/engine/options.ts). */
+export interface NativeRunOptions {
   batchSize: number;
   resolution: number;
   repeats: number;
   firstRepeat?: number;
   seed: number;
-  mode: 'paper' | 'official';
-  alpha: number;
   bnEps: number;
-  /** Also return the clean forward's per-BN batch statistics (CPU backend). */
+  mode?: 'paper' | 'official';
+  alpha?: number;
+  /** Also return the clean forward's per-BN batch statistics (Zen-score). */
   bnStatistics?: boolean;
+  loss?: 'sum' | 'cross-entropy';
+  labels?: Int32Array;
+  returnGradients?: boolean;
+  inputGradient?: boolean;
 }
 
 /** Per-BN batch statistics of a clean forward, channels of all BN ops concatenated in op order. */
@@ -28,16 +32,25 @@ export interface NativeBnStatistics {
   variance: Float64Array;
 }
 
-/** What the native zenScore resolves to. */
+/** What the native run resolves to. */
+export interface NativeRunResult {
+  /** One value per repeat (the proxy's score; for 'gradients' the loss). */
+  scores: number[];
+  /** Named per-repeat values (Zen-score: logDelta, logSigmaSum; gradients: gradNorm). */
+  series: Record<string, number[]>;
+  seconds: number;
+  bnStatistics?: NativeBnStatistics;
+  /** returnGradients: per op with parameters, its gradient (see Executor::weightGrad). */
+  gradients?: { op: number; data: Float32Array }[];
+  inputGradient?: Float32Array;
+}
+
+/** What the CUDA addon's zenScore resolves to. */
 export interface NativeZenScoreResult {
-  mean?: number;
-  std?: number;
-  ci95?: number;
   scores: number[];
   logDelta: number[];
   logSigmaSum: number[];
   seconds: number;
-  bnStatistics?: NativeBnStatistics;
 }
 
 /** What the native latency resolves to. */
@@ -54,7 +67,7 @@ export interface NativeLatencyResult {
 /** The native Engine object (one backend, one thread pool, one plan cache). */
 export interface NativeEngine {
   readonly threads: number;
-  zenScore(descriptor: Int32Array, options: NativeZenScoreOptions): Promise<NativeZenScoreResult>;
+  run(proxy: string, descriptor: Int32Array, options: NativeRunOptions): Promise<NativeRunResult>;
   latency(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeLatencyResult>;
   close(): void;
 }

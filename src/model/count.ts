@@ -69,7 +69,7 @@ export function countModel(s: Structure, opts: CountOptions): ModelCount {
     in: ch(s), out: numClasses, stride: 1, inputResolution: 0, outputResolution: 1, params: 0, flops: 0, layers: 0,
   };
   const seen = new Set<number>();
-  list.layers.forEach((l, i) => {
+  list.nodes.forEach((l, i) => {
     const row = l.block < 0 ? head : rows[l.block]!;
     const sh = shapes[i]!;
     if (!seen.has(row.index)) { seen.add(row.index); row.inputResolution = sh.hin; }

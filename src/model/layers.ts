@@ -1,58 +1,28 @@
 /**
- * The flat layer list: what a structure lowers to and what the native engine consumes
- * (encoded by `descriptor.ts`, format in native/DESCRIPTOR.md).
- *
- * Values live in numbered activation slots; slot 0 is the network input. In-place ops
- * (BN, RELU, SIGMOID, MUL, ADD) have `dst === src`.
+ * What a structure lowers to: a graph of schema ops (src/ops/graph.ts), plus the counting rules
+ * (params, FLOPs) per op. The encoded form is descriptor v2 (src/ops/descriptor.ts).
  */
+import { GraphNode, Graph, NodeRole, NodeShape } from '../ops/graph';
 
-/** Op names, in descriptor opcode order (opcode = index + 1). */
-export const OP_NAMES = ['conv', 'dwconv', 'bn', 'relu', 'maxpool', 'gap', 'linear', 'sigmoid', 'mul', 'add'] as const;
-export type OpName = (typeof OP_NAMES)[number];
+export { OP_NAMES, convOutSize } from '../ops/schema';
+export type { OpName } from '../ops/schema';
 
+/** One op of a lowered model. */
+export type Layer = GraphNode;
 /** Why a layer exists; lets counting and reports attribute it. */
-export type LayerRole = 'main' | 'shortcut' | 'se' | 'classifier';
-
-export interface Layer {
-  op: OpName;
-  src: number;
-  dst: number;
-  /** Second input slot (MUL gate, ADD shortcut); 0 when unused. */
-  aux: number;
-  cin: number;
-  cout: number;
-  kernel: number;
-  stride: number;
-  /** Index of the structure block this layer came from; -1 for the classifier head. */
-  block: number;
-  role: LayerRole;
-}
-
-/** A lowered model: the op list plus the slot bookkeeping the engine needs. */
-export interface LayerList {
-  inputChannels: number;
-  numSlots: number;
-  /** Slot holding the feature map compared by the Zen-score (pre-GAP) or the logits. */
-  outputSlot: number;
-  layers: Layer[];
-}
-
+export type LayerRole = NodeRole;
+/** A lowered model. */
+export type LayerList = Graph;
 /** Spatial shape of a layer's input and output at a given resolution. */
-export interface LayerShape { cin: number; hin: number; win: number; cout: number; hout: number; wout: number }
+export type LayerShape = NodeShape;
 
-/** PyTorch's output size with padding (k-1)/2. */
-export function convOutSize(size: number, kernel: number, stride: number): number {
-  const pad = (kernel - 1) >> 1;
-  return Math.floor((size + 2 * pad - kernel) / stride) + 1;
-}
-
-/** Weights (multiply-add count excluded) a layer holds: conv/linear weights (+ linear bias), BN γ and β. */
+/** Parameters a layer holds: conv/linear weights (+ linear bias), BN γ and β. */
 export function layerParams(l: Layer): number {
   switch (l.op) {
     case 'conv': return l.cin * l.cout * l.kernel * l.kernel;
     case 'dwconv': return l.cout * l.kernel * l.kernel;
     case 'bn': return 2 * l.cout;
-    case 'linear': return l.cin * l.cout + l.cout;
+    case 'linear': return l.cin * l.cout + (l.bias ? l.cout : 0);
     default: return 0;
   }
 }

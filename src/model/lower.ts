@@ -1,6 +1,7 @@
 import { Block, Structure } from '../grammar/ast';
 import { ZennasError } from '../errors';
-import { Layer, LayerList, LayerRole, LayerShape, OpName, convOutSize } from './layers';
+import { Layer, LayerList, LayerRole, LayerShape, OpName } from './layers';
+import { inferGraph } from '../ops/graph';
 import { LIMITS } from '../grammar/limits';
 
 /** Options shared by both lowerings. */
@@ -40,12 +41,9 @@ export function seChannels(c: number): number {
   return Math.max(1, roundHalfEven(c * 0.25));
 }
 
-/**
- * Builds a layer list in SSA form (one value per produced tensor), then assigns slots by
- * liveness so that a deep chain needs only a handful of activation buffers.
- */
+/** Builds the graph in SSA form: every op produces a new value (node i → value i + 1). */
 class Builder {
-  private ops: Array<Omit<Layer, 'src' | 'dst' | 'aux'> & { src: number; dst: number; aux: number; inPlace: boolean }> = [];
+  private nodes: Layer[] = [];
   private channels: number[] = [];
   block = -1;
   role: LayerRole = 'main';
@@ -57,24 +55,22 @@ class Builder {
 
   ch(v: number): number { return this.channels[v]!; }
 
-  private emit(op: OpName, src: number, cout: number, kernel = 0, stride = 0, aux = 0, canRunInPlace = false): number {
-    // Never overwrite the input (value 0): a structure may begin with BN(3), RELU(3) or SE(3).
-    const inPlace = canRunInPlace && src !== 0;
-    const dst = inPlace ? src : this.channels.push(cout) - 1;
-    this.ops.push({ op, src, dst, aux, cin: this.ch(src), cout, kernel, stride, block: this.block, role: this.role, inPlace });
-    return dst;
+  private emit(op: OpName, inputs: number[], cout: number, kernel = 0, stride = 0, extra: Partial<Layer> = {}): number {
+    this.nodes.push({ op, inputs, cin: this.ch(inputs[0]!), cout, kernel, stride, ...extra, block: this.block, role: this.role });
+    return this.channels.push(cout) - 1;
   }
 
-  conv(v: number, cout: number, k: number, s: number): number { return this.emit('conv', v, cout, k, s); }
-  dw(v: number, k: number, s: number): number { return this.emit('dwconv', v, this.ch(v), k, s); }
-  bn(v: number): number { return this.emit('bn', v, this.ch(v), 0, 0, 0, true); }
-  relu(v: number): number { return this.emit('relu', v, this.ch(v), 0, 0, 0, true); }
-  sigmoid(v: number): number { return this.emit('sigmoid', v, this.ch(v), 0, 0, 0, true); }
-  maxpool(v: number, k: number, s: number): number { return this.emit('maxpool', v, this.ch(v), k, s); }
-  gap(v: number): number { return this.emit('gap', v, this.ch(v)); }
-  linear(v: number, cout: number): number { return this.emit('linear', v, cout); }
-  mul(v: number, gate: number): number { return this.emit('mul', v, this.ch(v), 0, 0, gate, true); }
-  add(v: number, other: number): number { return this.emit('add', v, this.ch(v), 0, 0, other, true); }
+  conv(v: number, cout: number, k: number, s: number): number { return this.emit('conv', [v], cout, k, s); }
+  dw(v: number, k: number, s: number): number { return this.emit('dwconv', [v], this.ch(v), k, s); }
+  bn(v: number): number { return this.emit('bn', [v], this.ch(v)); }
+  relu(v: number): number { return this.emit('relu', [v], this.ch(v)); }
+  sigmoid(v: number): number { return this.emit('sigmoid', [v], this.ch(v)); }
+  maxpool(v: number, k: number, s: number): number { return this.emit('maxpool', [v], this.ch(v), k, s); }
+  gap(v: number): number { return this.emit('gap', [v], this.ch(v)); }
+  /** nn.Linear: with bias, as the grammar's Linear block and the classifier head are trained. */
+  linear(v: number, cout: number): number { return this.emit('linear', [v], cout, 0, 0, { bias: 1 }); }
+  mul(v: number, gate: number): number { return this.emit('mul', [v, gate], this.ch(v)); }
+  add(v: number, other: number): number { return this.emit('add', [v, other], this.ch(v)); }
 
   /** conv → BN (→ ReLU) */
   convBn(v: number, cout: number, k: number, s: number, relu: boolean): number {
@@ -94,32 +90,8 @@ class Builder {
     return this.mul(v, gate);
   }
 
-  /** Assign slots by liveness. Slot 0 stays the input; in-place ops keep their source slot. */
   finish(output: number): LayerList {
-    const lastUse = new Map<number, number>();
-    this.ops.forEach((o, i) => { lastUse.set(o.src, i); if (o.aux) lastUse.set(o.aux, i); });
-    lastUse.set(output, Infinity);
-    const slotOf = new Map<number, number>([[0, 0]]);
-    const free: number[] = [];
-    let numSlots = 1;
-    const layers: Layer[] = this.ops.map((o, i) => {
-      const src = slotOf.get(o.src)!;
-      const aux = o.aux ? slotOf.get(o.aux)! : 0;
-      let dst: number;
-      if (o.inPlace) {
-        dst = src;
-      } else {
-        free.sort((a, b) => a - b);
-        dst = free.length ? free.shift()! : numSlots++;
-        slotOf.set(o.dst, dst);
-      }
-      // Release slots whose value is read for the last time here (never slot 0, never the result).
-      for (const v of o.aux ? [o.src, o.aux] : [o.src]) {
-        if (lastUse.get(v) === i && v !== 0 && !(o.inPlace && v === o.src)) free.push(slotOf.get(v)!);
-      }
-      return { op: o.op, src, dst, aux, cin: o.cin, cout: o.cout, kernel: o.kernel, stride: o.stride, block: o.block, role: o.role };
-    });
-    return { inputChannels: this.ch(0), numSlots, outputSlot: slotOf.get(output)!, layers };
+    return { inputChannels: this.ch(0), nodes: this.nodes, outputs: [output] };
   }
 }
 
@@ -228,25 +200,10 @@ export function lowerAsTrained(s: Structure, opts: TrainedLowerOptions = {}): La
   return b.finish(x);
 }
 
-/** Input/output shapes of every layer at a square input resolution; checks Linear inputs are 1×1. */
+/** Input/output shapes of every layer at a square input resolution (validates the graph). */
 export function inferShapes(list: LayerList, resolution: number): LayerShape[] {
   if (!Number.isInteger(resolution) || resolution < 1 || resolution > LIMITS.maxResolution) {
     throw new ZennasError('E_OPTION', `resolution must be an integer in 1..${LIMITS.maxResolution}, got ${resolution}`);
   }
-  const hw: Array<[number, number]> = [];
-  hw[0] = [resolution, resolution];
-  return list.layers.map((l, i) => {
-    const [h, w] = hw[l.src]!;
-    let ho = h, wo = w;
-    if (l.op === 'conv' || l.op === 'dwconv' || l.op === 'maxpool') {
-      ho = convOutSize(h, l.kernel, l.stride);
-      wo = convOutSize(w, l.kernel, l.stride);
-    } else if (l.op === 'gap') {
-      ho = wo = 1;
-    } else if (l.op === 'linear' && (h !== 1 || w !== 1)) {
-      throw new ZennasError('E_STRUCTURE', `layer ${i + 1} (linear, block ${l.block + 1}) needs a 1×1 input but gets ${h}×${w}: add AdaptiveAvgPool before Linear`);
-    }
-    hw[l.dst] = [ho, wo];
-    return { cin: l.cin, hin: h, win: w, cout: l.cout, hout: ho, wout: wo };
-  });
+  return inferGraph(list, resolution).nodes;
 }

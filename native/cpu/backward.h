@@ -1,0 +1,54 @@
+// Backward-pass kernels on the engine's layout [C][N][H][W] (channel stride padded, as forward).
+// Every kernel writes disjoint outputs per task and sums in a fixed order, so gradients do not
+// depend on the thread count. `acc` = add into the destination instead of overwriting it (a value
+// read by several ops receives the sum of their gradients).
+#pragma once
+#include <cstdint>
+
+#include "conv.h"
+
+namespace zennas {
+namespace cpu {
+
+/**
+ * Dense conv (or LINEAR: k = 1, h = w = 1) weight gradient dW[co][k] for rows [m0, m1) and
+ * columns k ∈ [k0, k1) of the [cout][cin·k·k] matrix: Σ over all output columns of
+ * dY[co][col] · im2col(X)[k][col] (fp32 GEMM, columns in a fixed order). `dW` row stride = K.
+ */
+using ConvBwdWeightFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0,
+                                 int64_t k1, float* scratch);
+/**
+ * Dense conv input gradient for input channels [c0, c1): dX = col2im(Wᵀ · dY), W read from the
+ * forward's packed A. The whole channel rows of dX are written (acc: added).
+ */
+using ConvBwdDataFn = void (*)(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t c0, int64_t c1, bool acc,
+                               float* scratch);
+/** 1×1 stride-1 conv / LINEAR input gradient for columns [col0, col1): dX[ci][col] (+)= Σ_co W[co][ci]·dY[co][col]. */
+using Conv1x1BwdDataFn = void (*)(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t col0, int64_t col1, bool acc,
+                                  float* scratch);
+/** Depthwise conv backward for channels [c0, c1): dW[c][k][k] (overwritten) and dX (acc: added; dx may be null). */
+using DwConvBwdFn = void (*)(const ConvGeom& g, const float* w, const float* in, const float* dy, float* dx, float* dw, int64_t c0,
+                             int64_t c1, bool acc);
+/** Max-pool backward (gradient to the first maximum in window order, PyTorch's rule), channels [c0, c1). */
+using MaxPoolBwdFn = void (*)(const ConvGeom& g, const float* in, const float* dy, float* dx, int64_t c0, int64_t c1, bool acc);
+/** Average pool forward / backward, channels [c0, c1); countIncludePad as PyTorch's count_include_pad. */
+using AvgPoolFn = void (*)(const ConvGeom& g, const float* in, float* out, int64_t c0, int64_t c1, bool countIncludePad);
+using AvgPoolBwdFn = void (*)(const ConvGeom& g, const float* dy, float* dx, int64_t c0, int64_t c1, bool countIncludePad, bool acc);
+/**
+ * Training-mode BN backward of one (channel, group) run of n values (γ = 1): with x̂ = (x − mean)·invstd,
+ * dβ = Σ dy, dγ = Σ dy·x̂ (float64), dx (+)= invstd·(dy − dβ/n − x̂·dγ/n).
+ */
+using BnBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma,
+                         double* dBeta);
+/** Element-wise backward: dx (+)= dy · f'(·). ReLU and sigmoid read the forward output y, swish the input x. */
+using ReluBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
+using SigmoidBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
+using SwishFn = void (*)(const float* x, float* y, int64_t n);
+using SwishBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, bool acc);
+/** dx (+)= dy · g over n values (MUL's x-gradient, GAP's 1/HW broadcast with g = 1/HW from one value). */
+using ScaleBwdFn = void (*)(const float* dy, float* dx, int64_t n, float g, bool acc);
+/** Σ dy·x in float64 (MUL's gate gradient, BN/linear sums). */
+using DotFn = double (*)(const float* a, const float* b, int64_t n);
+
+}  // namespace cpu
+}  // namespace zennas

@@ -1,0 +1,556 @@
+#include "executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "../common/errors.h"
+#include "../common/philox.h"
+
+namespace zennas {
+namespace cpu {
+
+namespace {
+
+constexpr int64_t kWeightChunk = int64_t(1) << 16;  // Gaussians per RNG task (fits the scratch)
+constexpr int64_t kElemTask = int64_t(1) << 15;     // elements per element-wise task (min)
+constexpr int64_t kBwdRowsM = 8 * kMR;              // weight-gradient task: rows of dW
+constexpr int64_t kBwdColsK = 4 * kNR;              //                        columns of dW
+
+bool isGemm(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
+
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/** True when `slot` is read by op i (i >= from), or is an output, before being overwritten. */
+bool readLater(const Descriptor& d, int32_t slot, size_t from) {
+  for (size_t i = from; i < d.ops.size(); ++i) {
+    const OpDesc& o = d.ops[i];
+    for (int32_t s : o.inputSlots)
+      if (s == slot) return true;
+    if (o.dst == slot) return false;
+  }
+  for (int32_t v : d.outputs)
+    if (d.valueSlot[static_cast<size_t>(v)] == slot) return true;
+  return false;
+}
+
+std::string gib(double bytes) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
+  return buf;
+}
+
+int64_t paramCount(const OpDesc& o) {
+  switch (opSpec(o.op).weights) {
+    case WeightKind::Conv: case WeightKind::Depthwise: return o.weights;
+    case WeightKind::Linear: return o.weights + (o.bias ? o.cout : 0);
+    case WeightKind::BN: return 2 * int64_t(o.cin);
+    case WeightKind::None: return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int64_t Executor::channelStrideFor(int64_t images, int64_t plane) {
+  int64_t s = roundUp(images * plane, 16);
+  if (s % 256 == 0) s += 16;  // a power-of-two-ish stride maps every channel row to the same cache set
+  return s;
+}
+
+double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
+  const int64_t n = c.images;
+  std::vector<double> slotFloats(static_cast<size_t>(d.nSlots), 0.0);
+  double b = 0;
+  for (size_t v = 0; v < d.valueShape.size(); ++v) {
+    const Shape& s = d.valueShape[v];
+    const double f = static_cast<double>(s.c) * static_cast<double>(channelStrideFor(n, s.plane()));
+    double& slot = slotFloats[static_cast<size_t>(d.valueSlot[v])];
+    slot = std::max(slot, f);
+    if (c.backward) b += 4.0 * f;  // gradient buffer
+  }
+  for (double f : slotFloats) b += 4.0 * f;
+  for (const OpDesc& o : d.ops) {
+    if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout)) + 4.0 * o.cout;
+    else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
+    if (o.op == OpCode::BN) b += (24.0 + 8.0) * o.cin * c.groups;
+    if (c.backward) b += 4.0 * static_cast<double>(paramCount(o));
+  }
+  return b;
+}
+
+Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k_(selectKernels()), d_(std::move(d)), c_(c) {
+  if (c_.groups < 1 || c_.images % c_.groups != 0) fail("E_INTERNAL", "executor: images must split into whole groups");
+  if (c_.backward && !d_.keepsAll) fail("E_INTERNAL", "executor: a backward plan needs a descriptor planned with keepAll");
+  const double need = estimateBytes(d_, c_);
+  if (need > limitBytes)
+    fail("E_OUT_OF_MEMORY", "the plan needs " + gib(need) + " (activations" + std::string(c_.backward ? " and gradients" : "") + " of " +
+                                std::to_string(c_.images) + " images at " + std::to_string(c_.resolution) + "×" + std::to_string(c_.resolution) +
+                                " plus weights), more than the limit of " + gib(limitBytes) + ": lower batchSize or resolution");
+  const int64_t n = c_.images;
+
+  // ---- steps, geometry, fusion, weight layout
+  int64_t wOff = 0, gOff = 0;
+  steps_.resize(d_.ops.size());
+  wgradOffset_.assign(d_.ops.size(), -1);
+  wgradSize_.assign(d_.ops.size(), 0);
+  int64_t bnChannels = 0;
+  for (size_t i = 0; i < d_.ops.size(); ++i) {
+    Step& s = steps_[i];
+    const OpDesc& o = d_.ops[i];
+    ConvGeom& g = s.g;
+    g.cin = o.cin; g.cout = o.cout; g.n = n;
+    g.h = o.in.h; g.w = o.in.w; g.oh = o.out.h; g.ow = o.out.w;
+    g.inStride = stride(o.in.plane());
+    g.outStride = stride(o.out.plane());
+    g.k = o.kernel > 0 ? o.kernel : 1;
+    g.stride = o.stride > 0 ? o.stride : 1;
+    g.pad = (g.k - 1) / 2;
+    if (o.op == OpCode::Linear) { g.k = 1; g.stride = 1; g.pad = 0; }
+    if (o.weights > 0) {
+      s.weightOffset = wOff;
+      wOff += isGemm(o.op) ? packedASize(o.cout, o.weights / o.cout) : o.weights;
+      for (int64_t b = 0; b < o.weights; b += kWeightChunk) weightChunks_.push_back({static_cast<int>(i), b, std::min(o.weights, b + kWeightChunk)});
+    }
+    if (o.op == OpCode::Linear && o.bias) {
+      s.biasOffset = wOff;
+      wOff += o.cout;
+    }
+    if (c_.backward && paramCount(o) > 0) {
+      wgradOffset_[i] = gOff;
+      wgradSize_[i] = paramCount(o);
+      gOff += paramCount(o);
+    }
+    if (o.op == OpCode::BN) {
+      s.bn = static_cast<int>(bnOp_.size());
+      bnOp_.push_back(static_cast<int32_t>(i));
+      bnOffset_.push_back(bnChannels);
+      bnChannels += o.cin;
+      s.applyDst = o.dst;
+      if (i + 1 < d_.ops.size()) {
+        const OpDesc& r = d_.ops[i + 1];
+        if (r.op == OpCode::Relu && r.src == o.dst && (r.dst == o.dst || !readLater(d_, o.dst, i + 2))) {
+          s.fuseRelu = true;
+          s.applyDst = r.dst;
+          steps_[i + 1].skip = true;
+        }
+      }
+    }
+    // Parallel split (independent of the thread count; outputs are disjoint per task).
+    const int64_t plane = o.out.plane();
+    if (isGemm(o.op)) {
+      const int64_t cols = g.cols();
+      s.perTask = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
+      s.tasks = (cols + s.perTask - 1) / s.perTask;
+    } else {  // per channel
+      const int64_t row = n * std::max(plane, o.in.plane());
+      s.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, row));
+      s.tasks = (o.cout + s.perTask - 1) / s.perTask;
+    }
+  }
+
+  // ---- buffers (never touched again until a pass runs)
+  std::vector<int64_t> slotFloats(static_cast<size_t>(d_.nSlots), 0);
+  for (size_t v = 0; v < d_.valueShape.size(); ++v) {
+    const Shape& sh = d_.valueShape[v];
+    int64_t& f = slotFloats[static_cast<size_t>(d_.valueSlot[v])];
+    f = std::max(f, sh.c * stride(sh.plane()));
+  }
+  slots_.resize(static_cast<size_t>(d_.nSlots));
+  for (int s = 0; s < d_.nSlots; ++s) {
+    const size_t f = static_cast<size_t>(slotFloats[static_cast<size_t>(s)]);
+    if (f) slots_[static_cast<size_t>(s)].resize(f);
+    bytes_ += f * 4;
+  }
+  weights_.resize(static_cast<size_t>(std::max<int64_t>(wOff, 1)));
+  std::memset(weights_.data(), 0, sizeof(float) * weights_.size());  // padding rows of packed A and biases stay 0
+  bytes_ += weights_.size() * 4;
+  const size_t bnAll = static_cast<size_t>(bnChannels * c_.groups);
+  bnMean_.assign(bnAll, 0.0);
+  bnVar_.assign(bnAll, 0.0);
+  bnMeanF_.assign(bnAll, 0.f);
+  bnInvstdF_.assign(bnAll, 0.f);
+  runningVar_.assign(static_cast<size_t>(bnChannels), 1.0);
+
+  if (c_.backward) {
+    const size_t nValues = d_.valueShape.size();
+    grads_.resize(nValues);
+    for (size_t v = 0; v < nValues; ++v) {
+      const Shape& sh = d_.valueShape[v];
+      grads_[v].resize(static_cast<size_t>(sh.c * stride(sh.plane())));
+      bytes_ += grads_[v].size() * 4;
+    }
+    wgrad_.resize(static_cast<size_t>(std::max<int64_t>(gOff, 1)));
+    bytes_ += wgrad_.size() * 4;
+    bnSums_.assign(static_cast<size_t>(2 * bnChannels), 0.0);
+    // Which values carry a gradient (they reach an output), and which consumer writes first in reverse order.
+    needsGrad_.assign(nValues, false);
+    for (int32_t v : d_.outputs) needsGrad_[static_cast<size_t>(v)] = true;
+    for (size_t i = d_.ops.size(); i-- > 0;)
+      if (needsGrad_[static_cast<size_t>(d_.ops[i].value)])
+        for (int32_t v : d_.ops[i].inputs) needsGrad_[static_cast<size_t>(v)] = true;
+    std::vector<bool> written(nValues, false);
+    for (int32_t v : d_.outputs) written[static_cast<size_t>(v)] = true;  // seeded by the caller
+    for (size_t i = d_.ops.size(); i-- > 0;) {
+      Step& s = steps_[i];
+      const OpDesc& o = d_.ops[i];
+      s.gradAcc.assign(o.inputs.size(), false);
+      if (!needsGrad_[static_cast<size_t>(o.value)]) continue;
+      for (size_t k = 0; k < o.inputs.size(); ++k) {
+        const size_t v = static_cast<size_t>(o.inputs[k]);
+        s.gradAcc[k] = written[v];
+        written[v] = true;
+      }
+    }
+  }
+}
+
+void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
+  const PhiloxKey key = PhiloxKey::fromSeed(seed);
+  // Weights: stream = op index + 1, element order = OIHW, scattered into the packed GEMM layout.
+  pool.parallelFor(static_cast<int64_t>(weightChunks_.size()), [&](int64_t t, int, float* scratch) {
+    const WeightChunk& c = weightChunks_[static_cast<size_t>(t)];
+    const Step& s = steps_[static_cast<size_t>(c.step)];
+    const OpDesc& o = d_.ops[static_cast<size_t>(c.step)];
+    float* w = weights_.data() + s.weightOffset;
+    if (!isGemm(o.op)) {
+      k_.gaussianFill(key, static_cast<uint32_t>(c.step + 1), repeat, static_cast<size_t>(c.begin), static_cast<size_t>(c.end), w + c.begin);
+      return;
+    }
+    k_.gaussianFill(key, static_cast<uint32_t>(c.step + 1), repeat, static_cast<size_t>(c.begin), static_cast<size_t>(c.end), scratch);
+    const int64_t K = o.weights / o.cout;
+    int64_t row = c.begin / K, col = c.begin % K;
+    float* panel = w + (row / kMR) * K * kMR;
+    for (int64_t e = c.begin; e < c.end; ++e) {
+      panel[col * kMR + row % kMR] = scratch[e - c.begin];
+      if (++col == K) {
+        col = 0;
+        ++row;
+        panel = w + (row / kMR) * K * kMR;
+      }
+    }
+  });
+}
+
+void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
+  const Step& s = steps_[i];
+  const OpDesc& o = d_.ops[i];
+  const float* in = slots_[static_cast<size_t>(o.src)].data();
+  float* out = slots_[static_cast<size_t>(o.dst)].data();
+  const int64_t n = c_.images, inPlane = o.in.plane();
+  auto each = [&](const std::function<void(int64_t, int64_t, float*)>& fn, int64_t total) {
+    pool.parallelFor(s.tasks, [&](int64_t t, int, float* scratch) {
+      const int64_t b = t * s.perTask;
+      fn(b, std::min(total, b + s.perTask), scratch);
+    });
+  };
+  auto rows = [&](const std::function<void(const float*, float*, int64_t)>& fn) {
+    each([&](int64_t b, int64_t e, float*) {
+      for (int64_t c = b; c < e; ++c) fn(in + c * s.g.inStride, out + c * s.g.outStride, n * inPlane);
+    }, o.cout);
+  };
+  switch (o.op) {
+    case OpCode::Conv: case OpCode::Linear: {
+      const float* w = weights_.data() + s.weightOffset;
+      each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.g, w, in, out, b, e, scratch); }, s.g.cols());
+      if (s.biasOffset >= 0) {
+        const float* bias = weights_.data() + s.biasOffset;
+        for (int64_t c = 0; c < o.cout; ++c)
+          for (int64_t j = 0; j < n; ++j) out[c * s.g.outStride + j] += bias[c];
+      }
+      break;
+    }
+    case OpCode::DwConv: {
+      const float* w = weights_.data() + s.weightOffset;
+      each([&](int64_t b, int64_t e, float*) { k_.dwConv(s.g, w, in, out, b, e); }, o.cout);
+      break;
+    }
+    case OpCode::MaxPool:
+      each([&](int64_t b, int64_t e, float*) { k_.maxPool(s.g, in, out, b, e); }, o.cout);
+      break;
+    case OpCode::AvgPool:
+      each([&](int64_t b, int64_t e, float*) { k_.avgPool(s.g, in, out, b, e, o.countIncludePad != 0); }, o.cout);
+      break;
+    case OpCode::Gap:
+      each([&](int64_t b, int64_t e, float*) { k_.gap(s.g, in, out, b, e); }, o.cout);
+      break;
+    case OpCode::Relu:
+      if (!s.skip) rows([&](const float* x, float* y, int64_t len) { k_.relu(x, y, len); });
+      break;
+    case OpCode::Sigmoid:
+      rows([&](const float* x, float* y, int64_t len) { k_.sigmoid(x, y, len); });
+      break;
+    case OpCode::Swish:
+      rows([&](const float* x, float* y, int64_t len) { k_.swish(x, y, len); });
+      break;
+    case OpCode::Identity:
+      if (in != out) rows([&](const float* x, float* y, int64_t len) { std::memcpy(y, x, sizeof(float) * static_cast<size_t>(len)); });
+      break;
+    case OpCode::Zero:
+      rows([&](const float*, float* y, int64_t len) { std::memset(y, 0, sizeof(float) * static_cast<size_t>(len)); });
+      break;
+    case OpCode::Add: {
+      const float* aux = slots_[static_cast<size_t>(o.aux)].data();
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t c = b; c < e; ++c) {
+          float* y = out + c * s.g.outStride;
+          k_.add(in + c * s.g.inStride, aux + c * s.g.inStride, y, n * inPlane);
+          for (size_t j = 2; j < o.inputSlots.size(); ++j)  // n-ary: (a + b) + c + …, in input order
+            k_.add(y, slots_[static_cast<size_t>(o.inputSlots[j])].data() + c * s.g.inStride, y, n * inPlane);
+        }
+      }, o.cout);
+      break;
+    }
+    case OpCode::Mul: {
+      const float* gate = slots_[static_cast<size_t>(o.aux)].data();
+      const int64_t gs = stride(1);
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t c = b; c < e; ++c)
+          for (int64_t img = 0; img < n; ++img)
+            k_.scale(in + c * s.g.inStride + img * inPlane, out + c * s.g.outStride + img * inPlane, inPlane, gate[c * gs + img]);
+      }, o.cout);
+      break;
+    }
+    case OpCode::BN: {
+      float* dst = slots_[static_cast<size_t>(s.applyDst)].data();
+      if (!m.train) {  // eval mode, BN folded into the conv: identity (+ReLU)
+        if (!s.fuseRelu && dst == in) break;
+        each([&](int64_t b, int64_t e, float*) {
+          for (int64_t c = b; c < e; ++c) {
+            const int64_t off = c * s.g.inStride, len = n * inPlane;
+            if (s.fuseRelu) k_.relu(in + off, dst + off, len);
+            else std::memcpy(dst + off, in + off, sizeof(float) * static_cast<size_t>(len));
+          }
+        }, o.cout);
+        break;
+      }
+      const int G = c_.groups;
+      const int64_t groupLen = (n / G) * inPlane;  // values per channel per group
+      const double cnt = static_cast<double>(groupLen);
+      const size_t base = static_cast<size_t>(bnOffset_[static_cast<size_t>(s.bn)] * G);
+      double* rv = runningVar_.data() + bnOffset_[static_cast<size_t>(s.bn)];
+      each([&](int64_t b, int64_t e, float*) {
+        for (int64_t c = b; c < e; ++c) {
+          for (int gi = 0; gi < G; ++gi) {
+            const float* x = in + c * s.g.inStride + gi * groupLen;
+            double sum, sumsq;
+            k_.bnStats(x, groupLen, &sum, &sumsq);
+            const double mean = sum / cnt;
+            const double var = std::max(0.0, sumsq / cnt - mean * mean);
+            const size_t at = base + static_cast<size_t>(gi * o.cin + c);
+            bnMean_[at] = mean;
+            bnVar_[at] = var;
+            if (m.trackRunningVar) rv[c] = 0.9 * rv[c] + 0.1 * (var * cnt / (cnt - 1.0));
+            const float meanF = static_cast<float>(mean), invstd = static_cast<float>(1.0 / std::sqrt(var + m.bnEps));
+            bnMeanF_[at] = meanF;
+            bnInvstdF_[at] = invstd;
+            k_.bnApply(x, dst + c * s.g.outStride + gi * groupLen, groupLen, meanF, invstd, s.fuseRelu);
+          }
+        }
+      }, o.cout);
+      break;
+    }
+  }
+}
+
+void Executor::forward(ThreadPool& pool, const ForwardMode& m) {
+  if (m.train)
+    for (const Step& s : steps_)
+      if (s.bn >= 0 && (c_.images / c_.groups) * d_.ops[static_cast<size_t>(&s - steps_.data())].in.plane() < 2)
+        fail("E_OPTION", "BN op " + std::to_string(&s - steps_.data()) +
+                             " normalises a single value per channel (batchSize·H·W = 1): use batchSize ≥ 2");
+  static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!profile) {
+      runStep(i, pool, m);
+      continue;
+    }
+    // ZENNAS_PROFILE=1: per-op wall time to stderr (development aid).
+    const auto t0 = std::chrono::steady_clock::now();
+    runStep(i, pool, m);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const OpDesc& o = d_.ops[i];
+    const ConvGeom& g = steps_[i].g;
+    const double gflop = isGemm(o.op) ? 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;
+    std::fprintf(stderr, "zennas-profile %-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", opName(o.op), o.cin, o.cout,
+                 o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3));
+  }
+}
+
+void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
+  const Step& s = steps_[i];
+  const OpDesc& o = d_.ops[i];
+  if (!needsGrad_[static_cast<size_t>(o.value)]) return;
+  const int64_t n = c_.images, inPlane = o.in.plane(), outPlane = o.out.plane();
+  const float* dy = grad(o.value);
+  const int32_t v0 = o.inputs[0];
+  const bool want0 = needsGrad_[static_cast<size_t>(v0)] && (v0 != 0 || inputGrad);
+  float* dx = want0 ? grad(v0) : nullptr;
+  const bool acc0 = s.gradAcc[0];
+  const float* x = slots_[static_cast<size_t>(o.src)].data();
+  float* wg = wgradOffset_[i] >= 0 ? wgrad_.data() + wgradOffset_[i] : nullptr;
+  auto perChannel = [&](const std::function<void(int64_t)>& fn, int64_t channels) {
+    const int64_t per = s.perTask;
+    pool.parallelFor((channels + per - 1) / per, [&](int64_t t, int, float*) {
+      for (int64_t c = t * per; c < std::min(channels, (t + 1) * per); ++c) fn(c);
+    });
+  };
+  // dx (+)= f(dy) row by row for ops whose input and output have one shape
+  auto rowsBack = [&](const std::function<void(int64_t, const float*, float*, bool)>& fn) {
+    if (!dx) return;
+    perChannel([&](int64_t c) { fn(c, dy + c * s.g.outStride, dx + c * s.g.inStride, acc0); }, o.cout);
+  };
+  switch (o.op) {
+    case OpCode::Conv: case OpCode::Linear: {
+      const ConvGeom& g = s.g;
+      const int64_t M = g.cout, K = g.K();
+      const int64_t mb = (M + kBwdRowsM - 1) / kBwdRowsM, kb = (K + kBwdColsK - 1) / kBwdColsK;
+      pool.parallelFor(mb * kb, [&](int64_t t, int, float* scratch) {
+        const int64_t im = t / kb, ik = t % kb;
+        k_.convBwdWeight(g, dy, x, wg, im * kBwdRowsM, std::min(M, (im + 1) * kBwdRowsM), ik * kBwdColsK, std::min(K, (ik + 1) * kBwdColsK),
+                         scratch);
+      });
+      if (s.biasOffset >= 0) {
+        float* db = wg + o.weights;
+        for (int64_t c = 0; c < M; ++c) {
+          double sum = 0;
+          for (int64_t j = 0; j < n; ++j) sum += dy[c * g.outStride + j];
+          db[c] = static_cast<float>(sum);
+        }
+      }
+      if (!dx) break;
+      const float* w = weights_.data() + s.weightOffset;
+      if (g.k == 1 && g.stride == 1) {
+        const int64_t cols = g.cols(), chunk = kMaxChunkCols;
+        pool.parallelFor((cols + chunk - 1) / chunk, [&](int64_t t, int, float* scratch) {
+          k_.conv1x1BwdData(g, w, dy, dx, t * chunk, std::min(cols, (t + 1) * chunk), acc0, scratch);
+        });
+      } else {
+        const int64_t per = std::max<int64_t>(1, 48 / (g.k * g.k));
+        pool.parallelFor((g.cin + per - 1) / per, [&](int64_t t, int, float* scratch) {
+          k_.convBwdData(g, w, dy, dx, t * per, std::min(g.cin, (t + 1) * per), acc0, scratch);
+        });
+      }
+      break;
+    }
+    case OpCode::DwConv: {
+      const float* w = weights_.data() + s.weightOffset;
+      perChannel([&](int64_t c) { k_.dwConvBwd(s.g, w, x, dy, dx, wg, c, c + 1, acc0); }, o.cout);
+      break;
+    }
+    case OpCode::MaxPool:
+      if (dx) perChannel([&](int64_t c) { k_.maxPoolBwd(s.g, x, dy, dx, c, c + 1, acc0); }, o.cout);
+      break;
+    case OpCode::AvgPool:
+      if (dx) perChannel([&](int64_t c) { k_.avgPoolBwd(s.g, dy, dx, c, c + 1, o.countIncludePad != 0, acc0); }, o.cout);
+      break;
+    case OpCode::Gap:
+      if (dx)  // dy[c][img] / HW broadcast over the plane
+        perChannel([&](int64_t c) {
+          for (int64_t img = 0; img < n; ++img) {
+            const float v = dy[c * s.g.outStride + img] / static_cast<float>(inPlane);
+            float* p = dx + c * s.g.inStride + img * inPlane;
+            if (acc0) for (int64_t j = 0; j < inPlane; ++j) p[j] += v;
+            else for (int64_t j = 0; j < inPlane; ++j) p[j] = v;
+          }
+        }, o.cout);
+      break;
+    case OpCode::Relu: {
+      const float* y = slots_[static_cast<size_t>(o.dst)].data();
+      rowsBack([&](int64_t c, const float* g, float* d, bool a) { k_.reluBwd(y + c * s.g.outStride, g, d, n * inPlane, a); });
+      break;
+    }
+    case OpCode::Sigmoid: {
+      const float* y = slots_[static_cast<size_t>(o.dst)].data();
+      rowsBack([&](int64_t c, const float* g, float* d, bool a) { k_.sigmoidBwd(y + c * s.g.outStride, g, d, n * inPlane, a); });
+      break;
+    }
+    case OpCode::Swish:
+      rowsBack([&](int64_t c, const float* g, float* d, bool a) { k_.swishBwd(x + c * s.g.inStride, g, d, n * inPlane, a); });
+      break;
+    case OpCode::Identity:
+      rowsBack([&](int64_t, const float* g, float* d, bool a) { k_.scaleBwd(g, d, n * inPlane, 1.f, a); });
+      break;
+    case OpCode::Zero:
+      rowsBack([&](int64_t, const float*, float* d, bool a) {
+        if (!a) std::memset(d, 0, sizeof(float) * static_cast<size_t>(n * inPlane));
+      });
+      break;
+    case OpCode::Add:
+      for (size_t k = 0; k < o.inputs.size(); ++k) {
+        const int32_t v = o.inputs[k];
+        if (!needsGrad_[static_cast<size_t>(v)] || (v == 0 && !inputGrad)) continue;
+        float* d = grad(v);
+        const bool a = s.gradAcc[k];
+        perChannel([&](int64_t c) { k_.scaleBwd(dy + c * s.g.outStride, d + c * s.g.inStride, n * inPlane, 1.f, a); }, o.cout);
+      }
+      break;
+    case OpCode::Mul: {
+      const float* gate = slots_[static_cast<size_t>(o.aux)].data();
+      const int64_t gs = stride(1);
+      const int32_t vg = o.inputs[1];
+      float* dg = needsGrad_[static_cast<size_t>(vg)] && (vg != 0 || inputGrad) ? grad(vg) : nullptr;
+      const bool accG = s.gradAcc[1];
+      // The gate gradient first: when x and the gate are one value, both parts add up in dg.
+      perChannel([&](int64_t c) {
+        for (int64_t img = 0; img < n; ++img) {
+          const float* g = dy + c * s.g.outStride + img * outPlane;
+          if (dg) {
+            const float v = static_cast<float>(k_.dot(g, x + c * s.g.inStride + img * inPlane, inPlane));
+            dg[c * gs + img] = accG ? dg[c * gs + img] + v : v;
+          }
+        }
+      }, o.cout);
+      if (dx)
+        perChannel([&](int64_t c) {
+          for (int64_t img = 0; img < n; ++img)
+            k_.scaleBwd(dy + c * s.g.outStride + img * outPlane, dx + c * s.g.inStride + img * inPlane, inPlane, gate[c * gs + img], acc0);
+        }, o.cout);
+      break;
+    }
+    case OpCode::BN: {
+      const int G = c_.groups;
+      const int64_t groupLen = (n / G) * inPlane;
+      const size_t base = static_cast<size_t>(bnOffset_[static_cast<size_t>(s.bn)] * G);
+      double* sums = bnSums_.data() + 2 * bnOffset_[static_cast<size_t>(s.bn)];
+      perChannel([&](int64_t c) {
+        double dGamma = 0, dBeta = 0;
+        for (int gi = 0; gi < G; ++gi) {
+          const size_t at = base + static_cast<size_t>(gi * o.cin + c);
+          const int64_t off = gi * groupLen;
+          const float* xc = x + c * s.g.inStride + off;
+          const float* gc = dy + c * s.g.outStride + off;
+          if (dx) {
+            k_.bnBwd(xc, gc, dx + c * s.g.inStride + off, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0, &dGamma, &dBeta);
+          } else {
+            double sdy = 0, sdyx = 0;
+            for (int64_t j = 0; j < groupLen; ++j) {
+              sdy += gc[j];
+              sdyx += static_cast<double>(gc[j]) * static_cast<double>((xc[j] - bnMeanF_[at]) * bnInvstdF_[at]);
+            }
+            dGamma += sdyx;
+            dBeta += sdy;
+          }
+        }
+        sums[c] = dGamma;
+        sums[o.cin + c] = dBeta;
+        wg[c] = static_cast<float>(dGamma);
+        wg[o.cin + c] = static_cast<float>(dBeta);
+      }, o.cout);
+      break;
+    }
+  }
+}
+
+void Executor::backward(ThreadPool& pool, bool inputGrad) {
+  if (!c_.backward) fail("E_INTERNAL", "executor: this plan was compiled without a backward pass");
+  for (size_t i = steps_.size(); i-- > 0;) backwardStep(i, pool, inputGrad);
+}
+
+}  // namespace cpu
+}  // namespace zennas

@@ -1,0 +1,113 @@
+// The CPU executor: a compiled plan for one (descriptor, images, resolution) — buffers sized and
+// allocated once, per-op kernel geometry and task splits fixed — that runs forward passes
+// (training-mode BN over G groups of images, or eval mode) and, when planned with a backward pass,
+// the reverse pass to weight and input gradients. Proxies (native/proxies/) own the input recipe
+// and the math on top; nothing here knows about any proxy. Running a pass allocates nothing.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "../common/descriptor.h"
+#include "../common/thread_pool.h"
+#include "kernels.h"
+
+namespace zennas {
+namespace cpu {
+
+struct ExecutorConfig {
+  int64_t images = 1;   // N: images per buffer
+  int groups = 1;       // BN statistic groups: images [g·N/G, (g+1)·N/G) are normalised together
+  int resolution = 32;
+  bool backward = false;  // keep every activation, allocate gradient buffers
+};
+
+class Executor {
+ public:
+  /** Bytes the plan would allocate (checked against the limit before anything is allocated). */
+  static double estimateBytes(const Descriptor& d, const ExecutorConfig& c);
+  /** Throws Failure E_OUT_OF_MEMORY when the plan is larger than `limitBytes`. */
+  Executor(Descriptor d, const ExecutorConfig& c, double limitBytes);
+
+  const Descriptor& descriptor() const { return d_; }
+  const ExecutorConfig& config() const { return c_; }
+  size_t bytes() const { return bytes_; }
+
+  /** N(0,1) weights (Philox stream op index + 1, OIHW order, DESCRIPTOR.md); linear biases 0. */
+  void drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool);
+
+  /** Floats between channels of a value's buffer ([C][N][H][W], rows padded against cache-set aliasing). */
+  int64_t channelStride(int32_t value) const { return stride(d_.valueShape[static_cast<size_t>(value)].plane()); }
+  /** The buffer of a value (0 = input). Without a backward plan only values still live at the end are valid. */
+  float* value(int32_t v) { return slots_[static_cast<size_t>(d_.valueSlot[static_cast<size_t>(v)])].data(); }
+
+  struct ForwardMode {
+    bool train = true;            // batch statistics (else eval: BN with running mean 0 / var 1, i.e. identity)
+    bool trackRunningVar = false;  // running_var ← 0.9·running_var + 0.1·unbiased var, group by group
+    double bnEps = 1e-5;
+  };
+  void forward(ThreadPool& pool, const ForwardMode& m);
+
+  /** Per BN (op order): channels, offsets; the last forward's batch mean / biased variance per group. */
+  int numBN() const { return static_cast<int>(bnOp_.size()); }
+  int32_t bnOpIndex(int bn) const { return bnOp_[static_cast<size_t>(bn)]; }
+  int64_t bnChannels(int bn) const { return d_.ops[static_cast<size_t>(bnOp_[static_cast<size_t>(bn)])].cin; }
+  const double* bnMean(int bn, int group) const { return bnMean_.data() + (bnOffset_[static_cast<size_t>(bn)] * c_.groups) + group * bnChannels(bn); }
+  const double* bnVar(int bn, int group) const { return bnVar_.data() + (bnOffset_[static_cast<size_t>(bn)] * c_.groups) + group * bnChannels(bn); }
+  std::vector<double>& runningVar() { return runningVar_; }
+  int64_t bnOffset(int bn) const { return bnOffset_[static_cast<size_t>(bn)]; }
+
+  // ---- backward (plans built with config.backward)
+  /** Gradient buffer of a value (same layout as the value). Seed the outputs' gradients, then call backward. */
+  float* grad(int32_t v) { return grads_[static_cast<size_t>(v)].data(); }
+  /** Reverse pass from the seeded output gradients (training-mode forward must have run). */
+  void backward(ThreadPool& pool, bool inputGrad = false);
+  /**
+   * Weight gradients of op i after backward: conv OIHW, dwconv [C][k][k], linear [cout][cin] then
+   * bias [cout] (when it has one), BN dγ[C] then dβ[C]; nullptr for ops without parameters.
+   */
+  const float* weightGrad(size_t op) const { return wgradOffset_[op] < 0 ? nullptr : wgrad_.data() + wgradOffset_[op]; }
+  int64_t weightGradSize(size_t op) const { return wgradSize_[op]; }
+
+ private:
+  struct Step {
+    ConvGeom g;
+    int64_t weightOffset = -1;  // into weights_ (packed A for conv/linear)
+    int64_t biasOffset = -1;    // into weights_ (linear bias)
+    int bn = -1;                // BN index
+    bool fuseRelu = false;      // BN followed by a RELU folded into it (forward)
+    int32_t applyDst = 0;       // where the BN (+ReLU) result goes
+    bool skip = false;          // a RELU folded into the preceding BN
+    int64_t tasks = 1, perTask = 1;
+    std::vector<bool> gradAcc;  // per input: add into its gradient (another consumer wrote it first)
+  };
+  struct WeightChunk {
+    int step;
+    int64_t begin, end;
+  };
+  static int64_t channelStrideFor(int64_t images, int64_t plane);
+  int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
+  void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
+  void backwardStep(size_t i, ThreadPool& pool, bool inputGrad);
+
+  const Kernels& k_;
+  Descriptor d_;
+  ExecutorConfig c_;
+  std::vector<Step> steps_;
+  std::vector<WeightChunk> weightChunks_;
+  std::vector<AlignedBuffer> slots_;
+  AlignedBuffer weights_;
+  std::vector<int32_t> bnOp_;
+  std::vector<int64_t> bnOffset_;
+  std::vector<double> bnMean_, bnVar_;  // [bn offset·G + group·C + c]
+  std::vector<float> bnMeanF_, bnInvstdF_;  // the float mean / invstd the forward normalised with
+  std::vector<double> runningVar_;     // per BN channel (trackRunningVar)
+  std::vector<AlignedBuffer> grads_;   // per value (backward plans)
+  std::vector<bool> needsGrad_;        // per value: some gradient flows into it
+  AlignedBuffer wgrad_;
+  std::vector<int64_t> wgradOffset_, wgradSize_;
+  std::vector<double> bnSums_;         // backward scratch: dγ, dβ per BN channel
+  size_t bytes_ = 0;
+};
+
+}  // namespace cpu
+}  // namespace zennas

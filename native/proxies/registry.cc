@@ -1,0 +1,27 @@
+// The one list of CPU proxies (see proxy.h).
+#include "proxy.h"
+
+namespace zennas {
+namespace cpu {
+
+extern const CpuProxy kZenProxy;
+extern const CpuProxy kGradientsProxy;
+
+namespace {
+const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy};
+}
+
+const CpuProxy* findCpuProxy(const std::string& name) {
+  for (const CpuProxy* p : kProxies)
+    if (name == p->name) return p;
+  return nullptr;
+}
+
+std::string cpuProxyNames() {
+  std::string s;
+  for (const CpuProxy* p : kProxies) s += (s.empty() ? "" : ", ") + std::string(p->name);
+  return s;
+}
+
+}  // namespace cpu
+}  // namespace zennas
