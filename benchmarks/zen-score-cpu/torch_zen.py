@@ -87,9 +87,11 @@ class OpListNet(nn.Module):
             elif op == "bn":
                 m = nn.BatchNorm2d(o["cout"], eps=bn_eps, momentum=0.1)
             elif op == "linear":
-                m = nn.Linear(o["cin"], o["cout"], bias=True)
+                m = nn.Linear(o["cin"], o["cout"], bias=bool(o.get("bias", 1)))
             elif op == "maxpool":
                 m = nn.MaxPool2d(k, s, (k - 1) // 2)
+            elif op == "avgpool":
+                m = nn.AvgPool2d(k, s, (k - 1) // 2, count_include_pad=bool(o.get("countIncludePad", 1)))
             else:
                 m = nn.Identity()
             self.layers.append(m)
@@ -99,7 +101,7 @@ class OpListNet(nn.Module):
         slots = [x]
         for o, m in zip(self.net["nodes"], self.layers):
             src, op = slots[o["inputs"][0]], o["op"]
-            if op in ("conv", "dwconv", "maxpool"):
+            if op in ("conv", "dwconv", "maxpool", "avgpool"):
                 y = m(src)
             elif op == "bn":
                 if self.bn_inputs is not None:
@@ -116,7 +118,15 @@ class OpListNet(nn.Module):
             elif op == "mul":
                 y = src * slots[o["inputs"][1]]
             elif op == "add":
-                y = sum(slots[v] for v in o["inputs"])
+                y = slots[o["inputs"][0]]
+                for v in o["inputs"][1:]:
+                    y = y + slots[v]
+            elif op == "swish":
+                y = F.silu(src)
+            elif op == "identity":
+                y = src
+            elif op == "zero":
+                y = src * 0.0
             else:
                 raise ValueError("unknown op %r" % op)
             slots.append(y)

@@ -114,3 +114,17 @@ export function gaussianTensor(seed: number, stream: number, repeat: number, cou
   }
   return out;
 }
+
+/** Philox stream of the cross-entropy labels drawn when none are given (DESCRIPTOR.md). */
+export const STREAM_LABELS = 0x40000002;
+
+/** Labels n = 0..count−1 of a repeat: floor(x · classes / 2³²), x = lane n mod 4 of Philox((n/4, STREAM_LABELS, repeat, 0)). */
+export function philoxLabels(seed: number, repeat: number, count: number, classes: number): Int32Array {
+  const [k0, k1] = seedKey(seed);
+  const out = new Int32Array(count);
+  for (let n = 0; n < count; n++) {
+    const x = philox4x32(Math.floor(n / 4), STREAM_LABELS, repeat, 0, k0, k1)[n % 4]!;
+    out[n] = Math.floor((x * classes) / 2 ** 32);
+  }
+  return out;
+}
