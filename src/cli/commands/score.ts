@@ -1,8 +1,9 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { Engine, summarizeScores } from '../../engine/engine';
+import { Engine } from '../../engine/engine';
+import { summarizeScores } from '../../util/stats';
 import { lowerForScoring } from '../../model/lower';
-import { encodeDescriptor } from '../../model/descriptor';
+import { encodeDescriptor } from '../../ops/descriptor';
 import { loadStructureArg, intOption } from '../structure-input';
 import { ZennasError } from '../../errors';
 
