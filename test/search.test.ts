@@ -7,18 +7,20 @@ import { Structure, SuperResBlock } from '../src/grammar/ast';
 import { formatStructure } from '../src/grammar/format';
 import { parseStructure } from '../src/grammar/parse';
 import { countModel } from '../src/model/count';
-import { registerSpace, SearchSpace, getPreset, spaceI, spaceII } from '../src/spaces';
+import { registerSpace, SearchSpace, getPreset, spaceI, spaceII, structureCodec } from '../src/spaces';
 import { engineScorer, openEngine } from '../src/search/engine-scorer';
 import { runSearch, lowestIndex, rhoAt, SearchConfig, Scorer, Member } from '../src/search/evolution';
 import { readCandidatesFile } from '../src/search/store';
 import { searchConfig } from '../src/search/config';
 import { fitsBudgets } from '../src/search/budget';
+import { KeyedError } from '../src/util/keyed-error';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-${name}-`));
 
 // ---- A toy space with a known optimum; registered without touching the loop.
 const TOY_BOUNDS = { width: [8, 64], sub: [1, 4] } as const;
-const toySpace: SearchSpace = {
+const toySpace: SearchSpace<Structure> = {
+  ...structureCodec,
   id: 'TOY',
   title: 'toy space',
   description: 'two residual blocks whose widths/depths step by ±8/±1',
@@ -64,7 +66,7 @@ const hashScore = (text: string) => {
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 16777619);
   return (h >>> 0) / 2 ** 32;
 };
-const toyZen: Scorer = async (s) => ({ score: Math.log(countModel(s, { resolution: 32 }).flops) + 0.3 * hashScore(formatStructure(s)), seconds: 0 });
+const toyZen: Scorer<Structure> = async (s) => ({ score: Math.log(countModel(s, { resolution: 32 }).flops) + 0.3 * hashScore(formatStructure(s)), seconds: 0 });
 
 test('toy space with a known optimum: the search finds it', async (t) => {
   const r = await runSearch(
@@ -227,7 +229,9 @@ test('resume refuses corrupt or mismatched checkpoints and leaves the files unto
   // A fresh run refuses a directory that holds a search.
   const e = await t.throwsAsync(runSearch(cfg, { scorer: toyZen, outDir: dir }));
   t.is((e as { code?: string }).code, 'E_OPTION');
-  t.regex(e!.message, /already holds a search .*--resume/);
+  t.regex(e!.message, /^outDir: .* already holds a search .*pass resume to continue it, overwrite to start it afresh/);
+  t.deepEqual((e as KeyedError).options, ['outDir', 'resume', 'overwrite']);
+  t.regex((e as KeyedError).render((k) => `<${k}>`), /^<outDir>: .*pass <resume> to continue it, <overwrite>/);
 });
 
 test('failed scoring counts as -inf, is logged and is dropped first', async (t) => {
@@ -256,7 +260,7 @@ test('failed scoring counts as -inf, is logged and is dropped first', async (t) 
 test('latency budget: needs a source; uses it before scoring', async (t) => {
   const e = await t.throwsAsync(runSearch(config({ budgets: { latencyMs: 0.5 } }), { scorer: toyZen }));
   t.is((e as { code?: string }).code, 'E_OPTION');
-  t.regex(e!.message, /--budget-latency needs a latency source/);
+  t.regex(e!.message, /^budgets\.latencyMs needs a latency source/);
   const fakeLatency = async (s: Structure) => countModel(s, { resolution: 32 }).flops / 1e7;
   let scoredOver = 0;
   const r = await runSearch(config({ budgets: { latencyMs: 2, layers: 12 }, iterations: 100 }), {
@@ -277,11 +281,13 @@ test('bad configs give clear errors', async (t) => {
     t.is((e as { code?: string }).code, 'E_OPTION');
     t.regex(e!.message, re);
   };
-  await bad({ population: 0 }, /--population must be an integer in 1\.\./);
-  await bad({ iterations: 1.5 }, /--iterations/);
-  await bad({ se: true }, /--se: Search Space I has no SE option/);
-  await bad({ budgets: { params: 1000 } }, /initial structure breaks the params budget/);
-  await bad({ space: 'V' }, /unknown search space 'V'/);
+  // Library errors name option keys (the CLI renders them as its flags).
+  await bad({ population: 0 }, /^population must be an integer in 1\.\./);
+  await bad({ iterations: 1.5 }, /^iterations must be an integer/);
+  await bad({ inFlight: 0 }, /^inFlight must be an integer in 1\.\.256/);
+  await bad({ se: true }, /^se: Search Space I has no SE option \(use space II\)/);
+  await bad({ budgets: { params: 1000 } }, /initial structure breaks the params budget .*give a smaller initial or/);
+  await bad({ space: 'V' }, /^space: unknown search space 'V'/);
 });
 
 test('report: self-contained HTML with three well-formed SVG plots, and markdown', async (t) => {
@@ -370,5 +376,5 @@ test('searchConfig: official defaults (P = 512, T = 480k) and the preset fill th
   t.is(d.iterations, 10);
   t.is(d.budgets.layers, undefined);
   t.is(d.budgets.latencyMs, 32);
-  t.is(t.throws(() => searchConfig({ space: 'IX' }))?.['code' as never], 'E_OPTION');
+  t.is((t.throws(() => searchConfig({ space: 'IX' })) as { code?: string } | undefined)?.code, 'E_OPTION');
 });

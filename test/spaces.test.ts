@@ -7,7 +7,7 @@ import { countModel } from '../src/model/count';
 import { getSpace, getPreset, listSpaces, spaceI, spaceII, SearchSpace } from '../src/spaces';
 import { SPACE_I_TYPES } from '../src/spaces/space-i';
 import { SPACE_II_TYPES } from '../src/spaces/space-ii';
-import { Sfc32 } from '../src/search/prng';
+import { Sfc32 } from '../src/rng/sfc32';
 
 const isRes = (b: Block): b is SuperResBlock => b.kind === 'SuperResKXKX' || b.kind === 'SuperResK1KXK1' || b.kind === 'SuperResIDWEXKX';
 
@@ -16,7 +16,7 @@ function downsampling(s: Structure): number[] {
   return s.blocks.map((b) => ('stride' in b ? b.stride : 1)).filter((x) => x !== 1);
 }
 
-function checkChild(t: { true: (v: boolean, m?: string) => void; is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void }, space: SearchSpace, parent: Structure, child: Structure, resolution: number) {
+function checkChild(t: { true: (v: boolean, m?: string) => void; is: (a: unknown, b: unknown, m?: string) => void; deepEqual: (a: unknown, b: unknown, m?: string) => void }, space: SearchSpace<Structure>, parent: Structure, child: Structure, resolution: number) {
   const text = formatStructure(child);
   t.deepEqual(parseStructure(text), child, 'parse(format(child)) round-trips');
   const types = space.id === 'I' ? SPACE_I_TYPES : SPACE_II_TYPES;
@@ -126,8 +126,8 @@ test('registry: ids, aliases and clear errors', (t) => {
   t.deepEqual(listSpaces().map((s) => s.id).slice(0, 2), ['I', 'II']);
   const e = t.throws(() => getSpace('III'));
   t.is((e as { code?: string }).code, 'E_OPTION');
-  t.regex(e!.message, /--space: unknown search space 'III'; known: I, II/);
-  t.regex(t.throws(() => getPreset(spaceI, 'mnist'))!.message, /--preset: 'mnist' is not a preset/);
+  t.regex(e!.message, /^space: unknown search space 'III'; known: I, II/);
+  t.regex(t.throws(() => getPreset(spaceI, 'mnist'))!.message, /^preset: 'mnist' is not a preset/);
 });
 
 test('check: initial structures outside the space are refused', (t) => {

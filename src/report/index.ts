@@ -1,24 +1,24 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CandidateRecord } from '../search/types';
-import { SearchSummary } from '../search/summary';
-import { RUN_FILES } from '../search/store';
+import { REPORT_FILES, ReportCandidate, ReportSummary } from './types';
 import { renderPlot, shortNumber, xmlEscape, Series } from './svg';
 import { formatCount, formatDuration } from '../util/units';
 
 export { renderPlot, niceTicks, shortNumber, xmlEscape } from './svg';
 export type { PlotSpec, Series } from './svg';
+export { REPORT_FILES } from './types';
+export type { ReportBest, ReportCandidate, ReportSummary } from './types';
 
 /** What a report is made of: the run's summary and its scored candidates. */
 export interface ReportInput {
-  summary: SearchSummary;
-  candidates: readonly CandidateRecord[];
+  summary: ReportSummary;
+  candidates: readonly ReportCandidate[];
   /** Most points per scatter plot (sampled evenly, the best always kept). Default 4000. */
   maxPoints?: number;
 }
 
 /** Running best score after each scored candidate: the curve of Algorithm 2's progress. */
-export function bestCurve(candidates: readonly CandidateRecord[]): Array<[number, number]> {
+export function bestCurve(candidates: readonly ReportCandidate[]): Array<[number, number]> {
   const pts: Array<[number, number]> = [];
   let best = -Infinity;
   for (const c of candidates) {
@@ -42,7 +42,7 @@ function sample<T>(xs: readonly T[], max: number, keep?: T): T[] {
 }
 
 /** What the score axis is called: the Zen-score, or the proxy a run maximised. */
-export function scoreLabel(s: SearchSummary): string {
+export function scoreLabel(s: ReportSummary): string {
   const proxy = s.scoring?.proxy;
   return proxy === undefined || proxy === 'zen' ? 'Zen-score' : `${proxy} proxy`;
 }
@@ -50,13 +50,13 @@ export function scoreLabel(s: SearchSummary): string {
 /** The three SVG plots of a report. */
 export function reportPlots(input: ReportInput): { bestVsIteration: string; scoreVsParams: string; scoreVsFlops: string } {
   const scored = input.candidates.filter((c) => c.score !== null);
-  const bestRec = scored.reduce<CandidateRecord | undefined>((b, c) => (!b || c.score! > b.score! ? c : b), undefined);
+  const bestRec = scored.reduce<ReportCandidate | undefined>((b, c) => (!b || c.score! > b.score! ? c : b), undefined);
   const pts = sample(scored, input.maxPoints ?? 4000, bestRec);
-  const bestSeries = (fx: (c: CandidateRecord) => number): Series[] =>
+  const bestSeries = (fx: (c: ReportCandidate) => number): Series[] =>
     bestRec ? [{ label: 'best', points: [[fx(bestRec), bestRec.score!]], color: '#d62728', style: 'dots', radius: 5, opacity: 1 }] : [];
   const label = scoreLabel(input.summary);
   const budgets = input.summary.budgets;
-  const scatter = (title: string, xLabel: string, fx: (c: CandidateRecord) => number, budget?: number) =>
+  const scatter = (title: string, xLabel: string, fx: (c: ReportCandidate) => number, budget?: number) =>
     renderPlot({
       title, xLabel, yLabel: label,
       vlines: budget !== undefined ? [{ x: budget, label: `budget ${shortNumber(budget)}`, color: '#ff7f0e' }] : [],
@@ -75,7 +75,7 @@ export function reportPlots(input: ReportInput): { bestVsIteration: string; scor
   };
 }
 
-function rows(s: SearchSummary): Array<[string, string]> {
+function rows(s: ReportSummary): Array<[string, string]> {
   const t = s.timing;
   const r = s.counts.rejected;
   return [
@@ -92,7 +92,7 @@ function rows(s: SearchSummary): Array<[string, string]> {
   ];
 }
 
-function bestRows(s: SearchSummary): Array<[string, string]> {
+function bestRows(s: ReportSummary): Array<[string, string]> {
   const b = s.best;
   if (!b) return [['best', 'none (no candidate fit the budgets)']];
   return [
@@ -165,9 +165,9 @@ export function renderMarkdown(input: ReportInput): string {
 type PlotKey = keyof ReturnType<typeof reportPlots>;
 /** The plot files report.md links to (report.html inlines the same SVGs). */
 const PLOT_FILES: ReadonlyArray<readonly [PlotKey, string]> = [
-  ['bestVsIteration', RUN_FILES.plotBestVsIteration],
-  ['scoreVsParams', RUN_FILES.plotScoreVsParams],
-  ['scoreVsFlops', RUN_FILES.plotScoreVsFlops],
+  ['bestVsIteration', REPORT_FILES.plotBestVsIteration],
+  ['scoreVsParams', REPORT_FILES.plotScoreVsParams],
+  ['scoreVsFlops', REPORT_FILES.plotScoreVsFlops],
 ];
 const PLOT_TITLES: Record<PlotKey, string> = {
   bestVsIteration: 'best score vs iteration',
@@ -177,8 +177,8 @@ const PLOT_TITLES: Record<PlotKey, string> = {
 
 /** Write report.html, report.md and the plot SVGs into `dir`; returns their paths. */
 export function writeReport(dir: string, input: ReportInput): { html: string; md: string; plots: string[] } {
-  const html = path.join(dir, RUN_FILES.reportHtml);
-  const md = path.join(dir, RUN_FILES.reportMd);
+  const html = path.join(dir, REPORT_FILES.reportHtml);
+  const md = path.join(dir, REPORT_FILES.reportMd);
   const svgs = reportPlots(input);
   const plots = PLOT_FILES.map(([key, file]) => {
     const p = path.join(dir, file);

@@ -1,4 +1,5 @@
 import { formatCount, formatDuration } from '../util/units';
+import type { SpaceCost } from '../spaces/types';
 
 /** Inference budgets of a search (absent fields: no limit). Params/FLOPs include the classifier. */
 export interface Budgets {
@@ -9,11 +10,8 @@ export interface Budgets {
   latencyMs?: number;
 }
 
-/** Cost of one candidate as the budgets see it. */
-export interface CandidateCost {
-  params: number;
-  flops: number;
-  layers: number;
+/** Cost of one candidate as the budgets see it: the space's count, plus latency when measured. */
+export interface CandidateCost extends SpaceCost {
   latencyMs?: number;
 }
 

@@ -1,7 +1,9 @@
 import { Structure } from '../grammar/ast';
 import { lowerAsTrained } from '../model/lower';
-import { encodeDescriptor } from '../model/descriptor';
+import { encodeDescriptor } from '../ops/descriptor';
 import { ZennasError } from '../errors';
+import { keyedError, opt } from '../util/keyed-error';
+import { Evaluator, scorerEvaluator } from './evaluator';
 import { LatencySource, Scorer } from './types';
 
 /** Zen-score options the search passes to the engine for every candidate. */
@@ -39,20 +41,28 @@ export function openEngine(backend: 'cpu' | 'cuda', threads?: number): SearchEng
 }
 
 /** A Scorer backed by engine.zenScore (mean over `repeats`; engine-internal seconds reported). */
-export function engineScorer(engine: SearchEngine, opts: EngineScoreOptions): Scorer {
+export function engineScorer(engine: SearchEngine, opts: EngineScoreOptions): Scorer<Structure> {
   return async (_s: Structure, descriptor: Int32Array) => {
     const r = await engine.zenScore(descriptor, opts);
     return { score: r.mean, seconds: r.seconds };
   };
 }
 
+/**
+ * The local Evaluator of the search: engine.zenScore in this process (engineScorer wrapped by
+ * scorerEvaluator). The engine stays its caller's: closing the evaluator does not close it.
+ */
+export function engineEvaluator(engine: SearchEngine, opts: EngineScoreOptions): Evaluator<Structure> {
+  return scorerEvaluator(engineScorer(engine, opts));
+}
+
 /** Latency per mini-batch (ms) of the as-trained network via engine.latency (GPU, DESIGN §4). */
 export function engineLatencySource(
   engine: SearchEngine,
   opts: { batchSize: number; iterations: number; resolution: number; numClasses: number; se: boolean; precision: 'fp16' | 'fp32'; backend: string },
-): LatencySource {
+): LatencySource<Structure> {
   if (typeof engine.latency !== 'function') {
-    throw new ZennasError('E_BACKEND', `--budget-latency: the '${opts.backend}' engine of this build cannot measure latency`);
+    throw keyedError('E_BACKEND')`${opt('budgets.latencyMs')}: the '${opts.backend}' engine of this build cannot measure latency`;
   }
   return async (s: Structure) => {
     const d = encodeDescriptor(lowerAsTrained(s, { numClasses: opts.numClasses, se: opts.se }));

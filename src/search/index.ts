@@ -1,14 +1,21 @@
-/** Zen-NAS evolutionary search: loop, budgets, PRNG, run files, summary, engine-backed scorers. */
-export { runSearch, rhoAt, lowestIndex, validateConfig, SMALL_POPULATION } from './evolution';
-export type { SearchHooks, SearchProgress } from './evolution';
+/** Zen-NAS evolutionary search: loop, evaluators, budgets, run files, summary, engine-backed scorers. */
+export { runSearch, validateConfig } from './evolution';
+export type { SearchHooks } from './evolution';
+export { evolve, rhoAt, lowestIndex, checkSearchConfig, initialGenotype, freshState, spaceOptions, SMALL_POPULATION } from './loop';
+export type { SearchProgress, RunRecorder, LoopOptions } from './loop';
+export { scorerEvaluator } from './evaluator';
+export type { Candidate, Evaluation, Evaluator } from './evaluator';
 export * from './types';
 export { staticBudgetViolation, fitsBudgets, describeBudgets } from './budget';
 export type { CandidateCost } from './budget';
-export { Sfc32 } from './prng';
+export { Sfc32 } from '../rng/sfc32';
 export { RunStore, RUN_FILES, readCandidatesFile, configDifference } from './store';
+export { openRun, writeRunOutputs } from './run-output';
+export type { RunOutputOptions } from './run-output';
 export { buildSummary } from './summary';
 export type { SearchSummary } from './summary';
-export { engineScorer, engineLatencySource, openEngine } from './engine-scorer';
+export { engineScorer, engineEvaluator, engineLatencySource, openEngine } from './engine-scorer';
 export type { EngineScoreOptions, SearchEngine } from './engine-scorer';
 export { searchConfig, SEARCH_DEFAULTS } from './config';
 export type { SearchConfigInput } from './config';
+export { KeyedError, renameOptions } from '../util/keyed-error';

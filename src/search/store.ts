@@ -2,21 +2,23 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { ZennasError } from '../errors';
+import { keyedError, opt } from '../util/keyed-error';
 import { CandidateRecord, Member, SearchConfig, SearchState } from './types';
 import { writeFileAtomic } from '../util/write-atomic';
+import { REPORT_FILES } from '../report/types';
 
-/** File names inside a search's --out directory. */
+/** File names inside a search's output directory (`outDir`); the report's names are the report's. */
 export const RUN_FILES = {
   candidates: 'candidates.jsonl',
   checkpoint: 'checkpoint.json',
   best: 'best.txt',
   summary: 'summary.json',
-  reportHtml: 'report.html',
-  reportMd: 'report.md',
+  reportHtml: REPORT_FILES.reportHtml,
+  reportMd: REPORT_FILES.reportMd,
   log: 'search.log',
-  plotBestVsIteration: 'best-vs-iteration.svg',
-  plotScoreVsParams: 'score-vs-params.svg',
-  plotScoreVsFlops: 'score-vs-flops.svg',
+  plotBestVsIteration: REPORT_FILES.plotBestVsIteration,
+  plotScoreVsParams: REPORT_FILES.plotScoreVsParams,
+  plotScoreVsFlops: REPORT_FILES.plotScoreVsFlops,
 } as const;
 
 const FORMAT = 'zennas-search-checkpoint';
@@ -93,19 +95,20 @@ export class RunStore {
   /**
    * Start a fresh run in `dir`. A directory that already holds a search is refused, unless
    * `overwrite`: then that search's own files (RUN_FILES, nothing else) are deleted first.
+   * Errors name the options `outDir`, `resume` and `overwrite`.
    */
   static create(dir: string, opts: { overwrite?: boolean } = {}): RunStore {
     try {
       fs.mkdirSync(dir, { recursive: true });
     } catch (e) {
-      throw new ZennasError('E_IO', `--out: cannot create '${dir}': ${(e as Error).message}`);
+      throw keyedError('E_IO')`${opt('outDir')}: cannot create '${dir}': ${(e as Error).message}`;
     }
     if (opts.overwrite) {
       for (const f of Object.values(RUN_FILES)) fs.rmSync(path.join(dir, f), { force: true });
     }
     for (const f of [RUN_FILES.checkpoint, RUN_FILES.candidates]) {
       if (fs.existsSync(path.join(dir, f))) {
-        throw new ZennasError('E_OPTION', `--out: '${dir}' already holds a search (${f}); pass --resume to continue it, --overwrite to start it afresh, or choose another directory`);
+        throw keyedError('E_OPTION')`${opt('outDir')}: '${dir}' already holds a search (${f}); pass ${opt('resume')} to continue it, ${opt('overwrite')} to start it afresh, or choose another directory`;
       }
     }
     const fd = fs.openSync(path.join(dir, RUN_FILES.candidates), 'a');
@@ -119,7 +122,7 @@ export class RunStore {
   static resume(dir: string, config: SearchConfig): { store: RunStore; state: SearchState } {
     const cpPath = path.join(dir, RUN_FILES.checkpoint);
     const jsonlPath = path.join(dir, RUN_FILES.candidates);
-    if (!fs.existsSync(cpPath)) throw new ZennasError('E_CHECKPOINT', `--resume: no ${RUN_FILES.checkpoint} in '${dir}'; nothing to resume (run without --resume to start)`);
+    if (!fs.existsSync(cpPath)) throw keyedError('E_CHECKPOINT')`${opt('resume')}: no ${RUN_FILES.checkpoint} in '${dir}'; nothing to resume (run without ${opt('resume')} to start)`;
     let cp: CheckpointFile;
     try {
       cp = JSON.parse(fs.readFileSync(cpPath, 'utf8')) as CheckpointFile;
@@ -135,7 +138,7 @@ export class RunStore {
       throw new ZennasError('E_CHECKPOINT', `${cpPath} is incomplete (missing config, state, PRNG state, population or candidate index)`);
     }
     const diff = configDifference(cp.config, config);
-    if (diff) throw new ZennasError('E_CHECKPOINT', `${cpPath} belongs to a different search: ${diff}; resume with the same flags or use another --out`);
+    if (diff) throw keyedError('E_CHECKPOINT')`${cpPath} belongs to a different search: ${diff}; resume with the same settings or use another ${opt('outDir')}`;
     const population = s.population.map((m, i) => decodeMember(m, `${cpPath}: population[${i}]`));
     const best = s.best ? decodeMember(s.best, `${cpPath}: best`) : null;
     if (!fs.existsSync(jsonlPath)) throw new ZennasError('E_CHECKPOINT', `${jsonlPath} is missing but the checkpoint covers ${c.lines} candidates`);

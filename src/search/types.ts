@@ -1,6 +1,5 @@
-import { Structure } from '../grammar/ast';
 import { Budgets } from './budget';
-import { PrngState } from './prng';
+import { PrngState } from '../rng/sfc32';
 
 /** What a scorer returns: the score and, optionally, the seconds spent inside the engine. */
 export interface ScoreResult {
@@ -9,13 +8,17 @@ export interface ScoreResult {
 }
 
 /**
- * Scores one candidate (the engine's Zen-score in production, a toy function in tests).
- * A rejected promise or a non-finite score counts as −∞ and is logged.
+ * Scores one candidate (the engine's Zen-score in production, a toy function in tests): its
+ * genotype (for the Zen-NAS spaces a parsed Structure) and the space's lowering of it. Wrapped
+ * by `scorerEvaluator` (./evaluator): a rejected promise or a non-finite score counts as −∞ and
+ * is logged; an E_NATIVE, E_BACKEND or E_INTERNAL ZennasError stops the search.
  */
-export type Scorer = (structure: Structure, descriptor: Int32Array) => Promise<number | ScoreResult>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Scorer<G = any> = (genotype: G, descriptor: Int32Array) => Promise<number | ScoreResult>;
 
-/** Measures a candidate's latency per mini-batch in ms (e.g. engine.latency on a GPU). */
-export type LatencySource = (structure: Structure, text: string) => Promise<number>;
+/** Measures a candidate's latency per mini-batch in ms (e.g. engine.latency on a GPU); `key` is the encoded genotype. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LatencySource<G = any> = (genotype: G, key: string) => Promise<number>;
 
 /** Everything that determines the result of a search; a checkpoint only resumes an equal config. */
 export interface SearchConfig {
@@ -49,6 +52,7 @@ export interface SearchConfig {
 /** A population member. `score` is −∞ for a failed scoring. */
 export interface Member {
   iteration: number;
+  /** The genotype's key (SearchSpace.encode; for Space I/II the PlainNet structure string). */
   structure: string;
   score: number;
   params: number;
@@ -60,6 +64,7 @@ export interface Member {
 /** One line of candidates.jsonl: a scored (or failed) candidate. */
 export interface CandidateRecord {
   iteration: number;
+  /** The genotype's key (SearchSpace.encode). */
   structure: string;
   /** null when scoring failed (−∞). */
   score: number | null;
@@ -87,7 +92,7 @@ export interface SearchCounts {
 export interface SearchTiming {
   /** Wall seconds of the loop (summed over resumed sessions). */
   wallSeconds: number;
-  /** Seconds the JS thread spent in the loop's own work (mutate, validate, count, lower, bookkeeping). */
+  /** Seconds the JS thread spent in the loop's own work (mutate, encode/decode, count, lower, bookkeeping). */
   tsSeconds: number;
   /** Seconds reported by the scorer (time inside the engine), summed over candidates. */
   engineSeconds: number;

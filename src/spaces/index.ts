@@ -1,16 +1,25 @@
-import { ZennasError } from '../errors';
+import { keyedError, opt } from '../util/keyed-error';
 import { spaceI } from './space-i';
 import { spaceII } from './space-ii';
 import { SearchSpace, SpacePreset } from './types';
 
 export * from './types';
+export type { ResidualChoice } from './mutation';
+export { structureCodec } from './structure-codec';
 export { spaceI } from './space-i';
 export { spaceII } from './space-ii';
 
-const registry = new Map<string, SearchSpace>();
+/**
+ * Registered spaces. Genotype types differ between spaces, so the registry holds
+ * `SearchSpace<any>`; the search loop is generic over the genotype and never looks inside one.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnySpace = SearchSpace<any>;
+
+const registry = new Map<string, AnySpace>();
 
 /** Add a space to the registry (the search loop and CLI find it by id; no loop change needed). */
-export function registerSpace(space: SearchSpace): void {
+export function registerSpace<G>(space: SearchSpace<G>): void {
   registry.set(space.id.toUpperCase(), space);
 }
 
@@ -18,23 +27,23 @@ registerSpace(spaceI);
 registerSpace(spaceII);
 
 /** All registered spaces, in registration order. */
-export function listSpaces(): SearchSpace[] {
+export function listSpaces(): AnySpace[] {
   return [...registry.values()];
 }
 
-/** The space with this id (case-insensitive; `1`/`2` accepted for I/II). */
-export function getSpace(id: string): SearchSpace {
+/** The space with this id (case-insensitive; `1`/`2` accepted for I/II); errors name the option `space`. */
+export function getSpace(id: string): AnySpace {
   const key = String(id).trim().toUpperCase();
   const alias: Record<string, string> = { '1': 'I', '2': 'II' };
   const space = registry.get(alias[key] ?? key);
-  if (!space) throw new ZennasError('E_OPTION', `--space: unknown search space '${id}'; known: ${listSpaces().map((s) => s.id).join(', ')}`);
+  if (!space) throw keyedError('E_OPTION')`${opt('space')}: unknown search space '${id}'; known: ${listSpaces().map((s) => s.id).join(', ')}`;
   return space;
 }
 
-/** A preset of a space by name (`cifar`, `imagenet`). */
-export function getPreset(space: SearchSpace, name?: string): SpacePreset {
+/** A preset of a space by name (`cifar`, `imagenet`); errors name the option `preset`. */
+export function getPreset(space: Pick<SearchSpace<unknown>, 'presets' | 'defaultPreset' | 'title'>, name?: string): SpacePreset {
   const key = (name ?? space.defaultPreset).trim().toLowerCase();
   const p = space.presets[key];
-  if (!p) throw new ZennasError('E_OPTION', `--preset: '${name}' is not a preset of ${space.title}; known: ${Object.keys(space.presets).join(', ')}`);
+  if (!p) throw keyedError('E_OPTION')`${opt('preset')}: '${name}' is not a preset of ${space.title}; known: ${Object.keys(space.presets).join(', ')}`;
   return p;
 }

@@ -2,7 +2,14 @@ import { Block, Structure, SuperConvBlock, SuperResBlock } from '../grammar/ast'
 import { formatStructure, blockName } from '../grammar/format';
 import { round8 } from '../model/lower';
 import { ZennasError } from '../errors';
-import { MutationContext, ResidualChoice, SearchSpace } from './types';
+import { MutationContext, SearchSpace } from './types';
+
+/** A residual block type a space allows: family, kernel and (IDW) expansion. */
+export interface ResidualChoice {
+  kind: SuperResBlock['kind'];
+  kernel: number;
+  expansion: number;
+}
 
 /**
  * Zen-NAS Algorithm 3 (MUTATE) for spaces made of super blocks, driven by data: a space says
@@ -165,7 +172,7 @@ export function checkBlockwise(s: Structure, rules: BlockwiseRules, spaceTitle: 
 }
 
 /** The `check` and `mutate` hooks of a blockwise space (Space I, II): its rules are all that differ. */
-export function blockwiseHooks(rules: BlockwiseRules, spaceTitle: string): Pick<SearchSpace, 'check' | 'mutate'> {
+export function blockwiseHooks(rules: BlockwiseRules, spaceTitle: string): Pick<SearchSpace<Structure>, 'check' | 'mutate'> {
   return {
     check: (s: Structure) => checkBlockwise(s, rules, spaceTitle),
     mutate: (parent: Structure, ctx: MutationContext) => mutateBlockwise(parent, rules, ctx),

@@ -1,5 +1,7 @@
-import { BlockwiseRules, blockwiseHooks } from './mutation';
-import { ResidualChoice, SearchSpace } from './types';
+import { Structure } from '../grammar/ast';
+import { BlockwiseRules, ResidualChoice, blockwiseHooks } from './mutation';
+import { structureCodec } from './structure-codec';
+import { SearchSpace } from './types';
 
 /** Kernel sizes of both Zen-NAS search spaces. */
 export const SPACE_KERNELS = [3, 5, 7] as const;
@@ -22,7 +24,7 @@ export const SPACE_I_RULES: BlockwiseRules = {
 };
 
 /** Search Space I: ResNet basic and bottleneck blocks (Zen-NAS §5, CIFAR and ImageNet). */
-export const spaceI: SearchSpace = {
+export const spaceI: SearchSpace<Structure> = {
   id: 'I',
   title: 'Search Space I',
   description: 'ResNet residual (SuperResK{k}K{k}) and bottleneck (SuperResK1K{k}K1) blocks, k ∈ {3,5,7}; widths, bottlenecks and depths searched',
@@ -56,5 +58,6 @@ export const spaceI: SearchSpace = {
       iterations: 2000,
     },
   },
+  ...structureCodec,
   ...blockwiseHooks(SPACE_I_RULES, 'Search Space I'),
 };

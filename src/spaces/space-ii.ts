@@ -1,6 +1,8 @@
-import { BlockwiseRules, blockwiseHooks } from './mutation';
+import { Structure } from '../grammar/ast';
+import { BlockwiseRules, ResidualChoice, blockwiseHooks } from './mutation';
+import { structureCodec } from './structure-codec';
 import { SPACE_KERNELS } from './space-i';
-import { ResidualChoice, SearchSpace } from './types';
+import { SearchSpace } from './types';
 
 /** Depth-wise expansion ratios of Search Space II. */
 export const SPACE_II_EXPANSIONS = [1, 2, 4, 6] as const;
@@ -25,7 +27,7 @@ export const SPACE_II_RULES: BlockwiseRules = {
 };
 
 /** Search Space II: MobileNet inverted-residual blocks with optional SE (Zen-NAS §5, ImageNet). */
-export const spaceII: SearchSpace = {
+export const spaceII: SearchSpace<Structure> = {
   id: 'II',
   title: 'Search Space II',
   description: 'MobileNet inverted-residual blocks SuperResIDWE{e}K{k}, e ∈ {1,2,4,6}, k ∈ {3,5,7}, optional SE (--se)',
@@ -59,5 +61,6 @@ export const spaceII: SearchSpace = {
       iterations: 2000,
     },
   },
+  ...structureCodec,
   ...blockwiseHooks(SPACE_II_RULES, 'Search Space II'),
 };

@@ -1,5 +1,4 @@
-import { Structure, SuperResBlock } from '../grammar/ast';
-import { Sfc32 } from '../search/prng';
+import type { Sfc32 } from '../rng/sfc32';
 
 /** What the search loop hands a space's mutate hook for one child. */
 export interface MutationContext {
@@ -11,13 +10,28 @@ export interface MutationContext {
   rho: number;
 }
 
+/** Settings of a search that counting and lowering a genotype depend on. */
+export interface SpaceOptions {
+  resolution: number;
+  numClasses: number;
+  /** SE modules in residual blocks (only meaningful where `supportsSe`). */
+  se: boolean;
+}
+
+/** Size of a genotype's network, as the budgets see it (params/FLOPs include the classifier). */
+export interface SpaceCost {
+  params: number;
+  flops: number;
+  layers: number;
+}
+
 /** Defaults of a space for one dataset setting (resolution, initial structure, budgets). */
 export interface SpacePreset {
   /** Preset name, e.g. `cifar`, `imagenet`. */
   name: string;
   /** One-line description for --help. */
   description: string;
-  /** Initial structure F0 (PlainNet string) — must satisfy the preset's budgets. */
+  /** Initial genotype F0, as its key (for the Zen-NAS spaces: a PlainNet string) — must satisfy the preset's budgets. */
   initial: string;
   resolution: number;
   batchSize: number;
@@ -32,10 +46,15 @@ export interface SpacePreset {
 }
 
 /**
- * A search space: data (presets, block choices) plus a mutate hook. The evolution loop only
- * calls `check` and `mutate`; it knows nothing about block types (STYLE: timm/NNI).
+ * A search space over genotypes `G`: data (presets) plus everything the evolution loop needs
+ * to handle a genotype without knowing what it is — a string codec, validity and size, the
+ * lowering to what the scorer consumes, and mutation. The loop (src/search/loop.ts) imports
+ * no grammar or model code; the Zen-NAS spaces (Space I, II) implement this with PlainNet
+ * structures (src/spaces/structure-codec.ts + the blockwise mutation of ./mutation).
+ *
+ * Methods are pure: none changes its argument; all randomness comes from `ctx.rng`.
  */
-export interface SearchSpace {
+export interface SearchSpace<G = unknown> {
   /** Registry key, e.g. `I`, `II`. */
   id: string;
   title: string;
@@ -44,15 +63,22 @@ export interface SearchSpace {
   supportsSe: boolean;
   presets: Record<string, SpacePreset>;
   defaultPreset: string;
-  /** Throw ZennasError('E_OPTION') when `s` cannot serve as an initial structure of this space. */
-  check(s: Structure): void;
-  /** A valid child of `parent` (never mutates `parent`); strides of `parent` are kept. */
-  mutate(parent: Structure, ctx: MutationContext): Structure;
-}
 
-/** A residual block type a space allows: family, kernel and (IDW) expansion. */
-export interface ResidualChoice {
-  kind: SuperResBlock['kind'];
-  kernel: number;
-  expansion: number;
+  /** The canonical string key of a genotype (what checkpoints and candidates.jsonl store). */
+  encode(g: G): string;
+  /** The genotype of a key; throws (a ZennasError) when the key is not a valid genotype. */
+  decode(key: string): G;
+  /** Throw ZennasError('E_OPTION') when `g` cannot serve as an initial genotype of this space. */
+  check(g: G): void;
+  /** Size of the network (budgets are checked against it); may throw on absurd sizes. */
+  count(g: G, o: SpaceOptions): SpaceCost;
+  /** What the scorer consumes: the engine's model descriptor of the network to score. */
+  lower(g: G, o: SpaceOptions): Int32Array;
+  /** A valid child of `parent` (never mutates `parent`). */
+  mutate(parent: G, ctx: MutationContext): G;
+  /**
+   * A random genotype, for loops that start from samples instead of an initial genotype.
+   * Optional: Zen-NAS (Algorithm 2) starts from F0 and never calls it.
+   */
+  random?(rng: Sfc32, o: SpaceOptions): G;
 }

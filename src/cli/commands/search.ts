@@ -3,15 +3,18 @@ import * as path from 'path';
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { ZennasError } from '../../errors';
+import { renameOptions } from '../../util/keyed-error';
+import { Structure } from '../../grammar/ast';
 import { formatStructure } from '../../grammar/format';
 import { getPreset, getSpace, listSpaces, SearchSpace, SpacePreset } from '../../spaces';
 import { runSearch, SearchConfig, SearchProgress, SearchHooks, Scorer } from '../../search/evolution';
+import { scorerEvaluator } from '../../search/evaluator';
 import { countModel } from '../../model/count';
 import { Budgets, describeBudgets } from '../../search/budget';
 import { buildSummary } from '../../search/summary';
 import { RUN_FILES } from '../../search/store';
 import { backends } from '../../engine/engine';
-import { engineLatencySource, engineScorer, openEngine, SearchEngine } from '../../search/engine-scorer';
+import { engineEvaluator, engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg } from '../structure-input';
 
@@ -46,6 +49,18 @@ function positiveFloat(flag: string, v: string): number {
   if (!Number.isFinite(x) || x <= 0) throw new ZennasError('E_OPTION', `${flag} must be a positive number, got '${v}'`);
   return x;
 }
+
+/**
+ * The flag of each option key the library's errors name (KeyedError): library messages say
+ * `population`, `budgets.params`, `outDir`; this command says `--population`, `--budget-params`, `--out`.
+ */
+const OPTION_FLAGS: Readonly<Record<string, string>> = {
+  space: '--space', preset: '--preset', initial: '--init', resolution: '--resolution', numClasses: '--num-classes', se: '--se',
+  'budgets.params': '--budget-params', 'budgets.flops': '--budget-flops', 'budgets.layers': '--max-layers', 'budgets.latencyMs': '--budget-latency',
+  latency: '--latency-backend', population: '--population', iterations: '--iterations', seed: '--seed', inFlight: '--in-flight', rho: '--rho',
+  outDir: '--out', resume: '--resume', overwrite: '--overwrite', scorer: '--proxy', evaluator: '--proxy',
+};
+const flagOf = (key: string): string => OPTION_FLAGS[key] ?? key;
 
 /** Zero-shot proxies: the Zen-score, and the official code's 'Flops'/'Params' baselines (no engine needed). */
 const PROXIES = ['zen', 'flops', 'params'];
@@ -98,7 +113,7 @@ export function configFromFlags(f: SearchFlags): { config: SearchConfig; preset:
 }
 
 /** The official 'Flops' / 'Params' zero-shot baselines (log10 of the count, as scores should be well scaled). */
-function countScorer(what: 'flops' | 'params', c: SearchConfig): Scorer {
+function countScorer(what: 'flops' | 'params', c: SearchConfig): Scorer<Structure> {
   return async (s) => {
     const n = countModel(s, { resolution: c.resolution, numClasses: c.numClasses, se: c.se });
     return { score: Math.log10(what === 'flops' ? n.flops : n.params), seconds: 0 };
@@ -228,83 +243,92 @@ Examples:
   $ zennas search --space I --iterations 200 --population 32 --json > summary.json
   $ zennas info runs/cifar-1m/best.txt --resolution 32 --num-classes 100`)
     .action(async (raw: SearchFlags, cmd: Command) => {
-      let f = raw;
-      if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
-      if (f.resume) {
-        if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
-        const saved = resumeDefaults(f.out);
-        if (saved) f = applySaved(f, saved, (k) => cmd.getOptionValueSource(k) === 'cli');
-      }
-      if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
-      if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda' && f.latencyBackend !== 'cpu') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda' or 'cpu', got '${f.latencyBackend}'`);
-      if (typeof f.budgetLatency === 'number' && !f.latencyBackend) {
-        // The paper's convention: latency measured on the GPU, whenever this machine has one.
-        const b = backends();
-        if (!b.cuda) throw new ZennasError('E_OPTION', `--budget-latency needs a latency source and no usable GPU was found (${b.cudaReason}): add --latency-backend cpu, or drop the latency budget`);
-        f = { ...f, latencyBackend: 'cuda' };
-      }
-      f = { ...f, latencyPrecision: f.latencyPrecision ?? (f.latencyBackend === 'cpu' ? 'fp32' : 'fp16') };
-      if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
-      if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
-      const { config } = configFromFlags(f);
-      // Engine threads are shared by all calls in flight; 2 in flight on all cores measured best (benchmarks/search-overhead).
-      const threads = f.threads;
-
-      const engine: SearchEngine | undefined = f.proxy === 'zen' ? openEngine(f.backend as 'cpu' | 'cuda', threads) : undefined;
-      let latencyEngine: SearchEngine | undefined;
-      const showBar = f.progress && !f.json && !!process.stderr.isTTY;
-      const bar = new SingleBar({
-        format: 'search [{bar}] {value}/{total} it | best {best} | pop {pop} | {rate} cand/s | ETA {eta_formatted}',
-        stream: process.stderr, hideCursor: true, etaBuffer: 50, fps: 5,
-      }, Presets.shades_classic);
-      let barStarted = false;
-      const abort = new AbortController();
-      const onSigint = () => {
-        if (abort.signal.aborted) process.exit(130);
-        abort.abort();
-        process.stderr.write('\nzennas: stopping after the current batch (Ctrl-C again to quit now)\n');
-      };
-      process.on('SIGINT', onSigint);
       try {
-        const s = config.scoring;
-        const hooks: SearchHooks = {
-          scorer: engine
-            ? engineScorer(engine, {
-              batchSize: s.batchSize as number, resolution: config.resolution, repeats: s.repeats as number, seed: config.seed,
-              mode: s.mode as 'paper' | 'official', alpha: 0.01, bnEps: s.bnEps as number,
-            })
-            : countScorer(f.proxy as 'flops' | 'params', config),
-          outDir: f.out,
-          resume: !!f.resume,
-          overwrite: !!f.overwrite,
-          checkpointEverySeconds: f.checkpointEvery,
-          signal: abort.signal,
-          onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
-          onProgress: showBar
-            ? (p: SearchProgress) => {
-              if (!barStarted) { bar.start(p.iterations, 0, { best: '-', pop: 0, rate: '0' }); barStarted = true; }
-              bar.update(p.iteration, { best: p.bestScore === null ? '-' : p.bestScore.toFixed(3), pop: p.populationSize, rate: p.candidatesPerSecond.toFixed(2) });
-            }
-            : undefined,
-        };
-        if (config.budgets.latencyMs !== undefined) {
-          latencyEngine = engine && f.latencyBackend === f.backend ? engine : openEngine(f.latencyBackend as 'cpu' | 'cuda');
-          hooks.latency = engineLatencySource(latencyEngine, {
-            batchSize: f.latencyBatchSize, iterations: f.latencyIterations, resolution: config.resolution, numClasses: config.numClasses, se: config.se,
-            precision: f.latencyPrecision as 'fp16' | 'fp32', backend: f.latencyBackend!,
-          });
-        }
-        const result = await runSearch(config, hooks);
-        if (barStarted) bar.stop();
-        const summary = buildSummary(result, result.files);
-        if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
-        else printHuman(summary, !result.complete, f.out);
-        if (!result.complete) process.exitCode = 130;
-      } finally {
-        bar.stop();
-        process.off('SIGINT', onSigint);
-        engine?.close();
-        if (latencyEngine && latencyEngine !== engine) latencyEngine.close();
+        await search(raw, cmd);
+      } catch (e) {
+        throw renameOptions(e, flagOf); // library errors name option keys; say them as flags here
       }
     });
+}
+
+/** The action of `zennas search`. */
+async function search(raw: SearchFlags, cmd: Command): Promise<void> {
+  let f = raw;
+  if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
+  if (f.resume) {
+    if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
+    const saved = resumeDefaults(f.out);
+    if (saved) f = applySaved(f, saved, (k) => cmd.getOptionValueSource(k) === 'cli');
+  }
+  if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
+  if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda' && f.latencyBackend !== 'cpu') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda' or 'cpu', got '${f.latencyBackend}'`);
+  if (typeof f.budgetLatency === 'number' && !f.latencyBackend) {
+    // The paper's convention: latency measured on the GPU, whenever this machine has one.
+    const b = backends();
+    if (!b.cuda) throw new ZennasError('E_OPTION', `--budget-latency needs a latency source and no usable GPU was found (${b.cudaReason}): add --latency-backend cpu, or drop the latency budget`);
+    f = { ...f, latencyBackend: 'cuda' };
+  }
+  f = { ...f, latencyPrecision: f.latencyPrecision ?? (f.latencyBackend === 'cpu' ? 'fp32' : 'fp16') };
+  if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
+  if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
+  const { config } = configFromFlags(f);
+  // Engine threads are shared by all calls in flight; 2 in flight on all cores measured best (benchmarks/search-overhead).
+  const threads = f.threads;
+
+  const engine: SearchEngine | undefined = f.proxy === 'zen' ? openEngine(f.backend as 'cpu' | 'cuda', threads) : undefined;
+  let latencyEngine: SearchEngine | undefined;
+  const showBar = f.progress && !f.json && !!process.stderr.isTTY;
+  const bar = new SingleBar({
+    format: 'search [{bar}] {value}/{total} it | best {best} | pop {pop} | {rate} cand/s | ETA {eta_formatted}',
+    stream: process.stderr, hideCursor: true, etaBuffer: 50, fps: 5,
+  }, Presets.shades_classic);
+  let barStarted = false;
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+    process.stderr.write('\nzennas: stopping after the current batch (Ctrl-C again to quit now)\n');
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const s = config.scoring;
+    const hooks: SearchHooks<Structure> = {
+      evaluator: engine
+        ? engineEvaluator(engine, {
+          batchSize: s.batchSize as number, resolution: config.resolution, repeats: s.repeats as number, seed: config.seed,
+          mode: s.mode as 'paper' | 'official', alpha: 0.01, bnEps: s.bnEps as number,
+        })
+        : scorerEvaluator(countScorer(f.proxy as 'flops' | 'params', config)),
+      outDir: f.out,
+      resume: !!f.resume,
+      overwrite: !!f.overwrite,
+      checkpointEverySeconds: f.checkpointEvery,
+      signal: abort.signal,
+      onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
+      onProgress: showBar
+        ? (p: SearchProgress) => {
+          if (!barStarted) { bar.start(p.iterations, 0, { best: '-', pop: 0, rate: '0' }); barStarted = true; }
+          bar.update(p.iteration, { best: p.bestScore === null ? '-' : p.bestScore.toFixed(3), pop: p.populationSize, rate: p.candidatesPerSecond.toFixed(2) });
+        }
+        : undefined,
+    };
+    if (config.budgets.latencyMs !== undefined) {
+      latencyEngine = engine && f.latencyBackend === f.backend ? engine : openEngine(f.latencyBackend as 'cpu' | 'cuda');
+      hooks.latency = engineLatencySource(latencyEngine, {
+        batchSize: f.latencyBatchSize, iterations: f.latencyIterations, resolution: config.resolution, numClasses: config.numClasses, se: config.se,
+        precision: f.latencyPrecision as 'fp16' | 'fp32', backend: f.latencyBackend!,
+      });
+    }
+    const result = await runSearch(config, hooks);
+    if (barStarted) bar.stop();
+    const summary = buildSummary(result, result.files);
+    if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
+    else printHuman(summary, !result.complete, f.out);
+    if (!result.complete) process.exitCode = 130;
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+    engine?.close();
+    if (latencyEngine && latencyEngine !== engine) latencyEngine.close();
+  }
 }

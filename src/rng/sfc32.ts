@@ -1,8 +1,10 @@
 /**
- * The search's own PRNG: sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, as in
+ * The search's PRNG: sfc32 (Chris Doty-Humphrey's Small Fast Counting generator, as in
  * PractRand), seeded through splitmix32. Its whole state is four uint32 words, so a checkpoint
- * can store and restore it exactly. (The engine's weights/inputs use Philox, src/rng; this one
- * only drives mutation and parent choice.)
+ * can store and restore it exactly. (The engine's weights/inputs use Philox, ./philox; this one
+ * only drives mutation and parent choice.) It lives here, not in src/search, so that search
+ * spaces (whose mutate hooks draw from it) and the search loop both depend on it without
+ * depending on each other.
  */
 
 /** Serializable state of an Sfc32 generator. */
