@@ -18,14 +18,27 @@ namespace cpu {
 using ConvBwdWeightFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0,
                                  int64_t k1, float* scratch);
 /**
+ * The same weight gradient in dot form for one input channel ci and output channels [m0, m1)
+ * (no packing: fast for the small channel counts of CIFAR nets). Scratch: phaseImageFloats + 2·M·k² floats.
+ */
+using ConvBwdWeightDotFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t ci, int64_t m0, int64_t m1,
+                                    float* scratch);
+/** Dot-form weight gradient of a 1×1 stride-1 conv / LINEAR for input channels [c0, c1), outputs [m0, m1). Scratch: 2·M·C floats. */
+using ConvBwdWeight1x1Fn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t c0, int64_t c1, int64_t m0,
+                                    int64_t m1, float* scratch);
+/** Floats of one padded, phase-split input image (the dot-form scratch). */
+inline int64_t dotScratchImageFloats(const ConvGeom& g) {
+  return (g.h + 2 * g.pad) * g.stride * ((g.w + 2 * g.pad + g.stride - 1) / g.stride + 8);
+}
+
+/**
  * Dense conv input gradient for input channels [c0, c1): dX = col2im(Wᵀ · dY), W read from the
- * forward's packed A. The whole channel rows of dX are written (acc: added).
+ * forward's packed A. The whole channel rows of dX are written (acc: added). For strided convs:
+ * a stride-1 conv's input gradient is a forward conv of dY with the flipped, transposed weights
+ * (the executor runs convGemm for it).
  */
 using ConvBwdDataFn = void (*)(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t c0, int64_t c1, bool acc,
                                float* scratch);
-/** 1×1 stride-1 conv / LINEAR input gradient for columns [col0, col1): dX[ci][col] (+)= Σ_co W[co][ci]·dY[co][col]. */
-using Conv1x1BwdDataFn = void (*)(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t col0, int64_t col1, bool acc,
-                                  float* scratch);
 /** Depthwise conv backward for channels [c0, c1): dW[c][k][k] (overwritten) and dX (acc: added; dx may be null). */
 using DwConvBwdFn = void (*)(const ConvGeom& g, const float* w, const float* in, const float* dy, float* dx, float* dw, int64_t c0,
                              int64_t c1, bool acc);

@@ -3,16 +3,35 @@
 
 // ---------------------------------------------------------------- conv weight gradient
 
+inline int64_t roundUpTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
 constexpr int64_t kBwdCols = 256;  // output columns per GEMM chunk (fixed: the summation order)
 
-/** Value of im2col(X)[k][col] (0 in the padding). */
-inline float im2colAt(const ConvGeom& g, const float* in, int64_t k, int64_t col) {
-  const int64_t kk = g.k * g.k, ohw = g.oh * g.ow;
+/** dst[p·NR] = im2col(X)[k][c0 + p] for p in [0, cc). */
+inline void packIm2colRow(const ConvGeom& g, const float* in, int64_t k, int64_t c0, int64_t cc, float* dst) {
+  const int64_t kk = g.k * g.k, ohw = g.oh * g.ow, ihw = g.h * g.w;
   const int64_t ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
-  const int64_t img = col / ohw, r = col % ohw, oy = r / g.ow, ox = r % g.ow;
-  const int64_t iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
-  if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) return 0.f;
-  return in[ci * g.inStride + img * g.h * g.w + iy * g.w + ix];
+  const float* chan = in + ci * g.inStride;
+  int64_t c = c0;
+  const int64_t end = c0 + cc;
+  while (c < end) {
+    const int64_t img = c / ohw, r = c % ohw, oy = r / g.ow, ox0 = r % g.ow;
+    const int64_t seg = std::min(g.ow - ox0, end - c);
+    float* d = dst + (c - c0) * kNR;
+    const int64_t iy = oy * g.stride - g.pad + ky;
+    if (iy < 0 || iy >= g.h) {
+      for (int64_t t = 0; t < seg; ++t) d[t * kNR] = 0.f;
+    } else {
+      const float* row = chan + img * ihw + iy * g.w;
+      int64_t lo, hi;
+      validRange(kx, g, &lo, &hi);
+      for (int64_t t = 0; t < seg; ++t) {
+        const int64_t ox = ox0 + t;
+        d[t * kNR] = (ox >= lo && ox < hi) ? row[ox * g.stride - g.pad + kx] : 0.f;
+      }
+    }
+    c += seg;
+  }
 }
 
 void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0, int64_t k1,
@@ -38,7 +57,8 @@ void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* d
         }
       }
     }
-    // B: im2col(X)ᵀ, depth = the chunk's columns, NR panels over k ∈ [k0, k1).
+    // B: im2col(X)ᵀ, depth = the chunk's columns, NR panels over k ∈ [k0, k1); walked by output-row
+    // segments so the index arithmetic is per segment, not per element.
     for (int64_t jp = 0; jp < kPanels; ++jp) {
       float* b = Bp + jp * cc * kNR;
       for (int j = 0; j < kNR; ++j) {
@@ -49,7 +69,7 @@ void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* d
           const float* row = in + k * g.inStride + c0;
           for (int64_t p = 0; p < cc; ++p) b[p * kNR + j] = row[p];
         } else {
-          for (int64_t p = 0; p < cc; ++p) b[p * kNR + j] = im2colAt(g, in, k, c0 + p);
+          packIm2colRow(g, in, k, c0, cc, b + j);
         }
       }
     }
@@ -69,6 +89,162 @@ void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* d
       }
     }
   }
+}
+
+// ---------------------------------------------------------------- conv weight gradient, dot form
+// dW[co][k] = Σ_col dY[co][col]·X_k[col] with both operands contiguous along the columns: a 4 × 3
+// block of dot products (4 output channels × 3 im2col indices) in 12 vector accumulators, no
+// packing or transposition. X_k runs come from a zero-padded, phase-split copy of one input image
+// (phase q of padded row r holds columns q, q + s, q + 2s, …), so every run is contiguous for any
+// stride. Partial sums are float32 per image, added in float64 in image order (deterministic).
+
+constexpr int64_t kZeroRun = 4096;  // ≥ any output width (resolution ≤ 4096) and the 1×1 piece
+alignas(32) static const float kZeros[kZeroRun + 8] = {};
+
+/** out[r·3 + j] = Σ_rows Σ_t y_r[row·ys_r + t] · x_j[row·xs_j + t], t < len (stride 0 for kZeros). */
+inline void dotRows4x3(const float* const y[4], const int64_t ys[4], const float* const x[3], const int64_t xs[3], int64_t rows, int64_t len,
+                       float out[12]) {
+#if ZENNAS_VEC
+  __m256 a[4][3];
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 3; ++j) a[r][j] = _mm256_setzero_ps();
+  const int64_t full = len & ~int64_t(7);
+  alignas(32) int32_t mk[8];
+  for (int t = 0; t < 8; ++t) mk[t] = t < (len & 7) ? -1 : 0;
+  const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mk));
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* y0 = y[0] + row * ys[0]; const float* y1 = y[1] + row * ys[1];
+    const float* y2 = y[2] + row * ys[2]; const float* y3 = y[3] + row * ys[3];
+    const float* x0 = x[0] + row * xs[0]; const float* x1 = x[1] + row * xs[1]; const float* x2 = x[2] + row * xs[2];
+    auto step = [&](__m256 v0, __m256 v1, __m256 v2, __m256 w0, __m256 w1, __m256 w2, __m256 w3) {
+      a[0][0] = _mm256_fmadd_ps(w0, v0, a[0][0]); a[0][1] = _mm256_fmadd_ps(w0, v1, a[0][1]); a[0][2] = _mm256_fmadd_ps(w0, v2, a[0][2]);
+      a[1][0] = _mm256_fmadd_ps(w1, v0, a[1][0]); a[1][1] = _mm256_fmadd_ps(w1, v1, a[1][1]); a[1][2] = _mm256_fmadd_ps(w1, v2, a[1][2]);
+      a[2][0] = _mm256_fmadd_ps(w2, v0, a[2][0]); a[2][1] = _mm256_fmadd_ps(w2, v1, a[2][1]); a[2][2] = _mm256_fmadd_ps(w2, v2, a[2][2]);
+      a[3][0] = _mm256_fmadd_ps(w3, v0, a[3][0]); a[3][1] = _mm256_fmadd_ps(w3, v1, a[3][1]); a[3][2] = _mm256_fmadd_ps(w3, v2, a[3][2]);
+    };
+    int64_t t = 0;
+    for (; t < full; t += 8)
+      step(_mm256_loadu_ps(x0 + t), _mm256_loadu_ps(x1 + t), _mm256_loadu_ps(x2 + t), _mm256_loadu_ps(y0 + t), _mm256_loadu_ps(y1 + t),
+           _mm256_loadu_ps(y2 + t), _mm256_loadu_ps(y3 + t));
+    if (t < len)
+      step(_mm256_maskload_ps(x0 + t, mask), _mm256_maskload_ps(x1 + t, mask), _mm256_maskload_ps(x2 + t, mask), _mm256_maskload_ps(y0 + t, mask),
+           _mm256_maskload_ps(y1 + t, mask), _mm256_maskload_ps(y2 + t, mask), _mm256_maskload_ps(y3 + t, mask));
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 3; ++j) {
+      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a[r][j]), _mm256_extractf128_ps(a[r][j], 1));
+      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      out[r * 3 + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+    }
+#else
+  for (int i = 0; i < 12; ++i) out[i] = 0.f;
+  for (int64_t row = 0; row < rows; ++row)
+    for (int r = 0; r < 4; ++r)
+      for (int j = 0; j < 3; ++j) {
+        float s = 0.f;
+        const float* yr = y[r] + row * ys[r];
+        const float* xj = x[j] + row * xs[j];
+        for (int64_t t = 0; t < len; ++t) s += yr[t] * xj[t];
+        out[r * 3 + j] += s;
+      }
+#endif
+}
+
+/** Floats of one image's padded, phase-split copy (see padPhaseImage). */
+inline int64_t phaseImageFloats(const ConvGeom& g) {
+  const int64_t hp = g.h + 2 * g.pad, wq = (g.w + 2 * g.pad + g.stride - 1) / g.stride + 8;
+  return hp * g.stride * wq;
+}
+
+/** Image n of input channel ci, zero-padded and split into `stride` phases per padded row. */
+inline void padPhaseImage(const ConvGeom& g, const float* in, int64_t ci, int64_t n, float* dst, int64_t* wqOut) {
+  const int64_t hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad, s = g.stride, wq = (wp + s - 1) / s + 8;
+  *wqOut = wq;
+  const float* src = in + ci * g.inStride + n * g.h * g.w;
+  for (int64_t r = 0; r < hp; ++r) {
+    const int64_t iy = r - g.pad;
+    for (int64_t q = 0; q < s; ++q) {
+      float* d = dst + (r * s + q) * wq;
+      int64_t t = 0;
+      for (; q + t * s < wp; ++t) {
+        const int64_t ix = q + t * s - g.pad;
+        d[t] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? src[iy * g.w + ix] : 0.f;
+      }
+      for (; t < wq; ++t) d[t] = 0.f;
+    }
+  }
+}
+
+/**
+ * Dot-form weight gradient for input channel ci and output channels [m0, m1): dW (row stride K,
+ * OIHW) is overwritten. `scratch` holds one phase image and (m1 − m0)·k·k doubles.
+ */
+void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t ci, int64_t m0, int64_t m1, float* scratch) {
+  const int64_t K = g.K(), kk = g.k * g.k, ohw = g.oh * g.ow, s = g.stride;
+  const int64_t M = m1 - m0;
+  double* acc = reinterpret_cast<double*>(scratch);
+  float* img = scratch + 2 * roundUpTo(M * kk, 8);
+  for (int64_t i = 0; i < M * kk; ++i) acc[i] = 0.0;
+  float part[12];
+  for (int64_t n = 0; n < g.n; ++n) {
+    int64_t wq;
+    padPhaseImage(g, in, ci, n, img, &wq);
+    const int64_t xStride = s * s * wq;  // one output row = s padded rows
+    for (int64_t co = m0; co < m1; co += 4) {
+      const float* y[4];
+      int64_t ys[4];
+      for (int r = 0; r < 4; ++r) {
+        const bool ok = co + r < m1;
+        y[r] = ok ? dy + (co + r) * g.outStride + n * ohw : kZeros;
+        ys[r] = ok ? g.ow : 0;
+      }
+      for (int64_t ky = 0; ky < g.k; ++ky)
+        for (int64_t kx = 0; kx < g.k; kx += 3) {
+          const float* x[3];
+          int64_t xs[3];
+          for (int j = 0; j < 3; ++j) {
+            const int64_t q = kx + j;
+            x[j] = q < g.k ? img + (ky * s + q % s) * wq + q / s : kZeros;
+            xs[j] = q < g.k ? xStride : 0;
+          }
+          dotRows4x3(y, ys, x, xs, g.oh, g.ow, part);
+          for (int r = 0; r < 4 && co + r < m1; ++r)
+            for (int j = 0; j < 3 && kx + j < g.k; ++j) acc[(co + r - m0) * kk + ky * g.k + kx + j] += part[r * 3 + j];
+        }
+    }
+  }
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t q = 0; q < kk; ++q) dW[(m0 + r) * K + ci * kk + q] = static_cast<float>(acc[r * kk + q]);
+}
+
+/**
+ * Dot-form weight gradient of a 1×1 stride-1 conv or LINEAR: X rows are contiguous over all images,
+ * so each 4 × 3 block (output × input channels) is one long dot product (float64 every 4096 columns).
+ */
+void conv1x1BwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t c0, int64_t c1, int64_t m0, int64_t m1,
+                         float* scratch) {
+  constexpr int64_t kPiece = 4096;
+  const int64_t K = g.K(), cols = g.cols(), M = m1 - m0, C = c1 - c0;
+  double* acc = reinterpret_cast<double*>(scratch);
+  for (int64_t i = 0; i < M * C; ++i) acc[i] = 0.0;
+  float part[12];
+  const int64_t zs[4] = {0, 0, 0, 0};
+  for (int64_t p0 = 0; p0 < cols; p0 += kPiece) {
+    const int64_t len = std::min(kPiece, cols - p0);
+    for (int64_t co = m0; co < m1; co += 4) {
+      const float* y[4];
+      for (int r = 0; r < 4; ++r) y[r] = co + r < m1 ? dy + (co + r) * g.outStride + p0 : kZeros;
+      for (int64_t ci = c0; ci < c1; ci += 3) {
+        const float* x[3];
+        for (int j = 0; j < 3; ++j) x[j] = ci + j < c1 ? in + (ci + j) * g.inStride + p0 : kZeros;
+        dotRows4x3(y, zs, x, zs, 1, len, part);
+        for (int r = 0; r < 4 && co + r < m1; ++r)
+          for (int j = 0; j < 3 && ci + j < c1; ++j) acc[(co + r - m0) * C + (ci + j - c0)] += part[r * 3 + j];
+      }
+    }
+  }
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t c = 0; c < C; ++c) dW[(m0 + r) * K + c0 + c] = static_cast<float>(acc[r * C + c]);
 }
 
 // ---------------------------------------------------------------- conv input gradient
@@ -103,39 +279,6 @@ inline void packDy(const ConvGeom& g, const float* dy, int64_t p0, int64_t kc, i
   }
 }
 
-void conv1x1BwdData(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t col0, int64_t col1, bool acc,
-                    float* scratch) {
-  constexpr int64_t kRows = 16 * kMR;  // rows of dX (input channels) per packed Wᵀ block
-  const int64_t K = g.K(), M = g.cout, cc = col1 - col0;
-  const int64_t panels = (cc + kNR - 1) / kNR;
-  float* Bp = scratch;                              // panels × KC × NR
-  float* Ap = Bp + panels * kKC * kNR;              // 16 × KC × MR
-  float* Ct = Ap + (kRows / kMR) * kKC * kMR;
-  for (int64_t p0 = 0; p0 < M; p0 += kKC) {
-    const int64_t kc = std::min<int64_t>(kKC, M - p0);
-    packDy(g, dy, p0, kc, col0, cc, Bp);
-    const bool a = acc || p0 > 0;
-    for (int64_t r0 = 0; r0 < K; r0 += kRows) {
-      const int64_t rows = std::min<int64_t>(kRows, K - r0);
-      packWt(packedA, K, r0, rows, p0, kc, Ap);
-      for (int64_t ip = 0; ip * kMR < rows; ++ip) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, rows - ip * kMR));
-        for (int64_t jp = 0; jp < panels; ++jp) {
-          const int nr = static_cast<int>(std::min<int64_t>(kNR, cc - jp * kNR));
-          float* c = dx + (r0 + ip * kMR) * g.inStride + col0 + jp * kNR;
-          if (nr == kNR) {
-            microKernel(kc, Ap + ip * kc * kMR, Bp + jp * kc * kNR, c, g.inStride, a, mr, nr);
-          } else {
-            microKernel(kc, Ap + ip * kc * kMR, Bp + jp * kc * kNR, Ct, kNR, false, kMR, kNR);
-            for (int i = 0; i < mr; ++i)
-              for (int j = 0; j < nr; ++j) c[i * g.inStride + j] = a ? c[i * g.inStride + j] + Ct[i * kNR + j] : Ct[i * kNR + j];
-          }
-        }
-      }
-    }
-  }
-}
-
 void convBwdData(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t c0, int64_t c1, bool acc, float* scratch) {
   const int64_t K = g.K(), M = g.cout, kk = g.k * g.k, cols = g.cols(), ihw = g.h * g.w, ohw = g.oh * g.ow;
   const int64_t r0 = c0 * kk, rows = (c1 - c0) * kk;
@@ -156,16 +299,24 @@ void convBwdData(const ConvGeom& g, const float* packedA, const float* dy, float
         for (int64_t jp = 0; jp * kNR < cc; ++jp)
           microKernel(kc, Ap + ip * kc * kMR, Bp + jp * kc * kNR, dcol + ip * kMR * ldd + jp * kNR, ldd, p0 > 0, kMR, kNR);
     }
-    // col2im: scatter-add the chunk's columns into the input planes (fixed order: r, then column).
+    // col2im: scatter-add the chunk's columns into the input planes (fixed order: r, then column),
+    // walked by output-row segments.
     for (int64_t r = 0; r < rows; ++r) {
       const int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
       float* plane = dx + ci * g.inStride;
       const float* src = dcol + r * ldd;
-      for (int64_t p = 0; p < cc; ++p) {
-        const int64_t c = col + p, img = c / ohw, rr = c % ohw, oy = rr / g.ow, ox = rr % g.ow;
-        const int64_t iy = oy * g.stride - g.pad + ky, ix = ox * g.stride - g.pad + kx;
-        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-        plane[img * ihw + iy * g.w + ix] += src[p];
+      int64_t lo, hi;
+      validRange(kx, g, &lo, &hi);
+      for (int64_t c = col; c < col + cc;) {
+        const int64_t img = c / ohw, rr = c % ohw, oy = rr / g.ow, ox0 = rr % g.ow;
+        const int64_t seg = std::min(g.ow - ox0, col + cc - c);
+        const int64_t iy = oy * g.stride - g.pad + ky;
+        if (iy >= 0 && iy < g.h) {
+          float* drow = plane + img * ihw + iy * g.w - g.pad + kx;
+          const float* s0 = src + (c - col) - ox0;
+          for (int64_t ox = std::max(ox0, lo); ox < std::min(ox0 + seg, hi); ++ox) drow[ox * g.stride] += s0[ox];
+        }
+        c += seg;
       }
     }
   }

@@ -79,7 +79,7 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
     if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout)) + 4.0 * o.cout;
     else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
     if (o.op == OpCode::BN) b += (24.0 + 8.0) * o.cin * c.groups;
-    if (c.backward) b += 4.0 * static_cast<double>(paramCount(o));
+    if (c.backward) b += 4.0 * static_cast<double>(paramCount(o)) + (isGemm(o.op) ? 4.0 * static_cast<double>(packedASize(o.cin, o.weights / o.cin)) : 0.0);
   }
   return b;
 }
@@ -185,6 +185,40 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       grads_[v].resize(static_cast<size_t>(sh.c * stride(sh.plane())));
       bytes_ += grads_[v].size() * 4;
     }
+    int64_t tOff = 0, maxGrad = 1;
+    for (size_t v = 0; v < nValues; ++v) maxGrad = std::max<int64_t>(maxGrad, static_cast<int64_t>(grads_[v].size()));
+    for (size_t i = 0; i < d_.ops.size(); ++i) {
+      Step& s = steps_[i];
+      const OpDesc& o = d_.ops[i];
+      if (!isGemm(o.op)) continue;
+      const bool same = s.g.stride == 1 && s.g.oh == s.g.h && s.g.ow == s.g.w;
+      const bool scatter = s.g.k == 1 && s.g.stride > 1;
+      if (!same && !scatter) continue;
+      ConvGeom& t = s.gT;
+      t = s.g;
+      t.cin = s.g.cout; t.cout = s.g.cin;
+      t.inStride = s.g.outStride; t.outStride = s.g.inStride;
+      if (scatter) {  // a 1×1 stride-1 conv on the output grid; its result is spread over the input grid
+        s.scatterT = true;
+        t.h = s.g.oh; t.w = s.g.ow; t.stride = 1;
+        t.outStride = stride(s.g.oh * s.g.ow);
+      }
+      s.weightTOffset = tOff;
+      tOff += packedASize(t.cout, t.K());
+      const int64_t cols = t.cols();
+      s.perTaskT = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
+      s.tasksT = (cols + s.perTaskT - 1) / s.perTaskT;
+    }
+    weightsT_.resize(static_cast<size_t>(std::max<int64_t>(tOff, 1)));
+    std::memset(weightsT_.data(), 0, sizeof(float) * weightsT_.size());
+    bytes_ += weightsT_.size() * 4;
+    int64_t maxSub = 1;
+    for (size_t i = 0; i < d_.ops.size(); ++i)
+      if (steps_[i].scatterT) maxSub = std::max<int64_t>(maxSub, steps_[i].g.cin * stride(steps_[i].g.oh * steps_[i].g.ow));
+    subsampled_.resize(static_cast<size_t>(maxSub));
+    bytes_ += subsampled_.size() * 4;
+    gradScratch_.resize(static_cast<size_t>(maxGrad));
+    bytes_ += gradScratch_.size() * 4;
     wgrad_.resize(static_cast<size_t>(std::max<int64_t>(gOff, 1)));
     bytes_ += wgrad_.size() * 4;
     bnSums_.assign(static_cast<size_t>(2 * bnChannels), 0.0);
@@ -409,12 +443,48 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
     case OpCode::Conv: case OpCode::Linear: {
       const ConvGeom& g = s.g;
       const int64_t M = g.cout, K = g.K();
-      const int64_t mb = (M + kBwdRowsM - 1) / kBwdRowsM, kb = (K + kBwdColsK - 1) / kBwdColsK;
-      pool.parallelFor(mb * kb, [&](int64_t t, int, float* scratch) {
-        const int64_t im = t / kb, ik = t % kb;
-        k_.convBwdWeight(g, dy, x, wg, im * kBwdRowsM, std::min(M, (im + 1) * kBwdRowsM), ik * kBwdColsK, std::min(K, (ik + 1) * kBwdColsK),
-                         scratch);
-      });
+      // Weight gradient: dot form (no packing; what small CIFAR channel counts need) when its
+      // scratch fits, else the packed GEMM. Tasks: (input-channel block, output-channel block).
+      constexpr int64_t kDotRows = 64;  // output channels per task
+      const int64_t mb = (M + kDotRows - 1) / kDotRows;
+      const double scratchFloats = static_cast<double>(ThreadPool::kScratchFloats);
+      if (s.scatterT) {  // 1×1 strided: the sampled input pixels, then the 1×1 stride-1 dot form
+        ConvGeom gs = g;
+        gs.h = g.oh; gs.w = g.ow; gs.stride = 1;
+        gs.inStride = stride(g.oh * g.ow);
+        float* sub = subsampled_.data();
+        const int64_t st = g.stride, ohw = g.oh * g.ow;
+        perChannel([&](int64_t c) {
+          const float* src = x + c * g.inStride;
+          float* d = sub + c * gs.inStride;
+          for (int64_t img = 0; img < n; ++img)
+            for (int64_t oy = 0; oy < g.oh; ++oy)
+              for (int64_t ox = 0; ox < g.ow; ++ox) d[img * ohw + oy * g.ow + ox] = src[img * inPlane + oy * st * g.w + ox * st];
+        }, g.cin);
+        const int64_t cb = (g.cin + 11) / 12;
+        pool.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
+          const int64_t im = t / cb, ic = t % cb;
+          k_.convBwdWeight1x1(gs, dy, sub, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+        });
+      } else if (g.k == 1 && g.stride == 1) {
+        const int64_t cb = (g.cin + 11) / 12;  // 12 input channels per task
+        pool.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
+          const int64_t im = t / cb, ic = t % cb;
+          k_.convBwdWeight1x1(g, dy, x, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+        });
+      } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= scratchFloats) {
+        pool.parallelFor(mb * g.cin, [&](int64_t t, int, float* scratch) {
+          const int64_t im = t / g.cin, ci = t % g.cin;
+          k_.convBwdWeightDot(g, dy, x, wg, ci, im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+        });
+      } else {
+        const int64_t mbg = (M + kBwdRowsM - 1) / kBwdRowsM, kb = (K + kBwdColsK - 1) / kBwdColsK;
+        pool.parallelFor(mbg * kb, [&](int64_t t, int, float* scratch) {
+          const int64_t im = t / kb, ik = t % kb;
+          k_.convBwdWeight(g, dy, x, wg, im * kBwdRowsM, std::min(M, (im + 1) * kBwdRowsM), ik * kBwdColsK, std::min(K, (ik + 1) * kBwdColsK),
+                           scratch);
+        });
+      }
       if (s.biasOffset >= 0) {
         float* db = wg + o.weights;
         for (int64_t c = 0; c < M; ++c) {
@@ -425,11 +495,33 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
       }
       if (!dx) break;
       const float* w = weights_.data() + s.weightOffset;
-      if (g.k == 1 && g.stride == 1) {
-        const int64_t cols = g.cols(), chunk = kMaxChunkCols;
-        pool.parallelFor((cols + chunk - 1) / chunk, [&](int64_t t, int, float* scratch) {
-          k_.conv1x1BwdData(g, w, dy, dx, t * chunk, std::min(cols, (t + 1) * chunk), acc0, scratch);
+      if (s.weightTOffset >= 0) {
+        // W'[ci][co][k−1−ky][k−1−kx] = W[co][ci][ky][kx], packed as the A of a forward conv dY → dX.
+        float* wt = weightsT_.data() + s.weightTOffset;
+        const int64_t k = g.k, kk = k * k, Kt = s.gT.K();
+        pool.parallelFor(g.cin, [&](int64_t ci, int, float*) {
+          for (int64_t co = 0; co < M; ++co)
+            for (int64_t q = 0; q < kk; ++q) wt[packedAIndex(ci, co * kk + (kk - 1 - q), Kt)] = w[packedAIndex(co, ci * kk + q, K)];
         });
+        float* dst = acc0 || s.scatterT ? gradScratch_.data() : dx;
+        const int64_t cols = s.gT.cols();
+        pool.parallelFor(s.tasksT, [&](int64_t t, int, float* scratch) {
+          const int64_t b = t * s.perTaskT;
+          k_.convGemm(s.gT, wt, dy, dst, b, std::min(cols, b + s.perTaskT), scratch);
+        });
+        if (s.scatterT) {
+          const int64_t st = g.stride, ohw = g.oh * g.ow;
+          perChannel([&](int64_t c) {
+            float* d = dx + c * g.inStride;
+            if (!acc0) std::memset(d, 0, sizeof(float) * static_cast<size_t>(n * inPlane));
+            const float* src = dst + c * s.gT.outStride;
+            for (int64_t img = 0; img < n; ++img)
+              for (int64_t oy = 0; oy < g.oh; ++oy)
+                for (int64_t ox = 0; ox < g.ow; ++ox) d[img * inPlane + oy * st * g.w + ox * st] += src[img * ohw + oy * g.ow + ox];
+          }, g.cin);
+        } else if (acc0) {
+          perChannel([&](int64_t c) { k_.add(dx + c * g.inStride, dst + c * g.inStride, dx + c * g.inStride, n * inPlane); }, g.cin);
+        }
       } else {
         const int64_t per = std::max<int64_t>(1, 48 / (g.k * g.k));
         pool.parallelFor((g.cin + per - 1) / per, [&](int64_t t, int, float* scratch) {
@@ -549,7 +641,21 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
 
 void Executor::backward(ThreadPool& pool, bool inputGrad) {
   if (!c_.backward) fail("E_INTERNAL", "executor: this plan was compiled without a backward pass");
-  for (size_t i = steps_.size(); i-- > 0;) backwardStep(i, pool, inputGrad);
+  static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+  for (size_t i = steps_.size(); i-- > 0;) {
+    if (!profile) {
+      backwardStep(i, pool, inputGrad);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    backwardStep(i, pool, inputGrad);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    const OpDesc& o = d_.ops[i];
+    const ConvGeom& g = steps_[i].g;
+    const double gflop = isGemm(o.op) ? 2.0 * 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;  // weight + data gradient
+    std::fprintf(stderr, "zennas-profile bwd %-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", opName(o.op), o.cin, o.cout,
+                 o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3));
+  }
 }
 
 }  // namespace cpu

@@ -79,6 +79,11 @@ class Executor {
     bool skip = false;          // a RELU folded into the preceding BN
     int64_t tasks = 1, perTask = 1;
     std::vector<bool> gradAcc;  // per input: add into its gradient (another consumer wrote it first)
+    // Stride-1 conv / LINEAR backward: dX = conv(dY, W flipped and transposed), a forward conv.
+    ConvGeom gT;
+    int64_t weightTOffset = -1;  // into weightsT_ (packed A of the flipped weights)
+    bool scatterT = false;       // 1×1 strided: Wᵀ·dY on the output grid, scattered to every s-th input pixel
+    int64_t tasksT = 1, perTaskT = 1;
   };
   struct WeightChunk {
     int step;
@@ -104,6 +109,9 @@ class Executor {
   std::vector<AlignedBuffer> grads_;   // per value (backward plans)
   std::vector<bool> needsGrad_;        // per value: some gradient flows into it
   AlignedBuffer wgrad_;
+  AlignedBuffer weightsT_;             // flipped, transposed weights (backward of stride-1 convs)
+  AlignedBuffer gradScratch_;          // a gradient computed before it is added into a shared one
+  AlignedBuffer subsampled_;           // 1×1 strided: the input at the sampled pixels (weight gradient)
   std::vector<int64_t> wgradOffset_, wgradSize_;
   std::vector<double> bnSums_;         // backward scratch: dγ, dβ per BN channel
   size_t bytes_ = 0;

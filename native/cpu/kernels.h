@@ -29,8 +29,9 @@ struct Kernels {
   L1DiffFn l1Diff;
   // backward pass (backward.h) and the ops added with it
   ConvBwdWeightFn convBwdWeight;
+  ConvBwdWeightDotFn convBwdWeightDot;
+  ConvBwdWeight1x1Fn convBwdWeight1x1;
   ConvBwdDataFn convBwdData;
-  Conv1x1BwdDataFn conv1x1BwdData;
   DwConvBwdFn dwConvBwd;
   MaxPoolBwdFn maxPoolBwd;
   AvgPoolFn avgPool;

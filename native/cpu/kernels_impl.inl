@@ -651,7 +651,7 @@ void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin,
 const Kernels& table() {
   static const Kernels k = {ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnApply, maxPool, gap,
                             relu, sigmoid, add, scale, l1Diff,
-                            convBwdWeight, convBwdData, conv1x1BwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
+                            convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, swish, swishBwd, scaleBwd, dot};
   return k;
 }
