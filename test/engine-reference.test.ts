@@ -1,37 +1,141 @@
 /**
- * Native CPU engine (float32) against the float64 TypeScript reference on the same Philox draws
- * (static imports; see also reference-engine.test.ts). Per repeat, ln Δ and Σ ln σ̄ agree to
- * float32 rounding on small nets of every op kind, in both modes.
+ * The native CPU engine (float32) against the float64 reference (src/reference) on the same
+ * Philox draws: the Zen-score per repeat (ln Δ, Σ ln σ̄, score) in both modes, and the 'gradients'
+ * proxy's loss, every weight gradient and the input gradient for both loss heads. Nets: the
+ * lowerings of a few structures (every block kind's ops) and a hand-made cell with the v2 ops
+ * (n-ary ADD, AVGPOOL in both count modes, SWISH, IDENTITY, ZERO, LINEAR with bias).
  */
 import test from 'ava';
-import { zenScoreReference } from '../src/reference/zen-reference';
-import { encodeDescriptor } from '../src/model/descriptor';
+import {
+  NodeSpec, ReferenceNet, buildGraph, decodeForReference, referenceInput, referenceLossGradients, referenceWeights, zenScoreReference,
+} from '../src/reference';
+import { encodeDescriptor } from '../src/ops/descriptor';
+import { Graph } from '../src/ops/graph';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerForScoring, lowerAsTrained } from '../src/model/lower';
+import { philoxLabels } from '../src/rng/philox';
 import { Engine } from '../src/engine/engine';
 
-const CASES: Array<{ name: string; d: () => Int32Array; batch: number; res: number; bnEps: number }> = [
-  { name: 'SuperConvK3BNRELU + SuperResK3K3/K5K5', d: () => encodeDescriptor(lowerForScoring(parseStructure('SuperConvK3BNRELU(3,16,1,1)SuperResK3K3(16,24,2,16,1)SuperResK5K5(24,32,1,16,1)'))), batch: 4, res: 16, bnEps: 1e-5 },
-  { name: 'K7 stride-2 stem + max-pool + K1K7K1', d: () => encodeDescriptor(lowerForScoring(parseStructure('SuperConvK7BNRELU(3,16,2,1)MaxPool(16,16,3,2)SuperResK1K7K1(16,32,2,8,1)'))), batch: 4, res: 32, bnEps: 1e-3 },
-  { name: 'IDW + SE (dwconv, GAP, sigmoid, mul)', d: () => encodeDescriptor(lowerForScoring(parseStructure('SuperConvK3BNRELU(3,16,1,1)SuperResIDWE4K5(16,24,2,16,1)'), { se: true })), batch: 8, res: 12, bnEps: 1e-5 },
-  { name: 'as trained (ADD, projections, LINEAR)', d: () => encodeDescriptor(lowerAsTrained(parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResK3K3(16,16,1,8,1)'), { numClasses: 10 })), batch: 6, res: 8, bnEps: 1e-5 },
+/** A cell of the v2 ops; outputs[0] is the pre-GAP feature map (Zen-score), `logits` the classifier. */
+const cellSpecs = (logits: boolean): NodeSpec[] => [
+  { op: 'conv', inputs: [0], cout: 8, kernel: 3, stride: 1 },                  // v1
+  { op: 'bn', inputs: [1] },                                                    // v2
+  { op: 'swish', inputs: [2] },                                                 // v3
+  { op: 'avgpool', inputs: [3], kernel: 3, stride: 1, countIncludePad: 0 },     // v4
+  { op: 'avgpool', inputs: [3], kernel: 5, stride: 1, countIncludePad: 1 },     // v5
+  { op: 'identity', inputs: [3] },                                              // v6
+  { op: 'zero', inputs: [2] },                                                  // v7
+  { op: 'add', inputs: [4, 5, 6, 7] },                                          // v8
+  { op: 'dwconv', inputs: [8], kernel: 5, stride: 2 },                          // v9
+  { op: 'bn', inputs: [9] },                                                    // v10
+  { op: 'relu', inputs: [10] },                                                 // v11
+  { op: 'conv', inputs: [11], cout: 12, kernel: 1, stride: 1 },                 // v12
+  { op: 'bn', inputs: [12] },                                                   // v13
+  { op: 'relu', inputs: [13] },                                                 // v14
+  ...(logits ? [{ op: 'gap', inputs: [14] }, { op: 'linear', inputs: [15], cout: 5, bias: 1 }] as NodeSpec[] : []),
+];
+
+const structure = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
+  o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
+
+const CASES: Array<{ name: string; graph: () => Graph; batch: number; res: number; bnEps: number }> = [
+  { name: 'SuperConvK3BNRELU + SuperResK3K3/K5K5', graph: () => structure('SuperConvK3BNRELU(3,16,1,1)SuperResK3K3(16,24,2,16,1)SuperResK5K5(24,32,1,16,1)'), batch: 4, res: 16, bnEps: 1e-5 },
+  { name: 'K7 stride-2 stem + max-pool + K1K7K1', graph: () => structure('SuperConvK7BNRELU(3,16,2,1)MaxPool(16,16,3,2)SuperResK1K7K1(16,32,2,8,1)'), batch: 4, res: 32, bnEps: 1e-3 },
+  { name: 'IDW + SE (dwconv, GAP, sigmoid, mul)', graph: () => structure('SuperConvK3BNRELU(3,16,1,1)SuperResIDWE4K5(16,24,2,16,1)', { se: true }), batch: 8, res: 12, bnEps: 1e-5 },
+  { name: 'as trained (ADD, projections, LINEAR with bias)', graph: () => structure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResK3K3(16,16,1,8,1)', { numClasses: 10 }), batch: 6, res: 8, bnEps: 1e-5 },
+  { name: 'v2 cell (n-ary ADD, AVGPOOL both modes, SWISH, IDENTITY, ZERO)', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, bnEps: 1e-5 },
 ];
 
 for (const mode of ['paper', 'official'] as const) {
   for (const c of CASES) {
-    test(`engine = float64 reference (${mode}): ${c.name}`, async (t) => {
+    test(`Zen-score: engine (float32) = reference (float64), ${mode}: ${c.name}`, async (t) => {
+      const d = encodeDescriptor(c.graph());
       const opts = { batchSize: c.batch, resolution: c.res, repeats: 3, seed: 2024, mode, bnEps: c.bnEps, alpha: 0.01 };
-      const ref = zenScoreReference(c.d(), opts);
-      const e = new Engine({ threads: 2 });
+      const ref = zenScoreReference(d, opts);
+      const engine = new Engine({ backend: 'cpu', threads: 2 });
       try {
-        const got = await e.zenScore(c.d(), opts);
+        const got = await engine.zenScore(d, opts);
+        t.is(got.scores.length, 3);
         for (let r = 0; r < 3; r++) {
+          t.true(Math.abs(got.scores[r]! - ref.scores[r]!) < 1e-3, `score r${r}: ${got.scores[r]} vs ${ref.scores[r]}`);
           t.true(Math.abs(got.logSigmaSum[r]! - ref.logSigmaSum[r]!) < 1e-5, `Σ ln σ̄ r${r}: ${got.logSigmaSum[r]} vs ${ref.logSigmaSum[r]}`);
           t.true(Math.abs(got.logDelta[r]! - ref.logDelta[r]!) < 1e-3, `ln Δ r${r}: ${got.logDelta[r]} vs ${ref.logDelta[r]}`);
         }
+        t.true(Math.abs(got.mean - ref.mean) < 1e-3);
       } finally {
-        e.close();
+        engine.close();
       }
     });
   }
+}
+
+test('Zen-score: engine repeat r does not depend on the thread count or the number of repeats', async (t) => {
+  const d = encodeDescriptor(CASES[0]!.graph());
+  const opts = { batchSize: 4, resolution: 16, seed: 7 };
+  const e1 = new Engine({ backend: 'cpu', threads: 1 });
+  const e2 = new Engine({ backend: 'cpu', threads: 2 });
+  try {
+    const a = await e1.zenScore(d, { ...opts, repeats: 3 });
+    const b = await e2.zenScore(d, { ...opts, repeats: 3 });
+    const c = await e2.zenScore(d, { ...opts, repeats: 1 });
+    for (let r = 0; r < 3; r++) t.true(Math.abs(a.scores[r]! - b.scores[r]!) < 1e-5, `r${r}: ${a.scores[r]} vs ${b.scores[r]}`);
+    t.true(Math.abs(c.scores[0]! - b.scores[0]!) < 1e-9);
+  } finally {
+    e1.close();
+    e2.close();
+  }
+});
+
+/** ‖a − b‖ / ‖b‖. */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i]! - b[i]!) ** 2; den += b[i]! ** 2; }
+  return Math.sqrt(num / Math.max(den, 1e-300));
+}
+
+/** The engine's per-op gradient layout: conv / dwconv W, linear W then bias, BN dγ then dβ. */
+function flatGradient(w: { weight?: Float64Array; bias?: Float64Array; gamma?: Float64Array; beta?: Float64Array }): number[] {
+  return [...(w.weight ?? []), ...(w.bias ?? []), ...(w.gamma ?? []), ...(w.beta ?? [])];
+}
+
+const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: number; loss: 'sum' | 'cross-entropy' }> = [
+  { name: 'conv/BN/ReLU chain, stride 2, max-pool', graph: () => structure('SuperConvK3BNRELU(3,8,2,1)MaxPool(8,8,3,2)SuperConvK5BNRELU(8,12,1,1)'), batch: 4, res: 16, loss: 'sum' },
+  { name: 'residual net with SE and a classifier', graph: () => structure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResIDWE2K3(16,16,1,8,1)', { se: true, numClasses: 10 }), batch: 6, res: 12, loss: 'cross-entropy' },
+  { name: 'bottleneck net, depthwise, classifier', graph: () => structure('SuperConvK3BNRELU(3,8,2,1)SuperResK1K5K1(8,16,1,8,1)SuperResIDWE4K5(16,24,2,8,1)', { numClasses: 5 }), batch: 3, res: 16, loss: 'sum' },
+  { name: 'v2 cell with a LINEAR-with-bias classifier', graph: () => buildGraph(3, cellSpecs(true)), batch: 4, res: 11, loss: 'cross-entropy' },
+  { name: 'v2 cell, feature map', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, loss: 'sum' },
+];
+
+for (const c of GRAD_CASES) {
+  test(`gradients: engine (float32) = reference (float64), loss ${c.loss}: ${c.name}`, async (t) => {
+    const d = encodeDescriptor(c.graph());
+    const net: ReferenceNet = decodeForReference(d);
+    const seed = 11, repeat = 2;
+    const engine = new Engine({ backend: 'cpu', threads: 2 });
+    let got;
+    try {
+      got = await engine.run('gradients', d, { batchSize: c.batch, resolution: c.res, seed, firstRepeat: repeat, loss: c.loss, returnGradients: true, inputGradient: true });
+    } finally {
+      engine.close();
+    }
+    const x = referenceInput('input', seed, repeat, c.batch, net.inputChannels, c.res);
+    const classes = net.nodes[net.outputs[0]! - 1]!.cout;
+    const head = c.loss === 'sum' ? { kind: 'sum' as const } : { kind: 'crossEntropy' as const, labels: philoxLabels(seed, repeat, c.batch, classes) };
+    const ref = referenceLossGradients(net, referenceWeights(net, seed, repeat), x, head, { bnEps: 1e-5 });
+    t.true(Math.abs(got.scores[0]! - ref.loss) <= 1e-4 * Math.max(1, Math.abs(ref.loss)), `loss ${got.scores[0]} vs ${ref.loss}`);
+    const byOp = new Map((got.gradients ?? []).map((g) => [g.op, g.data]));
+    const withParams = ref.gradients.weights.map((w, i) => (flatGradient(w).length > 0 ? i : -1)).filter((i) => i >= 0);
+    t.deepEqual([...byOp.keys()].sort((a, b) => a - b), withParams, 'ops with parameters');
+    let worst = 0;
+    for (const i of withParams) {
+      const want = flatGradient(ref.gradients.weights[i]!), have = byOp.get(i);
+      if (!have || have.length !== want.length) { t.fail(`op ${i} (${net.nodes[i]!.op}): ${have?.length} gradient values, the reference has ${want.length}`); continue; }
+      const e = relErr(have, want);
+      worst = Math.max(worst, e);
+      t.true(e <= 1e-4, `op ${i} (${net.nodes[i]!.op}): relative error ${e.toExponential(2)}`);
+    }
+    const ei = relErr(got.inputGradient ?? [], ref.gradients.input.data);
+    t.true(ei <= 1e-4, `input gradient: relative error ${ei.toExponential(2)}`);
+    t.log(`largest relative error: weights ${worst.toExponential(2)}, input ${ei.toExponential(2)}`);
+  });
 }
