@@ -55,6 +55,16 @@ int64_t paramCount(const OpDesc& o) {
   return 0;
 }
 
+/** Dot form for the k×k weight gradient, else the packed GEMM (ZENNAS_BWD_DW=dot|gemm forces one). */
+bool useDot(const ConvGeom& g) {
+  static const int mode = [] {
+    const char* v = std::getenv("ZENNAS_BWD_DW");
+    return !v ? 0 : std::strcmp(v, "dot") == 0 ? 1 : std::strcmp(v, "gemm") == 0 ? 2 : 0;
+  }();
+  if (mode) return mode == 1;
+  return g.oh * g.ow >= 2500 || g.cout < 64;  // measured: packing pays off for wide layers on small maps
+}
+
 }  // namespace
 
 int64_t Executor::channelStrideFor(int64_t images, int64_t plane) {
@@ -472,7 +482,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
           const int64_t im = t / cb, ic = t % cb;
           k_.convBwdWeight1x1(g, dy, x, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
         });
-      } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= scratchFloats) {
+      } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= scratchFloats && useDot(g)) {
         pool.parallelFor(mb * g.cin, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / g.cin, ci = t % g.cin;
           k_.convBwdWeightDot(g, dy, x, wg, ci, im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
