@@ -1,7 +1,7 @@
 /**
  * The native CPU engine (native/, src/engine/): RNG contract, first-principles σ̄ checks,
  * determinism, modes, and the error contract at the N-API boundary (never a crash).
- * Descriptors are built by hand here (native/DESCRIPTOR.md), independent of src/model/.
+ * Descriptors are built by hand here (test/helpers/slot-ops.ts, native/DESCRIPTOR.md), independent of src/model/.
  */
 import test from 'ava';
 import { Engine, backends, cpuFeatures, version, ZenScoreOptions } from '../src/engine/engine';
@@ -10,16 +10,7 @@ import { loadNative, packageRoot } from '../src/engine/native';
 import { gaussianTensor } from '../src/rng/philox';
 import { isZennasError } from '../src/errors';
 
-const CONV = 1, DWCONV = 2, BN = 3, RELU = 4, MAXPOOL = 5, GAP = 6, LINEAR = 7, SIGMOID = 8, MUL = 9, ADD = 10;
-type Op = [op: number, src: number, dst: number, aux: number, cin: number, cout: number, k: number, stride: number];
-
-/** Encode an op list as a descriptor v1. */
-function desc(ops: Op[], o: { slots?: number; inputChannels?: number; output?: number } = {}): Int32Array {
-  const d = new Int32Array(8 + 8 * ops.length);
-  d.set([0x5a4e4e31, 1, ops.length, o.slots ?? 3, o.inputChannels ?? 3, o.output ?? 1, 0, 0]);
-  ops.forEach((op, i) => d.set(op, 8 + 8 * i));
-  return d;
-}
+import { desc, SlotOp as Op, CONV, DWCONV, BN, RELU, MAXPOOL, GAP, LINEAR, SIGMOID, MUL, ADD } from './helpers/slot-ops';
 
 /** conv(cin→cout,k) BN ReLU, repeated `layers` times, ping-ponging slots 1 and 2. */
 function chain(cin: number, widths: number[], k = 3): { d: Int32Array; bns: number } {
@@ -199,24 +190,34 @@ const mutate = (f: (d: Int32Array) => void) => {
   f(d);
   return d;
 };
+// `small` = 3 × [CONV, BN, RELU]: op records start at word 8, each [code, nIn, nAttr, inputs…, attrs…]
+// (CONV: 6 words + 3 attributes = 9 words with one input; BN/RELU: 4 words).
+const CONV0 = 8;
 const BAD_DESCRIPTORS: Array<[string, () => Int32Array, RegExp]> = [
   ['wrong magic', () => mutate((d) => { d[0] = 0x12345678; }), /magic/],
-  ['wrong version', () => mutate((d) => { d[1] = 2; }), /version/],
-  ['truncated', () => small.slice(0, small.length - 3), /length/],
+  ['a v1 descriptor', () => mutate((d) => { d[0] = 0x5a4e4e31; }), /v1/],
+  ['wrong version', () => mutate((d) => { d[1] = 3; }), /version/],
+  ['truncated', () => small.slice(0, small.length - 3), /words|truncated/],
   ['shorter than the header', () => new Int32Array(3), /short/],
-  ['unknown opcode', () => mutate((d) => { d[8] = 42; }), /opcode/],
-  ['slot out of range', () => mutate((d) => { d[9] = 99; }), /slot/],
-  ['slot read before write', () => desc([[CONV, 2, 1, 0, 3, 8, 3, 1]]), /read before/],
-  ['channel mismatch', () => mutate((d) => { d[8 + 8 * 3 + 4] = 7; }), /cin 7/],
-  ['even kernel', () => mutate((d) => { d[8 + 6] = 4; }), /odd/],
-  ['stride 0', () => mutate((d) => { d[8 + 7] = 0; }), /stride/],
-  ['cout 0', () => mutate((d) => { d[8 + 5] = 0; }), /cout/],
-  ['output slot never written', () => desc([[CONV, 0, 1, 0, 3, 8, 3, 1]], { slots: 4, output: 3 }), /output slot|never written/],
-  ['conv in place', () => desc([[CONV, 0, 0, 0, 3, 3, 3, 1]], { slots: 1, output: 0 }), /in place|differ/],
-  ['cin out of range', () => mutate((d) => { d[8 + 4] = 65537; }), /cin/],
-  ['LINEAR on a spatial map', () => desc([[LINEAR, 0, 1, 0, 3, 10, 0, 0]]), /1×1/],
-  ['MUL gate of the wrong shape', () => desc([[CONV, 0, 1, 0, 3, 8, 3, 1], [MUL, 1, 2, 1, 8, 8, 0, 0]], { output: 2 }), /aux/],
+  ['unknown opcode', () => mutate((d) => { d[CONV0] = 42; }), /opcode/],
+  ['input produced later', () => mutate((d) => { d[CONV0 + 3] = 5; }), /not produced before/],
+  ['two inputs for a conv', () => mutate((d) => { d[CONV0 + 1] = 2; }), /inputs/],
+  ['attribute count differs from the schema', () => mutate((d) => { d[CONV0 + 2] = 2; }), /attributes/],
+  ['even kernel', () => mutate((d) => { d[CONV0 + 5] = 4; }), /odd/],
+  ['stride 0', () => mutate((d) => { d[CONV0 + 6] = 0; }), /stride/],
+  ['cout 0', () => mutate((d) => { d[CONV0 + 4] = 0; }), /cout/],
+  ['cout out of range', () => mutate((d) => { d[CONV0 + 4] = 65537; }), /cout/],
+  ['output value never produced', () => mutate((d) => { d[d.length - 1] = 99; }), /output value/],
+  ['output is the input', () => mutate((d) => { d[d.length - 1] = 0; }), /output value/],
+  ['MUL gate of the wrong shape', () => desc([[CONV, 0, 1, 0, 3, 8, 3, 1], [MUL, 1, 2, 1, 8, 8, 0, 0]], { output: 2 }), /gate/],
+  ['ADD of different shapes', () => desc([[CONV, 0, 1, 0, 3, 8, 3, 2], [ADD, 1, 2, 0, 8, 8, 0, 0]], { output: 2 }), /shape/],
 ];
+const BAD_STRUCTURES: Array<[string, () => Int32Array, RegExp]> = [
+  ['LINEAR on a spatial map', () => desc([[LINEAR, 0, 1, 0, 3, 10, 0, 0]]), /1×1/],
+];
+for (const [name, make, re] of BAD_STRUCTURES) {
+  test(`shapes that do not fit → E_STRUCTURE: ${name}`, (t) => withEngine(1, (e) => rejectsWith(t, () => e.zenScore(make(), opts({ resolution: 2 })), 'E_STRUCTURE', re)));
+}
 for (const [name, make, re] of BAD_DESCRIPTORS) {
   test(`bad descriptor → E_DESCRIPTOR: ${name}`, (t) => withEngine(2, (e) => rejectsWith(t, () => e.zenScore(make(), opts({ resolution: 32 })), 'E_DESCRIPTOR', re)));
 }
@@ -227,7 +228,7 @@ test('not an Int32Array → E_DESCRIPTOR (also straight at the native boundary)'
     await rejectsWith(t, () => e.zenScore([1, 2] as unknown as Int32Array), 'E_DESCRIPTOR');
   });
   const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
-  const err = await t.throwsAsync(native.zenScore(new Uint32Array(16) as unknown as Int32Array, {} as never));
+  const err = await t.throwsAsync(native.run('zen', new Uint32Array(16) as unknown as Int32Array, {} as never));
   t.is((err as { code?: string }).code, 'E_DESCRIPTOR');
   native.close();
 });
@@ -264,7 +265,7 @@ for (const [name, o, re] of BAD_OPTIONS) {
     await withEngine(1, (e) => rejectsWith(t, () => e.zenScore(small, o as Partial<ZenScoreOptions>), 'E_OPTION', re));
     const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
     try {
-      const err = await t.throwsAsync(native.zenScore(small, { batchSize: 2, resolution: 8, ...o } as never));
+      const err = await t.throwsAsync(native.run('zen', small, { batchSize: 2, resolution: 8, ...o } as never));
       t.is((err as { code?: string }).code, 'E_OPTION', (err as Error).message);
       t.regex((err as Error).message, re);
     } finally {
@@ -313,7 +314,7 @@ function scoresInProcess(t: { is: (a: unknown, b: unknown, m?: string) => void }
   const script = `
     const z = require('node-gyp-build')(${JSON.stringify(packageRoot())});
     const e = new z.Engine({ backend: 'cpu', threads: 2 });
-    e.zenScore(new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 4, resolution: ${resolution}, repeats: 2, seed: 5 })
+    e.run('zen', new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 4, resolution: ${resolution}, repeats: 2, seed: 5 })
       .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, scores: r.scores })); e.close(); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });
   if (expectFailure) {
@@ -406,7 +407,7 @@ test('bnStatistics: one entry per BN in op order, channel stats of the clean for
   await withEngine(1, (e) => rejectsWith(t, () => e.bnStatistics(small, { batchSize: 0, resolution: 8 }), 'E_OPTION', /batchSize/));
   const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
   try {
-    const err = await t.throwsAsync(native.zenScore(small, { batchSize: 2, resolution: 8, bnStatistics: 'yes' } as never));
+    const err = await t.throwsAsync(native.run('zen', small, { batchSize: 2, resolution: 8, bnStatistics: 'yes' } as never));
     t.regex((err as Error).message, /option 'bnStatistics' must be true or false/);
   } finally {
     native.close();

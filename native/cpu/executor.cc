@@ -651,6 +651,11 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
 
 void Executor::backward(ThreadPool& pool, bool inputGrad) {
   if (!c_.backward) fail("E_INTERNAL", "executor: this plan was compiled without a backward pass");
+  // Ops (and the input) that no output depends on get exact zeros, not stale gradients.
+  for (size_t i = 0; i < steps_.size(); ++i)
+    if (!needsGrad_[static_cast<size_t>(d_.ops[i].value)] && wgradOffset_[i] >= 0)
+      std::memset(wgrad_.data() + wgradOffset_[i], 0, sizeof(float) * static_cast<size_t>(wgradSize_[i]));
+  if (inputGrad && !needsGrad_[0]) std::memset(grads_[0].data(), 0, sizeof(float) * grads_[0].size());
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
   for (size_t i = steps_.size(); i-- > 0;) {
     if (!profile) {
