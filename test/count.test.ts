@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { parseStructure } from '../src/grammar/parse';
 import { countModel } from '../src/model/count';
 import { round8, seChannels, roundHalfEven, lowerAsTrained, lowerForScoring, inferShapes } from '../src/model/lower';
-import { encodeDescriptor, decodeDescriptor } from '../src/model/descriptor';
+import { encodeDescriptor, decodeDescriptor } from '../src/ops/descriptor';
 import { ZennasError } from '../src/errors';
 import { arbStructure, ZOO } from './helpers/arbitraries';
 
@@ -129,31 +129,32 @@ test('ZenNet zoo matches the paper (Table 7) params/FLOPs', (t) => {
 test('scored lowering has no shortcuts; trained lowering adds one residual add per unit', (t) => {
   const s = parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,2)SuperResK1K3K1(16,16,1,8,1)SuperResIDWE2K3(16,24,1,8,1)');
   const scored = lowerForScoring(s);
-  t.false(scored.layers.some((l) => l.op === 'add' || l.role === 'shortcut'));
+  t.false(scored.nodes.some((l) => l.op === 'add' || l.role === 'shortcut'));
   const trained = lowerAsTrained(s, { numClasses: 10 });
   // units: KXKX 2 + K1KXK1 2 + IDW 2 = 6 adds
-  t.is(trained.layers.filter((l) => l.op === 'add').length, 6);
-  t.is(trained.layers[trained.layers.length - 1]!.op, 'linear');
+  t.is(trained.nodes.filter((l) => l.op === 'add').length, 6);
+  t.is(trained.nodes[trained.nodes.length - 1]!.op, 'linear');
   // main-branch layers are identical in both lowerings
-  const main = (l: typeof scored.layers) => l.filter((x) => x.role === 'main' && x.op !== 'add').map((x) => `${x.op}${x.cin}>${x.cout}k${x.kernel}s${x.stride}`);
-  t.deepEqual(main(scored.layers), main(trained.layers.filter((l) => l.role !== 'classifier')));
+  const main = (l: typeof scored.nodes) => l.filter((x) => x.role === 'main' && x.op !== 'add').map((x) => `${x.op}${x.cin}>${x.cout}k${x.kernel}s${x.stride}`);
+  t.deepEqual(main(scored.nodes), main(trained.nodes.filter((l) => l.role !== 'classifier')));
 });
 
-test('property: lowered descriptors are well-formed (slots written before read, channels chain) and round-trip', (t) => {
+test('property: lowered graphs are well-formed (values produced before read, channels chain) and round-trip through descriptor v2', (t) => {
   fc.assert(fc.property(arbStructure, fc.boolean(), (s, trained) => {
     const list = trained ? lowerAsTrained(s, { numClasses: 0 }) : (() => { try { return lowerForScoring(s); } catch { return null; } })();
     if (!list) return;
     const d = encodeDescriptor(list);
     const back = decodeDescriptor(d);
-    t.is(back.ops.length, list.layers.length);
-    const chans = new Map<number, number>([[0, list.inputChannels]]);
-    for (const o of back.ops) {
-      if (!chans.has(o.src) || (o.aux && !chans.has(o.aux))) throw new Error(`slot read before write: ${JSON.stringify(o)}`);
-      if (chans.get(o.src) !== o.cin) throw new Error(`channel mismatch at ${JSON.stringify(o)}`);
-      if (o.dst >= back.numSlots) throw new Error('slot out of range');
-      chans.set(o.dst, o.cout);
-    }
-    if (!chans.has(back.outputSlot)) throw new Error('output slot never written');
+    t.is(back.nodes.length, list.nodes.length);
+    const chans = [list.inputChannels];
+    back.nodes.forEach((o, i) => {
+      for (const v of o.inputs) if (v < 0 || v > i) throw new Error(`value ${v} read before it is produced: ${JSON.stringify(o)}`);
+      if (chans[o.inputs[0]!] !== o.cin) throw new Error(`channel mismatch at ${JSON.stringify(o)}`);
+      const l = list.nodes[i]!;
+      if (o.op !== l.op || o.cout !== l.cout || o.kernel !== l.kernel || o.stride !== l.stride || o.inputs.join() !== l.inputs.join()) throw new Error(`op ${i} does not round-trip`);
+      chans.push(o.cout);
+    });
+    t.deepEqual(back.outputs, list.outputs);
     inferShapes(list, 32);
   }), { numRuns: 300 });
   t.pass();
