@@ -1,26 +1,11 @@
-# CPU-only build of the same sources for node-gyp / prebuildify (`npm run build:gyp`).
+# CPU-only build of the same sources (native/sources.txt, shared with CMakeLists.txt) for node-gyp /
+# prebuildify (`npm run build:gyp`).
 # The CUDA backend is only built by CMake (CMakeLists.txt + native/cuda/cuda.cmake).
 {
   "targets": [
     {
       "target_name": "zennas",
-      "sources": [
-        "native/addon.cc",
-        "native/engine/backend.cc",
-        "native/engine/engine_napi.cc",
-        "native/engine/napi_util.cc",
-        "native/common/descriptor.cc",
-        "native/common/philox.cc",
-        "native/common/thread_pool.cc",
-        "native/cpu/cpu_backend.cc",
-        "native/cpu/executor.cc",
-        "native/proxies/input.cc",
-        "native/proxies/registry.cc",
-        "native/proxies/zen_proxy.cc",
-        "native/proxies/gradients_proxy.cc",
-        "native/cpu/dispatch.cc",
-        "native/cpu/kernels_scalar.cc"
-      ],
+      "sources": ["<!@(node -e \"process.stdout.write(require('fs').readFileSync('native/sources.txt','utf8').split('\\n').filter(l=>l&&!l.startsWith('#')).join(' '))\")"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "ZENNAS_VERSION=\"<!(node -p \"require('./package.json').version\")\""],
       "cflags!": ["-fno-exceptions", "-O2"],
