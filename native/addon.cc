@@ -80,6 +80,7 @@ Napi::Value GaussianHook(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   EngineWrap::Init(env, exports);
+  exports.Set("setErrorClass", Napi::Function::New(env, SetErrorClass, "setErrorClass"));
   exports.Set("version", Napi::Function::New(env, Version, "version"));
   exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeaturesJs, "cpuFeatures"));
   exports.Set("backends", Napi::Function::New(env, Backends, "backends"));

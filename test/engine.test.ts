@@ -8,7 +8,7 @@ import { Engine, backends, cpuFeatures, version, ZenScoreOptions } from '../src/
 import { spawnSync } from 'child_process';
 import { loadNative, packageRoot } from '../src/engine/native';
 import { gaussianTensor } from '../src/rng/philox';
-import { isZennasError } from '../src/errors';
+import { isZennasError, ZennasError } from '../src/errors';
 
 import { desc, SlotOp as Op, CONV, DWCONV, BN, RELU, MAXPOOL, GAP, LINEAR, SIGMOID, MUL, ADD } from './helpers/slot-ops';
 
@@ -412,4 +412,17 @@ test('bnStatistics: one entry per BN in op order, channel stats of the clean for
   } finally {
     native.close();
   }
+});
+
+test('native errors are instances of the library ZennasError (the class is handed to the addon at load)', async (t) => {
+  const native = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
+  try {
+    const err = await t.throwsAsync(native.run('zen', new Int32Array(3), {} as never));
+    t.true(err instanceof ZennasError);
+    t.is((err as { code?: string }).code, 'E_DESCRIPTOR');
+  } finally {
+    native.close();
+  }
+  const sync = t.throws(() => new (loadNative().Engine)({ backend: 'gpu' } as never));
+  t.true(sync instanceof ZennasError);
 });

@@ -7,7 +7,36 @@
 
 namespace zennas {
 
+namespace {
+/** Per-environment addon state (worker threads each load their own). */
+struct AddonData {
+  Napi::FunctionReference errorClass;  // src/errors.ts ZennasError, handed over by setErrorClass
+};
+}  // namespace
+
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "setErrorClass(ZennasError): a class is required").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  AddonData* d = env.GetInstanceData<AddonData>();
+  if (!d) {
+    d = new AddonData();
+    env.SetInstanceData(d);
+  }
+  d->errorClass = Napi::Persistent(info[0].As<Napi::Function>());
+  return env.Undefined();
+}
+
 Napi::Error zennasError(Napi::Env env, const std::string& code, const std::string& message) {
+  // The library's own class when the TS side handed it over (instanceof ZennasError holds);
+  // else an Error shaped like it (name + code), which src/engine maps to ZennasError.
+  AddonData* d = env.GetInstanceData<AddonData>();
+  if (d && !d->errorClass.IsEmpty()) {
+    Napi::Object e = d->errorClass.New({Napi::String::New(env, code), Napi::String::New(env, message)});
+    return Napi::Error(env, e);
+  }
   Napi::Error e = Napi::Error::New(env, message);
   e.Set("name", Napi::String::New(env, "ZennasError"));
   e.Set("code", Napi::String::New(env, code));

@@ -9,8 +9,14 @@
 
 namespace zennas {
 
-/** An Error named 'ZennasError' with `.code` (mapped to ZennasError by src/engine/). */
+/**
+ * The error native code throws: an instance of src/errors.ts ZennasError(code, message) once the
+ * addon was handed the class (`setErrorClass`, as better-sqlite3 does with SqliteError), else an
+ * Error named 'ZennasError' with `.code`.
+ */
 Napi::Error zennasError(Napi::Env env, const std::string& code, const std::string& message);
+/** JS: setErrorClass(ZennasError). */
+Napi::Value SetErrorClass(const Napi::CallbackInfo& info);
 
 class OptionReader {
  public:
