@@ -90,6 +90,8 @@ export interface NativeCudaAddon {
 /** The CPU addon's exports (zennas.node). */
 export interface NativeAddon {
   Engine: new (options: { backend: string; threads?: number }) => NativeEngine;
+  /** Hands the addon the error class it throws (src/errors.ts ZennasError). */
+  setErrorClass(cls: new (code: string, message: string) => Error): void;
   version(): string;
   cpuFeatures(): { avx2: boolean; fma: boolean; threads: number; simd: 'avx2' | 'scalar' };
   /** cudaBuilt: the build produced zennas_cuda.node; cudaReason: why not. */
@@ -129,6 +131,8 @@ export function loadNative(): NativeAddon {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const nodeGypBuild = require('node-gyp-build') as (dir: string) => unknown;
     cached = nodeGypBuild(root) as NativeAddon;
+    // Native errors are thrown as this very class (instanceof ZennasError holds across the boundary).
+    cached.setErrorClass(ZennasError);
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
     throw new ZennasError(
