@@ -9,6 +9,7 @@ export type ZennasErrorCode =
   | 'E_NATIVE'         // native addon missing or failed to load
   | 'E_CHECKPOINT'     // corrupt or mismatched checkpoint
   | 'E_IO'             // file system problem
+  | 'E_CANCELLED'      // the call was cancelled (AbortSignal, engine.close())
   | 'E_INTERNAL';      // a bug: please report
 
 /** The one error type thrown by zennas (both sides of the N-API boundary map to it). */

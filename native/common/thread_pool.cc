@@ -3,6 +3,9 @@
 #include <cstdlib>
 #include <map>
 #include <new>
+#include <string>
+
+#include "errors.h"
 
 namespace zennas {
 
@@ -73,7 +76,21 @@ ThreadPool::ThreadPool(int threads) {
   scratch_.resize(threads);
   for (auto& s : scratch_) s.resize(kScratchFloats);
   workers_.reserve(threads);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { loop(i); });
+  try {
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { loop(i); });
+  } catch (const std::exception& e) {
+    // Thread creation failed part-way (ulimit -u, memory): stop and join what started, then report.
+    const size_t started = workers_.size();
+    {
+      std::lock_guard<std::mutex> g(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : workers_) t.join();
+    workers_.clear();
+    fail("E_BACKEND", "could not start " + std::to_string(threads) + " worker threads (" + std::to_string(started) +
+                          " started): " + e.what() + "; use fewer threads");
+  }
 }
 
 ThreadPool::~ThreadPool() {

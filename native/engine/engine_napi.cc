@@ -1,8 +1,13 @@
 #include "engine_napi.h"
 
 #include <cmath>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
 #include <functional>
+#include <mutex>
 #include <new>
+#include <thread>
 
 #include "../common/errors.h"
 #include "napi_util.h"
@@ -17,51 +22,107 @@ Napi::Array doubles(Napi::Env env, const std::vector<double>& v) {
   return a;
 }
 
-/** Runs `work` off the JS thread; `convert` builds the resolution value on the JS thread. */
-template <typename Result>
-class Worker : public Napi::AsyncWorker {
+/**
+ * The threads that run engine calls: neither the JS thread nor libuv's shared pool (an
+ * AsyncWorker would hold one of Node's 4 libuv workers for a whole call and starve fs, dns and
+ * zlib). They only orchestrate — the compute runs on each engine's ThreadPool — so a few serve
+ * every engine of the process; calls beyond them wait in FIFO order. Never destroyed (calls may
+ * be in flight at exit).
+ */
+class RequestThreads {
  public:
-  Worker(Napi::Env env, std::shared_ptr<Backend> backend, std::function<Result(Backend&)> work,
-         std::function<Napi::Value(Napi::Env, const Result&)> convert)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), backend_(std::move(backend)),
-        work_(std::move(work)), convert_(std::move(convert)) {}
-  Napi::Promise promise() { return deferred_.Promise(); }
-
-  void Execute() override {
-    try {
-      result_ = work_(*backend_);
-    } catch (const Failure& e) {
-      code_ = e.code();
-      SetError(e.what());
-    } catch (const std::bad_alloc&) {
-      code_ = "E_OUT_OF_MEMORY";
-      SetError("out of memory while running the plan (lower batchSize or resolution)");
-    } catch (const std::exception& e) {
-      code_ = "E_INTERNAL";
-      SetError(std::string("internal error: ") + e.what());
-    } catch (...) {
-      code_ = "E_INTERNAL";
-      SetError("internal error: unknown exception");
+  static RequestThreads& instance() {
+    static RequestThreads* r = new RequestThreads();
+    return *r;
+  }
+  void submit(std::function<void()> job) {
+    std::lock_guard<std::mutex> g(m_);
+    queue_.push_back(std::move(job));
+    if (idle_ == 0 && threads_ < kMaxThreads) {
+      ++threads_;
+      std::thread([this] { loop(); }).detach();
+    } else {
+      cv_.notify_one();
     }
   }
-  void OnOK() override {
-    Napi::Env env = Env();
-    try {
-      deferred_.Resolve(convert_(env, result_));
-    } catch (const Napi::Error& e) {
-      deferred_.Reject(e.Value());
-    }
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(zennasError(Env(), code_, e.Message()).Value()); }
 
  private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<Backend> backend_;
-  std::function<Result(Backend&)> work_;
-  std::function<Napi::Value(Napi::Env, const Result&)> convert_;
-  Result result_;
-  std::string code_ = "E_INTERNAL";
+  static constexpr int kMaxThreads = 8;
+  void loop() {
+    std::unique_lock<std::mutex> lk(m_);
+    for (;;) {
+      ++idle_;
+      cv_.wait(lk, [&] { return !queue_.empty(); });
+      --idle_;
+      std::function<void()> job = std::move(queue_.front());
+      queue_.pop_front();
+      lk.unlock();
+      job();
+      lk.lock();
+    }
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> queue_;
+  int threads_ = 0, idle_ = 0;
 };
+
+/** A finished call, handed to the JS thread through a thread-safe function. */
+template <typename Result>
+struct Completion {
+  Napi::Promise::Deferred deferred;
+  std::function<Napi::Value(Napi::Env, const Result&)> convert;
+  Result result{};
+  bool ok = false;
+  std::string code = "E_INTERNAL", message;
+  std::shared_ptr<void> keepAlive;  // e.g. a cancellation token's reference, released on the JS thread
+};
+
+template <typename Result>
+void settle(Napi::Env env, Napi::Function, std::nullptr_t*, Completion<Result>* c) {
+  if (env != nullptr) {  // null while the environment is torn down: nothing to resolve
+    try {
+      if (c->ok) c->deferred.Resolve(c->convert(env, c->result));
+      else c->deferred.Reject(zennasError(env, c->code, c->message).Value());
+    } catch (const Napi::Error& e) {
+      c->deferred.Reject(e.Value());
+    }
+  }
+  delete c;
+}
+
+/** Runs `work` on a request thread and settles the returned promise on the JS thread. */
+template <typename Result>
+Napi::Promise launch(Napi::Env env, std::shared_ptr<Backend> backend, std::function<Result(Backend&)> work,
+                     std::function<Napi::Value(Napi::Env, const Result&)> convert, std::shared_ptr<void> keepAlive = nullptr) {
+  auto* c = new Completion<Result>{Napi::Promise::Deferred::New(env), std::move(convert)};
+  c->keepAlive = std::move(keepAlive);
+  Napi::Promise promise = c->deferred.Promise();
+  using Tsfn = Napi::TypedThreadSafeFunction<std::nullptr_t, Completion<Result>, settle<Result>>;
+  Tsfn tsfn = Tsfn::New(env, "zennas", 0, 1);  // keeps the event loop alive until released
+  RequestThreads::instance().submit([tsfn, c, backend = std::move(backend), work = std::move(work)]() mutable {
+    try {
+      c->result = work(*backend);
+      c->ok = true;
+    } catch (const Failure& e) {
+      c->code = e.code();
+      c->message = e.what();
+    } catch (const std::bad_alloc&) {
+      c->code = "E_OUT_OF_MEMORY";
+      c->message = "out of memory while running the plan (lower batchSize or resolution)";
+    } catch (const std::exception& e) {
+      c->message = std::string("internal error: ") + e.what();
+    } catch (...) {
+      c->message = "internal error: unknown exception";
+    }
+    backend.reset();  // a closed engine's backend is freed here, off the JS thread
+    // If the environment is already gone the completion is leaked on purpose: its JS handles may
+    // only be touched on the JS thread.
+    tsfn.BlockingCall(c);
+    tsfn.Release();
+  });
+  return promise;
+}
 
 Napi::Value rejected(Napi::Env env, const std::string& code, const std::string& msg) {
   auto d = Napi::Promise::Deferred::New(env);
@@ -101,7 +162,8 @@ Napi::Value EngineWrap::Threads(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
-  backend_.reset();  // calls in flight hold their own reference and finish normally
+  closed_->store(true);  // calls in flight stop at their next repeat (E_CANCELLED)
+  backend_.reset();      // they hold their own reference; the last one frees the backend
   return info.Env().Undefined();
 }
 
@@ -109,6 +171,7 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!backend_) return rejected(env, "E_BACKEND", "the engine is closed");
   ProxyRequest r;
+  std::shared_ptr<void> keepAlive;
   try {
     if (info.Length() < 1 || !info[0].IsString()) fail("E_OPTION", "run: the proxy name must be a string");
     r.proxy = info[0].As<Napi::String>().Utf8Value();
@@ -129,12 +192,25 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
     r.returnGradients = o.flag("returnGradients", false);
     r.inputGradient = o.flag("inputGradient", false);
     r.labels = o.int32Array("labels");
+    // Cancellation: token[0] ≠ 0 (an AbortSignal fired) or the engine was closed; proxies check it
+    // between repeats.
+    const Napi::Value tok = o.raw("cancelToken");
+    const int32_t* flag = nullptr;
+    if (!tok.IsEmpty() && !tok.IsUndefined()) {
+      if (!tok.IsTypedArray() || tok.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || tok.As<Napi::Int32Array>().ElementLength() < 1)
+        fail("E_OPTION", "option 'cancelToken' must be an Int32Array of length ≥ 1");
+      auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(tok.As<Napi::Object>()));
+      flag = tok.As<Napi::Int32Array>().Data();
+      keepAlive = ref;
+    }
+    std::shared_ptr<std::atomic<bool>> closed = closed_;
+    r.cancelled = [flag, closed] { return closed->load(std::memory_order_relaxed) || (flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0); };
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
     return rejected(env, "E_OUT_OF_MEMORY", "out of memory copying the descriptor");
   }
-  auto* w = new Worker<ProxyResult>(
+  return launch<ProxyResult>(
       env, backend_, [r](Backend& b) { return b.run(r); },
       [](Napi::Env env, const ProxyResult& res) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
@@ -179,10 +255,7 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
         }
         if (!res.inputGradient.empty()) o.Set("inputGradient", f32(res.inputGradient));
         return o;
-      });
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
+      }, keepAlive);
 }
 
 Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
@@ -196,13 +269,15 @@ Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
     r.resolution = static_cast<int>(o.number("resolution", 224, 1, 4096, true));
     r.warmup = static_cast<int>(o.number("warmup", 3, 0, 100000, true));
     r.iterations = static_cast<int>(o.number("iterations", 10, 1, 100000, true));
-    const std::string precision = o.choice("precision", "fp32", {"fp32", "fp16"});
-    if (precision != "fp32") fail("E_OPTION", "option 'precision': the CPU backend measures fp32 only");
+    // The CPU backend measures fp32 only; the CUDA backend defaults to fp16 (tensor cores).
+    const bool cpu = std::string(backend_->name()) == "cpu";
+    r.precision = o.choice("precision", cpu ? "fp32" : "fp16", {"fp32", "fp16"});
+    if (cpu && r.precision != "fp32") fail("E_OPTION", "option 'precision': the CPU backend measures fp32 only");
     o.choice("engine", "cudnn", {"cudnn"});  // TensorRT runs through trtexec (src/latency/), never here
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   }
-  auto* w = new Worker<LatencyResult>(
+  return launch<LatencyResult>(
       env, backend_, [r](Backend& b) { return b.latency(r); },
       [](Napi::Env env, const LatencyResult& res) -> Napi::Value {
         Napi::Object o = Napi::Object::New(env);
@@ -212,12 +287,9 @@ Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
         o.Set("minMs", res.minMs);
         o.Set("imagesPerSecond", res.imagesPerSecond);
         o.Set("samplesMs", doubles(env, res.samplesMs));
-        o.Set("device", "cpu");
+        o.Set("device", res.device.empty() ? std::string("cpu") : res.device);
         return o;
       });
-  Napi::Promise p = w->promise();
-  w->Queue();
-  return p;
 }
 
 }  // namespace zennas

@@ -1,8 +1,10 @@
-// The JS-visible `Engine` class: owns one Backend; zenScore / latency run on AsyncWorkers and
-// resolve promises. Execute() touches no JS; all conversion happens in the constructor/OnOK.
+// The JS-visible `Engine` class: owns one Backend; run / latency execute on the addon's request
+// threads (not libuv's pool) and settle their promises on the JS thread through a thread-safe
+// function. Work off the JS thread touches no JS; all conversion happens on the JS thread.
 #pragma once
 #include <napi.h>
 
+#include <atomic>
 #include <memory>
 
 #include "backend.h"
@@ -20,6 +22,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);
   std::shared_ptr<Backend> backend_;
+  std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 }  // namespace zennas

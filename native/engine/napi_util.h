@@ -25,6 +25,8 @@ class OptionReader {
   double number(const char* key, double def, double lo, double hi, bool integer, bool loOpen = false) const;
   std::string choice(const char* key, const std::string& def, const std::vector<std::string>& allowed) const;
   bool flag(const char* key, bool def) const;
+  /** The raw value of an option (empty Value when absent). */
+  Napi::Value raw(const char* key) const { return get(key); }
   /** An Int32Array option (empty when absent). */
   std::vector<int32_t> int32Array(const char* key) const;
 

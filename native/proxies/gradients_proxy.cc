@@ -86,6 +86,7 @@ void gradRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& 
   mode.bnEps = r.bnEps;
   std::vector<double> gradNorm;
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
+    checkCancelled(r);
     x.drawWeights(r.seed, repeat, pool);
     drawGaussianImages(x, r.seed, kStreamInput, repeat, 0, r.batch, pool);
     x.forward(pool, mode);

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "../common/errors.h"
 #include "../common/thread_pool.h"
 #include "../engine/backend.h"
 #include "../cpu/executor.h"
@@ -26,6 +27,11 @@ struct CpuProxy {
 const CpuProxy* findCpuProxy(const std::string& name);
 /** Comma-separated names (for errors). */
 std::string cpuProxyNames();
+
+/** Throws E_CANCELLED when the request was cancelled (AbortSignal or Engine.close()). */
+inline void checkCancelled(const ProxyRequest& r) {
+  if (r.cancelled && r.cancelled()) fail("E_CANCELLED", "the call was cancelled (AbortSignal or engine.close())");
+}
 
 /** Fills images [img0, img1) of value 0 with N(0,1) from Philox (stream, repeat), NCHW element order of a [B][C][H][W] tensor. */
 void drawGaussianImages(Executor& x, uint64_t seed, uint32_t stream, uint32_t repeat, int64_t img0, int64_t img1, ThreadPool& pool);

@@ -60,6 +60,7 @@ void zenRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& o
   // it), so repeats [0, firstRepeat) are replayed first: a chunked call then equals one big call.
   const uint32_t end = r.firstRepeat + r.repeats;
   for (uint32_t repeat = r.official ? 0 : r.firstRepeat; repeat < end; ++repeat) {
+    checkCancelled(r);
     const auto t0 = std::chrono::steady_clock::now();
     x.drawWeights(r.seed, repeat, pool);
     drawZenInput(x, r, repeat, pool);

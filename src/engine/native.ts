@@ -22,6 +22,8 @@ export interface NativeRunOptions {
   labels?: Int32Array;
   returnGradients?: boolean;
   inputGradient?: boolean;
+  /** Cancellation: the call stops (E_CANCELLED) at its next repeat once element 0 is non-zero. */
+  cancelToken?: Int32Array;
 }
 
 /** Per-BN batch statistics of a clean forward, channels of all BN ops concatenated in op order. */
@@ -45,7 +47,7 @@ export interface NativeRunResult {
   inputGradient?: Float32Array;
 }
 
-/** What the CUDA addon's zenScore resolves to. */
+/** A Zen-score run's result, from `run('zen', …)` on either backend (see zenResult in engine.ts). */
 export interface NativeZenScoreResult {
   scores: number[];
   logDelta: number[];
@@ -78,12 +80,28 @@ export interface NativeCudaStatus {
   available: boolean;
   reason?: string;
   device?: string;
+  computeCapability?: string;
+  cudnnVersion?: number;
 }
 
-/** Exports of the CUDA addon, zennas_cuda.node (native/cuda/cuda_addon.cc). */
+/**
+ * Exports of the CUDA addon, zennas_cuda.node (native/cuda/cuda_addon.cc): the same Engine class
+ * as zennas.node's (native/engine/engine_napi.cc) over the CUDA backend — `run('zen', …)`,
+ * `latency`, `close()` (frees the backend's GPU memory) — and the device probe.
+ */
 export interface NativeCudaAddon {
+  Engine: new (options: { backend: 'cuda'; threads?: number }) => NativeEngine;
   cudaStatus(): NativeCudaStatus;
-  cudaZenScore(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeZenScoreResult>;
+  /** Test hook: validate + plan a descriptor as the CUDA backend would (no GPU needed). */
+  _cudaPlan?(descriptor: Int32Array, resolution: number): { ops: number; slots: number; output: number[] };
+}
+
+/**
+ * The CUDA addon's former entry points (cudaZenScore / cudaLatency), now Engine methods of the
+ * CUDA addon's Engine: the shape of the compatibility shim `Engine.cuda()` in engine.ts returns.
+ */
+export interface NativeCudaCalls {
+  cudaZenScore(descriptor: Int32Array, options: NativeRunOptions): Promise<NativeZenScoreResult>;
   cudaLatency(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeLatencyResult>;
 }
 
@@ -91,7 +109,7 @@ export interface NativeCudaAddon {
 export interface NativeAddon {
   Engine: new (options: { backend: string; threads?: number }) => NativeEngine;
   /** Hands the addon the error class it throws (src/errors.ts ZennasError). */
-  setErrorClass(cls: new (code: string, message: string) => Error): void;
+  setErrorClass(cls: typeof ZennasError): void;
   version(): string;
   cpuFeatures(): { avx2: boolean; fma: boolean; threads: number; simd: 'avx2' | 'scalar' };
   /** cudaBuilt: the build produced zennas_cuda.node; cudaReason: why not. */
