@@ -1,8 +1,10 @@
 // The backend abstraction (ATen style: a proxy request is backend-independent, each backend
-// compiles and caches its own plans). The CPU backend lives in native/cpu/; the CUDA backend in
-// native/cuda/ (built only when cmake found nvcc + cuDNN, see native/cuda/cuda.cmake).
+// compiles and caches its own plans). The CPU backend lives in native/cpu/ (zennas.node); the
+// CUDA backend in native/cuda/ (zennas_cuda.node, built only when cmake found nvcc + cuDNN, see
+// native/cuda/cuda.cmake).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -27,6 +29,8 @@ struct ProxyRequest {
   std::vector<int32_t> labels;      // CE labels (drawn from Philox when empty)
   bool returnGradients = false;     // copy every weight gradient (and the input gradient) out
   bool inputGradient = false;
+  /** True once the call should stop (AbortSignal, Engine.close()); proxies check it between repeats. */
+  std::function<bool()> cancelled;
 };
 
 struct ProxyResult {
@@ -46,11 +50,13 @@ struct LatencyRequest {
   int batch = 64, resolution = 224;
   int warmup = 3, iterations = 10;
   double bnEps = 1e-5;
+  std::string precision = "fp32";  // 'fp32' | 'fp16' (CUDA only)
 };
 
 struct LatencyResult {
   double meanMs = 0, medianMs = 0, p90Ms = 0, minMs = 0, imagesPerSecond = 0;
   std::vector<double> samplesMs;
+  std::string device;  // what measured it ("" = the backend's name)
 };
 
 /** A compute backend. Thread-safe: many requests may run at once. Errors are zennas::Failure. */
@@ -64,9 +70,11 @@ class Backend {
 };
 
 /**
- * 'cpu' → the CPU backend with `threads` workers (0 = hardware concurrency).
- * 'cuda' → E_BACKEND when the CUDA backend was not compiled in (its N-API surface,
- * cudaZenScore/cudaLatency from native/cuda/cuda_napi.h, serves CUDA requests when it was).
+ * In zennas.node: 'cpu' → the CPU backend with `threads` workers (0 = hardware concurrency);
+ * 'cuda' → E_BACKEND (the CUDA backend is zennas_cuda.node's, or was not built: why).
+ * In zennas_cuda.node (compiled with ZENNAS_CUDA_BACKEND): 'cuda' → the CUDA backend
+ * (native/cuda/cuda_backend.h; E_BACKEND when no GPU is usable); 'cpu' → E_BACKEND.
+ * Both addons export the same Engine class (native/engine/engine_napi.cc) over this factory.
  */
 std::unique_ptr<Backend> makeBackend(const std::string& name, int threads);
 
