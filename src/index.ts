@@ -18,8 +18,11 @@ export { zenScoreReference } from './reference/zen-reference';
 /** Search spaces (registry, Space I and II) and the Zen-NAS evolutionary search. */
 export * from './spaces';
 export * from './search';
-/** ONNX export of the inference network and TensorRT latency through trtexec. */
-export { exportOnnx, decodeOnnx, buildOnnxModel, ONNX_OPSET } from './export/onnx';
-export type { OnnxExportOptions } from './export/onnx';
-export { tensorRtLatency, findTrtexec } from './latency/tensorrt';
-export type { TensorRtLatencyOptions, TensorRtLatencyResult } from './latency/tensorrt';
+/** ONNX export of the inference network; latency runners (the Engine's, TensorRT through trtexec). */
+export { exportOnnx, decodeOnnx, buildOnnxModel, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx';
+export type { OnnxExportOptions, ExportNet, ExportNodeWeights, BnRunningStats } from './export/onnx';
+export { exportInferenceOnnx, calibrateBn, CALIBRATION_BATCH } from './export/inference';
+export type { InferenceExportOptions, BnStatisticsSource } from './export/inference';
+export { drawWeights } from './export/weights';
+export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec } from './latency';
+export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult } from './latency';

@@ -1,7 +1,8 @@
 /**
  * The TensorRT latency path (src/latency/tensorrt.ts) against a stand-in trtexec
  * (test/fixtures/fake-trtexec.js): arguments, warm-up handling, statistics, the TensorRT 8
- * fallback, and clear errors when trtexec is missing or fails. No TensorRT is needed.
+ * fallback, and clear errors when trtexec is missing or fails; the runner choice
+ * (src/latency `measureLatency`) and `latencyBackends()`. No TensorRT is needed.
  */
 import test from 'ava';
 import * as fs from 'fs';
@@ -11,8 +12,10 @@ import { findTrtexec, parseExportTimes, parseTensorRtVersion, tensorRtLatency, T
 import { latencyStats, quantile } from '../src/latency/stats';
 import { decodeOnnx } from '../src/export/onnx';
 import { ONNX_FLOAT, ONNX_FLOAT16 } from '../src/export/onnx-schema';
-import { Engine } from '../src/engine/engine';
-import { encodeDescriptor } from '../src/model/descriptor';
+import { Engine, backends } from '../src/engine/engine';
+import { latencyBackends, measureLatency } from '../src/latency';
+import { BnStatisticsSource } from '../src/export/inference';
+import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerAsTrained } from '../src/model/lower';
 import { parseStructure } from '../src/grammar/parse';
 import { BIN, zennasWithEnv } from './helpers/cli';
@@ -183,14 +186,84 @@ test('trtexec output parsing: versions, timing files', (t) => {
   t.regex(t.throws(() => parseExportTimes('{}'))!.message, /not a JSON array/);
 });
 
-test("engine 'tensorrt' on a CPU Engine is E_OPTION (it measures on the GPU)", async (t) => {
+test("the Engine knows nothing of TensorRT: engine.latency refuses 'tensorrt' and points at measureLatency", async (t) => {
   const e = new Engine({ backend: 'cpu', threads: 1 });
   try {
-    const err = await t.throwsAsync(e.latency(descriptor, { batchSize: 2, resolution: 32, engine: 'tensorrt' }));
+    const err = await t.throwsAsync(e.latency(descriptor, { batchSize: 2, resolution: 32, engine: 'tensorrt' as never }));
     t.is((err as { code?: string }).code, 'E_OPTION');
-    t.regex(err!.message, /backend 'cuda'/);
+    t.regex(err!.message, /measureLatency\(engine, descriptor, \{ engine: 'tensorrt' \}\)/);
+    // measureLatency with a CPU Engine and engine 'tensorrt': E_OPTION (it measures on the GPU).
+    const cpu = await t.throwsAsync(measureLatency(e, descriptor, { batchSize: 2, resolution: 32, engine: 'tensorrt', trtexec: FAKE }));
+    t.is((cpu as { code?: string }).code, 'E_OPTION');
+    t.regex(cpu!.message, /backend 'cuda'/);
   } finally {
     e.close();
+  }
+  t.false('trtexec' in backends() || 'tensorrtReason' in backends(), 'backends() reports only the Engine backends');
+});
+
+test.serial('measureLatency: the Engine for cudnn, trtexec for tensorrt; options checked against the runner', async (t) => {
+  const e = new Engine({ backend: 'cpu', threads: 1 });
+  try {
+    const cpu = await measureLatency(e, descriptor, { batchSize: 2, resolution: 32, warmup: 0, iterations: 2 });
+    t.is(cpu.engine, 'cudnn');
+    t.true(cpu.meanMs > 0 && cpu.p90Ms >= cpu.medianMs, JSON.stringify(cpu));
+    const trt = await withFake('ok', () => measureLatency(null, descriptor, { ...OPTS, engine: 'tensorrt' }));
+    t.is(trt.result.engine, 'tensorrt');
+    t.deepEqual(trt.result.samplesMs, [3, 4, 5, 6, 7]);
+    t.true(trt.calls[0]!.args.includes('--iterations=7'));
+    // Defaults: the paper's protocol (batch 64, 224², 10 + 30), fp16.
+    const defaults = await withFake('ok', () => measureLatency(undefined, descriptor, { engine: 'tensorrt', trtexec: FAKE }));
+    t.true(defaults.calls[0]!.args.includes('--iterations=40'));
+    const m = decodeOnnx(Buffer.from(defaults.keep, 'latin1'));
+    t.deepEqual(m.graph.input[0]!.type.tensorType.shape.dim, [{ dimValue: 64 }, { dimValue: 3 }, { dimValue: 224 }, { dimValue: 224 }]);
+    t.is(m.graph.input[0]!.type.tensorType.elemType, ONNX_FLOAT16);
+    const opt = async (p: Promise<unknown>, re: RegExp) => {
+      const err = await t.throwsAsync(p);
+      t.is((err as { code?: string }).code, 'E_OPTION', err!.message);
+      t.regex(err!.message, re);
+    };
+    await opt(measureLatency(e, descriptor, { batchSize: 2, trtexec: FAKE }), /trtexec is an option of engine 'tensorrt' only/);
+    await opt(measureLatency(null, descriptor, { batchSize: 2 }), /engine 'cudnn' is timed by an Engine/);
+    await opt(measureLatency(e, descriptor, { batchsize: 2 } as never), /unknown latency option 'batchsize' \(did you mean 'batchSize'\?\)/);
+    await opt(measureLatency(e, descriptor, { engine: 'onnxruntime' as never }), /engine must be 'cudnn' or 'tensorrt'/);
+    await opt(measureLatency(e, descriptor, { batchSize: 0 }), /batchSize/);
+  } finally {
+    e.close();
+  }
+});
+
+test.serial('the TensorRT export is calibrated by the given BN source (engine.bnStatistics), else by a CPU Engine of its own', async (t) => {
+  const e = new Engine({ backend: 'cpu', threads: 1 });
+  try {
+    const seen: Array<{ batchSize: number; resolution: number }> = [];
+    const source: BnStatisticsSource = { bnStatistics: (d, o) => { seen.push(o); return e.bnStatistics(d, o); } };
+    const own = await withFake('ok', () => tensorRtLatency(descriptor, { ...OPTS, precision: 'fp32' }));
+    const given = await withFake('ok', () => tensorRtLatency(descriptor, { ...OPTS, precision: 'fp32', bnSource: source }));
+    t.is(seen.length, 1);
+    t.like(seen[0], { batchSize: 4, resolution: 64 });
+    t.is(given.keep, own.keep, 'the same file either way');
+    const meta = Object.fromEntries(decodeOnnx(Buffer.from(own.keep, 'latin1')).metadataProps!.map((p) => [p.key, p.value]));
+    t.regex(meta['zennas.bn']!, /running statistics of 4 N\(0,1\) images/);
+  } finally {
+    e.close();
+  }
+});
+
+test.serial('latencyBackends(): the Engine backends plus trtexec or why there is none', (t) => {
+  const before = process.env.ZENNAS_TRTEXEC;
+  try {
+    process.env.ZENNAS_TRTEXEC = FAKE;
+    const b = latencyBackends();
+    t.is(b.trtexec, FAKE);
+    t.is(b.cpu, true);
+    t.is(typeof b.cuda, 'boolean');
+    process.env.ZENNAS_TRTEXEC = '/nonexistent/trtexec';
+    const none = latencyBackends();
+    t.is(none.trtexec, undefined);
+    t.regex(none.tensorrtReason!, /not an executable file/);
+  } finally {
+    if (before === undefined) delete process.env.ZENNAS_TRTEXEC; else process.env.ZENNAS_TRTEXEC = before;
   }
 });
 
@@ -213,4 +286,19 @@ test('zennas latency --engine tensorrt: JSON from trtexec, clear errors without 
   const cpu = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '--backend', 'cpu');
   t.is(cpu.code, 2);
   t.regex(cpu.stderr, /cannot be combined with --backend cpu/);
+});
+
+test('import structure: the Engine knows nothing of TensorRT or ONNX; the exporter opens no Engine and uses no test oracle', (t) => {
+  const src = path.join(__dirname, '..', 'src');
+  const importsOf = (dir: string) => fs.readdirSync(path.join(src, dir)).filter((f) => f.endsWith('.ts')).map((f) => {
+    const text = fs.readFileSync(path.join(src, dir, f), 'utf8');
+    return { file: `${dir}/${f}`, specs: [...text.matchAll(/from\s+'([^']+)'|require\('([^']+)'\)|import\('([^']+)'\)/g)].map((m) => m[1] ?? m[2] ?? m[3]!) };
+  });
+  for (const { file, specs } of importsOf('engine')) {
+    for (const s of specs) t.false(/\/(latency|export)(\/|$)/.test(s), `${file} imports ${s}`);
+  }
+  for (const { file, specs } of importsOf('export')) {
+    for (const s of specs) t.false(/\/reference(\/|$)|\/engine\/engine$|\/latency(\/|$)/.test(s), `${file} imports ${s}`);
+    t.false(specs.some((s) => /^\.\.?\//.test(s) && fs.readFileSync(path.join(src, file), 'utf8').includes(`require('${s}')`)), `${file} has a lazy require`);
+  }
 });

@@ -16,7 +16,7 @@ import { parseStructure } from '../../src/grammar/parse';
 import { lowerAsTrained } from '../../src/model/lower';
 import { encodeDescriptor } from '../../src/ops/descriptor';
 import { Engine } from '../../src/engine/engine';
-import { exportOnnx } from '../../src/export/onnx';
+import { exportInferenceOnnx } from '../../src/export/inference';
 import { latencyStats } from '../../src/latency/stats';
 import { RESNET18 } from '../zen-score-cpu/run';
 
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
     for (const c of CASES) {
       const d = encodeDescriptor(lowerAsTrained(parseStructure(c.structure), { numClasses: c.classes }));
       const file = path.join(dir, `${models.length}.onnx`);
-      fs.writeFileSync(file, await exportOnnx(d, { resolution: c.resolution, batchSize: c.batch }));
+      fs.writeFileSync(file, await exportInferenceOnnx(engine, d, { resolution: c.resolution, batchSize: c.batch }));
       models.push({ name: c.name, path: file, shape: [c.batch, 3, c.resolution, c.resolution] });
       const r = await engine.latency(d, { batchSize: c.batch, resolution: c.resolution, warmup: WARMUP, iterations: ITERATIONS });
       rows.push({ name: c.name, zennasMs: r.medianMs });

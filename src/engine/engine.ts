@@ -11,7 +11,6 @@ import { ZennasError, ZennasErrorCode } from '../errors';
 import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
 import { ALPHA_MAX, ALPHA_MIN, checkOption, resolveOptions, Resolved } from './options';
 import { summarizeScores } from '../util/stats';
-import { findTrtexec, tensorRtLatency } from '../latency/tensorrt';
 import { checkInt, describe, optionError } from '../util/validate';
 
 /** Which backend runs the work. */
@@ -77,21 +76,17 @@ export interface LatencyOptions {
   warmup: number;
   /** Timed mini-batches (default 30, the paper's). */
   iterations: number;
-  /** CUDA / TensorRT: 'fp16' (default) or 'fp32'; the CPU backend: 'fp32' only. */
+  /** CUDA: 'fp16' (default) or 'fp32'; the CPU backend: 'fp32' only. */
   precision?: 'fp16' | 'fp32';
   /**
-   * CUDA only: 'cudnn' (default, this addon) or 'tensorrt' (the network exported as ONNX and timed
-   * by TensorRT's trtexec, src/latency/tensorrt.ts; E_BACKEND when trtexec is not found).
+   * 'cudnn' only (the default: this addon's own forward). TensorRT is not the Engine's: time with
+   * `measureLatency(engine, descriptor, { engine: 'tensorrt' })` from src/latency.
    */
-  engine?: 'cudnn' | 'tensorrt';
+  engine?: 'cudnn';
 }
 
 /** Result of `latency`: per mini-batch milliseconds over the timed iterations. */
-export type LatencyResult = NativeLatencyResult & {
-  /** Which engine measured it (the TensorRT path sets it, with the TensorRT version). */
-  engine?: 'cudnn' | 'tensorrt';
-  tensorrtVersion?: string;
-};
+export type LatencyResult = NativeLatencyResult;
 
 /** Options of `bnStatistics`. */
 export interface BnStatisticsOptions {
@@ -125,10 +120,6 @@ export interface BackendsInfo {
   cuda: boolean;
   /** Why CUDA is unavailable (not compiled in, no GPU/driver). */
   cudaReason?: string;
-  /** TensorRT's trtexec, when found (latency engine 'tensorrt'). */
-  trtexec?: string;
-  /** Why engine 'tensorrt' is unavailable. */
-  tensorrtReason?: string;
 }
 
 const ZEN_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'mode', 'alpha', 'bnEps'] as const;
@@ -301,22 +292,24 @@ export class Engine {
     }
   }
 
-  /** Latency of the eval-mode forward (BN folded) per mini-batch. */
+  /**
+   * Latency of this backend's eval-mode forward (BN folded) per mini-batch. TensorRT is a separate
+   * runner: `measureLatency` (src/latency) chooses between this and trtexec.
+   */
   async latency(descriptor: Int32Array, options?: Partial<LatencyOptions>): Promise<LatencyResult> {
     const d = checkDescriptor(descriptor);
     // Defaults: the paper's protocol (batch 64, 224², 10 warm-up, 30 timed mini-batches), as the CLI.
     const given = options === undefined ? undefined : stripUndefined(options as object);
     const r = resolveOptions('latency', ['batchSize', 'resolution', 'warmup', 'iterations'] as const, given, { resolution: 224 }, ['precision', 'engine']);
-    const g = (given ?? {}) as Partial<LatencyOptions>;
+    const g = (given ?? {}) as { precision?: unknown; engine?: unknown };
     if (g.precision !== undefined) checkOption('precision', g.precision);
     if (g.engine !== undefined) checkOption('engine', g.engine);
-    const o: LatencyOptions = { ...r, ...(g.precision ? { precision: g.precision } : {}), ...(g.engine ? { engine: g.engine } : {}) };
+    if (g.engine === 'tensorrt') {
+      optionError("engine.latency times this addon's own forward ('cudnn'); for TensorRT use measureLatency(engine, descriptor, { engine: 'tensorrt' }) from src/latency (zennas: measureLatency)");
+    }
+    const o: LatencyOptions = { ...r, ...(g.precision ? { precision: g.precision as 'fp16' | 'fp32' } : {}) };
     this.checkOpen();
     try {
-      if (o.engine === 'tensorrt') {
-        if (this.backend !== 'cuda') optionError("engine 'tensorrt' measures on the GPU: use an Engine with backend 'cuda'");
-        return await tensorRtLatency(d, { batchSize: o.batchSize, resolution: o.resolution, precision: o.precision ?? 'fp16', warmup: o.warmup, iterations: o.iterations });
-      }
       if (this.backend === 'cuda') return await this.cuda('cudaLatency')(d, { ...o });
       if (o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
       return await this.native!.latency(d, { ...o, precision: 'fp32' });
@@ -382,14 +375,16 @@ export function cpuFeatures(): CpuFeatures {
   return loadNative().cpuFeatures();
 }
 
-/** Which backends this build and machine offer; for CUDA, why not when it is unavailable. */
+/**
+ * Which backends this build and machine offer; for CUDA, why not when it is unavailable.
+ * (TensorRT is not an Engine backend: `latencyBackends()` in src/latency adds trtexec.)
+ */
 export function backends(): BackendsInfo {
-  const trt = findTrtexec();
-  return { ...cudaStatus(), ...(trt.path ? { trtexec: trt.path } : { tensorrtReason: trt.reason }) };
+  return cudaStatus();
 }
 
-/** CPU and CUDA availability (no TensorRT probe: the Engine constructor needs only this). */
-function cudaStatus(): Pick<BackendsInfo, 'cpu' | 'cuda' | 'cudaReason'> {
+/** CPU and CUDA availability. */
+function cudaStatus(): BackendsInfo {
   const cpu = loadNative().backends();
   const { addon, reason } = loadCudaAddon();
   if (!addon) return { cpu: cpu.cpu, cuda: false, cudaReason: reason ?? cpu.cudaReason ?? 'the CUDA backend is not available' };

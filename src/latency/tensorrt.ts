@@ -1,6 +1,7 @@
 /**
  * TensorRT latency through NVIDIA's `trtexec` (DESIGN §4, issue "CUDA backend" item 3): the network
- * is exported as ONNX (src/export/onnx.ts), trtexec builds an engine from it and times
+ * is exported as ONNX (src/export/: the engine's Philox weights, BN calibrated on a CPU Engine
+ * and folded), trtexec builds an engine from it and times
  * `warmup + iterations` inferences; the first `warmup` are dropped and the rest are summarised as
  * the cuDNN path does (per mini-batch GPU compute time, quantiles interpolated as numpy's).
  *
@@ -15,7 +16,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ZennasError } from '../errors';
-import { exportOnnx } from '../export/onnx';
+import { Engine } from '../engine/engine';
+import { BnStatisticsSource, exportInferenceOnnx } from '../export/inference';
 import { latencyStats, LatencySummary } from './stats';
 import { checkInt, checkPositive, describe, optionError } from '../util/validate';
 
@@ -36,6 +38,11 @@ export interface TensorRtLatencyOptions {
   onLog?: (line: string) => void;
   /** Give up (E_BACKEND) and kill trtexec after this many seconds (default 3600: big FP16 builds take minutes). */
   timeoutSeconds?: number;
+  /**
+   * Computes the BN calibration statistics of the export (an Engine with backend 'cpu'); default:
+   * a CPU Engine opened for the call and closed after it.
+   */
+  bnSource?: BnStatisticsSource;
 }
 
 /** Result of `tensorRtLatency`: the cuDNN path's fields plus what TensorRT reported. */
@@ -178,6 +185,7 @@ function check(o: TensorRtLatencyOptions): void {
   checkInt('warmup', o.warmup, 0, 100000);
   checkInt('iterations', o.iterations, 1, 100000);
   if (o.timeoutSeconds !== undefined) checkPositive('timeoutSeconds', o.timeoutSeconds);
+  if (o.bnEps !== undefined) checkPositive('bnEps', o.bnEps);
   if (o.precision !== 'fp16' && o.precision !== 'fp32') optionError(`precision must be 'fp16' or 'fp32', got ${describe(o.precision)}`);
 }
 
@@ -189,9 +197,18 @@ export async function tensorRtLatency(descriptor: Int32Array, options: TensorRtL
   check(options);
   const { path: bin, reason } = findTrtexec(options.trtexec);
   if (!bin) throw new ZennasError('E_BACKEND', reason!);
-  const onnx = await exportOnnx(descriptor, {
-    resolution: options.resolution, batchSize: options.batchSize, precision: options.precision, bnEps: options.bnEps,
-  });
+  const exportOptions = { resolution: options.resolution, batchSize: options.batchSize, precision: options.precision, bnEps: options.bnEps };
+  let onnx: Uint8Array;
+  if (options.bnSource) {
+    onnx = await exportInferenceOnnx(options.bnSource, descriptor, exportOptions);
+  } else {
+    const cpu = new Engine({ backend: 'cpu' });
+    try {
+      onnx = await exportInferenceOnnx(cpu, descriptor, exportOptions);
+    } finally {
+      cpu.close();
+    }
+  }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-trt-'));
   const cleanup = () => fs.rmSync(dir, { recursive: true, force: true });
   const timeout = options.timeoutSeconds ?? 3600;

@@ -2,9 +2,11 @@ import { Command } from 'commander';
 import * as fs from 'fs';
 import * as path from 'path';
 import { lowerAsTrained } from '../../model/lower';
-import { encodeDescriptor } from '../../model/descriptor';
+import { encodeDescriptor } from '../../ops/descriptor';
 import { countModel } from '../../model/count';
-import { exportOnnx, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from '../../export/onnx';
+import { ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from '../../export/onnx';
+import { exportInferenceOnnx } from '../../export/inference';
+import { Engine } from '../../engine/engine';
 import { loadStructureArg, intOption } from '../structure-input';
 import { human } from '../format';
 import { ZennasError } from '../../errors';
@@ -47,7 +49,7 @@ export function registerExportCommand(program: Command): void {
     .addHelpText('after', `
 The graph: Conv (BN folded: weights W·s, bias −μ·s, s = 1/√(var+ε)), Relu, MaxPool, Add (residuals), SE as
 GlobalAveragePool → Conv 1×1 → Relu → Conv 1×1 → Sigmoid → Mul, then GlobalAveragePool → Flatten →
-Gemm. Input '${ONNX_INPUT}' [batch, 3, r, r], output '${ONNX_OUTPUT}' [batch, classes]; opset ${ONNX_OPSET}.
+Gemm (also AveragePool, Sigmoid·Mul for swish, Identity, Sum for n-ary adds where the graph has them). Input '${ONNX_INPUT}' [batch, 3, r, r], output '${ONNX_OUTPUT}' [batch, classes]; opset ${ONNX_OPSET}.
 Weights are random (the network is untrained): use the file for latency and deployment tests.
 'calibrated' BN sets each running variance to what its input has for an N(0,1) image, so
 activations stay O(1) at any depth and FP16 engines do not overflow.
@@ -63,9 +65,16 @@ Examples:
       if (!(bnEps > 0) || !Number.isFinite(bnEps)) throw new ZennasError('E_OPTION', `--bn-eps must be a positive number, got '${f.bnEps}'`);
       const { structure, text } = loadStructureArg(arg);
       const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: f.numClasses, se: !!f.se }));
-      const bytes = await exportOnnx(descriptor, {
-        resolution: f.resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
-      });
+      // 'calibrated' BN: the statistics come from the CPU engine's training-mode forward (engine.bnStatistics).
+      const engine = f.bn === 'calibrated' ? new Engine({ backend: 'cpu' }) : null;
+      let bytes: Uint8Array;
+      try {
+        bytes = await exportInferenceOnnx(engine, descriptor, {
+          resolution: f.resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
+        });
+      } finally {
+        engine?.close();
+      }
       writeOutput(f.output, bytes, !!f.overwrite);
       const c = countModel(structure, { resolution: f.resolution, numClasses: f.numClasses, se: !!f.se });
       const summary = {

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { Engine, LatencyOptions, LatencyResult } from '../../engine/engine';
+import { Engine } from '../../engine/engine';
 import { lowerAsTrained } from '../../model/lower';
-import { encodeDescriptor } from '../../model/descriptor';
+import { encodeDescriptor } from '../../ops/descriptor';
 import { loadStructureArg, intOption } from '../structure-input';
 import { ZennasError } from '../../errors';
-import { tensorRtLatency } from '../../latency/tensorrt';
+import { measureLatency, MeasuredLatency, MeasureLatencyOptions } from '../../latency';
 
 interface LatencyFlags {
   batchSize: number; resolution: number; precision?: string; warmup: number; iterations: number;
@@ -43,13 +43,13 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
       const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: 1000, se: !!f.se }));
       const opts = {
         batchSize: f.batchSize, resolution: f.resolution, precision, warmup: f.warmup, iterations: f.iterations, engine: f.engine,
-      } satisfies LatencyOptions;
-      let r: LatencyResult;
+      } satisfies MeasureLatencyOptions;
+      let r: MeasuredLatency;
       if (f.engine === 'tensorrt') {
         // TensorRT needs no zennas GPU backend: trtexec builds and times its own engine.
         if (f.backend === 'cpu') throw new ZennasError('E_OPTION', "--engine tensorrt measures on the GPU; it cannot be combined with --backend cpu");
         if (!f.json) process.stderr.write('zennas: exporting ONNX and building a TensorRT engine with trtexec (this can take a minute)…\n');
-        r = await tensorRtLatency(descriptor, opts);
+        r = await measureLatency(null, descriptor, opts);
       } else {
         let engine: Engine;
         try {
@@ -62,7 +62,7 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
           throw e;
         }
         try {
-          r = await engine.latency(descriptor, opts);
+          r = await measureLatency(engine, descriptor, opts);
         } finally {
           engine.close();
         }
@@ -71,7 +71,7 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
         process.stdout.write(JSON.stringify({ structure: text, backend: f.backend, ...opts, ...r, msPerImage: r.meanMs / f.batchSize }) + '\n');
         return;
       }
-      const engineName = f.engine === 'tensorrt' ? `TensorRT${r.tensorrtVersion ? ` ${r.tensorrtVersion}` : ''} (trtexec)` : f.backend === 'cuda' ? 'cuDNN' : 'CPU';
+      const engineName = r.engine === 'tensorrt' ? `TensorRT${r.tensorrtVersion ? ` ${r.tensorrtVersion}` : ''} (trtexec)` : f.backend === 'cuda' ? 'cuDNN' : 'CPU';
       process.stdout.write(
         `latency ${r.meanMs.toFixed(3)} ms per mini-batch of ${f.batchSize} (median ${r.medianMs.toFixed(3)}, p90 ${r.p90Ms.toFixed(3)}; ` +
           `${(r.meanMs / f.batchSize).toFixed(4)} ms/image, ${Math.round(r.imagesPerSecond)} images/s)\n` +
