@@ -63,16 +63,54 @@ if readelf -d build/cuda-check/Release/zennas.node | grep -q 'libcudnn\|libcudar
   exit 1
 fi
 
-# Load the CUDA addon through the library (dist/ is built by npm ci): with cuDNN present it must
+# The CUDA addon's own surface (no library code): the shared Engine class, cudaStatus,
+# setErrorClass and the _cudaPlan hook — and none of the old second N-API surface. _cudaPlan runs
+# the one descriptor validator (parseDescriptor) and the CUDA op coverage check without a GPU.
+surface() {
+  node -e '
+    const a = require(process.argv[1]);
+    const fail = (m) => { console.error("cuda-check:   " + m); process.exit(1); };
+    for (const k of ["Engine", "cudaStatus", "setErrorClass", "_cudaPlan"]) if (typeof a[k] !== "function") fail("export " + k + " missing");
+    for (const k of ["cudaZenScore", "cudaLatency"]) if (k in a) fail("stale export " + k + " (the Engine class replaces it)");
+    class ZErr extends Error { constructor(code, msg) { super(msg); this.name = "ZennasError"; this.code = code; } }
+    a.setErrorClass(ZErr);
+    const code = (f) => { try { f(); return "ok"; } catch (e) { if (!(e instanceof ZErr)) fail("not a ZennasError: " + e); return e.code + ": " + e.message; } };
+    const st = a.cudaStatus();
+    console.log("cuda-check:   cudaStatus() =", JSON.stringify(st));
+    const mk = code(() => new a.Engine({ backend: "cuda" }).close());
+    if (!st.available && !/^E_BACKEND: CUDA backend unavailable/.test(mk)) fail("new Engine({backend:\"cuda\"}) without a GPU: " + mk);
+    if (!/^E_BACKEND/.test(code(() => new a.Engine({ backend: "cpu" })))) fail("backend \"cpu\" must be E_BACKEND in the CUDA addon");
+    // descriptor v2: [magic, 2, nOps, inputChannels, nOutputs, length, 0, 0], ops [code, nIn, nAttr, inputs, attrs], outputs
+    const v2 = (ops, outs, cin = 3) => { const w = [0x5A4E4E32, 2, ops.length, cin, outs.length, 0, 0, 0, ...ops.flat(), ...outs]; w[5] = w.length; return Int32Array.from(w); };
+    const conv = (x, cout, k = 3, s = 1) => [1, 1, 3, x, cout, k, s];
+    const p = a._cudaPlan(v2([conv(0, 8), [3, 1, 0, 1], [4, 1, 0, 2], [6, 1, 0, 3], [7, 1, 2, 4, 10, 1]], [5]), 8);
+    if (p.ops !== 5 || p.output.join() !== "10,1,1") fail("_cudaPlan(conv-bn-relu-gap-linear) = " + JSON.stringify(p));
+    const nary = a._cudaPlan(v2([conv(0, 4), conv(0, 4), conv(0, 4), [10, 3, 0, 1, 2, 3], [13, 1, 0, 4], [14, 1, 0, 5]], [6]), 8);
+    if (nary.ops !== 6 || nary.output.join() !== "4,8,8") fail("_cudaPlan(3-input add, identity, zero) = " + JSON.stringify(nary));
+    const avg = code(() => a._cudaPlan(v2([[11, 1, 3, 0, 3, 1, 1]], [1]), 8));
+    if (!/^E_BACKEND: op 0 \(avgpool\) is not implemented on the CUDA backend yet; use backend .cpu./.test(avg)) fail("avgpool: " + avg);
+    const v1 = code(() => a._cudaPlan(Int32Array.from([0x5A4E4E31, 1, 1, 1, 3, 1, 0, 0, 4, 0, 1, 0, 3, 3, 0, 0]), 8));
+    if (!/^E_DESCRIPTOR: invalid descriptor: descriptor v1/.test(v1)) fail("v1 descriptor: " + v1);
+    const flat = code(() => a._cudaPlan(v2([[7, 1, 2, 0, 10, 0]], [1]), 8));
+    if (!/^E_STRUCTURE: op 0 \(linear\)/.test(flat)) fail("linear on an 8x8 input: " + flat);
+    console.log("cuda-check:   CUDA addon surface OK (Engine, cudaStatus, setErrorClass, _cudaPlan; v2 validation, op coverage)");
+  ' "$ADDON"
+}
+if ! surface; then
+  echo "cuda-check: FAILED: the CUDA addon's exports or descriptor checks are wrong"
+  exit 1
+fi
+
+# Load the CUDA addon through the library (src/, via tsx from npm ci): with cuDNN present it must
 # load and say why it cannot run here; with cuDNN gone it must say how to find it — and the CPU
 # engine must keep working in both cases.
-if [[ ! -f build/Release/zennas.node || ! -f dist/src/engine/engine.js ]]; then
-  echo "cuda-check: FAILED: run npm ci first (the load check uses build/Release/zennas.node and dist/)"
+if [[ ! -f build/Release/zennas.node || ! -d node_modules/tsx ]]; then
+  echo "cuda-check: FAILED: run npm ci first (the load check uses build/Release/zennas.node and tsx)"
   exit 1
 fi
 smoke() {  # $1: regex the cudaReason must match
-  ZENNAS_CUDA_ADDON="$ADDON" node -e '
-    const { backends, Engine } = require("./dist/src/engine/engine");
+  ZENNAS_CUDA_ADDON="$ADDON" node --import=tsx -e '
+    const { backends, Engine } = require("./src/engine/engine");
     const b = backends();
     console.log("cuda-check:   backends() =", JSON.stringify(b));
     if (b.cuda) { console.log("cuda-check:   a usable GPU is present"); process.exit(0); }
@@ -81,7 +119,7 @@ smoke() {  # $1: regex the cudaReason must match
     try { new Engine({ backend: "cuda" }); } catch (e) { code = e.code; }
     if (code !== "E_BACKEND") { console.error("new Engine({backend: \"cuda\"}) did not throw E_BACKEND"); process.exit(1); }
     const e = new Engine({ backend: "cpu", threads: 1 });
-    const { encodeDescriptor, lowerForScoring, parseStructure } = require("./dist/src");
+    const { encodeDescriptor, lowerForScoring, parseStructure } = require("./src");
     e.zenScore(encodeDescriptor(lowerForScoring(parseStructure("SuperConvK3BNRELU(3,8,1,1)"))), { batchSize: 2, resolution: 8 })
       .then((r) => { e.close(); if (!Number.isFinite(r.mean)) process.exit(1); });
   ' "$1"

@@ -63,7 +63,7 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
       std::ostringstream m;
       m << "CUDA backend: cuDNN output shape " << on << "x" << oc << "x" << oh << "x" << ow << " differs from the descriptor's "
         << s.n << "x" << s.cout << "x" << s.hout << "x" << s.wout;
-      throw CudaFailure("E_INTERNAL", m.str());
+      throw Failure("E_INTERNAL", m.str());
     }
     ZENNAS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, dt, s.n, s.cout, s.hout, s.wout));
 
@@ -101,7 +101,7 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
       std::ostringstream m;
       m << "CUDA backend: cuDNN has no forward algorithm for conv " << s.cin << "->" << s.cout << " k" << s.k << " s" << s.stride
         << " groups " << s.groups << " at " << s.n << "x" << s.h << "x" << s.w << " within a " << (wsLimit >> 20) << " MiB workspace";
-      throw CudaFailure("E_BACKEND", m.str());
+      throw Failure("E_BACKEND", m.str());
     }
     algo_ = pick->algo;
     // Strict FP32 pins FMA math even if cuDNN reports DEFAULT (which may mean TF32 on sm_80+).
@@ -109,7 +109,7 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
     ZENNAS_CUDNN_CHECK(cudnnSetConvolutionMathType(cd_, chosen));
     // The workspace of the algorithm under the math type actually set (perf[].memory was for its own).
     ZENNAS_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle, xd_, wd_, cd_, yd_, algo_, &ws_));
-    if (ws_ > wsLimit) throw CudaFailure("E_BACKEND", "CUDA backend: cuDNN workspace of the chosen algorithm exceeds the limit");
+    if (ws_ > wsLimit) throw Failure("E_BACKEND", "CUDA backend: cuDNN workspace of the chosen algorithm exceeds the limit");
     std::lock_guard<std::mutex> lock(gAlgoMu);
     gAlgoCache[key] = AlgoChoice{algo_, chosen, ws_};
   } catch (...) {

@@ -98,7 +98,18 @@ if(ZENNAS_CUDA_ENABLED)
   set(ZENNAS_CUDA_TARGET zennas_cuda)
   file(GLOB ZENNAS_CUDA_SOURCES CONFIGURE_DEPENDS
     ${CMAKE_CURRENT_LIST_DIR}/*.cu ${CMAKE_CURRENT_LIST_DIR}/*.cc)
-  add_library(${ZENNAS_CUDA_TARGET} SHARED ${ZENNAS_CUDA_SOURCES} ${CMAKE_JS_SRC})
+  # The shared layer, compiled into this module too (each .node is its own shared object with
+  # hidden symbols, so the copies in zennas.node never clash): one descriptor validator, one
+  # Engine class / option reader / error type. backend.cc built with ZENNAS_CUDA_BACKEND makes
+  # makeBackend('cuda') the CUDA backend (native/cuda/cuda_backend.h) and links no CPU code.
+  set(ZENNAS_CUDA_SHARED_SOURCES
+    ${CMAKE_SOURCE_DIR}/native/common/descriptor.cc
+    ${CMAKE_SOURCE_DIR}/native/common/philox.cc
+    ${CMAKE_SOURCE_DIR}/native/common/thread_pool.cc
+    ${CMAKE_SOURCE_DIR}/native/engine/backend.cc
+    ${CMAKE_SOURCE_DIR}/native/engine/engine_napi.cc
+    ${CMAKE_SOURCE_DIR}/native/engine/napi_util.cc)
+  add_library(${ZENNAS_CUDA_TARGET} SHARED ${ZENNAS_CUDA_SOURCES} ${ZENNAS_CUDA_SHARED_SOURCES} ${CMAKE_JS_SRC})
   set_target_properties(${ZENNAS_CUDA_TARGET} PROPERTIES
     PREFIX "" SUFFIX ".node"
     CUDA_ARCHITECTURES "${ZENNAS_CUDA_ARCHITECTURES}"
@@ -110,14 +121,15 @@ if(ZENNAS_CUDA_ENABLED)
     ${CMAKE_JS_INC} ${NODE_ADDON_API_DIR} ${CMAKE_SOURCE_DIR}/native
     ${ZENNAS_CUDNN_INCLUDE_DIR} ${CUDAToolkit_INCLUDE_DIRS})
   target_compile_definitions(${ZENNAS_CUDA_TARGET} PRIVATE
-    NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED ZENNAS_WITH_CUDA=1)
+    NAPI_VERSION=8 NAPI_CPP_EXCEPTIONS NODE_ADDON_API_DISABLE_DEPRECATED ZENNAS_WITH_CUDA=1 ZENNAS_CUDA_BACKEND=1)
   target_compile_options(${ZENNAS_CUDA_TARGET} PRIVATE
     $<$<COMPILE_LANGUAGE:CXX>:-O3 -fvisibility=hidden -Wall -Wno-unused-function>
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-fPIC -lineinfo>)
   # Static cudart: the module loads on machines without a driver (the backend then reports
   # "no CUDA GPU found"); cuDNN is dynamic, found through the RPATH of its build-time location
   # or LD_LIBRARY_PATH.
-  target_link_libraries(${ZENNAS_CUDA_TARGET} PRIVATE ${CMAKE_JS_LIB} CUDA::cudart_static ${ZENNAS_CUDNN_LIBRARY})
+  find_package(Threads REQUIRED)
+  target_link_libraries(${ZENNAS_CUDA_TARGET} PRIVATE ${CMAKE_JS_LIB} CUDA::cudart_static ${ZENNAS_CUDNN_LIBRARY} Threads::Threads)
   get_filename_component(_cudnn_libdir "${ZENNAS_CUDNN_LIBRARY}" DIRECTORY)
   set_property(TARGET ${ZENNAS_CUDA_TARGET} APPEND PROPERTY BUILD_RPATH "${_cudnn_libdir}")
   set_property(TARGET ${ZENNAS_CUDA_TARGET} APPEND PROPERTY INSTALL_RPATH "${_cudnn_libdir}")

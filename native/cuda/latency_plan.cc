@@ -51,7 +51,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
   size_t need = 0;
   for (size_t s = 0; s < net_.slotElems.size(); ++s) {
     if (N * net_.slotElems[s] > static_cast<size_t>(INT_MAX))
-      throw CudaFailure("E_OUT_OF_MEMORY", "CUDA backend: an activation exceeds cuDNN's 2^31-element limit: reduce the batch size or resolution");
+      throw Failure("E_OUT_OF_MEMORY", "CUDA backend: an activation exceeds cuDNN's 2^31-element limit: reduce the batch size or resolution");
     need += N * net_.slotElems[s] * es;
   }
 
@@ -95,7 +95,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
     std::ostringstream m;
     m << "CUDA backend: this model at batch " << o_.batch << " needs " << (need >> 20) << " MiB of GPU memory, " << (freeB >> 20)
       << " MiB free: reduce the batch size or resolution";
-    throw CudaFailure("E_OUT_OF_MEMORY", m.str());
+    throw Failure("E_OUT_OF_MEMORY", m.str());
   }
   slots_.resize(net_.slotElems.size());
   for (size_t s = 0; s < slots_.size(); ++s) slots_[s].allocate(N * net_.slotElems[s] * es, "activations");
@@ -137,7 +137,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
     try {
       scratch.allocate(scratchBytes, "cuDNN algorithm search workspace");
       break;
-    } catch (const CudaFailure&) {
+    } catch (const Failure&) {
       if (scratchBytes <= (size_t(16) << 20)) throw;
       scratchBytes /= 2;
     }
@@ -187,8 +187,18 @@ void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
         break;
       case kSigmoid: launchSigmoid(src, dst, o_.dtype, nIn, stream); break;
       case kMul: launchChannelMul(src, slots_[op.aux].get(), dst, o_.dtype, N, op.cin, hwIn, stream); break;
-      case kAdd: launchAdd(src, slots_[op.aux].get(), dst, o_.dtype, nIn, st.relu, stream); break;
-      default: throw CudaFailure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
+      case kAdd: {
+        // n-ary: (a + b) + c + …; a fused ReLU applies after the last sum only.
+        launchAdd(src, slots_[op.aux].get(), dst, o_.dtype, nIn, st.relu && op.extra.empty(), stream);
+        for (size_t k = 0; k < op.extra.size(); ++k)
+          launchAdd(dst, slots_[op.extra[k]].get(), dst, o_.dtype, nIn, st.relu && k + 1 == op.extra.size(), stream);
+        break;
+      }
+      case kIdentity:
+        if (src != dst) checkCuda(cudaMemcpyAsync(dst, src, nIn * es, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(identity)");
+        break;
+      case kZero: checkCuda(cudaMemsetAsync(dst, 0, nIn * es, stream), "cudaMemsetAsync(zero)"); break;
+      default: throw Failure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
     }
   }
 }

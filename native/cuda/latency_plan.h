@@ -4,6 +4,7 @@
 // default for cuDNN convolutions). Conv algorithms are chosen by timed trials
 // (cudnnFindConvolutionForwardAlgorithmEx, like torch.backends.cudnn.benchmark = True).
 #pragma once
+#include "../engine/backend.h"  // LatencyResult
 #include "conv.h"
 #include "cuda_common.h"
 
@@ -18,11 +19,6 @@ struct LatencyOptions {
   int warmup = 10;
   int iterations = 30;
   double bnEps = 1e-5;
-};
-
-struct LatencyResult {
-  double meanMs = 0, medianMs = 0, p90Ms = 0, minMs = 0, imagesPerSecond = 0;
-  std::vector<double> samplesMs;
 };
 
 class LatencyPlan {

@@ -22,14 +22,14 @@ ZenPlan::ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit
   for (size_t i = 0; i < net_.ops.size(); ++i) {
     const NetOp& op = net_.ops[i];
     if (op.opcode == kBn && static_cast<long long>(B_) * op.hin * op.win < 2)
-      throw CudaFailure("E_OPTION", "BN op " + std::to_string(i) +
+      throw Failure("E_OPTION", "BN op " + std::to_string(i) +
                                         " normalises a single value per channel (batchSize·H·W = 1): use batchSize ≥ 2");
   }
   // Budget check first: a clear E_OUT_OF_MEMORY beats a failure deep inside cuDNN.
   size_t need = 0, weightFloats = 0, maxC = 1;
   for (size_t s = 0; s < net_.slotElems.size(); ++s) {
     if (twoB * net_.slotElems[s] > static_cast<size_t>(INT_MAX))
-      throw CudaFailure("E_OUT_OF_MEMORY", "CUDA backend: an activation of " + std::to_string(twoB * net_.slotElems[s]) +
+      throw Failure("E_OUT_OF_MEMORY", "CUDA backend: an activation of " + std::to_string(twoB * net_.slotElems[s]) +
                                                " elements exceeds cuDNN's 2^31 limit: reduce the batch size or resolution");
     need += twoB * net_.slotElems[s] * sizeof(float);
   }
@@ -46,7 +46,7 @@ ZenPlan::ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit
     std::ostringstream m;
     m << "CUDA backend: the Zen-score of this model at batch " << B_ << " needs " << (need >> 20) << " MiB of GPU memory, "
       << (freeB >> 20) << " MiB free: reduce the batch size or resolution";
-    throw CudaFailure("E_OUT_OF_MEMORY", m.str());
+    throw Failure("E_OUT_OF_MEMORY", m.str());
   }
 
   slots_.resize(net_.slotElems.size());
@@ -82,8 +82,7 @@ ZenPlan::ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit
     steps_.push_back(st);
     if (st.fuseRelu) ++i;  // the ReLU is applied inside the BN step
   }
-  const size_t outElems = static_cast<size_t>(net_.slotC[net_.outputSlot]) * net_.slotH[net_.outputSlot] * net_.slotW[net_.outputSlot];
-  l1Blocks_ = l1Blocks(static_cast<size_t>(B_) * outElems);
+  l1Blocks_ = l1Blocks(static_cast<size_t>(B_) * net_.outElems());
 
   workspace_.allocate(wsBytes_, "cuDNN workspace");
   bnPartial_.allocate(2 * maxC * bnPartialSplitsMax_ * 2 * sizeof(double), "BN partial sums");
@@ -110,7 +109,16 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
   // Official mode: running_var carries over from repeat to repeat (the official code never resets
   // it), so repeats [0, firstRepeat) are replayed first: a chunked call then equals one big call.
   const uint32_t end = o.firstRepeat + o.repeats;
-  for (uint32_t rep = o.official ? 0 : o.firstRepeat; rep < end; ++rep) {
+  const uint32_t begin = o.official ? 0 : o.firstRepeat;
+  for (uint32_t rep = begin; rep < end; ++rep) {
+    if (o.cancelled) {
+      // Kernels are queued asynchronously: keep at most two repeats ahead of the GPU so that a
+      // cancellation (AbortSignal, Engine.close()) stops the call within about a repeat.
+      const uint32_t k = rep - begin;
+      if (k >= 1) checkCuda(cudaEventRecord(repeatDone_[(k - 1) % 2].get(), stream), "cudaEventRecord");
+      if (k >= 2) checkCuda(cudaEventSynchronize(repeatDone_[k % 2].get()), "cudaEventSynchronize");
+      if (o.cancelled()) fail("E_CANCELLED", "the call was cancelled (AbortSignal or engine.close())");
+    }
     // Fresh N(0,1) weights per repeat: stream = op index + 1, counter c2 = repeat.
     for (const Step& st : steps_) {
       if (st.weightCount)
@@ -150,18 +158,29 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
           break;
         case kSigmoid: launchSigmoid(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
         case kMul: launchChannelMul(src, slots_[op.aux].get(), dst, DType::F32, twoB, op.cin, hwIn, stream); break;
-        case kAdd:
-          launchAdd(src, slots_[op.aux].get(), dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), false, stream);
+        case kAdd: {
+          // n-ary: (a + b) + c + …, in input order (as the CPU engine); dst is never one of inputs 1..
+          const size_t n = static_cast<size_t>(twoB) * op.inElems();
+          launchAdd(src, slots_[op.aux].get(), dst, DType::F32, n, false, stream);
+          for (int32_t slot : op.extra) launchAdd(dst, slots_[slot].get(), dst, DType::F32, n, false, stream);
           break;
-        default: throw CudaFailure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
+        }
+        case kIdentity:
+          if (src != dst)
+            checkCuda(cudaMemcpyAsync(dst, src, static_cast<size_t>(twoB) * op.inElems() * sizeof(float), cudaMemcpyDeviceToDevice, stream),
+                      "cudaMemcpyAsync(identity)");
+          break;
+        case kZero:
+          checkCuda(cudaMemsetAsync(dst, 0, static_cast<size_t>(twoB) * op.outElems() * sizeof(float), stream), "cudaMemsetAsync(zero)");
+          break;
+        default: throw Failure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
       }
     }
     if (rep < o.firstRepeat) {  // replayed only for its running_var update
       checkLaunch("Zen-score forward kernels (official-mode replay)");
       continue;
     }
-    const size_t outPerHalf = static_cast<size_t>(B_) * net_.slotC[net_.outputSlot] * net_.slotH[net_.outputSlot] *
-                              net_.slotW[net_.outputSlot];
+    const size_t outPerHalf = static_cast<size_t>(B_) * net_.outElems();
     const float* out = slots_[net_.outputSlot].as<float>();
     launchL1Partial(out, out + outPerHalf, outPerHalf, l1Blocks_, l1Partial_.as<double>(), stream);
     launchZenFinish(l1Partial_.as<double>(), l1Blocks_, static_cast<double>(B_), sigmaTerms_.as<double>(), nBn_,

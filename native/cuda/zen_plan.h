@@ -9,6 +9,7 @@
 #include "conv.h"
 #include "cuda_common.h"
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -23,6 +24,8 @@ struct ZenRunOptions {
   double alpha = 0.01;
   double bnEps = 1e-5;
   bool official = false;  // σ̄ from BN running_var (official code) instead of batch variance
+  /** When set: checked between repeats (E_CANCELLED), with at most two repeats queued ahead. */
+  std::function<bool()> cancelled;
 };
 
 class ZenPlan {
@@ -58,6 +61,7 @@ class ZenPlan {
   DeviceBuffer weights_, workspace_, bnPartial_, bnMean_, bnInvstd_, bnVar_, runningVar_, sigmaTerms_, l1Partial_,
       results_;
   std::vector<double> hostResults_;
+  DeviceEvent repeatDone_[2];  // cancellation: the ends of the last two repeats queued
   std::mutex mu_;
 };
 

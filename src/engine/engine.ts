@@ -8,7 +8,7 @@
  *   engine.close();
  */
 import { ZennasError, ZennasErrorCode } from '../errors';
-import { loadCudaAddon, loadNative, NativeAddon, NativeCudaAddon, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
+import { loadCudaAddon, loadNative, NativeAddon, NativeCudaCalls, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
 import { ALPHA_MAX, ALPHA_MIN, checkOption, resolveOptions, Resolved } from './options';
 import { summarizeScores } from '../util/stats';
 import { checkInt, describe, optionError } from '../util/validate';
@@ -225,16 +225,21 @@ export class Engine {
     if (options.threads !== undefined) checkInt('threads', options.threads, 1, 1024);
     this.backend = backend;
     this.addon = loadNative();
+    // One code path for both backends: the CUDA addon (zennas_cuda.node) exports the same Engine
+    // class as zennas.node, over its CUDA backend; close() frees that backend's GPU memory.
+    let EngineClass: NativeAddon['Engine'] = this.addon.Engine;
     if (backend === 'cuda') {
       // Fail here, not at the first call: the caller asked for a GPU this process cannot use.
       const info = cudaStatus();
       if (!info.cuda) throw new ZennasError('E_BACKEND', `backend 'cuda' is unavailable: ${info.cudaReason ?? 'no usable CUDA device'}`);
-    } else {
-      try {
-        this.native = new this.addon.Engine({ backend: 'cpu', threads: options.threads ?? 0 });
-      } catch (e) {
-        throw toZennasError(e);
-      }
+      const { addon } = loadCudaAddon();
+      if (!addon) throw new ZennasError('E_INTERNAL', 'the CUDA addon vanished after it was found');
+      EngineClass = addon.Engine;
+    }
+    try {
+      this.native = new EngineClass({ backend, threads: options.threads ?? 0 });
+    } catch (e) {
+      throw toZennasError(e);
     }
   }
 
@@ -249,7 +254,7 @@ export class Engine {
     const o = resolveZenScoreOptions(options);
     this.checkOpen();
     try {
-      if (this.backend === 'cuda') return summarize(await this.cuda('cudaZenScore')(d, { ...o }));
+      // Both backends: the native Engine's run('zen', …) (the CUDA addon exports the same class).
       return summarize(zenResult(await this.native!.run('zen', d, o)));
     } catch (e) {
       throw toZennasError(e);
@@ -358,10 +363,19 @@ export class Engine {
     if (this.closed) throw new ZennasError('E_BACKEND', 'the engine is closed');
   }
 
-  private cuda<K extends 'cudaZenScore' | 'cudaLatency'>(fn: K): NativeCudaAddon[K] {
-    const { addon } = loadCudaAddon();
-    if (!addon) throw new ZennasError('E_INTERNAL', 'the CUDA addon vanished after the engine was created');
-    return addon[fn].bind(addon) as NativeCudaAddon[K];
+  /**
+   * Compatibility shim for the former CUDA-addon entry points: backend 'cuda' now runs through
+   * this.native (the CUDA addon's Engine) exactly as the CPU does, so prefer this.native.run /
+   * this.native.latency; this only forwards to them.
+   */
+  private cuda<K extends keyof NativeCudaCalls>(fn: K): NativeCudaCalls[K] {
+    const native = this.native;
+    if (this.backend !== 'cuda' || !native) throw new ZennasError('E_INTERNAL', `${fn} called on an engine without the CUDA backend`);
+    const calls: NativeCudaCalls = {
+      cudaZenScore: async (d, o) => zenResult(await native.run('zen', d, o)),
+      cudaLatency: (d, o) => native.latency(d, o),
+    };
+    return calls[fn];
   }
 }
 

@@ -90,7 +90,9 @@ export interface NativeCudaStatus {
  * `latency`, `close()` (frees the backend's GPU memory) — and the device probe.
  */
 export interface NativeCudaAddon {
-  Engine: new (options: { backend: 'cuda'; threads?: number }) => NativeEngine;
+  Engine: new (options: { backend: string; threads?: number }) => NativeEngine;
+  /** Hands the addon the error class it throws (as zennas.node's). */
+  setErrorClass(cls: typeof ZennasError): void;
   cudaStatus(): NativeCudaStatus;
   /** Test hook: validate + plan a descriptor as the CUDA backend would (no GPU needed). */
   _cudaPlan?(descriptor: Int32Array, resolution: number): { ops: number; slots: number; output: number[] };
@@ -192,7 +194,13 @@ export function loadCudaAddon(): { addon?: NativeCudaAddon; reason?: string } {
   }
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return (cudaCached = { addon: require(file) as NativeCudaAddon });
+    const addon = require(file) as NativeCudaAddon;
+    if (typeof addon.Engine !== 'function' || typeof addon.cudaStatus !== 'function') {
+      return (cudaCached = { reason: `the CUDA backend (${file}) is from an older build (it exports no Engine class): rebuild it with \`npm run build:native\`` });
+    }
+    // Native errors are thrown as this very class, as by the CPU addon (loadNative).
+    if (typeof addon.setErrorClass === 'function') addon.setErrorClass(ZennasError);
+    return (cudaCached = { addon });
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0];
     return (cudaCached = { reason: `the CUDA backend (${file}) is built but cannot be loaded: ${msg}. ${CUDNN_HINT}` });
