@@ -8,8 +8,8 @@
  *   engine.close();
  */
 import { ZennasError, ZennasErrorCode } from '../errors';
-import { loadCudaAddon, loadNative, NativeAddon, NativeCudaCalls, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
-import { ALPHA_MAX, ALPHA_MIN, checkOption, resolveOptions, Resolved } from './options';
+import { loadCudaAddon, loadNative, NativeAddon, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
+import { ALPHA_MAX, ALPHA_MIN, checkOption, ENGINE_OPTIONS, resolveOptions, Resolved } from './options';
 import { summarizeScores } from '../util/stats';
 import { checkInt, describe, optionError } from '../util/validate';
 
@@ -127,7 +127,7 @@ const ZEN_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', '
 /** Defaults of zenScore (DESIGN §3 CIFAR setting), from the option table. */
 export const ZEN_SCORE_DEFAULTS: Readonly<ZenScoreOptions> = Object.freeze(resolveOptions('zenScore', ZEN_KEYS, {}));
 
-const CODES: ReadonlySet<string> = new Set(['E_PARSE', 'E_STRUCTURE', 'E_OPTION', 'E_DESCRIPTOR', 'E_OUT_OF_MEMORY', 'E_BACKEND', 'E_NATIVE', 'E_CHECKPOINT', 'E_IO', 'E_INTERNAL']);
+const CODES: ReadonlySet<string> = new Set(['E_PARSE', 'E_STRUCTURE', 'E_OPTION', 'E_DESCRIPTOR', 'E_OUT_OF_MEMORY', 'E_BACKEND', 'E_NATIVE', 'E_CHECKPOINT', 'E_IO', 'E_CANCELLED', 'E_INTERNAL']);
 
 /** Native errors ({name:'ZennasError', code}) → ZennasError; anything else → E_INTERNAL. */
 export function toZennasError(e: unknown): ZennasError {
@@ -135,6 +135,28 @@ export function toZennasError(e: unknown): ZennasError {
   const code = (e as { code?: unknown })?.code;
   const message = e instanceof Error ? e.message : String(e);
   return new ZennasError(typeof code === 'string' && CODES.has(code) ? (code as ZennasErrorCode) : 'E_INTERNAL', message);
+}
+
+/** Options every engine call takes besides its table keys. */
+export interface CallOptions {
+  /** Cancels the call: it rejects with E_CANCELLED at its next repeat (engine.close() does the same). */
+  signal?: AbortSignal;
+}
+
+/**
+ * Splits `signal` off a call's options and turns it into the native cancellation token (an
+ * Int32Array the native side polls between repeats; set to 1 when the signal fires).
+ */
+function takeSignal<T extends object>(options: T | undefined): { rest: T | undefined; native: { cancelToken?: Int32Array }; done: () => void } {
+  if (!options || typeof options !== 'object' || !('signal' in options)) return { rest: options, native: {}, done: () => {} };
+  const { signal, ...rest } = options as T & CallOptions;
+  if (signal === undefined) return { rest: rest as T, native: {}, done: () => {} };
+  if (!(signal instanceof AbortSignal)) optionError(`signal must be an AbortSignal, got ${describe(signal)}`);
+  if (signal.aborted) throw new ZennasError('E_CANCELLED', 'the call was cancelled before it started (the AbortSignal had fired)');
+  const token = new Int32Array(1);
+  const onAbort = () => { Atomics.store(token, 0, 1); };
+  signal.addEventListener('abort', onAbort, { once: true });
+  return { rest: rest as T, native: { cancelToken: token }, done: () => signal.removeEventListener('abort', onAbort) };
 }
 
 function checkDescriptor(d: unknown): Int32Array {
@@ -148,6 +170,9 @@ export { ALPHA_MIN, ALPHA_MAX };
 export function resolveZenScoreOptions(o: Partial<ZenScoreOptions> | undefined): ZenScoreOptions {
   const r = resolveOptions('zenScore', ZEN_KEYS, o === undefined ? undefined : stripUndefined(o as object));
   checkInt('firstRepeat', r.firstRepeat, 0, 0xffffffff - r.repeats);
+  // Official mode replays repeats [0, firstRepeat) for their running_var: bound the work as repeats is.
+  if (r.mode === 'official' && r.firstRepeat + r.repeats > ENGINE_OPTIONS.repeats.max)
+    optionError(`in mode 'official' firstRepeat + repeats must be ≤ ${ENGINE_OPTIONS.repeats.max} (earlier repeats are replayed), got ${r.firstRepeat + r.repeats}`);
   return r;
 }
 
@@ -249,30 +274,34 @@ export class Engine {
   }
 
   /** Zen-score of a descriptor (Zen-NAS Algorithm 1): one entry per repeat plus mean/std/ci95. */
-  async zenScore(descriptor: Int32Array, options?: Partial<ZenScoreOptions>): Promise<ZenScoreResult> {
+  async zenScore(descriptor: Int32Array, options?: Partial<ZenScoreOptions> & CallOptions): Promise<ZenScoreResult> {
     const d = checkDescriptor(descriptor);
-    const o = resolveZenScoreOptions(options);
+    const sig = takeSignal(options);
+    const o = resolveZenScoreOptions(sig.rest);
     this.checkOpen();
     try {
       // Both backends: the native Engine's run('zen', …) (the CUDA addon exports the same class).
-      return summarize(zenResult(await this.native!.run('zen', d, o)));
+      return summarize(zenResult(await this.native!.run('zen', d, { ...o, ...sig.native })));
     } catch (e) {
       throw toZennasError(e);
+    } finally {
+      sig.done();
     }
   }
 
   /**
    * Run a proxy on a descriptor: 'zen' (the Zen-score) or 'gradients' (forward + backward through
    * a loss head). Options are checked against the proxy's keys from the one option table; a
-   * misspelt key is an error. CPU backend (the CUDA backend runs 'zen' through zenScore).
+   * misspelt key is an error. The CUDA backend runs 'zen' only (no backward pass on the GPU yet).
    */
-  async run(proxy: 'zen', descriptor: Int32Array, options?: Partial<ZenScoreOptions>): Promise<RunResult>;
-  async run(proxy: 'gradients', descriptor: Int32Array, options?: Partial<GradientsOptions>): Promise<RunResult>;
-  async run(proxy: EngineProxyName, descriptor: Int32Array, options?: Partial<ZenScoreOptions> | Partial<GradientsOptions>): Promise<RunResult> {
+  async run(proxy: 'zen', descriptor: Int32Array, options?: Partial<ZenScoreOptions> & CallOptions): Promise<RunResult>;
+  async run(proxy: 'gradients', descriptor: Int32Array, options?: Partial<GradientsOptions> & CallOptions): Promise<RunResult>;
+  async run(proxy: EngineProxyName, descriptor: Int32Array, options?: (Partial<ZenScoreOptions> | Partial<GradientsOptions>) & CallOptions): Promise<RunResult> {
     const d = checkDescriptor(descriptor);
     const spec = (ENGINE_PROXIES as Record<string, { keys: readonly string[] }>)[proxy as string];
     if (!spec) optionError(`unknown proxy ${describe(proxy)}; the engine has: ${Object.keys(ENGINE_PROXIES).join(', ')}`);
-    const given = options === undefined ? undefined : stripUndefined(options as object);
+    const sig = takeSignal(options);
+    const given = sig.rest === undefined ? undefined : stripUndefined(sig.rest as object);
     let o: Record<string, unknown>;
     if (proxy === 'zen') {
       o = { ...resolveZenScoreOptions(given as Partial<ZenScoreOptions>) };
@@ -285,15 +314,17 @@ export class Engine {
       o = { ...r, ...(labels ? { labels } : {}) };
     }
     this.checkOpen();
-    if (this.backend !== 'cpu') optionError(`engine.run runs on the CPU backend (backend '${this.backend}' serves zenScore and latency)`);
+    if (this.backend !== 'cpu' && proxy !== 'zen') optionError(`proxy '${proxy}' runs on the CPU backend (backend '${this.backend}' runs 'zen' and latency)`);
     try {
-      const r = await this.native!.run(proxy, d, o as never);
+      const r = await this.native!.run(proxy, d, { ...o, ...sig.native } as never);
       return {
         proxy, scores: r.scores, ...summarizeScores(r.scores), series: r.series, seconds: r.seconds,
         ...(r.gradients ? { gradients: r.gradients } : {}), ...(r.inputGradient ? { inputGradient: r.inputGradient } : {}),
       };
     } catch (e) {
       throw toZennasError(e);
+    } finally {
+      sig.done();
     }
   }
 
@@ -315,9 +346,9 @@ export class Engine {
     const o: LatencyOptions = { ...r, ...(g.precision ? { precision: g.precision as 'fp16' | 'fp32' } : {}) };
     this.checkOpen();
     try {
-      if (this.backend === 'cuda') return await this.cuda('cudaLatency')(d, { ...o });
-      if (o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
-      return await this.native!.latency(d, { ...o, precision: 'fp32' });
+      if (this.backend === 'cpu' && o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
+      // One path for both backends (precision defaults: fp16 on CUDA, fp32 on the CPU).
+      return await this.native!.latency(d, { ...o });
     } catch (e) {
       throw toZennasError(e);
     }
@@ -351,7 +382,10 @@ export class Engine {
     }
   }
 
-  /** Release the worker threads and cached plans (calls in flight still finish). Idempotent. */
+  /**
+   * Release the worker threads, cached plans and (CUDA) GPU memory. Calls in flight stop at their
+   * next repeat and reject with E_CANCELLED; later calls reject with E_BACKEND. Idempotent.
+   */
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -361,21 +395,6 @@ export class Engine {
 
   private checkOpen(): void {
     if (this.closed) throw new ZennasError('E_BACKEND', 'the engine is closed');
-  }
-
-  /**
-   * Compatibility shim for the former CUDA-addon entry points: backend 'cuda' now runs through
-   * this.native (the CUDA addon's Engine) exactly as the CPU does, so prefer this.native.run /
-   * this.native.latency; this only forwards to them.
-   */
-  private cuda<K extends keyof NativeCudaCalls>(fn: K): NativeCudaCalls[K] {
-    const native = this.native;
-    if (this.backend !== 'cuda' || !native) throw new ZennasError('E_INTERNAL', `${fn} called on an engine without the CUDA backend`);
-    const calls: NativeCudaCalls = {
-      cudaZenScore: async (d, o) => zenResult(await native.run('zen', d, o)),
-      cudaLatency: (d, o) => native.latency(d, o),
-    };
-    return calls[fn];
   }
 }
 

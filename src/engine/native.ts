@@ -98,15 +98,6 @@ export interface NativeCudaAddon {
   _cudaPlan?(descriptor: Int32Array, resolution: number): { ops: number; slots: number; output: number[] };
 }
 
-/**
- * The CUDA addon's former entry points (cudaZenScore / cudaLatency), now Engine methods of the
- * CUDA addon's Engine: the shape of the compatibility shim `Engine.cuda()` in engine.ts returns.
- */
-export interface NativeCudaCalls {
-  cudaZenScore(descriptor: Int32Array, options: NativeRunOptions): Promise<NativeZenScoreResult>;
-  cudaLatency(descriptor: Int32Array, options: Record<string, unknown>): Promise<NativeLatencyResult>;
-}
-
 /** The CPU addon's exports (zennas.node). */
 export interface NativeAddon {
   Engine: new (options: { backend: string; threads?: number }) => NativeEngine;
