@@ -3,7 +3,7 @@ import * as path from 'path';
 import { ZOO } from './helpers/arbitraries';
 import { zennas } from './helpers/cli';
 import { Engine } from '../src/engine/engine';
-import { encodeDescriptor } from '../src/model/descriptor';
+import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerForScoring } from '../src/model/lower';
 import { parseStructure } from '../src/grammar/parse';
 
