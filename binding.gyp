@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "zennas",
-      "sources": ["<!@(node -e \"process.stdout.write(require('fs').readFileSync('native/sources.txt','utf8').split('\\n').filter(l=>l&&!l.startsWith('#')).join(' '))\")"],
+      "sources": ["<!@(node -e \"const fs=require('fs');process.stdout.write(fs.readFileSync('native/sources.txt','utf8').split('\\n').filter(l=>l&&!l.startsWith('#')).concat(fs.readdirSync('native/cpu/ops').filter(f=>f.endsWith('.cc')).map(f=>'native/cpu/ops/'+f)).join(' '))\")"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "ZENNAS_VERSION=\"<!(node -p \"require('./package.json').version\")\""],
       "cflags!": ["-fno-exceptions", "-O2"],

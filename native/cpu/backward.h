@@ -53,11 +53,9 @@ using AvgPoolBwdFn = void (*)(const ConvGeom& g, const float* dy, float* dx, int
  */
 using BnBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma,
                          double* dBeta);
-/** Element-wise backward: dx (+)= dy · f'(·). ReLU and sigmoid read the forward output y, swish the input x. */
+/** Element-wise backward: dx (+)= dy · f'(·); ReLU and sigmoid read the forward output y. */
 using ReluBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
 using SigmoidBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
-using SwishFn = void (*)(const float* x, float* y, int64_t n);
-using SwishBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, bool acc);
 /** dx (+)= dy · g over n values (MUL's x-gradient, GAP's 1/HW broadcast with g = 1/HW from one value). */
 using ScaleBwdFn = void (*)(const float* dy, float* dx, int64_t n, float g, bool acc);
 /** Σ dy·x in float64 (MUL's gate gradient, BN/linear sums). */

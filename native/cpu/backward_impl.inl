@@ -482,21 +482,6 @@ void sigmoidBwd(const float* y, const float* dy, float* dx, int64_t n, bool acc)
   else for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (1.f - y[i]);
 }
 
-void swish(const float* x, float* y, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = x[i];
-    y[i] = static_cast<float>(v / (1.0 + std::exp(-v)));
-  }
-}
-
-void swishBwd(const float* x, const float* dy, float* dx, int64_t n, bool acc) {
-  for (int64_t i = 0; i < n; ++i) {
-    const double v = x[i], s = 1.0 / (1.0 + std::exp(-v));
-    const float d = static_cast<float>(static_cast<double>(dy[i]) * (s + v * s * (1.0 - s)));
-    dx[i] = acc ? dx[i] + d : d;
-  }
-}
-
 void scaleBwd(const float* dy, float* dx, int64_t n, float g, bool acc) {
   if (acc) for (int64_t i = 0; i < n; ++i) dx[i] += dy[i] * g;
   else for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * g;

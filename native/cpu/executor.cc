@@ -95,6 +95,9 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
 }
 
 Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k_(selectKernels()), d_(std::move(d)), c_(c) {
+  for (const OpDesc& o : d_.ops)
+    if (!findCpuOp(o.op) && o.op != OpCode::Conv && o.op != OpCode::Linear && o.op != OpCode::DwConv && o.op != OpCode::BN)
+      fail("E_BACKEND", std::string("op ") + opName(o.op) + " has no CPU implementation in this build");
   if (c_.groups < 1 || c_.images % c_.groups != 0) fail("E_INTERNAL", "executor: images must split into whole groups");
   if (c_.backward && !d_.keepsAll) fail("E_INTERNAL", "executor: a backward plan needs a descriptor planned with keepAll");
   const double need = estimateBytes(d_, c_);
@@ -252,6 +255,28 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       }
     }
   }
+
+  // Registered ops get their buffers once (no per-call allocation).
+  for (size_t i = 0; i < d_.ops.size(); ++i) {
+    Step& s = steps_[i];
+    const OpDesc& o = d_.ops[i];
+    s.impl = (o.op == OpCode::Conv || o.op == OpCode::Linear || o.op == OpCode::DwConv || o.op == OpCode::BN) ? nullptr : findCpuOp(o.op);
+    if (!s.impl) continue;
+    for (size_t k = 0; k < o.inputs.size(); ++k) {
+      const int32_t v = o.inputs[k];
+      s.inPtr.push_back(slots_[static_cast<size_t>(o.inputSlots[k])].data());
+      s.inStride.push_back(channelStride(v));
+      if (c_.backward) {
+        float* g = needsGrad_[static_cast<size_t>(v)] ? grads_[static_cast<size_t>(v)].data() : nullptr;
+        s.dxAll.push_back(g);
+        s.dxNoInput.push_back(v == 0 ? nullptr : g);
+      }
+    }
+    if (c_.backward) {
+      s.accArr = std::make_unique<bool[]>(o.inputs.size());
+      for (size_t k = 0; k < o.inputs.size(); ++k) s.accArr[k] = s.gradAcc[k];
+    }
+  }
 }
 
 void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
@@ -293,11 +318,11 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
       fn(b, std::min(total, b + s.perTask), scratch);
     });
   };
-  auto rows = [&](const std::function<void(const float*, float*, int64_t)>& fn) {
-    each([&](int64_t b, int64_t e, float*) {
-      for (int64_t c = b; c < e; ++c) fn(in + c * s.g.inStride, out + c * s.g.outStride, n * inPlane);
-    }, o.cout);
-  };
+  if (s.impl) {
+    if (s.skip) return;  // a RELU folded into the preceding BN
+    s.impl->forward(OpStep{o, s.g, n, pool, k_, s.perTask, s.inPtr.data(), s.inStride.data(), out});
+    return;
+  }
   switch (o.op) {
     case OpCode::Conv: case OpCode::Linear: {
       const float* w = weights_.data() + s.weightOffset;
@@ -312,52 +337,6 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
     case OpCode::DwConv: {
       const float* w = weights_.data() + s.weightOffset;
       each([&](int64_t b, int64_t e, float*) { k_.dwConv(s.g, w, in, out, b, e); }, o.cout);
-      break;
-    }
-    case OpCode::MaxPool:
-      each([&](int64_t b, int64_t e, float*) { k_.maxPool(s.g, in, out, b, e); }, o.cout);
-      break;
-    case OpCode::AvgPool:
-      each([&](int64_t b, int64_t e, float*) { k_.avgPool(s.g, in, out, b, e, o.countIncludePad != 0); }, o.cout);
-      break;
-    case OpCode::Gap:
-      each([&](int64_t b, int64_t e, float*) { k_.gap(s.g, in, out, b, e); }, o.cout);
-      break;
-    case OpCode::Relu:
-      if (!s.skip) rows([&](const float* x, float* y, int64_t len) { k_.relu(x, y, len); });
-      break;
-    case OpCode::Sigmoid:
-      rows([&](const float* x, float* y, int64_t len) { k_.sigmoid(x, y, len); });
-      break;
-    case OpCode::Swish:
-      rows([&](const float* x, float* y, int64_t len) { k_.swish(x, y, len); });
-      break;
-    case OpCode::Identity:
-      if (in != out) rows([&](const float* x, float* y, int64_t len) { std::memcpy(y, x, sizeof(float) * static_cast<size_t>(len)); });
-      break;
-    case OpCode::Zero:
-      rows([&](const float*, float* y, int64_t len) { std::memset(y, 0, sizeof(float) * static_cast<size_t>(len)); });
-      break;
-    case OpCode::Add: {
-      const float* aux = slots_[static_cast<size_t>(o.aux)].data();
-      each([&](int64_t b, int64_t e, float*) {
-        for (int64_t c = b; c < e; ++c) {
-          float* y = out + c * s.g.outStride;
-          k_.add(in + c * s.g.inStride, aux + c * s.g.inStride, y, n * inPlane);
-          for (size_t j = 2; j < o.inputSlots.size(); ++j)  // n-ary: (a + b) + c + …, in input order
-            k_.add(y, slots_[static_cast<size_t>(o.inputSlots[j])].data() + c * s.g.inStride, y, n * inPlane);
-        }
-      }, o.cout);
-      break;
-    }
-    case OpCode::Mul: {
-      const float* gate = slots_[static_cast<size_t>(o.aux)].data();
-      const int64_t gs = stride(1);
-      each([&](int64_t b, int64_t e, float*) {
-        for (int64_t c = b; c < e; ++c)
-          for (int64_t img = 0; img < n; ++img)
-            k_.scale(in + c * s.g.inStride + img * inPlane, out + c * s.g.outStride + img * inPlane, inPlane, gate[c * gs + img]);
-      }, o.cout);
       break;
     }
     case OpCode::BN: {
@@ -399,6 +378,8 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
       }, o.cout);
       break;
     }
+    default:
+      fail("E_INTERNAL", std::string("no CPU implementation of op ") + opName(o.op));
   }
 }
 
@@ -408,29 +389,40 @@ void Executor::forward(ThreadPool& pool, const ForwardMode& m) {
       if (s.bn >= 0 && (c_.images / c_.groups) * d_.ops[static_cast<size_t>(&s - steps_.data())].in.plane() < 2)
         fail("E_OPTION", "BN op " + std::to_string(&s - steps_.data()) +
                              " normalises a single value per channel (batchSize·H·W = 1): use batchSize ≥ 2");
+  for (size_t i = 0; i < steps_.size(); ++i) profiled(i, "", 1.0, [&] { runStep(i, pool, m); });
+}
+
+template <typename Fn>
+void Executor::profiled(size_t i, const char* pass, double flopFactor, Fn&& fn) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    if (!profile) {
-      runStep(i, pool, m);
-      continue;
-    }
-    // ZENNAS_PROFILE=1: per-op wall time to stderr (development aid).
-    const auto t0 = std::chrono::steady_clock::now();
-    runStep(i, pool, m);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const OpDesc& o = d_.ops[i];
-    const ConvGeom& g = steps_[i].g;
-    const double gflop = isGemm(o.op) ? 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;
-    std::fprintf(stderr, "zennas-profile %-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", opName(o.op), o.cin, o.cout,
-                 o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3));
+  if (!profile) {
+    fn();
+    return;
   }
+  // ZENNAS_PROFILE=1: per-op wall time to stderr (development aid).
+  const auto t0 = std::chrono::steady_clock::now();
+  fn();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const OpDesc& o = d_.ops[i];
+  const ConvGeom& g = steps_[i].g;
+  const double gflop = isGemm(o.op) ? flopFactor * 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;
+  std::fprintf(stderr, "zennas-profile %s%-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", pass, opName(o.op), o.cin, o.cout,
+               o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3));
 }
 
 void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
   const Step& s = steps_[i];
   const OpDesc& o = d_.ops[i];
   if (!needsGrad_[static_cast<size_t>(o.value)]) return;
-  const int64_t n = c_.images, inPlane = o.in.plane(), outPlane = o.out.plane();
+  if (s.impl) {
+    OpStep st{o, s.g, c_.images, pool, k_, s.perTask, s.inPtr.data(), s.inStride.data(), slots_[static_cast<size_t>(o.dst)].data()};
+    st.dy = grads_[static_cast<size_t>(o.value)].data();
+    st.dx = (inputGrad ? s.dxAll : s.dxNoInput).data();
+    st.acc = s.accArr.get();
+    s.impl->backward(st);
+    return;
+  }
+  const int64_t n = c_.images, inPlane = o.in.plane();
   const float* dy = grad(o.value);
   const int32_t v0 = o.inputs[0];
   const bool want0 = needsGrad_[static_cast<size_t>(v0)] && (v0 != 0 || inputGrad);
@@ -443,11 +435,6 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
     pool.parallelFor((channels + per - 1) / per, [&](int64_t t, int, float*) {
       for (int64_t c = t * per; c < std::min(channels, (t + 1) * per); ++c) fn(c);
     });
-  };
-  // dx (+)= f(dy) row by row for ops whose input and output have one shape
-  auto rowsBack = [&](const std::function<void(int64_t, const float*, float*, bool)>& fn) {
-    if (!dx) return;
-    perChannel([&](int64_t c) { fn(c, dy + c * s.g.outStride, dx + c * s.g.inStride, acc0); }, o.cout);
   };
   switch (o.op) {
     case OpCode::Conv: case OpCode::Linear: {
@@ -545,76 +532,6 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
       perChannel([&](int64_t c) { k_.dwConvBwd(s.g, w, x, dy, dx, wg, c, c + 1, acc0); }, o.cout);
       break;
     }
-    case OpCode::MaxPool:
-      if (dx) perChannel([&](int64_t c) { k_.maxPoolBwd(s.g, x, dy, dx, c, c + 1, acc0); }, o.cout);
-      break;
-    case OpCode::AvgPool:
-      if (dx) perChannel([&](int64_t c) { k_.avgPoolBwd(s.g, dy, dx, c, c + 1, o.countIncludePad != 0, acc0); }, o.cout);
-      break;
-    case OpCode::Gap:
-      if (dx)  // dy[c][img] / HW broadcast over the plane
-        perChannel([&](int64_t c) {
-          for (int64_t img = 0; img < n; ++img) {
-            const float v = dy[c * s.g.outStride + img] / static_cast<float>(inPlane);
-            float* p = dx + c * s.g.inStride + img * inPlane;
-            if (acc0) for (int64_t j = 0; j < inPlane; ++j) p[j] += v;
-            else for (int64_t j = 0; j < inPlane; ++j) p[j] = v;
-          }
-        }, o.cout);
-      break;
-    case OpCode::Relu: {
-      const float* y = slots_[static_cast<size_t>(o.dst)].data();
-      rowsBack([&](int64_t c, const float* g, float* d, bool a) { k_.reluBwd(y + c * s.g.outStride, g, d, n * inPlane, a); });
-      break;
-    }
-    case OpCode::Sigmoid: {
-      const float* y = slots_[static_cast<size_t>(o.dst)].data();
-      rowsBack([&](int64_t c, const float* g, float* d, bool a) { k_.sigmoidBwd(y + c * s.g.outStride, g, d, n * inPlane, a); });
-      break;
-    }
-    case OpCode::Swish:
-      rowsBack([&](int64_t c, const float* g, float* d, bool a) { k_.swishBwd(x + c * s.g.inStride, g, d, n * inPlane, a); });
-      break;
-    case OpCode::Identity:
-      rowsBack([&](int64_t, const float* g, float* d, bool a) { k_.scaleBwd(g, d, n * inPlane, 1.f, a); });
-      break;
-    case OpCode::Zero:
-      rowsBack([&](int64_t, const float*, float* d, bool a) {
-        if (!a) std::memset(d, 0, sizeof(float) * static_cast<size_t>(n * inPlane));
-      });
-      break;
-    case OpCode::Add:
-      for (size_t k = 0; k < o.inputs.size(); ++k) {
-        const int32_t v = o.inputs[k];
-        if (!needsGrad_[static_cast<size_t>(v)] || (v == 0 && !inputGrad)) continue;
-        float* d = grad(v);
-        const bool a = s.gradAcc[k];
-        perChannel([&](int64_t c) { k_.scaleBwd(dy + c * s.g.outStride, d + c * s.g.inStride, n * inPlane, 1.f, a); }, o.cout);
-      }
-      break;
-    case OpCode::Mul: {
-      const float* gate = slots_[static_cast<size_t>(o.aux)].data();
-      const int64_t gs = stride(1);
-      const int32_t vg = o.inputs[1];
-      float* dg = needsGrad_[static_cast<size_t>(vg)] && (vg != 0 || inputGrad) ? grad(vg) : nullptr;
-      const bool accG = s.gradAcc[1];
-      // The gate gradient first: when x and the gate are one value, both parts add up in dg.
-      perChannel([&](int64_t c) {
-        for (int64_t img = 0; img < n; ++img) {
-          const float* g = dy + c * s.g.outStride + img * outPlane;
-          if (dg) {
-            const float v = static_cast<float>(k_.dot(g, x + c * s.g.inStride + img * inPlane, inPlane));
-            dg[c * gs + img] = accG ? dg[c * gs + img] + v : v;
-          }
-        }
-      }, o.cout);
-      if (dx)
-        perChannel([&](int64_t c) {
-          for (int64_t img = 0; img < n; ++img)
-            k_.scaleBwd(dy + c * s.g.outStride + img * outPlane, dx + c * s.g.inStride + img * inPlane, inPlane, gate[c * gs + img], acc0);
-        }, o.cout);
-      break;
-    }
     case OpCode::BN: {
       const int G = c_.groups;
       const int64_t groupLen = (n / G) * inPlane;
@@ -646,6 +563,8 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
       }, o.cout);
       break;
     }
+    default:
+      fail("E_INTERNAL", std::string("no CPU backward of op ") + opName(o.op));
   }
 }
 
@@ -656,21 +575,7 @@ void Executor::backward(ThreadPool& pool, bool inputGrad) {
     if (!needsGrad_[static_cast<size_t>(d_.ops[i].value)] && wgradOffset_[i] >= 0)
       std::memset(wgrad_.data() + wgradOffset_[i], 0, sizeof(float) * static_cast<size_t>(wgradSize_[i]));
   if (inputGrad && !needsGrad_[0]) std::memset(grads_[0].data(), 0, sizeof(float) * grads_[0].size());
-  static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
-  for (size_t i = steps_.size(); i-- > 0;) {
-    if (!profile) {
-      backwardStep(i, pool, inputGrad);
-      continue;
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    backwardStep(i, pool, inputGrad);
-    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const OpDesc& o = d_.ops[i];
-    const ConvGeom& g = steps_[i].g;
-    const double gflop = isGemm(o.op) ? 2.0 * 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;  // weight + data gradient
-    std::fprintf(stderr, "zennas-profile bwd %-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", opName(o.op), o.cin, o.cout,
-                 o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3));
-  }
+  for (size_t i = steps_.size(); i-- > 0;) profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad); });  // weight + data gradient
 }
 
 }  // namespace cpu

@@ -5,11 +5,13 @@
 // and the math on top; nothing here knows about any proxy. Running a pass allocates nothing.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "../common/descriptor.h"
 #include "../common/thread_pool.h"
 #include "kernels.h"
+#include "ops/op.h"
 
 namespace zennas {
 namespace cpu {
@@ -84,6 +86,12 @@ class Executor {
     int64_t weightTOffset = -1;  // into weightsT_ (packed A of the flipped weights)
     bool scatterT = false;       // 1×1 strided: Wᵀ·dY on the output grid, scattered to every s-th input pixel
     int64_t tasksT = 1, perTaskT = 1;
+    // Registered (parameter-free) ops, native/cpu/ops/: their buffers, fixed at plan time.
+    const CpuOp* impl = nullptr;
+    std::vector<const float*> inPtr;
+    std::vector<int64_t> inStride;
+    std::vector<float*> dxAll, dxNoInput;  // gradient buffers per input (null: none needed); without the input's
+    std::unique_ptr<bool[]> accArr;        // gradAcc as an array
   };
   struct WeightChunk {
     int step;
@@ -93,6 +101,9 @@ class Executor {
   int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
   void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
   void backwardStep(size_t i, ThreadPool& pool, bool inputGrad);
+  /** Runs `fn` for step i, timing it to stderr under ZENNAS_PROFILE=1. */
+  template <typename Fn>
+  void profiled(size_t i, const char* pass, double flopFactor, Fn&& fn);
 
   const Kernels& k_;
   Descriptor d_;

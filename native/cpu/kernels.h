@@ -39,8 +39,6 @@ struct Kernels {
   BnBwdFn bnBwd;
   ReluBwdFn reluBwd;
   SigmoidBwdFn sigmoidBwd;
-  SwishFn swish;
-  SwishBwdFn swishBwd;
   ScaleBwdFn scaleBwd;
   DotFn dot;
 };
