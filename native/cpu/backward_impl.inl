@@ -456,19 +456,36 @@ double dot(const float* a, const float* b, int64_t n) {
 }
 
 void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma, double* dBeta) {
+  // Σ dy and Σ dy·x in float64 (vectorised), then Σ dy·x̂ = invstd·(Σ dy·x − mean·Σ dy).
   double sdy = 0, sdyx = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double g = dy[i];
-    sdy += g;
-    sdyx += g * static_cast<double>((x[i] - mean) * invstd);
+  int64_t i = 0;
+#if ZENNAS_VEC
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 g = _mm256_loadu_ps(dy + i), v = _mm256_loadu_ps(x + i);
+    const __m256d g0 = _mm256_cvtps_pd(_mm256_castps256_ps128(g)), g1 = _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1));
+    s0 = _mm256_add_pd(s0, g0); s1 = _mm256_add_pd(s1, g1);
+    q0 = _mm256_fmadd_pd(g0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)), q0);
+    q1 = _mm256_fmadd_pd(g1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), q1);
   }
-  *dGamma += sdyx;
+  alignas(32) double ts[4], tq[4];
+  _mm256_store_pd(ts, _mm256_add_pd(s0, s1));
+  _mm256_store_pd(tq, _mm256_add_pd(q0, q1));
+  sdy = (ts[0] + ts[1]) + (ts[2] + ts[3]);
+  sdyx = (tq[0] + tq[1]) + (tq[2] + tq[3]);
+#endif
+  for (; i < n; ++i) {
+    sdy += dy[i];
+    sdyx += static_cast<double>(dy[i]) * static_cast<double>(x[i]);
+  }
+  const double sdyxhat = static_cast<double>(invstd) * (sdyx - static_cast<double>(mean) * sdy);
+  *dGamma += sdyxhat;
   *dBeta += sdy;
-  const float a = static_cast<float>(sdy / static_cast<double>(n)), b = static_cast<float>(sdyx / static_cast<double>(n));
+  const float a = static_cast<float>(sdy / static_cast<double>(n)), b = static_cast<float>(sdyxhat / static_cast<double>(n));
   if (acc) {
-    for (int64_t i = 0; i < n; ++i) dx[i] += invstd * (dy[i] - a - (x[i] - mean) * invstd * b);
+    for (int64_t j = 0; j < n; ++j) dx[j] += invstd * (dy[j] - a - (x[j] - mean) * invstd * b);
   } else {
-    for (int64_t i = 0; i < n; ++i) dx[i] = invstd * (dy[i] - a - (x[i] - mean) * invstd * b);
+    for (int64_t j = 0; j < n; ++j) dx[j] = invstd * (dy[j] - a - (x[j] - mean) * invstd * b);
   }
 }
 
