@@ -36,6 +36,19 @@ class Executor {
 
   /** N(0,1) weights (Philox stream op index + 1, OIHW order, DESCRIPTOR.md); linear biases 0. */
   void drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool);
+  // ---- executor_init.cc: the second init and parameter access for the zero-shot proxies
+  /**
+   * PyTorch's default init (DESCRIPTOR.md "Init 'torch'"): weights U(−b, b), b = 1/√fan_in, and
+   * LINEAR biases U(−b, b), from the same Philox stream as drawWeights (uniform lanes).
+   */
+  void drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool);
+  /** Every weight and bias ← |·| (synflow). */
+  void absParams();
+  /** Every LINEAR bias ← s · bias (s = 0: exactly 0, the state drawWeights expects). */
+  void scaleBiases(double s);
+  /** Parameters of op i in weightGrad's layout (BN: γ = 1 then β = 0); paramSize(i) floats. */
+  void readParams(size_t op, float* out) const;
+  int64_t paramSize(size_t op) const;
 
   /** Floats between channels of a value's buffer ([C][N][H][W], rows padded against cache-set aliasing). */
   int64_t channelStride(int32_t value) const { return stride(d_.valueShape[static_cast<size_t>(value)].plane()); }

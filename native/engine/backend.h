@@ -29,6 +29,12 @@ struct ProxyRequest {
   std::vector<int32_t> labels;      // CE labels (drawn from Philox when empty)
   bool returnGradients = false;     // copy every weight gradient (and the input gradient) out
   bool inputGradient = false;
+  // Zero-shot proxies (native/proxies/*_proxy.cc, src/proxies/table.ts)
+  std::string init;                 // '' (the proxy's default) | 'normal' (N(0,1)) | 'torch' (PyTorch's default, DESCRIPTOR.md)
+  int numBatches = 8;               // gsnr: gradient samples (batches of `batch` images)
+  double xi = 1e-8;                 // gsnr: ξ in mean² / (var + ξ)
+  std::string gsnrMode = "batch";   // gsnr: 'batch' | 'official' (running sums) | 'sample' (per-image gradients)
+  std::vector<float> input;         // data images NCHW instead of the Gaussian input (empty: Philox)
   /** True once the call should stop (AbortSignal, Engine.close()); proxies check it between repeats. */
   std::function<bool()> cancelled;
 };

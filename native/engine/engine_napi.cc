@@ -192,6 +192,20 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
     r.returnGradients = o.flag("returnGradients", false);
     r.inputGradient = o.flag("inputGradient", false);
     r.labels = o.int32Array("labels");
+    r.init = o.choice("init", "", {"normal", "torch"});
+    r.numBatches = static_cast<int>(o.number("numBatches", 8, 1, 4096, true));
+    r.xi = o.number("xi", 1e-8, 0, 1e6, false, true);
+    r.gsnrMode = o.choice("gsnrMode", "batch", {"batch", "official", "sample"});
+    {
+      const Napi::Value in = o.raw("input");
+      if (!in.IsEmpty() && !in.IsUndefined()) {
+        if (!in.IsTypedArray() || in.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+          fail("E_OPTION", "option 'input' must be a Float32Array");
+        const Napi::Float32Array a = in.As<Napi::Float32Array>();
+        if (a.ElementLength() > (size_t(1) << 30)) fail("E_OPTION", "option 'input' is too long");
+        r.input.assign(a.Data(), a.Data() + a.ElementLength());
+      }
+    }
     // Cancellation: token[0] ≠ 0 (an AbortSignal fired) or the engine was closed; proxies check it
     // between repeats.
     const Napi::Value tok = o.raw("cancelToken");

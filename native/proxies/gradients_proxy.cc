@@ -10,6 +10,7 @@
 #include "../common/errors.h"
 #include "../common/philox.h"
 #include "proxy.h"
+#include "zero_shot.h"
 
 namespace zennas {
 namespace cpu {
@@ -85,9 +86,11 @@ void gradRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& 
   Executor::ForwardMode mode;
   mode.bnEps = r.bnEps;
   std::vector<double> gradNorm;
+  const Init init = resolveInit(r, Init::Normal);
+  ZeroBiasesOnExit restore{x};
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
-    x.drawWeights(r.seed, repeat, pool);
+    initParams(x, init, r.seed, repeat, pool);
     drawGaussianImages(x, r.seed, kStreamInput, repeat, 0, r.batch, pool);
     x.forward(pool, mode);
     out.scores.push_back(seedLoss(x, r, repeat));

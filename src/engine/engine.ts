@@ -199,6 +199,8 @@ export interface GradientsOptions {
   returnGradients: boolean;
   /** Also compute ∂loss/∂input (returned with returnGradients). */
   inputGradient: boolean;
+  /** 'normal' (N(0,1) weights, biases 0; default) or 'torch' (PyTorch's default init, DESCRIPTOR.md). */
+  init: 'normal' | 'torch';
 }
 
 /** Result of a proxy run. */
@@ -218,7 +220,7 @@ export interface RunResult {
   seconds: number;
 }
 
-const GRAD_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps', 'loss', 'returnGradients', 'inputGradient'] as const;
+const GRAD_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps', 'loss', 'returnGradients', 'inputGradient', 'init'] as const;
 
 /** The proxies `engine.run` knows, with the option keys each takes. */
 export const ENGINE_PROXIES = {

@@ -1,0 +1,156 @@
+#include "zero_shot.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "../common/philox.h"
+
+namespace zennas {
+namespace cpu {
+
+namespace {
+constexpr uint32_t kStreamLabels = 0x40000002u;
+
+int32_t philoxLabel(PhiloxKey key, uint32_t repeat, int64_t n, int32_t classes) {
+  const uint32_t ctr[4] = {static_cast<uint32_t>(n / 4), kStreamLabels, repeat, 0};
+  uint32_t o[4];
+  philox4x32_10(ctr, key, o);
+  return static_cast<int32_t>((static_cast<uint64_t>(o[n % 4]) * static_cast<uint64_t>(classes)) >> 32);
+}
+}  // namespace
+
+Init resolveInit(const ProxyRequest& r, Init def) {
+  if (r.init.empty()) return def;
+  if (r.init == "normal") return Init::Normal;
+  if (r.init == "torch") return Init::Torch;
+  fail("E_OPTION", "init must be 'normal' or 'torch', got '" + r.init + "'");
+}
+
+void initParams(Executor& x, Init init, uint64_t seed, uint32_t repeat, ThreadPool& pool) {
+  if (init == Init::Torch) {
+    x.drawWeightsTorch(seed, repeat, pool);
+  } else {
+    x.drawWeights(seed, repeat, pool);
+    x.scaleBiases(0);  // a torch-init call may have left biases in this cached plan
+  }
+}
+
+void fillImages(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, int64_t n, ThreadPool& pool) {
+  const Shape s = x.descriptor().valueShape[0];
+  const int64_t C = s.c, hw = s.plane(), cs = x.channelStride(0);
+  float* base = x.value(0);
+  if (!r.input.empty()) {
+    for (int64_t img = 0; img < n; ++img)
+      for (int64_t c = 0; c < C; ++c)
+        std::memcpy(base + c * cs + img * hw, r.input.data() + ((first + img) * C + c) * hw, sizeof(float) * static_cast<size_t>(hw));
+    return;
+  }
+  const Kernels& k = selectKernels();
+  const PhiloxKey key = PhiloxKey::fromSeed(r.seed);
+  const int64_t piece = std::min<int64_t>(hw, int64_t(1) << 18);
+  const int64_t pieces = (hw + piece - 1) / piece;
+  pool.parallelFor(n * C * pieces, [&](int64_t t, int, float*) {
+    const int64_t plane = t / pieces, p = t % pieces;
+    const int64_t img = plane / C, c = plane % C;
+    const int64_t b = p * piece, e = std::min(hw, b + piece);
+    const size_t src = static_cast<size_t>(((first + img) * C + c) * hw);
+    k.gaussianFill(key, kStreamInput, repeat, src + static_cast<size_t>(b), src + static_cast<size_t>(e), base + c * cs + img * hw + b);
+  });
+}
+
+void fillConstant(Executor& x, float v) {
+  const Shape s = x.descriptor().valueShape[0];
+  const int64_t cs = x.channelStride(0), len = x.config().images * s.plane();
+  float* base = x.value(0);
+  for (int64_t c = 0; c < s.c; ++c) {
+    std::fill(base + c * cs, base + c * cs + len, v);
+    std::fill(base + c * cs + len, base + (c + 1) * cs, 0.f);
+  }
+}
+
+void checkDataLengths(const Executor& x, const ProxyRequest& r, int64_t images, const char* proxy) {
+  const Shape s = x.descriptor().valueShape[0];
+  const int64_t per = s.size();
+  if (!r.input.empty() && static_cast<int64_t>(r.input.size()) != images * per)
+    fail("E_OPTION", std::string(proxy) + ": input holds " + std::to_string(r.input.size()) + " floats, expected " + std::to_string(images) + " images × " +
+                         std::to_string(per) + " (NCHW [" + std::to_string(images) + "][" + std::to_string(s.c) + "][" + std::to_string(s.h) + "][" +
+                         std::to_string(s.w) + "])");
+  if (!r.labels.empty() && static_cast<int64_t>(r.labels.size()) != images)
+    fail("E_OPTION", std::string(proxy) + ": " + std::to_string(r.labels.size()) + " labels given, expected " + std::to_string(images) + " (one per image)");
+}
+
+double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, const char* proxy) {
+  const Descriptor& d = x.descriptor();
+  const int64_t B = x.config().images;
+  for (size_t k = 1; k < d.outputs.size(); ++k) {  // only outputs[0] carries the loss
+    const int32_t v = d.outputs[k];
+    std::memset(x.grad(v), 0, sizeof(float) * static_cast<size_t>(d.valueShape[static_cast<size_t>(v)].c * x.channelStride(v)));
+  }
+  const int32_t v = d.outputs[0];
+  const Shape s = d.valueShape[static_cast<size_t>(v)];
+  if (s.h != 1 || s.w != 1)
+    fail("E_STRUCTURE", std::string(proxy) + " needs logits [classes][1][1] as the first output (a classifier head), got [" + std::to_string(s.c) + "][" +
+                            std::to_string(s.h) + "][" + std::to_string(s.w) + "]");
+  const int64_t cs = x.channelStride(v);
+  const float* y = x.value(v);
+  float* g = x.grad(v);
+  const int32_t classes = static_cast<int32_t>(s.c);
+  const PhiloxKey key = PhiloxKey::fromSeed(r.seed);
+  std::memset(g, 0, sizeof(float) * static_cast<size_t>(s.c * cs));
+  double loss = 0;
+  for (int64_t n = 0; n < B; ++n) {
+    const int64_t at = first + n;
+    const int32_t label = r.labels.empty() ? philoxLabel(key, repeat, at, classes) : r.labels[static_cast<size_t>(at)];
+    if (label < 0 || label >= classes)
+      fail("E_OPTION", "labels[" + std::to_string(at) + "] = " + std::to_string(label) + " is not a class in 0.." + std::to_string(classes - 1));
+    double mx = -INFINITY;
+    for (int32_t c = 0; c < classes; ++c) mx = std::max(mx, static_cast<double>(y[c * cs + n]));
+    double z = 0;
+    for (int32_t c = 0; c < classes; ++c) z += std::exp(static_cast<double>(y[c * cs + n]) - mx);
+    const double lse = mx + std::log(z);
+    loss += lse - static_cast<double>(y[label * cs + n]);
+    for (int32_t c = 0; c < classes; ++c) {
+      const double p = std::exp(static_cast<double>(y[c * cs + n]) - lse);
+      g[c * cs + n] = static_cast<float>((p - (c == label ? 1.0 : 0.0)) / static_cast<double>(B));
+    }
+  }
+  return loss / static_cast<double>(B);
+}
+
+double seedSum(Executor& x, float gv) {
+  const Descriptor& d = x.descriptor();
+  for (size_t k = 1; k < d.outputs.size(); ++k) {
+    const int32_t v = d.outputs[k];
+    std::memset(x.grad(v), 0, sizeof(float) * static_cast<size_t>(d.valueShape[static_cast<size_t>(v)].c * x.channelStride(v)));
+  }
+  const int32_t v = d.outputs[0];
+  const Shape s = d.valueShape[static_cast<size_t>(v)];
+  const int64_t cs = x.channelStride(v), len = x.config().images * s.plane();
+  const float* y = x.value(v);
+  float* g = x.grad(v);
+  double sum = 0;
+  for (int64_t c = 0; c < s.c; ++c) {
+    for (int64_t j = 0; j < len; ++j) {
+      sum += y[c * cs + j];
+      g[c * cs + j] = gv;
+    }
+    for (int64_t j = len; j < cs; ++j) g[c * cs + j] = 0.f;
+  }
+  return sum;
+}
+
+void checkTrainBn(const Executor& x, const char* proxy, const char* fix) {
+  const Descriptor& d = x.descriptor();
+  const int64_t per = x.config().images / x.config().groups;
+  for (size_t i = 0; i < d.ops.size(); ++i) {
+    const OpDesc& o = d.ops[i];
+    if (o.op == OpCode::BN && per * o.in.plane() < 2)
+      fail("E_OPTION", std::string(proxy) + ": training-mode BN op " + std::to_string(i) + " normalises a single value per channel (" + std::to_string(per) +
+                           " image(s) of " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + "): its batch statistics are undefined (PyTorch: " +
+                           "'Expected more than 1 value per channel when training'); " + fix);
+  }
+}
+
+}  // namespace cpu
+}  // namespace zennas

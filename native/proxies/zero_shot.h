@@ -1,0 +1,64 @@
+// Building blocks of the zero-shot proxies (grad_norm, snip, synflow, naswot, gsnr, …): weight
+// init by name, input images (Philox or data), loss seeds, and the parameter loops. Definitions:
+// native/DESCRIPTOR.md "Zero-shot proxies" and src/proxies/table.ts.
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "proxy.h"
+
+namespace zennas {
+namespace cpu {
+
+enum class Init { Normal, Torch };
+
+/** The request's init ('' → the proxy's default `def`). */
+Init resolveInit(const ProxyRequest& r, Init def);
+
+/**
+ * Draws the parameters of a repeat: N(0,1) weights with LINEAR biases 0, or PyTorch's default
+ * (U(−1/√fan_in, 1/√fan_in) weights and biases). BN γ = 1, β = 0 always.
+ */
+void initParams(Executor& x, Init init, uint64_t seed, uint32_t repeat, ThreadPool& pool);
+
+/**
+ * Plans are cached and shared between proxies; the Zen-score and 'gradients' expect LINEAR biases
+ * at 0 after drawWeights. A proxy that sets biases (torch init, |·|) holds one of these.
+ */
+struct ZeroBiasesOnExit {
+  Executor& x;
+  ~ZeroBiasesOnExit() { x.scaleBiases(0); }
+};
+
+/**
+ * Images [0, n) of value 0 ← images [first, first + n) of the request's input: `r.input` (data,
+ * NCHW, the same every repeat) or the N(0,1) tensor [total][C][H][W] of Philox stream kStreamInput
+ * and this repeat (so images [0, B) are the Zen-score's x).
+ */
+void fillImages(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, int64_t n, ThreadPool& pool);
+/** Every element of value 0 (all images of the plan) ← v. */
+void fillConstant(Executor& x, float v);
+
+/** Images the request's `input` / `labels` must hold when given (else E_OPTION naming the option). */
+void checkDataLengths(const Executor& x, const ProxyRequest& r, int64_t images, const char* proxy);
+
+/**
+ * Softmax cross-entropy on outputs[0] (logits [classes][1][1]) of the plan's images, mean over
+ * them; labels [first, first + images) of r.labels or of the Philox label stream of this repeat.
+ * Seeds the output gradients; returns the loss.
+ */
+double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, const char* proxy);
+/** ∂(g · Σ outputs[0]) seeded; returns Σ outputs[0] (FP64). */
+double seedSum(Executor& x, float g);
+
+/** CONV, DWCONV, LINEAR: the layers with a `weight` (nn.Conv2d / nn.Linear). */
+inline bool isWeightLayer(OpCode op) { return op == OpCode::Conv || op == OpCode::DwConv || op == OpCode::Linear; }
+
+/**
+ * E_OPTION when a training-mode BN of the plan normalises one value per channel (images·H·W < 2 in
+ * a group): PyTorch refuses it ("Expected more than 1 value per channel when training").
+ */
+void checkTrainBn(const Executor& x, const char* proxy, const char* fix);
+
+}  // namespace cpu
+}  // namespace zennas
