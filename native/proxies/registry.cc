@@ -6,9 +6,11 @@ namespace cpu {
 
 extern const CpuProxy kZenProxy;
 extern const CpuProxy kGradientsProxy;
+extern const CpuProxy kGradNormProxy;
 
 namespace {
-const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy};
+const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
+                                     &kGradNormProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

@@ -118,6 +118,16 @@ double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int
   return loss / static_cast<double>(B);
 }
 
+double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy) {
+  fillImages(x, r, repeat, first, x.config().images, pool);
+  Executor::ForwardMode mode;
+  mode.bnEps = r.bnEps;
+  x.forward(pool, mode);
+  const double loss = seedCrossEntropy(x, r, repeat, first, proxy);
+  x.backward(pool, false);
+  return loss;
+}
+
 double seedSum(Executor& x, float gv) {
   const Descriptor& d = x.descriptor();
   for (size_t k = 1; k < d.outputs.size(); ++k) {

@@ -51,6 +51,12 @@ double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int
 /** ∂(g · Σ outputs[0]) seeded; returns Σ outputs[0] (FP64). */
 double seedSum(Executor& x, float g);
 
+/**
+ * One cross-entropy gradient of the plan's images: images and labels [first, first + images) of
+ * this repeat, training-mode forward, CE seed, reverse pass (weight gradients only). Returns the loss.
+ */
+double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy);
+
 /** CONV, DWCONV, LINEAR: the layers with a `weight` (nn.Conv2d / nn.Linear). */
 inline bool isWeightLayer(OpCode op) { return op == OpCode::Conv || op == OpCode::DwConv || op == OpCode::Linear; }
 

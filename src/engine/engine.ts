@@ -12,6 +12,8 @@ import { loadCudaAddon, loadNative, NativeAddon, NativeEngine, NativeLatencyResu
 import { ALPHA_MAX, ALPHA_MIN, checkOption, ENGINE_OPTIONS, resolveOptions, Resolved } from './options';
 import { summarizeScores } from '../util/stats';
 import { checkInt, describe, optionError } from '../util/validate';
+import { PROXY_TABLE, ProxyName, proxyImages, proxySpec } from '../proxies/table';
+import { bnToIdentity } from '../proxies/lowering';
 
 /** Which backend runs the work. */
 export type BackendName = 'cpu' | 'cuda';
@@ -222,11 +224,42 @@ export interface RunResult {
 
 const GRAD_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps', 'loss', 'returnGradients', 'inputGradient', 'init'] as const;
 
+/** The zero-shot proxies of src/proxies/table.ts besides the Zen-score. */
+export type ZeroShotProxyName = Exclude<ProxyName, 'zen'>;
+
+/**
+ * Options of `engine.run(<zero-shot proxy>, …)`: each proxy takes the keys its table entry lists
+ * (src/proxies/table.ts; another key is an error); defaults from the option table, except init
+ * and batchSize, which are the proxy's.
+ */
+export interface ZeroShotOptions {
+  batchSize: number;
+  resolution: number;
+  repeats: number;
+  firstRepeat: number;
+  seed: number;
+  bnEps: number;
+  /** 'normal' (N(0,1), biases 0) or 'torch' (PyTorch's default); default: the proxy's. */
+  init: 'normal' | 'torch';
+  /** gsnr: gradient samples (batches), default 8. */
+  numBatches: number;
+  /** gsnr: ξ, default 1e-8. */
+  xi: number;
+  /** gsnr: 'batch' (default), 'official' (running sums), 'sample' (per-image gradients). */
+  gsnrMode: 'batch' | 'official' | 'sample';
+  /** Labels of the cross-entropy proxies, one per image (default: Philox stream 0x40000002). */
+  labels?: Int32Array;
+  /** Data images NCHW (Float32Array) instead of the Gaussian input; the same for every repeat. */
+  input?: Float32Array;
+}
+
 /** The proxies `engine.run` knows, with the option keys each takes. */
-export const ENGINE_PROXIES = {
+export const ENGINE_PROXIES: Readonly<Record<'zen' | 'gradients' | ZeroShotProxyName, { keys: readonly string[]; doc: string }>> = {
   zen: { keys: ZEN_KEYS, doc: 'Zen-score (Zen-NAS Algorithm 1); scores as engine.zenScore' },
   gradients: { keys: GRAD_KEYS, doc: 'one forward + backward per repeat through a loss head; score = the loss' },
-} as const;
+  ...(Object.fromEntries(Object.values(PROXY_TABLE).filter((p) => p.name !== 'zen').map((p) => [p.name, { keys: [...p.keys, ...p.extra], doc: p.definition }])) as unknown as
+    Record<ZeroShotProxyName, { keys: readonly string[]; doc: string }>),
+};
 export type EngineProxyName = keyof typeof ENGINE_PROXIES;
 
 function summarize(r: NativeZenScoreResult): ZenScoreResult {
@@ -298,15 +331,33 @@ export class Engine {
    */
   async run(proxy: 'zen', descriptor: Int32Array, options?: Partial<ZenScoreOptions> & CallOptions): Promise<RunResult>;
   async run(proxy: 'gradients', descriptor: Int32Array, options?: Partial<GradientsOptions> & CallOptions): Promise<RunResult>;
-  async run(proxy: EngineProxyName, descriptor: Int32Array, options?: (Partial<ZenScoreOptions> | Partial<GradientsOptions>) & CallOptions): Promise<RunResult> {
-    const d = checkDescriptor(descriptor);
+  async run(proxy: ZeroShotProxyName, descriptor: Int32Array, options?: Partial<ZeroShotOptions> & CallOptions): Promise<RunResult>;
+  async run(proxy: EngineProxyName, descriptor: Int32Array, options?: (Partial<ZenScoreOptions> | Partial<GradientsOptions> | Partial<ZeroShotOptions>) & CallOptions): Promise<RunResult> {
+    let d = checkDescriptor(descriptor);
     const spec = (ENGINE_PROXIES as Record<string, { keys: readonly string[] }>)[proxy as string];
     if (!spec) optionError(`unknown proxy ${describe(proxy)}; the engine has: ${Object.keys(ENGINE_PROXIES).join(', ')}`);
     const sig = takeSignal(options);
     const given = sig.rest === undefined ? undefined : stripUndefined(sig.rest as object);
     let o: Record<string, unknown>;
+    const zeroShot = proxy !== 'zen' && proxy !== 'gradients' ? proxySpec(proxy) : undefined;
     if (proxy === 'zen') {
       o = { ...resolveZenScoreOptions(given as Partial<ZenScoreOptions>) };
+    } else if (zeroShot) {
+      const r = resolveOptions(proxy, zeroShot.keys, given, { init: zeroShot.init, ...(zeroShot.batchSize ? { batchSize: zeroShot.batchSize } : {}) }, zeroShot.extra) as Record<string, unknown>;
+      checkInt('firstRepeat', r.firstRepeat as number, 0, 0xffffffff - (r.repeats as number));
+      const g = (given ?? {}) as { labels?: unknown; input?: unknown };
+      const images = proxyImages(zeroShot, r);
+      if (g.labels !== undefined) {
+        if (!(g.labels instanceof Int32Array)) optionError(`labels must be an Int32Array, got ${describe(g.labels)}`);
+        if (g.labels.length !== images) optionError(`labels must hold ${images} labels (one per image), got ${g.labels.length}`);
+      }
+      if (g.input !== undefined) {
+        if (!(g.input instanceof Float32Array)) optionError(`input must be a Float32Array (NCHW images), got ${describe(g.input)}`);
+        const per = (d[3] ?? 0) * (r.resolution as number) ** 2;
+        if (g.input.length !== images * per) optionError(`input must hold ${images} images × ${per} floats ([${images}][${d[3]}][${r.resolution}][${r.resolution}]), got ${g.input.length}`);
+      }
+      o = { ...r, ...(g.labels !== undefined ? { labels: g.labels } : {}), ...(g.input !== undefined ? { input: g.input } : {}) };
+      if (zeroShot.bn === 'identity') d = bnToIdentity(d);
     } else {
       const r = resolveOptions(proxy, GRAD_KEYS, given, {}, ['labels']) as Resolved<(typeof GRAD_KEYS)[number]>;
       checkInt('firstRepeat', r.firstRepeat, 0, 0xffffffff - r.repeats);

@@ -97,6 +97,11 @@ export interface ProxyReferenceOptions {
   numBatches?: number;
   xi?: number;
   gsnrMode?: 'batch' | 'official' | 'sample';
+  /**
+   * Round the Philox draws (weights, biases, input images) to float32 as the engine does, so that
+   * a comparison with it measures its arithmetic only (default false: the float64 draws).
+   */
+  float32Draws?: boolean;
 }
 
 /** Per-repeat scores and named per-repeat values, as the engine returns them. */
@@ -111,12 +116,24 @@ interface Ctx {
   repeat: number;
 }
 
+function fround32(a: Float64Array): Float64Array {
+  return a.map(Math.fround);
+}
+
+/** The weights of the repeat (rounded to float32 with float32Draws). */
+function initOf(c: Ctx, net: ReferenceNet = c.net): NodeWeights[] {
+  const w = referenceInit(net, c.o.init, c.o.seed, c.repeat);
+  if (!c.o.float32Draws) return w;
+  return w.map((n) => ({ ...n, ...(n.weight ? { weight: fround32(n.weight) } : {}), ...(n.bias ? { bias: fround32(n.bias) } : {}) }));
+}
+
 /** Images [first, first + n) of a repeat's input (data, or the N(0,1) tensor of stream 0x40000000). */
 export function referenceImages(c: Ctx, first: number, n: number): Tensor4 {
   const R = c.o.resolution, C = c.net.inputChannels, per = C * R * R;
   if (c.o.input) return { n, c: C, h: R, w: R, data: Float64Array.from(Array.prototype.slice.call(c.o.input, first * per, (first + n) * per) as number[]) };
   const all = gaussianTensor(c.o.seed, STREAM_INPUT, c.repeat, (first + n) * per);
-  return { n, c: C, h: R, w: R, data: all.slice(first * per) };
+  const data = all.slice(first * per);
+  return { n, c: C, h: R, w: R, data: c.o.float32Draws ? fround32(data) : data };
 }
 
 function labelsFor(c: Ctx, first: number, n: number, classes: number): number[] {
@@ -150,7 +167,7 @@ function sumSq(a?: Float64Array): number {
 
 /** grad_norm (Zen-NAS): √(Σ over every parameter, BN γ/β and biases included, of ‖∂L/∂p‖²). */
 function gradNorm(c: Ctx): Record<string, number> {
-  const w = referenceInit(c.net, c.o.init, c.o.seed, c.repeat);
+  const w = initOf(c);
   const g = ceGradients(c, w, referenceImages(c, 0, c.o.batchSize), 0);
   let sq = 0;
   for (const n of g.grads) sq += sumSq(n.weight) + sumSq(n.bias) + sumSq(n.gamma) + sumSq(n.beta);
@@ -159,7 +176,7 @@ function gradNorm(c: Ctx): Record<string, number> {
 
 /** grad_norm_zc (zero-cost-nas): Σ over CONV / DWCONV / LINEAR of ‖∂L/∂W‖₂ (weights only). */
 function gradNormZc(c: Ctx): Record<string, number> {
-  const w = referenceInit(c.net, c.o.init, c.o.seed, c.repeat);
+  const w = initOf(c);
   const g = ceGradients(c, w, referenceImages(c, 0, c.o.batchSize), 0);
   let s = 0;
   c.net.nodes.forEach((n, i) => { if (isWeightLayer(n.op)) s += Math.sqrt(sumSq(g.grads[i]!.weight)); });
@@ -168,7 +185,7 @@ function gradNormZc(c: Ctx): Record<string, number> {
 
 /** snip (zero-cost-nas): Σ over CONV / DWCONV / LINEAR weights of |W ⊙ ∂L/∂W|. */
 function snip(c: Ctx): Record<string, number> {
-  const w = referenceInit(c.net, c.o.init, c.o.seed, c.repeat);
+  const w = initOf(c);
   const g = ceGradients(c, w, referenceImages(c, 0, c.o.batchSize), 0);
   let s = 0;
   c.net.nodes.forEach((n, i) => {
@@ -181,7 +198,7 @@ function snip(c: Ctx): Record<string, number> {
 
 /** |W|, ones [1][C][R][R], forward (BN per `net`), R = Σ outputs[0], backward: R and the weight gradients. */
 function synflowPass(c: Ctx, net: ReferenceNet): { w: NodeWeights[]; R: number; grads: NodeWeights[] } {
-  const w = absWeights(referenceInit(net, c.o.init, c.o.seed, c.repeat));
+  const w = absWeights(initOf(c, net));
   const fwd = referenceForward(net, w, ones(c), { bnEps: c.o.bnEps });
   const h = sumHead(fwd.outputs[0]!);
   return { w, R: h.loss, grads: referenceBackward(net, w, fwd, [h.grad]).weights };
@@ -291,7 +308,7 @@ export function naswotKernel(net: ReferenceNet, values: readonly Tensor4[], relu
 
 /** naswot (Zen-NAS compute_NASWOT_score.py, BayesWatch): ln|det K| (slogdet, float64). */
 function naswot(c: Ctx): Record<string, number> {
-  const w = referenceInit(c.net, c.o.init, c.o.seed, c.repeat);
+  const w = initOf(c);
   const x = referenceImages(c, 0, c.o.batchSize);
   const relus = naswotRelus(c.net);
   if (relus.length === 0) throw new ZennasError('E_STRUCTURE', 'naswot: the network has no ReLU to code (K = 0)');
@@ -321,7 +338,7 @@ function naswot(c: Ctx): Record<string, number> {
  * of the first B images.
  */
 function gsnr(c: Ctx): Record<string, number> {
-  const w = referenceInit(c.net, c.o.init, c.o.seed, c.repeat);
+  const w = initOf(c);
   const B = c.o.batchSize;
   const samples: NodeWeights[][] = [];
   if (c.o.gsnrMode === 'sample') {
@@ -383,7 +400,7 @@ export function proxyReference(name: ReferenceProxyName, net: Int32Array | Refer
   const o: Ctx['o'] = {
     batchSize: options.batchSize ?? impl.batch, resolution: options.resolution ?? 32, repeats: options.repeats ?? 1, firstRepeat: options.firstRepeat ?? 0,
     seed: options.seed ?? 0, bnEps: options.bnEps ?? 1e-5, init: options.init ?? impl.init, numBatches: options.numBatches ?? 8, xi: options.xi ?? 1e-8,
-    gsnrMode: options.gsnrMode ?? 'batch', labels: options.labels, input: options.input,
+    gsnrMode: options.gsnrMode ?? 'batch', float32Draws: options.float32Draws ?? false, labels: options.labels, input: options.input,
   };
   const scores: number[] = [];
   const series: Record<string, number[]> = {};

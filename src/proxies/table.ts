@@ -1,0 +1,81 @@
+/**
+ * The one table of zero-shot proxies: what each computes, after which official code (the variant),
+ * how a structure is lowered for it, its defaults and its search direction. The engine
+ * (`engine.run(name, …)` and its option keys), the CLI (`zennas proxies`, `zennas score --proxy`)
+ * and the search read it. Definitions in full: native/DESCRIPTOR.md "Zero-shot proxies".
+ */
+import type { EngineOptionKey } from '../engine/options';
+
+/**
+ * How a structure is lowered for a proxy: 'no-residual' = lowerForScoring (residual links and
+ * projections removed; the Zen-NAS search scores every proxy so), plus a GAP + Linear(C, classes)
+ * head when the proxy needs logits; 'as-trained' = lowerAsTrained (residuals, GAP + Linear head).
+ */
+export type ProxyLowering = 'no-residual' | 'as-trained';
+
+export interface ProxySpec {
+  /** The name `engine.run` and `--proxy` take. */
+  name: string;
+  /** Whose definition, e.g. "Zen-NAS" or "zero-cost-nas". */
+  variant: string;
+  /** The official code it follows. */
+  source: string;
+  /** One line: what the score is. */
+  definition: string;
+  /** Which scores are better: 'max' (higher) or 'min'. */
+  direction: 'max' | 'min';
+  /** Weight init by default ('normal' N(0,1), 'torch' PyTorch's default). */
+  init: 'normal' | 'torch';
+  lowering: ProxyLowering;
+  /** Appends GAP + Linear(C, classes) (bias) for logits (as-trained always has it). */
+  head: boolean;
+  /** 'train': training-mode BN; 'identity': every BN replaced by identity (engine.run rewrites the descriptor). */
+  bn: 'train' | 'identity';
+  /** Images per forward by default; null: fixed (synflow's single all-ones image). */
+  batchSize: number | null;
+  /** Cross-entropy on labels (drawn from Philox stream 0x40000002 unless given). */
+  labels: boolean;
+  /** Engine option keys (src/engine/options.ts) it takes. */
+  keys: readonly EngineOptionKey[];
+  /** Typed-array options checked by the engine layer: 'labels' (Int32Array), 'input' (Float32Array NCHW). */
+  extra: readonly ('labels' | 'input')[];
+  /** Named per-repeat values in the result's `series`. */
+  series: readonly string[];
+}
+
+const COMMON = ['resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps'] as const satisfies readonly EngineOptionKey[];
+const ZENNAS = 'https://github.com/idstcv/ZenNAS';
+const ZC = 'https://github.com/SamsungLabs/zero-cost-nas';
+
+export const PROXY_TABLE = {
+  zen: {
+    name: 'zen', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_zen_score.py (paper Algorithm 1)`,
+    definition: 'ln E‖f(x) − f(x + αε)‖₁ + Σ_BN ln σ̄ on the pre-GAP feature map, N(0,1) weights and input',
+    direction: 'max', init: 'normal', lowering: 'no-residual', head: false, bn: 'train', batchSize: 64, labels: false,
+    keys: [...COMMON, 'batchSize', 'mode', 'alpha'], extra: [], series: ['logDelta', 'logSigmaSum'],
+  },
+  grad_norm: {
+    name: 'grad_norm', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_gradnorm_score.py`,
+    definition: '√(Σ over every parameter, BN γ/β and biases included, of ‖∂L/∂p‖²); CE on random labels, N(0,1) init, Gaussian input',
+    direction: 'max', init: 'normal', lowering: 'no-residual', head: true, bn: 'train', batchSize: 64, labels: true,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
+  },
+} as const satisfies Record<string, ProxySpec>;
+
+export type ProxyName = keyof typeof PROXY_TABLE;
+export const PROXY_NAMES = Object.keys(PROXY_TABLE) as ProxyName[];
+
+/** The table entry of a proxy, or undefined. */
+export function proxySpec(name: string): ProxySpec | undefined {
+  return Object.prototype.hasOwnProperty.call(PROXY_TABLE, name) ? (PROXY_TABLE as Record<string, ProxySpec>)[name] : undefined;
+}
+
+/**
+ * Images one repeat reads (what `labels` and `input` must hold): batchSize, or for gsnr in modes
+ * 'batch' / 'official' numBatches × batchSize.
+ */
+export function proxyImages(spec: ProxySpec, o: { batchSize?: unknown; numBatches?: unknown; gsnrMode?: unknown }): number {
+  const b = typeof o.batchSize === 'number' ? o.batchSize : spec.batchSize ?? 1;
+  if (spec.name === 'gsnr' && o.gsnrMode !== 'sample') return b * (typeof o.numBatches === 'number' ? o.numBatches : 8);
+  return b;
+}
