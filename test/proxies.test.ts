@@ -9,7 +9,8 @@ import { encodeDescriptor } from '../src/ops/descriptor';
 import { Engine } from '../src/engine/engine';
 import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
-import { ReferenceProxyName, proxyReference } from '../src/reference/proxies';
+import { ReferenceProxyName, gradNormTerms, proxyReference, referenceWeightsTorch, snipTerms } from '../src/reference/proxies';
+import { referenceInput, referenceLossGradients } from '../src/reference';
 import { STREAM_INPUT, gaussianTensor, philoxLabels } from '../src/rng/philox';
 
 const NETS = [
@@ -18,7 +19,7 @@ const NETS = [
 ];
 
 /** Relative tolerance of native vs reference per proxy (float32 vs float64). */
-const TOL: Record<string, number> = { grad_norm: 1e-6 };
+const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6 };
 
 const engine = new Engine({ threads: 2 });
 test.after.always(() => engine.close());
@@ -65,4 +66,27 @@ test('grad_norm: given labels = the Philox labels; data input; option checks', a
   await t.throwsAsync(engine.run('grad_norm', d, { ...opts, init: 'kaiming' } as never), { code: 'E_OPTION', message: /init must be/ });
   const pre = encodeDescriptor(lowerForProxy(parseStructure(NETS[0]!.s), PROXY_TABLE.zen));
   await t.throwsAsync(engine.run('grad_norm', pre, opts), { code: 'E_STRUCTURE', message: /logits/ });
+});
+
+test('invariants: scaling a conv weight followed by train-mode BN by c > 0 leaves SNIP unchanged and divides its grad_norm_zc term by c', (t) => {
+  const g = lowerForProxy(parseStructure(NETS[0]!.s), PROXY_TABLE.snip, { numClasses: 10 });
+  const x = referenceInput('input', 4, 0, 5, 3, 8);
+  const w = referenceWeightsTorch(g, 4, 0);
+  const labels = philoxLabels(4, 0, 5, 10);
+  const c = 7.25, layer = 3;  // a conv followed by BN
+  t.is(g.nodes[layer]!.op, 'conv');
+  t.is(g.nodes[layer + 1]!.op, 'bn');
+  const w2 = w.map((n, i) => (i === layer ? { weight: n.weight!.map((v) => c * v) } : n));
+  const head = { kind: 'crossEntropy' as const, labels };
+  const a = referenceLossGradients(g, w, x, head, { bnEps: 0 });
+  const b = referenceLossGradients(g, w2, x, head, { bnEps: 0 });
+  t.true(Math.abs(a.loss - b.loss) <= 1e-12 * a.loss, 'the function is unchanged');
+  const sa = snipTerms(g, w, a.gradients.weights), sb = snipTerms(g, w2, b.gradients.weights);
+  sa.forEach((v, i) => t.true(Math.abs(v - sb[i]!) <= 1e-9 * Math.abs(v), `snip term ${i}: ${v} vs ${sb[i]}`));
+  const na = gradNormTerms(g, a.gradients.weights), nb = gradNormTerms(g, b.gradients.weights);
+  const k = g.nodes.slice(0, layer).filter((n) => n.op === 'conv' || n.op === 'dwconv' || n.op === 'linear').length;
+  na.forEach((v, i) => {
+    const want = i === k ? v / c : v;
+    t.true(Math.abs(nb[i]! - want) <= 1e-9 * Math.abs(want), `grad_norm_zc term ${i}: ${nb[i]} vs ${want}`);
+  });
 });

@@ -7,10 +7,14 @@ namespace cpu {
 extern const CpuProxy kZenProxy;
 extern const CpuProxy kGradientsProxy;
 extern const CpuProxy kGradNormProxy;
+extern const CpuProxy kGradNormZcProxy;
+extern const CpuProxy kSnipProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
-                                     &kGradNormProxy};
+                                     &kGradNormProxy,
+                                     &kGradNormZcProxy,
+                                     &kSnipProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

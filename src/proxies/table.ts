@@ -60,6 +60,18 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'normal', lowering: 'no-residual', head: true, bn: 'train', batchSize: 64, labels: true,
     keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
   },
+  grad_norm_zc: {
+    name: 'grad_norm_zc', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/grad_norm.py`,
+    definition: 'Σ over conv/linear layers of ‖∂L/∂W‖₂ (weights only); CE, PyTorch-default init, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
+  },
+  snip: {
+    name: 'snip', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/snip.py`,
+    definition: 'Σ over conv/linear weights of |W ⊙ ∂L/∂W|; CE, PyTorch-default init, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;

@@ -174,26 +174,36 @@ function gradNorm(c: Ctx): Record<string, number> {
   return { score: Math.sqrt(sq), loss: g.loss };
 }
 
+/** Per weight layer (CONV / DWCONV / LINEAR, node order): ‖∂L/∂W‖₂, the terms of grad_norm_zc. */
+export function gradNormTerms(net: ReferenceNet, grads: readonly NodeWeights[]): number[] {
+  return net.nodes.flatMap((n, i) => (isWeightLayer(n.op) ? [Math.sqrt(sumSq(grads[i]!.weight))] : []));
+}
+
+/** Per weight layer: Σ |W ⊙ ∂L/∂W|, the terms of snip. */
+export function snipTerms(net: ReferenceNet, weights: ReferenceWeights, grads: readonly NodeWeights[]): number[] {
+  return net.nodes.flatMap((n, i) => {
+    if (!isWeightLayer(n.op)) return [];
+    const W = weights[i]!.weight!, G = grads[i]!.weight!;
+    let s = 0;
+    for (let j = 0; j < W.length; j++) s += Math.abs(W[j]! * G[j]!);
+    return [s];
+  });
+}
+
+const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+
 /** grad_norm_zc (zero-cost-nas): Σ over CONV / DWCONV / LINEAR of ‖∂L/∂W‖₂ (weights only). */
 function gradNormZc(c: Ctx): Record<string, number> {
   const w = initOf(c);
   const g = ceGradients(c, w, referenceImages(c, 0, c.o.batchSize), 0);
-  let s = 0;
-  c.net.nodes.forEach((n, i) => { if (isWeightLayer(n.op)) s += Math.sqrt(sumSq(g.grads[i]!.weight)); });
-  return { score: s, loss: g.loss };
+  return { score: sum(gradNormTerms(c.net, g.grads)), loss: g.loss };
 }
 
 /** snip (zero-cost-nas): Σ over CONV / DWCONV / LINEAR weights of |W ⊙ ∂L/∂W|. */
 function snip(c: Ctx): Record<string, number> {
   const w = initOf(c);
   const g = ceGradients(c, w, referenceImages(c, 0, c.o.batchSize), 0);
-  let s = 0;
-  c.net.nodes.forEach((n, i) => {
-    if (!isWeightLayer(n.op)) return;
-    const W = w[i]!.weight!, G = g.grads[i]!.weight!;
-    for (let j = 0; j < W.length; j++) s += Math.abs(W[j]! * G[j]!);
-  });
-  return { score: s, loss: g.loss };
+  return { score: sum(snipTerms(c.net, w, g.grads)), loss: g.loss };
 }
 
 /** |W|, ones [1][C][R][R], forward (BN per `net`), R = Σ outputs[0], backward: R and the weight gradients. */
