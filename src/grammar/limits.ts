@@ -16,4 +16,10 @@ export const LIMITS = {
   maxExpansion: 16,
   /** Largest input resolution. */
   maxResolution: 4096,
+  /**
+   * Most ops a structure may lower to (either lowering, SE included): the native engine's and the
+   * descriptor's limit (kMaxOps = 2^20). The grammar alone allows ≈ 19M, which would exhaust the
+   * JS heap while lowering; lowerAsTrained / lowerForScoring refuse such structures beforehand.
+   */
+  maxOps: 1 << 20,
 } as const;

@@ -56,6 +56,8 @@ class Builder {
   ch(v: number): number { return this.channels[v]!; }
 
   private emit(op: OpName, inputs: number[], cout: number, kernel = 0, stride = 0, extra: Partial<Layer> = {}): number {
+    // Backstop of checkLoweredSize: a lowering never holds more ops than the engine accepts.
+    if (this.nodes.length >= LIMITS.maxOps) throw tooLarge(null);
     this.nodes.push({ op, inputs, cin: this.ch(inputs[0]!), cout, kernel, stride, ...extra, block: this.block, role: this.role });
     return this.channels.push(cout) - 1;
   }
@@ -154,6 +156,75 @@ function lowerBlock(b: Builder, x: number, blk: Block, trained: boolean, se: boo
   }
 }
 
+/** Ops of an SE module: GAP → conv BN ReLU → conv BN → sigmoid, then the multiply. */
+const SE_OPS = 8;
+
+/** `ops`: the exact count, or null when only "more than the limit" is known. */
+function tooLarge(ops: number | null, subLayers?: number): ZennasError {
+  return new ZennasError('E_STRUCTURE',
+    `structure too large: it lowers to ${ops === null ? `more than ${LIMITS.maxOps}` : ops} ops${subLayers !== undefined ? ` (Σ sub_layers = ${subLayers})` : ''}, ` +
+    `above the engine's limit of ${LIMITS.maxOps} (2^20) ops; use fewer blocks or sub_layers`);
+}
+
+/** Options of loweredOps: which lowering, as lowerAsTrained / lowerForScoring take them. */
+export interface LoweredOpsOptions extends TrainedLowerOptions {
+  /** true: lowerAsTrained (residuals, projections, head); false: lowerForScoring. */
+  trained: boolean;
+}
+
+/**
+ * Exactly how many ops lowerAsTrained (trained) or lowerForScoring (not) emits for `s`, computed
+ * from the blocks without building anything (O(blocks), no allocation), so that an absurd but
+ * legal structure is refused before lowering. A property test keeps it equal to the lowerings.
+ */
+export function loweredOps(s: Structure, opts: LoweredOpsOptions): number {
+  const se = !!opts.se ? SE_OPS : 0;
+  const trained = opts.trained;
+  const alwaysProjectFirst = (opts.shortcuts ?? 'official') === 'official';
+  // The end of a residual unit: trained, [1×1 conv + BN projection] + add + ReLU; for scoring, ReLU.
+  const tail = (project: boolean) => (trained ? (project ? 2 : 0) + 2 : 1);
+  let ch = s.blocks.length ? inputChannelsOf(s) : 0;
+  let ops = 0;
+  for (const blk of s.blocks) {
+    if (!trained && blk.kind === 'AdaptiveAvgPool') break;
+    const L = 'subLayers' in blk ? blk.subLayers : 0;
+    switch (blk.kind) {
+      case 'SuperConvKXBNRELU':
+        ops += 3 * L;
+        break;
+      case 'SuperResKXKX': // conv BN ReLU [SE] conv BN
+        if (L > 0) ops += L * (5 + se + tail(false)) - tail(false) + tail(alwaysProjectFirst || ch !== blk.out || blk.stride !== 1);
+        break;
+      case 'SuperResK1KXK1': // two units of conv BN ReLU, conv BN ReLU [SE], conv BN
+        if (L > 0) ops += L * (2 * (8 + se) + 2 * tail(false)) - tail(false) + tail(alwaysProjectFirst || ch !== blk.out || blk.stride !== 1);
+        break;
+      case 'SuperResIDWEXKX': // two units of conv BN ReLU, dw BN ReLU [SE], conv BN
+        for (let i = 0; i < L; i++) {
+          const x = i === 0 ? ch : blk.out;
+          ops += 2 * (8 + se) + tail((i === 0 && alwaysProjectFirst) || x !== blk.bottleneck || (i === 0 ? blk.stride : 1) !== 1) + tail(blk.bottleneck !== blk.out);
+        }
+        break;
+      case 'SE':
+        ops += SE_OPS;
+        break;
+      default: // ConvKX, ConvDW, BN, RELU, MaxPool, AdaptiveAvgPool, Linear
+        ops += 1;
+    }
+    // The channels the next block receives: what the builder's last op of this block produces.
+    if (blk.kind === 'ConvKX' || blk.kind === 'Linear' || ('subLayers' in blk && L > 0)) ch = blk.out;
+  }
+  if (trained && (opts.numClasses ?? 0) > 0 && s.blocks.length) {
+    ops += (s.blocks[s.blocks.length - 1]!.kind === 'AdaptiveAvgPool' ? 0 : 1) + 1;
+  }
+  return ops;
+}
+
+/** Throws E_STRUCTURE when `s` would lower to more ops than the engine accepts (LIMITS.maxOps). */
+export function checkLoweredSize(s: Structure, opts: LoweredOpsOptions): void {
+  const ops = loweredOps(s, opts);
+  if (ops > LIMITS.maxOps) throw tooLarge(ops, s.blocks.reduce((a, b) => a + ('subLayers' in b ? b.subLayers : 0), 0));
+}
+
 function inputChannelsOf(s: Structure): number {
   const first = s.blocks[0];
   if (!first) throw new ZennasError('E_STRUCTURE', 'structure has no blocks');
@@ -167,6 +238,7 @@ function inputChannelsOf(s: Structure): number {
  */
 export function lowerForScoring(s: Structure, opts: LowerOptions = {}): LayerList {
   const b = new Builder(inputChannelsOf(s));
+  checkLoweredSize(s, { trained: false, se: !!opts.se });
   let x = 0;
   for (let i = 0; i < s.blocks.length; i++) {
     const blk = s.blocks[i]!;
@@ -182,6 +254,7 @@ export function lowerForScoring(s: Structure, opts: LowerOptions = {}): LayerLis
 /** Lower the network as trained: residual links and projections kept, plus a GAP + Linear head. */
 export function lowerAsTrained(s: Structure, opts: TrainedLowerOptions = {}): LayerList {
   const b = new Builder(inputChannelsOf(s));
+  checkLoweredSize(s, { trained: true, se: !!opts.se, numClasses: opts.numClasses, shortcuts: opts.shortcuts });
   b.alwaysProjectFirst = (opts.shortcuts ?? 'official') === 'official';
   let x = 0;
   s.blocks.forEach((blk, i) => {
