@@ -10,7 +10,8 @@ import { Engine } from '../src/engine/engine';
 import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
 import { ReferenceProxyName, gradNormTerms, proxyReference, referenceWeightsTorch, snipTerms } from '../src/reference/proxies';
-import { referenceInput, referenceLossGradients } from '../src/reference';
+import { buildGraph, referenceInput, referenceLossGradients } from '../src/reference';
+import { loadNative } from '../src/engine/native';
 import { STREAM_INPUT, gaussianTensor, philoxLabels } from '../src/rng/philox';
 
 const NETS = [
@@ -19,7 +20,7 @@ const NETS = [
 ];
 
 /** Relative tolerance of native vs reference per proxy (float32 vs float64). */
-const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6 };
+const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6 };
 
 const engine = new Engine({ threads: 2 });
 test.after.always(() => engine.close());
@@ -41,6 +42,11 @@ for (const name of Object.keys(TOL) as ReferenceProxyName[]) {
       const spec = PROXY_TABLE[name as keyof typeof PROXY_TABLE];
       const d = encodeDescriptor(lowerForProxy(parseStructure(net.s), spec, { se: net.se, numClasses: 10 }));
       const opts = { resolution: net.res, repeats: 2, firstRepeat: 1, seed: 77, ...(spec.batchSize ? { batchSize: 6 } : {}) };
+      if (name === 'synflow' && net.se) {
+        // SE's BN normalises one 1×1 value per channel of the single image: undefined (PyTorch refuses it too)
+        await t.throwsAsync(engine.run(name, d, opts), { code: 'E_OPTION', message: /single value per channel/ });
+        return;
+      }
       const got = await engine.run(name as never, d, opts);
       const ref = proxyReference(name, d, { ...opts, float32Draws: true });
       check(t, got.scores, ref.scores, TOL[name]!, 'score');
@@ -89,4 +95,54 @@ test('invariants: scaling a conv weight followed by train-mode BN by c > 0 leave
     const want = i === k ? v / c : v;
     t.true(Math.abs(nb[i]! - want) <= 1e-9 * Math.abs(want), `grad_norm_zc term ${i}: ${nb[i]} vs ${want}`);
   });
+});
+
+/** A bias-free chain of positively homogeneous layers: conv → ReLU → max-pool → dwconv → conv → GAP → linear. */
+function chain(depth = 0, width = 8): ReturnType<typeof buildGraph> {
+  const specs: Parameters<typeof buildGraph>[1][number][] = [{ op: 'conv', inputs: [0], cout: width, kernel: 3, stride: 1 }, { op: 'relu', inputs: [1] }];
+  if (depth === 0) {
+    specs.push({ op: 'maxpool', inputs: [2], kernel: 3, stride: 2 }, { op: 'dwconv', inputs: [3], kernel: 3, stride: 1 }, { op: 'conv', inputs: [4], cout: 6, kernel: 1, stride: 1 });
+  } else {
+    for (let i = 0; i < depth; i++) specs.push({ op: 'conv', inputs: [specs.length], cout: width, kernel: 3, stride: 1 }, { op: 'relu', inputs: [specs.length + 1] });
+  }
+  specs.push({ op: 'gap', inputs: [specs.length] }, { op: 'linear', inputs: [specs.length + 1], cout: 5, bias: 0 });
+  return buildGraph(3, specs);
+}
+
+test('synflow_zc: Euler — on a bias-free chain of homogeneous layers score = (number of weight layers) × R (engine and reference)', async (t) => {
+  const g = chain();
+  const d = encodeDescriptor(g);
+  const layers = g.nodes.filter((n) => n.op === 'conv' || n.op === 'dwconv' || n.op === 'linear').length;
+  const opts = { resolution: 9, repeats: 2, seed: 8 };
+  const ref = proxyReference('synflow_zc', d, opts);
+  const got = await engine.run('synflow_zc', d, opts);
+  for (let r = 0; r < 2; r++) {
+    t.true(Math.abs(ref.series.logScore![r]! - ref.series.logR![r]! - Math.log(layers)) < 1e-12, 'reference');
+    t.true(Math.abs(got.series.logScore![r]! - got.series.logR![r]! - Math.log(layers)) < 1e-6, `engine: ${got.series.logScore![r]} vs ${got.series.logR![r]! + Math.log(layers)}`);
+  }
+});
+
+test('synflow_zc: a chain whose R overflows float32 (≈ e^100) is computed at scale; = the float64 reference', async (t) => {
+  const d = encodeDescriptor(chain(60, 24));
+  const opts = { resolution: 4, seed: 1 };
+  const ref = proxyReference('synflow_zc', d, { ...opts, float32Draws: true });
+  const got = await engine.run('synflow_zc', d, opts);
+  t.true(ref.series.logR![0]! > Math.log(3.4e38), `R = e^${ref.series.logR![0]} is beyond float32`);
+  t.true(Math.abs(got.series.logScore![0]! - ref.series.logScore![0]!) < 1e-6, `ln score ${got.series.logScore![0]} vs ${ref.series.logScore![0]}`);
+  t.true(Math.abs(got.series.logR![0]! - ref.series.logR![0]!) < 1e-6, `ln R ${got.series.logR![0]} vs ${ref.series.logR![0]}`);
+});
+
+test('synflow: a train-mode BN over one 1×1 image is an error; synflow_zc at the addon refuses BN; input/labels do not apply', async (t) => {
+  const g = buildGraph(3, [{ op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 2 }, { op: 'bn', inputs: [1] }, { op: 'gap', inputs: [2] }, { op: 'linear', inputs: [3], cout: 3, bias: 1 }]);
+  const d = encodeDescriptor(g);
+  await t.throwsAsync(engine.run('synflow', d, { resolution: 2 }), { code: 'E_OPTION', message: /single value per channel.*larger resolution/ });
+  t.true((await engine.run('synflow', d, { resolution: 4 })).scores[0]! > 0);
+  t.true((await engine.run('synflow_zc', d, { resolution: 2 })).scores[0]! > 0, 'BN → identity: defined on 1×1');
+  const raw = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
+  try {
+    await t.throwsAsync(raw.run('synflow_zc', d, { resolution: 4 }), { code: 'E_DESCRIPTOR', message: /BN replaced by identity/ });
+  } finally {
+    raw.close();
+  }
+  await t.throwsAsync(engine.run('synflow', d, { resolution: 4, batchSize: 2 } as never), { code: 'E_OPTION', message: /unknown synflow option 'batchSize'/ });
 });

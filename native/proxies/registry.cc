@@ -9,12 +9,16 @@ extern const CpuProxy kGradientsProxy;
 extern const CpuProxy kGradNormProxy;
 extern const CpuProxy kGradNormZcProxy;
 extern const CpuProxy kSnipProxy;
+extern const CpuProxy kSynflowProxy;
+extern const CpuProxy kSynflowZcProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kGradNormProxy,
                                      &kGradNormZcProxy,
-                                     &kSnipProxy};
+                                     &kSnipProxy,
+                                     &kSynflowProxy,
+                                     &kSynflowZcProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

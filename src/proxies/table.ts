@@ -72,6 +72,18 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
     keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
   },
+  synflow: {
+    name: 'synflow', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_syncflow_score.py`,
+    definition: 'Σ over conv/linear layers of mean_out Σ_{in,kh,kw} |W ⊙ ∂R/∂W|, R = Σ logits of one all-ones image, |W| of N(0,1) weights, train-mode BN; the official code returns −score and its search minimises synflow',
+    direction: 'min', init: 'normal', lowering: 'no-residual', head: true, bn: 'train', batchSize: null, labels: false,
+    keys: [...COMMON, 'init'], extra: [], series: ['logScore', 'logR', 'official'],
+  },
+  synflow_zc: {
+    name: 'synflow_zc', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/synflow.py (bn=False)`,
+    definition: 'Σ over conv/linear weights of |W ⊙ ∂R/∂W|, R = Σ logits of one all-ones image, |·| of PyTorch-default parameters, BN replaced by identity, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'identity', batchSize: null, labels: false,
+    keys: [...COMMON, 'init'], extra: [], series: ['logScore', 'logR'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;

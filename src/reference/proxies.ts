@@ -217,7 +217,7 @@ function synflowPass(c: Ctx, net: ReferenceNet): { w: NodeWeights[]; R: number; 
 /**
  * synflow (Zen-NAS compute_syncflow_score.py): per weight layer the mean over output channels of
  * Σ_{in, kh, kw} |W ⊙ ∂R/∂W|, summed. score = that sum (> 0); `official` = −score (what the
- * official function returns); `logScore` = ln score.
+ * official function returns); `logScore` = ln score, `logR` = ln R.
  */
 function synflow(c: Ctx): Record<string, number> {
   const p = synflowPass(c, c.net);
@@ -234,7 +234,7 @@ function synflow(c: Ctx): Record<string, number> {
     }
     s += layer / rows;
   });
-  return { score: s, official: -s, logScore: Math.log(s), R: p.R };
+  return { score: s, official: -s, logScore: Math.log(s), logR: Math.log(p.R) };
 }
 
 /** synflow_zc (zero-cost-nas synflow.py, bn = False): Σ |W ⊙ ∂R/∂W| over every weight, BN replaced by identity. */
@@ -247,7 +247,7 @@ function synflowZc(c: Ctx): Record<string, number> {
     const W = p.w[i]!.weight!, G = p.grads[i]!.weight!;
     for (let j = 0; j < W.length; j++) s += Math.abs(W[j]! * G[j]!);
   });
-  return { score: s, logScore: Math.log(s), R: p.R };
+  return { score: s, logScore: Math.log(s), logR: Math.log(p.R) };
 }
 
 /**

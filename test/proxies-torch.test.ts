@@ -1,0 +1,58 @@
+/**
+ * Native zero-shot proxies vs PyTorch versions written from the official code
+ * (test/torch/proxies.py; float64, the same Philox weights, input and labels). Runs when a Python
+ * with torch is found (ZENNAS_PYTHON or .venv-bench); skipped otherwise.
+ */
+import test from 'ava';
+import * as path from 'path';
+import { spawnSync } from 'child_process';
+import { parseStructure } from '../src/grammar/parse';
+import { decodeDescriptor, encodeDescriptor } from '../src/ops/descriptor';
+import { Engine } from '../src/engine/engine';
+import { philoxLabels } from '../src/rng/philox';
+import { PROXY_TABLE } from '../src/proxies/table';
+import { lowerForProxy } from '../src/proxies/lowering';
+import { findPython } from './helpers/python';
+
+const python = findPython(['torch']);
+const maybe = python ? test : test.skip;
+if (!python) console.log('  [skip] proxies-torch: no Python with torch (set ZENNAS_PYTHON or run .ci/run to create .venv-bench)');
+
+const NETS = [
+  { name: 'conv/BN/ReLU, residual K3K3 and K1K5K1, max-pool', s: 'SuperConvK3BNRELU(3,8,1,1)MaxPool(8,8,3,2)SuperResK3K3(8,16,2,8,1)SuperResK1K5K1(16,16,1,8,1)', se: false },
+  { name: 'IDW (depthwise) + SE', s: 'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K3(8,16,1,8,1)', se: true },
+];
+const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc'] as const;
+
+for (const name of PROXIES) {
+  for (const net of NETS) {
+    maybe(`${name} vs PyTorch (official definitions): ${net.name}`, async (t) => {
+      const spec = PROXY_TABLE[name];
+      const d = encodeDescriptor(lowerForProxy(parseStructure(net.s), spec, { se: net.se, numClasses: 10 }));
+      const seed = 21, repeat = 1, batch = 6, resolution = 12;
+      const engine = new Engine({ threads: 2 });
+      const opts = { resolution, seed, firstRepeat: repeat, ...(spec.batchSize ? { batchSize: batch } : {}) };
+      if (name === 'synflow' && net.se) {  // SE's BN over one 1×1 image: PyTorch refuses it, so does the engine
+        await t.throwsAsync(engine.run(name, d, opts), { code: 'E_OPTION' });
+        engine.close();
+        return;
+      }
+      let got;
+      try {
+        got = await engine.run(name, d, opts);
+      } finally {
+        engine.close();
+      }
+      const input = { net: decodeDescriptor(d), proxy: name, batch, resolution, seed, repeat, bnEps: 1e-5, labels: Array.from(philoxLabels(seed, repeat, batch, 10)) };
+      const p = spawnSync(python!, [path.join(__dirname, 'torch/proxies.py')], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+      if (p.status !== 0) throw new Error(`proxies.py failed: ${p.stderr}`);
+      const ref = JSON.parse(p.stdout) as Record<string, number>;
+      const e = Math.abs(got.scores[0]! - ref.score!) / Math.abs(ref.score!);
+      t.log(`${name}: engine ${got.scores[0]} torch ${ref.score} (relative ${e.toExponential(2)})`);
+      t.true(e <= 1e-5, `score ${got.scores[0]} vs ${ref.score}`);
+      if (ref.loss !== undefined) t.true(Math.abs(got.series.loss![0]! - ref.loss) <= 1e-5 * Math.abs(ref.loss), `loss ${got.series.loss![0]} vs ${ref.loss}`);
+      if (ref.official !== undefined) t.true(Math.abs(got.series.official![0]! - ref.official) <= 1e-5 * Math.abs(ref.official));
+      if (ref.logR !== undefined) t.true(Math.abs(got.series.logR![0]! - ref.logR) <= 1e-5 * Math.max(1, Math.abs(ref.logR)), `ln R ${got.series.logR![0]} vs ${ref.logR}`);
+    });
+  }
+}

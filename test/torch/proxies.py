@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""PyTorch versions of the zero-shot proxies (test/proxies-torch.test.ts), written from the official
+code's definitions (Zen-NAS ZeroShotProxy/*.py, zero-cost-nas foresight/pruners/measures/*.py),
+independent of the zennas code: the net is benchmarks/zen-score-cpu/torch_zen.py's OpListNet (the
+descriptor's op list as nn modules), with the same Philox weights and input as the engine
+(native/DESCRIPTOR.md streams, rounded to float32 like the engine, then run in float64).
+
+stdin: {"net": decoded descriptor v2, "proxy": name, "batch", "resolution", "seed", "repeat",
+"bnEps", "labels": [int]}; stdout: {"score": float, ...}.
+"""
+import json
+import math
+import os
+import sys
+import types
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "benchmarks", "zen-score-cpu"))
+from torch_zen import STREAM_INPUT, OpListNet, gaussian_tensor, philox4x32  # noqa: E402
+
+
+def uniform(seed, stream, repeat, count, bound, offset=0):
+    """DESCRIPTOR.md init 'torch': element n = bound·(2u − 1), u = (lane n mod 4 of Philox(n//4, stream, repeat, 0) + 0.5)/2^32."""
+    end = offset + count
+    blocks = (end + 3) // 4
+    x = np.stack(philox4x32(np.arange(blocks, dtype=np.uint32), stream, repeat, 0, seed % (1 << 32), seed >> 32), axis=1).reshape(-1)
+    u = (x[offset:end].astype(np.float64) + 0.5) / 4294967296.0
+    return bound * (2.0 * u - 1.0)
+
+
+def init_weights(model, init, seed, repeat):
+    """Op i's weight from Philox stream i+1 (N(0,1), or PyTorch's default U(±1/√fan_in) with the bias after the weights), float32-rounded."""
+    for i, m in enumerate(model.layers):
+        if not isinstance(m, (nn.Conv2d, nn.Linear)):
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.fill_(1.0)
+                m.bias.zero_()
+            continue
+        shape, n = tuple(m.weight.shape), m.weight.numel()
+        if init == "normal":
+            m.weight.copy_(gaussian_tensor(seed, i + 1, repeat, shape, torch.float32))
+            if m.bias is not None:
+                m.bias.zero_()
+        else:
+            fan_in = n // shape[0]  # nn.init._calculate_fan_in_and_fan_out: in/groups · k·k
+            b = 1.0 / math.sqrt(fan_in)
+            m.weight.copy_(torch.from_numpy(uniform(seed, i + 1, repeat, n, b).reshape(shape)).float())
+            if m.bias is not None:
+                m.bias.copy_(torch.from_numpy(uniform(seed, i + 1, repeat, shape[0], b, offset=n)).float())
+
+
+def layers_with_weight(model):
+    return [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def logits_of(y):
+    return y.reshape(y.shape[0], -1)
+
+
+def grad_norm(model, x, labels):
+    """Zen-NAS compute_gradnorm_score.py: one-hot CE (mean), √Σ over model.parameters() of ‖grad‖²."""
+    model.zero_grad()
+    out = logits_of(model(x))
+    one_hot = F.one_hot(labels, out.shape[1]).double()
+    loss = -(one_hot * F.log_softmax(out, dim=1)).sum(dim=1).mean()
+    loss.backward()
+    s = 0.0
+    for p in model.parameters():
+        if p.grad is not None:
+            s += float(torch.norm(p.grad) ** 2)
+    return {"score": math.sqrt(s), "loss": float(loss)}
+
+
+def grad_norm_zc(model, x, labels):
+    """zero-cost-nas grad_norm.py: Σ over Conv2d / Linear of ‖weight.grad‖."""
+    model.zero_grad()
+    loss = F.cross_entropy(logits_of(model(x)), labels)
+    loss.backward()
+    return {"score": float(sum(l.weight.grad.norm() for l in layers_with_weight(model))), "loss": float(loss)}
+
+
+def snip(model, x, labels):
+    """zero-cost-nas snip.py: weight masks of ones, forward with W ⊙ mask, Σ |∂L/∂mask|."""
+    def conv_fwd(self, inp):
+        return F.conv2d(inp, self.weight * self.weight_mask, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+    def linear_fwd(self, inp):
+        return F.linear(inp, self.weight * self.weight_mask, self.bias)
+
+    for l in layers_with_weight(model):
+        l.weight_mask = nn.Parameter(torch.ones_like(l.weight))
+        l.weight.requires_grad = False
+        l.forward = types.MethodType(conv_fwd if isinstance(l, nn.Conv2d) else linear_fwd, l)
+    model.zero_grad()
+    loss = F.cross_entropy(logits_of(model(x)), labels)
+    loss.backward()
+    return {"score": float(sum(torch.abs(l.weight_mask.grad).sum() for l in layers_with_weight(model))), "loss": float(loss)}
+
+
+def synflow_pass(model, shape):
+    """Every state_dict entry |·| (BN statistics included), one all-ones image in float64, Σ output backward."""
+    with torch.no_grad():
+        for _, p in model.state_dict().items():
+            p.abs_()
+    model.zero_grad()
+    out = model.forward(torch.ones([1] + list(shape[1:]), dtype=torch.float64))
+    r = torch.sum(out)
+    r.backward()
+    return float(r.detach())
+
+
+def synflow(model, shape):
+    """Zen-NAS compute_syncflow_score.py: per layer mean over dim 0 of the sums of |W ⊙ grad|; the official value is −score."""
+    r = synflow_pass(model, shape)
+    score = 0.0
+    for l in layers_with_weight(model):
+        g = torch.abs(l.weight * l.weight.grad)
+        score += float(torch.mean(torch.sum(g, dim=[1, 2, 3]))) if g.dim() == 4 else float(torch.mean(torch.sum(g, dim=[1])))
+    return {"score": score, "official": -score, "logR": math.log(r)}
+
+
+def synflow_zc(model, shape):
+    """zero-cost-nas synflow.py with bn=False: BN forward is identity; Σ |W ⊙ grad|."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.forward = types.MethodType(lambda self, v: v, m)
+    r = synflow_pass(model, shape)
+    return {"score": float(sum(torch.abs(l.weight * l.weight.grad).sum() for l in layers_with_weight(model))), "logR": math.log(r)}
+
+
+INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch"}
+
+
+def main():
+    spec = json.load(sys.stdin)
+    torch.set_num_threads(1)
+    net, proxy = spec["net"], spec["proxy"]
+    model = OpListNet(net, spec["bnEps"]).train()
+    with torch.no_grad():
+        init_weights(model, spec.get("init") or INIT[proxy], spec["seed"], spec["repeat"])
+    model = model.double()
+    shape = (spec["batch"], net["inputChannels"], spec["resolution"], spec["resolution"])
+    if proxy in ("synflow", "synflow_zc"):
+        res = (synflow if proxy == "synflow" else synflow_zc)(model, shape)
+    else:
+        x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], shape, torch.float32).double()
+        labels = torch.tensor(spec["labels"], dtype=torch.long)
+        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip}[proxy](model, x, labels)
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
