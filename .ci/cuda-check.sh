@@ -2,7 +2,10 @@
 # Compile-only check of the CUDA backend (native/cuda/**), so its sources cannot rot on machines
 # without a GPU. Needs nvcc; fetches cuDNN headers/libs from the NVIDIA wheels (pip, local
 # wheelhouse) into a temp dir, builds both addons into build/cuda-check/ and loads them (with and
-# without cuDNN on the loader path) to check the errors users would see.
+# without cuDNN on the loader path) to check the errors users would see. Without a device it
+# also checks what the CUDA plans decide on the host: every schema op is accepted (forward and
+# gradients plans), and a gradients plan's parameter-gradient layout and unreachable ops equal
+# what the CPU engine's 'gradients' proxy returns for the same net.
 # Exit 0 with a message when nvcc or the wheels are unavailable; non-zero when the CUDA
 # sources fail to configure or compile. Nothing is run on a GPU.
 set -euo pipefail
@@ -63,6 +66,35 @@ if readelf -d build/cuda-check/Release/zennas.node | grep -q 'libcudnn\|libcudar
   exit 1
 fi
 
+# A net with every schema op (descriptor v2, written out by hand: no library code), shared by the
+# checks below. Ops 16 and 19 feed no output (their gradients must be exact zeros).
+cat > "$TMP/allops.js" <<'JS'
+const v2 = (ops, outs, cin = 3) => { const w = [0x5A4E4E32, 2, ops.length, cin, outs.length, 0, 0, 0, ...ops.flat(), ...outs]; w[5] = w.length; return Int32Array.from(w); };
+const allOps = () => v2([
+  [1, 1, 3, 0, 8, 3, 1],        // 0 conv 3→8 k3 (v1, 8×8)
+  [3, 1, 0, 1],                 // 1 bn
+  [4, 1, 0, 2],                 // 2 relu (v3)
+  [2, 1, 2, 3, 3, 2],           // 3 dwconv k3 s2 (v4, 4×4)
+  [5, 1, 2, 3, 3, 2],           // 4 maxpool k3 s2
+  [11, 1, 3, 3, 3, 2, 1],       // 5 avgpool k3 s2 countIncludePad
+  [11, 1, 3, 3, 3, 2, 0],       // 6 avgpool k3 s2 in-bounds count
+  [10, 4, 0, 4, 5, 6, 7],       // 7 add of 4 (v8)
+  [12, 1, 0, 8],                // 8 swish (v9)
+  [6, 1, 0, 9],                 // 9 gap (v10)
+  [7, 1, 2, 10, 8, 1],          // 10 linear 8→8 with bias
+  [8, 1, 0, 11],                // 11 sigmoid (v12)
+  [9, 2, 0, 9, 12],             // 12 mul: SE gate (v13)
+  [13, 1, 0, 13],               // 13 identity (v14)
+  [14, 1, 0, 13],               // 14 zero (v15)
+  [10, 2, 0, 14, 15],           // 15 add (v16)
+  [1, 1, 3, 16, 4, 1, 1],       // 16 conv 1×1, feeds nothing
+  [6, 1, 0, 16],                // 17 gap (v18)
+  [7, 1, 2, 18, 10, 0],         // 18 linear 8→10, the logits (v19)
+  [1, 1, 3, 3, 4, 3, 1],        // 19 conv, feeds nothing
+], [19]);
+module.exports = { v2, allOps };
+JS
+
 # The CUDA addon's own surface (no library code): the shared Engine class, cudaStatus,
 # setErrorClass and the _cudaPlan hook — and none of the old second N-API surface. _cudaPlan runs
 # the one descriptor validator (parseDescriptor) and the CUDA op coverage check without a GPU.
@@ -81,20 +113,31 @@ surface() {
     if (!st.available && !/^E_BACKEND: CUDA backend unavailable/.test(mk)) fail("new Engine({backend:\"cuda\"}) without a GPU: " + mk);
     if (!/^E_BACKEND/.test(code(() => new a.Engine({ backend: "cpu" })))) fail("backend \"cpu\" must be E_BACKEND in the CUDA addon");
     // descriptor v2: [magic, 2, nOps, inputChannels, nOutputs, length, 0, 0], ops [code, nIn, nAttr, inputs, attrs], outputs
-    const v2 = (ops, outs, cin = 3) => { const w = [0x5A4E4E32, 2, ops.length, cin, outs.length, 0, 0, 0, ...ops.flat(), ...outs]; w[5] = w.length; return Int32Array.from(w); };
+    const { v2, allOps } = require(process.argv[2]);
     const conv = (x, cout, k = 3, s = 1) => [1, 1, 3, x, cout, k, s];
     const p = a._cudaPlan(v2([conv(0, 8), [3, 1, 0, 1], [4, 1, 0, 2], [6, 1, 0, 3], [7, 1, 2, 4, 10, 1]], [5]), 8);
     if (p.ops !== 5 || p.output.join() !== "10,1,1") fail("_cudaPlan(conv-bn-relu-gap-linear) = " + JSON.stringify(p));
     const nary = a._cudaPlan(v2([conv(0, 4), conv(0, 4), conv(0, 4), [10, 3, 0, 1, 2, 3], [13, 1, 0, 4], [14, 1, 0, 5]], [6]), 8);
     if (nary.ops !== 6 || nary.output.join() !== "4,8,8") fail("_cudaPlan(3-input add, identity, zero) = " + JSON.stringify(nary));
-    const avg = code(() => a._cudaPlan(v2([[11, 1, 3, 0, 3, 1, 1]], [1]), 8));
-    if (!/^E_BACKEND: op 0 \(avgpool\) is not implemented on the CUDA backend yet; use backend .cpu./.test(avg)) fail("avgpool: " + avg);
+    // Every schema op runs on CUDA: AVGPOOL (both count modes) and SWISH too, forward and gradients plans.
+    for (const cip of [0, 1]) {
+      const avg = a._cudaPlan(v2([conv(0, 4), [11, 1, 3, 1, 3, 2, cip], [12, 1, 0, 2]], [3]), 8);
+      if (avg.ops !== 3 || avg.output.join() !== "4,4,4") fail("_cudaPlan(conv, avgpool countIncludePad=" + cip + ", swish) = " + JSON.stringify(avg));
+    }
+    const fwd = a._cudaPlan(allOps(), 8);
+    if (fwd.ops !== 20 || fwd.output.join() !== "10,1,1") fail("_cudaPlan(every op) = " + JSON.stringify(fwd));
+    const g = a._cudaPlan(allOps(), 8, { backward: true });
+    const layout = (g.gradients || []).map((e) => e.op + ":" + e.size).join(",");
+    // conv OIHW 8·3·9, BN dγ+dβ 2·8, dwconv 8·9, linear 8·8 + bias 8, conv 4·8, linear 10·8 (no bias), conv 4·8·9
+    if (layout !== "0:216,1:16,3:72,10:72,16:32,18:80,19:288") fail("gradients layout " + layout);
+    if ((g.unreachable || []).join() !== "16,19") fail("unreachable ops " + JSON.stringify(g.unreachable));
+    if (g.slots !== 21) fail("a gradients plan keeps every value (21 buffers), got " + g.slots);
     const v1 = code(() => a._cudaPlan(Int32Array.from([0x5A4E4E31, 1, 1, 1, 3, 1, 0, 0, 4, 0, 1, 0, 3, 3, 0, 0]), 8));
     if (!/^E_DESCRIPTOR: invalid descriptor: descriptor v1/.test(v1)) fail("v1 descriptor: " + v1);
     const flat = code(() => a._cudaPlan(v2([[7, 1, 2, 0, 10, 0]], [1]), 8));
     if (!/^E_STRUCTURE: op 0 \(linear\)/.test(flat)) fail("linear on an 8x8 input: " + flat);
-    console.log("cuda-check:   CUDA addon surface OK (Engine, cudaStatus, setErrorClass, _cudaPlan; v2 validation, op coverage)");
-  ' "$ADDON"
+    console.log("cuda-check:   CUDA addon surface OK (Engine, cudaStatus, setErrorClass, _cudaPlan; v2 validation, every op, gradients layout)");
+  ' "$ADDON" "$TMP/allops.js"
 }
 if ! surface; then
   echo "cuda-check: FAILED: the CUDA addon's exports or descriptor checks are wrong"
@@ -128,9 +171,39 @@ if ! smoke 'GPU|driver'; then
   echo "cuda-check: FAILED: the CUDA addon does not load, or reports no clear reason, with cuDNN present"
   exit 1
 fi
+# The CUDA gradients plan's host-side decisions against the CPU engine's 'gradients' proxy on the
+# same net: the same ops return gradients, with the same lengths, and exactly the ops the CUDA
+# plan finds unreachable get all-zero gradients on the CPU.
+gradlayout() {
+  node --import=tsx -e '
+    const a = require(process.argv[1]);
+    const { allOps } = require(process.argv[2]);
+    const { Engine } = require("./src/engine/engine");
+    const fail = (m) => { console.error("cuda-check:   " + m); process.exit(1); };
+    const d = allOps();
+    const g = a._cudaPlan(d, 8, { backward: true });
+    const e = new Engine({ backend: "cpu", threads: 1 });
+    e.run("gradients", d, { batchSize: 2, resolution: 8, loss: "cross-entropy", returnGradients: true, inputGradient: true })
+      .then((r) => {
+        e.close();
+        const cpu = (r.gradients || []).map((x) => x.op + ":" + x.data.length).join(",");
+        const gpu = g.gradients.map((x) => x.op + ":" + x.size).join(",");
+        if (cpu !== gpu) fail("gradient layout: CPU " + cpu + ", CUDA plan " + gpu);
+        const zero = (r.gradients || []).filter((x) => x.data.every((v) => v === 0)).map((x) => x.op).join();
+        if (zero !== g.unreachable.join()) fail("all-zero CPU gradients at ops [" + zero + "], CUDA plan unreachable [" + g.unreachable.join() + "]");
+        if (!r.inputGradient || r.inputGradient.length !== 2 * 3 * 8 * 8) fail("CPU input gradient length " + (r.inputGradient && r.inputGradient.length));
+        console.log("cuda-check:   gradients plan = CPU engine: layout " + gpu + ", exact zeros at ops " + zero);
+      })
+      .catch((err) => fail(String(err)));
+  ' "$ADDON" "$TMP/allops.js"
+}
+if ! gradlayout; then
+  echo "cuda-check: FAILED: the CUDA gradients plan disagrees with the CPU engine on the gradient layout"
+  exit 1
+fi
 rm -rf "$TMP/site"
 if ! smoke 'cannot be loaded.*libcudnn'; then
   echo "cuda-check: FAILED: without cuDNN the CUDA addon's load error is not reported clearly"
   exit 1
 fi
-echo "cuda-check: OK (zennas_cuda.node compiled and loaded; not run on a GPU: none here)"
+echo "cuda-check: OK (zennas_cuda.node compiled and loaded, host-side plans checked; not run on a GPU: none here)"

@@ -1,10 +1,14 @@
 import test from 'ava';
+import { spawnSync } from 'child_process';
+import * as path from 'path';
 import { findTrtexec, measureLatency } from '../src/latency';
 import * as engineModule from '../src/engine/engine';
 import type { Engine } from '../src/engine/engine';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerAsTrained, lowerForScoring } from '../src/model/lower';
 import { encodeDescriptor } from '../src/ops/descriptor';
+import type { Graph } from '../src/ops/graph';
+import { buildGraph, type NodeSpec } from '../src/reference/build';
 import { zennas } from './helpers/cli';
 
 // The CUDA backend (native/cuda/). Without a GPU (CI, this repository's dev machines) only the
@@ -12,8 +16,15 @@ import { zennas } from './helpers/cli';
 // only where backends().cuda is true (a build with nvcc + cuDNN, on a machine with a GPU).
 
 type Backends = { cpu?: boolean; cuda: boolean; cudaReason?: string };
+type RunOut = {
+  scores: number[];
+  series: Record<string, number[]>;
+  gradients?: Array<{ op: number; data: Float32Array }>;
+  inputGradient?: Float32Array;
+};
 type AnyEngine = {
   zenScore(d: Int32Array, o: Record<string, unknown>): Promise<{ scores: number[]; logDelta?: number[]; logSigmaSum?: number[] }>;
+  run?(proxy: string, d: Int32Array, o: Record<string, unknown>): Promise<RunOut>;
   latency?(d: Int32Array, o: Record<string, unknown>): Promise<{ meanMs: number; medianMs: number; p90Ms: number; imagesPerSecond: number }>;
   close?(): void;
 };
@@ -157,4 +168,184 @@ gpuTest("engine 'tensorrt' (measureLatency): measured by trtexec when TensorRT i
     t.is((err as { code?: string }).code, 'E_BACKEND');
     t.regex(err!.message, /TensorRT not found/);
   }
+});
+
+// ---- GPU: the v2 ops and the 'gradients' proxy ------------------------------------------------
+
+/** A cell of every v2 op (n-ary ADD, AVGPOOL in both count modes, SWISH, IDENTITY, ZERO, DWCONV); `logits` adds GAP + LINEAR with bias. */
+const cellSpecs = (logits: boolean): NodeSpec[] => [
+  { op: 'conv', inputs: [0], cout: 8, kernel: 3, stride: 1 },                  // v1
+  { op: 'bn', inputs: [1] },                                                    // v2
+  { op: 'swish', inputs: [2] },                                                 // v3
+  { op: 'avgpool', inputs: [3], kernel: 3, stride: 1, countIncludePad: 0 },     // v4
+  { op: 'avgpool', inputs: [3], kernel: 5, stride: 1, countIncludePad: 1 },     // v5
+  { op: 'identity', inputs: [3] },                                              // v6
+  { op: 'zero', inputs: [2] },                                                  // v7
+  { op: 'add', inputs: [4, 5, 6, 7] },                                          // v8
+  { op: 'dwconv', inputs: [8], kernel: 5, stride: 2 },                          // v9
+  { op: 'bn', inputs: [9] },                                                    // v10
+  { op: 'relu', inputs: [10] },                                                 // v11
+  { op: 'avgpool', inputs: [11], kernel: 3, stride: 2, countIncludePad: 0 },    // v12 (strided, overlapping windows)
+  { op: 'conv', inputs: [12], cout: 12, kernel: 1, stride: 1 },                 // v13
+  { op: 'bn', inputs: [13] },                                                   // v14
+  { op: 'swish', inputs: [14] },                                                // v15
+  ...(logits ? [{ op: 'gap', inputs: [15] }, { op: 'linear', inputs: [16], cout: 5, bias: 1 }] as NodeSpec[] : []),
+];
+
+/**
+ * Every schema op, with max-pool ties and an SE gate, a value read by several ops, and two ops no
+ * output depends on (16, 19: exact zeros); outputs[0] = logits.
+ */
+const allOpsSpecs: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 8, kernel: 3, stride: 1 },                  // v1
+  { op: 'bn', inputs: [1] },                                                    // v2
+  { op: 'relu', inputs: [2] },                                                  // v3 (zeros: max-pool ties)
+  { op: 'dwconv', inputs: [3], kernel: 3, stride: 2 },                          // v4
+  { op: 'maxpool', inputs: [3], kernel: 3, stride: 2 },                         // v5
+  { op: 'avgpool', inputs: [3], kernel: 3, stride: 2, countIncludePad: 1 },     // v6
+  { op: 'avgpool', inputs: [3], kernel: 3, stride: 2, countIncludePad: 0 },     // v7
+  { op: 'add', inputs: [4, 5, 6, 7] },                                          // v8
+  { op: 'swish', inputs: [8] },                                                 // v9
+  { op: 'gap', inputs: [9] },                                                   // v10
+  { op: 'linear', inputs: [10], cout: 8, bias: 1 },                             // v11
+  { op: 'sigmoid', inputs: [11] },                                              // v12
+  { op: 'mul', inputs: [9, 12] },                                               // v13
+  { op: 'identity', inputs: [13] },                                             // v14
+  { op: 'zero', inputs: [13] },                                                 // v15
+  { op: 'add', inputs: [14, 15, 9] },                                           // v16
+  { op: 'conv', inputs: [16], cout: 4, kernel: 1, stride: 1 },                  // v17: feeds nothing
+  { op: 'gap', inputs: [16] },                                                  // v18
+  { op: 'linear', inputs: [18], cout: 10, bias: 0 },                            // v19: logits
+  { op: 'conv', inputs: [3], cout: 4, kernel: 3, stride: 1 },                   // v20: feeds nothing
+];
+
+/** ‖a − b‖ / ‖b‖ (0 when both are 0). */
+function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < a.length; i++) { num += (a[i]! - b[i]!) ** 2; den += b[i]! ** 2; }
+  return num === 0 ? 0 : Math.sqrt(num / Math.max(den, 1e-300));
+}
+
+const scoredGraph = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
+  o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
+
+const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: number; loss: 'sum' | 'cross-entropy'; extra?: Record<string, unknown> }> = [
+  { name: 'every op (max-pool, SE, n-ary ADD, unreachable ops), CE, drawn labels', graph: () => buildGraph(3, allOpsSpecs), batch: 4, res: 12, loss: 'cross-entropy' },
+  { name: 'every op, sum', graph: () => buildGraph(3, allOpsSpecs), batch: 3, res: 9, loss: 'sum' },
+  { name: 'every op, CE with given labels, init torch', graph: () => buildGraph(3, allOpsSpecs), batch: 4, res: 12, loss: 'cross-entropy',
+    extra: { labels: Int32Array.from([9, 0, 3, 3]), init: 'torch' } },
+  { name: 'v2 cell, feature map, sum', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, loss: 'sum' },
+  { name: 'v2 cell with a LINEAR-with-bias classifier, CE', graph: () => buildGraph(3, cellSpecs(true)), batch: 4, res: 11, loss: 'cross-entropy' },
+  { name: 'K7 stride-2 stem, max-pool, bottlenecks, sum', graph: () => scoredGraph('SuperConvK7BNRELU(3,16,2,1)MaxPool(16,16,3,2)SuperResK1K5K1(16,32,2,8,1)'), batch: 4, res: 32, loss: 'sum' },
+  { name: 'residual net with SE, depthwise and a classifier, CE', graph: () => scoredGraph('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResIDWE2K3(16,16,1,8,1)', { se: true, numClasses: 10 }), batch: 6, res: 16, loss: 'cross-entropy' },
+];
+
+for (const c of GRAD_CASES) {
+  gpuTest(`CPU and GPU gradients agree (relative ≤ 1e-3 per op): ${c.name}`, async (t) => {
+    const d = encodeDescriptor(c.graph());
+    const opts = { batchSize: c.batch, resolution: c.res, seed: 31, repeats: 3, firstRepeat: 1, loss: c.loss, returnGradients: true, inputGradient: true, ...c.extra };
+    const cpu = await withEngine('cpu', (e) => e.run!('gradients', d, opts));
+    const gpu = await withEngine('cuda', (e) => e.run!('gradients', d, opts));
+    for (let r = 0; r < 3; r++) {
+      const lc = cpu.scores[r]!, lg = gpu.scores[r]!;
+      t.true(Math.abs(lc - lg) <= 1e-3 * Math.max(1, Math.abs(lc)), `loss r${r}: cpu ${lc} gpu ${lg}`);
+      const nc = cpu.series.gradNorm![r]!, ng = gpu.series.gradNorm![r]!;
+      t.true(Math.abs(nc - ng) <= 1e-3 * Math.max(1e-30, Math.abs(nc)), `gradNorm r${r}: cpu ${nc} gpu ${ng}`);
+    }
+    t.deepEqual((gpu.gradients ?? []).map((g) => [g.op, g.data.length]), (cpu.gradients ?? []).map((g) => [g.op, g.data.length]), 'gradient layout');
+    const byOp = new Map((gpu.gradients ?? []).map((g) => [g.op, g.data]));
+    let worst = 0;
+    for (const g of cpu.gradients ?? []) {
+      const have = byOp.get(g.op)!;
+      if (g.data.every((v) => v === 0)) {
+        t.true(have.every((v) => v === 0), `op ${g.op}: exact zeros on the CPU, not on the GPU`);
+        continue;
+      }
+      const e = relErr(have, g.data);
+      worst = Math.max(worst, e);
+      t.true(e <= 1e-3, `op ${g.op}: relative error ${e.toExponential(2)}`);
+    }
+    const ei = relErr(gpu.inputGradient ?? [], cpu.inputGradient ?? []);
+    t.is(gpu.inputGradient?.length, cpu.inputGradient?.length);
+    t.true(ei <= 1e-3, `input gradient: relative error ${ei.toExponential(2)}`);
+    t.log(`largest relative error: weights ${worst.toExponential(2)}, input ${ei.toExponential(2)}`);
+  });
+}
+
+gpuTest('GPU gradients: option errors as on the CPU (logits shape, label range), repeat r independent of chunking', async (t) => {
+  const feature = encodeDescriptor(buildGraph(3, cellSpecs(false)));
+  const logits = encodeDescriptor(buildGraph(3, allOpsSpecs));
+  await withEngine('cuda', async (e) => {
+    const shape = await t.throwsAsync(e.run!('gradients', feature, { batchSize: 2, resolution: 8, loss: 'cross-entropy' }));
+    t.is((shape as { code?: string }).code, 'E_OPTION');
+    t.regex(shape!.message, /\[classes\]\[1\]\[1\]/);
+    const label = await t.throwsAsync(e.run!('gradients', logits, { batchSize: 2, resolution: 8, loss: 'cross-entropy', labels: Int32Array.from([0, 10]) }));
+    t.is((label as { code?: string }).code, 'E_OPTION');
+    const all = await e.run!('gradients', logits, { batchSize: 2, resolution: 8, seed: 5, repeats: 3, loss: 'cross-entropy' });
+    const last = await e.run!('gradients', logits, { batchSize: 2, resolution: 8, seed: 5, repeats: 1, firstRepeat: 2, loss: 'cross-entropy' });
+    t.is(all.scores[2], last.scores[0]);
+    t.is(all.series.gradNorm![2], last.series.gradNorm![0]);
+  });
+});
+
+for (const mode of ['paper', 'official'] as const) {
+  gpuTest(`CPU and GPU Zen-scores agree within 1e-3 with AVGPOOL (both count modes) and SWISH (${mode})`, async (t) => {
+    const d = encodeDescriptor(buildGraph(3, cellSpecs(false)));
+    const opts = { batchSize: 8, resolution: 16, repeats: 3, seed: 99, mode };
+    const cpu = await withEngine('cpu', (e) => e.zenScore(d, opts));
+    const gpu = await withEngine('cuda', (e) => e.zenScore(d, opts));
+    for (let i = 0; i < 3; i++) t.true(Math.abs(cpu.scores[i]! - gpu.scores[i]!) <= 1e-3, `repeat ${i}: cpu ${cpu.scores[i]} gpu ${gpu.scores[i]}`);
+  });
+}
+
+gpuTest('GPU latency runs AVGPOOL and SWISH in FP16 and FP32', async (t) => {
+  const d = encodeDescriptor(buildGraph(3, cellSpecs(true)));
+  for (const precision of ['fp16', 'fp32']) {
+    const r = await withEngine('cuda', (e) => latencyOf(e, d, { batchSize: 8, resolution: 32, precision, iterations: 5 }));
+    t.true(r.meanMs > 0, `${precision}: ${JSON.stringify(r)}`);
+  }
+});
+
+gpuTest('CUDA graphs change no score or gradient (ZENNAS_CUDA_GRAPHS=0 in a child process = graphs on here)', async (t) => {
+  const zenD = encodeDescriptor(buildGraph(3, cellSpecs(false)));
+  const gradD = encodeDescriptor(buildGraph(3, allOpsSpecs));
+  const zenOpts = { batchSize: 4, resolution: 12, repeats: 4, seed: 3, mode: 'official' };
+  const gradOpts = { batchSize: 4, resolution: 12, repeats: 3, seed: 3, loss: 'cross-entropy', returnGradients: true };
+  // In this process graphs are on (auto: ≥ 2 repeats) unless the environment says otherwise.
+  const here = await withEngine('cuda', async (e) => ({
+    zen: (await e.zenScore(zenD, zenOpts)).scores,
+    grad: await e.run!('gradients', gradD, gradOpts),
+  }));
+  const script = `
+    const { Engine } = require(${JSON.stringify(path.resolve(__dirname, '../src/engine/engine'))});
+    (async () => {
+      const e = new Engine({ backend: 'cuda' });
+      const zen = (await e.zenScore(Int32Array.from(${JSON.stringify([...zenD])}), ${JSON.stringify(zenOpts)})).scores;
+      const g = await e.run('gradients', Int32Array.from(${JSON.stringify([...gradD])}), ${JSON.stringify(gradOpts)});
+      e.close();
+      console.log(JSON.stringify({ zen, loss: g.scores, norm: g.series.gradNorm, grads: g.gradients.map((x) => Array.from(x.data)) }));
+    })().catch((err) => { console.error(err); process.exit(1); });`;
+  const child = spawnSync(process.execPath, ['--import=tsx', '-e', script], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, ZENNAS_CUDA_GRAPHS: '0' } });
+  t.is(child.status, 0, child.stderr);
+  const there = JSON.parse(child.stdout.trim().split('\n').pop()!) as { zen: number[]; loss: number[]; norm: number[]; grads: number[][] };
+  t.deepEqual(there.zen, here.zen);
+  t.deepEqual(there.loss, here.grad.scores);
+  t.deepEqual(there.norm, here.grad.series.gradNorm);
+  t.deepEqual(there.grads, (here.grad.gradients ?? []).map((g) => Array.from(g.data)));
+});
+
+gpuTest('many distinct candidates through one CUDA engine: plans evicted, pool reused, scores unchanged', async (t) => {
+  const d = scored(CIFAR_INIT);
+  const opts = { batchSize: 4, resolution: 32, repeats: 2, seed: 17 };
+  await withEngine('cuda', async (e) => {
+    const first = (await e.zenScore(d, opts)).scores;
+    // More distinct plans than the cache holds (8 per proxy): every eviction returns its buffers to the pool.
+    for (let w = 8; w < 8 + 12; w++) {
+      const s = `SuperConvK3BNRELU(3,${w},1,1)SuperResK3K3(${w},16,2,8,1)`;
+      const r = await e.zenScore(scored(s), opts);
+      t.true(Number.isFinite(r.scores[0]!), s);
+      await e.run!('gradients', scored(s), { batchSize: 4, resolution: 16, seed: 1 });
+    }
+    t.deepEqual((await e.zenScore(d, opts)).scores, first);
+  });
 });

@@ -1,5 +1,6 @@
 #include "conv.h"
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -17,10 +18,18 @@ struct AlgoChoice {
 
 using AlgoKey = std::tuple<int, int, int, int, int, int, int, int, int, bool, int, size_t>;
 
+enum class Pass { BwdData, BwdFilter };
+struct BwdChoice {
+  int algo;
+  size_t ws;
+};
+using BwdKey = std::tuple<int, int, int, int, int, int, int, int, int, size_t>;  // pass, shape, limit
+
 // Process-wide: candidates of a search share most conv shapes, so heuristics/trials run once
 // per shape (per device; the backend uses one device).
 std::mutex gAlgoMu;
 std::map<AlgoKey, AlgoChoice> gAlgoCache;
+std::map<BwdKey, BwdChoice> gBwdCache;
 
 cudnnDataType_t cudnnType(DType t) { return t == DType::F32 ? CUDNN_DATA_FLOAT : CUDNN_DATA_HALF; }
 
@@ -34,6 +43,29 @@ bool mathAllowed(cudnnMathType_t m, bool strictFp32) {
 bool algoAllowed(cudnnConvolutionFwdAlgo_t a, bool strictFp32) {
   return !strictFp32 || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM || a == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ||
          a == CUDNN_CONVOLUTION_FWD_ALGO_GEMM;
+}
+
+// The backward passes under the forward's rules: plain GEMM-style summation (ALGO_0 / ALGO_1,
+// and for the filter ALGO_3, a tiled variant of ALGO_0), never FFT or Winograd transforms.
+bool bwdDataAllowed(cudnnConvolutionBwdDataAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+}
+bool bwdFilterAllowed(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_0 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1 || a == CUDNN_CONVOLUTION_BWD_FILTER_ALGO_3;
+}
+
+/** The first usable entry of a heuristic ranking (best first): deterministic ones preferred. */
+template <typename Perf, typename Allowed>
+const Perf* pickBwd(const Perf* perf, int returned, size_t wsLimit, Allowed allowed) {
+  for (int pass = 0; pass < 2; ++pass)
+    for (int i = 0; i < returned; ++i) {
+      const Perf& p = perf[i];
+      if (p.status != CUDNN_STATUS_SUCCESS || p.memory > wsLimit || !allowed(p.algo)) continue;
+      if (p.mathType == CUDNN_TENSOR_OP_MATH || p.mathType == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) continue;
+      if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC) continue;
+      return &p;
+    }
+  return nullptr;
 }
 
 }  // namespace
@@ -118,8 +150,93 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
   }
 }
 
+void ConvLayer::enableBackward(cudnnHandle_t handle, bool data, size_t wsLimit) {
+  if (t_ != DType::F32) throw Failure("E_INTERNAL", "CUDA backend: backward convolutions are FP32 only");
+  // Gradients keep the forward's strict FP32: FMA math, no TF32 (set on the descriptor already).
+  ZENNAS_CUDNN_CHECK(cudnnSetConvolutionMathType(cd_, CUDNN_FMA_MATH));
+  auto describe = [&](const char* pass) {
+    std::ostringstream m;
+    m << "CUDA backend: cuDNN has no " << pass << " algorithm for conv " << s_.cin << "->" << s_.cout << " k" << s_.k << " s" << s_.stride
+      << " groups " << s_.groups << " at " << s_.n << "x" << s_.h << "x" << s_.w << " within a " << (wsLimit >> 20) << " MiB workspace";
+    return m.str();
+  };
+  auto key = [&](Pass p) {
+    return BwdKey{static_cast<int>(p), s_.n, s_.cin, s_.h, s_.w, s_.cout, s_.k, s_.stride, s_.groups, wsLimit};
+  };
+  // Filter gradient (every conv of a backward plan has weights).
+  {
+    bool cached = false;
+    {
+      std::lock_guard<std::mutex> lock(gAlgoMu);
+      auto it = gBwdCache.find(key(Pass::BwdFilter));
+      if (it != gBwdCache.end()) {
+        bwdFilterAlgo_ = static_cast<cudnnConvolutionBwdFilterAlgo_t>(it->second.algo);
+        ws_ = std::max(ws_, it->second.ws);
+        cached = true;
+      }
+    }
+    if (!cached) {
+      cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+      int returned = 0;
+      ZENNAS_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, xd_, yd_, cd_, wd_, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
+                                                                       &returned, perf));
+      const auto* pick = pickBwd(perf, returned, wsLimit, bwdFilterAllowed);
+      if (!pick) throw Failure("E_BACKEND", describe("backward-filter"));
+      bwdFilterAlgo_ = pick->algo;
+      size_t ws = 0;
+      ZENNAS_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, xd_, yd_, cd_, wd_, bwdFilterAlgo_, &ws));
+      if (ws > wsLimit) throw Failure("E_BACKEND", describe("backward-filter"));
+      ws_ = std::max(ws_, ws);
+      std::lock_guard<std::mutex> lock(gAlgoMu);
+      gBwdCache[key(Pass::BwdFilter)] = BwdChoice{static_cast<int>(bwdFilterAlgo_), ws};
+    }
+    bwdFilter_ = true;
+  }
+  if (!data) return;
+  bool cached = false;
+  {
+    std::lock_guard<std::mutex> lock(gAlgoMu);
+    auto it = gBwdCache.find(key(Pass::BwdData));
+    if (it != gBwdCache.end()) {
+      bwdDataAlgo_ = static_cast<cudnnConvolutionBwdDataAlgo_t>(it->second.algo);
+      ws_ = std::max(ws_, it->second.ws);
+      cached = true;
+    }
+  }
+  if (!cached) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int returned = 0;
+    ZENNAS_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, wd_, yd_, cd_, xd_, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                                   &returned, perf));
+    const auto* pick = pickBwd(perf, returned, wsLimit, bwdDataAllowed);
+    if (!pick) throw Failure("E_BACKEND", describe("backward-data"));
+    bwdDataAlgo_ = pick->algo;
+    size_t ws = 0;
+    ZENNAS_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, wd_, yd_, cd_, xd_, bwdDataAlgo_, &ws));
+    if (ws > wsLimit) throw Failure("E_BACKEND", describe("backward-data"));
+    ws_ = std::max(ws_, ws);
+    std::lock_guard<std::mutex> lock(gAlgoMu);
+    gBwdCache[key(Pass::BwdData)] = BwdChoice{static_cast<int>(bwdDataAlgo_), ws};
+  }
+  bwdData_ = true;
+}
+
+void ConvLayer::backwardData(cudnnHandle_t handle, const void* w, const void* dy, void* dx, bool accumulate, void* workspace,
+                             size_t wsBytes) const {
+  if (!bwdData_) throw Failure("E_INTERNAL", "CUDA backend: conv backward-data used without enableBackward(data)");
+  const float one = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  ZENNAS_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, wd_, w, yd_, dy, cd_, bwdDataAlgo_, workspace, wsBytes, &beta, xd_, dx));
+}
+
+void ConvLayer::backwardFilter(cudnnHandle_t handle, const void* x, const void* dy, void* dw, void* workspace, size_t wsBytes) const {
+  if (!bwdFilter_) throw Failure("E_INTERNAL", "CUDA backend: conv backward-filter used without enableBackward");
+  const float one = 1.0f, zero = 0.0f;
+  ZENNAS_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, xd_, x, yd_, dy, cd_, bwdFilterAlgo_, workspace, wsBytes, &zero, wd_, dw));
+}
+
 ConvLayer::ConvLayer(ConvLayer&& o) noexcept
-    : s_(o.s_), xd_(o.xd_), yd_(o.yd_), wd_(o.wd_), cd_(o.cd_), algo_(o.algo_), ws_(o.ws_), t_(o.t_) {
+    : s_(o.s_), xd_(o.xd_), yd_(o.yd_), wd_(o.wd_), cd_(o.cd_), algo_(o.algo_), bwdDataAlgo_(o.bwdDataAlgo_),
+      bwdFilterAlgo_(o.bwdFilterAlgo_), bwdData_(o.bwdData_), bwdFilter_(o.bwdFilter_), ws_(o.ws_), t_(o.t_) {
   o.xd_ = o.yd_ = nullptr;
   o.wd_ = nullptr;
   o.cd_ = nullptr;

@@ -2,6 +2,8 @@
 
 #include <cuda_runtime.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <sstream>
 
 #include "../common/descriptor.h"
@@ -36,9 +38,15 @@ void checkCudnn(cudnnStatus_t status, const char* what) {
   throw Failure("E_BACKEND", msg.str());
 }
 
-void DeviceBuffer::allocate(size_t bytes, const char* what) {
+void DeviceBuffer::allocate(size_t bytes, const char* what, DevicePool* pool) {
   release();
   if (bytes == 0) return;
+  if (pool) {
+    ptr_ = pool->allocate(bytes, what);  // throws E_OUT_OF_MEMORY / E_BACKEND
+    pool_ = pool;
+    bytes_ = bytes;
+    return;
+  }
   const cudaError_t st = cudaMalloc(&ptr_, bytes);
   if (st != cudaSuccess) {
     ptr_ = nullptr;
@@ -58,9 +66,64 @@ void DeviceBuffer::allocate(size_t bytes, const char* what) {
 }
 
 void DeviceBuffer::release() {
-  if (ptr_) cudaFree(ptr_);
+  if (ptr_) {
+    if (pool_) pool_->release(ptr_);
+    else cudaFree(ptr_);
+  }
   ptr_ = nullptr;
   bytes_ = 0;
+  pool_ = nullptr;
+}
+
+RepeatGraph::~RepeatGraph() {
+  if (exec_) cudaGraphExecDestroy(exec_);
+}
+
+bool RepeatGraph::capture(cudaStream_t stream, const std::function<void()>& enqueue) {
+  if (exec_) {
+    cudaGraphExecDestroy(exec_);
+    exec_ = nullptr;
+  }
+  // Thread-local mode: only this thread is barred from unsafe calls (cudaMalloc, syncs) while
+  // capturing; requests on other threads go on as usual.
+  if (cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  cudaGraph_t graph = nullptr;
+  try {
+    enqueue();
+  } catch (...) {
+    cudaStreamEndCapture(stream, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    throw;
+  }
+  const cudaError_t st = cudaStreamEndCapture(stream, &graph);
+  if (st != cudaSuccess || !graph) {
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+    return false;
+  }
+  const cudaError_t inst = cudaGraphInstantiate(&exec_, graph, 0);
+  cudaGraphDestroy(graph);
+  if (inst != cudaSuccess) {
+    exec_ = nullptr;
+    cudaGetLastError();
+    return false;
+  }
+  return true;
+}
+
+void RepeatGraph::launch(cudaStream_t stream) const { checkCuda(cudaGraphLaunch(exec_, stream), "cudaGraphLaunch"); }
+
+bool useCudaGraphs(uint32_t repeatsInCall) {
+  static const int mode = [] {
+    const char* v = std::getenv("ZENNAS_CUDA_GRAPHS");
+    if (!v || !*v) return -1;  // auto
+    return std::strcmp(v, "0") == 0 ? 0 : 1;
+  }();
+  return mode < 0 ? repeatsInCall >= 2 : mode == 1;
 }
 
 DeviceEvent::DeviceEvent() { checkCuda(cudaEventCreateWithFlags(&e_, cudaEventDisableTiming), "cudaEventCreate"); }
@@ -68,18 +131,6 @@ DeviceEvent::DeviceEvent() { checkCuda(cudaEventCreateWithFlags(&e_, cudaEventDi
 DeviceEvent::~DeviceEvent() {
   if (e_) cudaEventDestroy(e_);
 }
-
-namespace {
-
-/** Why op `o` cannot run on the CUDA plans yet ("" when it can). */
-std::string unsupported(const OpDesc& o) {
-  switch (o.op) {
-    case OpCode::AvgPool: case OpCode::Swish: return "is not implemented on the CUDA backend yet";
-    default: return "";
-  }
-}
-
-}  // namespace
 
 Net decodeNet(const int32_t* words, size_t nWords, int resolution) {
   // The one validator (schema-driven, shared with the CPU backend) plans the buffers by liveness;
@@ -98,11 +149,9 @@ Net decodeNet(const int32_t* words, size_t nWords, int resolution) {
   net.ops.reserve(d.ops.size());
   for (size_t i = 0; i < d.ops.size(); ++i) {
     const OpDesc& o = d.ops[i];
-    const std::string why = unsupported(o);
-    if (!why.empty())
-      fail("E_BACKEND", "op " + std::to_string(i) + " (" + opName(o.op) + ") " + why + "; use backend 'cpu'");
     NetOp op{static_cast<int32_t>(o.op), o.src, o.dst, o.aux, o.cin, o.cout, o.kernel, o.stride,
-             static_cast<int>(o.in.h), static_cast<int>(o.in.w), static_cast<int>(o.out.h), static_cast<int>(o.out.w), {}};
+             static_cast<int>(o.in.h), static_cast<int>(o.in.w), static_cast<int>(o.out.h), static_cast<int>(o.out.w),
+             o.countIncludePad, {}};
     for (size_t k = 2; k < o.inputSlots.size(); ++k) op.extra.push_back(o.inputSlots[k]);
     net.ops.push_back(std::move(op));
   }

@@ -1,16 +1,19 @@
 // Shared pieces of the CUDA backend: CUDA/cuDNN status checks (errors are the engine's
-// zennas::Failure, native/common/errors.h), RAII device buffers, and the slot-level view of a
-// descriptor v2 (native/common/descriptor.h) that the plans execute.
+// zennas::Failure, native/common/errors.h), RAII device buffers (from the backend's pool,
+// device_pool.h), captured CUDA graphs, and the slot-level view of a descriptor v2
+// (native/common/descriptor.h) that the plans execute.
 #pragma once
 #include <cuda_runtime_api.h>
 #include <cudnn.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "../common/errors.h"
+#include "device_pool.h"
 
 namespace zennas {
 namespace cuda {
@@ -22,20 +25,31 @@ void checkCudnn(cudnnStatus_t status, const char* what);
 #define ZENNAS_CUDA_CHECK(call) ::zennas::cuda::checkCuda((call), #call)
 #define ZENNAS_CUDNN_CHECK(call) ::zennas::cuda::checkCudnn((call), #call)
 
-/** Owning device allocation (cudaMalloc / cudaFree). */
+/**
+ * Owning device allocation: from `pool` when one is given (released back to it), else
+ * cudaMalloc / cudaFree. The pool must outlive the buffer.
+ */
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
-  explicit DeviceBuffer(size_t bytes, const char* what = "buffer") { allocate(bytes, what); }
+  explicit DeviceBuffer(size_t bytes, const char* what = "buffer", DevicePool* pool = nullptr) { allocate(bytes, what, pool); }
   ~DeviceBuffer() { release(); }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_) { o.ptr_ = nullptr; o.bytes_ = 0; }
+  DeviceBuffer(DeviceBuffer&& o) noexcept : ptr_(o.ptr_), bytes_(o.bytes_), pool_(o.pool_) {
+    o.ptr_ = nullptr;
+    o.bytes_ = 0;
+    o.pool_ = nullptr;
+  }
   DeviceBuffer& operator=(DeviceBuffer&& o) noexcept {
-    if (this != &o) { release(); ptr_ = o.ptr_; bytes_ = o.bytes_; o.ptr_ = nullptr; o.bytes_ = 0; }
+    if (this != &o) {
+      release();
+      ptr_ = o.ptr_; bytes_ = o.bytes_; pool_ = o.pool_;
+      o.ptr_ = nullptr; o.bytes_ = 0; o.pool_ = nullptr;
+    }
     return *this;
   }
-  void allocate(size_t bytes, const char* what);
+  void allocate(size_t bytes, const char* what, DevicePool* pool = nullptr);
   void release();
   void* get() const { return ptr_; }
   template <typename T> T* as() const { return static_cast<T*>(ptr_); }
@@ -44,7 +58,40 @@ class DeviceBuffer {
  private:
   void* ptr_ = nullptr;
   size_t bytes_ = 0;
+  DevicePool* pool_ = nullptr;
 };
+
+/**
+ * One repeat's kernel launches captured once into a CUDA graph and replayed (cudaGraphLaunch):
+ * one launch per repeat instead of one per kernel, what small candidates are bound by. Whatever
+ * changes between repeats (seed, repeat index, α, ε, where results go) is read by the kernels
+ * from device memory (RepeatArgs, kernels.h), so the graph is the same for every repeat and the
+ * results are bit-for-bit those of launching the kernels one by one.
+ */
+class RepeatGraph {
+ public:
+  RepeatGraph() = default;
+  ~RepeatGraph();
+  RepeatGraph(const RepeatGraph&) = delete;
+  RepeatGraph& operator=(const RepeatGraph&) = delete;
+  /**
+   * Captures what `enqueue` queues on `stream` (nothing runs). False when the launches cannot be
+   * captured (a cuDNN algorithm that synchronises, another thread invalidating the capture): the
+   * caller then launches eagerly. Exceptions of `enqueue` end the capture and propagate.
+   */
+  bool capture(cudaStream_t stream, const std::function<void()>& enqueue);
+  bool ready() const { return exec_ != nullptr; }
+  void launch(cudaStream_t stream) const;
+
+ private:
+  cudaGraphExec_t exec_ = nullptr;
+};
+
+/**
+ * ZENNAS_CUDA_GRAPHS: "0" never captures, "1" always does, unset (auto) captures when a call
+ * runs at least two repeats (one capture + instantiation costs about as much as one eager repeat).
+ */
+bool useCudaGraphs(uint32_t repeatsInCall);
 
 /** Owning CUDA event without timing (cudaEventCreateWithFlags / cudaEventDestroy). */
 class DeviceEvent {
@@ -67,6 +114,7 @@ enum Opcode : int32_t { kConv = 1, kDwConv = 2, kBn = 3, kRelu = 4, kMaxPool = 5
 struct NetOp {
   int32_t opcode, src, dst, aux, cin, cout, kernel, stride;  // slots: src = input 0, aux = input 1
   int hin, win, hout, wout;
+  int32_t countIncludePad;     // AVGPOOL: divide by k² (1) or by the in-bounds count (0)
   std::vector<int32_t> extra;  // ADD with > 2 inputs: the slots of inputs 2.. (summed in order)
   size_t inElems() const { return static_cast<size_t>(cin) * hin * win; }   // per sample
   size_t outElems() const { return static_cast<size_t>(cout) * hout * wout; }
@@ -83,8 +131,8 @@ struct Net {
 
 /**
  * Validate and plan a descriptor v2 with the engine's one validator (parseDescriptor,
- * native/common/descriptor.cc: E_DESCRIPTOR / E_STRUCTURE), then take its slot-level view.
- * Ops the CUDA kernels do not implement yet fail with E_BACKEND naming the op.
+ * native/common/descriptor.cc: E_DESCRIPTOR / E_STRUCTURE), then take its slot-level view
+ * (forward-only plans: buffers by liveness). Every schema op has CUDA kernels.
  */
 Net decodeNet(const int32_t* words, size_t nWords, int resolution);
 

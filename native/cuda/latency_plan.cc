@@ -44,8 +44,8 @@ double quantile(std::vector<double> v, double q) {
 }  // namespace
 
 LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle, cudaStream_t stream,
-                         size_t workspaceLimit)
-    : net_(std::move(net)), o_(o) {
+                         size_t workspaceLimit, DevicePool& pool)
+    : net_(std::move(net)), o_(o), pool_(pool) {
   const size_t N = static_cast<size_t>(o_.batch);
   const size_t es = dtypeSize(o_.dtype);
   size_t need = 0;
@@ -91,6 +91,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
   need += paramElems * es;
   size_t freeB = 0, totalB = 0;
   checkCuda(cudaMemGetInfo(&freeB, &totalB), "cudaMemGetInfo");
+  freeB += pool_.idleBytes();
   if (need > freeB) {
     std::ostringstream m;
     m << "CUDA backend: this model at batch " << o_.batch << " needs " << (need >> 20) << " MiB of GPU memory, " << (freeB >> 20)
@@ -98,8 +99,8 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
     throw Failure("E_OUT_OF_MEMORY", m.str());
   }
   slots_.resize(net_.slotElems.size());
-  for (size_t s = 0; s < slots_.size(); ++s) slots_[s].allocate(N * net_.slotElems[s] * es, "activations");
-  params_.allocate(std::max<size_t>(paramElems, 1) * es, "weights");
+  for (size_t s = 0; s < slots_.size(); ++s) slots_[s].allocate(N * net_.slotElems[s] * es, "activations", &pool_);
+  params_.allocate(std::max<size_t>(paramElems, 1) * es, "weights", &pool_);
 
   // Parameter values do not change the timing, but their magnitudes must keep FP16 activations
   // finite: He-scaled N(0, 2/fan_in) weights, BN with running stats (0, 1) folded in
@@ -118,10 +119,10 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
   // Unfolded BN: y = x / sqrt(1 + ε) (+0) per channel.
   {
     std::vector<float> scale(maxC, bnScale);
-    DeviceBuffer tmp(maxC * sizeof(float), "BN scale");
+    DeviceBuffer tmp(maxC * sizeof(float), "BN scale", &pool_);
     checkCuda(cudaMemcpyAsync(tmp.get(), scale.data(), maxC * sizeof(float), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync");
-    bnScale_.allocate(maxC * es, "BN scale");
-    bnShift_.allocate(maxC * es, "BN shift");
+    bnScale_.allocate(maxC * es, "BN scale", &pool_);
+    bnShift_.allocate(maxC * es, "BN shift", &pool_);
     launchConvertF32(tmp.as<float>(), bnScale_.get(), o_.dtype, maxC, stream);
     checkCuda(cudaMemsetAsync(bnShift_.get(), 0, maxC * es, stream), "cudaMemsetAsync(BN shift)");
     checkCuda(cudaStreamSynchronize(stream), "parameter initialisation");  // before `tmp` is freed
@@ -135,7 +136,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
   size_t scratchBytes = workspaceLimit;
   while (true) {
     try {
-      scratch.allocate(scratchBytes, "cuDNN algorithm search workspace");
+      scratch.allocate(scratchBytes, "cuDNN algorithm search workspace", &pool_);
       break;
     } catch (const Failure&) {
       if (scratchBytes <= (size_t(16) << 20)) throw;
@@ -154,7 +155,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
     wsBytes_ = std::max(wsBytes_, convs_.back().workspaceBytes());
   }
   scratch.release();
-  workspace_.allocate(wsBytes_, "cuDNN workspace");
+  workspace_.allocate(wsBytes_, "cuDNN workspace", &pool_);
 }
 
 void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
@@ -181,11 +182,16 @@ void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
       case kMaxPool:
         launchMaxPool(src, dst, o_.dtype, N, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, stream);
         break;
+      case kAvgPool:
+        launchAvgPool(src, dst, o_.dtype, N, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, op.countIncludePad != 0,
+                      stream);
+        break;
       case kGap: launchGap(src, dst, o_.dtype, N, op.cin, hwIn, stream); break;
       case kLinear:
         launchLinear(src, base + st.weightOffset * es, base + st.biasOffset * es, dst, o_.dtype, N, op.cin, op.cout, stream);
         break;
       case kSigmoid: launchSigmoid(src, dst, o_.dtype, nIn, stream); break;
+      case kSwish: launchSwish(src, dst, o_.dtype, nIn, stream); break;
       case kMul: launchChannelMul(src, slots_[op.aux].get(), dst, o_.dtype, N, op.cin, hwIn, stream); break;
       case kAdd: {
         // n-ary: (a + b) + c + …; a fused ReLU applies after the last sum only.

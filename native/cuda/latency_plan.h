@@ -23,7 +23,8 @@ struct LatencyOptions {
 
 class LatencyPlan {
  public:
-  LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle, cudaStream_t stream, size_t workspaceLimit);
+  /** Buffers from `pool` (which must outlive the plan). */
+  LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle, cudaStream_t stream, size_t workspaceLimit, DevicePool& pool);
   LatencyResult measure(cudaStream_t stream, cudnnHandle_t handle);
 
  private:
@@ -39,6 +40,7 @@ class LatencyPlan {
 
   Net net_;
   LatencyOptions o_;
+  DevicePool& pool_;
   std::vector<DeviceBuffer> slots_;
   std::vector<ConvLayer> convs_;
   std::vector<Step> steps_;

@@ -20,6 +20,7 @@ namespace cuda {
 /** Stream ids of DESCRIPTOR.md: weights of op i use i + 1. */
 constexpr uint32_t kStreamInput = 0x40000000u;
 constexpr uint32_t kStreamNoise = 0x40000001u;
+constexpr uint32_t kStreamLabels = 0x40000002u;  // cross-entropy labels of the 'gradients' proxy
 
 struct Philox4 { uint32_t x[4]; };
 

@@ -5,9 +5,15 @@
 // [B,2B)): convolutions, pooling and the head are per-sample so sharing is exact, and every BN
 // keeps per-half statistics, so each forward is normalised by its own batch exactly as if run
 // separately.
+//
+// Buffers come from the backend's DevicePool. A repeat's launches are captured once per plan and
+// mode into a CUDA graph and replayed for every repeat of every later call (useCudaGraphs,
+// ZENNAS_CUDA_GRAPHS=0 disables it); what differs between repeats is read from device memory
+// (RepeatArgs), so scores are identical with and without graphs.
 #pragma once
 #include "conv.h"
 #include "cuda_common.h"
+#include "kernels.h"
 
 #include <functional>
 #include <memory>
@@ -30,7 +36,7 @@ struct ZenRunOptions {
 
 class ZenPlan {
  public:
-  ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit);
+  ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit, DevicePool& pool);
   /** Runs `repeats` repeats on `stream` (handle already bound to it); fills per-repeat ln Δ and Σ ln σ̄. */
   void run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t handle, std::vector<double>& logDelta,
            std::vector<double>& logSigmaSum);
@@ -39,6 +45,9 @@ class ZenPlan {
   std::mutex& mutex() { return mu_; }
 
  private:
+  /** Queues one repeat (weights, input, forward, Δ and σ̄ terms) reading the repeat from args_. */
+  void enqueueRepeat(bool official, cudaStream_t stream, cudnnHandle_t handle);
+
   struct Step {
     int op;               // index into net_.ops (also the Philox weight stream − 1)
     int conv = -1;        // index into convs_
@@ -51,6 +60,7 @@ class ZenPlan {
 
   Net net_;
   int B_;
+  DevicePool& pool_;
   std::vector<DeviceBuffer> slots_;  // [2B][slotElems] floats each
   std::vector<ConvLayer> convs_;
   std::vector<Step> steps_;
@@ -59,8 +69,11 @@ class ZenPlan {
   size_t wsBytes_ = 0, bytes_ = 0, runningVarTotal_ = 0;
   int l1Blocks_ = 1;
   DeviceBuffer weights_, workspace_, bnPartial_, bnMean_, bnInvstd_, bnVar_, runningVar_, sigmaTerms_, l1Partial_,
-      results_;
+      results_, args_;
+  RepeatArgs hostArgs_;
   std::vector<double> hostResults_;
+  RepeatGraph graphs_[2];       // per mode (paper, official), captured on first use
+  bool graphFailed_[2] = {false, false};
   DeviceEvent repeatDone_[2];  // cancellation: the ends of the last two repeats queued
   std::mutex mu_;
 };

@@ -327,7 +327,7 @@ export class Engine {
   /**
    * Run a proxy on a descriptor: 'zen' (the Zen-score) or 'gradients' (forward + backward through
    * a loss head). Options are checked against the proxy's keys from the one option table; a
-   * misspelt key is an error. The CUDA backend runs 'zen' only (no backward pass on the GPU yet).
+   * misspelt key is an error. The CUDA backend runs 'zen' and 'gradients' (the other proxies run on the CPU).
    */
   async run(proxy: 'zen', descriptor: Int32Array, options?: Partial<ZenScoreOptions> & CallOptions): Promise<RunResult>;
   async run(proxy: 'gradients', descriptor: Int32Array, options?: Partial<GradientsOptions> & CallOptions): Promise<RunResult>;
@@ -367,7 +367,7 @@ export class Engine {
       o = { ...r, ...(labels ? { labels } : {}) };
     }
     this.checkOpen();
-    if (this.backend !== 'cpu' && proxy !== 'zen') optionError(`proxy '${proxy}' runs on the CPU backend (backend '${this.backend}' runs 'zen' and latency)`);
+    if (this.backend !== 'cpu' && proxy !== 'zen' && proxy !== 'gradients') optionError(`proxy '${proxy}' runs on the CPU backend (backend '${this.backend}' runs 'zen', 'gradients' and latency)`);
     try {
       const r = await this.native!.run(proxy, d, { ...o, ...sig.native } as never);
       return {
