@@ -9,7 +9,7 @@ import { encodeDescriptor } from '../src/ops/descriptor';
 import { Engine } from '../src/engine/engine';
 import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
-import { ReferenceProxyName, gradNormTerms, proxyReference, referenceWeightsTorch, snipTerms } from '../src/reference/proxies';
+import { ReferenceProxyName, gradNormTerms, naswotRelus, proxyReference, referenceWeightsTorch, slogdet, snipTerms } from '../src/reference/proxies';
 import { buildGraph, referenceInput, referenceLossGradients } from '../src/reference';
 import { loadNative } from '../src/engine/native';
 import { STREAM_INPUT, gaussianTensor, philoxLabels } from '../src/rng/philox';
@@ -20,7 +20,7 @@ const NETS = [
 ];
 
 /** Relative tolerance of native vs reference per proxy (float32 vs float64). */
-const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6 };
+const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6, naswot: 1e-4 };
 
 const engine = new Engine({ threads: 2 });
 test.after.always(() => engine.close());
@@ -145,4 +145,28 @@ test('synflow: a train-mode BN over one 1×1 image is an error; synflow_zc at th
     raw.close();
   }
   await t.throwsAsync(engine.run('synflow', d, { resolution: 4, batchSize: 2 } as never), { code: 'E_OPTION', message: /unknown synflow option 'batchSize'/ });
+});
+
+test('naswot: coded ReLUs = every body ReLU, not SE\'s; slogdet of a known matrix', (t) => {
+  const g = lowerForProxy(parseStructure(NETS[1]!.s), PROXY_TABLE.naswot, { se: true });
+  const want = g.nodes.map((n, i) => (n.op === 'relu' && n.role !== 'se' ? i : -1)).filter((i) => i >= 0);
+  t.true(g.nodes.some((n) => n.op === 'relu' && n.role === 'se'), 'the net has an SE ReLU');
+  t.deepEqual(naswotRelus(g), want);
+  const d = slogdet(Float64Array.from([4, 2, 0, 2, 5, 1, 0, 1, 3]), 3);
+  t.is(d.sign, 1);
+  t.true(Math.abs(d.logAbsDet - Math.log(4 * 14 - 2 * 6)) < 1e-12);
+});
+
+test('naswot: two identical input images make K singular (E_OPTION, engine and reference); a net without ReLU is E_STRUCTURE', async (t) => {
+  const d = encodeDescriptor(lowerForProxy(parseStructure(NETS[0]!.s), PROXY_TABLE.naswot));
+  const per = 3 * 8 * 8;
+  const input = Float32Array.from(gaussianTensor(5, STREAM_INPUT, 0, 4 * per));
+  input.copyWithin(2 * per, 1 * per, 2 * per);  // image 2 = image 1
+  const opts = { resolution: 8, batchSize: 4, input };
+  await t.throwsAsync(engine.run('naswot', d, opts), { code: 'E_OPTION', message: /images 1 and 2 have identical ReLU codes \(the input images are identical\)/ });
+  t.throws(() => proxyReference('naswot', d, { ...opts, input: Array.from(input) }), { code: 'E_OPTION', message: /identical/ });
+  const ok = await engine.run('naswot', d, { resolution: 8, batchSize: 4 });
+  t.true(Number.isFinite(ok.scores[0]));
+  const noRelu = encodeDescriptor(buildGraph(3, [{ op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }]));
+  await t.throwsAsync(engine.run('naswot', noRelu, { resolution: 8 }), { code: 'E_STRUCTURE', message: /no ReLU/ });
 });

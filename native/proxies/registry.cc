@@ -11,6 +11,7 @@ extern const CpuProxy kGradNormZcProxy;
 extern const CpuProxy kSnipProxy;
 extern const CpuProxy kSynflowProxy;
 extern const CpuProxy kSynflowZcProxy;
+extern const CpuProxy kNaswotProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
@@ -18,7 +19,8 @@ const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kGradNormZcProxy,
                                      &kSnipProxy,
                                      &kSynflowProxy,
-                                     &kSynflowZcProxy};
+                                     &kSynflowZcProxy,
+                                     &kNaswotProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

@@ -84,6 +84,12 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'identity', batchSize: null, labels: false,
     keys: [...COMMON, 'init'], extra: [], series: ['logScore', 'logR'],
   },
+  naswot: {
+    name: 'naswot', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_NASWOT_score.py (BayesWatch nas-without-training)`,
+    definition: 'ln|det K|, K = Σ over body ReLUs (not SE\'s) of c cᵀ + (1−c)(1−c)ᵀ, c = (ReLU input > 0) per image; N(0,1) init, Gaussian input',
+    direction: 'max', init: 'normal', lowering: 'no-residual', head: false, bn: 'train', batchSize: 8, labels: false,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['input'], series: ['units'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;
