@@ -20,7 +20,7 @@ const NETS = [
 ];
 
 /** Relative tolerance of native vs reference per proxy (float32 vs float64). */
-const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6, naswot: 1e-4 };
+const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6, naswot: 1e-4, gsnr: 1e-6 };
 
 const engine = new Engine({ threads: 2 });
 test.after.always(() => engine.close());
@@ -169,4 +169,27 @@ test('naswot: two identical input images make K singular (E_OPTION, engine and r
   t.true(Number.isFinite(ok.scores[0]));
   const noRelu = encodeDescriptor(buildGraph(3, [{ op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }]));
   await t.throwsAsync(engine.run('naswot', noRelu, { resolution: 8 }), { code: 'E_STRUCTURE', message: /no ReLU/ });
+});
+
+for (const gsnrMode of ['official', 'sample'] as const) {
+  test(`gsnr, gsnrMode '${gsnrMode}': engine = float64 reference`, async (t) => {
+    const d = encodeDescriptor(lowerForProxy(parseStructure(NETS[0]!.s), PROXY_TABLE.gsnr, { numClasses: 10 }));
+    const opts = { resolution: 8, batchSize: 5, numBatches: 4, gsnrMode, seed: 9, repeats: 2 };
+    const got = await engine.run('gsnr', d, opts);
+    const ref = proxyReference('gsnr', d, { ...opts, float32Draws: true });
+    check(t, got.scores, ref.scores, 1e-6, 'score');
+    t.deepEqual(got.series.layers, ref.series.layers);
+  });
+}
+
+test('gsnr: labels / input hold numBatches × batchSize images (batchSize in mode sample); xi matters; numBatches ≥ 2', async (t) => {
+  const d = encodeDescriptor(lowerForProxy(parseStructure(NETS[0]!.s), PROXY_TABLE.gsnr, { numClasses: 10 }));
+  const opts = { resolution: 8, batchSize: 3, numBatches: 2 };
+  const a = await engine.run('gsnr', d, { ...opts, labels: philoxLabels(0, 0, 6, 10) });
+  t.deepEqual(a.scores, (await engine.run('gsnr', d, opts)).scores);
+  await t.throwsAsync(engine.run('gsnr', d, { ...opts, labels: philoxLabels(0, 0, 3, 10) }), { code: 'E_OPTION', message: /6 labels/ });
+  await t.notThrowsAsync(engine.run('gsnr', d, { ...opts, gsnrMode: 'sample', labels: philoxLabels(0, 0, 3, 10) }));
+  const b = await engine.run('gsnr', d, { ...opts, xi: 1e-2 });
+  t.true(b.scores[0]! < a.scores[0]!);
+  await t.throwsAsync(engine.run('gsnr', d, { ...opts, numBatches: 1 }), { code: 'E_OPTION', message: /numBatches/ });
 });

@@ -12,6 +12,7 @@ extern const CpuProxy kSnipProxy;
 extern const CpuProxy kSynflowProxy;
 extern const CpuProxy kSynflowZcProxy;
 extern const CpuProxy kNaswotProxy;
+extern const CpuProxy kGsnrProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
@@ -20,7 +21,8 @@ const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kSnipProxy,
                                      &kSynflowProxy,
                                      &kSynflowZcProxy,
-                                     &kNaswotProxy};
+                                     &kNaswotProxy,
+                                     &kGsnrProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

@@ -90,6 +90,12 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'normal', lowering: 'no-residual', head: false, bn: 'train', batchSize: 8, labels: false,
     keys: [...COMMON, 'batchSize', 'init'], extra: ['input'], series: ['units'],
   },
+  gsnr: {
+    name: 'gsnr', variant: 'ξ-GSNR', source: 'https://github.com/Sunzh1996/Xi-GSNR Xi_GSNR_Consistency/run_gsnr.py',
+    definition: 'Σ over conv/linear weights of mean² / (population variance + ξ) over N gradient samples (default 8 batches × 64; layers with zero variance skipped); CE, PyTorch-default init, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
+    keys: [...COMMON, 'batchSize', 'init', 'numBatches', 'xi', 'gsnrMode'], extra: ['labels', 'input'], series: ['layers'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;
