@@ -69,6 +69,6 @@ test('a structure "file" that is a directory or a device is refused before readi
   for (const p of ['/tmp', '/dev/zero']) {
     const r = zennas('info', p);
     t.is(r.code, 2, p);
-    t.regex(r.stderr, /^zennas: error \[E_IO\]: '.*' is not a regular file/);
+    t.regex(r.stderr, /^zennas: error \[E_IO\]: the structure file '.*' is not a regular file/);
   }
 });

@@ -12,7 +12,7 @@ import { engineScorer, openEngine } from '../src/search/engine-scorer';
 import { runSearch, lowestIndex, rhoAt, SearchConfig, Scorer, Member } from '../src/search/evolution';
 import { readCandidatesFile } from '../src/search/store';
 import { searchConfig } from '../src/search/config';
-import { fitsBudgets } from '../src/search/budget';
+import { fitsBudgets, staticBudgetViolation } from '../src/search/budget';
 import { KeyedError } from '../src/util/keyed-error';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-${name}-`));
@@ -215,7 +215,7 @@ test('resume refuses corrupt or mismatched checkpoints and leaves the files unto
   await expectErr(cfg, /not a zennas search checkpoint/);
   const parsed = JSON.parse(before[0]!);
   fs.writeFileSync(cp, JSON.stringify({ ...parsed, state: { ...parsed.state, prng: [1, 2] } }));
-  await expectErr(cfg, /incomplete/);
+  await expectErr(cfg, /state\.prng must be an array of exactly 4 items, got an array of 2/);
   fs.writeFileSync(cp, before[0]!);
   fs.writeFileSync(jl, 'x' + before[1]!.slice(1));
   await expectErr(cfg, /does not match the checkpoint/);
@@ -377,4 +377,32 @@ test('searchConfig: official defaults (P = 512, T = 480k) and the preset fill th
   t.is(d.budgets.layers, undefined);
   t.is(d.budgets.latencyMs, 32);
   t.is((t.throws(() => searchConfig({ space: 'IX' })) as { code?: string } | undefined)?.code, 'E_OPTION');
+});
+
+test('budgets are upper bounds: a candidate exactly at a budget fits, one unit above does not (oracle: ≤ on countModel)', async (t) => {
+  const c = countModel(parseStructure(getPreset(spaceI).initial), { resolution: 32, numClasses: 100 });
+  for (const k of ['params', 'flops', 'layers'] as const) {
+    t.is(staticBudgetViolation(c, { [k]: c[k] }), null, `${k} exactly at the budget`);
+    t.true(fitsBudgets(c, { [k]: c[k] }));
+    t.is(staticBudgetViolation(c, { [k]: c[k] - 1 }), k, `${k} one above the budget`);
+  }
+  t.true(fitsBudgets({ ...c, latencyMs: 2 }, { latencyMs: 2 }));
+  t.false(fitsBudgets({ ...c, latencyMs: 2.000001 }, { latencyMs: 2 }));
+  // A whole search whose budgets are the initial structure's own counts: it starts (the initial
+  // is exactly at every budget) and every candidate it scores is within them.
+  const exact = { params: c.params, flops: c.flops, layers: c.layers };
+  let scored = 0;
+  const r = await runSearch(config({ budgets: exact, iterations: 60 }), {
+    scorer: async (s, d) => {
+      const k = countModel(s, { resolution: 32, numClasses: 100 });
+      t.true(k.params <= exact.params && k.flops <= exact.flops && k.layers <= exact.layers);
+      scored++;
+      return toyZen(s, d);
+    },
+  });
+  t.is(r.state.counts.scored, scored);
+  // Latency exactly at its budget is scored, not rejected.
+  const atBudget = await runSearch(config({ budgets: { latencyMs: 2, layers: 12, params: 300e3 }, iterations: 30 }), { latency: async () => 2, scorer: toyZen });
+  t.is(atBudget.state.counts.rejected.latency, 0);
+  t.true(atBudget.state.counts.scored > 0);
 });

@@ -4,7 +4,9 @@ import { registerScoreCommand } from './commands/score';
 import { registerSearchCommand } from './commands/search';
 import { registerLatencyCommand } from './commands/latency';
 import { registerExportCommand } from './commands/export';
+import { registerProxiesCommand } from './commands/proxies';
 import { isZennasError } from '../errors';
+import { ioError, isNodeIoError } from '../util/files';
 
 /** Build the `zennas` command-line program. */
 export function buildProgram(): Command {
@@ -20,6 +22,7 @@ export function buildProgram(): Command {
   registerSearchCommand(program);
   registerLatencyCommand(program);
   registerExportCommand(program);
+  registerProxiesCommand(program);  // `zennas proxies` and `score --proxy`
   program.addHelpText('after', `
 Structures use the PlainNet grammar of the ZenNet zoo, e.g.
   SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK1K5K1(16,32,2,16,2)SuperConvK1BNRELU(32,128,1,1)
@@ -46,11 +49,14 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = e.exitCode;
       return;
     }
-    if (isZennasError(e)) {
-      process.stderr.write(`zennas: error [${e.code}]: ${e.message}\n`);
+    // A file-system error that no command turned into a ZennasError (EROFS, EACCES, ENOSPC,
+    // EFBIG, …) is still an E_IO with its path, not a raw Node message.
+    const z = isNodeIoError(e) ? ioError(e, (e as NodeJS.ErrnoException).path ? `'${(e as NodeJS.ErrnoException).path}'` : `${(e as NodeJS.ErrnoException).syscall} failed`) : e;
+    if (isZennasError(z)) {
+      process.stderr.write(`zennas: error [${z.code}]: ${z.message}\n`);
       process.exitCode = 2;
       return;
     }
-    throw e;
+    throw z;
   }
 }

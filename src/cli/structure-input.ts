@@ -1,24 +1,19 @@
-import * as fs from 'fs';
 import { Structure } from '../grammar/ast';
 import { parseStructure } from '../grammar/parse';
 import { ZennasError } from '../errors';
 import { LIMITS } from '../grammar/limits';
+import { readRegularText } from '../util/files';
 
 /** The text of a structure file, checked before reading: a regular file no longer than any structure may be. */
 function readStructureFile(file: string): string {
-  let st: fs.Stats;
   try {
-    st = fs.statSync(file);
-  } catch {
-    throw new ZennasError('E_IO', `'${file}' is neither a structure string (e.g. SuperConvK3BNRELU(3,8,1,1)…) nor an existing file`);
-  }
-  if (!st.isFile()) throw new ZennasError('E_IO', `'${file}' is not a regular file (a structure file holds one structure string)`);
-  // 4 bytes per character at most in UTF-8; /dev/zero and friends report size 0 but are not regular files.
-  if (st.size > 4 * LIMITS.maxTextLength) throw new ZennasError('E_IO', `'${file}' is ${st.size} bytes: too large for a structure file (at most ${LIMITS.maxTextLength} characters)`);
-  try {
-    return fs.readFileSync(file, 'utf8');
+    // 4 bytes per character at most in UTF-8; /dev/zero and FIFOs are refused before any read.
+    return readRegularText(file, { maxBytes: 4 * LIMITS.maxTextLength, what: 'structure file' });
   } catch (e) {
-    throw new ZennasError('E_IO', `cannot read '${file}': ${(e as Error).message}`);
+    if ((e as { missing?: boolean }).missing) {
+      throw new ZennasError('E_IO', `'${file}' is neither a structure string (e.g. SuperConvK3BNRELU(3,8,1,1)…) nor an existing file`);
+    }
+    throw e;
   }
 }
 

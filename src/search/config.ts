@@ -1,5 +1,22 @@
 import { getPreset, getSpace } from '../spaces';
 import { Budgets, SearchConfig } from './types';
+import { bool, Check, nullable, num, object, oneOf, optional, parse, record, str, literal } from '../util/schema';
+import { LIMITS } from '../grammar/limits';
+
+const maybeNum = optional(num());
+/** SearchConfigInput's shape: types only (ranges are checkSearchConfig's); a plain copy, each field read once. */
+const inputSchema = object({
+  space: str(64),
+  preset: optional(str(64)),
+  initial: optional(str(LIMITS.maxTextLength)),
+  resolution: maybeNum, numClasses: maybeNum, se: optional(bool),
+  budgets: optional(object({
+    params: optional(nullable(num(0))), flops: optional(nullable(num(0))), layers: optional(nullable(num(0))), latencyMs: optional(nullable(num(0))),
+  })),
+  population: maybeNum, iterations: maybeNum, seed: maybeNum, inFlight: maybeNum,
+  rho: optional(oneOf<'paper' | number>(literal('paper'), num())),
+  scoring: optional(record(oneOf<string | number | boolean>(str(1000), num(), bool), 64)),
+}) as Check<SearchConfigInput>;
 
 /** Zen-NAS defaults of the official code (idstcv/ZenNAS): population 512, 480k iterations. */
 export const SEARCH_DEFAULTS = Object.freeze({ population: 512, iterations: 480_000, seed: 0, inFlight: 2, rho: 'paper' as const });
@@ -16,7 +33,8 @@ export interface SearchConfigInput extends Partial<Omit<SearchConfig, 'space' | 
  * initial structure, resolution, classes, budgets and Zen-score batch size; the search sizes are
  * the official code's (480k iterations — the CLI's presets use a short demo default instead).
  */
-export function searchConfig(input: SearchConfigInput): SearchConfig {
+export function searchConfig(inputIn: SearchConfigInput): SearchConfig {
+  const input = parse(inputSchema, inputIn, 'E_OPTION', { keyed: true });
   const space = getSpace(input.space);
   const preset = getPreset(space, input.preset);
   const budgets: Budgets = {};

@@ -1,8 +1,10 @@
 import { keyedError, opt } from '../util/keyed-error';
 import { getSpace, listSpaces, SearchSpace } from '../spaces';
 import { Evaluator, scorerEvaluator } from './evaluator';
-import { checkSearchConfig, evolve, initialGenotype, SearchProgress } from './loop';
+import { checkMember, checkSearchConfig, evolve, initialGenotype, SearchProgress } from './loop';
 import { openRun, writeRunOutputs } from './run-output';
+import { searchConfigSchema } from './checkpoint';
+import { bool, func, instance, num, object, optional, parse, str } from '../util/schema';
 import { LatencySource, Scorer, SearchConfig, SearchResult } from './types';
 
 export * from './types';
@@ -59,22 +61,43 @@ export function validateConfig(c: SearchConfig, hooks: Pick<SearchHooks, 'latenc
  * (config, seed), whatever the evaluation order) and writes best.txt, summary.json and the report.
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export async function runSearch<G = any>(config: SearchConfig, hooks: SearchHooks<G>): Promise<SearchResult> {
+export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: SearchHooks<G>): Promise<SearchResult> {
+  // Plain copies, each field read once: a getter that throws is an E_OPTION naming it, and none
+  // can hand the loop a different value later (the loop reads the config throughout the run).
+  const config = parse(searchConfigSchema, configIn, 'E_OPTION', { keyed: true });
+  const hooks = parse(hooksSchema, hooksIn ?? {}, 'E_OPTION', { keyed: true }) as SearchHooks<G>;
   const space = validateConfig(config, hooks) as SearchSpace<G>;
   const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : undefined);
   if (!evaluator) throw keyedError('E_OPTION')`a search needs ${opt('scorer')} or ${opt('evaluator')}`;
   const initial = initialGenotype(space, config);
-  const { store, state } = openRun(config, hooks);
-  let result: SearchResult;
+  const { store, state } = openRun(config, hooks, { checkMember: (m) => checkMember(space, config, m) });
+  // The store (and its directory lock) stays open until the outputs are written.
   try {
-    result = await evolve(space, config, initial, {
+    const result = await evolve(space, config, initial, {
       evaluator, latency: hooks.latency, state, recorder: store,
       checkpointEveryIterations: hooks.checkpointEveryIterations, checkpointEverySeconds: hooks.checkpointEverySeconds,
       onProgress: hooks.onProgress, onLog: hooks.onLog, signal: hooks.signal, afterBatchWritten: hooks.afterBatchWritten,
     });
+    if (store) result.files = writeRunOutputs(store, result);
+    return result;
   } finally {
     store?.close();
   }
-  if (store) result.files = writeRunOutputs(store, result);
-  return result;
 }
+
+const positive = num(Number.MIN_VALUE);
+/** SearchHooks' shape (functions and objects are kept, not copied). */
+const hooksSchema = object({
+  scorer: optional(func),
+  evaluator: optional(instance('an Evaluator (an object with an evaluate method)', (o) => typeof (o as { evaluate?: unknown }).evaluate === 'function')),
+  latency: optional(func),
+  outDir: optional(str(4096)),
+  resume: optional(bool),
+  overwrite: optional(bool),
+  checkpointEveryIterations: optional(positive),
+  checkpointEverySeconds: optional(positive),
+  onProgress: optional(func),
+  onLog: optional(func),
+  signal: optional(instance('an AbortSignal', (o) => typeof (o as { aborted?: unknown }).aborted === 'boolean')),
+  afterBatchWritten: optional(func),
+});

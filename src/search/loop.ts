@@ -125,6 +125,27 @@ export function initialGenotype<G>(space: SearchSpace<G>, config: SearchConfig):
   return initial;
 }
 
+/**
+ * Throws when `m` (a stored population member, e.g. from a checkpoint) is not one this search
+ * could hold: its key does not decode to a valid genotype of the space (or is not the canonical
+ * key), its stored counts differ from the space's count, or it breaks a budget.
+ */
+export function checkMember<G>(space: SearchSpace<G>, config: SearchConfig, m: Member): void {
+  const g = space.decode(m.structure);
+  space.check(g);
+  if (space.encode(g) !== m.structure) throw new Error('its structure is not written in canonical form');
+  const cost = space.count(g, spaceOptions(config));
+  for (const k of ['params', 'flops', 'layers'] as const) {
+    if (cost[k] !== m[k]) throw new Error(`it records ${k} ${m[k]}, but its structure has ${cost[k]}`);
+  }
+  const v = staticBudgetViolation(cost, config.budgets);
+  if (v) throw new Error(`it breaks the ${v} budget (${describeBudgets(config.budgets)})`);
+  const L = config.budgets.latencyMs;
+  if (L === undefined ? m.latencyMs !== undefined : !(m.latencyMs !== undefined && m.latencyMs <= L)) {
+    throw new Error(L === undefined ? 'it has a latency but the search has no latency budget' : `its latency ${m.latencyMs ?? 'is missing and'} does not fit the latency budget ${L} ms`);
+  }
+}
+
 interface Pending<G> {
   iteration: number;
   parent: number;
@@ -155,8 +176,11 @@ function totalRejected(c: SearchCounts): number {
 
 /** An evaluation as the loop applies it: a non-finite score is a failure even without an error. */
 function settled(r: Evaluation): Evaluation {
-  if (r.error !== undefined || Number.isFinite(r.score)) return r;
-  return { score: -Infinity, seconds: r.seconds, error: `non-finite score ${r.score}` };
+  // An evaluator (a remote pool) may hand back anything: keep only what a checkpoint can store.
+  const seconds = typeof r?.seconds === 'number' && Number.isFinite(r.seconds) && r.seconds >= 0 ? r.seconds : 0;
+  if (r?.error !== undefined) return { score: -Infinity, seconds, error: String(r.error) };
+  if (typeof r?.score === 'number' && Number.isFinite(r.score)) return { score: r.score, seconds };
+  return { score: -Infinity, seconds, error: `non-finite score ${r?.score}` };
 }
 
 const now = () => performance.now() / 1000;
@@ -225,6 +249,9 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
       try {
         checked = space.decode(key);
         cost = space.count(checked, countOpts); // may throw on absurd sizes (> 2^53 FLOPs) when no budget bounds them
+        for (const k of ['params', 'flops', 'layers'] as const) {
+          if (!(typeof cost[k] === 'number' && Number.isFinite(cost[k]) && cost[k] >= 0)) throw new Error(`its ${k} count is ${cost[k]}, not a finite number ≥ 0`);
+        }
       } catch (e) {
         state.counts.invalid++;
         log(`iteration ${t}: the space produced an invalid child (${(e as Error).message}): ${key}`);
@@ -242,7 +269,8 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
         latencyMs = await opts.latency!(checked, key);
         state.timing.latencySeconds += now() - l0;
         ts0 = now();
-        if (!(latencyMs <= config.budgets.latencyMs)) {
+        if (!(typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs <= config.budgets.latencyMs)) {
+          if (!(typeof latencyMs === 'number' && latencyMs >= 0)) log(`iteration ${t}: the latency source returned ${String(latencyMs)}, not a latency; counted as over the budget: ${key}`);
           state.counts.rejected.latency++;
           continue;
         }

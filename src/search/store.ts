@@ -5,7 +5,14 @@ import { ZennasError } from '../errors';
 import { keyedError, opt } from '../util/keyed-error';
 import { CandidateRecord, Member, SearchConfig, SearchState } from './types';
 import { writeFileAtomic } from '../util/write-atomic';
+import { fsyncOrFail, io, ioError, kindOf, lstatOrNull, openRegular, readRegularFile, readRegularText, writeAll } from '../util/files';
+import { array, literal, object, parse, str } from '../util/schema';
 import { REPORT_FILES } from '../report/types';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointFile, checkpointDigest, digestMismatch, encodeMember, parseCheckpoint } from './checkpoint';
+import { RunLock } from './lock';
+
+export { LOCK_FILE } from './lock';
+export type { CheckpointFile } from './checkpoint';
 
 /** File names inside a search's output directory (`outDir`); the report's names are the report's. */
 export const RUN_FILES = {
@@ -21,34 +28,21 @@ export const RUN_FILES = {
   plotScoreVsFlops: REPORT_FILES.plotScoreVsFlops,
 } as const;
 
-const FORMAT = 'zennas-search-checkpoint';
-const VERSION = 1;
+/**
+ * The manifest of a run directory: written before any other file of the run, it lists the files
+ * the run owns. zennas writes and deletes only files a manifest names, never a file it did not
+ * create (a user's own report.md in --out is refused, not replaced).
+ */
+export const MANIFEST_FILE = 'zennas-run.json';
+const MANIFEST_FORMAT = 'zennas-search-files';
 
-interface CheckpointFile {
-  format: string;
-  version: number;
-  config: SearchConfig;
-  state: SearchState;
-  candidates: { bytes: number; lines: number; sha256: string };
-  writtenAt: string;
-}
+/** Largest checkpoint.json read back (below V8's longest string; ≈ 1.5M population members). */
+export const MAX_CHECKPOINT_BYTES = 500 * 2 ** 20;
+/** Largest candidates.jsonl read back for the report (≈ 5M candidates). */
+export const MAX_CANDIDATES_BYTES = 2 ** 30;
 
-// −∞ (failed scoring) is not JSON: it is stored as null and restored on load.
-function encodeMember(m: Member): unknown {
-  return { ...m, score: Number.isFinite(m.score) ? m.score : null };
-}
-function decodeMember(x: unknown, where: string): Member {
-  const m = x as Record<string, unknown>;
-  const num = (k: string) => {
-    if (typeof m?.[k] !== 'number' || !Number.isFinite(m[k])) throw new ZennasError('E_CHECKPOINT', `${where}: field '${k}' is missing or not a number`);
-    return m[k] as number;
-  };
-  if (typeof m?.structure !== 'string') throw new ZennasError('E_CHECKPOINT', `${where}: field 'structure' is missing`);
-  const score = m.score === null ? -Infinity : num('score');
-  const out: Member = { iteration: num('iteration'), structure: m.structure, score, params: num('params'), flops: num('flops'), layers: num('layers') };
-  if (m.latencyMs !== undefined) out.latencyMs = num('latencyMs');
-  return out;
-}
+const KNOWN_NAMES: readonly string[] = Object.values(RUN_FILES);
+const O = fs.constants;
 
 /** Canonical JSON of a config (drops undefined fields) for comparison. */
 function canonical(x: unknown): string {
@@ -66,11 +60,83 @@ export function configDifference(saved: SearchConfig, now: SearchConfig): string
   return null;
 }
 
+/**
+ * Read and validate `dir`/checkpoint.json (bounded, regular file only, full schema; see
+ * ./checkpoint): E_CHECKPOINT naming the field, or naming `resume` when there is none.
+ */
+export function readCheckpoint(dir: string): CheckpointFile {
+  const cpPath = path.join(dir, RUN_FILES.checkpoint);
+  let text: string;
+  try {
+    text = readRegularText(cpPath, { maxBytes: MAX_CHECKPOINT_BYTES, what: 'checkpoint', code: 'E_CHECKPOINT' });
+  } catch (e) {
+    if ((e as { missing?: boolean }).missing) throw keyedError('E_CHECKPOINT')`${opt('resume')}: no ${RUN_FILES.checkpoint} in '${dir}'; nothing to resume (run without ${opt('resume')} to start)`;
+    throw e;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ZennasError('E_CHECKPOINT', `${cpPath} is corrupt (not valid JSON: ${(e as Error).message}); files left untouched`);
+  }
+  return parseCheckpoint(raw, cpPath);
+}
+
+interface Manifest { format: string; files: string[]; createdAt: string }
+
+const manifestSchema = object({
+  format: literal(MANIFEST_FORMAT),
+  files: array(str(64), 64),
+  createdAt: str(64),
+});
+
+/** The manifest of `dir`, or null when it has none. E_IO when it is unreadable or not ours. */
+function readManifest(dir: string): Manifest | null {
+  const file = path.join(dir, MANIFEST_FILE);
+  if (!lstatOrNull(file)) return null;
+  const text = readRegularText(file, { maxBytes: 64 * 1024, what: 'run manifest', followLinks: false });
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ZennasError('E_IO', `${file} is corrupt (not valid JSON); it should list the files of the search in '${dir}'`);
+  }
+  const m = parse(manifestSchema, raw, 'E_IO', { prefix: `${file}: ` });
+  for (const f of m.files) if (!KNOWN_NAMES.includes(f)) throw new ZennasError('E_IO', `${file} lists '${f}', which is not a file of a search; refusing to trust it`);
+  return m;
+}
+
+function writeManifest(dir: string): void {
+  const m: Manifest = { format: MANIFEST_FORMAT, files: [...KNOWN_NAMES], createdAt: new Date().toISOString() };
+  writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(m, null, 2) + '\n');
+}
+
+/** Make `dir` (and its parents); E_IO naming `outDir` when it cannot be, or is not a directory. */
+function ensureDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw keyedError('E_IO')`${opt('outDir')}: cannot create '${dir}': ${ioError(e, 'mkdir').message.replace(/^mkdir: /, '')}`;
+  }
+  const st = io(`cannot inspect '${dir}'`, () => fs.statSync(dir));
+  if (!st.isDirectory()) throw keyedError('E_IO')`${opt('outDir')}: '${dir}' is a ${kindOf(st)}, not a directory`;
+}
+
+/** Options of RunStore.resume. */
+export interface ResumeOptions {
+  /**
+   * Checks one stored population member (or the best) against the search space: throws when its
+   * structure is not one the run could have produced (undecodable, counts that differ, over budget).
+   */
+  checkMember?: (m: Member) => void;
+}
 
 /**
  * The files of one search run: candidates.jsonl is appended per batch, checkpoint.json is
  * replaced atomically and records how many bytes of the JSONL (and their SHA-256) it covers,
- * so a resume can cut the JSONL back to exactly the checkpointed candidates.
+ * so a resume can cut the JSONL back to exactly the checkpointed candidates. The directory is
+ * locked (zennas.lock) from opening to close(), and only the files of the manifest
+ * (zennas-run.json) are ever written or deleted.
  */
 export class RunStore {
   readonly dir: string;
@@ -78,13 +144,17 @@ export class RunStore {
   private hash: crypto.Hash;
   private bytes: number;
   private lines: number;
+  private readonly lock: RunLock;
+  /** Set when an append failed: nothing after it may be checkpointed. */
+  private broken: ZennasError | null = null;
 
-  private constructor(dir: string, fd: number, hash: crypto.Hash, bytes: number, lines: number) {
+  private constructor(dir: string, fd: number, hash: crypto.Hash, bytes: number, lines: number, lock: RunLock) {
     this.dir = dir;
     this.fd = fd;
     this.hash = hash;
     this.bytes = bytes;
     this.lines = lines;
+    this.lock = lock;
   }
 
   /** Path of a run file. */
@@ -94,114 +164,164 @@ export class RunStore {
 
   /**
    * Start a fresh run in `dir`. A directory that already holds a search is refused, unless
-   * `overwrite`: then that search's own files (RUN_FILES, nothing else) are deleted first.
+   * `overwrite`: then the files its manifest names (nothing else) are deleted first. A file of a
+   * run's name that no manifest claims (the user's own report.md) is never replaced: refused.
    * Errors name the options `outDir`, `resume` and `overwrite`.
    */
   static create(dir: string, opts: { overwrite?: boolean } = {}): RunStore {
+    ensureDir(dir);
+    const lock = RunLock.acquire(dir);
     try {
-      fs.mkdirSync(dir, { recursive: true });
-    } catch (e) {
-      throw keyedError('E_IO')`${opt('outDir')}: cannot create '${dir}': ${(e as Error).message}`;
-    }
-    if (opts.overwrite) {
-      for (const f of Object.values(RUN_FILES)) fs.rmSync(path.join(dir, f), { force: true });
-    }
-    for (const f of [RUN_FILES.checkpoint, RUN_FILES.candidates]) {
-      if (fs.existsSync(path.join(dir, f))) {
-        throw keyedError('E_OPTION')`${opt('outDir')}: '${dir}' already holds a search (${f}); pass ${opt('resume')} to continue it, ${opt('overwrite')} to start it afresh, or choose another directory`;
+      const present = (f: string) => lstatOrNull(path.join(dir, f)) !== null;
+      const manifest = readManifest(dir);
+      if (opts.overwrite && manifest) {
+        for (const f of manifest.files) {
+          const p = path.join(dir, f);
+          const st = lstatOrNull(p);
+          if (!st) continue;
+          if (st.isDirectory()) throw keyedError('E_IO')`${opt('overwrite')}: '${p}' is a directory; not deleting it`;
+          io(`cannot delete '${p}'`, () => fs.unlinkSync(p));
+        }
+        io(`cannot delete '${path.join(dir, MANIFEST_FILE)}'`, () => fs.unlinkSync(path.join(dir, MANIFEST_FILE)));
       }
+      const search = [RUN_FILES.checkpoint, RUN_FILES.candidates, MANIFEST_FILE].filter(present);
+      if (search.length && !opts.overwrite) {
+        throw keyedError('E_OPTION')`${opt('outDir')}: '${dir}' already holds a search (${search[0]}); pass ${opt('resume')} to continue it, ${opt('overwrite')} to start it afresh, or choose another directory`;
+      }
+      const foreign = KNOWN_NAMES.filter(present);
+      if (foreign.length) {
+        throw opts.overwrite
+          ? keyedError('E_OPTION')`${opt('overwrite')}: '${dir}' has ${foreign.join(', ')} but no ${MANIFEST_FILE} saying they belong to a zennas search; zennas deletes only files a search of its own created: remove them yourself or choose another ${opt('outDir')}`
+          : keyedError('E_OPTION')`${opt('outDir')}: '${dir}' already has ${foreign.join(', ')}, which a search would write, and no ${MANIFEST_FILE} says they belong to a search; zennas never replaces files it did not create: move them or choose another ${opt('outDir')}`;
+      }
+      writeManifest(dir);
+      const fd = openRegular(path.join(dir, RUN_FILES.candidates), O.O_WRONLY | O.O_CREAT | O.O_EXCL, 'candidates file');
+      return new RunStore(dir, fd, crypto.createHash('sha256'), 0, 0, lock);
+    } catch (e) {
+      lock.release();
+      throw e;
     }
-    const fd = fs.openSync(path.join(dir, RUN_FILES.candidates), 'a');
-    return new RunStore(dir, fd, crypto.createHash('sha256'), 0, 0);
   }
 
   /**
    * Open `dir` for resuming with `config`. Every check runs before any file is touched: a
-   * missing, corrupt or mismatched checkpoint is an E_CHECKPOINT error and leaves the files as they were.
+   * missing, corrupt or mismatched checkpoint (any field, see ./checkpoint), a population member
+   * `checkMember` rejects, or a candidates.jsonl that is not the one the checkpoint covers is an
+   * E_CHECKPOINT error and leaves the files as they were.
    */
-  static resume(dir: string, config: SearchConfig): { store: RunStore; state: SearchState } {
+  static resume(dir: string, config: SearchConfig, opts: ResumeOptions = {}): { store: RunStore; state: SearchState } {
     const cpPath = path.join(dir, RUN_FILES.checkpoint);
     const jsonlPath = path.join(dir, RUN_FILES.candidates);
-    if (!fs.existsSync(cpPath)) throw keyedError('E_CHECKPOINT')`${opt('resume')}: no ${RUN_FILES.checkpoint} in '${dir}'; nothing to resume (run without ${opt('resume')} to start)`;
-    let cp: CheckpointFile;
+    const dst = lstatOrNull(dir);
+    if (!dst || !lstatOrNull(cpPath)) throw keyedError('E_CHECKPOINT')`${opt('resume')}: no ${RUN_FILES.checkpoint} in '${dir}'; nothing to resume (run without ${opt('resume')} to start)`;
+    const lock = RunLock.acquire(dir);
+    let fd: number | undefined;
     try {
-      cp = JSON.parse(fs.readFileSync(cpPath, 'utf8')) as CheckpointFile;
-    } catch (e) {
-      throw new ZennasError('E_CHECKPOINT', `${cpPath} is corrupt (not valid JSON: ${(e as Error).message}); files left untouched`);
-    }
-    if (!cp || typeof cp !== 'object' || cp.format !== FORMAT) throw new ZennasError('E_CHECKPOINT', `${cpPath} is not a zennas search checkpoint (format '${String((cp as { format?: unknown })?.format)}')`);
-    if (cp.version !== VERSION) throw new ZennasError('E_CHECKPOINT', `${cpPath} has version ${cp.version}; this zennas reads version ${VERSION}`);
-    const s = cp.state as SearchState | undefined;
-    const c = cp.candidates;
-    if (!cp.config || !s || !c || typeof c.bytes !== 'number' || typeof c.sha256 !== 'string' || typeof s.iteration !== 'number' ||
-        !Array.isArray(s.prng) || s.prng.length !== 4 || !Array.isArray(s.population) || !s.counts || !s.timing) {
-      throw new ZennasError('E_CHECKPOINT', `${cpPath} is incomplete (missing config, state, PRNG state, population or candidate index)`);
-    }
-    const diff = configDifference(cp.config, config);
-    if (diff) throw keyedError('E_CHECKPOINT')`${cpPath} belongs to a different search: ${diff}; resume with the same settings or use another ${opt('outDir')}`;
-    const population = s.population.map((m, i) => decodeMember(m, `${cpPath}: population[${i}]`));
-    const best = s.best ? decodeMember(s.best, `${cpPath}: best`) : null;
-    if (!fs.existsSync(jsonlPath)) throw new ZennasError('E_CHECKPOINT', `${jsonlPath} is missing but the checkpoint covers ${c.lines} candidates`);
-    const size = fs.statSync(jsonlPath).size;
-    if (size < c.bytes) throw new ZennasError('E_CHECKPOINT', `${jsonlPath} has ${size} bytes but the checkpoint covers ${c.bytes}: the file was truncated or replaced`);
-    const hash = crypto.createHash('sha256');
-    const fd = fs.openSync(jsonlPath, 'r+');
-    try {
+      const cp = readCheckpoint(dir);
+      const diff = configDifference(cp.config, config);
+      if (diff) throw keyedError('E_CHECKPOINT')`${cpPath} belongs to a different search: ${diff}; resume with the same settings or use another ${opt('outDir')}`;
+      if (!readManifest(dir)) {
+        throw new ZennasError('E_CHECKPOINT', `'${dir}' has a checkpoint but no ${MANIFEST_FILE} listing the run's files (was the directory copied in part?); files left untouched`);
+      }
+      const s = cp.state;
+      if (opts.checkMember) {
+        const check = (m: Member, where: string) => {
+          try {
+            opts.checkMember!(m);
+          } catch (e) {
+            throw new ZennasError('E_CHECKPOINT', `${cpPath}: ${where} (iteration ${m.iteration}) is not a member this search could hold: ${(e as Error).message}; files left untouched`);
+          }
+        };
+        s.population.forEach((m, i) => check(m, `state.population[${i}]`));
+        if (s.best) check(s.best, 'state.best');
+      }
+      const c = cp.candidates;
+      if (!lstatOrNull(jsonlPath)) throw new ZennasError('E_CHECKPOINT', `${jsonlPath} is missing but the checkpoint covers ${c.lines} candidates`);
+      fd = openRegular(jsonlPath, O.O_RDWR, 'candidates file');
+      const size = io(`cannot inspect '${jsonlPath}'`, () => fs.fstatSync(fd!).size);
+      if (size < c.bytes) throw new ZennasError('E_CHECKPOINT', `${jsonlPath} has ${size} bytes but the checkpoint covers ${c.bytes}: the file was truncated or replaced`);
+      const hash = crypto.createHash('sha256');
       const buf = Buffer.alloc(1 << 20);
+      let newlines = 0;
+      let lastByte = -1;
       for (let pos = 0; pos < c.bytes;) {
-        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, c.bytes - pos), pos);
-        if (n <= 0) break;
-        hash.update(buf.subarray(0, n));
+        const n = io(`cannot read '${jsonlPath}'`, () => fs.readSync(fd!, buf, 0, Math.min(buf.length, c.bytes - pos), pos));
+        if (n <= 0) throw new ZennasError('E_CHECKPOINT', `${jsonlPath} ended at byte ${pos} while reading the ${c.bytes} the checkpoint covers`);
+        const chunk = buf.subarray(0, n);
+        hash.update(chunk);
+        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
+        lastByte = chunk[n - 1]!;
         pos += n;
       }
       if (hash.copy().digest('hex') !== c.sha256) {
         throw new ZennasError('E_CHECKPOINT', `${jsonlPath} does not match the checkpoint (its first ${c.bytes} bytes changed); files left untouched`);
       }
+      if (newlines !== c.lines || (c.bytes > 0 && lastByte !== 10)) {
+        throw new ZennasError('E_CHECKPOINT', `${cpPath}: candidates.lines is ${c.lines} but the ${c.bytes} bytes it covers hold ${newlines} complete lines; files left untouched`);
+      }
+      if (!cp.digestMatches) throw digestMismatch(cpPath);
       // All checks passed: drop candidates written after the checkpoint (they are recomputed).
-      fs.ftruncateSync(fd, c.bytes);
+      if (size > c.bytes) io(`cannot truncate '${jsonlPath}'`, () => fs.ftruncateSync(fd!, c.bytes));
+      const store = new RunStore(dir, fd, hash, c.bytes, c.lines, lock);
+      // search.log is a log, not data: it keeps what happened after the checkpoint and says so here.
+      try {
+        store.log(`resumed from the checkpoint at iteration ${s.iteration} (${c.lines} candidates kept, ${size - c.bytes} bytes of later candidates dropped and recomputed); log lines above this one that are newer than the checkpoint describe work that is redone`);
+      } catch { /* the log is best effort; the run's data is intact */ }
+      return { store, state: s };
     } catch (e) {
-      fs.closeSync(fd);
+      if (fd !== undefined) fs.closeSync(fd);
+      lock.release();
       throw e;
     }
-    fs.closeSync(fd);
-    const afd = fs.openSync(jsonlPath, 'a');
-    const state: SearchState = { ...s, population, best };
-    const store = new RunStore(dir, afd, hash, c.bytes, c.lines);
-    // search.log is a log, not data: it keeps what happened after the checkpoint and says so here.
-    try {
-      store.log(`resumed from the checkpoint at iteration ${s.iteration} (${c.lines} candidates kept, ${size - c.bytes} bytes of later candidates dropped and recomputed); log lines above this one that are newer than the checkpoint describe work that is redone`);
-    } catch { /* the log is best effort; the run's data is intact */ }
-    return { store, state };
   }
 
-  /** Append candidate records (one JSON line each). */
+  /**
+   * Append candidate records (one JSON line each) after the bytes written so far, looping over
+   * short writes. A failed write is E_IO naming the file; the store then refuses to checkpoint
+   * (the last checkpoint stays the one a resume continues from).
+   */
   appendCandidates(records: CandidateRecord[]): void {
+    if (this.broken) throw this.broken;
     if (records.length === 0) return;
-    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
-    const buf = Buffer.from(text, 'utf8');
-    fs.writeSync(this.fd, buf);
+    const buf = Buffer.from(records.map((r) => JSON.stringify(r)).join('\n') + '\n', 'utf8');
+    try {
+      writeAll(this.fd, buf, this.file('candidates'), this.bytes);
+    } catch (e) {
+      this.broken = ioError(e, `cannot write '${this.file('candidates')}'`);
+      throw this.broken;
+    }
     this.hash.update(buf);
     this.bytes += buf.length;
     this.lines += records.length;
   }
 
-  /** Replace checkpoint.json atomically with `state`. */
+  /** Replace checkpoint.json atomically with `state`, after the candidates it covers reached the device. */
   writeCheckpoint(config: SearchConfig, state: SearchState): void {
+    if (this.broken) throw this.broken;
+    const stored = { ...state, population: state.population.map(encodeMember), best: state.best ? encodeMember(state.best) : null };
+    const candidates = { bytes: this.bytes, lines: this.lines, sha256: this.hash.copy().digest('hex') };
     const cp = {
-      format: FORMAT,
-      version: VERSION,
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_VERSION,
       config,
-      state: { ...state, population: state.population.map(encodeMember), best: state.best ? encodeMember(state.best) : null },
-      candidates: { bytes: this.bytes, lines: this.lines, sha256: this.hash.copy().digest('hex') },
+      state: stored,
+      candidates,
+      digest: checkpointDigest(config, stored, candidates),
       writtenAt: new Date().toISOString(),
     };
-    fs.fsyncSync(this.fd);
+    fsyncOrFail(this.fd, this.file('candidates'));
     writeFileAtomic(this.file('checkpoint'), JSON.stringify(cp) + '\n');
   }
 
   /** Append a line to search.log (failed scorings and other notes). */
   log(line: string): void {
-    fs.appendFileSync(this.file('log'), `${new Date().toISOString()} ${line}\n`);
+    const file = this.file('log');
+    const fd = openRegular(file, O.O_WRONLY | O.O_APPEND | O.O_CREAT, 'log');
+    try {
+      writeAll(fd, Buffer.from(`${new Date().toISOString()} ${line}\n`, 'utf8'), file);
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   /** All candidate records written so far. */
@@ -209,24 +329,31 @@ export class RunStore {
     return readCandidatesFile(this.file('candidates'));
   }
 
-  /** Close the JSONL file. */
+  /** Close the JSONL file and release the directory's lock. */
   close(): void {
     try {
       fs.closeSync(this.fd);
     } catch {
       /* already closed */
     }
+    this.lock.release();
   }
 }
 
-/** Read a candidates.jsonl file (a trailing partial line is ignored). */
+/** Read a candidates.jsonl file (bounded; a trailing partial line and unparsable lines are ignored). */
 export function readCandidatesFile(file: string): CandidateRecord[] {
-  const text = fs.readFileSync(file, 'utf8');
+  const buf = readRegularFile(file, { maxBytes: MAX_CANDIDATES_BYTES, what: 'candidates file' });
   const out: CandidateRecord[] = [];
-  for (const line of text.split('\n')) {
+  // Line by line from the bytes: no single string of the whole file (V8 caps strings at 512 MiB).
+  for (let start = 0; start < buf.length;) {
+    let end = buf.indexOf(10, start);
+    if (end === -1) end = buf.length;
+    const line = buf.toString('utf8', start, end);
+    start = end + 1;
     if (!line.trim()) continue;
     try {
-      out.push(JSON.parse(line) as CandidateRecord);
+      const r = JSON.parse(line) as CandidateRecord;
+      if (r && typeof r === 'object' && typeof r.iteration === 'number') out.push(r);
     } catch {
       /* partial last line of a killed run */
     }

@@ -11,22 +11,45 @@ import { loadStructureArg, intOption } from '../structure-input';
 import { human } from '../format';
 import { ZennasError } from '../../errors';
 import { writeFileAtomic } from '../../util/write-atomic';
+import { ioError, kindOf, lstatOrNull } from '../../util/files';
 
 interface ExportFlags {
   output: string; resolution: number; batchSize?: number; numClasses: number; precision: string; bn: string;
   seed: number; bnEps: string; se?: boolean; overwrite?: boolean; json?: boolean;
 }
 
+/**
+ * Checks that `file` may receive the model: absent, or (with --overwrite) a regular file. A
+ * device, FIFO, directory, socket or symbolic link (dangling or not) is never replaced: the
+ * atomic write would swap the node itself for a file.
+ */
+function checkOutputTarget(file: string, overwrite: boolean): void {
+  const st = lstatOrNull(file);
+  if (st) {
+    if (st.isSymbolicLink()) {
+      const target = lstatOrNull(path.resolve(path.dirname(file), fs.readlinkSync(file)));
+      throw new ZennasError('E_IO', `'${file}' is a symbolic link${target ? '' : ' to a missing file'}; refusing to replace it: give the path it points to, or remove the link`);
+    }
+    if (!st.isFile()) throw new ZennasError('E_IO', `'${file}' is a ${kindOf(st)}, not a regular file; refusing to replace it (-o - writes the model to stdout)`);
+    if (!overwrite) throw new ZennasError('E_IO', `'${file}' exists: pass --overwrite to replace it`);
+  }
+  const dir = path.dirname(path.resolve(file));
+  const d = lstatOrNull(dir) && fs.statSync(dir);
+  if (!d) throw new ZennasError('E_IO', `folder '${dir}' does not exist`);
+  if (!d.isDirectory()) throw new ZennasError('E_IO', `'${dir}' is not a folder`);
+}
+
 /** Writes the model without ever replacing an existing file unasked or leaving half a file behind. */
 function writeOutput(file: string, bytes: Uint8Array, overwrite: boolean): void {
-  if (!overwrite && fs.existsSync(file)) throw new ZennasError('E_IO', `'${file}' exists: pass --overwrite to replace it`);
-  const dir = path.dirname(path.resolve(file));
-  if (!fs.existsSync(dir)) throw new ZennasError('E_IO', `folder '${dir}' does not exist`);
-  try {
-    writeFileAtomic(file, bytes);
-  } catch (e) {
-    throw new ZennasError('E_IO', `cannot write '${file}': ${(e as Error).message}`);
-  }
+  checkOutputTarget(file, overwrite); // again: the export may have taken a while
+  writeFileAtomic(file, bytes); // E_IO naming the file on failure
+}
+
+/** The model on stdout (`-o -`), resolved once the bytes are handed to the OS. */
+function writeStdout(bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(bytes, (err) => (err ? reject(ioError(err, 'cannot write the model to stdout')) : resolve()));
+  });
 }
 
 /** `zennas export`: the inference network of a structure as an ONNX model (for TensorRT and other runtimes). */
@@ -35,7 +58,7 @@ export function registerExportCommand(program: Command): void {
     .command('export')
     .description('write the inference network of a structure (BN folded, eval mode) as an ONNX model')
     .argument('<structure|file>', 'a structure string or a file holding one')
-    .requiredOption('-o, --output <file>', 'the .onnx file to write')
+    .requiredOption('-o, --output <file>', "the .onnx file to write ('-': stdout)")
     .option('-r, --resolution <n>', 'input resolution (the graph is static in H and W)', intOption('--resolution', 1, 4096), 224)
     .option('-b, --batch-size <n>', "fixed batch size (default: a symbolic 'batch' dimension)", intOption('--batch-size', 1, 4096))
     .option('-c, --num-classes <n>', 'classes of the GAP+Linear head (0 = none: the output is the last feature map)', intOption('--num-classes', 0, 1_000_000), 1000)
@@ -63,6 +86,11 @@ Examples:
       if (f.bn !== 'calibrated' && f.bn !== 'fresh') throw new ZennasError('E_OPTION', `--bn must be 'calibrated' or 'fresh', got '${f.bn}'`);
       const bnEps = Number(f.bnEps);
       if (!(bnEps > 0) || !Number.isFinite(bnEps)) throw new ZennasError('E_OPTION', `--bn-eps must be a positive number, got '${f.bnEps}'`);
+      const toStdout = f.output === '-';
+      if (f.output.trim() === '') throw new ZennasError('E_OPTION', "-o/--output must be a file path or '-' (stdout), got ''");
+      if (toStdout && f.json) throw new ZennasError('E_OPTION', "-o - writes the model to stdout; --json would mix the summary into it: drop --json");
+      if (toStdout && process.stdout.isTTY) throw new ZennasError('E_OPTION', '-o - would write a binary ONNX model to the terminal: redirect stdout to a file or a pipe');
+      if (!toStdout) checkOutputTarget(f.output, !!f.overwrite); // before the export, which may take a while
       const { structure, text } = loadStructureArg(arg);
       const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: f.numClasses, se: !!f.se }));
       // 'calibrated' BN: the statistics come from the CPU engine's training-mode forward (engine.bnStatistics).
@@ -75,7 +103,8 @@ Examples:
       } finally {
         engine?.close();
       }
-      writeOutput(f.output, bytes, !!f.overwrite);
+      if (toStdout) await writeStdout(bytes);
+      else writeOutput(f.output, bytes, !!f.overwrite);
       const c = countModel(structure, { resolution: f.resolution, numClasses: f.numClasses, se: !!f.se });
       const summary = {
         output: f.output, bytes: bytes.length, opset: ONNX_OPSET, precision: f.precision, bn: f.bn, seed: f.seed,
@@ -85,8 +114,9 @@ Examples:
         process.stdout.write(JSON.stringify(summary) + '\n');
         return;
       }
-      process.stdout.write(
-        `wrote ${f.output} (${human(bytes.length)}B, opset ${ONNX_OPSET}, ${f.precision}, ${f.bn} BN, seed ${f.seed})\n` +
+      // With -o - the model is stdout: the summary goes to stderr.
+      (toStdout ? process.stderr : process.stdout).write(
+        `wrote ${toStdout ? 'the model to stdout' : f.output} (${human(bytes.length)}B, opset ${ONNX_OPSET}, ${f.precision}, ${f.bn} BN, seed ${f.seed})\n` +
           `input '${ONNX_INPUT}' [${f.batchSize ?? 'batch'}, 3, ${f.resolution}, ${f.resolution}], output '${ONNX_OUTPUT}'; ` +
           `${human(c.params)} params as trained (BN folded away in the file), ${human(c.flops)} FLOPs\n`,
       );

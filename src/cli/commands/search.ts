@@ -12,9 +12,9 @@ import { scorerEvaluator } from '../../search/evaluator';
 import { countModel } from '../../model/count';
 import { Budgets, describeBudgets } from '../../search/budget';
 import { buildSummary } from '../../search/summary';
-import { RUN_FILES } from '../../search/store';
+import { readCheckpoint } from '../../search/store';
 import { backends } from '../../engine/engine';
-import { engineEvaluator, engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
+import { engineScorer, engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg } from '../structure-input';
 
@@ -120,13 +120,42 @@ function countScorer(what: 'flops' | 'params', c: SearchConfig): Scorer<Structur
   };
 }
 
-function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boolean, out?: string): void {
+/** What went wrong with candidates in this process: the first failure of each error code. */
+interface Failures { count: number; byCode: Map<string, string> }
+
+/** `scorer`, noting each failure's code and its first message (the search still counts it as −∞). */
+function noteFailures(scorer: Scorer<Structure>, failures: Failures): Scorer<Structure> {
+  return async (s, d) => {
+    try {
+      return await scorer(s, d);
+    } catch (e) {
+      failures.count++;
+      const code = typeof (e as { code?: unknown })?.code === 'string' ? (e as { code: string }).code : 'error';
+      if (!failures.byCode.has(code)) failures.byCode.set(code, (e as Error)?.message ?? String(e));
+      throw e;
+    }
+  };
+}
+
+/** Why a finished search has no best candidate, in one sentence with a next step. */
+function whyNoResult(summary: ReturnType<typeof buildSummary>, failures: Failures): string {
+  const c = summary.counts;
+  if (c.scored > 0 && c.failed === c.scored) {
+    const seen = [...failures.byCode].map(([code, msg]) => `${code}: ${msg}`).join('; ');
+    const oom = failures.byCode.has('E_OUT_OF_MEMORY') ? ' (out of memory: lower --batch-size, --resolution or the budgets)' : '';
+    return `all ${c.scored} candidates that fitted the budgets failed to score${oom}${seen ? ` — ${seen}` : ''}${summary.files?.log ? `; see ${summary.files.log}` : ''}`;
+  }
+  const r = c.rejected;
+  return `no candidate fitted the budgets (${summary.budgetText}) in ${summary.iterationsDone} iterations: ` +
+    `${r.params + r.flops + r.layers + r.latency} over budget (params ${r.params}, FLOPs ${r.flops}, layers ${r.layers}, latency ${r.latency}), ${c.invalid} invalid; ` +
+    'try a smaller --init or looser budgets';
+}
+
+function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boolean, out: string | undefined): void {
   const b = summary.best;
   const w = (s: string) => process.stdout.write(s + '\n');
   if (interrupted) w(`interrupted at iteration ${summary.iterationsDone}/${summary.iterations}${out ? `; continue with the same command plus --resume` : ''}`);
-  if (!b) {
-    w(`no candidate fitted the budgets (${summary.budgetText}) in ${summary.iterationsDone} iterations; try a smaller --init or looser budgets`);
-  } else {
+  if (b) { // (no best: the action says why on stderr)
     w(`best ${summary.scoring.proxy === 'zen' || summary.scoring.proxy === undefined ? 'Zen-score' : `${summary.scoring.proxy} proxy`} ${b.score.toFixed(4)} (iteration ${b.iteration} of ${summary.iterations}, space ${summary.space}, ${summary.resolution}×${summary.resolution})`);
     w(b.structure);
     w(`params ${formatCount(b.params)} (${b.params}), FLOPs ${formatCount(b.flops)} (${b.flops}), layers ${b.layers}` +
@@ -146,14 +175,13 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
   }
 }
 
-/** With --resume, flags not given on the command line come from the checkpoint's config. */
-function resumeDefaults(out: string): SearchConfig | undefined {
-  try {
-    const cp = JSON.parse(fs.readFileSync(path.join(out, RUN_FILES.checkpoint), 'utf8')) as { config?: SearchConfig };
-    return cp.config && typeof cp.config === 'object' ? cp.config : undefined;
-  } catch {
-    return undefined; // RunStore.resume reports the precise problem
-  }
+/**
+ * With --resume, flags not given on the command line come from the checkpoint's config. The
+ * checkpoint is read as RunStore.resume reads it (bounded, regular file only, whole schema
+ * checked), so a damaged one is refused here, naming the field, before anything else happens.
+ */
+function resumeDefaults(out: string): SearchConfig {
+  return readCheckpoint(out).config;
 }
 
 function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) => boolean): SearchFlags {
@@ -219,9 +247,9 @@ export function registerSearchCommand(program: Command): void {
     .option('--rho <x>', "probability of a block-type change: 'paper' (1 → 0.1 over T/2) or a constant", 'paper')
     .option('--se', 'SE modules in residual blocks (Space II)')
     .option('--backend <name>', "scoring backend 'cpu' or 'cuda'", 'cpu')
-    .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md (+ plot SVGs) here')
+    .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md (+ plot SVGs) here, listed in zennas-run.json; zennas.lock while it runs')
     .option('--resume', 'continue the run in --out from its checkpoint (flags not given are taken from it)')
-    .option('--overwrite', 'start afresh in an --out that holds a search (deletes that search\'s files, nothing else)')
+    .option('--overwrite', 'start afresh in an --out that holds a search (deletes the files its zennas-run.json lists, nothing else)')
     .option('--checkpoint-every <s>', 'seconds between checkpoints', int('--checkpoint-every', 1, 86400), 10)
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print one JSON summary to stdout (no progress bar)')
@@ -232,7 +260,10 @@ ${spaces}
 Budgets count the model with its classifier (GAP + Linear), as the official code does. The initial
 structure must fit them. Units: counts 1M, 400M, 1.5e6, 250k; durations 0.5ms, 500us.
 A run is reproducible from its flags and --seed (and resumable to the identical result), except
-that measured latencies vary from run to run.
+that measured latencies vary from run to run. zennas writes only files of its own in --out (never
+a report.md or best.txt it did not create), and one search at a time: a second one is refused.
+Exit status: 0 with a result, 1 when no candidate could be scored (the reason is printed),
+2 for an error, 130 when interrupted.
 
 Examples:
   $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 2000 --out runs/cifar-1m
@@ -254,11 +285,11 @@ Examples:
 /** The action of `zennas search`. */
 async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   let f = raw;
+  if (f.out !== undefined && f.out.trim() === '') throw new ZennasError('E_OPTION', `--out must be a directory path, got '${f.out}' (leave --out out for a run that writes no files)`);
   if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
   if (f.resume) {
     if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
-    const saved = resumeDefaults(f.out);
-    if (saved) f = applySaved(f, saved, (k) => cmd.getOptionValueSource(k) === 'cli');
+    f = applySaved(f, resumeDefaults(f.out), (k) => cmd.getOptionValueSource(k) === 'cli');
   }
   if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
   if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda' && f.latencyBackend !== 'cpu') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda' or 'cpu', got '${f.latencyBackend}'`);
@@ -284,6 +315,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   }, Presets.shades_classic);
   let barStarted = false;
   const abort = new AbortController();
+  const failures: Failures = { count: 0, byCode: new Map() };
   const onSigint = () => {
     if (abort.signal.aborted) process.exit(130);
     abort.abort();
@@ -293,12 +325,12 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   try {
     const s = config.scoring;
     const hooks: SearchHooks<Structure> = {
-      evaluator: engine
-        ? engineEvaluator(engine, {
+      evaluator: scorerEvaluator(noteFailures(engine
+        ? engineScorer(engine, {
           batchSize: s.batchSize as number, resolution: config.resolution, repeats: s.repeats as number, seed: config.seed,
           mode: s.mode as 'paper' | 'official', alpha: 0.01, bnEps: s.bnEps as number,
         })
-        : scorerEvaluator(countScorer(f.proxy as 'flops' | 'params', config)),
+        : countScorer(f.proxy as 'flops' | 'params', config), failures)),
       outDir: f.out,
       resume: !!f.resume,
       overwrite: !!f.overwrite,
@@ -325,6 +357,11 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
     else printHuman(summary, !result.complete, f.out);
     if (!result.complete) process.exitCode = 130;
+    else if (!summary.best) {
+      // A search that ends without a single scored candidate has no result: say why, and fail.
+      process.stderr.write(`zennas: no result: ${whyNoResult(summary, failures)}\n`);
+      process.exitCode = 1;
+    }
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
