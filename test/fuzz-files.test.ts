@@ -271,7 +271,7 @@ test.serial('two concurrent CLI --resume runs: exactly one continues, the other 
   t.is(new Set(its).size, its.length, 'no iteration twice');
 });
 
-test('stale locks (dead pid, reused pid, old garbage) are taken over; a live holder is refused; a failed run releases its lock', async (t) => {
+test('stale locks (dead pid, reused pid) are taken over; a live holder or a lock zennas cannot read is refused; a failed run releases its lock', async (t) => {
   const dir = await killed();
   const lock = path.join(dir, 'zennas.lock');
   const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
@@ -283,13 +283,19 @@ test('stale locks (dead pid, reused pid, old garbage) are taken over; a live hol
   fs.writeFileSync(lock, JSON.stringify({ pid: dead, host, procStart: null, startedAt: 'x', token: 't' }));
   const d2 = await killed();
   fs.writeFileSync(path.join(d2, 'zennas.lock'), JSON.stringify({ pid: process.pid, host, procStart: '1', startedAt: 'x', token: 't' })); // this pid, but started at another time: reused
-  const d3 = await killed();
-  fs.writeFileSync(path.join(d3, 'zennas.lock'), 'garbage');
-  fs.utimesSync(path.join(d3, 'zennas.lock'), new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
   await resumeOk();
-  for (const d of [d2, d3]) {
-    await runSearch(cfg, { scorer: toyZen, outDir: d, resume: true });
-    t.is(fs.readFileSync(path.join(d, 'candidates.jsonl'), 'utf8'), refJsonl);
+  await runSearch(cfg, { scorer: toyZen, outDir: d2, resume: true });
+  t.is(fs.readFileSync(path.join(d2, 'candidates.jsonl'), 'utf8'), refJsonl);
+  // Not a lock of zennas (or one being written right now): never deleted, refused.
+  const d3 = await killed();
+  for (const [text, age, re] of [['garbage', 60_000, /is not a lock file zennas can read; if no search is running in '.*', delete it/], ['', 0, /is in use by a search that is just starting/]] as const) {
+    fs.writeFileSync(path.join(d3, 'zennas.lock'), text);
+    fs.utimesSync(path.join(d3, 'zennas.lock'), new Date(Date.now() - age), new Date(Date.now() - age));
+    const before3 = snapshot(d3);
+    const e3 = await t.throwsAsync(runSearch(cfg, { scorer: toyZen, outDir: d3, resume: true }));
+    t.is(code(e3), 'E_IO');
+    t.regex(e3!.message, re);
+    t.deepEqual(snapshot(d3), before3);
   }
   // A live holder: this very process (as a search of another process on this host would be).
   const d4 = await killed();

@@ -98,10 +98,13 @@ export class RunLock {
     try {
       info = JSON.parse(readRegularText(file, { maxBytes: 4096, what: 'lock file', followLinks: false })) as Partial<LockInfo>;
     } catch {
-      // Being written by a search that is starting right now, or garbage: only an old one is stale.
-      if (Date.now() - st.mtimeMs < 10_000) {
-        throw new ZennasError('E_IO', `'${path.dirname(file)}' is in use by a search that is just starting (its lock '${file}' is being written); wait for it, or delete the lock if no search is running there`);
-      }
+      info = {};
+    }
+    if (!info || typeof info !== 'object' || typeof info.pid !== 'number' || typeof info.host !== 'string' || typeof info.token !== 'string') {
+      // Being written by a search that is starting right now, or not a lock of ours: never deleted.
+      throw new ZennasError('E_IO', Date.now() - st.mtimeMs < 10_000
+        ? `'${path.dirname(file)}' is in use by a search that is just starting (its lock '${file}' is being written); wait for it, or delete the lock if no search is running there`
+        : `'${file}' is not a lock file zennas can read; if no search is running in '${path.dirname(file)}', delete it`);
     }
     if (info && typeof info === 'object' && holderAlive(info)) {
       const who = info.pid === process.pid && info.host === os.hostname() ? 'another search in this process' : `process ${info.pid} on ${info.host}`;

@@ -1,5 +1,6 @@
 import * as crypto from 'crypto';
 import * as fs from 'fs';
+import * as path from 'path';
 import { ZennasError } from '../errors';
 import { ioError, writeAll } from './files';
 
@@ -24,9 +25,23 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
       fs.closeSync(fd);
     }
     fs.renameSync(tmp, file);
+    syncDir(path.dirname(file));
   } catch (e) {
     if (created) fs.rmSync(tmp, { force: true });
     if (e instanceof ZennasError) throw e;
     throw ioError(e, `cannot write '${file}'`);
+  }
+}
+
+/** fsync a directory so a rename in it survives a crash; best effort (not every file system allows it). */
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    fs.fsyncSync(fd);
+  } catch {
+    /* the data itself is synced; the entry will be on most file systems */
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
