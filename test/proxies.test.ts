@@ -122,12 +122,12 @@ test('synflow_zc: Euler — on a bias-free chain of homogeneous layers score = (
   }
 });
 
-test('synflow_zc: a chain whose R overflows float32 (≈ e^100) is computed at scale; = the float64 reference', async (t) => {
-  const d = encodeDescriptor(chain(60, 24));
+test('synflow_zc: a chain whose R is far beyond float32 (≈ e^250) runs in block floating point; = the float64 reference', async (t) => {
+  const d = encodeDescriptor(chain(150, 24));
   const opts = { resolution: 4, seed: 1 };
   const ref = proxyReference('synflow_zc', d, { ...opts, float32Draws: true });
   const got = await engine.run('synflow_zc', d, opts);
-  t.true(ref.series.logR![0]! > Math.log(3.4e38), `R = e^${ref.series.logR![0]} is beyond float32`);
+  t.true(ref.series.logR![0]! > 2 * Math.log(3.4e38), `R = e^${ref.series.logR![0]} is beyond float32 squared`);
   t.true(Math.abs(got.series.logScore![0]! - ref.series.logScore![0]!) < 1e-6, `ln score ${got.series.logScore![0]} vs ${ref.series.logScore![0]}`);
   t.true(Math.abs(got.series.logR![0]! - ref.series.logR![0]!) < 1e-6, `ln R ${got.series.logR![0]} vs ${ref.series.logR![0]}`);
 });
@@ -192,4 +192,25 @@ test('gsnr: labels / input hold numBatches × batchSize images (batchSize in mod
   const b = await engine.run('gsnr', d, { ...opts, xi: 1e-2 });
   t.true(b.scores[0]! < a.scores[0]!);
   await t.throwsAsync(engine.run('gsnr', d, { ...opts, numBatches: 1 }), { code: 'E_OPTION', message: /numBatches/ });
+});
+
+test('synflow_zc: a residual net (n-ary ADD of paths of different depth, LINEAR bias) in block floating point = the float64 reference', async (t) => {
+  const specs: Parameters<typeof buildGraph>[1][number][] = [{ op: 'conv', inputs: [0], cout: 16, kernel: 3, stride: 1 }];
+  let x = 1;
+  for (let u = 0; u < 30; u++) {
+    const a = specs.push({ op: 'conv', inputs: [x], cout: 16, kernel: 3, stride: 1 });
+    const b = specs.push({ op: 'relu', inputs: [a] });
+    const c = specs.push({ op: 'conv', inputs: [b], cout: 16, kernel: 3, stride: 1 });
+    const p = specs.push({ op: 'avgpool', inputs: [x], kernel: 3, stride: 1, countIncludePad: 1 });
+    x = specs.push({ op: 'add', inputs: [c, x, p] });
+  }
+  const gap = specs.push({ op: 'gap', inputs: [x] });
+  specs.push({ op: 'linear', inputs: [gap], cout: 5, bias: 1 });
+  const d = encodeDescriptor(buildGraph(3, specs));
+  const opts = { resolution: 6, seed: 4 };
+  const ref = proxyReference('synflow_zc', d, { ...opts, float32Draws: true });
+  const got = await engine.run('synflow_zc', d, opts);
+  t.true(ref.series.logR![0]! > Math.log(3.4e38), `R = e^${ref.series.logR![0]}`);
+  t.true(Math.abs(got.series.logScore![0]! - ref.series.logScore![0]!) < 1e-6, `ln score ${got.series.logScore![0]} vs ${ref.series.logScore![0]}`);
+  t.true(Math.abs(got.series.logR![0]! - ref.series.logR![0]!) < 1e-6, `ln R ${got.series.logR![0]} vs ${ref.series.logR![0]}`);
 });

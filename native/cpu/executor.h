@@ -49,6 +49,8 @@ class Executor {
   /** Parameters of op i in weightGrad's layout (BN: γ = 1 then β = 0); paramSize(i) floats. */
   void readParams(size_t op, float* out) const;
   int64_t paramSize(size_t op) const;
+  /** Sets a LINEAR op's bias (cout floats; no-op for ops without one). */
+  void setBias(size_t op, const float* b);
 
   /** Floats between channels of a value's buffer ([C][N][H][W], rows padded against cache-set aliasing). */
   int64_t channelStride(int32_t value) const { return stride(d_.valueShape[static_cast<size_t>(value)].plane()); }
@@ -82,6 +84,17 @@ class Executor {
    */
   const float* weightGrad(size_t op) const { return wgradOffset_[op] < 0 ? nullptr : wgrad_.data() + wgradOffset_[op]; }
   int64_t weightGradSize(size_t op) const { return wgradSize_[op]; }
+  // Step-wise passes (executor_init.cc): what forward() / backward() do, one op at a time, for a
+  // proxy that acts between ops (synflow_zc's per-value power-of-two scaling).
+  size_t numOps() const { return d_.ops.size(); }
+  void forwardOp(size_t i, ThreadPool& pool, const ForwardMode& m);
+  /** What backward() does before its reverse loop (exact zeros for unreachable ops). */
+  void backwardBegin(bool inputGrad = false);
+  void backwardOp(size_t i, ThreadPool& pool, bool inputGrad = false);
+  /** Some gradient flows into value v (backward plans). */
+  bool needsGrad(int32_t v) const { return needsGrad_[static_cast<size_t>(v)]; }
+  /** Op i's backward adds into input k's gradient (an op later in the graph wrote it first). */
+  bool gradAccumulates(size_t op, size_t k) const { return steps_[op].gradAcc[k]; }
 
  private:
   struct Step {

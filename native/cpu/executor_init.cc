@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "../common/errors.h"
 #include "../common/philox.h"
 #include "executor.h"
 
@@ -101,6 +102,24 @@ void Executor::readParams(size_t op, float* out) const {
   }
   if (s.biasOffset >= 0) std::copy(weights_.data() + s.biasOffset, weights_.data() + s.biasOffset + o.cout, out + o.weights);
 }
+
+void Executor::setBias(size_t op, const float* b) {
+  const Step& s = steps_[op];
+  if (s.biasOffset < 0) return;
+  std::copy(b, b + d_.ops[op].cout, weights_.data() + s.biasOffset);
+}
+
+void Executor::forwardOp(size_t i, ThreadPool& pool, const ForwardMode& m) { runStep(i, pool, m); }
+
+void Executor::backwardBegin(bool inputGrad) {
+  if (!c_.backward) fail("E_INTERNAL", "executor: this plan was compiled without a backward pass");
+  for (size_t i = 0; i < steps_.size(); ++i)
+    if (!needsGrad_[static_cast<size_t>(d_.ops[i].value)] && wgradOffset_[i] >= 0)
+      std::fill(wgrad_.data() + wgradOffset_[i], wgrad_.data() + wgradOffset_[i] + wgradSize_[i], 0.f);
+  if (inputGrad && !needsGrad_[0]) std::fill(grads_[0].data(), grads_[0].data() + grads_[0].size(), 0.f);
+}
+
+void Executor::backwardOp(size_t i, ThreadPool& pool, bool inputGrad) { backwardStep(i, pool, inputGrad); }
 
 }  // namespace cpu
 }  // namespace zennas

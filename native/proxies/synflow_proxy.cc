@@ -11,10 +11,15 @@
 //
 // The official code runs in float64; this runs in float32 with FP64 sums and reports
 // `logScore` = ln score too. Without BN, R grows like Π(√fan_in / 2) over the depth and soon
-// leaves float32's range; when every op is positively homogeneous (conv, linear, ReLU, pools,
-// add, identity, zero) the net is computed at scale: input and biases ×s and the seed ∂R = t give
-// R·s and ∂R/∂W·s·t exactly (powers of two), with s = t = 2^−round(log₂R / 2) from a probe forward
-// at s = 2^−120, so R up to ≈ 2^247 fits. Otherwise (SE's sigmoid, swish) a non-finite R is an error.
+// leaves float32's range (a CIFAR ZenNet of 2M parameters has R ≈ 2^300). When every op is
+// positively homogeneous (conv, linear, ReLU, pools, GAP, add, identity, zero) the passes run op
+// by op in block floating point: every value and every gradient carries a power-of-two exponent
+// and is renormalised into [2^−40, 2^40] after the op that writes it; ADD aligns its inputs,
+// gradient sums align their parts, a LINEAR bias is added at its input's scale. Power-of-two
+// scalings are exact, so this is the float32 computation without overflow (parts that fall 2^80
+// below the largest underflow, as negligible there as in float64). Otherwise (SE's sigmoid,
+// swish) the plain passes run and a non-finite R is an error.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -67,6 +72,121 @@ bool allFinite(Executor& x) {
   return true;
 }
 
+/** max |v| over the valid region of value v's buffer. */
+float maxAbs(Executor& x, int32_t v, const float* buf) {
+  const Shape s = x.descriptor().valueShape[static_cast<size_t>(v)];
+  const int64_t cs = x.channelStride(v), len = x.config().images * s.plane();
+  float m = 0;
+  for (int64_t c = 0; c < s.c; ++c)
+    for (int64_t j = 0; j < len; ++j) m = std::max(m, std::fabs(buf[c * cs + j]));
+  return m;
+}
+
+void scaleBuffer(Executor& x, int32_t v, float* buf, int k) {  // buf ← buf · 2^k
+  if (k == 0) return;
+  const Shape s = x.descriptor().valueShape[static_cast<size_t>(v)];
+  const int64_t cs = x.channelStride(v), len = x.config().images * s.plane();
+  const float f = std::ldexp(1.f, k);
+  for (int64_t c = 0; c < s.c; ++c)
+    for (int64_t j = 0; j < len; ++j) buf[c * cs + j] *= f;
+}
+
+/** Brings max |buf| into [2^−40, 2^40]; returns the exponent moved into the scale (true = stored · 2^e). */
+int renormalise(Executor& x, int32_t v, float* buf) {
+  const float m = maxAbs(x, v, buf);
+  if (!std::isfinite(m)) fail("E_STRUCTURE", "synflow_zc: a value overflowed float32 inside one op");
+  if (m == 0 || (m <= 0x1p40f && m >= 0x1p-40f)) return 0;
+  const int k = std::ilogb(m);
+  scaleBuffer(x, v, buf, -k);
+  return k;
+}
+
+struct ScaledPass {
+  double logR = 0;
+  std::vector<int> wexp;  // per op: weight gradient true = stored · 2^wexp
+};
+
+/**
+ * Forward R = Σ outputs[0] and its backward to the weight gradients, op by op in block floating
+ * point (see the header). `bias` holds every op's original LINEAR bias (|·| applied).
+ */
+ScaledPass scaledPass(Executor& x, ThreadPool& pool, const Executor::ForwardMode& mode, const std::vector<std::vector<float>>& bias, std::vector<float>& scratch) {
+  const Descriptor& d = x.descriptor();
+  const size_t nv = d.ops.size() + 1;
+  std::vector<int> e(nv, 0), f(nv, 0);
+  std::vector<float> b;
+  for (size_t i = 0; i < d.ops.size(); ++i) {
+    const OpDesc& o = d.ops[i];
+    const int ein = e[static_cast<size_t>(o.inputs[0])];
+    if (o.op == OpCode::Linear && !bias[i].empty()) {  // y = W x + b at x's scale
+      b.resize(bias[i].size());
+      for (size_t c = 0; c < b.size(); ++c) b[c] = std::ldexp(bias[i][c], -ein);
+      x.setBias(i, b.data());
+    }
+    int eout = ein;
+    if (o.op == OpCode::Add) {
+      for (int32_t v : o.inputs) eout = std::max(eout, e[static_cast<size_t>(v)]);
+      // inputs at a smaller exponent are shifted for the add (copies kept: other ops read them)
+      std::vector<int32_t> shifted;
+      int64_t at = 0;
+      for (int32_t v : o.inputs) {
+        if (e[static_cast<size_t>(v)] == eout || std::find(shifted.begin(), shifted.end(), v) != shifted.end()) continue;
+        const int64_t n = d.valueShape[static_cast<size_t>(v)].c * x.channelStride(v);
+        if (static_cast<int64_t>(scratch.size()) < at + n) scratch.resize(static_cast<size_t>(at + n));
+        std::copy(x.value(v), x.value(v) + n, scratch.data() + at);
+        at += n;
+        scaleBuffer(x, v, x.value(v), e[static_cast<size_t>(v)] - eout);
+        shifted.push_back(v);
+      }
+      x.forwardOp(i, pool, mode);
+      at = 0;
+      for (int32_t v : shifted) {
+        const int64_t n = d.valueShape[static_cast<size_t>(v)].c * x.channelStride(v);
+        std::copy(scratch.data() + at, scratch.data() + at + n, x.value(v));
+        at += n;
+      }
+    } else {
+      x.forwardOp(i, pool, mode);
+    }
+    e[static_cast<size_t>(o.value)] = eout + renormalise(x, o.value, x.value(o.value));
+  }
+  ScaledPass out;
+  out.wexp.assign(d.ops.size(), 0);
+  const int32_t y = d.outputs[0];
+  const double r = seedSum(x, 1.f);  // ∂R/∂y = 1: f = 0
+  out.logR = std::log(r) + e[static_cast<size_t>(y)] * std::log(2.0);
+  x.backwardBegin(false);
+  for (size_t i = d.ops.size(); i-- > 0;) {
+    const OpDesc& o = d.ops[i];
+    if (!x.needsGrad(o.value)) continue;
+    int fy = f[static_cast<size_t>(o.value)];
+    int target = fy;
+    for (size_t k = 0; k < o.inputs.size(); ++k) {
+      const int32_t v = o.inputs[k];
+      if (v != 0 && x.needsGrad(v) && x.gradAccumulates(i, k)) target = std::max(target, f[static_cast<size_t>(v)]);
+    }
+    if (target > fy) scaleBuffer(x, o.value, x.grad(o.value), fy - target);
+    for (size_t k = 0; k < o.inputs.size(); ++k) {
+      const int32_t v = o.inputs[k];
+      if (v == 0 || !x.needsGrad(v)) continue;
+      if (x.gradAccumulates(i, k) && f[static_cast<size_t>(v)] < target) {
+        if (std::find(o.inputs.begin(), o.inputs.begin() + static_cast<std::ptrdiff_t>(k), v) == o.inputs.begin() + static_cast<std::ptrdiff_t>(k))
+          scaleBuffer(x, v, x.grad(v), f[static_cast<size_t>(v)] - target);
+      }
+      f[static_cast<size_t>(v)] = target;
+    }
+    x.backwardOp(i, pool, false);
+    out.wexp[i] = target + e[static_cast<size_t>(o.inputs[0])];
+    for (size_t k = 0; k < o.inputs.size(); ++k) {
+      const int32_t v = o.inputs[k];
+      if (v == 0 || !x.needsGrad(v)) continue;
+      if (std::find(o.inputs.begin(), o.inputs.begin() + static_cast<std::ptrdiff_t>(k), v) != o.inputs.begin() + static_cast<std::ptrdiff_t>(k)) continue;
+      f[static_cast<size_t>(v)] += renormalise(x, v, x.grad(v));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void runSynflow(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out, bool zc) {
@@ -88,37 +208,47 @@ void runSynflow(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResul
   std::vector<double> official, logScore, logR;
   Executor::ForwardMode mode;
   mode.bnEps = r.bnEps;
+  std::vector<std::vector<float>> bias(d.ops.size());
+  std::vector<float> scratch;
+  const double ln2 = std::log(2.0);
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
     initParams(x, init, r.seed, repeat, pool);
     x.absParams();
-    int e = 0;  // s = t = 2^−e
+    fillConstant(x, 1.f);
+    double lr = 0, ls = -INFINITY;
     if (scaled) {
-      constexpr int kProbe = 120;
-      x.scaleBiases(std::ldexp(1.0, -kProbe));
-      fillConstant(x, std::ldexp(1.f, -kProbe));
+      for (size_t i = 0; i < d.ops.size(); ++i) {
+        bias[i].clear();
+        if (d.ops[i].op != OpCode::Linear || x.paramSize(i) == d.ops[i].weights) continue;
+        x.readParams(i, w.data());
+        bias[i].assign(w.begin() + d.ops[i].weights, w.begin() + x.paramSize(i));
+      }
+      const ScaledPass p = scaledPass(x, pool, mode, bias, scratch);
+      lr = p.logR;
+      for (size_t i = 0; i < d.ops.size(); ++i) {
+        if (!isWeightLayer(d.ops[i].op)) continue;
+        const double t = layerTerm(x, i, w, false);
+        if (!(t > 0)) continue;
+        const double lt = std::log(t) + p.wexp[i] * ln2;  // Σ over layers in log space (the sum may pass 2^1024)
+        ls = ls == -INFINITY ? lt : std::max(ls, lt) + std::log1p(std::exp(-std::fabs(ls - lt)));
+      }
+    } else {
       x.forward(pool, mode);
-      const double r0 = seedSum(x, 0.f);
-      if (!std::isfinite(r0))
-        fail("E_STRUCTURE", "synflow_zc: R exceeds float32's range even at scale 2^-120 (R > 2^247); the official code runs in float64");
-      if (r0 > 0) e = static_cast<int>(std::lround((std::log2(r0) + kProbe) / 2));
-      x.scaleBiases(std::ldexp(1.0, kProbe - e));
+      const double R = seedSum(x, 1.f);
+      x.backward(pool, false);
+      if (!std::isfinite(R) || !allFinite(x))
+        fail("E_STRUCTURE", std::string(name) + ": R or its gradients overflow float32 (the official code runs in float64)" +
+                                (zc ? "; the block floating point used for nets of positively homogeneous ops does not apply to this net (sigmoid / swish / SE)" : ""));
+      double s = 0;
+      for (size_t i = 0; i < d.ops.size(); ++i)
+        if (isWeightLayer(d.ops[i].op)) s += layerTerm(x, i, w, !zc);
+      lr = std::log(R);
+      ls = std::log(s);
     }
-    fillConstant(x, std::ldexp(1.f, -e));
-    x.forward(pool, mode);
-    const double R = seedSum(x, std::ldexp(1.f, -e));
-    x.backward(pool, false);
-    if (!std::isfinite(R) || !allFinite(x))
-      fail("E_STRUCTURE", std::string(name) + ": R or its gradients overflow float32 (the official code runs in float64)" +
-                              (zc ? "; the rescaling used for nets of positively homogeneous ops does not apply to this net (sigmoid / swish / SE)" : ""));
-    double s = 0;
-    for (size_t i = 0; i < d.ops.size(); ++i)
-      if (isWeightLayer(d.ops[i].op)) s += layerTerm(x, i, w, !zc);
-    const double ln2 = std::log(2.0);
-    const double ls = std::log(s) + 2.0 * e * ln2;  // the gradients carry s·t = 2^−2e
     out.scores.push_back(std::exp(ls));
     logScore.push_back(ls);
-    logR.push_back(std::log(R) + e * ln2);
+    logR.push_back(lr);
     if (!zc) official.push_back(-std::exp(ls));
   }
   out.series.emplace_back("logScore", std::move(logScore));
