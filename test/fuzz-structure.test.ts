@@ -104,3 +104,21 @@ test('CLI: info and score refuse the attack (with and without --se) with one E_S
     t.true(Date.now() - t0 < 20_000);
   }
 });
+
+test('counting and lowering read their options once: a throwing getter, null or an array is E_OPTION naming it', (t) => {
+  const s = parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)');
+  const boom = { get resolution(): number { throw new Error('boom'); } };
+  for (const [f, re] of [
+    [() => countModel(s, boom), /^countModel: options\.resolution must be readable, got reading it threw \(boom\)/],
+    [() => countModel(s, null as never), /^countModel: options must be an object, got null/],
+    [() => countModel(s, [] as never), /^countModel: options must be an object, got an array/],
+    [() => countModel(s, { resolution: 32, numClasses: NaN }), /options\.numClasses must be a finite number, got NaN/],
+    [() => lowerAsTrained(s, { get se(): boolean { throw new Error('se?'); } }), /^lowering: options\.se must be readable/],
+    [() => lowerForScoring(s, { se: 'yes' as never }), /^lowering: options\.se must be true or false, got 'yes'/],
+    [() => parseStructure(42 as never), /structure must be a string, got number/],
+  ] as const) {
+    const e = t.throws(f);
+    t.true(['E_OPTION', 'E_PARSE'].includes((e as { code?: string }).code!), e!.message);
+    t.regex(e!.message, re);
+  }
+});

@@ -4,6 +4,11 @@ import { blockChannels } from '../grammar/parse';
 import { ZennasError } from '../errors';
 import { layerFlops, layerParams } from './layers';
 import { inferShapes, lowerAsTrained } from './lower';
+import { bool, literal, num, object, optional, parse } from '../util/schema';
+
+const countOptionsSchema = object({
+  resolution: num(), numClasses: optional(num()), se: optional(bool), shortcuts: optional(literal<'official' | 'minimal'>('official', 'minimal')),
+}, { extra: true });
 
 /** Options for counting a model. */
 export interface CountOptions {
@@ -49,7 +54,9 @@ export interface ModelCount {
 }
 
 /** Count params (weights + BN γ/β + linear bias), FLOPs (multiply-adds) and layers (DESIGN §2). */
-export function countModel(s: Structure, opts: CountOptions): ModelCount {
+export function countModel(s: Structure, optsIn: CountOptions): ModelCount {
+  // Read once, as plain values: a getter that throws (or returns another value later) is an E_OPTION.
+  const opts = parse(countOptionsSchema, optsIn, 'E_OPTION', { prefix: 'countModel: ', path: 'options' });
   const numClasses = opts.numClasses ?? 1000;
   if (!Number.isInteger(numClasses) || numClasses < 0 || numClasses > 1_000_000) {
     throw new ZennasError('E_OPTION', `numClasses must be an integer in 0..1000000, got ${numClasses}`);

@@ -3,6 +3,7 @@ import { ZennasError } from '../errors';
 import { Layer, LayerList, LayerRole, LayerShape, OpName } from './layers';
 import { inferGraph } from '../ops/graph';
 import { LIMITS } from '../grammar/limits';
+import { bool, literal, num, object, optional, parse } from '../util/schema';
 
 /** Options shared by both lowerings. */
 export interface LowerOptions {
@@ -156,6 +157,11 @@ function lowerBlock(b: Builder, x: number, blk: Block, trained: boolean, se: boo
   }
 }
 
+/** Lowering options, read once (a throwing getter is an E_OPTION naming it). */
+const lowerOptionsSchema = object({
+  se: optional(bool), numClasses: optional(num(0)), shortcuts: optional(literal<'official' | 'minimal'>('official', 'minimal')),
+}, { extra: true });
+
 /** Ops of an SE module: GAP → conv BN ReLU → conv BN → sigmoid, then the multiply. */
 const SE_OPS = 8;
 
@@ -236,7 +242,8 @@ function inputChannelsOf(s: Structure): number {
  * output = the feature map before global average pooling (blocks after the first
  * AdaptiveAvgPool are not part of f(·)).
  */
-export function lowerForScoring(s: Structure, opts: LowerOptions = {}): LayerList {
+export function lowerForScoring(s: Structure, optsIn: LowerOptions = {}): LayerList {
+  const opts = parse(lowerOptionsSchema, optsIn ?? {}, 'E_OPTION', { prefix: 'lowering: ', path: 'options' });
   const b = new Builder(inputChannelsOf(s));
   checkLoweredSize(s, { trained: false, se: !!opts.se });
   let x = 0;
@@ -252,7 +259,8 @@ export function lowerForScoring(s: Structure, opts: LowerOptions = {}): LayerLis
 }
 
 /** Lower the network as trained: residual links and projections kept, plus a GAP + Linear head. */
-export function lowerAsTrained(s: Structure, opts: TrainedLowerOptions = {}): LayerList {
+export function lowerAsTrained(s: Structure, optsIn: TrainedLowerOptions = {}): LayerList {
+  const opts = parse(lowerOptionsSchema, optsIn ?? {}, 'E_OPTION', { prefix: 'lowering: ', path: 'options' });
   const b = new Builder(inputChannelsOf(s));
   checkLoweredSize(s, { trained: true, se: !!opts.se, numClasses: opts.numClasses, shortcuts: opts.shortcuts });
   b.alwaysProjectFirst = (opts.shortcuts ?? 'official') === 'official';
