@@ -26,3 +26,5 @@ export type { InferenceExportOptions, BnStatisticsSource } from './export/infere
 export { drawWeights } from './export/weights';
 export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec } from './latency';
 export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult } from './latency';
+/** Zero-shot proxies (grad_norm, snip, synflow, naswot, gsnr, …): the table, lowerings, scoring a structure. */
+export * from './proxies';

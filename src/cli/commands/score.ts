@@ -6,6 +6,7 @@ import { lowerForScoring } from '../../model/lower';
 import { encodeDescriptor } from '../../ops/descriptor';
 import { loadStructureArg, intOption } from '../structure-input';
 import { ZennasError } from '../../errors';
+import { scoreWithProxies } from './proxies';
 
 interface ScoreFlags {
   resolution: number; batchSize: number; repeats: number; seed: number; mode: string;
@@ -66,7 +67,8 @@ export function registerScoreCommand(program: Command): void {
 Examples:
   $ zennas score test/fixtures/zennets/zennet_cifar_model_size1M_res32.txt -r 32 -b 64 -n 16
   $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 8`)
-    .action(async (arg: string, f: ScoreFlags) => {
+    .action(async (arg: string, f: ScoreFlags, cmd: Command) => {
+      if ((f as { proxy?: string }).proxy !== undefined) return scoreWithProxies(arg, f as never, cmd);  // --proxy (commands/proxies.ts)
       const { structure, text } = loadStructureArg(arg);
       if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
       if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);

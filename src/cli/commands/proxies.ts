@@ -1,0 +1,113 @@
+/**
+ * `zennas proxies` (the proxy table: definitions and sources) and the `--proxy` path of
+ * `zennas score` (one or more proxies from the table on one structure, printed as a table).
+ */
+import { Command } from 'commander';
+import { Engine } from '../../engine/engine';
+import { ZennasError } from '../../errors';
+import { PROXY_NAMES, PROXY_TABLE, ProxySpec } from '../../proxies/table';
+import { ProxyScoreOptions, parseProxyList, scoreProxies } from '../../proxies/score';
+import { intOption, loadStructureArg } from '../structure-input';
+
+function lowering(p: ProxySpec): string {
+  const head = p.lowering === 'no-residual' && p.head ? ' + GAP/Linear head' : '';
+  return `${p.lowering}${head}${p.bn === 'identity' ? ', BN → identity' : ''}`;
+}
+
+/** `zennas proxies`: every proxy of the table with its variant, defaults, direction, definition and source. */
+function registerList(program: Command): void {
+  program
+    .command('proxies')
+    .description('list the zero-shot proxies: definition, variant (official code), defaults and search direction')
+    .option('--json', 'print the table as JSON')
+    .action((f: { json?: boolean }) => {
+      if (f.json) {
+        process.stdout.write(JSON.stringify(Object.values(PROXY_TABLE)) + '\n');
+        return;
+      }
+      const lines: string[] = [];
+      for (const p of Object.values(PROXY_TABLE) as ProxySpec[]) {
+        lines.push(`${p.name}  (${p.variant}; ${p.direction === 'max' ? 'higher' : 'lower'} is better)`);
+        lines.push(`  ${p.definition}`);
+        lines.push(`  init ${p.init} · ${lowering(p)} · batch ${p.batchSize ?? '1 (fixed)'}${p.labels ? ' · CE on labels' : ''}`);
+        lines.push(`  source: ${p.source}`);
+      }
+      lines.push('', 'Score with: zennas score <structure> --proxy NAME[,NAME…]|all [--json]');
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}
+
+function positive(flag: string, v: string): number {
+  const x = Number(v);
+  if (!Number.isFinite(x) || x <= 0) throw new ZennasError('E_OPTION', `${flag} must be a positive number, got '${v}'`);
+  return x;
+}
+
+/** Flags of `zennas score` that the proxies read (added to the score command). */
+function addScoreFlags(score: Command): void {
+  score
+    .option('-p, --proxy <names>', `score with proxies of the table instead of the plain Zen-score: NAME[,NAME…] or 'all' (${PROXY_NAMES.join(', ')}); defaults (resolution 32, batch) from the table`)
+    .option('--num-classes <n>', 'proxies: classes of the GAP + Linear head (default 10)', intOption('--num-classes', 1, 65536))
+    .option('--init <name>', "proxies: weight init 'normal' or 'torch' (default: each proxy's)")
+    .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', intOption('--num-batches', 2, 4096))
+    .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
+    .option('--gsnr-mode <mode>', "gsnr: 'batch' (default), 'official' (running sums) or 'sample' (per-image gradients)");
+}
+
+interface ProxyFlags {
+  proxy: string; resolution: number; batchSize: number; repeats: number; seed: number; mode: string; threads?: number; alpha: string; bnEps: string;
+  se?: boolean; backend: string; json?: boolean; numClasses?: number; init?: string; numBatches?: number; xi?: string; gsnrMode?: string;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e6 || a < 1e-3) ? x.toExponential(4) : x.toFixed(4);
+}
+
+/** `zennas score <structure> --proxy …`: flags left at the score command's defaults take the proxies' defaults. */
+export async function scoreWithProxies(arg: string, f: ProxyFlags, cmd: Command): Promise<void> {
+  const names = parseProxyList(f.proxy);
+  const { text, structure } = loadStructureArg(arg);
+  const given = (key: string) => cmd.getOptionValueSource(key) === 'cli';
+  if (f.init !== undefined && f.init !== 'normal' && f.init !== 'torch') throw new ZennasError('E_OPTION', `--init must be 'normal' or 'torch', got '${f.init}'`);
+  if (f.gsnrMode !== undefined && !['batch', 'official', 'sample'].includes(f.gsnrMode)) throw new ZennasError('E_OPTION', `--gsnr-mode must be 'batch', 'official' or 'sample', got '${f.gsnrMode}'`);
+  if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
+  const o: ProxyScoreOptions = {
+    resolution: given('resolution') ? f.resolution : 32,
+    repeats: f.repeats,
+    seed: f.seed,
+    ...(given('batchSize') ? { batchSize: f.batchSize } : {}),
+    ...(given('bnEps') ? { bnEps: positive('--bn-eps', f.bnEps) } : {}),
+    ...(given('mode') ? { mode: f.mode as 'paper' | 'official' } : {}),
+    ...(given('alpha') ? { alpha: positive('--alpha', f.alpha) } : {}),
+    ...(f.init !== undefined ? { init: f.init as 'normal' | 'torch' } : {}),
+    ...(f.numBatches !== undefined ? { numBatches: f.numBatches } : {}),
+    ...(f.xi !== undefined ? { xi: positive('--xi', f.xi) } : {}),
+    ...(f.gsnrMode !== undefined ? { gsnrMode: f.gsnrMode as 'batch' | 'official' | 'sample' } : {}),
+    numClasses: f.numClasses ?? 10,
+    se: !!f.se,
+  };
+  const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda', threads: f.threads });
+  try {
+    const res = await scoreProxies(engine, structure, names, o);
+    if (f.json) {
+      process.stdout.write(JSON.stringify({ structure: text, resolution: o.resolution, repeats: o.repeats, seed: o.seed, numClasses: o.numClasses, se: o.se, proxies: res }) + '\n');
+      return;
+    }
+    const rows = [['proxy', 'variant', 'mean', 'std', 'seconds'], ...res.map((r) => [r.proxy, r.variant, fmt(r.mean), fmt(r.std), r.seconds.toFixed(3)])];
+    const width = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    const line = (r: string[]) => r.map((v, c) => (c >= 2 ? v.padStart(width[c]!) : v.padEnd(width[c]!))).join('  ');
+    process.stdout.write([line(rows[0]!), ...rows.slice(1).map(line)].join('\n') + '\n');
+    process.stdout.write(`${o.repeats} repeat(s), ${o.resolution}×${o.resolution}, seed ${o.seed}; higher is better except: ${res.filter((r) => r.direction === 'min').map((r) => r.proxy).join(', ') || 'none'} ('zennas proxies' for the definitions)\n`);
+  } finally {
+    engine.close();
+  }
+}
+
+/** Registers `zennas proxies` and the `--proxy` flags of `zennas score` (call after registerScoreCommand). */
+export function registerProxiesCommand(program: Command): void {
+  const score = program.commands.find((c) => c.name() === 'score');
+  if (score) addScoreFlags(score);
+  registerList(program);
+}
