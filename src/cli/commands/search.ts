@@ -1,4 +1,3 @@
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
