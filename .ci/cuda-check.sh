@@ -61,7 +61,16 @@ if [[ ! -f "$ADDON" ]]; then
   echo "cuda-check: FAILED: $ADDON was not produced"
   exit 1
 fi
-if readelf -d build/cuda-check/Release/zennas.node | grep -q 'libcudnn\|libcudart'; then
+# The gradients plan's cuDNN backward passes are linked in (cuDNN is the addon's one dynamic CUDA dependency).
+DYNSYMS="$(readelf --dyn-syms -W "$ADDON")"  # not piped into grep -q: with pipefail, readelf's SIGPIPE would fail the test
+for sym in cudnnConvolutionBackwardData cudnnConvolutionBackwardFilter cudnnGetConvolutionBackwardDataAlgorithm_v7 \
+           cudnnGetConvolutionBackwardFilterAlgorithm_v7; do
+  if ! grep -q " $sym\b" <<<"$DYNSYMS"; then
+    echo "cuda-check: FAILED: zennas_cuda.node does not import $sym (the CUDA backward pass is not linked)"
+    exit 1
+  fi
+done
+if grep -q 'libcudnn\|libcudart' <<<"$(readelf -d build/cuda-check/Release/zennas.node)"; then
   echo "cuda-check: FAILED: the CPU addon zennas.node links CUDA libraries (it must load without them)"
   exit 1
 fi

@@ -12,8 +12,11 @@ import { buildGraph, type NodeSpec } from '../src/reference/build';
 import { zennas } from './helpers/cli';
 
 // The CUDA backend (native/cuda/). Without a GPU (CI, this repository's dev machines) only the
-// "unavailable" contract is checked: clear E_BACKEND errors, never a crash. The GPU tests run
-// only where backends().cuda is true (a build with nvcc + cuDNN, on a machine with a GPU).
+// "unavailable" contract is checked: clear E_BACKEND errors, never a crash (the host-side plans
+// are checked by .ci/cuda-check.sh). The GPU tests run only where backends().cuda is true (a
+// build with nvcc + cuDNN, on a machine with a GPU): CPU/GPU agreement of Zen-scores (every op)
+// and of the 'gradients' proxy (loss, gradNorm, every parameter gradient and the input gradient,
+// both loss heads, both inits), CUDA graphs changing nothing, many plans through one pool.
 
 type Backends = { cpu?: boolean; cuda: boolean; cudaReason?: string };
 type RunOut = {
@@ -219,6 +222,8 @@ const allOpsSpecs: NodeSpec[] = [
   { op: 'conv', inputs: [3], cout: 4, kernel: 3, stride: 1 },                   // v20: feeds nothing
 ];
 
+const allOps = (): Graph => buildGraph(3, allOpsSpecs, [19]);
+
 /** ‖a − b‖ / ‖b‖ (0 when both are 0). */
 function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let num = 0, den = 0;
@@ -230,9 +235,9 @@ const scoredGraph = (s: string, o: { se?: boolean; numClasses?: number } = {}): 
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
 
 const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: number; loss: 'sum' | 'cross-entropy'; extra?: Record<string, unknown> }> = [
-  { name: 'every op (max-pool, SE, n-ary ADD, unreachable ops), CE, drawn labels', graph: () => buildGraph(3, allOpsSpecs), batch: 4, res: 12, loss: 'cross-entropy' },
-  { name: 'every op, sum', graph: () => buildGraph(3, allOpsSpecs), batch: 3, res: 9, loss: 'sum' },
-  { name: 'every op, CE with given labels, init torch', graph: () => buildGraph(3, allOpsSpecs), batch: 4, res: 12, loss: 'cross-entropy',
+  { name: 'every op (max-pool, SE, n-ary ADD, unreachable ops), CE, drawn labels', graph: () => allOps(), batch: 4, res: 12, loss: 'cross-entropy' },
+  { name: 'every op, sum', graph: () => allOps(), batch: 3, res: 9, loss: 'sum' },
+  { name: 'every op, CE with given labels, init torch', graph: () => allOps(), batch: 4, res: 12, loss: 'cross-entropy',
     extra: { labels: Int32Array.from([9, 0, 3, 3]), init: 'torch' } },
   { name: 'v2 cell, feature map, sum', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, loss: 'sum' },
   { name: 'v2 cell with a LINEAR-with-bias classifier, CE', graph: () => buildGraph(3, cellSpecs(true)), batch: 4, res: 11, loss: 'cross-entropy' },
@@ -274,7 +279,7 @@ for (const c of GRAD_CASES) {
 
 gpuTest('GPU gradients: option errors as on the CPU (logits shape, label range), repeat r independent of chunking', async (t) => {
   const feature = encodeDescriptor(buildGraph(3, cellSpecs(false)));
-  const logits = encodeDescriptor(buildGraph(3, allOpsSpecs));
+  const logits = encodeDescriptor(allOps());
   await withEngine('cuda', async (e) => {
     const shape = await t.throwsAsync(e.run!('gradients', feature, { batchSize: 2, resolution: 8, loss: 'cross-entropy' }));
     t.is((shape as { code?: string }).code, 'E_OPTION');
@@ -308,7 +313,7 @@ gpuTest('GPU latency runs AVGPOOL and SWISH in FP16 and FP32', async (t) => {
 
 gpuTest('CUDA graphs change no score or gradient (ZENNAS_CUDA_GRAPHS=0 in a child process = graphs on here)', async (t) => {
   const zenD = encodeDescriptor(buildGraph(3, cellSpecs(false)));
-  const gradD = encodeDescriptor(buildGraph(3, allOpsSpecs));
+  const gradD = encodeDescriptor(allOps());
   const zenOpts = { batchSize: 4, resolution: 12, repeats: 4, seed: 3, mode: 'official' };
   const gradOpts = { batchSize: 4, resolution: 12, repeats: 3, seed: 3, loss: 'cross-entropy', returnGradients: true };
   // In this process graphs are on (auto: ≥ 2 repeats) unless the environment says otherwise.

@@ -94,10 +94,12 @@ bool RepeatGraph::capture(cudaStream_t stream, const std::function<void()>& enqu
   try {
     enqueue();
   } catch (...) {
+    // A call that refuses to be captured (a cuDNN path that synchronises, say) fails here; the
+    // caller runs the repeat eagerly, where a real error is reported.
     cudaStreamEndCapture(stream, &graph);
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();
-    throw;
+    return false;
   }
   const cudaError_t st = cudaStreamEndCapture(stream, &graph);
   if (st != cudaSuccess || !graph) {

@@ -76,8 +76,8 @@ class RepeatGraph {
   RepeatGraph& operator=(const RepeatGraph&) = delete;
   /**
    * Captures what `enqueue` queues on `stream` (nothing runs). False when the launches cannot be
-   * captured (a cuDNN algorithm that synchronises, another thread invalidating the capture): the
-   * caller then launches eagerly. Exceptions of `enqueue` end the capture and propagate.
+   * captured (a cuDNN call that synchronises or throws under capture, another thread
+   * invalidating it): the caller then launches eagerly, where a real error surfaces.
    */
   bool capture(cudaStream_t stream, const std::function<void()>& enqueue);
   bool ready() const { return exec_ != nullptr; }
@@ -90,6 +90,8 @@ class RepeatGraph {
 /**
  * ZENNAS_CUDA_GRAPHS: "0" never captures, "1" always does, unset (auto) captures when a call
  * runs at least two repeats (one capture + instantiation costs about as much as one eager repeat).
+ * A plan captures only after one eager repeat has run (cuDNN's and the driver's lazy
+ * initialisation then happens outside the capture) and keeps the graph for its later calls.
  */
 bool useCudaGraphs(uint32_t repeatsInCall);
 

@@ -357,17 +357,23 @@ GradRunResult GradPlan::run(const GradRunOptions& o, cudaStream_t stream, cudnnH
   checkCuda(cudaMemcpyAsync(args_.get(), &hostArgs_, sizeof(RepeatArgs), cudaMemcpyHostToDevice, stream), "cudaMemcpyAsync(repeat args)");
   const int mode = (o.crossEntropy ? 2 : 0) + (o.inputGradient ? 1 : 0);
   RepeatGraph& graph = graphs_[mode];
-  if (!graph.ready() && !graphFailed_[mode] && useCudaGraphs(o.repeats)) {
-    if (!graph.capture(stream, [&] { enqueueRepeat(o.crossEntropy, o.inputGradient, stream, handle); })) graphFailed_[mode] = true;
-  }
+  const bool wantGraph = useCudaGraphs(o.repeats);
   for (uint32_t k = 0; k < o.repeats; ++k) {
     if (o.cancelled) {  // at most two repeats queued ahead of the GPU (see ZenPlan::run)
       if (k >= 1) checkCuda(cudaEventRecord(repeatDone_[(k - 1) % 2].get(), stream), "cudaEventRecord");
       if (k >= 2) checkCuda(cudaEventSynchronize(repeatDone_[k % 2].get()), "cudaEventSynchronize");
       if (o.cancelled()) fail("E_CANCELLED", "the call was cancelled (AbortSignal or engine.close())");
     }
-    if (graph.ready()) graph.launch(stream);
-    else enqueueRepeat(o.crossEntropy, o.inputGradient, stream, handle);
+    // Capture once a repeat has run eagerly on this plan (lazy initialisation stays out of it).
+    if (!graph.ready() && wantGraph && warmed_[mode] && !graphFailed_[mode] &&
+        !graph.capture(stream, [&] { enqueueRepeat(o.crossEntropy, o.inputGradient, stream, handle); }))
+      graphFailed_[mode] = true;
+    if (graph.ready()) {
+      graph.launch(stream);
+    } else {
+      enqueueRepeat(o.crossEntropy, o.inputGradient, stream, handle);
+      warmed_[mode] = true;
+    }
   }
   GradRunResult r;
   hostResults_.resize(2 * slots);

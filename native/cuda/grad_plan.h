@@ -96,6 +96,7 @@ class GradPlan {
   size_t bytes_ = 0;
   RepeatGraph graphs_[4];                    // per (loss, inputGradient)
   bool graphFailed_[4] = {false, false, false, false};
+  bool warmed_[4] = {false, false, false, false};
   DeviceEvent repeatDone_[2];
   std::mutex mu_;
 };

@@ -196,9 +196,7 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
   checkLaunch("Zen-score setup");
   const int mode = o.official ? 1 : 0;
   RepeatGraph& graph = graphs_[mode];
-  if (!graph.ready() && !graphFailed_[mode] && useCudaGraphs(end - begin)) {
-    if (!graph.capture(stream, [&] { enqueueRepeat(o.official, stream, handle); })) graphFailed_[mode] = true;
-  }
+  const bool wantGraph = useCudaGraphs(end - begin);
   for (uint32_t rep = begin; rep < end; ++rep) {
     if (o.cancelled) {
       // Kernels are queued asynchronously: keep at most two repeats ahead of the GPU so that a
@@ -208,8 +206,16 @@ void ZenPlan::run(const ZenRunOptions& o, cudaStream_t stream, cudnnHandle_t han
       if (k >= 2) checkCuda(cudaEventSynchronize(repeatDone_[k % 2].get()), "cudaEventSynchronize");
       if (o.cancelled()) fail("E_CANCELLED", "the call was cancelled (AbortSignal or engine.close())");
     }
-    if (graph.ready()) graph.launch(stream);
-    else enqueueRepeat(o.official, stream, handle);
+    // Capture once a repeat has run eagerly on this plan (lazy initialisation stays out of it).
+    if (!graph.ready() && wantGraph && warmed_[mode] && !graphFailed_[mode] &&
+        !graph.capture(stream, [&] { enqueueRepeat(o.official, stream, handle); }))
+      graphFailed_[mode] = true;
+    if (graph.ready()) {
+      graph.launch(stream);
+    } else {
+      enqueueRepeat(o.official, stream, handle);
+      warmed_[mode] = true;
+    }
   }
   hostResults_.resize(2 * static_cast<size_t>(o.repeats));
   const size_t skip = static_cast<size_t>(o.firstRepeat - begin);  // official-mode replays

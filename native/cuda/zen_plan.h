@@ -74,6 +74,7 @@ class ZenPlan {
   std::vector<double> hostResults_;
   RepeatGraph graphs_[2];       // per mode (paper, official), captured on first use
   bool graphFailed_[2] = {false, false};
+  bool warmed_[2] = {false, false};  // a repeat of this mode ran eagerly (captures only after that)
   DeviceEvent repeatDone_[2];  // cancellation: the ends of the last two repeats queued
   std::mutex mu_;
 };
