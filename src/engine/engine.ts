@@ -325,8 +325,10 @@ export class Engine {
   }
 
   /**
-   * Run a proxy on a descriptor: 'zen' (the Zen-score) or 'gradients' (forward + backward through
-   * a loss head). Options are checked against the proxy's keys from the one option table; a
+   * Run a proxy on a descriptor: 'zen' (the Zen-score), 'gradients' (forward + backward through
+   * a loss head) or a zero-shot proxy of src/proxies/table.ts (grad_norm, grad_norm_zc, snip,
+   * synflow, synflow_zc, naswot, gsnr; lower the structure with lowerForProxy as the table says;
+   * synflow_zc's BN records are turned into IDENTITY here). Options are checked against the proxy's keys from the one option table; a
    * misspelt key is an error. The CUDA backend runs 'zen' and 'gradients' (the other proxies run on the CPU).
    */
   async run(proxy: 'zen', descriptor: Int32Array, options?: Partial<ZenScoreOptions> & CallOptions): Promise<RunResult>;
