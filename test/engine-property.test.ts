@@ -224,3 +224,23 @@ test('random graphs over every op: native gradients = float64 reference (relativ
     engine.close();
   }
 });
+
+test('MUL whose input and gate are one value: both gradient parts add up (= float64 reference)', async (t) => {
+  const node = (op: OpName, inputs: number[], cin: number, cout: number, extra: Partial<GraphNode> = {}): GraphNode =>
+    ({ op, inputs, cin, cout, kernel: 0, stride: 0, block: 0, role: 'main', ...extra });
+  const graph: Graph = {
+    inputChannels: 3, outputs: [5],
+    nodes: [node('conv', [0], 3, 4, { kernel: 3, stride: 1 }), node('gap', [1], 4, 4), node('mul', [2, 2], 4, 4), node('add', [3, 2], 4, 4), node('sigmoid', [4], 4, 4)],
+  };
+  const d = encodeDescriptor(graph);
+  const engine = new Engine({ threads: 2 });
+  try {
+    const got = await engine.run('gradients', d, { batchSize: 3, resolution: 6, seed: 4, returnGradients: true });
+    const net = decodeForReference(d);
+    const ref = referenceLossGradients(net, referenceWeights(net, 4, 0), referenceInput('input', 4, 0, 3, 3, 6), { kind: 'sum' }, { bnEps: 1e-5 });
+    const want = ref.gradients.weights[0]!.weight!, have = got.gradients!.find((g) => g.op === 0)!.data;
+    t.true(relErr(have, want) <= 1e-5, `relative error ${relErr(have, want)}`);
+  } finally {
+    engine.close();
+  }
+});

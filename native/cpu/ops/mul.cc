@@ -19,18 +19,19 @@ void backward(const OpStep& s) {
   const float* x = s.inputs[0];
   const float* gate = s.inputs[1];
   const int64_t gs = s.inputStrides[1], plane = s.inPlane(), oplane = s.outPlane();
-  // The gate's gradient first: when x and the gate are one value, both parts add up in one buffer.
+  // x's gradient first, then the gate's: the executor's accumulation flags follow input order, so
+  // when x and the gate are one value the gate part adds onto the x part.
+  if (float* dx = s.dx[0])
+    s.perChannel(s.op.cout, [&](int64_t c) {
+      for (int64_t img = 0; img < s.images; ++img)
+        s.k.scaleBwd(s.dy + c * s.g.outStride + img * oplane, dx + c * s.g.inStride + img * plane, plane, gate[c * gs + img], s.acc[0]);
+    });
   if (float* dg = s.dx[1])
     s.perChannel(s.op.cout, [&](int64_t c) {
       for (int64_t img = 0; img < s.images; ++img) {
         const float v = static_cast<float>(s.k.dot(s.dy + c * s.g.outStride + img * oplane, x + c * s.g.inStride + img * plane, plane));
         dg[c * gs + img] = s.acc[1] ? dg[c * gs + img] + v : v;
       }
-    });
-  if (float* dx = s.dx[0])
-    s.perChannel(s.op.cout, [&](int64_t c) {
-      for (int64_t img = 0; img < s.images; ++img)
-        s.k.scaleBwd(s.dy + c * s.g.outStride + img * oplane, dx + c * s.g.inStride + img * plane, plane, gate[c * gs + img], s.acc[0]);
     });
 }
 
