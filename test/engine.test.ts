@@ -8,6 +8,7 @@ import { Engine, backends, cpuFeatures, version, ZenScoreOptions } from '../src/
 import { spawnSync } from 'child_process';
 import { loadNative, packageRoot } from '../src/engine/native';
 import { gaussianTensor } from '../src/rng/philox';
+import { zenScoreReference } from '../src/reference';
 import { isZennasError, ZennasError } from '../src/errors';
 
 import { desc, SlotOp as Op, CONV, DWCONV, BN, RELU, MAXPOOL, GAP, LINEAR, SIGMOID, MUL, ADD } from './helpers/slot-ops';
@@ -118,7 +119,11 @@ test('seed reproducibility; repeats differ; chunking with firstRepeat reproduces
     const other = await e.zenScore(small, opts({ repeats: 4, seed: 43 }));
     t.notDeepEqual(other.scores, a.scores);
     t.true(Math.abs(a.mean - a.scores.reduce((x, y) => x + y, 0) / 4) < 1e-12);
-    t.true(a.std > 0 && Math.abs(a.ci95 - (1.96 * a.std) / 2) < 1e-12);
+    // np.std: the population standard deviation (divide by n, not n − 1), computed here by hand
+    const m = a.scores.reduce((x, y) => x + y, 0) / 4;
+    const popStd = Math.sqrt(a.scores.reduce((x, y) => x + (y - m) ** 2, 0) / 4);
+    t.true(Math.abs(a.std - popStd) <= 1e-12 * Math.max(1, popStd), `std ${a.std} vs np.std ${popStd}`);
+    t.true(Math.abs(a.ci95 - (1.96 * popStd) / 2) < 1e-12);
     t.true(a.seconds > 0);
   });
 });
@@ -428,4 +433,14 @@ test('native errors are instances of the library ZennasError (the class is hande
   }
   const sync = t.throws(() => new (loadNative().Engine)({ backend: 'gpu' } as never));
   t.true(sync instanceof ZennasError);
+});
+
+test('BN+ReLU fusion only when nothing else reads the BN output: CONV→BN→RELU→ADD(relu, bn) = float64 reference', async (t) => {
+  // In v2 every op has its own value; the planner must not fold the ReLU into the BN here, since the
+  // ADD reads the BN output too (a removed liveness guard changes this score and nothing else notices).
+  const d = desc([[CONV, 0, 1, 0, 3, 8, 3, 1], [BN, 1, 1, 0, 8, 8, 0, 0], [RELU, 1, 2, 0, 8, 8, 0, 0], [ADD, 2, 2, 1, 8, 8, 0, 0]], { output: 2 });
+  const o = { batchSize: 4, resolution: 8, repeats: 2, seed: 3 };
+  const got = await withEngine(2, (e) => e.zenScore(d, o));
+  const ref = zenScoreReference(d, o);
+  got.scores.forEach((s, i) => t.true(Math.abs(s - ref.scores[i]!) < 1e-3, `repeat ${i}: ${s} vs reference ${ref.scores[i]}`));
 });
