@@ -330,14 +330,41 @@ function scoresInProcess(t: { is: (a: unknown, b: unknown, m?: string) => void }
   return JSON.parse(r.stdout) as { simd: string; scores: number[] };
 }
 
-test('the portable scalar kernels (ZENNAS_SIMD=scalar) agree with the SIMD kernels', async (t) => {
-  const d = chain(3, [16, 24], 3).d;
-  // 13×13: packed convolutions; 16×16 and 8×8: the indirect (unpacked) k×k path.
-  for (const resolution of [13, 16, 8]) {
-    const scalar = scoresInProcess(t, d, resolution, { ZENNAS_SIMD: 'scalar' });
-    const simd = scoresInProcess(t, d, resolution, {});
+test('the portable scalar kernels (ZENNAS_SIMD=scalar) agree with the SIMD kernels, k = 1, 3, 5, 7', async (t) => {
+  for (const k of [1, 3, 5, 7]) {
+    const d = chain(3, [16, 24], k).d;
+    // 13×13: packed convolutions; 16×16 and 8×8: the indirect (unpacked) k×k path.
+    for (const resolution of [13, 16, 8]) {
+      const scalar = scoresInProcess(t, d, resolution, { ZENNAS_SIMD: 'scalar' });
+      const simd = scoresInProcess(t, d, resolution, {});
+      t.is(scalar.simd, 'scalar');
+      for (let i = 0; i < 2; i++) t.true(Math.abs(scalar.scores[i]! - simd.scores[i]!) < 1e-4, `k ${k}, ${resolution}²: ${scalar.scores[i]} vs ${simd.scores[i]}`);
+    }
+  }
+});
+
+test('backward pass: the scalar kernels agree with the SIMD kernels (every conv path: k 1/3/5, strides 1/2, depthwise, both weight-gradient forms)', async (t) => {
+  const d = desc([
+    [CONV, 0, 1, 0, 3, 16, 5, 1], [BN, 1, 1, 0, 16, 16, 0, 0], [RELU, 1, 1, 0, 16, 16, 0, 0],
+    [CONV, 1, 2, 0, 16, 24, 3, 2], [BN, 2, 2, 0, 24, 24, 0, 0], [RELU, 2, 2, 0, 24, 24, 0, 0],
+    [DWCONV, 2, 1, 0, 24, 24, 3, 1], [CONV, 1, 3, 0, 24, 32, 1, 2], [CONV, 3, 4, 0, 32, 72, 1, 1], [MAXPOOL, 4, 5, 0, 72, 72, 3, 2],
+  ], { output: 5 });
+  const run = (env: Record<string, string>) => {
+    const script = `
+      const z = require('node-gyp-build')(${JSON.stringify(packageRoot())});
+      const e = new z.Engine({ backend: 'cpu', threads: 2 });
+      e.run('gradients', new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: 3, resolution: 16, seed: 2, returnGradients: true, inputGradient: true })
+        .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, g: r.gradients.map((x) => Array.from(x.data)), x: Array.from(r.inputGradient) })); e.close(); });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000, maxBuffer: 1 << 26 });
+    if (r.status !== 0) throw new Error(r.stderr);
+    return JSON.parse(r.stdout) as { simd: string; g: number[][]; x: number[] };
+  };
+  const rel = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / Math.max(1e-300, b.reduce((s, v) => s + v * v, 0)));
+  for (const form of ['dot', 'gemm']) {
+    const scalar = run({ ZENNAS_SIMD: 'scalar', ZENNAS_BWD_DW: form }), simd = run({ ZENNAS_BWD_DW: form });
     t.is(scalar.simd, 'scalar');
-    for (let i = 0; i < 2; i++) t.true(Math.abs(scalar.scores[i]! - simd.scores[i]!) < 1e-4, `${resolution}²: ${scalar.scores[i]} vs ${simd.scores[i]}`);
+    scalar.g.forEach((g, i) => t.true(rel(g, simd.g[i]!) < 1e-4, `${form}: gradient ${i}: ${rel(g, simd.g[i]!)}`));
+    t.true(rel(scalar.x, simd.x) < 1e-4, `${form}: input gradient`);
   }
 });
 
