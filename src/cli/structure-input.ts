@@ -1,6 +1,7 @@
 import { Structure } from '../grammar/ast';
 import { parseStructure } from '../grammar/parse';
 import { ZennasError } from '../errors';
+import { ENGINE_OPTIONS } from '../engine/options';
 import { LIMITS } from '../grammar/limits';
 import { readRegularText } from '../util/files';
 
@@ -35,6 +36,12 @@ export function loadStructureArg(arg: string): { structure: Structure; text: str
 }
 
 /** Parse an integer CLI option in [min, max] with a message naming the flag. */
+/** A flag parsed as an engine option: its range is the option table's (src/engine/options.ts), not a copy. */
+export function engineIntOption(flag: string, key: 'batchSize' | 'resolution' | 'repeats' | 'seed' | 'warmup' | 'iterations' | 'firstRepeat'): (v: string) => number {
+  const spec = ENGINE_OPTIONS[key];
+  return intOption(flag, spec.min, spec.max);
+}
+
 export function intOption(flag: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
     if (!/^\d+$/.test(v.trim())) throw new ZennasError('E_OPTION', `${flag} must be an integer, got '${v}'`);

@@ -7,7 +7,7 @@ import { countModel } from '../../model/count';
 import { ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from '../../export/onnx';
 import { exportInferenceOnnx } from '../../export/inference';
 import { Engine } from '../../engine/engine';
-import { loadStructureArg, intOption } from '../structure-input';
+import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { human } from '../format';
 import { ZennasError } from '../../errors';
 import { writeFileAtomic } from '../../util/write-atomic';
@@ -59,12 +59,12 @@ export function registerExportCommand(program: Command): void {
     .description('write the inference network of a structure (BN folded, eval mode) as an ONNX model')
     .argument('<structure|file>', 'a structure string or a file holding one')
     .requiredOption('-o, --output <file>', "the .onnx file to write ('-': stdout)")
-    .option('-r, --resolution <n>', 'input resolution (the graph is static in H and W)', intOption('--resolution', 1, 4096), 224)
-    .option('-b, --batch-size <n>', "fixed batch size (default: a symbolic 'batch' dimension)", intOption('--batch-size', 1, 4096))
+    .option('-r, --resolution <n>', 'input resolution (the graph is static in H and W)', engineIntOption('--resolution', 'resolution'), 224)
+    .option('-b, --batch-size <n>', "fixed batch size (default: a symbolic 'batch' dimension)", engineIntOption('--batch-size', 'batchSize'))
     .option('-c, --num-classes <n>', 'classes of the GAP+Linear head (0 = none: the output is the last feature map)', intOption('--num-classes', 0, 1_000_000), 1000)
     .option('-p, --precision <p>', "'fp32' or 'fp16' (weights, input and output)", 'fp32')
     .option('--bn <stats>', "BN running variance folded in: 'calibrated' (default: each BN output has unit scale, as in a trained net) or 'fresh' (1)", 'calibrated')
-    .option('--seed <n>', "Philox seed of the weights (the engine's N(0,1) draws of repeat 0)", intOption('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
+    .option('--seed <n>', "Philox seed of the weights (the engine's N(0,1) draws of repeat 0)", engineIntOption('--seed', 'seed'), 0)
     .option('--bn-eps <x>', 'BN ε folded into the convolutions', '1e-5')
     .option('--se', 'insert SE modules in residual super blocks')
     .option('--overwrite', 'replace the output file if it exists')

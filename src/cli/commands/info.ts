@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { countModel } from '../../model/count';
-import { loadStructureArg, intOption } from '../structure-input';
+import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { human } from '../format';
 import { ZennasError } from '../../errors';
 
@@ -13,7 +13,7 @@ export function registerInfoCommand(program: Command): void {
     .command('info')
     .description('params, FLOPs (multiply-adds), layers and resolutions of a structure, per block and total')
     .argument('<structure|file>', 'a structure string or a file holding one')
-    .option('-r, --resolution <n>', 'input resolution', intOption('--resolution', 1, 4096), 224)
+    .option('-r, --resolution <n>', 'input resolution', engineIntOption('--resolution', 'resolution'), 224)
     .option('-c, --num-classes <n>', 'classes of the GAP+Linear head (0 = none)', intOption('--num-classes', 0, 1_000_000), 1000)
     .option('--se', 'insert SE modules in residual super blocks (ZenNet-*-SE models)')
     .option('--shortcuts <rule>', "projection shortcuts: 'official' (first unit of a block always projects) or 'minimal'", 'official')

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { Engine } from '../../engine/engine';
 import { lowerAsTrained } from '../../model/lower';
 import { encodeDescriptor } from '../../ops/descriptor';
-import { loadStructureArg, intOption } from '../structure-input';
+import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { ZennasError } from '../../errors';
 import { measureLatency, MeasuredLatency, MeasureLatencyOptions } from '../../latency';
 
@@ -17,11 +17,11 @@ export function registerLatencyCommand(program: Command): void {
     .command('latency')
     .description('GPU inference latency of a structure as trained (residuals, BN folded, eval mode): mean/median/p90 ms per mini-batch')
     .argument('<structure|file>', 'a structure string or a file holding one')
-    .option('-b, --batch-size <n>', 'mini-batch size (paper: 64)', intOption('--batch-size', 1, 4096), 64)
-    .option('-r, --resolution <n>', 'input resolution', intOption('--resolution', 1, 4096), 224)
+    .option('-b, --batch-size <n>', 'mini-batch size (paper: 64)', engineIntOption('--batch-size', 'batchSize'), 64)
+    .option('-r, --resolution <n>', 'input resolution', engineIntOption('--resolution', 'resolution'), 224)
     .option('-p, --precision <p>', "'fp16' (paper; default on the GPU) or 'fp32' (default and only choice on the CPU)")
-    .option('--warmup <n>', 'untimed warm-up mini-batches', intOption('--warmup', 0, 100000), 10)
-    .option('-n, --iterations <n>', 'timed mini-batches (paper: 30)', intOption('--iterations', 1, 100000), 30)
+    .option('--warmup <n>', 'untimed warm-up mini-batches', engineIntOption('--warmup', 'warmup'), 10)
+    .option('-n, --iterations <n>', 'timed mini-batches (paper: 30)', engineIntOption('--iterations', 'iterations'), 30)
     .option('--backend <name>', "'cuda' (default) or 'cpu'", 'cuda')
     .option('--engine <name>', "'cudnn' (default) or 'tensorrt' (ONNX export timed by TensorRT's trtexec; needs TensorRT)", 'cudnn')
     .option('--se', 'insert SE modules in residual super blocks')

@@ -4,7 +4,7 @@ import { Engine } from '../../engine/engine';
 import { summarizeScores } from '../../util/stats';
 import { lowerForScoring } from '../../model/lower';
 import { encodeDescriptor } from '../../ops/descriptor';
-import { loadStructureArg, intOption } from '../structure-input';
+import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { ZennasError } from '../../errors';
 import { scoreWithProxies } from './proxies';
 
@@ -51,10 +51,10 @@ export function registerScoreCommand(program: Command): void {
     .command('score')
     .description('Zen-score of a structure (Zen-NAS Algorithm 1): mean, std and 95% interval over repeats')
     .argument('<structure|file>', 'a structure string or a file holding one')
-    .option('-r, --resolution <n>', 'input resolution', intOption('--resolution', 1, 4096), 224)
-    .option('-b, --batch-size <n>', 'batch size of the random input', intOption('--batch-size', 1, 4096), 16)
-    .option('-n, --repeats <n>', 'independent repeats (fresh weights and inputs each)', intOption('--repeats', 1, 100000), 8)
-    .option('-s, --seed <n>', 'seed of the counter-based RNG', intOption('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
+    .option('-r, --resolution <n>', 'input resolution', engineIntOption('--resolution', 'resolution'), 224)
+    .option('-b, --batch-size <n>', 'batch size of the random input', engineIntOption('--batch-size', 'batchSize'), 16)
+    .option('-n, --repeats <n>', 'independent repeats (fresh weights and inputs each)', engineIntOption('--repeats', 'repeats'), 8)
+    .option('-s, --seed <n>', 'seed of the counter-based RNG', engineIntOption('--seed', 'seed'), 0)
     .option('-m, --mode <mode>', "'paper' (batch statistics, default) or 'official' (BN running_var as the official code)", 'paper')
     .option('-t, --threads <n>', 'CPU threads (default: all cores)', intOption('--threads', 1, 1024))
     .option('--alpha <x>', 'perturbation scale α', '0.01')

@@ -15,7 +15,7 @@ import { readCheckpoint } from '../../search/store';
 import { backends } from '../../engine/engine';
 import { engineScorer, engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
-import { loadStructureArg } from '../structure-input';
+import { loadStructureArg, engineIntOption } from '../structure-input';
 
 interface SearchFlags {
   space: string; preset?: string; init?: string; resolution?: number; numClasses?: number;
@@ -231,11 +231,11 @@ export function registerSearchCommand(program: Command): void {
     .option('--budget-latency <time>', 'max latency per mini-batch (--latency-batch-size images), e.g. 32ms', durationOrNone('--budget-latency'))
     .option('--latency-backend <name>', "latency source for --budget-latency: 'cuda' (the paper's convention; default when a GPU is usable) or 'cpu' (fp32)")
     .option('--latency-precision <p>', "'fp16' (paper; cuda default) or 'fp32' (cpu)")
-    .option('--latency-batch-size <n>', 'mini-batch of the latency measurement (paper: 64)', int('--latency-batch-size', 1, 4096), 64)
+    .option('--latency-batch-size <n>', 'mini-batch of the latency measurement (paper: 64)', engineIntOption('--latency-batch-size', 'batchSize'), 64)
     .option('--latency-iterations <n>', 'timed mini-batches per candidate (paper: 30)', int('--latency-iterations', 1, 100000), 30)
     .option('-p, --population <n>', 'population size N', int('--population', 1, 1_000_000), 512)
     .option('-n, --iterations <n>', 'iterations T, rejected proposals included (default: 2000; the paper uses 48k–96k)', int('--iterations', 1, 1_000_000_000))
-    .option('-b, --batch-size <n>', 'Zen-score batch size (default 64)', int('--batch-size', 1, 4096))
+    .option('-b, --batch-size <n>', 'Zen-score batch size (default 64)', engineIntOption('--batch-size', 'batchSize'))
     .option('--repeats <n>', 'Zen-score repeats per candidate (official: 1)', int('--repeats', 1, 1000), 1)
     .option('--proxy <name>', "score to maximise: 'zen' (Zen-score, native engine), or the official baselines 'flops' / 'params'", 'zen')
     .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
