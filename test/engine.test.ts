@@ -9,6 +9,9 @@ import { spawnSync } from 'child_process';
 import { loadNative, packageRoot } from '../src/engine/native';
 import { gaussianTensor } from '../src/rng/philox';
 import { zenScoreReference } from '../src/reference';
+import { parseStructure } from '../src/grammar/parse';
+import { lowerForScoring } from '../src/model/lower';
+import { encodeDescriptor } from '../src/ops/descriptor';
 import { isZennasError, ZennasError } from '../src/errors';
 
 import { desc, SlotOp as Op, CONV, DWCONV, BN, RELU, MAXPOOL, GAP, LINEAR, SIGMOID, MUL, ADD } from './helpers/slot-ops';
@@ -470,4 +473,19 @@ test('BN+ReLU fusion only when nothing else reads the BN output: CONV→BN→REL
   const got = await withEngine(2, (e) => e.zenScore(d, o));
   const ref = zenScoreReference(d, o);
   got.scores.forEach((s, i) => t.true(Math.abs(s - ref.scores[i]!) < 1e-3, `repeat ${i}: ${s} vs reference ${ref.scores[i]}`));
+});
+
+test('degenerate Zen-scores say so: Δ below float32 resolution, BN over ≤ 4 values (issue: silent wrong results)', async (t) => {
+  // The reported case: a 2→1-channel bottleneck at batch 2, 8×8 — engine −25.77 vs float64 −45.40.
+  const d = encodeDescriptor(lowerForScoring(parseStructure('SuperResK1K7K1(2,1,3,1,2)')));
+  const r = await withEngine(1, (e) => e.zenScore(d, { batchSize: 2, resolution: 8, repeats: 2 }));
+  t.truthy(r.degenerate, `no warning for ${r.mean}`);
+  t.regex(r.degenerate!.join(' '), /float32 resolution/);
+  // a healthy net is not flagged
+  const ok = await withEngine(1, (e) => e.zenScore(small, opts()));
+  t.is(ok.degenerate, undefined);
+  // BN over a 1×1 map of 2 images: 2 values per channel
+  const few = desc([[GAP, 0, 1, 0, 3, 3, 0, 0], [CONV, 1, 2, 0, 3, 8, 1, 1], [BN, 2, 2, 0, 8, 8, 0, 0]], { output: 2 });
+  const f = await withEngine(1, (e) => e.zenScore(few, { batchSize: 2, resolution: 8 }));
+  t.regex((f.degenerate ?? []).join(' '), /normalises only 2 values per channel/);
 });

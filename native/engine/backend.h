@@ -48,6 +48,8 @@ struct ProxyResult {
   // biased variance, channels of all BNs concatenated in op order.
   std::vector<int32_t> bnOps, bnChannels;
   std::vector<double> bnMean, bnVar;
+  /** Why a result is degenerate (too few values per BN channel, Δ below float32 resolution, …); empty when sound. */
+  std::vector<std::string> warnings;
   double seconds = 0;
 };
 

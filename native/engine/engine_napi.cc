@@ -233,6 +233,11 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
         for (const auto& s : res.series) series.Set(s.first, doubles(env, s.second));
         o.Set("series", series);
         o.Set("seconds", res.seconds);
+        if (!res.warnings.empty()) {
+          Napi::Array w = Napi::Array::New(env, res.warnings.size());
+          for (size_t i = 0; i < res.warnings.size(); ++i) w.Set(static_cast<uint32_t>(i), Napi::String::New(env, res.warnings[i]));
+          o.Set("warnings", w);
+        }
         // Typed arrays: one copy out of the worker's vectors, none per element.
         const auto i32 = [&](const std::vector<int32_t>& v) {
           auto a = Napi::Int32Array::New(env, v.size());

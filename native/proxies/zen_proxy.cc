@@ -16,6 +16,9 @@ namespace cpu {
 
 namespace {
 
+constexpr int64_t kFewBnValues = 4;             // ≤ this many values per BN channel: degenerate statistics
+constexpr double kDeltaResolution = 64.0 / 16777216.0;  // 64 float32 half-ulps (2⁻²⁴) of the map
+
 ExecutorConfig zenConfig(const ProxyRequest& r) { return {2 * int64_t(r.batch), 2, r.resolution, false}; }
 
 /** x (stream kStreamInput) in images [0, B), x + α·ε (ε: kStreamNoise) in [B, 2B). */
@@ -51,7 +54,17 @@ void zenRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& o
   const Shape os = d.outputShape;
   const int64_t half = int64_t(r.batch) * os.plane();
   const int32_t outValue = d.outputs[0];
-  std::vector<double> deltaPerChannel(static_cast<size_t>(os.c), 0.0), logDelta, logSigmaSum;
+  std::vector<double> deltaPerChannel(static_cast<size_t>(os.c), 0.0), absPerChannel(static_cast<size_t>(os.c), 0.0), logDelta, logSigmaSum;
+  // Degenerate cases say so instead of returning a silently wrong number (DESCRIPTOR.md).
+  for (int bn = 0; bn < x.numBN(); ++bn) {
+    const int64_t m = int64_t(r.batch) * d.ops[static_cast<size_t>(x.bnOpIndex(bn))].in.plane();
+    if (m <= kFewBnValues) {
+      out.warnings.push_back("BN op " + std::to_string(x.bnOpIndex(bn)) + " normalises only " + std::to_string(m) +
+                             " values per channel (batchSize·H·W): its batch statistics, and σ̄, are dominated by chance; use a larger batchSize or resolution");
+      break;
+    }
+  }
+  bool lostDelta = false;
   Executor::ForwardMode mode;
   mode.train = true;
   mode.trackRunningVar = r.official;
@@ -82,11 +95,23 @@ void zenRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& o
     const int64_t fs = x.channelStride(outValue);
     const int64_t per = std::max<int64_t>(1, (int64_t(1) << 15) / std::max<int64_t>(1, 2 * half));
     pool.parallelFor((os.c + per - 1) / per, [&](int64_t t, int, float*) {
-      for (int64_t c = t * per; c < std::min(os.c, (t + 1) * per); ++c)
+      for (int64_t c = t * per; c < std::min(os.c, (t + 1) * per); ++c) {
         deltaPerChannel[static_cast<size_t>(c)] = k.l1Diff(f + c * fs, f + c * fs + half, half);
+        double a = 0;
+        for (int64_t j = 0; j < half; ++j) a += std::fabs(static_cast<double>(f[c * fs + j]));
+        absPerChannel[static_cast<size_t>(c)] = a;
+      }
     });
-    double delta = 0;
-    for (int64_t c = 0; c < os.c; ++c) delta += deltaPerChannel[static_cast<size_t>(c)];
+    double delta = 0, mag = 0;
+    for (int64_t c = 0; c < os.c; ++c) delta += deltaPerChannel[static_cast<size_t>(c)], mag += absPerChannel[static_cast<size_t>(c)];
+    // Σ|f − f'| within a few dozen float32 ulps of Σ|f|: the perturbation's effect is rounding noise.
+    if (!lostDelta && !(delta > kDeltaResolution * mag)) {
+      lostDelta = true;
+      char buf[160];
+      std::snprintf(buf, sizeof buf, "repeat %u: Δ is %.3g of the feature map's magnitude, below float32 resolution (%.1g): ln Δ is rounding noise", repeat,
+                    mag > 0 ? delta / mag : 0.0, kDeltaResolution);
+      out.warnings.push_back(buf);
+    }
     delta /= r.batch;
     double logSigma = 0;
     for (int bn = 0; bn < x.numBN(); ++bn) {

@@ -66,6 +66,11 @@ export interface ZenScoreResult {
   logSigmaSum: number[];
   /** Wall time of the call in the engine (plan compile on a cache miss included). */
   seconds: number;
+  /**
+   * Present when the score is not trustworthy, with the reasons: a BN that normalises ≤ 4 values
+   * per channel, or Δ below float32 resolution of the feature map (ln Δ is then rounding noise).
+   */
+  degenerate?: string[];
 }
 
 /** Options of `latency` (eval-mode forward, BN folded). */
@@ -219,6 +224,8 @@ export interface RunResult {
   gradients?: { op: number; data: Float32Array }[];
   /** inputGradient + returnGradients: ∂loss/∂x, NCHW. */
   inputGradient?: Float32Array;
+  /** Why the result is degenerate, when it is (see ZenScoreResult.degenerate). */
+  degenerate?: string[];
   seconds: number;
 }
 
@@ -263,11 +270,14 @@ export const ENGINE_PROXIES: Readonly<Record<'zen' | 'gradients' | ZeroShotProxy
 export type EngineProxyName = keyof typeof ENGINE_PROXIES;
 
 function summarize(r: NativeZenScoreResult): ZenScoreResult {
-  return { ...summarizeScores(r.scores), scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds };
+  return {
+    ...summarizeScores(r.scores), scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds,
+    ...(r.warnings?.length ? { degenerate: r.warnings } : {}),
+  };
 }
 
 function zenResult(r: NativeRunResult): NativeZenScoreResult {
-  return { scores: r.scores, logDelta: r.series.logDelta ?? [], logSigmaSum: r.series.logSigmaSum ?? [], seconds: r.seconds };
+  return { scores: r.scores, logDelta: r.series.logDelta ?? [], logSigmaSum: r.series.logSigmaSum ?? [], seconds: r.seconds, ...(r.warnings ? { warnings: r.warnings } : {}) };
 }
 
 /** A Zen-score engine: one backend, its worker threads and its plan cache. */
@@ -375,6 +385,7 @@ export class Engine {
       return {
         proxy, scores: r.scores, ...summarizeScores(r.scores), series: r.series, seconds: r.seconds,
         ...(r.gradients ? { gradients: r.gradients } : {}), ...(r.inputGradient ? { inputGradient: r.inputGradient } : {}),
+        ...(r.warnings?.length ? { degenerate: r.warnings } : {}),
       };
     } catch (e) {
       throw toZennasError(e);

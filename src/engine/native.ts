@@ -45,10 +45,13 @@ export interface NativeRunResult {
   /** returnGradients: per op with parameters, its gradient (see Executor::weightGrad). */
   gradients?: { op: number; data: Float32Array }[];
   inputGradient?: Float32Array;
+  /** Why the result is degenerate (e.g. Δ below float32 resolution); absent when sound. */
+  warnings?: string[];
 }
 
 /** A Zen-score run's result, from `run('zen', …)` on either backend (see zenResult in engine.ts). */
 export interface NativeZenScoreResult {
+  warnings?: string[];
   scores: number[];
   logDelta: number[];
   logSigmaSum: number[];

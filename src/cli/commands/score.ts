@@ -30,6 +30,7 @@ async function scoreInChunks(engine: Engine, d: Int32Array, opts: Record<string,
   const scores: number[] = [];
   const logDelta: number[] = [];
   const logSigmaSum: number[] = [];
+  const degenerate = new Set<string>();
   let seconds = 0;
   const chunk = opts.mode === 'official' ? opts.repeats : Math.max(1, Math.min(opts.repeats, Math.ceil(opts.repeats / 20)));
   for (let r0 = 0; r0 < opts.repeats; r0 += chunk) {
@@ -39,9 +40,10 @@ async function scoreInChunks(engine: Engine, d: Int32Array, opts: Record<string,
     logDelta.push(...(res.logDelta ?? []));
     logSigmaSum.push(...(res.logSigmaSum ?? []));
     seconds += res.seconds;
+    for (const w of res.degenerate ?? []) degenerate.add(w);
     onChunk(scores.length);
   }
-  return { scores, logDelta, logSigmaSum, seconds };
+  return { scores, logDelta, logSigmaSum, seconds, degenerate: [...degenerate] };
 }
 
 
@@ -84,8 +86,9 @@ Examples:
         const r = await scoreInChunks(engine, descriptor, opts, (done) => showBar && bar.update(done));
         if (showBar) bar.stop();
         const s = summarizeScores(r.scores);
+        for (const w of r.degenerate) process.stderr.write(`zennas: warning: the score is degenerate: ${w}\n`);
         if (f.json) {
-          process.stdout.write(JSON.stringify({ structure: text, ...opts, backend: f.backend, ...s, scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds }) + '\n');
+          process.stdout.write(JSON.stringify({ structure: text, ...opts, backend: f.backend, ...s, scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds, ...(r.degenerate.length ? { degenerate: r.degenerate } : {}) }) + '\n');
         } else {
           process.stdout.write(
             `Zen-score ${s.mean.toFixed(4)} ± ${s.ci95.toFixed(4)} (95% CI; std ${s.std.toFixed(4)}, ${f.repeats} repeats, ` +
