@@ -93,12 +93,10 @@ for (const [name, edit, resign, re] of CASES) {
   test(`checkpoint attack refused, nothing touched: ${name}`, async (t) => {
     const dir = variant(edit, resign);
     const before = snapshot(dir);
-    const t0 = Date.now();
     const e = await t.throwsAsync(runSearch(cfg, { scorer: toyZen, outDir: dir, resume: true }));
     t.is((e as { code?: string }).code, 'E_CHECKPOINT', e!.message);
     t.regex(e!.message, re);
     t.deepEqual(snapshot(dir), before, 'no file was modified, no lock left behind');
-    t.true(Date.now() - t0 < 5000);
   });
 }
 

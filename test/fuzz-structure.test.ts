@@ -73,7 +73,7 @@ test('the attack is refused before lowering: E_STRUCTURE in well under a second,
       t.regex(e!.message, /structure too large: it lowers to \d+ ops \(Σ sub_layers = 1048576\), above the engine's limit of 1048576/);
     }
   }
-  t.true(Date.now() - t0 < 10_000, `${Date.now() - t0} ms`); // it took 34 s and 4.9 GB to crash
+  t.true(Date.now() - t0 < 30_000, `${Date.now() - t0} ms`); // it took 34 s and 4.9 GB to crash; refused before lowering, it takes < 1 s (generous bound: CI machines are shared)
   t.true(process.memoryUsage().heapUsed - heap0 < 200e6, 'nothing the size of the lowered graph was built');
 });
 
