@@ -19,8 +19,12 @@ const NETS = [
   { name: 'IDW + SE, max-pool', s: 'SuperConvK3BNRELU(3,8,1,1)MaxPool(8,8,3,2)SuperResIDWE2K3(8,16,1,8,1)', se: true, res: 12 },
 ];
 
-/** Relative tolerance of native vs reference per proxy (float32 vs float64). */
-const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6, naswot: 1e-4, gsnr: 1e-6 };
+/**
+ * Relative tolerance of native vs reference per proxy (float32 vs float64). fisher squares
+ * per-image sums Σ_hw act·∂L/∂act of mixed sign: the float32 backward's error in the gradients of
+ * the first layers (≈ 2e-6 relative after ~40 ops) shows undamped, where snip's Σ|·| averages it.
+ */
+const TOL: Record<string, number> = { grad_norm: 1e-6, grad_norm_zc: 1e-6, snip: 1e-6, synflow: 1e-6, synflow_zc: 1e-6, naswot: 1e-4, gsnr: 1e-6, fisher: 1e-5 };
 
 const engine = new Engine({ threads: 2 });
 test.after.always(() => engine.close());

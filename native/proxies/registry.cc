@@ -13,6 +13,7 @@ extern const CpuProxy kSynflowProxy;
 extern const CpuProxy kSynflowZcProxy;
 extern const CpuProxy kNaswotProxy;
 extern const CpuProxy kGsnrProxy;
+extern const CpuProxy kFisherProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
@@ -22,7 +23,8 @@ const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kSynflowProxy,
                                      &kSynflowZcProxy,
                                      &kNaswotProxy,
-                                     &kGsnrProxy};
+                                     &kGsnrProxy,
+                                     &kFisherProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

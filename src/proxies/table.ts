@@ -96,6 +96,12 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
     keys: [...COMMON, 'batchSize', 'init', 'numBatches', 'xi', 'gsnrMode'], extra: ['labels', 'input'], series: ['layers'],
   },
+  fisher: {
+    name: 'fisher', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/fisher.py (mode 'channel', summed as find_measures does)`,
+    definition: 'Σ over conv/linear layers of ∏W.shape[1:] · Σ_k ½·mean_n(Σ_hw act·∂L/∂act)², k the output channels, act the layer\'s output (the channel value broadcast over its weights, then summed); CE, PyTorch-default init, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss', 'channelSum'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;

@@ -384,6 +384,45 @@ function gsnr(c: Ctx): Record<string, number> {
   return { score, layers };
 }
 
+/**
+ * Per weight layer (CONV / DWCONV / LINEAR, node order) the fisher terms of zero-cost-nas
+ * fisher.py (mode 'channel'): F_k = ½·mean_n(Σ_hw act·g)² per output channel k, act = the layer's
+ * output and g = ∂L/∂act; `channels` = Σ_k |F_k|, `term` = ∏W.shape[1:] · Σ_k |F_k| (the channel
+ * value broadcast over its weights and summed, as find_measures does).
+ */
+export function fisherTerms(net: ReferenceNet, values: readonly Tensor4[], valueGrads: readonly Tensor4[]): { channels: number; term: number }[] {
+  return net.nodes.flatMap((n, i) => {
+    if (!isWeightLayer(n.op)) return [];
+    const a = values[i + 1]!, g = valueGrads[i + 1]!;
+    const plane = a.h * a.w;
+    let channels = 0;
+    for (let k = 0; k < a.c; k++) {
+      let f = 0;
+      for (let b = 0; b < a.n; b++) {
+        let dot = 0;
+        const at = (b * a.c + k) * plane;
+        for (let p = 0; p < plane; p++) dot += a.data[at + p]! * g.data[at + p]!;
+        f += dot * dot;
+      }
+      channels += Math.abs((0.5 * f) / a.n);
+    }
+    return [{ channels, term: channels * (weightCount(n) / n.cout) }];
+  });
+}
+
+/** fisher (zero-cost-nas fisher.py, channel mode): Σ over weight layers of ∏W.shape[1:] · Σ_k |F_k|. */
+function fisher(c: Ctx): Record<string, number> {
+  const w = initOf(c);
+  const x = referenceImages(c, 0, c.o.batchSize);
+  const fwd = referenceForward(c.net, w, x, { bnEps: c.o.bnEps });
+  const y = fwd.outputs[0]!;
+  if (y.h !== 1 || y.w !== 1) throw new ZennasError('E_STRUCTURE', `needs logits [classes][1][1] as the first output, got [${y.c}][${y.h}][${y.w}]`);
+  const h = crossEntropyHead(y, labelsFor(c, 0, x.n, y.c));
+  const g = referenceBackward(c.net, w, fwd, [h.grad]);
+  const t = fisherTerms(c.net, fwd.values, g.values);
+  return { score: sum(t.map((v) => v.term)), loss: h.loss, channelSum: sum(t.map((v) => v.channels)) };
+}
+
 const IMPLS = {
   grad_norm: { fn: gradNorm, init: 'normal' as InitName, batch: 64 },
   grad_norm_zc: { fn: gradNormZc, init: 'torch' as InitName, batch: 64 },
@@ -392,6 +431,7 @@ const IMPLS = {
   synflow_zc: { fn: synflowZc, init: 'torch' as InitName, batch: 1 },
   naswot: { fn: naswot, init: 'normal' as InitName, batch: 8 },
   gsnr: { fn: gsnr, init: 'torch' as InitName, batch: 64 },
+  fisher: { fn: fisher, init: 'torch' as InitName, batch: 64 },
 };
 
 /** The proxies with a reference. */

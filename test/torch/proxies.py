@@ -132,7 +132,43 @@ def synflow_zc(model, shape):
     return {"score": float(sum(torch.abs(l.weight * l.weight.grad).sum() for l in layers_with_weight(model))), "logR": math.log(r)}
 
 
-INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch"}
+def fisher(model, x, labels):
+    """zero-cost-nas fisher.py (mode 'channel') + find_measures' sum: per conv/linear layer the output
+    act is kept and, in the backward pass, g = ∂L/∂act; del_k = ½·mean_n(Σ_hw act·g)²; |fisher| per
+    channel is broadcast over W.shape[1:] (reshape_elements) and every element summed."""
+    def conv_fwd(self, inp):
+        self.act = F.conv2d(inp, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        self.act.register_hook(hook_factory(self))
+        return self.act
+
+    def linear_fwd(self, inp):
+        self.act = F.linear(inp, self.weight, self.bias)
+        self.act.register_hook(hook_factory(self))
+        return self.act
+
+    def hook_factory(layer):
+        def hook(grad):
+            act = layer.act.detach()
+            grad = grad.detach()
+            g_nk = torch.sum(act * grad, list(range(2, len(act.shape)))) if len(act.shape) > 2 else act * grad
+            del_k = g_nk.pow(2).mean(0).mul(0.5)
+            layer.fisher = del_k if layer.fisher is None else layer.fisher + del_k
+        return hook
+
+    for l in layers_with_weight(model):
+        l.fisher = None
+        l.forward = types.MethodType(conv_fwd if isinstance(l, nn.Conv2d) else linear_fwd, l)
+    model.zero_grad()
+    loss = F.cross_entropy(logits_of(model(x)), labels)
+    loss.backward()
+    score = 0.0
+    for l in layers_with_weight(model):
+        f = torch.abs(l.fisher.detach()) if l.fisher is not None else torch.zeros(l.weight.shape[0], dtype=torch.float64)
+        score += float(torch.stack([torch.full(tuple(l.weight.shape[1:]), float(v), dtype=torch.float64) for v in f], dim=0).sum())
+    return {"score": score, "loss": float(loss)}
+
+
+INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch"}
 
 
 def main():
@@ -149,7 +185,7 @@ def main():
     else:
         x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], shape, torch.float32).double()
         labels = torch.tensor(spec["labels"], dtype=torch.long)
-        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip}[proxy](model, x, labels)
+        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip, "fisher": fisher}[proxy](model, x, labels)
     print(json.dumps(res))
 
 
