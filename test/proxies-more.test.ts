@@ -9,9 +9,9 @@ import { parseStructure } from '../src/grammar/parse';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
-import { fisherTerms, referenceWeightsTorch } from '../src/reference/proxies';
+import { corrcoef, fisherTerms, jacobCovScore, proxyReference, referenceWeightsTorch, symmetricEigenvalues } from '../src/reference/proxies';
 import { referenceInput, referenceLossGradients } from '../src/reference';
-import { philoxLabels } from '../src/rng/philox';
+import { STREAM_INPUT, gaussianTensor, philoxLabels } from '../src/rng/philox';
 import { Engine } from '../src/engine/engine';
 
 const PLAIN = 'SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResK1K3K1(16,16,1,8,1)';
@@ -63,4 +63,37 @@ test('fisher: the classifier term is ½·mean_n(z·(softmax(z) − onehot)/N)² 
   const b = await engine.run('fisher', d, { resolution: 8, batchSize: N, seed: 6, labels, input: Float32Array.from(x.data) });
   t.deepEqual(b.scores, a.scores, 'the Philox labels and images passed as data');
   t.true(a.scores[0]! > 0);
+});
+
+test('symmetricEigenvalues: the path-graph Laplacian-like tridiagonal matrix (known spectrum 2 − 2cos(kπ/(n+1))); corrcoef rows sum to n', (t) => {
+  const n = 9;
+  const A = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    A[i * n + i] = 2;
+    if (i + 1 < n) A[i * n + i + 1] = A[(i + 1) * n + i] = -1;
+  }
+  const want = Array.from({ length: n }, (_, k) => 2 - 2 * Math.cos(((k + 1) * Math.PI) / (n + 1))).sort((a, b) => a - b);
+  symmetricEigenvalues(A, n).forEach((v, i) => t.true(Math.abs(v - want[i]!) < 1e-13, `${v} vs ${want[i]}`));
+  const X = gaussianTensor(1, 5, 0, 5 * 40);
+  const C = corrcoef(X, 5, 40)!;
+  const v = symmetricEigenvalues(C, 5);
+  t.true(Math.abs(v.reduce((a, b) => a + b, 0) - 5) < 1e-12, 'trace of a correlation matrix = n');
+  t.true(v[0]! > 0);
+  t.is(corrcoef([1, 1, 1, 2, 3, 4], 2, 3), null, 'a constant row');
+  t.true(Math.abs(jacobCovScore([1 - 1e-5, 1 - 1e-5]) + 2) < 1e-12, 'f(v) = ln(v + k) + 1/(v + k) ≥ 1 with equality at v + k = 1');
+});
+
+test('jacob_cov: score ≤ −batchSize (f ≥ 1); the input scaled by 2 in front of conv + BN leaves it unchanged (J/2, corrcoef scale-free); B = 1 is E_OPTION', async (t) => {
+  const d = encodeDescriptor(lowerForProxy(parseStructure(PLAIN), PROXY_TABLE.jacob_cov, { numClasses: 10 }));
+  const B = 6, per = 3 * 8 * 8;
+  const input = Float32Array.from(gaussianTensor(2, STREAM_INPUT, 0, B * per));
+  const opts = { resolution: 8, batchSize: B, bnEps: 1e-12, seed: 2 };
+  const a = await engine.run('jacob_cov', d, { ...opts, input });
+  const b = await engine.run('jacob_cov', d, { ...opts, input: input.map((v) => 2 * v) });
+  t.true(a.scores[0]! <= -B);
+  t.true(Math.abs(a.scores[0]! - b.scores[0]!) <= 1e-5 * Math.abs(a.scores[0]!), `${a.scores[0]} vs ${b.scores[0]}`);
+  const ref = proxyReference('jacob_cov', d, { ...opts, input: Array.from(input) });
+  t.true(Math.abs(a.scores[0]! - ref.scores[0]!) <= 1e-4 * Math.abs(ref.scores[0]!));
+  await t.throwsAsync(engine.run('jacob_cov', d, { ...opts, batchSize: 1, input: undefined }), { code: 'E_OPTION', message: /batchSize ≥ 2/ });
+  await t.throwsAsync(engine.run('jacob_cov', d, { ...opts, labels: new Int32Array(B) } as never), { code: 'E_OPTION', message: /unknown jacob_cov option 'labels'/ });
 });

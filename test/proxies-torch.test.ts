@@ -22,7 +22,7 @@ const NETS = [
   { name: 'conv/BN/ReLU, residual K3K3 and K1K5K1, max-pool', s: 'SuperConvK3BNRELU(3,8,1,1)MaxPool(8,8,3,2)SuperResK3K3(8,16,2,8,1)SuperResK1K5K1(16,16,1,8,1)', se: false },
   { name: 'IDW (depthwise) + SE', s: 'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K3(8,16,1,8,1)', se: true },
 ];
-const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc', 'fisher'] as const;
+const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc', 'fisher', 'jacob_cov'] as const;
 
 for (const name of PROXIES) {
   for (const net of NETS) {

@@ -14,6 +14,7 @@ extern const CpuProxy kSynflowZcProxy;
 extern const CpuProxy kNaswotProxy;
 extern const CpuProxy kGsnrProxy;
 extern const CpuProxy kFisherProxy;
+extern const CpuProxy kJacobCovProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
@@ -24,7 +25,8 @@ const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kSynflowZcProxy,
                                      &kNaswotProxy,
                                      &kGsnrProxy,
-                                     &kFisherProxy};
+                                     &kFisherProxy,
+                                     &kJacobCovProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

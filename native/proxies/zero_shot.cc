@@ -162,5 +162,112 @@ void checkTrainBn(const Executor& x, const char* proxy, const char* fix) {
   }
 }
 
+std::vector<double> symmetricEigenvalues(std::vector<double> a, int64_t n) {
+  auto A = [&](int64_t i, int64_t j) -> double& { return a[static_cast<size_t>(i * n + j)]; };
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = i + 1; j < n; ++j) A(i, j) = A(j, i);
+  std::vector<double> d(static_cast<size_t>(n)), e(static_cast<size_t>(n), 0.0), v(static_cast<size_t>(n)), w(static_cast<size_t>(n));
+  // Householder: H = I − 2vvᵀ zeroes column k below the subdiagonal; A ← HAH = A − 2(v wᵀ + w vᵀ), w = Av − (vᵀAv) v.
+  for (int64_t k = 0; k + 2 < n; ++k) {
+    double norm = 0;
+    for (int64_t i = k + 1; i < n; ++i) norm += A(i, k) * A(i, k);
+    norm = std::sqrt(norm);
+    const double x0 = A(k + 1, k);
+    const double alpha = x0 > 0 ? -norm : norm;
+    d[static_cast<size_t>(k)] = A(k, k);
+    e[static_cast<size_t>(k)] = alpha;
+    double vn = 0;
+    for (int64_t i = k + 1; i < n; ++i) {
+      v[static_cast<size_t>(i)] = A(i, k) - (i == k + 1 ? alpha : 0.0);
+      vn += v[static_cast<size_t>(i)] * v[static_cast<size_t>(i)];
+    }
+    if (norm == 0 || vn == 0) {
+      e[static_cast<size_t>(k)] = x0;  // the column is already reduced
+      continue;
+    }
+    vn = std::sqrt(vn);
+    for (int64_t i = k + 1; i < n; ++i) v[static_cast<size_t>(i)] /= vn;
+    double K = 0;
+    for (int64_t i = k + 1; i < n; ++i) {
+      double p = 0;
+      for (int64_t j = k + 1; j < n; ++j) p += A(i, j) * v[static_cast<size_t>(j)];
+      w[static_cast<size_t>(i)] = p;
+      K += v[static_cast<size_t>(i)] * p;
+    }
+    for (int64_t i = k + 1; i < n; ++i) w[static_cast<size_t>(i)] -= K * v[static_cast<size_t>(i)];
+    for (int64_t i = k + 1; i < n; ++i)
+      for (int64_t j = k + 1; j < n; ++j) A(i, j) -= 2 * (v[static_cast<size_t>(i)] * w[static_cast<size_t>(j)] + w[static_cast<size_t>(i)] * v[static_cast<size_t>(j)]);
+  }
+  if (n >= 2) {
+    d[static_cast<size_t>(n - 2)] = A(n - 2, n - 2);
+    e[static_cast<size_t>(n - 2)] = A(n - 1, n - 2);
+  }
+  if (n >= 1) d[static_cast<size_t>(n - 1)] = A(n - 1, n - 1);
+  e[static_cast<size_t>(n - 1)] = 0;
+  // Implicit QL with Wilkinson shifts on (d, e): e[i] couples d[i] and d[i + 1].
+  for (int64_t l = 0; l < n; ++l) {
+    for (int iter = 0;; ++iter) {
+      int64_t m = l;
+      for (; m + 1 < n; ++m) {
+        const double dd = std::fabs(d[static_cast<size_t>(m)]) + std::fabs(d[static_cast<size_t>(m + 1)]);
+        if (std::fabs(e[static_cast<size_t>(m)]) + dd == dd) break;
+      }
+      if (m == l) break;
+      if (iter == 200) fail("E_INTERNAL", "symmetric eigenvalues: the QL iteration did not converge");
+      double g = (d[static_cast<size_t>(l + 1)] - d[static_cast<size_t>(l)]) / (2.0 * e[static_cast<size_t>(l)]);
+      double r = std::hypot(g, 1.0);
+      g = d[static_cast<size_t>(m)] - d[static_cast<size_t>(l)] + e[static_cast<size_t>(l)] / (g + (g >= 0 ? r : -r));
+      double s = 1, c = 1, p = 0;
+      int64_t i = m - 1;
+      bool deflated = false;
+      for (; i >= l; --i) {
+        const double f = s * e[static_cast<size_t>(i)], b = c * e[static_cast<size_t>(i)];
+        r = std::hypot(f, g);
+        e[static_cast<size_t>(i + 1)] = r;
+        if (r == 0) {
+          d[static_cast<size_t>(i + 1)] -= p;
+          e[static_cast<size_t>(m)] = 0;
+          deflated = true;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[static_cast<size_t>(i + 1)] - p;
+        r = (d[static_cast<size_t>(i)] - g) * s + 2.0 * c * b;
+        p = s * r;
+        d[static_cast<size_t>(i + 1)] = g + p;
+        g = c * r - b;
+      }
+      if (deflated) continue;
+      d[static_cast<size_t>(l)] -= p;
+      e[static_cast<size_t>(l)] = g;
+      e[static_cast<size_t>(m)] = 0;
+    }
+  }
+  std::sort(d.begin(), d.end());
+  return d;
+}
+
+double seedImageSum(Executor& x, int64_t img, float gv) {
+  const Descriptor& d = x.descriptor();
+  for (size_t k = 1; k < d.outputs.size(); ++k) {
+    const int32_t v = d.outputs[k];
+    std::memset(x.grad(v), 0, sizeof(float) * static_cast<size_t>(d.valueShape[static_cast<size_t>(v)].c * x.channelStride(v)));
+  }
+  const int32_t v = d.outputs[0];
+  const Shape s = d.valueShape[static_cast<size_t>(v)];
+  const int64_t cs = x.channelStride(v), plane = s.plane();
+  const float* y = x.value(v);
+  float* g = x.grad(v);
+  std::memset(g, 0, sizeof(float) * static_cast<size_t>(s.c * cs));
+  double sum = 0;
+  for (int64_t c = 0; c < s.c; ++c)
+    for (int64_t p = 0; p < plane; ++p) {
+      sum += y[c * cs + img * plane + p];
+      g[c * cs + img * plane + p] = gv;
+    }
+  return sum;
+}
+
 }  // namespace cpu
 }  // namespace zennas

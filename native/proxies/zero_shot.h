@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "proxy.h"
 
@@ -65,6 +66,17 @@ inline bool isWeightLayer(OpCode op) { return op == OpCode::Conv || op == OpCode
  * a group): PyTorch refuses it ("Expected more than 1 value per channel when training").
  */
 void checkTrainBn(const Executor& x, const char* proxy, const char* fix);
+
+/**
+ * Eigenvalues of the symmetric n×n matrix `a` (row-major, float64; only the lower triangle is
+ * read), ascending: Householder reduction to tridiagonal form, then the implicit QL method with
+ * Wilkinson shifts (EISPACK tred1 + tql1, LAPACK's dsterf in spirit). Backward stable: each
+ * eigenvalue to within a few ulps of max|λ|. E_INTERNAL if QL does not converge (never seen).
+ */
+std::vector<double> symmetricEigenvalues(std::vector<double> a, int64_t n);
+
+/** Seeds ∂(g · Σ of image `img`'s part of outputs[0]) (every other image's and output's gradient 0); returns that sum. */
+double seedImageSum(Executor& x, int64_t img, float g);
 
 }  // namespace cpu
 }  // namespace zennas

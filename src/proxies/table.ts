@@ -102,6 +102,12 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
     keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss', 'channelSum'],
   },
+  jacob_cov: {
+    name: 'jacob_cov', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/jacob_cov.py`,
+    definition: '−Σ (ln(v + k) + 1/(v + k)), k = 1e-5, v the eigenvalues of corrcoef(J), J row i = ∂(Σ of every output of the batch)/∂x_i (one backward, train-mode BN couples the images); PyTorch-default init, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: false,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['input'], series: ['lambdaMin', 'lambdaMax'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;

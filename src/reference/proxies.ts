@@ -423,6 +423,100 @@ function fisher(c: Ctx): Record<string, number> {
   return { score: sum(t.map((v) => v.term)), loss: h.loss, channelSum: sum(t.map((v) => v.channels)) };
 }
 
+/**
+ * Eigenvalues of a symmetric n×n matrix (row-major; the upper triangle is read), ascending, by
+ * the cyclic Jacobi method in float64 (rotations until the off-diagonal part is below 1e-300 or
+ * below 1e-17 of the diagonal's scale; high relative accuracy, slow: meant for small n). An
+ * algorithm independent of the engine's Householder + QL.
+ */
+export function symmetricEigenvalues(M: ArrayLike<number>, n: number): number[] {
+  const a = Float64Array.from(M as ArrayLike<number>);
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) a[i * n + j] = a[j * n + i]!;
+  for (let sweep = 0; sweep < 100; sweep++) {
+    let off = 0, diag = 0;
+    for (let i = 0; i < n; i++) {
+      diag += a[i * n + i]! ** 2;
+      for (let j = i + 1; j < n; j++) off += a[i * n + j]! ** 2;
+    }
+    if (off <= 1e-300 || off <= 1e-34 * diag) break;
+    for (let p = 0; p < n; p++)
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q]!;
+        if (apq === 0) continue;
+        const app = a[p * n + p]!, aqq = a[q * n + q]!;
+        const theta = (aqq - app) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1), s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p]!, akq = a[k * n + q]!;
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k]!, aqk = a[q * n + k]!;
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        a[p * n + q] = 0;
+        a[q * n + p] = 0;
+      }
+  }
+  const v: number[] = [];
+  for (let i = 0; i < n; i++) v.push(a[i * n + i]!);
+  return v.sort((x, y) => x - y);
+}
+
+/**
+ * np.corrcoef of the rows of a rows×cols matrix: rows centred, cov_ij / σ_i / σ_j, clipped to
+ * [−1, 1] (what numpy does); null when a row has zero variance (numpy: NaN).
+ */
+export function corrcoef(X: ArrayLike<number>, rows: number, cols: number): Float64Array | null {
+  const mean = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    let m = 0;
+    for (let j = 0; j < cols; j++) m += X[i * cols + j]!;
+    mean[i] = m / cols;
+  }
+  const cov = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++)
+    for (let k = i; k < rows; k++) {
+      let acc = 0;
+      for (let j = 0; j < cols; j++) acc += (X[i * cols + j]! - mean[i]!) * (X[k * cols + j]! - mean[k]!);
+      cov[i * rows + k] = cov[k * rows + i] = acc / (cols - 1);
+    }
+  const sd = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) {
+    if (!(cov[i * rows + i]! > 0)) return null;
+    sd[i] = Math.sqrt(cov[i * rows + i]!);
+  }
+  return cov.map((v, at) => Math.min(1, Math.max(-1, v / sd[Math.floor(at / rows)]! / sd[at % rows]!)));
+}
+
+/** The jacob_cov score of eigenvalues v of the correlation matrix: −Σ (ln(v + k) + 1/(v + k)), k = 1e-5. */
+export function jacobCovScore(v: readonly number[]): number {
+  const k = 1e-5;
+  let s = 0;
+  for (const e of v) s -= Math.log(e + k) + 1 / (e + k);
+  return s;
+}
+
+/**
+ * jacob_cov (zero-cost-nas jacob_cov.py): one training-mode forward of the batch, one backward of
+ * Σ(every output of the batch) (the official y.backward(ones_like(y))), J row i = ∂/∂x_i;
+ * score = jacobCovScore(eigenvalues of corrcoef(J)).
+ */
+function jacobCov(c: Ctx): Record<string, number> {
+  const w = initOf(c);
+  const x = referenceImages(c, 0, c.o.batchSize);
+  if (x.n < 2) throw new ZennasError('E_OPTION', 'jacob_cov needs batchSize ≥ 2 (the correlation matrix is batchSize × batchSize)');
+  const fwd = referenceForward(c.net, w, x, { bnEps: c.o.bnEps });
+  const J = referenceBackward(c.net, w, fwd, [sumHead(fwd.outputs[0]!).grad]).input;
+  const C = corrcoef(J.data, x.n, J.c * J.h * J.w);
+  if (!C) throw new ZennasError('E_STRUCTURE', 'jacob_cov: the input gradient of an image is constant: its correlation is undefined (the official code returns NaN)');
+  const v = symmetricEigenvalues(C, x.n);
+  return { score: jacobCovScore(v), lambdaMin: v[0]!, lambdaMax: v[v.length - 1]! };
+}
+
 const IMPLS = {
   grad_norm: { fn: gradNorm, init: 'normal' as InitName, batch: 64 },
   grad_norm_zc: { fn: gradNormZc, init: 'torch' as InitName, batch: 64 },
@@ -432,6 +526,7 @@ const IMPLS = {
   naswot: { fn: naswot, init: 'normal' as InitName, batch: 8 },
   gsnr: { fn: gsnr, init: 'torch' as InitName, batch: 64 },
   fisher: { fn: fisher, init: 'torch' as InitName, batch: 64 },
+  jacob_cov: { fn: jacobCov, init: 'torch' as InitName, batch: 64 },
 };
 
 /** The proxies with a reference. */

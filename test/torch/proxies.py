@@ -168,7 +168,20 @@ def fisher(model, x, labels):
     return {"score": score, "loss": float(loss)}
 
 
-INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch"}
+def jacob_cov(model, x, labels):
+    """zero-cost-nas jacob_cov.py: y = net(x); y.backward(ones_like(y)); J = x.grad rows; np.corrcoef, np.linalg.eig, −Σ(ln(v+k) + 1/(v+k))."""
+    model.zero_grad()
+    x = x.clone().requires_grad_(True)
+    y = model(x)
+    y.backward(torch.ones_like(y))
+    jacob = x.grad.detach().reshape(x.shape[0], -1).numpy()
+    corrs = np.corrcoef(jacob)
+    v, _ = np.linalg.eig(corrs)
+    k = 1e-5
+    return {"score": float(np.real(-np.sum(np.log(v + k) + 1. / (v + k))))}
+
+
+INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch", "jacob_cov": "torch"}
 
 
 def main():
@@ -185,7 +198,7 @@ def main():
     else:
         x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], shape, torch.float32).double()
         labels = torch.tensor(spec["labels"], dtype=torch.long)
-        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip, "fisher": fisher}[proxy](model, x, labels)
+        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip, "fisher": fisher, "jacob_cov": jacob_cov}[proxy](model, x, labels)
     print(json.dumps(res))
 
 
