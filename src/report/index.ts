@@ -41,10 +41,20 @@ function sample<T>(xs: readonly T[], max: number, keep?: T): T[] {
   return out;
 }
 
-/** What the score axis is called: the Zen-score, or the proxy a run maximised. */
+/** What the score axis is called: the Zen-score, the proxy a run maximised, or −proxy for a minimised one. */
 export function scoreLabel(s: ReportSummary): string {
+  if (s.scoreName) return s.scoreName;
   const proxy = s.scoring?.proxy;
-  return proxy === undefined || proxy === 'zen' ? 'Zen-score' : `${proxy} proxy`;
+  if (proxy === undefined || proxy === 'zen') return 'Zen-score';
+  return s.scoring?.direction === 'min' ? `−${proxy}` : `${proxy} proxy`;
+}
+
+/** The proxy row of a report: its name and what the score is. */
+function proxyText(s: ReportSummary): string {
+  const proxy = s.scoring?.proxy;
+  if (proxy === undefined) return 'custom scorer';
+  const min = (s.direction ?? s.scoring?.direction) === 'min';
+  return min ? `${proxy} (lower is better: the search maximises −${proxy})` : `${proxy} (higher is better)`;
 }
 
 /** The three SVG plots of a report. */
@@ -80,6 +90,8 @@ function rows(s: ReportSummary): Array<[string, string]> {
   const r = s.counts.rejected;
   return [
     ['search space', `${s.space} (preset ${s.preset})${s.se ? ', SE' : ''}`],
+    ['proxy', proxyText(s)],
+    ['algorithm', s.algorithm === 'xi-gsnr-evolution' ? 'xi-gsnr-evolution (ξ-GSNR supplementary Algorithm 2: random initial population, a child replaces the lowest only if better)' : 'zen-nas (Zen-NAS Algorithm 2)'],
     ['budgets', s.budgetText],
     ['resolution / classes', `${s.resolution} / ${s.numClasses}`],
     ['iterations', `${s.iterationsDone} of ${s.iterations}${s.complete ? '' : ' (stopped early)'}`],
@@ -97,6 +109,7 @@ function bestRows(s: ReportSummary): Array<[string, string]> {
   if (!b) return [['best', 'none (no candidate fit the budgets)']];
   return [
     [scoreLabel(s), b.score.toFixed(4)],
+    ...(b.value !== undefined ? [[String(s.scoring?.proxy ?? 'value'), b.value.toFixed(4)] as [string, string]] : []),
     ['params', `${formatCount(b.params)} (${b.params})`],
     ['FLOPs', `${formatCount(b.flops)} (${b.flops})`],
     ['layers', String(b.layers)],

@@ -21,6 +21,8 @@ export interface ReportBest {
   flops: number;
   layers: number;
   latencyMs?: number;
+  /** The proxy's own value where the score is its negation (a 'min' proxy). */
+  value?: number;
 }
 
 /** The run facts a report shows (a subset of summary.json). */
@@ -43,6 +45,12 @@ export interface ReportSummary {
   budgetText: string;
   /** Scorer settings; `proxy` names the score axis (absent or 'zen': Zen-score). */
   scoring: Record<string, string | number | boolean>;
+  /** The search loop ('zen-nas' when absent). */
+  algorithm?: string;
+  /** What the score axis is (summary.json's scoreName); absent: derived from `scoring`. */
+  scoreName?: string;
+  /** 'min': the score is the negated proxy value (lower proxy values are better). */
+  direction?: 'max' | 'min';
   best: ReportBest | null;
   counts: {
     scored: number;

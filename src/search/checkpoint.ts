@@ -38,6 +38,7 @@ export const searchConfigSchema: Check<SearchConfig> = object({
   inFlight: num(),
   rho: oneOf<'paper' | number>(literal('paper'), num()),
   scoring: record(oneOf<string | number | boolean>(str(1000), num(), bool), 64),
+  algorithm: optional(literal('zen-nas', 'xi-gsnr-evolution')),
 }) as Check<SearchConfig>;
 
 /** A member as stored: −∞ scores as null. */

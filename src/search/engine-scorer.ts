@@ -21,6 +21,8 @@ export interface EngineScoreOptions {
 /** The part of src/engine/engine's Engine the search uses. */
 export interface SearchEngine {
   zenScore(d: Int32Array, o: EngineScoreOptions): Promise<{ mean: number; seconds: number }>;
+  /** engine.run(proxy, descriptor, options): the zero-shot proxies of src/proxies/table.ts (./proxy-scorer). */
+  run?(proxy: string, d: Int32Array, o: Record<string, unknown>): Promise<{ mean: number; seconds: number }>;
   latency?(d: Int32Array, o: Record<string, unknown>): Promise<{ meanMs: number }>;
   close(): void;
 }

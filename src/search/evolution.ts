@@ -6,6 +6,8 @@ import { openRun, writeRunOutputs } from './run-output';
 import { searchConfigSchema } from './checkpoint';
 import { bool, func, instance, num, object, optional, parse, str } from '../util/schema';
 import { LatencySource, Scorer, SearchConfig, SearchResult } from './types';
+import { checkScoring, configScorer } from './proxy-scorer';
+import type { SearchEngine } from './engine-scorer';
 
 export * from './types';
 export { SMALL_POPULATION, rhoAt, lowestIndex, evolve, freshState, checkSearchConfig, initialGenotype } from './loop';
@@ -17,8 +19,14 @@ export type { SearchProgress, RunRecorder, LoopOptions } from './loop';
  */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export interface SearchHooks<G = any> {
-  /** Scores candidates in this process (wrapped by `scorerEvaluator`). Give this or `evaluator`. */
+  /**
+   * Scores candidates in this process (wrapped by `scorerEvaluator`). Give this, `evaluator`, or
+   * neither: then `config.scoring.proxy` says what scores (./proxy-scorer's configScorer: 'zen'
+   * and the table's proxies on `engine`; 'flops', 'params', 'random' counted without one).
+   */
   scorer?: Scorer<G>;
+  /** The engine of a search scored by `config.scoring.proxy` (not closed by the search). */
+  engine?: SearchEngine;
   /** Scores candidates anywhere (e.g. a worker pool); takes precedence over `scorer`. Not closed by the search. */
   evaluator?: Evaluator<G>;
   /** Needed only when config.budgets.latencyMs is set. */
@@ -52,11 +60,12 @@ export interface SearchHooks<G = any> {
 export function validateConfig(c: SearchConfig, hooks: Pick<SearchHooks, 'latency'>): SearchSpace {
   const space = getSpace(c.space);
   checkSearchConfig(c, space, { latency: hooks.latency, seSpaces: listSpaces().filter((s) => s.supportsSe).map((s) => s.id) });
+  checkScoring(c);
   return space;
 }
 
 /**
- * Zen-NAS evolutionary search (Algorithm 2) under budgets, in the registered space `config.space`:
+ * Zen-NAS evolutionary search (Algorithm 2; or ξ-GSNR's, config.algorithm) under budgets, in the registered space `config.space`:
  * validates, opens the run's files (fresh or resumed), runs the loop (./loop: deterministic for
  * (config, seed), whatever the evaluation order) and writes best.txt, summary.json and the report.
  */
@@ -67,8 +76,9 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
   const config = parse(searchConfigSchema, configIn, 'E_OPTION', { keyed: true });
   const hooks = parse(hooksSchema, hooksIn ?? {}, 'E_OPTION', { keyed: true }) as SearchHooks<G>;
   const space = validateConfig(config, hooks) as SearchSpace<G>;
-  const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : undefined);
-  if (!evaluator) throw keyedError('E_OPTION')`a search needs ${opt('scorer')} or ${opt('evaluator')}`;
+  const fromConfig = !hooks.evaluator && !hooks.scorer && config.scoring.proxy !== undefined;
+  const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : fromConfig ? scorerEvaluator(configScorer(config, hooks.engine) as Scorer<G>) : undefined);
+  if (!evaluator) throw keyedError('E_OPTION')`a search needs ${opt('scorer')} or ${opt('evaluator')} (or a ${opt('scoring.proxy')} and an ${opt('engine')})`;
   const initial = initialGenotype(space, config);
   const { store, state } = openRun(config, hooks, { checkMember: (m) => checkMember(space, config, m) });
   // The store (and its directory lock) stays open until the outputs are written.
@@ -91,6 +101,7 @@ const hooksSchema = object({
   scorer: optional(func),
   evaluator: optional(instance('an Evaluator (an object with an evaluate method)', (o) => typeof (o as { evaluate?: unknown }).evaluate === 'function')),
   latency: optional(func),
+  engine: optional(instance('an engine (an object with zenScore and close methods)', (o) => typeof (o as { zenScore?: unknown }).zenScore === 'function')),
   outDir: optional(str(4096)),
   resume: optional(bool),
   overwrite: optional(bool),

@@ -19,5 +19,10 @@ export type { SearchSummary } from './summary';
 export { engineScorer, engineEvaluator, engineLatencySource, openEngine } from './engine-scorer';
 export type { EngineScoreOptions, SearchEngine } from './engine-scorer';
 export { searchConfig, SEARCH_DEFAULTS } from './config';
+export {
+  SEARCH_PROXIES, COUNTED_PROXIES, proxyScoring, checkScoring, configScorer, proxyScorer, countScorer, randomScorer,
+  scoringDirection, scoreName, engineProxySpec,
+} from './proxy-scorer';
+export type { ProxyOptions, CountedProxy } from './proxy-scorer';
 export type { SearchConfigInput } from './config';
 export { KeyedError, renameOptions } from '../util/keyed-error';

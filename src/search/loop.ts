@@ -4,7 +4,7 @@ import type { SearchSpace, SpaceOptions } from '../spaces/types';
 import { staticBudgetViolation, describeBudgets } from './budget';
 import { Candidate, Evaluation, Evaluator } from './evaluator';
 import {
-  CandidateRecord, LatencySource, Member, SearchConfig, SearchCounts, SearchResult, SearchState,
+  CandidateRecord, LatencySource, Member, SEARCH_ALGORITHMS, SearchConfig, SearchCounts, SearchResult, SearchState,
 } from './types';
 
 /**
@@ -84,7 +84,7 @@ export function lowestIndex(pop: readonly Member[]): number {
  */
 export function checkSearchConfig(
   c: SearchConfig,
-  space: Pick<SearchSpace<unknown>, 'title' | 'supportsSe'>,
+  space: Pick<SearchSpace<unknown>, 'title' | 'supportsSe' | 'random'>,
   opts: { latency?: unknown; seSpaces?: readonly string[] } = {},
 ): void {
   const int = (v: number, name: string, min: number, max: number) => {
@@ -102,6 +102,15 @@ export function checkSearchConfig(
     throw others.length
       ? keyedError('E_OPTION')`${opt('se')}: ${space.title} has no SE option (use ${opt('space')} ${others.join(' or ')})`
       : keyedError('E_OPTION')`${opt('se')}: ${space.title} has no SE option`;
+  }
+  if (c.algorithm !== undefined && !SEARCH_ALGORITHMS.includes(c.algorithm)) {
+    throw keyedError('E_OPTION')`${opt('algorithm')} must be ${SEARCH_ALGORITHMS.map((a) => `'${a}'`).join(' or ')}, got ${JSON.stringify(c.algorithm)}`;
+  }
+  if (c.algorithm === 'xi-gsnr-evolution' && typeof space.random !== 'function') {
+    throw keyedError('E_OPTION')`${opt('algorithm')} 'xi-gsnr-evolution' starts from random genotypes, and ${space.title} has no random() generator`;
+  }
+  if (c.scoring.direction !== undefined && c.scoring.direction !== 'max' && c.scoring.direction !== 'min') {
+    throw keyedError('E_OPTION')`${opt('scoring.direction')} must be 'max' or 'min', got ${JSON.stringify(c.scoring.direction)}`;
   }
   if (c.budgets.latencyMs !== undefined && !opts.latency) {
     throw keyedError('E_OPTION')`${opt('budgets.latencyMs')} needs a latency source, and ${opt('latency')} is not set`;
@@ -186,8 +195,18 @@ function settled(r: Evaluation): Evaluation {
 const now = () => performance.now() / 1000;
 
 /**
- * Zen-NAS evolutionary search (Algorithm 2) under budgets, on any SearchSpace. `config` must be
- * valid (checkSearchConfig) and `initial` its decoded initial genotype (initialGenotype).
+ * Zen-NAS evolutionary search (Algorithm 2) under budgets, on any SearchSpace — or, with
+ * `config.algorithm` 'xi-gsnr-evolution', ξ-GSNR's evolution (supplementary Algorithm 2): while
+ * the population holds fewer than N members every proposal is `space.random` (budget-fitting,
+ * on the skeleton of the initial genotype) and joins it once scored; after that a parent is drawn
+ * uniformly from the population, mutated (2 block changes, ρ as configured) and its child
+ * replaces the lowest member only if it scores strictly higher (else it is recorded and
+ * dropped). Every proposal is an iteration in both loops, random draws and rejected ones included.
+ * `config` must be valid (checkSearchConfig) and `initial` its decoded initial genotype (initialGenotype).
+ *
+ * Scores: the evaluator's value, negated when `config.scoring.direction` is 'min' (the loop
+ * always keeps the highest score); records of a named proxy other than 'zen' carry `proxy`, and of
+ * a 'min' proxy also `value` (the evaluator's own number).
  *
  * Determinism: children are proposed in batches of `inFlight` budget-passing candidates, all drawn
  * with the seeded PRNG from the population as it stood when the batch began; they are evaluated
@@ -229,20 +248,33 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
   if (recorder && !resumed) checkpoint();
 
   const T = config.iterations;
+  const xiGsnr = config.algorithm === 'xi-gsnr-evolution';
+  const negate = config.scoring.direction === 'min';
+  const proxyName = typeof config.scoring.proxy === 'string' && config.scoring.proxy !== 'zen' ? config.scoring.proxy : undefined;
+  const limits = { params: config.budgets.params, flops: config.budgets.flops, layers: config.budgets.layers };
+  for (const k of ['params', 'flops', 'layers'] as const) if (limits[k] === undefined) delete limits[k];
   while (state.iteration < T) {
     if (opts.signal?.aborted) break;
     // ---- propose a batch: each proposal is one iteration; rejected ones count too.
     let ts0 = now();
     const batch: Pending<G>[] = [];
     const popSnapshot = state.population.slice();
-    while (batch.length < config.inFlight && state.iteration < T) {
+    // xi-gsnr-evolution: random draws until N members; a batch never mixes draws and mutations.
+    const toDraw = xiGsnr ? config.population - popSnapshot.length : 0;
+    const batchSize = toDraw > 0 ? Math.min(config.inFlight, toDraw) : config.inFlight;
+    while (batch.length < batchSize && state.iteration < T) {
       const t = ++state.iteration;
       state.counts.proposed++;
-      const fromInitial = popSnapshot.length < SMALL_POPULATION;
-      const parentIdx = fromInitial ? -1 : rng.int(popSnapshot.length);
-      const parentMember = parentIdx < 0 ? null : popSnapshot[parentIdx]!;
-      const parent = parentMember ? genotypeOf(parentMember) : initial;
-      const child = space.mutate(parent, { rng, changes: fromInitial ? 1 : 2, rho: rhoAt(t, T, config.rho) });
+      let child: G;
+      let parentMember: Member | null = null;
+      if (toDraw > 0) {
+        child = space.random!(rng, { options: countOpts, template: initial, limits });
+      } else {
+        const fromInitial = !xiGsnr && popSnapshot.length < SMALL_POPULATION;
+        parentMember = fromInitial ? null : popSnapshot[rng.int(popSnapshot.length)]!;
+        const parent = parentMember ? genotypeOf(parentMember) : initial;
+        child = space.mutate(parent, { rng, changes: fromInitial ? 1 : 2, rho: rhoAt(t, T, config.rho) });
+      }
       const key = space.encode(child);
       let checked: G;
       let cost: ReturnType<typeof space.count>;
@@ -299,7 +331,7 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
     const records: CandidateRecord[] = [];
     batch.forEach((p, k) => {
       const r = results[k]!;
-      const score = r.error !== undefined ? -Infinity : r.score;
+      const score = r.error !== undefined ? -Infinity : negate ? -r.score : r.score;
       const member: Member = { iteration: p.iteration, structure: p.key, score, params: p.params, flops: p.flops, layers: p.layers };
       if (p.latencyMs !== undefined) member.latencyMs = p.latencyMs;
       decoded.set(member, p.genotype);
@@ -313,13 +345,26 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
         state.counts.failed++;
         log(`iteration ${p.iteration}: scoring failed, counted as -inf: ${r.error} :: ${p.key}`);
       }
+      if (proxyName !== undefined) rec.proxy = proxyName;
+      if (negate) rec.value = Number.isFinite(score) ? -score : null;
       records.push(rec);
       state.counts.scored++;
       scoredHere++;
       state.timing.engineSeconds += r.seconds;
-      state.population.push(member);
-      while (state.population.length > config.population) state.population.splice(lowestIndex(state.population), 1);
-      if (Number.isFinite(member.score) && (!state.best || member.score > state.best.score)) state.best = member;
+      let joined = true;
+      if (xiGsnr && state.population.length >= config.population) {
+        // ξ-GSNR Algorithm 2: replace the lowest member only when the child beats it.
+        const low = lowestIndex(state.population);
+        joined = member.score > state.population[low]!.score;
+        if (joined) {
+          state.population.splice(low, 1);
+          state.population.push(member);
+        }
+      } else {
+        state.population.push(member);
+        while (state.population.length > config.population) state.population.splice(lowestIndex(state.population), 1);
+      }
+      if (joined && Number.isFinite(member.score) && (!state.best || member.score > state.best.score)) state.best = member;
     });
     recorder?.appendCandidates(records);
     state.timing.tsSeconds += now() - ts1;

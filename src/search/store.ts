@@ -55,7 +55,14 @@ export function configDifference(saved: SearchConfig, now: SearchConfig): string
   for (const k of keys) {
     const a = canonical((saved as unknown as Record<string, unknown>)[k]);
     const b = canonical((now as unknown as Record<string, unknown>)[k]);
-    if (a !== b) return `'${k}' was ${a ?? 'unset'} in the checkpoint but is ${b ?? 'unset'} now`;
+    if (a === b) continue;
+    // A different proxy is named as such (not as the first scorer setting it changes).
+    if (k === 'scoring') {
+      const pa = canonical(saved.scoring?.proxy);
+      const pb = canonical(now.scoring?.proxy);
+      if (pa !== pb) return `'scoring.proxy' was ${pa ?? 'unset'} in the checkpoint but is ${pb ?? 'unset'} now`;
+    }
+    return `'${k}' was ${a ?? 'unset'} in the checkpoint but is ${b ?? 'unset'} now`;
   }
   return null;
 }

@@ -1,5 +1,6 @@
 import { describeBudgets } from './budget';
-import { Member, SearchResult } from './types';
+import { scoreName, scoringDirection } from './proxy-scorer';
+import { Member, SearchAlgorithm, SearchResult } from './types';
 
 /** summary.json of a search (also what `zennas search --json` prints). */
 export interface SearchSummary {
@@ -17,8 +18,17 @@ export interface SearchSummary {
   budgets: SearchResult['config']['budgets'];
   budgetText: string;
   scoring: SearchResult['config']['scoring'];
+  /** The loop: 'zen-nas' (Zen-NAS Algorithm 2) or 'xi-gsnr-evolution'. */
+  algorithm: SearchAlgorithm;
+  /** What scored the candidates: scoring.proxy, or 'custom' when the config names none (a scorer of the caller's). */
+  proxy: string;
+  /** 'max': the score is the proxy's value; 'min': the score is its negation (lower values are better). */
+  direction: 'max' | 'min';
+  /** What `score` is: 'Zen-score', '<proxy> proxy' or '−<proxy>'. */
+  scoreName: string;
   initial: string;
-  best: Member | null;
+  /** The best member; `value` is the proxy's own value (= −score) for a 'min' proxy. */
+  best: (Member & { value?: number }) | null;
   counts: SearchResult['state']['counts'];
   populationSize: number;
   populationScore: { min: number | null; max: number | null; mean: number | null };
@@ -46,8 +56,10 @@ export function buildSummary(r: SearchResult, files?: Record<string, string>): S
   const out: SearchSummary = {
     space: c.space, preset: c.preset, complete: r.complete, iterations: c.iterations, iterationsDone: s.iteration,
     seed: c.seed, population: c.population, inFlight: c.inFlight, resolution: c.resolution, numClasses: c.numClasses, se: c.se,
-    budgets: c.budgets, budgetText: describeBudgets(c.budgets), scoring: c.scoring, initial: c.initial,
-    best: s.best ? { ...s.best } : null,
+    budgets: c.budgets, budgetText: describeBudgets(c.budgets), scoring: c.scoring,
+    algorithm: c.algorithm ?? 'zen-nas', proxy: typeof c.scoring.proxy === 'string' ? c.scoring.proxy : 'custom',
+    direction: scoringDirection(c.scoring), scoreName: scoreName(c.scoring), initial: c.initial,
+    best: s.best ? { ...s.best, ...(scoringDirection(c.scoring) === 'min' ? { value: -s.best.score } : {}) } : null,
     counts: s.counts,
     populationSize: s.population.length,
     populationScore: {

@@ -45,9 +45,26 @@ export interface SearchConfig {
   inFlight: number;
   /** ρ of Algorithm 2/3: 'paper' (1 → 0.1 over the first T/2) or a constant in [0,1]. */
   rho: 'paper' | number;
-  /** Scorer settings that change scores (batch size, repeats, mode, …), compared on resume. */
+  /**
+   * Scorer settings that change scores (batch size, repeats, mode, …), compared on resume.
+   * `proxy` names the score (absent: a custom scorer; 'zen': the Zen-score); `direction: 'min'`
+   * makes the loop maximise the negated value the evaluator returns (a proxy whose lower values are
+   * better, e.g. synflow): the stored `score` is then −value and each record also holds `value`.
+   */
   scoring: Record<string, string | number | boolean>;
+  /**
+   * The evolutionary loop: absent (or 'zen-nas') — Zen-NAS Algorithm 2 (children of F0 until the
+   * population holds 10, the lowest dropped when it outgrows N); 'xi-gsnr-evolution' — ξ-GSNR's
+   * supplementary Algorithm 2 (a random initial population of N budget-fitting genotypes, then a
+   * child replaces the lowest member only if it scores higher). Absent for the default so that
+   * checkpoints written before the field existed resume unchanged.
+   */
+  algorithm?: SearchAlgorithm;
 }
+
+/** The evolutionary loops `evolve` runs (SearchConfig.algorithm). */
+export type SearchAlgorithm = 'zen-nas' | 'xi-gsnr-evolution';
+export const SEARCH_ALGORITHMS: readonly SearchAlgorithm[] = ['zen-nas', 'xi-gsnr-evolution'];
 
 /** A population member. `score` is −∞ for a failed scoring. */
 export interface Member {
@@ -74,9 +91,13 @@ export interface CandidateRecord {
   latencyMs?: number;
   /** Seconds of scoring (inside the engine when the scorer reports it). */
   seconds: number;
-  /** Iteration of the parent; 0 = the initial structure. */
+  /** Iteration of the parent; 0 = the initial structure (or, in xi-gsnr-evolution, a random draw). */
   parent: number;
   error?: string;
+  /** The proxy that scored it, when the config names one other than 'zen' (config.scoring.proxy). */
+  proxy?: string;
+  /** The proxy's own value when the search maximises its negation (direction 'min'): score = −value. */
+  value?: number | null;
 }
 
 /** Counters of a search. */

@@ -1,8 +1,10 @@
 import { Block, Structure, SuperConvBlock, SuperResBlock } from '../grammar/ast';
 import { formatStructure, blockName } from '../grammar/format';
 import { round8 } from '../model/lower';
+import { countModel } from '../model/count';
 import { ZennasError } from '../errors';
-import { MutationContext, SearchSpace } from './types';
+import type { Sfc32 } from '../rng/sfc32';
+import { MutationContext, RandomContext, SearchSpace, SpaceCost } from './types';
 
 /** A residual block type a space allows: family, kernel and (IDW) expansion. */
 export interface ResidualChoice {
@@ -171,10 +173,108 @@ export function checkBlockwise(s: Structure, rules: BlockwiseRules, spaceTitle: 
   if (mutableBlocks(s, rules).length === 0) throw new ZennasError('E_OPTION', `${spaceTitle}: the initial structure has no block that can mutate`);
 }
 
-/** The `check` and `mutate` hooks of a blockwise space (Space I, II): its rules are all that differ. */
-export function blockwiseHooks(rules: BlockwiseRules, spaceTitle: string): Pick<SearchSpace<Structure>, 'check' | 'mutate'> {
+/** Whether a cost fits the limits (≤ each one given). */
+function fits(c: SpaceCost, limits: Partial<SpaceCost>): boolean {
+  return (limits.params === undefined || c.params <= limits.params) &&
+    (limits.flops === undefined || c.flops <= limits.flops) &&
+    (limits.layers === undefined || c.layers <= limits.layers);
+}
+
+/** A width drawn log-uniformly from [minChannels, maxChannels], rounded to a multiple of 8. */
+function randomWidth(rng: Sfc32, rules: BlockwiseRules): number {
+  const w = Math.exp(rng.uniform(Math.log(rules.minChannels), Math.log(rules.maxChannels)));
+  return scaleWidth(w, 1, rules);
+}
+
+/**
+ * A random structure on the skeleton of `ctx.template` that fits `ctx.limits` (the `random` hook
+ * of Space I and II). What it draws, in this order, all from `rng`:
+ *
+ * - the skeleton is the template's: the same blocks in the same order, with their strides and
+ *   kernels; the stem's input channels; every SuperConv block keeps its kernel, and its width is
+ *   drawn only where the rules let it mutate (Space II's final 1×1 conv keeps its width);
+ * - each residual block: its type uniformly from the space's types (family × kernel ×
+ *   expansion), then its output width and its bottleneck width, each log-uniform over
+ *   [minChannels, maxChannels] (8..2048) rounded to a multiple of 8, then its sub_layers
+ *   uniformly from 1..splitSubLayers − 1 (1..5: no block needs the split of deep blocks);
+ * - then the limits: while the layer count (Σ sub_layers) is over its limit, one block with more
+ *   than one sub-layer (drawn uniformly) loses one; while params or FLOPs are over, every drawn
+ *   width is scaled by the largest common factor γ ∈ (0, 1] (bisection, 30 steps) at which the
+ *   structure fits — so draws end near the params/FLOPs budget. When even all-minimal widths do
+ *   not fit, the sub-layers go to 1; when that does not fit either, the template is returned.
+ *
+ * Input channels are chained from the widths; the result passes `checkBlockwise`.
+ */
+export function randomBlockwise(rules: BlockwiseRules, ctx: RandomContext<Structure>, rng: Sfc32): Structure {
+  const tpl = ctx.template.blocks;
+  const maxSub = Math.max(1, (rules.splitSubLayers > 1 ? rules.splitSubLayers : 6) - 1);
+  // Drawn widths (before scaling) per block: [out, bottleneck] (bottleneck only for residual blocks); null: kept.
+  const drawn: Array<[number, number] | null> = [];
+  const proto: Block[] = tpl.map((b, i) => {
+    if (b.kind === 'SuperConvKXBNRELU') {
+      if (rules.convWidthMutable(b, i, ctx.template)) {
+        drawn.push([randomWidth(rng, rules), 0]);
+      } else drawn.push(null);
+      return { ...b };
+    }
+    if (isRes(b)) {
+      const t = rng.pick(rules.residualTypes);
+      const out = randomWidth(rng, rules);
+      const bottleneck = randomWidth(rng, rules);
+      const subLayers = 1 + rng.int(maxSub);
+      drawn.push([out, bottleneck]);
+      return { ...b, kind: t.kind, kernel: t.kernel, expansion: t.kind === 'SuperResIDWEXKX' ? t.expansion : 1, subLayers } as SuperResBlock;
+    }
+    drawn.push(null);
+    return { ...b } as Block;
+  });
+  const build = (gamma: number, subOne: boolean): Structure => {
+    const blocks = proto.map((b) => ({ ...b }) as Block);
+    blocks.forEach((b, i) => {
+      const w = drawn[i];
+      if (w && b.kind === 'SuperConvKXBNRELU') blocks[i] = { ...b, out: scaleWidth(w[0], gamma, rules) };
+      else if (w && isRes(b)) blocks[i] = { ...b, out: scaleWidth(w[0], gamma, rules), bottleneck: scaleWidth(w[1], gamma, rules), ...(subOne ? { subLayers: 1 } : {}) };
+    });
+    for (let i = 1; i < blocks.length; i++) {
+      const prev = blocks[i - 1]!;
+      const out = 'out' in prev ? prev.out : 'channels' in prev ? prev.channels : undefined;
+      if (out !== undefined) setInputChannels(blocks, i, out);
+    }
+    return { blocks };
+  };
+  const cost = (s: Structure) => countModel(s, ctx.options);
+  // Layers: drop sub-layers of random deep blocks until Σ fits (widths do not change the count).
+  if (ctx.limits.layers !== undefined) {
+    for (;;) {
+      const layers = cost(build(1, false)).layers;
+      if (layers <= ctx.limits.layers) break;
+      const deep = proto.map((b, i) => (isRes(b) && b.subLayers > 1 ? i : -1)).filter((i) => i >= 0);
+      if (deep.length === 0) break;
+      const i = rng.pick(deep);
+      const b = proto[i] as SuperResBlock;
+      proto[i] = { ...b, subLayers: b.subLayers - 1 };
+    }
+  }
+  for (const subOne of [false, true]) {
+    const full = build(1, subOne);
+    if (fits(cost(full), ctx.limits)) return full;
+    if (!fits(cost(build(0, subOne)), ctx.limits)) continue;
+    let lo = 0, hi = 1; // build(lo) fits, build(hi) does not
+    for (let k = 0; k < 30; k++) {
+      const mid = (lo + hi) / 2;
+      if (fits(cost(build(mid, subOne)), ctx.limits)) lo = mid;
+      else hi = mid;
+    }
+    return build(lo, subOne);
+  }
+  return { blocks: tpl.map((b) => ({ ...b }) as Block) };
+}
+
+/** The `check`, `mutate` and `random` hooks of a blockwise space (Space I, II): its rules are all that differ. */
+export function blockwiseHooks(rules: BlockwiseRules, spaceTitle: string): Pick<SearchSpace<Structure>, 'check' | 'mutate' | 'random'> {
   return {
     check: (s: Structure) => checkBlockwise(s, rules, spaceTitle),
     mutate: (parent: Structure, ctx: MutationContext) => mutateBlockwise(parent, rules, ctx),
+    random: (rng: Sfc32, ctx: RandomContext<Structure>) => randomBlockwise(rules, ctx, rng),
   };
 }

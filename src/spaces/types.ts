@@ -77,8 +77,23 @@ export interface SearchSpace<G = unknown> {
   /** A valid child of `parent` (never mutates `parent`). */
   mutate(parent: G, ctx: MutationContext): G;
   /**
-   * A random genotype, for loops that start from samples instead of an initial genotype.
-   * Optional: Zen-NAS (Algorithm 2) starts from F0 and never calls it.
+   * A random genotype that fits `ctx.limits`, for loops that start from samples instead of an
+   * initial genotype (ξ-GSNR's evolution, supplementary Algorithm 2: a random initial population
+   * meeting the constraints). All randomness from `rng`. Optional: Zen-NAS (Algorithm 2) starts
+   * from F0 and never calls it.
    */
-  random?(rng: Sfc32, o: SpaceOptions): G;
+  random?(rng: Sfc32, ctx: RandomContext<G>): G;
+}
+
+/** What a space's `random` hook is given. */
+export interface RandomContext<G> {
+  options: SpaceOptions;
+  /**
+   * A valid genotype that fits the limits (the search's initial one): its skeleton (for the
+   * Zen-NAS spaces: the stem, the number of residual blocks and their strides, the final 1×1
+   * conv) is kept, and it is the fallback when no random draw can be made to fit.
+   */
+  template: G;
+  /** Upper bounds the draw must meet (absent: none): params and FLOPs as counted, layers. */
+  limits: Partial<SpaceCost>;
 }

@@ -8,12 +8,14 @@ import { formatStructure } from '../../grammar/format';
 import { getPreset, getSpace, listSpaces, SearchSpace, SpacePreset } from '../../spaces';
 import { runSearch, SearchConfig, SearchProgress, SearchHooks, Scorer } from '../../search/evolution';
 import { scorerEvaluator } from '../../search/evaluator';
-import { countModel } from '../../model/count';
+import { COUNTED_PROXIES, configScorer, ProxyOptions, proxyScoring, SEARCH_PROXIES } from '../../search/proxy-scorer';
+import { PROXY_NAMES } from '../../proxies/table';
+import { ENGINE_OPTIONS } from '../../engine/options';
 import { Budgets, describeBudgets } from '../../search/budget';
 import { buildSummary } from '../../search/summary';
 import { readCheckpoint } from '../../search/store';
 import { backends } from '../../engine/engine';
-import { engineScorer, engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
+import { engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg, engineIntOption } from '../structure-input';
 
@@ -23,7 +25,7 @@ interface SearchFlags {
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
   latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean;
-  checkpointEvery: number; proxy: string;
+  checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; algorithm: string;
 }
 
 function int(flag: string, min: number, max: number): (v: string) => number {
@@ -57,12 +59,19 @@ const OPTION_FLAGS: Readonly<Record<string, string>> = {
   space: '--space', preset: '--preset', initial: '--init', resolution: '--resolution', numClasses: '--num-classes', se: '--se',
   'budgets.params': '--budget-params', 'budgets.flops': '--budget-flops', 'budgets.layers': '--max-layers', 'budgets.latencyMs': '--budget-latency',
   latency: '--latency-backend', population: '--population', iterations: '--iterations', seed: '--seed', inFlight: '--in-flight', rho: '--rho',
-  outDir: '--out', resume: '--resume', overwrite: '--overwrite', scorer: '--proxy', evaluator: '--proxy',
+  outDir: '--out', resume: '--resume', overwrite: '--overwrite', scorer: '--proxy', evaluator: '--proxy', engine: '--proxy',
+  proxy: '--proxy', 'scoring.proxy': '--proxy', algorithm: '--algorithm',
+  'proxyOptions.batchSize': '--batch-size', 'proxyOptions.repeats': '--repeats', 'proxyOptions.init': '--weight-init', 'proxyOptions.bnEps': '--bn-eps',
+  'proxyOptions.numBatches': '--num-batches', 'proxyOptions.xi': '--xi', 'proxyOptions.gsnrMode': '--gsnr-mode', 'proxyOptions.mode': '--mode',
+  'proxyOptions.backend': '--backend',
 };
 const flagOf = (key: string): string => OPTION_FLAGS[key] ?? key;
 
-/** Zero-shot proxies: the Zen-score, and the official code's 'Flops'/'Params' baselines (no engine needed). */
-const PROXIES = ['zen', 'flops', 'params'];
+/**
+ * Scores a search maximises: the Zen-score, the official code's 'Flops' / 'Params' / 'Random'
+ * baselines (no engine needed) and the zero-shot proxies of the table (src/proxies/table.ts).
+ */
+const PROXIES = SEARCH_PROXIES;
 
 /** Preset chosen by --preset, else by --resolution (≥ 128: imagenet), else the space's default. */
 function choosePreset(space: SearchSpace, f: SearchFlags): SpacePreset {
@@ -77,12 +86,42 @@ function pick(v: number | NoBudget | undefined, fallback: number | undefined): n
   return v === undefined ? fallback : v;
 }
 
-/** Build the search config from flags (preset defaults fill the gaps). */
-export function configFromFlags(f: SearchFlags): { config: SearchConfig; preset: SpacePreset; space: SearchSpace } {
+/**
+ * The scoring record of the flags: 'zen' as it always was; 'flops' / 'params' / 'random' bare; a
+ * table proxy with the table's defaults for every flag not given (`given`: on the command line).
+ */
+function scoringFromFlags(f: SearchFlags, preset: SpacePreset, given: (k: string) => boolean): SearchConfig['scoring'] {
+  const tableOnly = ([['weightInit', '--weight-init'], ['numBatches', '--num-batches'], ['xi', '--xi'], ['gsnrMode', '--gsnr-mode']] as const).find(([k]) => f[k] !== undefined);
+  if (tableOnly && (f.proxy === 'zen' || (COUNTED_PROXIES as readonly string[]).includes(f.proxy))) {
+    throw new ZennasError('E_OPTION', `${tableOnly[1]} applies to the proxies of the table ('zennas proxies'), not to --proxy ${f.proxy}`);
+  }
+  if (f.proxy === 'zen') {
+    return { proxy: 'zen', batchSize: f.batchSize ?? preset.batchSize, repeats: f.repeats, mode: f.mode, bnEps: positiveFloat('--bn-eps', f.bnEps), alpha: 0.01, backend: f.backend };
+  }
+  if (f.proxy === 'flops' || f.proxy === 'params' || f.proxy === 'random') return { proxy: f.proxy };
+  const o: ProxyOptions = {
+    ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
+    repeats: f.repeats,
+    ...(f.weightInit !== undefined ? { init: f.weightInit as 'normal' | 'torch' } : {}),
+    bnEps: positiveFloat('--bn-eps', f.bnEps),
+    ...(f.numBatches !== undefined ? { numBatches: f.numBatches } : {}),
+    ...(f.xi !== undefined ? { xi: positiveFloat('--xi', f.xi) } : {}),
+    ...(f.gsnrMode !== undefined ? { gsnrMode: f.gsnrMode as 'batch' | 'official' | 'sample' } : {}),
+    ...(given('mode') ? { mode: f.mode as 'paper' | 'official' } : {}),
+    ...(given('backend') || f.backend !== 'cpu' ? { backend: f.backend as 'cpu' | 'cuda' } : {}),
+  };
+  return proxyScoring(f.proxy, o, { batchSize: preset.batchSize });
+}
+
+/** Build the search config from flags (preset defaults fill the gaps); `given`: whether a flag was on the command line. */
+export function configFromFlags(f: SearchFlags, given: (k: string) => boolean = () => false): { config: SearchConfig; preset: SpacePreset; space: SearchSpace } {
   const space = getSpace(f.space);
   const preset = choosePreset(space, f);
   if (!PROXIES.includes(f.proxy)) throw new ZennasError('E_OPTION', `--proxy must be one of ${PROXIES.join(', ')}, got '${f.proxy}'`);
   if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
+  if (f.algorithm !== 'zen-nas' && f.algorithm !== 'xi-gsnr-evolution') throw new ZennasError('E_OPTION', `--algorithm must be 'zen-nas' or 'xi-gsnr-evolution', got '${f.algorithm}'`);
+  if (f.weightInit !== undefined && f.weightInit !== 'normal' && f.weightInit !== 'torch') throw new ZennasError('E_OPTION', `--weight-init must be 'normal' or 'torch', got '${f.weightInit}'`);
+  if (f.gsnrMode !== undefined && !['batch', 'official', 'sample'].includes(f.gsnrMode)) throw new ZennasError('E_OPTION', `--gsnr-mode must be 'batch', 'official' or 'sample', got '${f.gsnrMode}'`);
   const rho: SearchConfig['rho'] = f.rho === 'paper' ? 'paper' : Number(f.rho);
   if (rho !== 'paper' && !(Number.isFinite(rho) && rho >= 0 && rho <= 1)) throw new ZennasError('E_OPTION', `--rho must be 'paper' or a number in [0,1], got '${f.rho}'`);
   const initial = f.init ? formatStructure(loadStructureArg(f.init).structure) : preset.initial;
@@ -99,9 +138,8 @@ export function configFromFlags(f: SearchFlags): { config: SearchConfig; preset:
   const config: SearchConfig = {
     space: space.id, preset: preset.name, initial, resolution, numClasses: f.numClasses ?? preset.numClasses, se: !!f.se,
     budgets, population: f.population, iterations: f.iterations ?? preset.iterations, seed: f.seed, inFlight: f.inFlight, rho,
-    scoring: f.proxy !== 'zen' ? { proxy: f.proxy } : {
-      proxy: 'zen', batchSize: f.batchSize ?? preset.batchSize, repeats: f.repeats, mode: f.mode, bnEps: positiveFloat('--bn-eps', f.bnEps), alpha: 0.01, backend: f.backend,
-    },
+    scoring: scoringFromFlags(f, preset, given),
+    ...(f.algorithm === 'xi-gsnr-evolution' ? { algorithm: 'xi-gsnr-evolution' as const } : {}),
   };
   if (budgets.latencyMs !== undefined) {
     config.scoring.latencyBackend = f.latencyBackend ?? 'none';
@@ -109,14 +147,6 @@ export function configFromFlags(f: SearchFlags): { config: SearchConfig; preset:
     config.scoring.latencyBatchSize = f.latencyBatchSize;
   }
   return { config, preset, space };
-}
-
-/** The official 'Flops' / 'Params' zero-shot baselines (log10 of the count, as scores should be well scaled). */
-function countScorer(what: 'flops' | 'params', c: SearchConfig): Scorer<Structure> {
-  return async (s) => {
-    const n = countModel(s, { resolution: c.resolution, numClasses: c.numClasses, se: c.se });
-    return { score: Math.log10(what === 'flops' ? n.flops : n.params), seconds: 0 };
-  };
 }
 
 /** What went wrong with candidates in this process: the first failure of each error code. */
@@ -155,7 +185,11 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
   const w = (s: string) => process.stdout.write(s + '\n');
   if (interrupted) w(`interrupted at iteration ${summary.iterationsDone}/${summary.iterations}${out ? `; continue with the same command plus --resume` : ''}`);
   if (b) { // (no best: the action says why on stderr)
-    w(`best ${summary.scoring.proxy === 'zen' || summary.scoring.proxy === undefined ? 'Zen-score' : `${summary.scoring.proxy} proxy`} ${b.score.toFixed(4)} (iteration ${b.iteration} of ${summary.iterations}, space ${summary.space}, ${summary.resolution}×${summary.resolution})`);
+    const what = b.value !== undefined
+      ? `${summary.proxy} ${b.value.toFixed(4)} (lowest: the search maximises −${summary.proxy}; `
+      : `${summary.scoreName} ${b.score.toFixed(4)} (`;
+    w(`best ${what}iteration ${b.iteration} of ${summary.iterations}, space ${summary.space}, ${summary.resolution}×${summary.resolution}` +
+      `${summary.algorithm !== 'zen-nas' ? `, ${summary.algorithm}` : ''})`);
     w(b.structure);
     w(`params ${formatCount(b.params)} (${b.params}), FLOPs ${formatCount(b.flops)} (${b.flops}), layers ${b.layers}` +
       `${b.latencyMs !== undefined ? `, latency ${formatDuration(b.latencyMs)}` : ''}  [budgets: ${summary.budgetText}]`);
@@ -201,8 +235,13 @@ function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) =
   set('seed', saved.seed);
   set('inFlight', saved.inFlight);
   set('rho', String(saved.rho));
+  set('algorithm', saved.algorithm ?? 'zen-nas');
   const sc = saved.scoring;
   if (typeof sc.proxy === 'string') set('proxy', sc.proxy);
+  if (typeof sc.init === 'string') set('weightInit', sc.init);
+  if (typeof sc.numBatches === 'number') set('numBatches', sc.numBatches);
+  if (typeof sc.xi === 'number') set('xi', String(sc.xi));
+  if (typeof sc.gsnrMode === 'string') set('gsnrMode', sc.gsnrMode);
   if (typeof sc.batchSize === 'number') set('batchSize', sc.batchSize);
   if (typeof sc.repeats === 'number') set('repeats', sc.repeats);
   if (typeof sc.mode === 'string') set('mode', sc.mode);
@@ -219,7 +258,7 @@ export function registerSearchCommand(program: Command): void {
   const spaces = listSpaces().map((s) => `  ${s.id.padEnd(4)} ${s.description}\n${Object.values(s.presets).map((p) => `         preset ${p.name}: ${p.description}; res ${p.resolution}, ${describeBudgets({ params: p.budgetParams, flops: p.budgetFlops, layers: p.maxLayers })}, ${p.iterations} iterations`).join('\n')}`).join('\n');
   program
     .command('search')
-    .description('Zen-NAS evolutionary search (Algorithm 2): mutate, reject over-budget children, score with the Zen-score, keep the best')
+    .description('Zen-NAS evolutionary search (Algorithm 2): mutate, reject over-budget children, score with the Zen-score (or --proxy), keep the best')
     .option('--space <id>', 'search space: I (ResNet blocks) or II (MobileNet IDW blocks)', 'I')
     .option('--preset <name>', "defaults for 'cifar' (res 32) or 'imagenet' (res 224); default from --resolution")
     .option('--init <structure|file>', 'initial structure F0 (default: the preset\'s)')
@@ -235,9 +274,14 @@ export function registerSearchCommand(program: Command): void {
     .option('--latency-iterations <n>', 'timed mini-batches per candidate (paper: 30)', int('--latency-iterations', 1, 100000), 30)
     .option('-p, --population <n>', 'population size N', int('--population', 1, 1_000_000), 512)
     .option('-n, --iterations <n>', 'iterations T, rejected proposals included (default: 2000; the paper uses 48k–96k)', int('--iterations', 1, 1_000_000_000))
-    .option('-b, --batch-size <n>', 'Zen-score batch size (default 64)', engineIntOption('--batch-size', 'batchSize'))
-    .option('--repeats <n>', 'Zen-score repeats per candidate (official: 1)', int('--repeats', 1, 1000), 1)
-    .option('--proxy <name>', "score to maximise: 'zen' (Zen-score, native engine), or the official baselines 'flops' / 'params'", 'zen')
+    .option('-b, --batch-size <n>', "batch size of the score (default: the preset's 64 for zen, the proxy table's for the others; synflow has none)", engineIntOption('--batch-size', 'batchSize'))
+    .option('--repeats <n>', 'repeats per candidate, averaged (official: 1)', int('--repeats', 1, 1000), 1)
+    .option('--proxy <name>', `what scores the candidates: 'zen' (Zen-score), a zero-shot proxy of 'zennas proxies' (${PROXY_NAMES.filter((n) => n !== 'zen').join(', ')}; through the engine, lowered as the table says, its defaults and direction: synflow is minimised), or the official baselines 'flops' / 'params' (log10 of the count) / 'random' (no engine)`, 'zen')
+    .option('--weight-init <name>', "weight init of a table proxy: 'normal' or 'torch' (default: the proxy's)")
+    .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', int('--num-batches', ENGINE_OPTIONS.numBatches.min, ENGINE_OPTIONS.numBatches.max))
+    .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
+    .option('--gsnr-mode <mode>', "gsnr: 'batch' (default), 'official' or 'sample'")
+    .option('--algorithm <name>', "'zen-nas' (Zen-NAS Algorithm 2, default) or 'xi-gsnr-evolution' (ξ-GSNR's: a random initial population of --population budget-fitting nets, then a child replaces the lowest member only if it scores higher)", 'zen-nas')
     .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
     .option('--bn-eps <x>', 'BN ε for scoring', '1e-5')
     .option('-s, --seed <n>', 'seed of the search (mutations) and of the Zen-score weights/inputs', int('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
@@ -258,6 +302,13 @@ ${spaces}
 
 Budgets count the model with its classifier (GAP + Linear), as the official code does. The initial
 structure must fit them. Units: counts 1M, 400M, 1.5e6, 250k; durations 0.5ms, 500us.
+--proxy NAME scores with that proxy of the table (lowered, initialised and batched as 'zennas proxies'
+lists; --batch-size, --weight-init, --repeats, --num-batches/--xi/--gsnr-mode override); a proxy whose
+lower values are better (synflow) is maximised as its negation: candidates.jsonl keeps both (score, value).
+--algorithm xi-gsnr-evolution first draws --population random nets on the initial structure's
+skeleton (same blocks and strides; block types uniform, widths log-uniform 8..2048, sub-layers 1..5,
+then scaled to fit the budgets), then mutates uniformly drawn members; a child joins only by beating
+the lowest. Every proposal, random draws included, counts towards --iterations.
 A run is reproducible from its flags and --seed (and resumable to the identical result), except
 that measured latencies vary from run to run. zennas writes only files of its own in --out (never
 a report.md or best.txt it did not create), and one search at a time: a second one is refused.
@@ -269,6 +320,9 @@ Examples:
   $ zennas search --space II --preset imagenet --budget-flops 400M --max-layers 14 --population 256 --out runs/in-400m
   $ zennas search --space I --preset imagenet --budget-latency 32ms --backend cuda --out runs/in-05ms
       # ZenNet-0.5ms: the paper's 0.5 ms/image at batch 64 (V100, FP16) is 32 ms per mini-batch
+  $ zennas search --space I --proxy grad_norm --budget-params 1M --iterations 500 --out runs/cifar-gradnorm
+  $ zennas search --space I --proxy synflow --out runs/cifar-synflow    # synflow is minimised (the table's direction)
+  $ zennas search --space II --proxy gsnr --algorithm xi-gsnr-evolution --population 128 --iterations 2500 --out runs/xi
   $ zennas search --out runs/cifar-1m --resume          # continue a killed run, same result as uninterrupted
   $ zennas search --space I --iterations 200 --population 32 --json > summary.json
   $ zennas info runs/cifar-1m/best.txt --resolution 32 --num-classes 100`)
@@ -288,7 +342,17 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
   if (f.resume) {
     if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
-    f = applySaved(f, resumeDefaults(f.out), (k) => cmd.getOptionValueSource(k) === 'cli');
+    const saved = resumeDefaults(f.out);
+    const cli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+    // A different score or loop is a different search: say so before its flags are checked against the saved ones.
+    const savedProxy = typeof saved.scoring.proxy === 'string' ? saved.scoring.proxy : undefined;
+    if (cli('proxy') && savedProxy !== undefined && f.proxy !== savedProxy) {
+      throw new ZennasError('E_CHECKPOINT', `${path.join(f.out, 'checkpoint.json')} belongs to a different search: 'scoring.proxy' was "${savedProxy}" in the checkpoint but is "${f.proxy}" now (--proxy); resume with the same settings or use another --out`);
+    }
+    if (cli('algorithm') && f.algorithm !== (saved.algorithm ?? 'zen-nas')) {
+      throw new ZennasError('E_CHECKPOINT', `${path.join(f.out, 'checkpoint.json')} belongs to a different search: 'algorithm' was "${saved.algorithm ?? 'zen-nas'}" in the checkpoint but is "${f.algorithm}" now (--algorithm); resume with the same settings or use another --out`);
+    }
+    f = applySaved(f, saved, cli);
   }
   if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
   if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda' && f.latencyBackend !== 'cpu') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda' or 'cpu', got '${f.latencyBackend}'`);
@@ -301,11 +365,12 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   f = { ...f, latencyPrecision: f.latencyPrecision ?? (f.latencyBackend === 'cpu' ? 'fp32' : 'fp16') };
   if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
   if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
-  const { config } = configFromFlags(f);
+  const { config } = configFromFlags(f, (k) => cmd.getOptionValueSource(k) === 'cli');
   // Engine threads are shared by all calls in flight; 2 in flight on all cores measured best (benchmarks/search-overhead).
   const threads = f.threads;
 
-  const engine: SearchEngine | undefined = f.proxy === 'zen' ? openEngine(f.backend as 'cpu' | 'cuda', threads) : undefined;
+  const counted = (COUNTED_PROXIES as readonly string[]).includes(f.proxy);
+  const engine: SearchEngine | undefined = counted ? undefined : openEngine(f.proxy === 'zen' ? f.backend as 'cpu' | 'cuda' : 'cpu', threads);
   let latencyEngine: SearchEngine | undefined;
   const showBar = f.progress && !f.json && !!process.stderr.isTTY;
   const bar = new SingleBar({
@@ -322,14 +387,8 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   try {
-    const s = config.scoring;
     const hooks: SearchHooks<Structure> = {
-      evaluator: scorerEvaluator(noteFailures(engine
-        ? engineScorer(engine, {
-          batchSize: s.batchSize as number, resolution: config.resolution, repeats: s.repeats as number, seed: config.seed,
-          mode: s.mode as 'paper' | 'official', alpha: 0.01, bnEps: s.bnEps as number,
-        })
-        : countScorer(f.proxy as 'flops' | 'params', config), failures)),
+      evaluator: scorerEvaluator(noteFailures(configScorer(config, engine), failures)),
       outDir: f.out,
       resume: !!f.resume,
       overwrite: !!f.overwrite,
