@@ -11,6 +11,7 @@
 
 #include "../common/errors.h"
 #include "../common/philox.h"
+#include "cpu_backend.h"
 
 namespace zennas {
 namespace cpu {
@@ -37,12 +38,6 @@ bool readLater(const Descriptor& d, int32_t slot, size_t from) {
   for (int32_t v : d.outputs)
     if (d.valueSlot[static_cast<size_t>(v)] == slot) return true;
   return false;
-}
-
-std::string gib(double bytes) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f GiB", bytes / (1024.0 * 1024.0 * 1024.0));
-  return buf;
 }
 
 int64_t paramCount(const OpDesc& o) {
@@ -102,9 +97,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   if (c_.backward && !d_.keepsAll) fail("E_INTERNAL", "executor: a backward plan needs a descriptor planned with keepAll");
   const double need = estimateBytes(d_, c_);
   if (need > limitBytes)
-    fail("E_OUT_OF_MEMORY", "the plan needs " + gib(need) + " (activations" + std::string(c_.backward ? " and gradients" : "") + " of " +
-                                std::to_string(c_.images) + " images at " + std::to_string(c_.resolution) + "×" + std::to_string(c_.resolution) +
-                                " plus weights), more than the limit of " + gib(limitBytes) + ": lower batchSize or resolution");
+    fail("E_OUT_OF_MEMORY", planTooLargeMessage(d_, c_, need, limitBytes));  // says whether activations or weights dominate
   const int64_t n = c_.images;
 
   // ---- steps, geometry, fusion, weight layout

@@ -11,6 +11,9 @@
 
 #include "../common/errors.h"
 #include "napi_util.h"
+#ifndef ZENNAS_CUDA_BACKEND
+#include "../cpu/cpu_backend.h"
+#endif
 
 namespace zennas {
 
@@ -109,7 +112,7 @@ Napi::Promise launch(Napi::Env env, std::shared_ptr<Backend> backend, std::funct
       c->message = e.what();
     } catch (const std::bad_alloc&) {
       c->code = "E_OUT_OF_MEMORY";
-      c->message = "out of memory while running the plan (lower batchSize or resolution)";
+      c->message = "out of memory: the process could not allocate while running the call (fewer calls at once, a lower batchSize or resolution, or a smaller network)";
     } catch (const std::exception& e) {
       c->message = std::string("internal error: ") + e.what();
     } catch (...) {
@@ -139,6 +142,19 @@ void EngineWrap::Init(Napi::Env env, Napi::Object exports) {
                                  {InstanceMethod("run", &EngineWrap::Run), InstanceMethod("latency", &EngineWrap::Latency),
                                   InstanceMethod("close", &EngineWrap::Close), InstanceAccessor("threads", &EngineWrap::Threads, nullptr)});
   exports.Set("Engine", f);
+#ifndef ZENNAS_CUDA_BACKEND
+  // _memory(resetPeak?) → the process-wide plan budget of the CPU backend (native/cpu/cpu_backend.h).
+  exports.Set("_memory", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    const cpu::MemoryStats m = cpu::memoryStats(info.Length() > 0 && info[0].ToBoolean().Value());
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("limitBytes", m.limitBytes);
+    o.Set("usedBytes", m.usedBytes);
+    o.Set("peakBytes", m.peakBytes);
+    o.Set("waiting", m.waiting);
+    o.Set("plans", m.plans);
+    return o;
+  }, "_memory"));
+#endif
 }
 
 EngineWrap::EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {

@@ -184,8 +184,34 @@ export function resolveZenScoreOptions(o: Partial<ZenScoreOptions> | undefined):
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
-  if (o === null || typeof o !== 'object') return o;
+  // An array is left as it is, for resolveOptions to refuse ([] is not "no options").
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) return o;
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * A call's options read once into a plain object: each own key's getter runs exactly once (one
+ * that throws is E_OPTION naming it), so later checks see fixed values. undefined stays undefined;
+ * null, an array, a function or a primitive is E_OPTION.
+ */
+function readOptions<T>(what: string, o: T): T {
+  if (o === undefined) return o;
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) optionError(`${what} options must be an object, got ${Array.isArray(o) ? 'an array' : describe(o)}`);
+  let keys: string[];
+  try {
+    keys = Object.keys(o as object);
+  } catch (e) {
+    optionError(`${what} options must be an object whose keys can be listed, got listing them threw (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    try {
+      out[k] = (o as Record<string, unknown>)[k];
+    } catch (e) {
+      optionError(`${what}: options.${k} must be readable, got reading it threw (${e instanceof Error ? e.message : String(e)})`);
+    }
+  }
+  return out as T;
 }
 
 export { summarizeScores };
@@ -289,7 +315,10 @@ export class Engine {
   private closed = false;
 
   constructor(options: EngineOptions = {}) {
-    if (options === null || typeof options !== 'object') optionError('Engine options must be an object');
+    options = readOptions('Engine', options) ?? {};
+    for (const k of Object.keys(options)) {
+      if (k !== 'backend' && k !== 'threads') optionError(`unknown Engine option '${k}'${k.toLowerCase() === 'thread' ? " (did you mean 'threads'?)" : ''}; valid: backend, threads`);
+    }
     const backend = options.backend ?? 'cpu';
     if (backend !== 'cpu' && backend !== 'cuda') optionError(`backend must be 'cpu' or 'cuda', got ${describe(backend)}`);
     if (options.threads !== undefined) checkInt('threads', options.threads, 1, 1024);
@@ -321,7 +350,7 @@ export class Engine {
   /** Zen-score of a descriptor (Zen-NAS Algorithm 1): one entry per repeat plus mean/std/ci95. */
   async zenScore(descriptor: Int32Array, options?: Partial<ZenScoreOptions> & CallOptions): Promise<ZenScoreResult> {
     const d = checkDescriptor(descriptor);
-    const sig = takeSignal(options);
+    const sig = takeSignal(readOptions('zenScore', options));
     const o = resolveZenScoreOptions(sig.rest);
     this.checkOpen();
     try {
@@ -348,7 +377,7 @@ export class Engine {
     let d = checkDescriptor(descriptor);
     const spec = (ENGINE_PROXIES as Record<string, { keys: readonly string[] }>)[proxy as string];
     if (!spec) optionError(`unknown proxy ${describe(proxy)}; the engine has: ${Object.keys(ENGINE_PROXIES).join(', ')}`);
-    const sig = takeSignal(options);
+    const sig = takeSignal(readOptions(proxy, options));
     const given = sig.rest === undefined ? undefined : stripUndefined(sig.rest as object);
     let o: Record<string, unknown>;
     const zeroShot = proxy !== 'zen' && proxy !== 'gradients' ? proxySpec(proxy) : undefined;
@@ -401,7 +430,8 @@ export class Engine {
   async latency(descriptor: Int32Array, options?: Partial<LatencyOptions>): Promise<LatencyResult> {
     const d = checkDescriptor(descriptor);
     // Defaults: the paper's protocol (batch 64, 224², 10 warm-up, 30 timed mini-batches), as the CLI.
-    const given = options === undefined ? undefined : stripUndefined(options as object);
+    const read = readOptions('latency', options);
+    const given = read === undefined ? undefined : stripUndefined(read as object);
     const r = resolveOptions('latency', ['batchSize', 'resolution', 'warmup', 'iterations'] as const, given, { resolution: 224 }, ['precision', 'engine']);
     const g = (given ?? {}) as { precision?: unknown; engine?: unknown };
     if (g.precision !== undefined) checkOption('precision', g.precision);
@@ -428,7 +458,15 @@ export class Engine {
    */
   async bnStatistics(descriptor: Int32Array, options: BnStatisticsOptions): Promise<BnStatistics[]> {
     const d = checkDescriptor(descriptor);
-    const o = resolveZenScoreOptions({ batchSize: options?.batchSize, resolution: options?.resolution, seed: options?.seed, bnEps: options?.bnEps, repeats: 1 });
+    // The option table's keys (unknown ones are errors); batchSize and resolution are required.
+    const given = readOptions('bnStatistics', options);
+    if (given === undefined) optionError('bnStatistics options are required: { batchSize, resolution, seed?, bnEps? }');
+    const g = stripUndefined(given as object) as Partial<BnStatisticsOptions>;
+    const r = resolveOptions('bnStatistics', ['batchSize', 'resolution', 'seed', 'bnEps'] as const, g);
+    for (const k of ['batchSize', 'resolution'] as const) {
+      if (g[k] === undefined) optionError(`bnStatistics option ${k} is required (${ENGINE_OPTIONS[k].doc}, an integer in [${ENGINE_OPTIONS[k].min}, ${ENGINE_OPTIONS[k].max}])`);
+    }
+    const o = resolveZenScoreOptions({ ...r, repeats: 1 });
     this.checkOpen();
     if (this.backend !== 'cpu') optionError("bnStatistics runs on the CPU backend: use an Engine with backend 'cpu'");
     try {
@@ -461,6 +499,8 @@ export class Engine {
 
   private checkOpen(): void {
     if (this.closed) throw new ZennasError('E_BACKEND', 'the engine is closed');
+    // An object made from Engine.prototype without the constructor has no native engine.
+    if (!this.native) throw new ZennasError('E_BACKEND', 'not an engine made by new Engine(options)');
   }
 }
 
