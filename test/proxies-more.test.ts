@@ -9,8 +9,8 @@ import { parseStructure } from '../src/grammar/parse';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
-import { corrcoef, fisherTerms, jacobCovScore, proxyReference, referenceWeightsTorch, symmetricEigenvalues } from '../src/reference/proxies';
-import { referenceInput, referenceLossGradients } from '../src/reference';
+import { corrcoef, fisherTerms, jacobCovScore, ntkCondition, proxyReference, referenceWeightsTorch, symmetricEigenvalues } from '../src/reference/proxies';
+import { buildGraph, referenceInput, referenceLossGradients } from '../src/reference';
 import { STREAM_INPUT, gaussianTensor, philoxLabels } from '../src/rng/philox';
 import { Engine } from '../src/engine/engine';
 
@@ -96,4 +96,76 @@ test('jacob_cov: score ≤ −batchSize (f ≥ 1); the input scaled by 2 in fron
   t.true(Math.abs(a.scores[0]! - ref.scores[0]!) <= 1e-4 * Math.abs(ref.scores[0]!));
   await t.throwsAsync(engine.run('jacob_cov', d, { ...opts, batchSize: 1, input: undefined }), { code: 'E_OPTION', message: /batchSize ≥ 2/ });
   await t.throwsAsync(engine.run('jacob_cov', d, { ...opts, labels: new Int32Array(B) } as never), { code: 'E_OPTION', message: /unknown jacob_cov option 'labels'/ });
+});
+
+/** conv 3→3 + BN + ReLU, conv 3→4 + BN + ReLU, GAP, Linear(4, 4): few ReLU units, so patterns repeat on 1×1 images. */
+function tiny(): ReturnType<typeof buildGraph> {
+  return buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 3, kernel: 1, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+    { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] }, { op: 'relu', inputs: [5] },
+    { op: 'gap', inputs: [6] }, { op: 'linear', inputs: [7], cout: 4, bias: 1 },
+  ]);
+}
+
+test('tenas_lr: exact count of repeated patterns = reference; ≤ min(S, 2^units); more sample batches never fewer regions; input holds sampleBatches × batchSize images', async (t) => {
+  const d = encodeDescriptor(tiny());
+  const opts = { resolution: 1, batchSize: 16, seed: 5, repeats: 2 };
+  const one = await engine.run('tenas_lr', d, opts);
+  const three = await engine.run('tenas_lr', d, { ...opts, sampleBatches: 3 } as never);
+  const ref = proxyReference('tenas_lr', d, { ...opts, sampleBatches: 3, float32Draws: true });
+  t.deepEqual(three.scores, ref.scores);
+  t.deepEqual(three.series.units, [7, 7]);
+  for (let r = 0; r < 2; r++) {
+    t.true(three.scores[r]! < 48 && three.scores[r]! <= 2 ** 7, `${three.scores[r]} regions`);
+    t.true(three.scores[r]! >= one.scores[r]!, 'images [0, B) are the first batch of the three');
+  }
+  const input = Float32Array.from(gaussianTensor(5, STREAM_INPUT, 0, 48 * 3));
+  const data = await engine.run('tenas_lr', d, { ...opts, repeats: 1, sampleBatches: 3, input } as never);
+  t.is(data.scores[0], three.scores[0], 'the Gaussian images passed as data');
+  await t.throwsAsync(engine.run('tenas_lr', d, { ...opts, input: input.slice(0, 20 * 3) }), { code: 'E_OPTION', message: /input must hold 16 images/ });
+  await t.throwsAsync(engine.run('tenas_lr', d, { ...opts, sampleBatches: 3, input: input.slice(0, 16 * 3) } as never), { code: 'E_OPTION', message: /input must hold 48 images/ });
+  await t.throwsAsync(engine.run('tenas_ntk', d, { ...opts, sampleBatches: 2 } as never), { code: 'E_OPTION', message: /unknown tenas_ntk option 'sampleBatches'/ });
+  const noRelu = encodeDescriptor(buildGraph(3, [{ op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'gap', inputs: [2] }, { op: 'linear', inputs: [3], cout: 2, bias: 1 }]));
+  await t.throwsAsync(engine.run('tenas_lr', noRelu, { resolution: 4, batchSize: 4 }), { code: 'E_STRUCTURE', message: /no ReLU/ });
+});
+
+test('tenas_ntk: permuting the batch permutes the NTK (same cond); B = 1 gives cond 1; an all-zero NTK (every ReLU dead) is NaN → 1e5 as TE-NAS maps it', async (t) => {
+  const d = encodeDescriptor(lowerForProxy(parseStructure(PLAIN), PROXY_TABLE.tenas_ntk, { numClasses: 10 }));
+  const B = 12, per = 3 * 6 * 6;
+  const x = Float32Array.from(gaussianTensor(9, STREAM_INPUT, 0, B * per));
+  const perm = new Float32Array(x.length);
+  for (let i = 0; i < B; i++) perm.set(x.subarray(((i * 5) % B) * per, (((i * 5) % B) + 1) * per), i * per);
+  const opts = { resolution: 6, batchSize: B, seed: 9 };
+  const a = await engine.run('tenas_ntk', d, { ...opts, input: x });
+  const b = await engine.run('tenas_ntk', d, { ...opts, input: perm });
+  t.true(a.scores[0]! >= 1);
+  t.true(Math.abs(a.scores[0]! - b.scores[0]!) <= 1e-5 * a.scores[0]!, `${a.scores[0]} vs ${b.scores[0]}`);
+  const ref = proxyReference('tenas_ntk', d, { ...opts, input: Array.from(x) });
+  t.true(Math.abs(a.scores[0]! - ref.scores[0]!) <= 1e-4 * ref.scores[0]!, `${a.scores[0]} vs reference ${ref.scores[0]}`);
+  t.is((await engine.run('tenas_ntk', d, { resolution: 6, batchSize: 1 })).scores[0], 1);
+  // 1×1 images, conv → ReLU → conv 3→2 → ReLU: for this seed every second-layer unit is ≤ 0, so G = 0 (the bias is no 'weight')
+  const dead = encodeDescriptor(buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 3, kernel: 1, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+    { op: 'maxpool', inputs: [3], kernel: 3, stride: 2 }, { op: 'conv', inputs: [4], cout: 2, kernel: 1, stride: 1 }, { op: 'relu', inputs: [5] },
+    { op: 'gap', inputs: [6] }, { op: 'linear', inputs: [7], cout: 4, bias: 1 },
+  ]));
+  const z = await engine.run('tenas_ntk', dead, { resolution: 3, seed: 5, firstRepeat: 2, batchSize: 16 });
+  t.deepEqual([z.scores[0], z.series.lambdaMax![0]], [1e5, 0]);
+  t.deepEqual(proxyReference('tenas_ntk', dead, { resolution: 3, seed: 5, firstRepeat: 2, batchSize: 16 }).scores, [1e5]);
+  t.is(ntkCondition(0, 0), 1e5);
+  t.is(ntkCondition(0, 2), Number.MAX_VALUE);
+});
+
+test('tenas = tenas_lr − tenas_ntk on the same weights and images, per repeat (engine)', async (t) => {
+  const d = encodeDescriptor(lowerForProxy(parseStructure(PLAIN), PROXY_TABLE.tenas, { numClasses: 10 }));
+  const opts = { resolution: 6, batchSize: 6, seed: 3, repeats: 2, sampleBatches: 2 };
+  const all = await engine.run('tenas', d, opts as never);
+  const lr = await engine.run('tenas_lr', d, opts as never);
+  const ntk = await engine.run('tenas_ntk', d, { resolution: 6, batchSize: 6, seed: 3, repeats: 2 });
+  for (let r = 0; r < 2; r++) {
+    t.is(all.series.linearRegions![r], lr.scores[r]);
+    t.is(all.series.ntkCond![r], ntk.scores[r]);
+    t.is(all.scores[r], lr.scores[r]! - ntk.scores[r]!);
+  }
+  t.is(lr.scores[0], 12, 'all 12 images distinct on a net this wide');
 });

@@ -13,6 +13,7 @@ import { philoxLabels } from '../src/rng/philox';
 import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
 import { findPython } from './helpers/python';
+import { buildGraph } from '../src/reference';
 
 const python = findPython(['torch']);
 const maybe = python ? test : test.skip;
@@ -22,7 +23,7 @@ const NETS = [
   { name: 'conv/BN/ReLU, residual K3K3 and K1K5K1, max-pool', s: 'SuperConvK3BNRELU(3,8,1,1)MaxPool(8,8,3,2)SuperResK3K3(8,16,2,8,1)SuperResK1K5K1(16,16,1,8,1)', se: false },
   { name: 'IDW (depthwise) + SE', s: 'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K3(8,16,1,8,1)', se: true },
 ];
-const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc', 'fisher', 'jacob_cov'] as const;
+const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc', 'fisher', 'jacob_cov', 'tenas_ntk'] as const;
 
 for (const name of PROXIES) {
   for (const net of NETS) {
@@ -56,3 +57,28 @@ for (const name of PROXIES) {
     });
   }
 }
+
+maybe('tenas_lr vs PyTorch (TE-NAS LinearRegionCount, Σ 1/multiplicity in half precision): a net of few ReLU units, 3 sample batches, repeated patterns', async (t) => {
+  // 1×1 images, conv 3→3 + BN + ReLU, conv 3→4 + BN + ReLU: 7 code bits, many of the 48 images share a pattern
+  const g = buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 3, kernel: 1, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+    { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] }, { op: 'relu', inputs: [5] },
+    { op: 'gap', inputs: [6] }, { op: 'linear', inputs: [7], cout: 4, bias: 1 },
+  ]);
+  const d = encodeDescriptor(g);
+  const seed = 5, repeat = 2, batch = 16, resolution = 1, sampleBatches = 3;
+  const engine = new Engine({ threads: 2 });
+  let lr;
+  try {
+    lr = await engine.run('tenas_lr', d, { resolution, seed, firstRepeat: repeat, batchSize: batch, sampleBatches });
+  } finally {
+    engine.close();
+  }
+  const input = { net: decodeDescriptor(d), proxy: 'tenas_lr', batch, resolution, seed, repeat, bnEps: 1e-5, sampleBatches, labels: [] };
+  const p = spawnSync(python!, [path.join(__dirname, 'torch/proxies.py')], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (p.status !== 0) throw new Error(`proxies.py failed: ${p.stderr}`);
+  const ref = JSON.parse(p.stdout) as Record<string, number>;
+  t.log(`linear regions: engine ${lr.scores[0]} torch ${ref.score}`);
+  t.true(lr.scores[0]! < batch * sampleBatches, 'some patterns repeat');
+  t.true(Math.abs(lr.scores[0]! - ref.score!) < 1e-3, 'the official count is the number of distinct patterns');
+});

@@ -15,6 +15,9 @@ extern const CpuProxy kNaswotProxy;
 extern const CpuProxy kGsnrProxy;
 extern const CpuProxy kFisherProxy;
 extern const CpuProxy kJacobCovProxy;
+extern const CpuProxy kTenasNtkProxy;
+extern const CpuProxy kTenasLrProxy;
+extern const CpuProxy kTenasProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
@@ -26,7 +29,10 @@ const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kNaswotProxy,
                                      &kGsnrProxy,
                                      &kFisherProxy,
-                                     &kJacobCovProxy};
+                                     &kJacobCovProxy,
+                                     &kTenasNtkProxy,
+                                     &kTenasLrProxy,
+                                     &kTenasProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

@@ -34,6 +34,7 @@ export const ENGINE_OPTIONS = {
   numBatches: { kind: 'int', min: 2, max: 4096, default: 8, doc: 'gsnr: gradient samples, one batch of batchSize images each (paper: 8 × 64)' },
   xi: { kind: 'number', min: 0, max: 1e6, minExclusive: true, default: 1e-8, doc: 'gsnr: ξ in mean² / (variance + ξ) (paper: 1e-8)' },
   gsnrMode: { kind: 'choice', values: ['batch', 'official', 'sample'], default: 'batch', doc: "gsnr gradient samples: 'batch' one per batch, 'official' running sums of the batch gradients (the official code never zeroes them), 'sample' per-image gradients of one batch" },
+  sampleBatches: { kind: 'int', min: 1, max: 4096, default: 1, doc: 'tenas_lr, tenas: batches of batchSize images whose ReLU activation patterns are counted (TE-NAS sample_batch; Zen-NAS: 1)' },
   warmup: { kind: 'int', min: 0, max: 100000, default: 10, doc: 'latency: untimed mini-batches first' },
   iterations: { kind: 'int', min: 1, max: 100000, default: 30, doc: 'latency: timed mini-batches' },
   precision: { kind: 'choice', values: ['fp16', 'fp32'], default: 'fp16', doc: "latency precision (CPU: 'fp32' only)" },

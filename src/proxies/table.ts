@@ -46,6 +46,7 @@ export interface ProxySpec {
 const COMMON = ['resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps'] as const satisfies readonly EngineOptionKey[];
 const ZENNAS = 'https://github.com/idstcv/ZenNAS';
 const ZC = 'https://github.com/SamsungLabs/zero-cost-nas';
+const TENAS = 'https://github.com/VITA-Group/TENAS';
 
 export const PROXY_TABLE = {
   zen: {
@@ -108,6 +109,24 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: false,
     keys: [...COMMON, 'batchSize', 'init'], extra: ['input'], series: ['lambdaMin', 'lambdaMax'],
   },
+  tenas_ntk: {
+    name: 'tenas_ntk', variant: 'TE-NAS (Zen-NAS)', source: `${TENAS} lib/procedures/ntk.py, as ${ZENNAS} ZeroShotProxy/compute_te_nas_score.py runs it (train mode, Gaussian input, one batch)`,
+    definition: 'condition number λmax/λmin (float64) of the NTK G Gᵀ, g_i = ∂(Σ_c f_i,c)/∂θ through the batch graph over conv/linear weights and BN γ; NaN → 1e5 (TE-NAS); PyTorch-default init, no residual + head; Zen-NAS searches −cond',
+    direction: 'min', init: 'torch', lowering: 'no-residual', head: true, bn: 'train', batchSize: 64, labels: false,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['input'], series: ['lambdaMin', 'lambdaMax'],
+  },
+  tenas_lr: {
+    name: 'tenas_lr', variant: 'TE-NAS (Zen-NAS)', source: `${TENAS} lib/procedures/linear_region_counter.py, as ${ZENNAS} ZeroShotProxy/compute_te_nas_score.py runs it (Gaussian input, batchSize images, sampleBatches 1)`,
+    definition: 'number of distinct activation patterns (ReLU input > 0 of every ReLU, concatenated) among sampleBatches × batchSize Gaussian images, counted exactly; PyTorch-default init, no residual + head, train-mode BN per batch',
+    direction: 'max', init: 'torch', lowering: 'no-residual', head: true, bn: 'train', batchSize: 64, labels: false,
+    keys: [...COMMON, 'batchSize', 'init', 'sampleBatches'], extra: ['input'], series: ['units'],
+  },
+  tenas: {
+    name: 'tenas', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_te_nas_score.py (__main__: RN + compute_NTK_score = R_N − cond; TE-NAS itself sums the two rankings)`,
+    definition: 'tenas_lr − tenas_ntk on the same weights (linear regions of sampleBatches × batchSize images minus the NTK condition number of the first batchSize)',
+    direction: 'max', init: 'torch', lowering: 'no-residual', head: true, bn: 'train', batchSize: 64, labels: false,
+    keys: [...COMMON, 'batchSize', 'init', 'sampleBatches'], extra: ['input'], series: ['linearRegions', 'ntkCond'],
+  },
 } as const satisfies Record<string, ProxySpec>;
 
 export type ProxyName = keyof typeof PROXY_TABLE;
@@ -120,10 +139,11 @@ export function proxySpec(name: string): ProxySpec | undefined {
 
 /**
  * Images one repeat reads (what `labels` and `input` must hold): batchSize, or for gsnr in modes
- * 'batch' / 'official' numBatches × batchSize.
+ * 'batch' / 'official' numBatches × batchSize, for tenas_lr and tenas sampleBatches × batchSize.
  */
-export function proxyImages(spec: ProxySpec, o: { batchSize?: unknown; numBatches?: unknown; gsnrMode?: unknown }): number {
+export function proxyImages(spec: ProxySpec, o: { batchSize?: unknown; numBatches?: unknown; gsnrMode?: unknown; sampleBatches?: unknown }): number {
   const b = typeof o.batchSize === 'number' ? o.batchSize : spec.batchSize ?? 1;
   if (spec.name === 'gsnr' && o.gsnrMode !== 'sample') return b * (typeof o.numBatches === 'number' ? o.numBatches : 8);
+  if (spec.name === 'tenas_lr' || spec.name === 'tenas') return b * (typeof o.sampleBatches === 'number' ? o.sampleBatches : 1);
   return b;
 }

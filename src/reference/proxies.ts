@@ -97,6 +97,8 @@ export interface ProxyReferenceOptions {
   numBatches?: number;
   xi?: number;
   gsnrMode?: 'batch' | 'official' | 'sample';
+  /** tenas_lr, tenas: batches of batchSize images whose ReLU patterns are counted (default 1). */
+  sampleBatches?: number;
   /**
    * Round the Philox draws (weights, biases, input images) to float32 as the engine does, so that
    * a comparison with it measures its arithmetic only (default false: the float64 draws).
@@ -517,6 +519,96 @@ function jacobCov(c: Ctx): Record<string, number> {
   return { score: jacobCovScore(v), lambdaMin: v[0]!, lambdaMax: v[v.length - 1]! };
 }
 
+/**
+ * The NTK of TE-NAS ntk.py on images [0, B): one training-mode forward, per image i the gradient
+ * g_i of Σ_c f_i,c (its outputs) through the batch graph over the 'weight' parameters (CONV /
+ * DWCONV / LINEAR weights, BN γ); NTK = G Gᵀ (B×B, row-major).
+ */
+export function referenceNtk(net: ReferenceNet, w: ReferenceWeights, x: Tensor4, bnEps: number): Float64Array {
+  const fwd = referenceForward(net, w, x, { bnEps });
+  const y = fwd.outputs[0]!;
+  const per = y.c * y.h * y.w;
+  const rows: Float64Array[] = [];
+  for (let i = 0; i < x.n; i++) {
+    const seed: Tensor4 = { n: y.n, c: y.c, h: y.h, w: y.w, data: new Float64Array(y.data.length) };
+    seed.data.fill(1, i * per, (i + 1) * per);
+    const g = referenceBackward(net, w, fwd, [seed]).weights;
+    const parts: number[] = [];
+    net.nodes.forEach((n, k) => {
+      if (isWeightLayer(n.op)) parts.push(...g[k]!.weight!);
+      else if (n.op === 'bn') parts.push(...g[k]!.gamma!);
+    });
+    rows.push(Float64Array.from(parts));
+  }
+  const B = x.n, K = new Float64Array(B * B);
+  for (let i = 0; i < B; i++)
+    for (let j = i; j < B; j++) {
+      let s = 0;
+      const a = rows[i]!, b = rows[j]!;
+      for (let p = 0; p < a.length; p++) s += a[p]! * b[p]!;
+      K[i * B + j] = K[j * B + i] = s;
+    }
+  return K;
+}
+
+/** λmax/λmin with TE-NAS's np.nan_to_num(·, nan=1e5): NaN → 1e5, ±inf → ±Number.MAX_VALUE. */
+export function ntkCondition(lambdaMin: number, lambdaMax: number): number {
+  const c = lambdaMax / lambdaMin;
+  return Number.isNaN(c) ? 1e5 : c === Infinity ? Number.MAX_VALUE : c === -Infinity ? -Number.MAX_VALUE : c;
+}
+
+function ntkOf(c: Ctx, w: ReferenceWeights): { cond: number; lambdaMin: number; lambdaMax: number } {
+  const v = symmetricEigenvalues(referenceNtk(c.net, w, referenceImages(c, 0, c.o.batchSize), c.o.bnEps), c.o.batchSize);
+  return { cond: ntkCondition(v[0]!, v[v.length - 1]!), lambdaMin: v[0]!, lambdaMax: v[v.length - 1]! };
+}
+
+/**
+ * TE-NAS linear_region_counter.py: the number of distinct activation codes (ReLU input > 0 of
+ * every RELU node, in node order, C·H·W each) among sampleBatches batches of B images (images
+ * [jB, (j+1)B), each batch its own training-mode forward); `units` = the code length.
+ */
+function linearRegionsOf(c: Ctx, w: ReferenceWeights): { regions: number; units: number } {
+  const relus = c.net.nodes.map((n, i) => (n.op === 'relu' ? i : -1)).filter((i) => i >= 0);
+  if (relus.length === 0) throw new ZennasError('E_STRUCTURE', 'tenas_lr: the network has no ReLU (no activation pattern to count)');
+  const B = c.o.batchSize, seen = new Set<string>();
+  let units = 0;
+  for (let j = 0; j < c.o.sampleBatches; j++) {
+    const fwd = referenceForward(c.net, w, referenceImages(c, j * B, B), { bnEps: c.o.bnEps });
+    units = 0;
+    const codes = Array.from({ length: B }, () => [] as string[]);
+    for (const i of relus) {
+      const v = fwd.values[i + 1]!, per = v.c * v.h * v.w;
+      units += per;
+      for (let b = 0; b < B; b++) {
+        let s = '';
+        for (let k = 0; k < per; k++) s += v.data[b * per + k]! > 0 ? '1' : '0';
+        codes[b]!.push(s);
+      }
+    }
+    for (const code of codes) seen.add(code.join(''));
+  }
+  return { regions: seen.size, units };
+}
+
+/** tenas_ntk (TE-NAS ntk.py as Zen-NAS runs it): the NTK's condition number (lower is better). */
+function tenasNtk(c: Ctx): Record<string, number> {
+  const n = ntkOf(c, initOf(c));
+  return { score: n.cond, lambdaMin: n.lambdaMin, lambdaMax: n.lambdaMax };
+}
+
+/** tenas_lr (TE-NAS linear_region_counter.py): distinct ReLU activation patterns. */
+function tenasLr(c: Ctx): Record<string, number> {
+  const r = linearRegionsOf(c, initOf(c));
+  return { score: r.regions, units: r.units };
+}
+
+/** tenas (Zen-NAS compute_te_nas_score.py __main__): R_N − cond on the same weights. */
+function tenas(c: Ctx): Record<string, number> {
+  const w = initOf(c);
+  const r = linearRegionsOf(c, w), n = ntkOf(c, w);
+  return { score: r.regions - n.cond, linearRegions: r.regions, ntkCond: n.cond };
+}
+
 const IMPLS = {
   grad_norm: { fn: gradNorm, init: 'normal' as InitName, batch: 64 },
   grad_norm_zc: { fn: gradNormZc, init: 'torch' as InitName, batch: 64 },
@@ -527,6 +619,9 @@ const IMPLS = {
   gsnr: { fn: gsnr, init: 'torch' as InitName, batch: 64 },
   fisher: { fn: fisher, init: 'torch' as InitName, batch: 64 },
   jacob_cov: { fn: jacobCov, init: 'torch' as InitName, batch: 64 },
+  tenas_ntk: { fn: tenasNtk, init: 'torch' as InitName, batch: 64 },
+  tenas_lr: { fn: tenasLr, init: 'torch' as InitName, batch: 64 },
+  tenas: { fn: tenas, init: 'torch' as InitName, batch: 64 },
 };
 
 /** The proxies with a reference. */
@@ -545,7 +640,7 @@ export function proxyReference(name: ReferenceProxyName, net: Int32Array | Refer
   const o: Ctx['o'] = {
     batchSize: options.batchSize ?? impl.batch, resolution: options.resolution ?? 32, repeats: options.repeats ?? 1, firstRepeat: options.firstRepeat ?? 0,
     seed: options.seed ?? 0, bnEps: options.bnEps ?? 1e-5, init: options.init ?? impl.init, numBatches: options.numBatches ?? 8, xi: options.xi ?? 1e-8,
-    gsnrMode: options.gsnrMode ?? 'batch', float32Draws: options.float32Draws ?? false, labels: options.labels, input: options.input,
+    gsnrMode: options.gsnrMode ?? 'batch', sampleBatches: options.sampleBatches ?? 1, float32Draws: options.float32Draws ?? false, labels: options.labels, input: options.input,
   };
   const scores: number[] = [];
   const series: Record<string, number[]> = {};

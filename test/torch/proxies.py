@@ -6,7 +6,7 @@ descriptor's op list as nn modules), with the same Philox weights and input as t
 (native/DESCRIPTOR.md streams, rounded to float32 like the engine, then run in float64).
 
 stdin: {"net": decoded descriptor v2, "proxy": name, "batch", "resolution", "seed", "repeat",
-"bnEps", "labels": [int]}; stdout: {"score": float, ...}.
+"bnEps", "labels": [int], "sampleBatches" (tenas_lr, tenas; default 1)}; stdout: {"score": float, ...}.
 """
 import json
 import math
@@ -181,7 +181,57 @@ def jacob_cov(model, x, labels):
     return {"score": float(np.real(-np.sum(np.log(v + k) + 1. / (v + k))))}
 
 
-INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch", "jacob_cov": "torch"}
+def tenas_ntk(model, x):
+    """TE-NAS ntk.py get_ntk_n (train_mode=True, one batch): per image logit[i:i+1].backward(ones, retain_graph),
+    the grads of every parameter named '*weight*', NTK = G Gᵀ, eigenvalues ascending (torch.symeig, now
+    torch.linalg.eigvalsh), cond = λmax/λmin, np.nan_to_num(nan=1e5)."""
+    model.train()
+    model.zero_grad()
+    logit = model(x.clone())
+    grads = []
+    for i in range(len(x)):
+        logit[i:i + 1].backward(torch.ones_like(logit[i:i + 1]), retain_graph=True)
+        grads.append(torch.cat([W.grad.view(-1).detach() for name, W in model.named_parameters() if "weight" in name and W.grad is not None], -1))
+        model.zero_grad()
+    g = torch.stack(grads, 0)
+    ntk = torch.einsum("nc,mc->nm", [g, g])
+    ev = torch.linalg.eigvalsh(ntk)
+    return float(np.nan_to_num((ev[-1] / ev[0]).item(), copy=True, nan=100000.0))
+
+
+def tenas_lr(model, batches):
+    """TE-NAS linear_region_counter.py: every ReLU's output with a 4-D input (torch_zen's OpListNet calls
+    F.relu, hooked here as TE-NAS hooks nn.ReLU), sign, concatenated per image over the sample batches;
+    calc_LR in half precision as the official: Σ_i 1/#{j: code_j = code_i}."""
+    feats = []
+    relu = F.relu
+
+    def hooked(inp, *a, **k):
+        out = relu(inp, *a, **k)
+        if inp.dim() == 4:
+            feats.append(out.detach())
+        return out
+
+    rows = []
+    F.relu = hooked
+    try:
+        with torch.no_grad():
+            for xb in batches:
+                feats.clear()
+                model(xb)
+                rows.append(torch.sign(torch.cat([f.view(xb.shape[0], -1) for f in feats], 1)))
+    finally:
+        F.relu = relu
+    act = torch.cat(rows, 0).float()
+    res = torch.matmul(act.half(), (1 - act).T.half())
+    res = res + res.T  # official: res += res.T (in-place on its own transpose, refused by torch 2; entries ≥ 0, so the signs are the same)
+    res = 1 - torch.sign(res)
+    res = res.sum(1)
+    res = 1. / res.float()
+    return float(res.sum().item())
+
+
+INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch", "jacob_cov": "torch", "tenas_ntk": "torch", "tenas_lr": "torch", "tenas": "torch"}
 
 
 def main():
@@ -195,6 +245,16 @@ def main():
     shape = (spec["batch"], net["inputChannels"], spec["resolution"], spec["resolution"])
     if proxy in ("synflow", "synflow_zc"):
         res = (synflow if proxy == "synflow" else synflow_zc)(model, shape)
+    elif proxy in ("tenas_ntk", "tenas_lr", "tenas"):
+        nb = spec.get("sampleBatches", 1)
+        xs = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], (nb * shape[0],) + shape[1:], torch.float32).double()
+        res = {}
+        if proxy != "tenas_ntk":
+            res["linearRegions"] = tenas_lr(model, [xs[j * shape[0]:(j + 1) * shape[0]] for j in range(nb)])
+        if proxy != "tenas_lr":
+            res["ntkCond"] = tenas_ntk(model, xs[:shape[0]])
+        # Zen-NAS compute_te_nas_score.py __main__: RN + (−cond)
+        res["score"] = {"tenas_ntk": lambda: res["ntkCond"], "tenas_lr": lambda: res["linearRegions"], "tenas": lambda: res["linearRegions"] - res["ntkCond"]}[proxy]()
     else:
         x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], shape, torch.float32).double()
         labels = torch.tensor(spec["labels"], dtype=torch.long)
