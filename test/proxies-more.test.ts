@@ -169,3 +169,19 @@ test('tenas = tenas_lr − tenas_ntk on the same weights and images, per repeat 
   }
   t.is(lr.scores[0], 12, 'all 12 images distinct on a net this wide');
 });
+
+test('jacob_cov and tenas_ntk at batch 40: the engine\'s Householder + QL eigenvalues = the reference\'s Jacobi on 40×40 matrices', async (t) => {
+  for (const name of ['jacob_cov', 'tenas_ntk'] as const) {
+    const d = encodeDescriptor(lowerForProxy(parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,8,2,8,1)'), PROXY_TABLE[name], { numClasses: 10 }));
+    const opts = { resolution: 6, batchSize: 40, seed: 12 };
+    const got = await engine.run(name, d, opts);
+    const ref = proxyReference(name, d, { ...opts, float32Draws: true });
+    for (const k of ['lambdaMin', 'lambdaMax'] as const) {
+      const e = Math.abs(got.series[k]![0]! - ref.series[k]![0]!) / Math.abs(ref.series[k]![0]!);
+      t.true(e <= 1e-4, `${name} ${k}: ${got.series[k]![0]} vs ${ref.series[k]![0]}`);
+    }
+    const e = Math.abs(got.scores[0]! - ref.scores[0]!) / Math.abs(ref.scores[0]!);
+    t.log(`${name}: ${got.scores[0]} vs ${ref.scores[0]} (relative ${e.toExponential(2)})`);
+    t.true(e <= 1e-4);
+  }
+});
