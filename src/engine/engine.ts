@@ -280,6 +280,8 @@ export interface ZeroShotOptions {
   xi: number;
   /** gsnr: 'batch' (default), 'official' (running sums), 'sample' (per-image gradients). */
   gsnrMode: 'batch' | 'official' | 'sample';
+  /** tenas_lr, tenas: batches of batchSize images whose ReLU activation patterns are counted (default 1). */
+  sampleBatches: number;
   /** Labels of the cross-entropy proxies, one per image (default: Philox stream 0x40000002). */
   labels?: Int32Array;
   /** Data images NCHW (Float32Array) instead of the Gaussian input; the same for every repeat. */
@@ -365,8 +367,8 @@ export class Engine {
 
   /**
    * Run a proxy on a descriptor: 'zen' (the Zen-score), 'gradients' (forward + backward through
-   * a loss head) or a zero-shot proxy of src/proxies/table.ts (grad_norm, grad_norm_zc, snip,
-   * synflow, synflow_zc, naswot, gsnr; lower the structure with lowerForProxy as the table says;
+   * a loss head) or a zero-shot proxy of src/proxies/table.ts (`zennas proxies` lists them; lower
+   * the structure with lowerForProxy as the table says;
    * synflow_zc's BN records are turned into IDENTITY here). Options are checked against the proxy's keys from the one option table; a
    * misspelt key is an error. The CUDA backend runs 'zen' and 'gradients' (the other proxies run on the CPU).
    */

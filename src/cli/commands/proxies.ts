@@ -8,6 +8,7 @@ import { ZennasError } from '../../errors';
 import { PROXY_NAMES, PROXY_TABLE, ProxySpec } from '../../proxies/table';
 import { ProxyScoreOptions, parseProxyList, scoreProxies } from '../../proxies/score';
 import { intOption, loadStructureArg } from '../structure-input';
+import { ENGINE_OPTIONS } from '../../engine/options';
 
 function lowering(p: ProxySpec): string {
   const head = p.lowering === 'no-residual' && p.head ? ' + GAP/Linear head' : '';
@@ -49,7 +50,7 @@ function addScoreFlags(score: Command): void {
     .option('-p, --proxy <names>', `score with proxies of the table instead of the plain Zen-score: NAME[,NAME…] or 'all' (${PROXY_NAMES.join(', ')}); defaults (resolution 32, batch) from the table`)
     .option('--num-classes <n>', 'proxies: classes of the GAP + Linear head (default 10)', intOption('--num-classes', 1, 65536))
     .option('--init <name>', "proxies: weight init 'normal' or 'torch' (default: each proxy's)")
-    .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', intOption('--num-batches', 2, 4096))
+    .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', intOption('--num-batches', ENGINE_OPTIONS.numBatches.min, ENGINE_OPTIONS.numBatches.max))
     .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
     .option('--gsnr-mode <mode>', "gsnr: 'batch' (default), 'official' (running sums) or 'sample' (per-image gradients)");
 }
