@@ -80,14 +80,17 @@ test('weights dominate in-process too (default budget): two 65536² LINEARs need
   }
 });
 
-test('a call waiting for memory is cancelled by its AbortSignal (E_CANCELLED at once), the running one by close()', (t) => {
+test('a call waiting for memory is cancelled by its AbortSignal (E_CANCELLED at once); close() cancels the running one and those waiting', (t) => {
   const r = child('cancel', Math.floor(planBytes * 1.5));
   t.is(r.sawWaiting, 1, 'the second call waited');
   t.is(r.waiting.code, 'E_CANCELLED');
   t.regex(r.waiting.message, /cancelled while it waited for memory \(the process's plans held 4\.\d\d MiB of the 6\.\d\d MiB budget, this plan needs 4\.\d\d MiB\)/);
   t.true(r.waitingMs < 3000, `${r.waitingMs} ms`);
   t.is(r.running.code, 'E_CANCELLED');
+  t.is(r.sawQueued, 1, 'a third call waited');
+  t.is(r.queued.code, 'E_CANCELLED', 'close() cancels a call waiting for memory too');
   t.is(r.after.usedBytes, 0);
+  t.is(r.after.waiting, 0);
 });
 
 test("another engine's idle cached plan is evicted to make room (no wait, no deadlock)", (t) => {

@@ -235,6 +235,12 @@ test('Engine options of every kind: the constructor throws only a ZennasError (E
 
 // ---------------------------------------------------------------- random valid graphs
 
+/** The options a proxy takes (its table keys decide), small. */
+function smallOptions(proxy: keyof typeof ENGINE_PROXIES, base: { batchSize: number; resolution: number; seed: number }): Record<string, unknown> {
+  const keys = ENGINE_PROXIES[proxy].keys;
+  return { resolution: base.resolution, seed: base.seed, ...(keys.includes('batchSize') ? { batchSize: base.batchSize } : {}), ...(keys.includes('numBatches') ? { numBatches: 2 } : {}) };
+}
+
 const VALID_CODES = new Set(['E_OPTION', 'E_STRUCTURE']); // a proxy's own requirement (BN over one value, logits for cross-entropy)
 
 test('random valid graphs over every op: every proxy gives a finite score or flags it degenerate; never E_DESCRIPTOR', async (t) => {
@@ -247,7 +253,7 @@ test('random valid graphs over every op: every proxy gives a finite score or fla
       const base = { batchSize, resolution: g.resolution, seed };
       const calls: [string, () => Promise<unknown>][] = [
         ['zenScore', () => engine.zenScore(g.d, { ...base, repeats: 2 })],
-        [proxy, () => engine.run(proxy as 'zen', g.d, proxy === 'synflow' || proxy === 'synflow_zc' ? { resolution: g.resolution, seed } : proxy === 'gsnr' ? { ...base, numBatches: 2 } : base)],
+        [proxy, () => engine.run(proxy as 'zen', g.d, smallOptions(proxy, base) as never)],
         ['bnStatistics', () => engine.bnStatistics(g.d, base)],
       ];
       for (const [name, f] of calls) {

@@ -47,7 +47,7 @@ async function main(job: string): Promise<unknown> {
       e.close();
       return { ...r, used: m.usedBytes, plans: m.plans };
     }
-    case 'cancel': { // a call waiting for memory is cancelled by its AbortSignal, one running by close()
+    case 'cancel': { // a call waiting for memory is cancelled by its AbortSignal; close() cancels the one running and one waiting
       const e = new Engine({ threads: 1 });
       const running = outcome(e.zenScore(NET, { ...OPTS, repeats: 100000 }));
       while (memory().plans < 1) await new Promise((r) => setTimeout(r, 2));
@@ -59,9 +59,12 @@ async function main(job: string): Promise<unknown> {
       ac.abort();
       const w = await waiting;
       const wMs = Date.now() - t0;
+      const queued = outcome(e.zenScore(NET, OPTS)); // waits too, until close()
+      while (memory().waiting < 1 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 2));
+      const sawQueued = memory().waiting;
       e.close();
       const r = await running;
-      return { sawWaiting, waiting: w, waitingMs: wMs, running: r, after: memory() };
+      return { sawWaiting, waiting: w, waitingMs: wMs, sawQueued, queued: await queued, running: r, after: memory() };
     }
     case 'evict': { // an idle plan cached by one engine makes room for another engine's call
       const a = new Engine({ threads: 1 }), b = new Engine({ threads: 1 });

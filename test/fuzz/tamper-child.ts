@@ -7,14 +7,20 @@
  */
 import fc from 'fast-check';
 import * as fs from 'fs';
-import { Engine } from '../../src/engine/engine';
+import { Engine, ENGINE_PROXIES } from '../../src/engine/engine';
 import { arbGraph, arbTamper, tamper } from './graphs';
 import { settle, violation } from './check';
 
 const seed = Number(process.argv[2]);
 const numRuns = Number(process.argv[3]);
 const caseFile = process.env.ZENNAS_FUZZ_CASE;
-const PROXIES = ['zen', 'gradients', 'grad_norm', 'snip', 'synflow', 'naswot', 'gsnr'] as const;
+const PROXIES = Object.keys(ENGINE_PROXIES) as (keyof typeof ENGINE_PROXIES)[];
+
+/** The small options a proxy takes (its table keys decide), with the signal. */
+function proxyOptions(proxy: keyof typeof ENGINE_PROXIES, base: { batchSize: number; resolution: number }, signal: AbortSignal): Record<string, unknown> {
+  const keys = ENGINE_PROXIES[proxy].keys;
+  return { resolution: base.resolution, signal, ...(keys.includes('batchSize') ? { batchSize: base.batchSize } : {}), ...(keys.includes('numBatches') ? { numBatches: 2 } : {}) };
+}
 
 async function main(): Promise<unknown> {
   const engine = new Engine({ threads: 1 });
@@ -31,9 +37,7 @@ async function main(): Promise<unknown> {
           call === 'latency' ? engine.latency(d, { ...base, warmup: 0, iterations: 1 })
             : call === 'bnStatistics' ? engine.bnStatistics(d, base)
               : call === 'zen' ? engine.zenScore(d, { ...base, signal })
-                : call === 'synflow' ? engine.run(call, d, { resolution: base.resolution, signal })
-                  : call === 'gsnr' ? engine.run(call, d, { ...base, numBatches: 2, signal })
-                    : engine.run(call, d, { ...base, signal }));
+                : engine.run(call as 'zen', d, proxyOptions(call, base, signal) as never));
         const why = violation(o);
         if (why) throw new Error(`${call}: ${why}`);
         const key = o.ok ? 'ok' : (o.error as { code: string }).code;
