@@ -14,24 +14,14 @@ namespace {
 ExecutorConfig config(const ProxyRequest& r) { return {int64_t(r.batch), 1, r.resolution, true}; }
 
 void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
-  const Descriptor& d = x.descriptor();
-  checkDataLengths(x, r, r.batch, "grad_norm");
-  checkTrainBn(x, "grad_norm", "use batchSize ≥ 2");
-  const Init init = resolveInit(r, Init::Normal);
-  ZeroBiasesOnExit restore{x};
-  std::vector<double> loss;
-  for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
-    checkCancelled(r);
-    initParams(x, init, r.seed, repeat, pool);
-    loss.push_back(crossEntropyBackward(x, r, repeat, 0, pool, "grad_norm"));
+  runCrossEntropyRepeats(x, r, pool, out, "grad_norm", Init::Normal, [](Executor& e) {
     double sq = 0;
-    for (size_t i = 0; i < d.ops.size(); ++i) {
-      const float* g = x.weightGrad(i);
-      for (int64_t j = 0; g && j < x.weightGradSize(i); ++j) sq += static_cast<double>(g[j]) * g[j];
+    for (size_t i = 0; i < e.descriptor().ops.size(); ++i) {
+      const float* g = e.weightGrad(i);
+      for (int64_t j = 0; g && j < e.weightGradSize(i); ++j) sq += static_cast<double>(g[j]) * g[j];
     }
-    out.scores.push_back(std::sqrt(sq));
-  }
-  out.series.emplace_back("loss", std::move(loss));
+    return std::sqrt(sq);
+  });
 }
 
 }  // namespace

@@ -13,27 +13,18 @@ namespace {
 ExecutorConfig config(const ProxyRequest& r) { return {int64_t(r.batch), 1, r.resolution, true}; }
 
 void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
-  const Descriptor& d = x.descriptor();
-  checkDataLengths(x, r, r.batch, "grad_norm_zc");
-  checkTrainBn(x, "grad_norm_zc", "use batchSize ≥ 2");
-  const Init init = resolveInit(r, Init::Torch);
-  ZeroBiasesOnExit restore{x};
-  std::vector<double> loss;
-  for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
-    checkCancelled(r);
-    initParams(x, init, r.seed, repeat, pool);
-    loss.push_back(crossEntropyBackward(x, r, repeat, 0, pool, "grad_norm_zc"));
+  runCrossEntropyRepeats(x, r, pool, out, "grad_norm_zc", Init::Torch, [](Executor& e) {
+    const Descriptor& d = e.descriptor();
     double s = 0;
     for (size_t i = 0; i < d.ops.size(); ++i) {
       if (!isWeightLayer(d.ops[i].op)) continue;
-      const float* g = x.weightGrad(i);
+      const float* g = e.weightGrad(i);
       double sq = 0;
       for (int64_t j = 0; j < d.ops[i].weights; ++j) sq += static_cast<double>(g[j]) * g[j];
       s += std::sqrt(sq);
     }
-    out.scores.push_back(s);
-  }
-  out.series.emplace_back("loss", std::move(loss));
+    return s;
+  });
 }
 
 }  // namespace

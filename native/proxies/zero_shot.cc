@@ -128,6 +128,22 @@ double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat,
   return loss;
 }
 
+void runCrossEntropyRepeats(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out, const char* proxy, Init def,
+                            const std::function<double(Executor&)>& score) {
+  checkDataLengths(x, r, r.batch, proxy);
+  checkTrainBn(x, proxy, "use batchSize ≥ 2");
+  const Init init = resolveInit(r, def);
+  ZeroBiasesOnExit restore{x};
+  std::vector<double> loss;
+  for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
+    checkCancelled(r);
+    initParams(x, init, r.seed, repeat, pool);
+    loss.push_back(crossEntropyBackward(x, r, repeat, 0, pool, proxy));
+    out.scores.push_back(score(x));
+  }
+  out.series.emplace_back("loss", std::move(loss));
+}
+
 double seedSum(Executor& x, float gv) {
   const Descriptor& d = x.descriptor();
   for (size_t k = 1; k < d.outputs.size(); ++k) {

@@ -3,6 +3,7 @@
 // native/DESCRIPTOR.md "Zero-shot proxies" and src/proxies/table.ts.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -57,6 +58,15 @@ double seedSum(Executor& x, float g);
  * this repeat, training-mode forward, CE seed, reverse pass (weight gradients only). Returns the loss.
  */
 double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy);
+
+/**
+ * The loop of the single-gradient proxies (grad_norm, grad_norm_zc, snip): checks the data and the
+ * training-mode BN, then per repeat draws the parameters (`r.init`, else `def`), runs one
+ * cross-entropy gradient and pushes score(x) to out.scores; biases are zeroed again on exit and the
+ * losses become the series `loss`.
+ */
+void runCrossEntropyRepeats(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out, const char* proxy, Init def,
+                            const std::function<double(Executor&)>& score);
 
 /** CONV, DWCONV, LINEAR: the layers with a `weight` (nn.Conv2d / nn.Linear). */
 inline bool isWeightLayer(OpCode op) { return op == OpCode::Conv || op == OpCode::DwConv || op == OpCode::Linear; }
