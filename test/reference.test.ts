@@ -8,6 +8,7 @@ import {
   zenScoreReference, zenRepeat, referenceForward, referenceWeights, referenceInput, decodeForReference, buildGraph,
   ReferenceNet, Tensor4, BnStats, NodeSpec, NodeWeights, tensorOf, concatBatch,
 } from '../src/reference';
+import { proxyReference } from '../src/reference/proxies';
 import { gaussianTensor, weightStream, STREAM_INPUT, STREAM_NOISE } from '../src/rng/philox';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerForScoring, lowerAsTrained } from '../src/model/lower';
@@ -386,4 +387,24 @@ test('bad descriptors and options fail with ZennasError codes', (t) => {
   t.is(code(() => zenScoreReference(ok, { batchSize: 1, resolution: 4, mode: 'x' as 'paper' })), 'E_OPTION');
   t.is(code(() => referenceForward(decodeForReference(ok), referenceWeights(decodeForReference(ok), 0, 0), referenceInput('input', 0, 0, 1, 2, 4))), 'E_OPTION'); // 2 channels
   t.is(code(() => zenScoreReference(ok, o)), 'none');
+});
+
+test('the float64 reference refuses nets past its size bound with E_OUT_OF_MEMORY, never a plain RangeError (issue #20 item 14)', (t) => {
+  const small = encodeDescriptor(lowerForScoring(parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,8,1,8,1)')));
+  // An input of 64·3·4096² = 3.2e9 values (24 GiB of float64): V8 throws RangeError without the bound.
+  const input = t.throws(() => zenScoreReference(small, { batchSize: 64, resolution: 4096 }));
+  t.true(isZennasError(input) && input.code === 'E_OUT_OF_MEMORY', String(input));
+  t.regex(input!.message, /needs a tensor of 3221225472 values \(24\.0 GiB\), over its bound of 268435456 values/);
+  // Weights: a 7×7 conv 4096→4096 is 8.2e8 values, past the bound before any activation is made.
+  const wide = encodeDescriptor({ inputChannels: 3, nodes: [
+    { op: 'conv', inputs: [0], cin: 3, cout: 4096, kernel: 1, stride: 1 },
+    { op: 'conv', inputs: [1], cin: 4096, cout: 4096, kernel: 7, stride: 1 },
+  ], outputs: [2] });
+  for (const f of [() => zenScoreReference(wide, { batchSize: 1, resolution: 1 }), () => proxyReference('grad_norm', wide, { batchSize: 1, resolution: 1 })]) {
+    const e = t.throws(f);
+    t.true(isZennasError(e) && e.code === 'E_OUT_OF_MEMORY', String(e));
+    t.regex(e!.message, /822083584 values/);
+  }
+  // A small net still runs.
+  t.true(Number.isFinite(zenScoreReference(small, { batchSize: 1, resolution: 8 }).mean));
 });

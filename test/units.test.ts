@@ -63,3 +63,23 @@ test('formatCount / formatDuration', (t) => {
   t.is(formatDuration(1500), '1.5s');
   for (const s of ['1M', '350k', '2.5G']) t.is(parseCount(formatCount(parseCount(s))), parseCount(s));
 });
+
+test('formatCount / formatDuration round before choosing the unit (999,999 is 1M, 59,999 ms is 1min)', (t) => {
+  t.is(formatCount(999_999), '1M');
+  t.is(formatCount(999_499), '999k');
+  t.is(formatCount(999.6), '1k');
+  t.is(formatCount(-999_999), '-1M');
+  t.is(formatCount(999_999_999_999), '1T');
+  t.is(formatDuration(59_999), '1min');
+  t.is(formatDuration(59_499), '59.5s');
+  t.is(formatDuration(999.7), '1s');
+  t.is(formatDuration(0.99996), '1ms');
+  t.is(formatDuration(0.0009996), '1us');
+  // Every count in [1, 1e13) formats to a string that parses back within 0.5 % (3 significant digits).
+  for (let e = 0; e < 13; e += 0.37) {
+    const n = Math.round(10 ** e);
+    const back = parseCount(formatCount(n));
+    t.true(Math.abs(back - n) <= 0.005 * n, `${n} → ${formatCount(n)} → ${back}`);
+    t.notRegex(formatCount(n), /^1000[kMGT]?$/);
+  }
+});

@@ -13,7 +13,7 @@ import { Graph, GraphNode, attrValue, inferGraph } from '../ops/graph';
 import { DecodedNode, decodeDescriptor } from '../ops/descriptor';
 import { OpName } from '../ops/schema';
 import { gaussianTensor, weightStream } from '../rng/philox';
-import { Tensor4, sameShape, zerosLike } from './tensor';
+import { Tensor4, checkReferenceSize, float64Array, sameShape, zerosLike } from './tensor';
 import {
   BnGroupStats, addForward, avgPoolBackward, avgPoolForward, bnBatchStats, bnEvalBackward, bnEvalForward, bnTrainBackward,
   bnTrainForward, convBackward, convForward, elementwiseBackward, elementwiseForward, gapBackward, gapForward, linearBackward,
@@ -145,6 +145,7 @@ export function toReferenceNet(net: Int32Array | ReferenceNet): ReferenceNet {
 export function referenceWeights(net: ReferenceNet, seed: number, repeat: number): NodeWeights[] {
   return net.nodes.map((n, i): NodeWeights => {
     if (isWeighted(n.op)) {
+      checkReferenceSize(weightCount(n));
       const weight = gaussianTensor(seed, weightStream(i), repeat, weightCount(n));
       return n.op === 'linear' && attr(n, 'bias') === 1 ? { weight, bias: new Float64Array(n.cout) } : { weight };
     }
@@ -165,7 +166,7 @@ function params(net: ReferenceNet, weights: ReferenceWeights, i: number): { weig
   const check = (name: string, a: Float64Array | undefined, len: number, fill: number | null): Float64Array => {
     if (a === undefined) {
       if (fill === null) throw new ZennasError('E_INTERNAL', `node ${i} (${n.op}): no ${name} given (${len} values expected)`);
-      return new Float64Array(len).fill(fill);
+      return float64Array(len).fill(fill);
     }
     if (a.length !== len) throw new ZennasError('E_INTERNAL', `node ${i} (${n.op}): ${name} has ${a.length} values, expected ${len}`);
     return a;

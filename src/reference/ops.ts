@@ -8,7 +8,7 @@
  * `referenceForward` / `referenceBackward` call these.
  */
 import { convOutSize } from '../ops/schema';
-import { Tensor4, tensor, zerosLike } from './tensor';
+import { Tensor4, float64Array, tensor, zerosLike } from './tensor';
 
 // ---------------------------------------------------------------- CONV and DWCONV
 
@@ -52,7 +52,7 @@ export function convBackward(x: Tensor4, w: Float64Array, gy: Tensor4, k: number
   const ho = gy.h, wo = gy.w, cout = gy.c;
   const pad = (k - 1) >> 1;
   const dx = zerosLike(x);
-  const dw = new Float64Array(w.length);
+  const dw = float64Array(w.length);
   const cinPerGroup = depthwise ? 1 : x.c;
   for (let n = 0; n < x.n; n++) {
     for (let co = 0; co < cout; co++) {
@@ -373,7 +373,7 @@ export function linearForward(x: Tensor4, w: Float64Array, bias: Float64Array | 
 export function linearBackward(x: Tensor4, w: Float64Array, gy: Tensor4): { dx: Tensor4; dw: Float64Array; dbias: Float64Array } {
   const cin = x.c, cout = gy.c;
   const dx = zerosLike(x);
-  const dw = new Float64Array(w.length), dbias = new Float64Array(cout);
+  const dw = float64Array(w.length), dbias = new Float64Array(cout);
   for (let n = 0; n < x.n; n++) {
     for (let co = 0; co < cout; co++) {
       const g = gy.data[n * cout + co]!;

@@ -9,7 +9,7 @@ import { STREAM_INPUT, gaussianTensor, philox4x32, philoxLabels, seedKey, weight
 import { attrValue, GraphNode } from '../ops/graph';
 import { crossEntropyHead, sumHead } from './heads';
 import { NodeWeights, ReferenceNet, ReferenceWeights, referenceBackward, referenceForward, referenceWeights, toReferenceNet, weightCount } from './graph';
-import { Tensor4 } from './tensor';
+import { Tensor4, checkReferenceSize, float64Array } from './tensor';
 
 const TWO_POW_32 = 4294967296;
 
@@ -20,7 +20,7 @@ const TWO_POW_32 = 4294967296;
  */
 export function uniformTensor(seed: number, stream: number, repeat: number, count: number, bound: number, offset = 0): Float64Array {
   const [k0, k1] = seedKey(seed);
-  const out = new Float64Array(count);
+  const out = float64Array(count);
   let block = -1;
   let lanes: [number, number, number, number] = [0, 0, 0, 0];
   for (let i = 0; i < count; i++) {
@@ -133,6 +133,7 @@ function initOf(c: Ctx, net: ReferenceNet = c.net): NodeWeights[] {
 export function referenceImages(c: Ctx, first: number, n: number): Tensor4 {
   const R = c.o.resolution, C = c.net.inputChannels, per = C * R * R;
   if (c.o.input) return { n, c: C, h: R, w: R, data: Float64Array.from(Array.prototype.slice.call(c.o.input, first * per, (first + n) * per) as number[]) };
+  checkReferenceSize((first + n) * per);
   const all = gaussianTensor(c.o.seed, STREAM_INPUT, c.repeat, (first + n) * per);
   const data = all.slice(first * per);
   return { n, c: C, h: R, w: R, data: c.o.float32Draws ? fround32(data) : data };
@@ -145,7 +146,7 @@ function labelsFor(c: Ctx, first: number, n: number, classes: number): number[] 
 
 function ones(c: Ctx): Tensor4 {
   const R = c.o.resolution, C = c.net.inputChannels;
-  return { n: 1, c: C, h: R, w: R, data: new Float64Array(C * R * R).fill(1) };
+  return { n: 1, c: C, h: R, w: R, data: float64Array(C * R * R).fill(1) };
 }
 
 function isWeightLayer(op: string): boolean {
@@ -530,7 +531,7 @@ export function referenceNtk(net: ReferenceNet, w: ReferenceWeights, x: Tensor4,
   const per = y.c * y.h * y.w;
   const rows: Float64Array[] = [];
   for (let i = 0; i < x.n; i++) {
-    const seed: Tensor4 = { n: y.n, c: y.c, h: y.h, w: y.w, data: new Float64Array(y.data.length) };
+    const seed: Tensor4 = { n: y.n, c: y.c, h: y.h, w: y.w, data: float64Array(y.data.length) };
     seed.data.fill(1, i * per, (i + 1) * per);
     const g = referenceBackward(net, w, fwd, [seed]).weights;
     const parts: number[] = [];

@@ -10,7 +10,7 @@
 import { ZennasError } from '../errors';
 import { STREAM_INPUT, STREAM_NOISE, gaussianTensor } from '../rng/philox';
 import { BnStats, ReferenceNet, ReferenceWeights, referenceForward, referenceWeights, toReferenceNet } from './graph';
-import { Tensor4, concatBatch, sliceBatch } from './tensor';
+import { Tensor4, concatBatch, sliceBatch, checkReferenceSize } from './tensor';
 
 export * from './tensor';
 export * from './graph';
@@ -106,6 +106,7 @@ export function zenRepeat(
 /** The input x (stream 0x40000000) or the noise ε (0x40000001) of a repeat, [B][Cin][H][W]. */
 export function referenceInput(which: 'input' | 'noise', seed: number, repeat: number, batch: number, channels: number, resolution: number): Tensor4 {
   const stream = which === 'input' ? STREAM_INPUT : STREAM_NOISE;
+  checkReferenceSize(batch * channels * resolution * resolution);
   return { n: batch, c: channels, h: resolution, w: resolution, data: gaussianTensor(seed, stream, repeat, batch * channels * resolution * resolution) };
 }
 

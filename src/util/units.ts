@@ -69,21 +69,25 @@ export function parseDuration(text: string, flag?: string, opts: { maxMs?: numbe
 /** Short human form of a count: 1234567 → `1.23M`, 950 → `950`. */
 export function formatCount(n: number): string {
   if (!Number.isFinite(n)) return String(n);
-  const a = Math.abs(n);
+  // Pick the unit from the value rounded to 3 significant digits: 999,999 is `1M`, not `1000k`.
+  const r = Number(n.toPrecision(3));
+  const a = Math.abs(r);
   const fmt = (x: number, s: string) => `${Number(x.toPrecision(3))}${s}`;
   if (a >= 1e12) return fmt(n / 1e12, 'T');
   if (a >= 1e9) return fmt(n / 1e9, 'G');
   if (a >= 1e6) return fmt(n / 1e6, 'M');
   if (a >= 1e3) return fmt(n / 1e3, 'k');
-  return String(Number(n.toPrecision(3)));
+  return String(r);
 }
 
 /** Short human form of a duration given in ms: 0.5 → `0.5ms`, 1500 → `1.5s`, 0.02 → `20us`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return String(ms);
   const p = (x: number) => Number(x.toPrecision(3));
-  if (ms >= 60e3) return `${p(ms / 60e3)}min`;
-  if (ms >= 1e3) return `${p(ms / 1e3)}s`;
-  if (ms >= 1) return `${p(ms)}ms`;
+  // Pick the unit from the rounded value: 59,999 ms is `1min`, not `60s`; 0.9999 ms is `1ms`.
+  const r = p(ms);
+  if (r >= 60e3) return `${p(ms / 60e3)}min`;
+  if (r >= 1e3) return `${p(ms / 1e3)}s`;
+  if (r >= 1) return `${p(ms)}ms`;
   return `${p(ms * 1e3)}us`;
 }
