@@ -1,0 +1,340 @@
+/**
+ * The coordinator side: an Evaluator (src/search/evaluator.ts) that scores each candidate as a
+ * BullMQ job instead of in this process.
+ *
+ * How it stays identical to a local search: the evaluator wraps the very scorer a local search
+ * uses (configScorer of src/search/proxy-scorer.ts) around a stand-in engine whose zenScore/run
+ * turn each call into a job (proxy, descriptor, options), so a worker makes the same engine call
+ * with the same arguments and the loop applies the results in iteration order, as it always does.
+ *
+ * Job ids are deterministic: `<run id>-<iteration>-<payload hash>`, the run id a hash of the
+ * search config. A coordinator that was killed and resumes proposes the same candidates again, so
+ * its jobs have the same ids: BullMQ keeps the existing job (queued, running or done) instead of
+ * adding a second one, and the coordinator re-attaches to its result.
+ *
+ * Results arrive as QueueEvents 'completed' / 'failed' events; a poll of the jobs that have waited
+ * long (events can be lost across a Redis restart or when the event stream is trimmed) catches the
+ * rest, and re-adds a job that Redis lost. Redis unreachable for longer than `redisTimeoutSeconds`
+ * stops the search (the checkpoint stays; `--resume` continues).
+ */
+import * as crypto from 'crypto';
+import { AsyncLocalStorage } from 'async_hooks';
+import { Job, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { ZennasError } from '../errors';
+import { Candidate, Evaluation, Evaluator, scorerEvaluator } from '../search/evaluator';
+import { configScorer } from '../search/proxy-scorer';
+import type { SearchEngine } from '../search/engine-scorer';
+import type { SearchConfig } from '../search/types';
+import { parseRedisUrl, RedisTarget } from './connection';
+import { checkQueueName, DEFAULT_QUEUE } from './names';
+import { encodePayload, JobPayload, MAX_PAYLOAD_BYTES, parseFailure, payloadBytes, payloadHash, readResult } from './payload';
+import { listWorkers, openRedis } from './registry';
+
+/** Settings of a queue evaluator. */
+export interface QueueEvaluatorOptions {
+  /** redis://… or rediss://… (or a parsed target). */
+  redis: string | RedisTarget;
+  /** Queue name (default 'zennas'); workers must serve the same one. */
+  queue?: string;
+  /** Prefix of the job ids (default: a hash of the config, so a resumed run finds its jobs). */
+  runId?: string;
+  /**
+   * Iterations whose results the run no longer needs (a checkpoint covers them): their jobs are
+   * removed from Redis. Absent: nothing can resume, so a job is removed as soon as its result is read.
+   */
+  coveredIteration?: () => number;
+  /** Attempts per job when a worker breaks on it (default 3); a candidate's own error is never retried. */
+  attempts?: number;
+  /** A job pending this long is looked up directly (a missed event); default 5 s. */
+  pollSeconds?: number;
+  /** Redis unreachable this long stops the search (default 120 s). */
+  redisTimeoutSeconds?: number;
+}
+
+/** Queue state for the progress line. */
+export interface QueueStats {
+  /** Live workers (registry heartbeats) and their jobs at once (Σ concurrency). */
+  workers: number;
+  slots: number;
+  /** Jobs waiting in the queue (every run on it). */
+  queued: number;
+  /** Jobs running on workers. */
+  running: number;
+  /** Results this evaluator has received (re-attached ones included). */
+  done: number;
+  /** Candidates this evaluator is waiting for. */
+  pending: number;
+  /** Results per second over the last ~10 s. */
+  candidatesPerSecond: number;
+}
+
+/** An Evaluator backed by a BullMQ queue. */
+export interface QueueEvaluator<G = unknown> extends Evaluator<G> {
+  /** The job-id prefix of this run. */
+  readonly runId: string;
+  /** Redis URL without the password. */
+  readonly display: string;
+  stats(): Promise<QueueStats>;
+  /** Stop waiting (pending evaluations reject), close the queue connections. */
+  close(): Promise<void>;
+}
+
+/** JSON with object keys sorted, so that equal configs hash equally whatever their key order. */
+function canonical(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
+}
+
+/** The default run id: 'z' + 16 hex digits of SHA-256 of the canonical config. */
+export function configRunId(config: SearchConfig): string {
+  return 'z' + crypto.createHash('sha256').update(`zennas-queue-v1\n${canonical(config)}`).digest('hex').slice(0, 16);
+}
+
+/** The job id of one engine call of a run. */
+export function jobId(runId: string, iteration: number, p: JobPayload): string {
+  return `${runId}-${iteration}-${payloadHash(p)}`;
+}
+
+interface Pending {
+  id: string;
+  iteration: number;
+  payload: JobPayload;
+  since: number;
+  resolve: (r: { mean: number; seconds: number }) => void;
+  reject: (e: Error) => void;
+}
+
+const RUN_ID = /^[A-Za-z0-9_.]{1,64}$/;
+
+/**
+ * An Evaluator that sends each candidate of `config` to the workers of a queue. Works for every
+ * engine-scored proxy (zen and the table's); 'flops' / 'params' / 'random' need no engine and are
+ * counted here, as locally. Resolves once the queue's connections are ready.
+ */
+export async function queueEvaluator<G = unknown>(config: SearchConfig, o: QueueEvaluatorOptions): Promise<QueueEvaluator<G>> {
+  const target = typeof o.redis === 'string' ? parseRedisUrl(o.redis, '--queue', process.env.ZENNAS_REDIS_PASSWORD) : o.redis;
+  const name = checkQueueName(o.queue ?? DEFAULT_QUEUE, '--queue-name');
+  const runId = o.runId ?? configRunId(config);
+  if (!RUN_ID.test(runId)) throw new ZennasError('E_OPTION', `runId must be 1–64 letters, digits, '_' or '.', got ${JSON.stringify(runId)}`);
+  const attempts = o.attempts ?? 3;
+  const pollMs = (o.pollSeconds ?? 5) * 1000;
+  const timeoutMs = (o.redisTimeoutSeconds ?? 120) * 1000;
+  const keep = o.coveredIteration !== undefined;
+  const connection = { ...target.connection };
+
+  const queue = new Queue(name, {
+    connection: { ...connection, connectionName: `zennas-coordinator-${runId}` },
+    streams: { events: { maxLen: 100_000 } },
+    defaultJobOptions: {
+      attempts, backoff: { type: 'fixed', delay: 1000 },
+      // Kept until a checkpoint covers them (a resumed coordinator re-attaches); else dropped at once.
+      removeOnComplete: keep ? false : true, removeOnFail: keep ? false : true,
+    },
+  });
+  queue.setMaxListeners(0);
+  const events = new QueueEvents(name, { connection: { ...connection, connectionName: `zennas-events-${runId}` } });
+  const redis: Redis = openRedis(connection, `zennas-stats-${runId}`);
+  queue.on('error', () => {}); // reported through the watchdog
+  events.on('error', () => {});
+  redis.on('error', () => {});
+
+  const pending = new Map<string, Pending>();
+  const consumed: { iteration: number; id: string }[] = [];
+  let done = 0;
+  const recent: number[] = []; // completion times (ms) for the rate
+  let broken: ZennasError | undefined;
+  let closed = false;
+
+  const fail = (e: ZennasError) => {
+    if (broken) return;
+    broken = e;
+    for (const p of pending.values()) p.reject(e);
+    pending.clear();
+  };
+
+  const settle = (id: string, f: (p: Pending) => void) => {
+    const p = pending.get(id);
+    if (!p) return;
+    pending.delete(id);
+    done++;
+    recent.push(Date.now());
+    if (recent.length > 4096) recent.splice(0, recent.length - 4096);
+    consumed.push({ iteration: p.iteration, id });
+    f(p);
+    prune();
+  };
+  const completed = (id: string, returnvalue: unknown) => settle(id, (p) => {
+    try {
+      p.resolve(readResult(returnvalue));
+    } catch (e) {
+      p.reject(e as Error);
+    }
+  });
+  const failed = (id: string, reason: string) => settle(id, (p) => {
+    const f = parseFailure(reason ?? 'failed without a reason');
+    // The engine's own error, rebuilt: the search logs the message a local run logs (and stops on E_NATIVE/E_BACKEND/E_INTERNAL).
+    p.reject(f.code ? new ZennasError(f.code, f.message) : new Error(`the job failed on the workers: ${f.message}`));
+  });
+
+  events.on('completed', ({ jobId: id, returnvalue }) => completed(id, returnvalue));
+  events.on('failed', ({ jobId: id, failedReason }) => {
+    // A failed attempt that will be retried also lands here; only the job's final failure counts.
+    const p = pending.get(id);
+    if (p) void lookUp([p]);
+    void failedReason;
+  });
+  // A job id that already existed (a resumed run): it may be finished already.
+  events.on('duplicated', ({ jobId: id }) => {
+    const p = pending.get(id);
+    if (p) void lookUp([p]);
+  });
+
+  /** Read jobs' states directly: finished ones settle, missing ones are added again. */
+  const lookUp = async (ps: Pending[]) => {
+    for (const p of ps) {
+      if (!pending.has(p.id)) continue;
+      let job: Job | undefined;
+      try {
+        job = await queue.getJob(p.id);
+      } catch {
+        return; // Redis trouble: the watchdog decides
+      }
+      if (!pending.has(p.id)) continue;
+      if (!job) {
+        // Redis lost it (a restart before its write reached the append-only file) or it was pruned: add it again.
+        queue.add('score', p.payload, { jobId: p.id }).catch(() => {});
+        continue;
+      }
+      const state = await job.getState().catch(() => 'unknown');
+      if (state === 'completed') completed(p.id, job.returnvalue);
+      else if (state === 'failed') failed(p.id, job.failedReason);
+    }
+  };
+
+  // Adds are gathered per tick: the loop submits a batch at once, and addBulk is one round trip.
+  let toAdd: Pending[] = [];
+  const flush = () => {
+    const batch = toAdd;
+    toAdd = [];
+    queue.addBulk(batch.map((p) => ({ name: 'score', data: p.payload, opts: { jobId: p.id } }))).catch((e: Error) => {
+      fail(new ZennasError('E_BACKEND', `cannot add jobs to queue '${name}' at ${target.display}: ${e.message}`));
+    });
+  };
+
+  let pruning = false;
+  const prune = () => {
+    if (pruning || consumed.length === 0) return;
+    const covered = keep ? o.coveredIteration!() : Infinity;
+    if (!keep) {
+      consumed.length = 0; // removeOnComplete / removeOnFail removed them already
+      return;
+    }
+    const drop = consumed.filter((c) => c.iteration <= covered);
+    if (drop.length === 0) return;
+    const left = consumed.filter((c) => c.iteration > covered);
+    consumed.length = 0;
+    consumed.push(...left);
+    pruning = true;
+    void (async () => {
+      for (const c of drop) await queue.remove(c.id).catch(() => 0);
+      pruning = false;
+    })();
+  };
+
+  // Watchdog: Redis answering, missed events.
+  let lastOk = Date.now();
+  const watchdog = setInterval(() => {
+    if (closed || broken) return;
+    redis.ping().then(() => { lastOk = Date.now(); }, () => {});
+    if (Date.now() - lastOk > timeoutMs) {
+      fail(new ZennasError('E_BACKEND', `lost Redis at ${target.display} for over ${Math.round(timeoutMs / 1000)} s; the checkpoint is kept: start Redis again and rerun with --resume (jobs already done are not scored again)`));
+      return;
+    }
+    const old = [...pending.values()].filter((p) => Date.now() - p.since > pollMs);
+    if (old.length) {
+      for (const p of old) p.since = Date.now();
+      void lookUp(old);
+    }
+  }, Math.min(1000, pollMs));
+  watchdog.unref();
+
+  try {
+    await Promise.race([
+      Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.ping()]),
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer within ${Math.round(Math.min(timeoutMs, 30000) / 1000)} s`)), Math.min(timeoutMs, 30000)).unref()),
+    ]);
+  } catch (e) {
+    clearInterval(watchdog);
+    await Promise.allSettled([queue.close(), events.close()]);
+    redis.disconnect();
+    throw new ZennasError('E_BACKEND', `cannot reach Redis at ${target.display}: ${(e as Error).message}`);
+  }
+
+  // The engine the local scorer calls: each call becomes a job of the current candidate.
+  const current = new AsyncLocalStorage<number>();
+  const submit = (proxy: string, d: Int32Array, options: Record<string, unknown>): Promise<{ mean: number; seconds: number }> => {
+    if (broken) return Promise.reject(broken);
+    if (closed) return Promise.reject(new ZennasError('E_CANCELLED', 'the queue evaluator is closed'));
+    const iteration = current.getStore();
+    if (iteration === undefined) return Promise.reject(new ZennasError('E_INTERNAL', 'a queue engine call outside evaluate()'));
+    const payload = encodePayload(proxy, d, options);
+    const bytes = payloadBytes(payload);
+    if (bytes > MAX_PAYLOAD_BYTES) return Promise.reject(new ZennasError('E_OPTION', `the job of iteration ${iteration} is ${bytes} bytes, over the workers' limit of ${MAX_PAYLOAD_BYTES}`));
+    const id = jobId(runId, iteration, payload);
+    return new Promise((resolve, reject) => {
+      const p: Pending = { id, iteration, payload, since: Date.now(), resolve, reject };
+      const before = pending.get(id);
+      if (before) before.reject(new ZennasError('E_INTERNAL', `job ${id} submitted twice`));
+      pending.set(id, p);
+      if (toAdd.length === 0) setImmediate(flush);
+      toAdd.push(p);
+    });
+  };
+  const engine: SearchEngine = {
+    zenScore: (d, opts) => submit('zen', d, opts as unknown as Record<string, unknown>),
+    run: (proxy, d, opts) => submit(proxy, d, opts),
+    close: () => {},
+  };
+  const inner = scorerEvaluator(configScorer(config, engine));
+
+  return {
+    runId,
+    display: target.display,
+    async evaluate(c: Candidate<G>): Promise<Evaluation> {
+      if (broken) throw broken;
+      const r = await current.run(c.iteration, () => inner.evaluate(c as Candidate<never>));
+      if (broken) throw broken; // the queue broke: stop the search rather than record −∞
+      return r;
+    },
+    async stats(): Promise<QueueStats> {
+      const [counts, workers] = await Promise.all([
+        queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
+        listWorkers(redis, name),
+      ]);
+      const now = Date.now();
+      const window = recent.filter((t) => now - t <= 10_000);
+      const span = window.length > 1 ? Math.max(1, now - window[0]!) : 10_000;
+      return {
+        workers: workers.length, slots: workers.reduce((s, w) => s + w.concurrency, 0),
+        queued: (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0), running: counts.active ?? 0,
+        done, pending: pending.size, candidatesPerSecond: (1000 * window.length) / span,
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      clearInterval(watchdog);
+      for (const p of pending.values()) p.reject(new ZennasError('E_CANCELLED', 'the queue evaluator was closed'));
+      pending.clear();
+      const quit = Promise.allSettled([queue.close(), events.close(), redis.quit()]);
+      // Redis gone: do not hang the exit on a connection that will never answer.
+      await Promise.race([quit, new Promise((r) => setTimeout(r, 2000).unref())]);
+      queue.disconnect?.();
+      events.disconnect?.();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,15 @@
+/** Distributed scoring on Redis + BullMQ: workers, the queue Evaluator, the registry, the job format. */
+export { parseRedisUrl, maskUrl } from './connection';
+export type { RedisConnection, RedisTarget } from './connection';
+export { DEFAULT_QUEUE, checkQueueName } from './names';
+export {
+  PAYLOAD_VERSION, MAX_PAYLOAD_BYTES, WORKER_PROXIES, PayloadError, encodePayload, readPayload, readResult, payloadBytes, payloadHash,
+  encodeNumber, decodeNumber, failureText, parseFailure, standInScore,
+} from './payload';
+export type { JobPayload, CheckedPayload, JobResult } from './payload';
+export { startWorker } from './worker';
+export type { WorkerOptions, WorkerHandle, WorkerEngine } from './worker';
+export { queueEvaluator, configRunId, jobId } from './coordinator';
+export type { QueueEvaluator, QueueEvaluatorOptions, QueueStats } from './coordinator';
+export { listWorkers, openRedis } from './registry';
+export type { WorkerInfo } from './registry';

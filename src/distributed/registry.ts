@@ -1,0 +1,74 @@
+/**
+ * Worker registry: each worker keeps a Redis hash (host, backend, threads, jobs done, last seen)
+ * that expires unless its heartbeat refreshes it, so `zennas workers` and the coordinator's
+ * progress line see live workers only. Job liveness itself is BullMQ's (job locks renewed while a
+ * job runs; a lock that lapses makes the job stalled and another worker retries it): the registry
+ * is for people, the locks are for correctness.
+ */
+import { Redis } from 'ioredis';
+import { RedisConnection } from './connection';
+import { workerKey, workerPattern } from './names';
+
+/** One worker as the registry shows it. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  backend: string;
+  threads: number;
+  concurrency: number;
+  /** 'engine' or 'stand-in' (the instant test mode). */
+  mode: string;
+  jobsDone: number;
+  jobsFailed: number;
+  /** Jobs it is running now. */
+  running: number;
+  startedAt: number;
+  /** ms since the epoch of its last heartbeat. */
+  lastSeen: number;
+}
+
+/** A Redis client for zennas' own keys (registry, stats), with the same connection options as BullMQ's. */
+export function openRedis(connection: RedisConnection, name: string): Redis {
+  return new Redis({ ...connection, connectionName: name, lazyConnect: false });
+}
+
+/** Write one heartbeat: the hash, expiring after `ttlSeconds`. */
+export async function writeHeartbeat(redis: Redis, queue: string, info: WorkerInfo, ttlSeconds: number): Promise<void> {
+  const key = workerKey(queue, info.id);
+  const fields: Record<string, string> = {};
+  for (const [k, v] of Object.entries(info)) fields[k] = String(v);
+  await redis.multi().hset(key, fields).expire(key, Math.max(1, Math.ceil(ttlSeconds))).exec();
+}
+
+/** Remove a worker's entry (graceful stop). */
+export async function removeWorker(redis: Redis, queue: string, id: string): Promise<void> {
+  await redis.del(workerKey(queue, id));
+}
+
+/** The live workers of a queue, by id. */
+export async function listWorkers(redis: Redis, queue: string): Promise<WorkerInfo[]> {
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', workerPattern(queue), 'COUNT', 500);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0' && keys.length < 100_000);
+  const out: WorkerInfo[] = [];
+  if (keys.length === 0) return out;
+  const pipe = redis.pipeline();
+  for (const k of keys) pipe.hgetall(k);
+  const res = (await pipe.exec()) ?? [];
+  for (const [err, h] of res) {
+    if (err || !h || typeof h !== 'object') continue;
+    const r = h as Record<string, string>;
+    if (!r.id) continue; // expired between SCAN and HGETALL
+    const n = (k: string) => (Number.isFinite(Number(r[k])) ? Number(r[k]) : 0);
+    out.push({
+      id: r.id, host: r.host ?? '?', pid: n('pid'), backend: r.backend ?? '?', threads: n('threads'), concurrency: n('concurrency'),
+      mode: r.mode ?? 'engine', jobsDone: n('jobsDone'), jobsFailed: n('jobsFailed'), running: n('running'), startedAt: n('startedAt'), lastSeen: n('lastSeen'),
+    });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
