@@ -206,7 +206,8 @@ test.serial('measureLatency: the Engine for cudnn, trtexec for tensorrt; options
   const e = new Engine({ backend: 'cpu', threads: 1 });
   try {
     const cpu = await measureLatency(e, descriptor, { batchSize: 2, resolution: 32, warmup: 0, iterations: 2 });
-    t.is(cpu.engine, 'cudnn');
+    t.is(cpu.engine, 'zennas-cpu'); // the CPU Engine's own forward (issue #13 item 8: not 'cudnn')
+    t.is(cpu.runtime, 'cpu');
     t.true(cpu.meanMs > 0 && cpu.p90Ms >= cpu.medianMs, JSON.stringify(cpu));
     const trt = await withFake('ok', () => measureLatency(null, descriptor, { ...OPTS, engine: 'tensorrt' }));
     t.is(trt.result.engine, 'tensorrt');
@@ -224,9 +225,9 @@ test.serial('measureLatency: the Engine for cudnn, trtexec for tensorrt; options
       t.regex(err!.message, re);
     };
     await opt(measureLatency(e, descriptor, { batchSize: 2, trtexec: FAKE }), /trtexec is an option of engine 'tensorrt' only/);
-    await opt(measureLatency(null, descriptor, { batchSize: 2 }), /engine 'cudnn' is timed by an Engine/);
+    await opt(measureLatency(null, descriptor, { batchSize: 2 }), /engine 'native' is timed by an Engine/);
     await opt(measureLatency(e, descriptor, { batchsize: 2 } as never), /unknown latency option 'batchsize' \(did you mean 'batchSize'\?\)/);
-    await opt(measureLatency(e, descriptor, { engine: 'onnxruntime' as never }), /engine must be 'cudnn' or 'tensorrt'/);
+    await opt(measureLatency(e, descriptor, { engine: 'onnx' as never }), /engine must be 'native', 'cudnn', 'tensorrt', 'onnxruntime'/);
     await opt(measureLatency(e, descriptor, { batchSize: 0 }), /batchSize/);
   } finally {
     e.close();

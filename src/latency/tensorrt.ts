@@ -86,7 +86,7 @@ export function findTrtexec(explicit?: string, env: NodeJS.ProcessEnv = process.
   if (found) return { path: found };
   return {
     reason: 'TensorRT not found: no trtexec on PATH or in /usr/src/tensorrt/bin, /opt/tensorrt/bin ($TENSORRT_ROOT/bin). ' +
-      "Install TensorRT or set ZENNAS_TRTEXEC to its trtexec; engine 'cudnn' needs no TensorRT",
+      "Install TensorRT or set ZENNAS_TRTEXEC to its trtexec; engines 'native' and 'onnxruntime' need no TensorRT",
   };
 }
 

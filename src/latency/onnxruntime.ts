@@ -1,0 +1,208 @@
+/**
+ * CPU deployment latency through onnxruntime-node (issue #15 item 3): the network's inference ONNX
+ * (src/export: the engine's Philox weights, BN calibrated and folded) run by onnxruntime's CPU
+ * execution provider — the runtime people deploy CNNs on. HardCoRe-NAS's protocol: batch 1 by
+ * default, untimed warm-up runs, then timed runs, each one `session.run` timed by the wall clock
+ * of this thread (a CPU run is synchronous work; no device queue to drain), summarised as the
+ * other runners are (median = p50, p90, …).
+ *
+ * onnxruntime-node is an optional dependency: its CPU binaries ship inside the npm package, and its
+ * postinstall download of the CUDA provider is skipped (ONNXRUNTIME_NODE_INSTALL=skip, .npmrc). When
+ * it is missing, every call is E_BACKEND saying how to install it; nothing else in zennas needs it.
+ */
+import * as os from 'os';
+import { ZennasError } from '../errors';
+import { Engine } from '../engine/engine';
+import { BnStatisticsSource, exportInferenceOnnx } from '../export/inference';
+import { ONNX_INPUT } from '../export/onnx';
+import { decodeDescriptor } from '../ops/descriptor';
+import { latencyStats, LatencySummary } from './stats';
+import { checkInt, describe, optionError } from '../util/validate';
+
+/** The part of onnxruntime-node's API this runner uses. */
+interface OrtTensor { readonly dims: readonly number[] }
+interface OrtSession {
+  readonly inputNames: readonly string[];
+  run(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>>;
+  release(): Promise<void>;
+}
+interface OrtModule {
+  InferenceSession: { create(model: Uint8Array, options: Record<string, unknown>): Promise<OrtSession> };
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => OrtTensor;
+  env: { versions?: { node?: string; common?: string } };
+}
+
+let cached: { mod?: OrtModule; version?: string; reason?: string } | undefined;
+
+/** onnxruntime-node, loaded once on first use; `reason` says why it cannot be. */
+export function onnxRuntimeStatus(): { available: boolean; version?: string; reason?: string } {
+  if (!cached) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const mod = require('onnxruntime-node') as OrtModule;
+      let version = mod.env?.versions?.node;
+      try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        version = (require('onnxruntime-node/package.json') as { version: string }).version;
+      } catch { /* the version from env.versions will do */ }
+      cached = { mod, version };
+    } catch (e) {
+      cached = {
+        reason: `onnxruntime-node is not installed or cannot load (${(e as Error).message.split('\n')[0]}); it is an optional dependency of zennas: ` +
+          "install it with 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node' (its CPU runtime ships in the package; the switch skips a GPU download)",
+      };
+    }
+  }
+  return cached.mod ? { available: true, version: cached.version } : { available: false, reason: cached.reason };
+}
+
+function ort(): OrtModule {
+  const s = onnxRuntimeStatus();
+  if (!s.available) throw new ZennasError('E_BACKEND', s.reason!);
+  return cached!.mod!;
+}
+
+/** Options of `onnxRuntimeLatency`. */
+export interface OnnxRuntimeLatencyOptions {
+  /** Images per run (default 1: HardCoRe-NAS's and mobile deployment's batch). */
+  batchSize?: number;
+  /** Input height = width (default 224). */
+  resolution?: number;
+  /** Untimed runs first (default 10). */
+  warmup?: number;
+  /** Timed runs (default 30). */
+  iterations?: number;
+  /**
+   * onnxruntime intra-op threads (default 1: one core, the measurement least disturbed by other
+   * work on the machine; HardCoRe-NAS does not state its thread count). inter-op threads are 1.
+   */
+  threads?: number;
+  /** BN statistics of the export: 'calibrated' (default; see src/export/inference.ts) or 'fresh'. */
+  bn?: 'calibrated' | 'fresh';
+  /** BN ε folded into the exported convolutions (default 1e-5; timing does not depend on it). */
+  bnEps?: number;
+  /**
+   * Computes the BN calibration statistics (an Engine with backend 'cpu'); default: a CPU Engine
+   * opened for the call and closed after it. null: none (then only nets without BN, or bn 'fresh').
+   */
+  bnSource?: BnStatisticsSource | null;
+  /** Input channels when the network is given as an ONNX model instead of a descriptor (default 3). */
+  inputChannels?: number;
+}
+
+/** Result of `onnxRuntimeLatency`: per-run milliseconds over the timed runs. */
+export interface OnnxRuntimeLatencyResult extends LatencySummary {
+  engine: 'onnxruntime';
+  /** onnxruntime-node's version, e.g. "1.30.0". */
+  onnxruntimeVersion: string;
+  threads: number;
+  batchSize: number;
+  resolution: number;
+  /** The CPU, e.g. "AMD EPYC 7B13 (2 cores)". */
+  device: string;
+  /** Seconds of export + session creation (not timed in the samples). */
+  setupSeconds: number;
+}
+
+const KEYS = ['batchSize', 'resolution', 'warmup', 'iterations', 'threads', 'bn', 'bnEps', 'bnSource', 'inputChannels'] as const;
+
+/** This machine's CPU as latency tables record it: model name and logical core count. */
+export function cpuDescription(): string {
+  const cpus = os.cpus();
+  const model = (cpus[0]?.model ?? 'unknown CPU').replace(/\s+/g, ' ').trim();
+  return `${model} (${cpus.length} ${cpus.length === 1 ? 'core' : 'cores'})`;
+}
+
+/** The checked options with their defaults. */
+export function onnxRuntimeOptions(options: OnnxRuntimeLatencyOptions = {}): Required<Omit<OnnxRuntimeLatencyOptions, 'bnSource' | 'bnEps'>> & Pick<OnnxRuntimeLatencyOptions, 'bnSource' | 'bnEps'> {
+  if (options === null || typeof options !== 'object') optionError('onnxruntime latency options must be an object');
+  for (const k of Object.keys(options)) {
+    if ((KEYS as readonly string[]).includes(k)) continue;
+    const near = KEYS.find((x) => x.toLowerCase() === k.toLowerCase());
+    optionError(`unknown onnxruntime latency option '${k}'${near ? ` (did you mean '${near}'?)` : ''}; valid: ${KEYS.join(', ')}`);
+  }
+  const o = options;
+  const bn = o.bn ?? 'calibrated';
+  if (bn !== 'calibrated' && bn !== 'fresh') optionError(`bn must be 'calibrated' or 'fresh', got ${describe(bn)}`);
+  return {
+    batchSize: checkInt('batchSize', o.batchSize ?? 1, 1, 4096),
+    resolution: checkInt('resolution', o.resolution ?? 224, 1, 4096),
+    warmup: checkInt('warmup', o.warmup ?? 10, 0, 100000),
+    iterations: checkInt('iterations', o.iterations ?? 30, 1, 100000),
+    threads: checkInt('threads', o.threads ?? 1, 1, 1024),
+    inputChannels: checkInt('inputChannels', o.inputChannels ?? 3, 1, 1 << 20),
+    bn, bnEps: o.bnEps, bnSource: o.bnSource,
+  };
+}
+
+/**
+ * Latency of a network on onnxruntime's CPU provider: `network` is an engine descriptor (exported
+ * here at the batch size and resolution of the options) or ONNX bytes already exported (static in
+ * H, W; batch fixed or symbolic). One session per call, default graph optimisations (what
+ * deployments get), input N(0,1)-like values fixed once.
+ */
+export async function onnxRuntimeLatency(network: Int32Array | Uint8Array, options: OnnxRuntimeLatencyOptions = {}): Promise<OnnxRuntimeLatencyResult> {
+  const o = onnxRuntimeOptions(options);
+  const rt = ort();
+  const t0 = performance.now();
+  let model: Uint8Array;
+  let inputChannels = o.inputChannels;
+  if (network instanceof Int32Array) {
+    const exportOptions = { resolution: o.resolution, batchSize: o.batchSize, precision: 'fp32' as const, bn: o.bn, ...(o.bnEps !== undefined ? { bnEps: o.bnEps } : {}) };
+    if (o.bnSource !== undefined || o.bn === 'fresh') {
+      model = await exportInferenceOnnx(o.bnSource ?? null, network, exportOptions);
+    } else {
+      // As the TensorRT runner: a CPU Engine for the call computes the BN calibration statistics.
+      const cpu = new Engine({ backend: 'cpu' });
+      try {
+        model = await exportInferenceOnnx(cpu, network, exportOptions);
+      } finally {
+        cpu.close();
+      }
+    }
+    inputChannels = decodeDescriptor(network).inputChannels;
+  } else if (network instanceof Uint8Array) {
+    model = network;
+  } else {
+    throw new ZennasError('E_DESCRIPTOR', `expected a descriptor (Int32Array) or ONNX bytes (Uint8Array), got ${describe(network)}`);
+  }
+  let session: OrtSession;
+  try {
+    session = await rt.InferenceSession.create(model, {
+      executionProviders: ['cpu'], intraOpNumThreads: o.threads, interOpNumThreads: 1,
+      executionMode: 'sequential', graphOptimizationLevel: 'all',
+    });
+  } catch (e) {
+    throw new ZennasError('E_BACKEND', `onnxruntime could not load the model: ${(e as Error).message}`);
+  }
+  try {
+    const name = session.inputNames[0] ?? ONNX_INPUT;
+    const dims = [o.batchSize, inputChannels, o.resolution, o.resolution];
+    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+    // Fixed pseudo-random values (no denormals, no NaN): timing must not depend on the data.
+    let s = 0x9e3779b9;
+    for (let i = 0; i < data.length; i++) {
+      s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+      data[i] = (s / 2 ** 32) * 2 - 1;
+    }
+    const feeds = { [name]: new rt.Tensor('float32', data, dims) };
+    const setupSeconds = (performance.now() - t0) / 1000;
+    try {
+      for (let i = 0; i < o.warmup; i++) await session.run(feeds);
+      const samples: number[] = [];
+      for (let i = 0; i < o.iterations; i++) {
+        const a = performance.now();
+        await session.run(feeds);
+        samples.push(performance.now() - a);
+      }
+      return {
+        ...latencyStats(samples, o.batchSize), engine: 'onnxruntime', onnxruntimeVersion: onnxRuntimeStatus().version ?? 'unknown',
+        threads: o.threads, batchSize: o.batchSize, resolution: o.resolution, device: cpuDescription(), setupSeconds,
+      };
+    } catch (e) {
+      throw new ZennasError('E_BACKEND', `onnxruntime failed to run the model: ${(e as Error).message}`);
+    }
+  } finally {
+    await session.release().catch(() => undefined);
+  }
+}
