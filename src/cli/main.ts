@@ -5,6 +5,8 @@ import { registerSearchCommand } from './commands/search';
 import { registerLatencyCommand } from './commands/latency';
 import { registerExportCommand } from './commands/export';
 import { registerProxiesCommand } from './commands/proxies';
+import { registerWorkerCommand } from './commands/worker';
+import { registerWorkersCommand } from './commands/workers';
 import { isZennasError } from '../errors';
 import { ioError, isNodeIoError } from '../util/files';
 
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
   registerLatencyCommand(program);
   registerExportCommand(program);
   registerProxiesCommand(program);  // `zennas proxies` and `score --proxy`
+  registerWorkerCommand(program);   // distributed scoring (src/distributed)
+  registerWorkersCommand(program);
   program.addHelpText('after', `
 Structures use the PlainNet grammar of the ZenNet zoo, e.g.
   SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK1K5K1(16,32,2,16,2)SuperConvK1BNRELU(32,128,1,1)

@@ -1,0 +1,66 @@
+import { Command } from 'commander';
+import { ZennasError } from '../../errors';
+import { startWorker } from '../../distributed/worker';
+import { parseRedisUrl } from '../../distributed/connection';
+import { DEFAULT_QUEUE } from '../../distributed/names';
+import { intOption } from '../structure-input';
+
+interface WorkerFlags {
+  redis: string; backend: string; threads?: number; concurrency: number; queue: string;
+  standIn?: boolean; standInDelay?: number; lockDuration: number; stalledInterval: number; quiet?: boolean;
+}
+
+/** `zennas worker`: serve scoring jobs of a Redis queue with this machine's engine. */
+export function registerWorkerCommand(program: Command): void {
+  program
+    .command('worker')
+    .description('serve scoring jobs from a Redis queue (BullMQ) on this machine\'s engine, for `zennas search --queue` / `zennas score --queue`')
+    .requiredOption('--redis <url>', 'redis://[:PASSWORD@]HOST:PORT[/DB], or rediss://… for TLS (password also from ZENNAS_REDIS_PASSWORD)')
+    .option('--backend <name>', "engine of the Zen-score: 'cpu' or 'cuda' (the other proxies run on a CPU engine)", 'cpu')
+    .option('-t, --threads <n>', 'engine threads, shared by the jobs running at once (default: all cores)', intOption('--threads', 1, 1024))
+    .option('-c, --concurrency <n>', 'jobs run at once', intOption('--concurrency', 1, 1024), 1)
+    .option('--queue <name>', 'queue name (the search\'s --queue-name)', DEFAULT_QUEUE)
+    .option('--stand-in', 'test mode: no engine; answer every valid job at once with a score hashed from the job (measures the coordinator and Redis alone)')
+    .option('--stand-in-delay <ms>', 'test mode: the stand-in answers after this many ms', intOption('--stand-in-delay', 0, 86_400_000))
+    .option('--lock-duration <ms>', 'job lock: a worker silent this long loses its job to another worker', intOption('--lock-duration', 100, 86_400_000), 30_000)
+    .option('--stalled-interval <ms>', 'how often this worker looks for jobs whose worker died', intOption('--stalled-interval', 100, 86_400_000), 30_000)
+    .option('-q, --quiet', 'no log lines (start, failed jobs, stalls)')
+    .addHelpText('after', `
+A worker runs until stopped: SIGINT/SIGTERM finishes the jobs it is running and exits; a second
+signal hands them back at once (another worker retries them after --lock-duration).
+A job whose payload is malformed, too large or names an unknown proxy, or that the engine refuses
+(bad descriptor, options, out of memory), fails once with its error and is not retried; the worker
+goes on. Run one worker per machine (or per GPU, with --backend cuda and CUDA_VISIBLE_DEVICES).
+
+Examples:
+  $ zennas worker --redis redis://10.0.0.5:6379 --threads 16
+  $ ZENNAS_REDIS_PASSWORD=secret zennas worker --redis rediss://redis.internal:6380/2 --backend cuda
+  $ zennas worker --redis redis://127.0.0.1:6379 --stand-in --concurrency 64   # coordinator benchmark`)
+    .action(async (f: WorkerFlags) => {
+      if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
+      if (f.standInDelay !== undefined && !f.standIn) throw new ZennasError('E_OPTION', '--stand-in-delay needs --stand-in');
+      const target = parseRedisUrl(f.redis, '--redis', process.env.ZENNAS_REDIS_PASSWORD);
+      const log = f.quiet ? () => {} : (l: string) => process.stderr.write(`zennas worker: ${l}\n`);
+      const w = await startWorker({
+        redis: target, queue: f.queue, backend: f.backend as 'cpu' | 'cuda', threads: f.threads, concurrency: f.concurrency,
+        standIn: f.standIn ? { delayMs: f.standInDelay ?? 0 } : undefined, lockDuration: f.lockDuration, stalledInterval: f.stalledInterval, onLog: log,
+      });
+      log(`${w.id} serving queue '${f.queue}' at ${target.display}: ${f.standIn ? 'stand-in (test mode, no engine)' : `backend ${f.backend}${f.threads ? `, ${f.threads} threads` : ''}`}, concurrency ${f.concurrency}`);
+      await new Promise<void>((resolve) => {
+        let stops = 0;
+        const stop = (sig: string) => {
+          stops++;
+          if (stops === 1) {
+            log(`${sig}: finishing the running jobs (${w.counts.running}); again to hand them back now`);
+            void w.close(false).then(() => { process.exitCode = 0; resolve(); });
+          } else {
+            log(`${sig}: handing the running jobs back`);
+            void w.close(true).finally(() => { process.exitCode = 130; resolve(); });
+          }
+        };
+        process.on('SIGINT', () => stop('SIGINT'));
+        process.on('SIGTERM', () => stop('SIGTERM'));
+      });
+      log(`stopped after ${w.counts.done} jobs (${w.counts.failed} failed)`);
+    });
+}
