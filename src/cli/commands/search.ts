@@ -18,6 +18,7 @@ import { backends } from '../../engine/engine';
 import { engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg, engineIntOption } from '../structure-input';
+import { openCommandQueue } from '../../distributed/search-queue';
 
 interface SearchFlags {
   space: string; preset?: string; init?: string; resolution?: number; numClasses?: number;
@@ -25,6 +26,7 @@ interface SearchFlags {
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
   latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean;
+  queue?: string; queueName?: string;
   checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; algorithm: string;
 }
 
@@ -290,6 +292,8 @@ export function registerSearchCommand(program: Command): void {
     .option('--rho <x>', "probability of a block-type change: 'paper' (1 → 0.1 over T/2) or a constant", 'paper')
     .option('--se', 'SE modules in residual blocks (Space II)')
     .option('--backend <name>', "scoring backend 'cpu' or 'cuda'", 'cpu')
+    .option('--queue <url>', 'score on the workers of a Redis queue (redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://; `zennas worker`): same result as scoring here')
+    .option('--queue-name <name>', "queue of --queue (the workers' --queue)", 'zennas')
     .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md (+ plot SVGs) here, listed in zennas-run.json; zennas.lock while it runs')
     .option('--resume', 'continue the run in --out from its checkpoint (flags not given are taken from it)')
     .option('--overwrite', 'start afresh in an --out that holds a search (deletes the files its zennas-run.json lists, nothing else)')
@@ -370,9 +374,11 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   const threads = f.threads;
 
   const counted = (COUNTED_PROXIES as readonly string[]).includes(f.proxy);
-  const engine: SearchEngine | undefined = counted ? undefined : openEngine(f.proxy === 'zen' ? f.backend as 'cpu' | 'cuda' : 'cpu', threads);
+  const engine: SearchEngine | undefined = counted || f.queue ? undefined : openEngine(f.proxy === 'zen' ? f.backend as 'cpu' | 'cuda' : 'cpu', threads);
   let latencyEngine: SearchEngine | undefined;
-  const showBar = f.progress && !f.json && !!process.stderr.isTTY;
+  // --queue: the workers score (src/distributed); its progress line replaces the bar.
+  const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, outDir: f.out, progress: f.progress && !f.json }) : undefined;
+  const showBar = f.progress && !f.json && !!process.stderr.isTTY && !queued;
   const bar = new SingleBar({
     format: 'search [{bar}] {value}/{total} it | best {best} | pop {pop} | {rate} cand/s | ETA {eta_formatted}',
     stream: process.stderr, hideCursor: true, etaBuffer: 50, fps: 5,
@@ -388,7 +394,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   process.on('SIGINT', onSigint);
   try {
     const hooks: SearchHooks<Structure> = {
-      evaluator: scorerEvaluator(noteFailures(configScorer(config, engine), failures)),
+      evaluator: queued ? queued.evaluator : scorerEvaluator(noteFailures(configScorer(config, engine), failures)),
       outDir: f.out,
       resume: !!f.resume,
       overwrite: !!f.overwrite,
@@ -424,6 +430,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     bar.stop();
     process.off('SIGINT', onSigint);
     engine?.close();
+    await queued?.stop();
     if (latencyEngine && latencyEngine !== engine) latencyEngine.close();
   }
 }
