@@ -9,7 +9,7 @@ import * as path from 'path';
 import { OP_SCHEMA } from '../src/ops/schema';
 
 const camel = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const enumName: Record<string, string> = { conv: 'Conv', dwconv: 'DwConv', bn: 'BN', relu: 'Relu', maxpool: 'MaxPool', gap: 'Gap', linear: 'Linear', sigmoid: 'Sigmoid', mul: 'Mul', add: 'Add', avgpool: 'AvgPool', swish: 'Swish', identity: 'Identity', zero: 'Zero' };
+const enumName: Record<string, string> = { conv: 'Conv', dwconv: 'DwConv', bn: 'BN', relu: 'Relu', maxpool: 'MaxPool', gap: 'Gap', linear: 'Linear', sigmoid: 'Sigmoid', mul: 'Mul', add: 'Add', avgpool: 'AvgPool', swish: 'Swish', identity: 'Identity', zero: 'Zero', hswish: 'Hswish', hsigmoid: 'Hsigmoid' };
 
 export function renderHeader(): string {
   const lines: string[] = [];

@@ -110,7 +110,8 @@ class DeviceEvent {
 
 /** Descriptor opcodes (native/DESCRIPTOR.md, = zennas::OpCode). */
 enum Opcode : int32_t { kConv = 1, kDwConv = 2, kBn = 3, kRelu = 4, kMaxPool = 5, kGap = 6, kLinear = 7,
-                        kSigmoid = 8, kMul = 9, kAdd = 10, kAvgPool = 11, kSwish = 12, kIdentity = 13, kZero = 14 };
+                        kSigmoid = 8, kMul = 9, kAdd = 10, kAvgPool = 11, kSwish = 12, kIdentity = 13, kZero = 14,
+                        kHswish = 15, kHsigmoid = 16 };
 
 /** One op with the spatial sizes of its input and output at the plan's resolution. */
 struct NetOp {

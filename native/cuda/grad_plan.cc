@@ -192,6 +192,8 @@ void GradPlan::forwardOp(size_t i, cudaStream_t stream, cudnnHandle_t handle) {
       break;
     case OpCode::Sigmoid: launchSigmoid(x, y, DType::F32, nIn, stream); break;
     case OpCode::Swish: launchSwish(x, y, DType::F32, nIn, stream); break;
+    case OpCode::Hswish: launchHswish(x, y, DType::F32, nIn, stream); break;
+    case OpCode::Hsigmoid: launchHsigmoid(x, y, DType::F32, nIn, stream); break;
     case OpCode::Mul: launchChannelMul(x, val(o.inputs[1]), y, DType::F32, N, C, HW, stream); break;
     case OpCode::Add:
       // n-ary: (a + b) + c + …, in input order (as the CPU engine)
@@ -249,6 +251,8 @@ void GradPlan::backwardOp(size_t i, bool inputGradient, cudaStream_t stream, cud
     case OpCode::Relu: if (dx) launchReluBwd(y, dy, dx, nIn, acc, stream); break;
     case OpCode::Sigmoid: if (dx) launchSigmoidBwd(y, dy, dx, nIn, acc, stream); break;
     case OpCode::Swish: if (dx) launchSwishBwd(x, dy, dx, nIn, acc, stream); break;
+    case OpCode::Hswish: if (dx) launchHswishBwd(x, dy, dx, nIn, acc, stream); break;
+    case OpCode::Hsigmoid: if (dx) launchHsigmoidBwd(x, dy, dx, nIn, acc, stream); break;
     case OpCode::MaxPool:
       if (dx) {
         launchMaxPoolArgmax(x, argmax_.as<int32_t>(), N, C, H, W, Ho, Wo, o.kernel, o.stride, stream);

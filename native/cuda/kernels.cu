@@ -305,6 +305,32 @@ __global__ void swishKernel(const T* x, T* y, size_t n) {
   }
 }
 
+// Hard-swish / hard-sigmoid (MobileNetV3, PyTorch Hardswish / Hardsigmoid): FP32 in float64, as the CPU.
+template <typename T>
+__global__ void hswishKernel(const T* x, T* y, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    if constexpr (std::is_same<T, float>::value) {
+      const double v = x[i];
+      y[i] = static_cast<float>(v * fmin(fmax(v + 3.0, 0.0), 6.0) / 6.0);
+    } else {
+      const float v = toF(x[i]);
+      y[i] = fromF<T>(v * fminf(fmaxf(v + 3.0f, 0.0f), 6.0f) / 6.0f);
+    }
+  }
+}
+
+template <typename T>
+__global__ void hsigmoidKernel(const T* x, T* y, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    if constexpr (std::is_same<T, float>::value) {
+      const double v = x[i];
+      y[i] = static_cast<float>(fmin(fmax(v + 3.0, 0.0), 6.0) / 6.0);
+    } else {
+      y[i] = fromF<T>(fminf(fmaxf(toF(x[i]) + 3.0f, 0.0f), 6.0f) / 6.0f);
+    }
+  }
+}
+
 /** PyTorch's avg-pool divisor: k² with count_include_pad, else the in-bounds part of the window. */
 __device__ __forceinline__ float avgDivisor(int oy, int ox, int H, int W, int k, int stride, int pad, bool countIncludePad) {
   if (countIncludePad) return static_cast<float>(k * k);
@@ -384,6 +410,22 @@ __global__ void swishBwdKernel(const float* x, const float* dy, float* dx, size_
     // s + x·s·(1 − s), as the CPU (double, no contraction)
     const double d = __dadd_rn(sg, __dmul_rn(__dmul_rn(v, sg), __dsub_rn(1.0, sg)));
     store(dx, i, static_cast<float>(__dmul_rn(static_cast<double>(dy[i]), d)), acc);
+  }
+}
+
+// From the input, PyTorch's rules: hswish' = 0 (x < −3), x/3 + ½ (−3 ≤ x ≤ 3), 1; hsigmoid' = 1/6 on (−3, 3), else 0.
+__global__ void hswishBwdKernel(const float* x, const float* dy, float* dx, size_t n, bool acc) {
+  ZENNAS_GRID_LOOP(i, n) {
+    const double v = x[i];
+    const double slope = v < -3.0 ? 0.0 : (v <= 3.0 ? __dadd_rn(__ddiv_rn(v, 3.0), 0.5) : 1.0);
+    store(dx, i, static_cast<float>(__dmul_rn(static_cast<double>(dy[i]), slope)), acc);
+  }
+}
+
+__global__ void hsigmoidBwdKernel(const float* x, const float* dy, float* dx, size_t n, bool acc) {
+  ZENNAS_GRID_LOOP(i, n) {
+    const double v = x[i];
+    store(dx, i, v > -3.0 && v < 3.0 ? static_cast<float>(__ddiv_rn(static_cast<double>(dy[i]), 6.0)) : 0.0f, acc);
   }
 }
 
@@ -769,6 +811,16 @@ void launchSwish(const void* x, void* y, DType t, size_t n, cudaStream_t stream)
   else swishKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n);
 }
 
+void launchHswish(const void* x, void* y, DType t, size_t n, cudaStream_t stream) {
+  if (t == DType::F32) hswishKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n);
+  else hswishKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n);
+}
+
+void launchHsigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stream) {
+  if (t == DType::F32) hsigmoidKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n);
+  else hsigmoidKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n);
+}
+
 void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
                    bool countIncludePad, cudaStream_t stream) {
   const size_t n = static_cast<size_t>(N) * C * Ho * Wo;
@@ -826,6 +878,14 @@ void launchSigmoidBwd(const float* y, const float* dy, float* dx, size_t n, bool
 
 void launchSwishBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream) {
   swishBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(x, dy, dx, n, acc);
+}
+
+void launchHswishBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream) {
+  hswishBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(x, dy, dx, n, acc);
+}
+
+void launchHsigmoidBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream) {
+  hsigmoidBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(x, dy, dx, n, acc);
 }
 
 void launchAccumulate(const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream) {

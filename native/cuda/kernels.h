@@ -98,6 +98,10 @@ void launchLinear(const void* x, const void* w, const void* bias, void* y, DType
 void launchSigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
 /** y = x·σ(x) (SiLU; FP32: in float64, as the CPU engine); y may equal x. */
 void launchSwish(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
+/** y = x·min(max(x + 3, 0), 6)/6 (hard-swish; FP32: in float64, as the CPU engine); y may equal x. */
+void launchHswish(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
+/** y = min(max(x + 3, 0), 6)/6 (hard-sigmoid; FP32: in float64, as the CPU engine); y may equal x. */
+void launchHsigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
 /** k×k mean, pad (k−1)/2, window summed in (ky, kx) order in float; divisor k² (countIncludePad) or the in-bounds count (PyTorch). */
 void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
                    bool countIncludePad, cudaStream_t stream);
@@ -120,6 +124,10 @@ void launchReluBwd(const float* y, const float* dy, float* dx, size_t n, bool ac
 void launchSigmoidBwd(const float* y, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
 /** dx (+)= float(dy·(s + x·s·(1 − s))), s = σ(x) in float64 (swish from its input). */
 void launchSwishBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
+/** dx (+)= float(dy·h'(x)), h' = 0 / x/3 + ½ / 1 (hard-swish from its input, PyTorch's rule). */
+void launchHswishBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
+/** dx (+)= −3 < x < 3 ? float(dy/6) : 0 (hard-sigmoid from its input, PyTorch's rule). */
+void launchHsigmoidBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
 /** dx (+)= dy (ADD's every input, IDENTITY). */
 void launchAccumulate(const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
 /** dx[n][c][·] (+)= dy[n][c] / HW. */

@@ -192,6 +192,8 @@ void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
         break;
       case kSigmoid: launchSigmoid(src, dst, o_.dtype, nIn, stream); break;
       case kSwish: launchSwish(src, dst, o_.dtype, nIn, stream); break;
+      case kHswish: launchHswish(src, dst, o_.dtype, nIn, stream); break;
+      case kHsigmoid: launchHsigmoid(src, dst, o_.dtype, nIn, stream); break;
       case kMul: launchChannelMul(src, slots_[op.aux].get(), dst, o_.dtype, N, op.cin, hwIn, stream); break;
       case kAdd: {
         // n-ary: (a + b) + c + …; a fused ReLU applies after the last sum only.

@@ -144,6 +144,8 @@ void ZenPlan::enqueueRepeat(bool official, cudaStream_t stream, cudnnHandle_t ha
         break;
       case kSigmoid: launchSigmoid(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
       case kSwish: launchSwish(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
+      case kHswish: launchHswish(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
+      case kHsigmoid: launchHsigmoid(src, dst, DType::F32, static_cast<size_t>(twoB) * op.inElems(), stream); break;
       case kMul: launchChannelMul(src, slots_[op.aux].get(), dst, DType::F32, twoB, op.cin, hwIn, stream); break;
       case kAdd: {
         // n-ary: (a + b) + c + …, in input order (as the CPU engine); dst is never one of inputs 1..

@@ -20,6 +20,8 @@ enum class OpCode : int32_t {
   Swish = 12,
   Identity = 13,
   Zero = 14,
+  Hswish = 15,
+  Hsigmoid = 16,
 };
 
 enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise };
@@ -45,7 +47,7 @@ struct OpSpec {
   bool differentiable, inPlace;
 };
 
-constexpr int32_t kMaxOpCode = 14;
+constexpr int32_t kMaxOpCode = 16;
 
 /** Indexed by opcode − 1. */
 constexpr OpSpec kOpSchema[] = {
@@ -63,6 +65,8 @@ constexpr OpSpec kOpSchema[] = {
     {OpCode::Swish, "swish", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
     {OpCode::Identity, "identity", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
     {OpCode::Zero, "zero", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, false},
+    {OpCode::Hswish, "hswish", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::Hsigmoid, "hsigmoid", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
 };
 
 inline const OpSpec* opSpec(int32_t code) { return code >= 1 && code <= kMaxOpCode ? &kOpSchema[code - 1] : nullptr; }

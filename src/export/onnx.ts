@@ -13,7 +13,8 @@
  * the CLI and the TensorRT runner use: draws, calibration, export.
  *
  * Op mapping (schema column `onnx`): CONV / DWCONV → Conv (group = C), BN → folded or
- * BatchNormalization, RELU → Relu, SIGMOID → Sigmoid, SWISH → Sigmoid + Mul, IDENTITY → Identity,
+ * BatchNormalization, RELU → Relu, SIGMOID → Sigmoid, SWISH → Sigmoid + Mul, HSWISH → HardSwish (opset 14),
+ * HSIGMOID → HardSigmoid (α = 1/6, β = ½), IDENTITY → Identity,
  * ZERO → Mul by a zero scalar, MAXPOOL → MaxPool, AVGPOOL → AveragePool (count_include_pad),
  * GAP → GlobalAveragePool, LINEAR → (Flatten +) Gemm (a bias input when attribute bias = 1),
  * MUL → Mul (the [N,C,1,1] gate broadcasts), ADD → Add (2 inputs) or Sum (more).
@@ -315,6 +316,13 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
         // Opset 17 has no SiLU: x · Sigmoid(x) (TensorRT fuses the pair).
         const x = values[op.inputs[0]!]!;
         y = { ...x, name: node('Mul', at, [x.name, node('Sigmoid', `${at}_sigmoid`, [x.name])]) };
+        break;
+      }
+      case 'hswish': { const x = values[op.inputs[0]!]!; y = { ...x, name: node('HardSwish', at, [x.name]) }; break; }
+      case 'hsigmoid': {
+        // ONNX HardSigmoid is max(0, min(1, αx + β)); PyTorch's relu6(x + 3)/6 is α = 1/6, β = ½.
+        const x = values[op.inputs[0]!]!;
+        y = { ...x, name: node('HardSigmoid', at, [x.name], [float('alpha', 1 / 6), float('beta', 0.5)]) };
         break;
       }
       case 'identity': { const x = values[op.inputs[0]!]!; y = { ...x, name: node('Identity', at, [x.name]) }; break; }

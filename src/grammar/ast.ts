@@ -47,9 +47,41 @@ export interface GapBlock { kind: 'AdaptiveAvgPool'; channels: number; outputSiz
 export interface LinearBlock { kind: 'Linear'; in: number; out: number }
 /** `SE(c)` — squeeze-and-excitation with round(c/4) hidden channels. */
 export interface SEBlock { kind: 'SE'; channels: number }
+/** `SWISH(c)` — x·sigmoid(x). */
+export interface SwishBlock { kind: 'SWISH'; channels: number }
+/** `HSWISH(c)` — hard-swish x·min(max(x + 3, 0), 6)/6. */
+export interface HSwishBlock { kind: 'HSWISH'; channels: number }
 
-export type BasicBlock = ConvBlock | ConvDWBlock | BNBlock | ReluBlock | MaxPoolBlock | GapBlock | LinearBlock | SEBlock;
-export type Block = SuperConvBlock | SuperResBlock | BasicBlock;
+/** Activation of an MBInvRes block, in its name: `RELU`, `SWISH`, `HSWISH`. */
+export type MBActivation = 'relu' | 'swish' | 'hswish';
+/**
+ * Squeeze-and-excitation of an MBInvRes block, in its name: none; `SE` = EfficientNet's (hidden
+ * make_divisible(in·¼, 1) from the block's input channels, the block's activation, sigmoid gate);
+ * `HSE` = MobileNetV3's / HardCoRe-NAS's official code's (hidden make_divisible(mid·¼, 8) from the
+ * expanded channels, ReLU, hard-sigmoid gate). Both with 1×1 convs with bias (LINEAR on the pooled map).
+ */
+export type MBSqueeze = 'none' | 'se' | 'hse';
+
+/**
+ * `MBInvResE{e}K{k}{RELU|SWISH|HSWISH}[SE|HSE](in,out,stride)` — one MobileNetV2 inverted
+ * residual (MBConv) block as timm / torchvision build it: 1×1 expansion to
+ * mid = make_divisible(in·e, 8) + BN + act (absent for e = 1: mid = in), depthwise k×k at `stride`
+ * + BN + act, optional SE, 1×1 projection + BN (linear), and an identity shortcut when
+ * stride = 1 and in = out (as trained only; the Zen-score view drops it).
+ */
+export interface MBInvResBlock {
+  kind: 'MBInvRes';
+  expansion: number;
+  kernel: number;
+  act: MBActivation;
+  se: MBSqueeze;
+  in: number;
+  out: number;
+  stride: number;
+}
+
+export type BasicBlock = ConvBlock | ConvDWBlock | BNBlock | ReluBlock | MaxPoolBlock | GapBlock | LinearBlock | SEBlock | SwishBlock | HSwishBlock;
+export type Block = SuperConvBlock | SuperResBlock | MBInvResBlock | BasicBlock;
 
 /** A parsed structure: the blocks in order. */
 export interface Structure {

@@ -1,7 +1,8 @@
-import { Block, Structure, SuperResBlock } from './ast';
+import { Block, MBActivation, MBSqueeze, Structure, SuperResBlock } from './ast';
+import { mbMidChannels } from './mbinvres';
 import { LIMITS } from './limits';
 import { ZennasError } from '../errors';
-import { blockName } from './format';
+import { blockName, MB_ACT_NAMES, MB_SE_NAMES } from './format';
 
 /**
  * Parser for PlainNet structure strings (DESIGN §2), e.g.
@@ -18,7 +19,12 @@ interface BlockSpec {
   build(a: number[], name: NameParams): Block;
 }
 
-interface NameParams { kernel: number; expansion: number }
+interface NameParams { kernel: number; expansion: number; act?: MBActivation; se?: MBSqueeze }
+
+const invert = <K extends string>(t: Readonly<Record<K, string>>): Record<string, K> =>
+  Object.fromEntries(Object.entries(t).map(([k, v]) => [v, k as K])) as Record<string, K>;
+const MB_ACT_BY_NAME = invert(MB_ACT_NAMES);
+const MB_SE_BY_NAME = invert(MB_SE_NAMES);
 
 const RES_ARGS = ['in', 'out', 'stride', 'bottleneck', 'sub_layers'] as const;
 
@@ -51,6 +57,14 @@ const NAME_PATTERNS: Array<{ re: RegExp; spec: BlockSpec; parts: (m: RegExpExecA
     parts: (m) => ({ kernel: +m[2]!, expansion: +m[1]! }),
     spec: { args: RES_ARGS, build: res('SuperResIDWEXKX') },
   },
+  {
+    re: /^MBInvResE(\d+)K(\d+)(RELU|SWISH|HSWISH)(SE|HSE)?$/,
+    parts: (m) => ({ kernel: +m[2]!, expansion: +m[1]!, act: MB_ACT_BY_NAME[m[3]!]!, se: MB_SE_BY_NAME[m[4] ?? '']! }),
+    spec: {
+      args: ['in', 'out', 'stride'],
+      build: (a, n) => ({ kind: 'MBInvRes', expansion: n.expansion, kernel: n.kernel, act: n.act!, se: n.se!, in: a[0]!, out: a[1]!, stride: a[2]! }),
+    },
+  },
 ];
 
 const BASIC: Record<string, BlockSpec> = {
@@ -62,9 +76,11 @@ const BASIC: Record<string, BlockSpec> = {
   AdaptiveAvgPool: { args: ['channels', 'output_size'], build: (a) => ({ kind: 'AdaptiveAvgPool', channels: a[0]!, outputSize: a[1]! }) },
   Linear: { args: ['in', 'out'], build: (a) => ({ kind: 'Linear', in: a[0]!, out: a[1]! }) },
   SE: { args: ['channels'], build: (a) => ({ kind: 'SE', channels: a[0]! }) },
+  SWISH: { args: ['channels'], build: (a) => ({ kind: 'SWISH', channels: a[0]! }) },
+  HSWISH: { args: ['channels'], build: (a) => ({ kind: 'HSWISH', channels: a[0]! }) },
 };
 
-const KNOWN_NAMES = 'SuperConvK{k}BNRELU, SuperResK{k}K{k}, SuperResK1K{k}K1, SuperResIDWE{e}K{k}, ' + Object.keys(BASIC).join(', ');
+const KNOWN_NAMES = 'SuperConvK{k}BNRELU, SuperResK{k}K{k}, SuperResK1K{k}K1, SuperResIDWE{e}K{k}, MBInvResE{e}K{k}{RELU|SWISH|HSWISH}[SE|HSE], ' + Object.keys(BASIC).join(', ');
 
 function fail(code: 'E_PARSE' | 'E_STRUCTURE', pos: number, msg: string): never {
   throw new ZennasError(code, `${msg} (at position ${pos})`, pos);
@@ -78,7 +94,7 @@ function resolveName(name: string, pos: number): { spec: BlockSpec; params: Name
     if (!m) continue;
     const parts = p.parts(m);
     if (parts.check) fail('E_PARSE', pos, parts.check);
-    return { spec: p.spec, params: { kernel: parts.kernel, expansion: parts.expansion } };
+    return { spec: p.spec, params: { kernel: parts.kernel, expansion: parts.expansion, act: parts.act, se: parts.se } };
   }
   if (name === '') fail('E_PARSE', pos, 'expected a block name');
   return fail('E_PARSE', pos, `unknown block '${name.length > 40 ? name.slice(0, 40) + '…' : name}'; known blocks: ${KNOWN_NAMES}`);
@@ -169,8 +185,13 @@ function validateBlock(b: Block, name: string, pos: number): void {
     case 'ConvDW':
       positive(b.channels, 'channels', C); kernel(b.kernel); positive(b.stride, 'stride', LIMITS.maxStride);
       break;
-    case 'BN': case 'RELU': case 'SE':
+    case 'BN': case 'RELU': case 'SE': case 'SWISH': case 'HSWISH':
       positive(b.channels, 'channels', C);
+      break;
+    case 'MBInvRes':
+      kernel(b.kernel); positive(b.expansion, 'expansion', LIMITS.maxExpansion);
+      positive(b.in, 'in', C); positive(b.out, 'out', C); positive(b.stride, 'stride', LIMITS.maxStride);
+      positive(mbMidChannels(b), 'expanded width make_divisible(in·e, 8)', C);
       break;
     case 'MaxPool':
       positive(b.in, 'in', C); positive(b.out, 'out', C); kernel(b.kernel); positive(b.stride, 'stride', LIMITS.maxStride);
@@ -189,7 +210,7 @@ function validateBlock(b: Block, name: string, pos: number): void {
 /** Channels a block consumes and produces. */
 export function blockChannels(b: Block): { in: number; out: number } {
   switch (b.kind) {
-    case 'ConvDW': case 'BN': case 'RELU': case 'SE': case 'AdaptiveAvgPool':
+    case 'ConvDW': case 'BN': case 'RELU': case 'SE': case 'SWISH': case 'HSWISH': case 'AdaptiveAvgPool':
       return { in: b.channels, out: b.channels };
     default:
       return { in: b.in, out: b.out };

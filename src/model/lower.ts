@@ -1,4 +1,5 @@
-import { Block, Structure } from '../grammar/ast';
+import { Block, MBActivation, MBInvResBlock, Structure } from '../grammar/ast';
+import { mbHasResidual, mbMidChannels, mbSeChannels } from '../grammar/mbinvres';
 import { ZennasError } from '../errors';
 import { Layer, LayerList, LayerRole, LayerShape, OpName } from './layers';
 import { inferGraph } from '../ops/graph';
@@ -68,6 +69,10 @@ class Builder {
   bn(v: number): number { return this.emit('bn', [v], this.ch(v)); }
   relu(v: number): number { return this.emit('relu', [v], this.ch(v)); }
   sigmoid(v: number): number { return this.emit('sigmoid', [v], this.ch(v)); }
+  swish(v: number): number { return this.emit('swish', [v], this.ch(v)); }
+  hswish(v: number): number { return this.emit('hswish', [v], this.ch(v)); }
+  hsigmoid(v: number): number { return this.emit('hsigmoid', [v], this.ch(v)); }
+  act(v: number, a: MBActivation): number { return a === 'relu' ? this.relu(v) : a === 'swish' ? this.swish(v) : this.hswish(v); }
   maxpool(v: number, k: number, s: number): number { return this.emit('maxpool', [v], this.ch(v), k, s); }
   gap(v: number): number { return this.emit('gap', [v], this.ch(v)); }
   /** nn.Linear: with bias, as the grammar's Linear block and the classifier head are trained. */
@@ -91,6 +96,31 @@ class Builder {
     const gate = this.sigmoid(this.convBn(h, c, 1, 1, false));
     this.role = saved;
     return this.mul(v, gate);
+  }
+
+  /**
+   * An MBInvRes block's SE (timm SqueezeExcite): GAP → 1×1 conv with bias (LINEAR on the pooled
+   * map) → act → 1×1 conv with bias → gate, multiply. `SE`: the block's act and sigmoid; `HSE`: ReLU and hard-sigmoid.
+   */
+  mbSe(v: number, blk: MBInvResBlock): number {
+    const saved = this.role;
+    this.role = 'se';
+    const g = this.gap(v);
+    const h = this.linear(g, mbSeChannels(blk));
+    const a = blk.se === 'hse' ? this.relu(h) : this.act(h, blk.act);
+    const z = this.linear(a, this.ch(v));
+    const gate = blk.se === 'hse' ? this.hsigmoid(z) : this.sigmoid(z);
+    this.role = saved;
+    return this.mul(v, gate);
+  }
+
+  /** One MBInvRes block: [1×1 expand BN act] dw BN act [SE] 1×1 BN (+ identity shortcut as trained). */
+  mbInvRes(x: number, blk: MBInvResBlock, trained: boolean): number {
+    const e = blk.expansion === 1 ? x : this.act(this.bn(this.conv(x, mbMidChannels(blk), 1, 1)), blk.act);
+    let d = this.act(this.bn(this.dw(e, blk.kernel, blk.stride)), blk.act);
+    if (blk.se !== 'none') d = this.mbSe(d, blk);
+    const y = this.bn(this.conv(d, blk.out, 1, 1));
+    return trained && mbHasResidual(blk) ? this.add(y, x) : y;
   }
 
   finish(output: number): LayerList {
@@ -146,11 +176,14 @@ function lowerBlock(b: Builder, x: number, blk: Block, trained: boolean, se: boo
         x = residual(b, x, blk.out, 1, trained, (v) => unit(v, round8(blk.out * blk.expansion), blk.out, 1));
       }
       return x;
+    case 'MBInvRes': return b.mbInvRes(x, blk, trained);
     case 'ConvKX': return b.conv(x, blk.out, blk.kernel, blk.stride);
     case 'ConvDW': return b.dw(x, blk.kernel, blk.stride);
     case 'BN': return b.bn(x);
     case 'RELU': return b.relu(x);
     case 'SE': return b.se(x);
+    case 'SWISH': return b.swish(x);
+    case 'HSWISH': return b.hswish(x);
     case 'MaxPool': return b.maxpool(x, blk.kernel, blk.stride);
     case 'AdaptiveAvgPool': return b.gap(x);
     case 'Linear': return b.linear(x, blk.out);
@@ -213,11 +246,14 @@ export function loweredOps(s: Structure, opts: LoweredOpsOptions): number {
       case 'SE':
         ops += SE_OPS;
         break;
-      default: // ConvKX, ConvDW, BN, RELU, MaxPool, AdaptiveAvgPool, Linear
+      case 'MBInvRes': // [conv BN act] dw BN act [GAP linear act linear gate mul] conv BN [add]
+        ops += (blk.expansion === 1 ? 0 : 3) + 3 + (blk.se === 'none' ? 0 : 6) + 2 + (trained && mbHasResidual(blk) ? 1 : 0);
+        break;
+      default: // ConvKX, ConvDW, BN, RELU, SWISH, HSWISH, MaxPool, AdaptiveAvgPool, Linear
         ops += 1;
     }
     // The channels the next block receives: what the builder's last op of this block produces.
-    if (blk.kind === 'ConvKX' || blk.kind === 'Linear' || ('subLayers' in blk && L > 0)) ch = blk.out;
+    if (blk.kind === 'ConvKX' || blk.kind === 'Linear' || blk.kind === 'MBInvRes' || ('subLayers' in blk && L > 0)) ch = blk.out;
   }
   if (trained && (opts.numClasses ?? 0) > 0 && s.blocks.length) {
     ops += (s.blocks[s.blocks.length - 1]!.kind === 'AdaptiveAvgPool' ? 0 : 1) + 1;

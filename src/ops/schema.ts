@@ -77,6 +77,8 @@ export const OP_SCHEMA = [
   { code: 12, name: 'swish', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Sigmoid + Mul', doc: 'x · sigmoid(x) (SiLU)' },
   { code: 13, name: 'identity', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Identity', doc: 'y = x (skip connection of a cell)' },
   { code: 14, name: 'zero', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: false, onnx: 'Mul by 0', doc: 'y = 0 of the input’s shape (the “none” edge of a cell)' },
+  { code: 15, name: 'hswish', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSwish', doc: 'x · min(max(x + 3, 0), 6) / 6 (hard-swish, MobileNetV3)' },
+  { code: 16, name: 'hsigmoid', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSigmoid(α = 1/6, β = ½)', doc: 'min(max(x + 3, 0), 6) / 6 (hard-sigmoid, the SE gate of MobileNetV3 / HardCoRe-NAS)' },
 ] as const satisfies readonly OpSpec[];
 
 export type OpName = (typeof OP_SCHEMA)[number]['name'];

@@ -225,7 +225,7 @@ export function referenceForward(net: ReferenceNet, weights: ReferenceWeights, x
         else { const r = runningStats(o.bn, i, n.cout); y = bnEvalForward(src, p.gamma, p.beta, o.bnEps, r.mean, r.variance); }
         break;
       }
-      case 'relu': case 'sigmoid': case 'swish': case 'identity': case 'zero': y = elementwiseForward(n.op, src); break;
+      case 'relu': case 'sigmoid': case 'swish': case 'hswish': case 'hsigmoid': case 'identity': case 'zero': y = elementwiseForward(n.op, src); break;
       case 'maxpool': y = maxPoolForward(src, n.kernel, n.stride); break;
       case 'avgpool': y = avgPoolForward(src, n.kernel, n.stride, attr(n, 'countIncludePad') === 1); break;
       case 'gap': y = gapForward(src); break;
@@ -284,7 +284,7 @@ export function referenceBackward(net: ReferenceNet, weights: ReferenceWeights, 
         gw[i] = { gamma: r.dgamma, beta: r.dbeta };
         break;
       }
-      case 'relu': case 'sigmoid': case 'swish': case 'identity': case 'zero': into(0, elementwiseBackward(n.op, src, gy)); break;
+      case 'relu': case 'sigmoid': case 'swish': case 'hswish': case 'hsigmoid': case 'identity': case 'zero': into(0, elementwiseBackward(n.op, src, gy)); break;
       case 'maxpool': into(0, maxPoolBackward(src, gy, n.kernel, n.stride)); break;
       case 'avgpool': into(0, avgPoolBackward(src, gy, n.kernel, n.stride, attr(n, 'countIncludePad') === 1)); break;
       case 'gap': into(0, gapBackward(src, gy)); break;

@@ -209,11 +209,21 @@ function mapBackward(x: Tensor4, gy: Tensor4, df: (v: number) => number): Tensor
 }
 
 /** Forward of the one-input elementwise ops. */
-export function elementwiseForward(op: 'relu' | 'sigmoid' | 'swish' | 'identity' | 'zero', x: Tensor4): Tensor4 {
+/** The one-input elementwise ops. */
+export type ElementwiseOp = 'relu' | 'sigmoid' | 'swish' | 'hswish' | 'hsigmoid' | 'identity' | 'zero';
+
+/** Hard-sigmoid min(max(x + 3, 0), 6)/6 (PyTorch Hardsigmoid). */
+function hsigmoid(v: number): number {
+  return Math.min(Math.max(v + 3, 0), 6) / 6;
+}
+
+export function elementwiseForward(op: ElementwiseOp, x: Tensor4): Tensor4 {
   switch (op) {
     case 'relu': return map(x, (v) => (v > 0 ? v : 0));
     case 'sigmoid': return map(x, sigmoid);
     case 'swish': return map(x, (v) => v * sigmoid(v));
+    case 'hswish': return map(x, (v) => v * hsigmoid(v));
+    case 'hsigmoid': return map(x, hsigmoid);
     case 'identity': return map(x, (v) => v);
     case 'zero': return zerosLike(x);
   }
@@ -221,13 +231,16 @@ export function elementwiseForward(op: 'relu' | 'sigmoid' | 'swish' | 'identity'
 
 /**
  * VJP of the one-input elementwise ops: ReLU' = 1 for x > 0, else 0 (0 at x = 0, as PyTorch);
- * σ' = σ(1 − σ); swish' = σ + x·σ(1 − σ); identity' = 1; zero' = 0.
+ * σ' = σ(1 − σ); swish' = σ + x·σ(1 − σ); identity' = 1; zero' = 0; PyTorch's hard rules:
+ * hswish' = 0 (x < −3), x/3 + ½ (−3 ≤ x ≤ 3), 1 (x > 3); hsigmoid' = 1/6 on (−3, 3), else 0.
  */
-export function elementwiseBackward(op: 'relu' | 'sigmoid' | 'swish' | 'identity' | 'zero', x: Tensor4, gy: Tensor4): Tensor4 {
+export function elementwiseBackward(op: ElementwiseOp, x: Tensor4, gy: Tensor4): Tensor4 {
   switch (op) {
     case 'relu': return mapBackward(x, gy, (v) => (v > 0 ? 1 : 0));
     case 'sigmoid': return mapBackward(x, gy, (v) => sigmoid(v) * (1 - sigmoid(v)));
     case 'swish': return mapBackward(x, gy, (v) => sigmoid(v) + v * sigmoid(v) * (1 - sigmoid(v)));
+    case 'hswish': return mapBackward(x, gy, (v) => (v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1));
+    case 'hsigmoid': return mapBackward(x, gy, (v) => (v > -3 && v < 3 ? 1 / 6 : 0));
     case 'identity': return mapBackward(x, gy, () => 1);
     case 'zero': return zerosLike(x);
   }

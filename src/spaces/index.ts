@@ -1,6 +1,7 @@
 import { keyedError, opt } from '../util/keyed-error';
 import { spaceI } from './space-i';
 import { spaceII } from './space-ii';
+import { hardcoreSpace } from './hardcore';
 import { SearchSpace, SpacePreset } from './types';
 
 export * from './types';
@@ -8,6 +9,7 @@ export type { ResidualChoice } from './mutation';
 export { structureCodec } from './structure-codec';
 export { spaceI } from './space-i';
 export { spaceII } from './space-ii';
+export * from './hardcore';
 
 /**
  * Registered spaces. Genotype types differ between spaces, so the registry holds
@@ -25,6 +27,7 @@ export function registerSpace<G>(space: SearchSpace<G>): void {
 
 registerSpace(spaceI);
 registerSpace(spaceII);
+registerSpace(hardcoreSpace);
 
 /** All registered spaces, in registration order. */
 export function listSpaces(): AnySpace[] {
