@@ -103,21 +103,39 @@ interface Pending {
   iteration: number;
   payload: JobPayload;
   since: number;
-  resolve: (r: { mean: number; seconds: number }) => void;
+  resolve: (r: QueueCallResult) => void;
   reject: (e: Error) => void;
 }
 
 const RUN_ID = /^[A-Za-z0-9_.]{1,64}$/;
 
+/** What a queue client's call resolves to: the engine call's mean and seconds (and its per-repeat scores). */
+export interface QueueCallResult {
+  mean: number;
+  seconds: number;
+  scores?: number[];
+}
+
+/** Engine calls on the workers of a queue, each a job keyed by (run id, key). */
+export interface QueueClient {
+  readonly runId: string;
+  readonly display: string;
+  /** One engine call as a job; `key` (an iteration, a line number) makes the job id with the run id. */
+  submit(key: number, proxy: string, descriptor: Int32Array, options: Record<string, unknown>): Promise<QueueCallResult>;
+  /** Set when the queue broke (Redis lost): every pending call rejected with it. */
+  readonly broken: ZennasError | undefined;
+  stats(): Promise<QueueStats>;
+  close(): Promise<void>;
+}
+
 /**
- * An Evaluator that sends each candidate of `config` to the workers of a queue. Works for every
- * engine-scored proxy (zen and the table's); 'flops' / 'params' / 'random' need no engine and are
- * counted here, as locally. Resolves once the queue's connections are ready.
+ * A client of a queue: engine calls become jobs with deterministic ids, results come back by
+ * event (or by a poll of long-pending jobs). Resolves once the connections are ready.
  */
-export async function queueEvaluator<G = unknown>(config: SearchConfig, o: QueueEvaluatorOptions): Promise<QueueEvaluator<G>> {
+export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string }): Promise<QueueClient> {
   const target = typeof o.redis === 'string' ? parseRedisUrl(o.redis, '--queue', process.env.ZENNAS_REDIS_PASSWORD) : o.redis;
   const name = checkQueueName(o.queue ?? DEFAULT_QUEUE, '--queue-name');
-  const runId = o.runId ?? configRunId(config);
+  const runId = o.runId;
   if (!RUN_ID.test(runId)) throw new ZennasError('E_OPTION', `runId must be 1–64 letters, digits, '_' or '.', got ${JSON.stringify(runId)}`);
   const attempts = o.attempts ?? 3;
   const pollMs = (o.pollSeconds ?? 5) * 1000;
@@ -273,13 +291,9 @@ export async function queueEvaluator<G = unknown>(config: SearchConfig, o: Queue
     throw new ZennasError('E_BACKEND', `cannot reach Redis at ${target.display}: ${(e as Error).message}`);
   }
 
-  // The engine the local scorer calls: each call becomes a job of the current candidate.
-  const current = new AsyncLocalStorage<number>();
-  const submit = (proxy: string, d: Int32Array, options: Record<string, unknown>): Promise<{ mean: number; seconds: number }> => {
+  const submit = (iteration: number, proxy: string, d: Int32Array, options: Record<string, unknown>): Promise<QueueCallResult> => {
     if (broken) return Promise.reject(broken);
     if (closed) return Promise.reject(new ZennasError('E_CANCELLED', 'the queue evaluator is closed'));
-    const iteration = current.getStore();
-    if (iteration === undefined) return Promise.reject(new ZennasError('E_INTERNAL', 'a queue engine call outside evaluate()'));
     const payload = encodePayload(proxy, d, options);
     const bytes = payloadBytes(payload);
     if (bytes > MAX_PAYLOAD_BYTES) return Promise.reject(new ZennasError('E_OPTION', `the job of iteration ${iteration} is ${bytes} bytes, over the workers' limit of ${MAX_PAYLOAD_BYTES}`));
@@ -293,22 +307,11 @@ export async function queueEvaluator<G = unknown>(config: SearchConfig, o: Queue
       toAdd.push(p);
     });
   };
-  const engine: SearchEngine = {
-    zenScore: (d, opts) => submit('zen', d, opts as unknown as Record<string, unknown>),
-    run: (proxy, d, opts) => submit(proxy, d, opts),
-    close: () => {},
-  };
-  const inner = scorerEvaluator(configScorer(config, engine));
-
   return {
     runId,
     display: target.display,
-    async evaluate(c: Candidate<G>): Promise<Evaluation> {
-      if (broken) throw broken;
-      const r = await current.run(c.iteration, () => inner.evaluate(c as Candidate<never>));
-      if (broken) throw broken; // the queue broke: stop the search rather than record −∞
-      return r;
-    },
+    submit,
+    get broken() { return broken; },
     async stats(): Promise<QueueStats> {
       const [counts, workers] = await Promise.all([
         queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active'),
@@ -336,5 +339,39 @@ export async function queueEvaluator<G = unknown>(config: SearchConfig, o: Queue
       events.disconnect?.();
       redis.disconnect();
     },
+  };
+}
+
+/**
+ * An Evaluator that sends each candidate of `config` to the workers of a queue. Works for every
+ * engine-scored proxy (zen and the table's); 'flops' / 'params' / 'random' need no engine and are
+ * counted here, as locally. Resolves once the queue's connections are ready.
+ */
+export async function queueEvaluator<G = unknown>(config: SearchConfig, o: QueueEvaluatorOptions): Promise<QueueEvaluator<G>> {
+  const client = await openQueueClient({ ...o, runId: o.runId ?? configRunId(config) });
+  // The engine the local scorer calls: each call becomes a job of the candidate being evaluated.
+  const current = new AsyncLocalStorage<number>();
+  const call = (proxy: string, d: Int32Array, opts: Record<string, unknown>) => {
+    const iteration = current.getStore();
+    if (iteration === undefined) return Promise.reject(new ZennasError('E_INTERNAL', 'a queue engine call outside evaluate()'));
+    return client.submit(iteration, proxy, d, opts);
+  };
+  const engine: SearchEngine = {
+    zenScore: (d, opts) => call('zen', d, opts as unknown as Record<string, unknown>),
+    run: (proxy, d, opts) => call(proxy, d, opts),
+    close: () => {},
+  };
+  const inner = scorerEvaluator(configScorer(config, engine));
+  return {
+    runId: client.runId,
+    display: client.display,
+    async evaluate(c: Candidate<G>): Promise<Evaluation> {
+      if (client.broken) throw client.broken;
+      const r = await current.run(c.iteration, () => inner.evaluate(c as Candidate<never>));
+      if (client.broken) throw client.broken; // the queue broke: stop the search rather than record −∞
+      return r;
+    },
+    stats: () => client.stats(),
+    close: () => client.close(),
   };
 }

@@ -9,7 +9,9 @@ export {
 export type { JobPayload, CheckedPayload, JobResult } from './payload';
 export { startWorker } from './worker';
 export type { WorkerOptions, WorkerHandle, WorkerEngine } from './worker';
-export { queueEvaluator, configRunId, jobId } from './coordinator';
-export type { QueueEvaluator, QueueEvaluatorOptions, QueueStats } from './coordinator';
+export { queueEvaluator, openQueueClient, configRunId, jobId } from './coordinator';
+export type { QueueEvaluator, QueueEvaluatorOptions, QueueStats, QueueClient, QueueCallResult } from './coordinator';
 export { listWorkers, openRedis } from './registry';
 export type { WorkerInfo } from './registry';
+export { openCommandQueue, checkpointWatcher, formatQueueStats } from './search-queue';
+export type { CommandQueueOptions } from './search-queue';

@@ -44,6 +44,8 @@ export interface JobResult {
   v: number;
   mean: number | string;
   seconds: number;
+  /** The call's per-repeat scores (encodeNumber each). */
+  scores?: (number | string)[];
   /** The worker that scored it (its registry id). */
   worker: string;
 }
@@ -141,13 +143,14 @@ export function decodeNumber(v: unknown): number {
 }
 
 /** Read a worker's result (untrusted): { mean, seconds }; a malformed one is an Error naming what is wrong. */
-export function readResult(r: unknown): { mean: number; seconds: number; worker?: string } {
+export function readResult(r: unknown): { mean: number; seconds: number; scores?: number[]; worker?: string } {
   if (r === null || typeof r !== 'object') throw new Error(`a worker returned ${JSON.stringify(r)}, not a result object`);
   const o = r as Partial<JobResult>;
   if (o.v !== PAYLOAD_VERSION) throw new Error(`a worker returned a result of version ${JSON.stringify(o.v)}, not ${PAYLOAD_VERSION}`);
   if (typeof o.mean !== 'number' && typeof o.mean !== 'string') throw new Error('a worker returned a result without a mean');
   const seconds = typeof o.seconds === 'number' && Number.isFinite(o.seconds) && o.seconds >= 0 ? o.seconds : 0;
-  return { mean: decodeNumber(o.mean), seconds, ...(typeof o.worker === 'string' ? { worker: o.worker } : {}) };
+  const scores = Array.isArray(o.scores) ? o.scores.map(decodeNumber) : undefined;
+  return { mean: decodeNumber(o.mean), seconds, ...(scores ? { scores } : {}), ...(typeof o.worker === 'string' ? { worker: o.worker } : {}) };
 }
 
 /**

@@ -111,7 +111,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
         if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
         return { v: PAYLOAD_VERSION, mean: encodeNumber(standInScore(job.data)), seconds: 0, worker: id };
       }
-      let r: { mean: number; seconds: number };
+      let r: { mean: number; seconds: number; scores?: number[] };
       try {
         const eng = engineFor(p.proxy);
         r = p.proxy === 'zen' ? await eng.zenScore(p.descriptor, p.options as never) : await eng.run!(p.proxy, p.descriptor, p.options);
@@ -121,7 +121,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
         if (WORKER_FAULTS.has(code)) throw new Error(text);
         throw new UnrecoverableError(text);
       }
-      return { v: PAYLOAD_VERSION, mean: encodeNumber(r.mean), seconds: r.seconds, worker: id };
+      return { v: PAYLOAD_VERSION, mean: encodeNumber(r.mean), seconds: r.seconds, ...(Array.isArray(r.scores) ? { scores: r.scores.map(encodeNumber) } : {}), worker: id };
     } finally {
       counts.running--;
     }
@@ -181,7 +181,8 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       closing ??= (async () => {
         clearInterval(timer);
         await worker.close(force).catch(() => {});
-        await removeWorker(registry, queue, id).catch(() => {});
+        // Redis may be gone: never hang the exit on it.
+        await Promise.race([removeWorker(registry, queue, id).catch(() => {}), new Promise((r) => setTimeout(r, 2000).unref())]);
         registry.disconnect();
         if (cpuEngine && cpuEngine !== engine) cpuEngine.close();
         engine?.close();
