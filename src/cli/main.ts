@@ -5,6 +5,7 @@ import { registerSearchCommand } from './commands/search';
 import { registerLatencyCommand } from './commands/latency';
 import { registerExportCommand } from './commands/export';
 import { registerProxiesCommand } from './commands/proxies';
+import { registerZooCommand } from './commands/zoo';
 import { registerWorkerCommand } from './commands/worker';
 import { registerWorkersCommand } from './commands/workers';
 import { isZennasError } from '../errors';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerLatencyCommand(program);
   registerExportCommand(program);
   registerProxiesCommand(program);  // `zennas proxies` and `score --proxy`
+  registerZooCommand(program);
   registerWorkerCommand(program);   // distributed scoring (src/distributed)
   registerWorkersCommand(program);
   program.addHelpText('after', `
@@ -32,11 +34,12 @@ Structures use the PlainNet grammar of the ZenNet zoo, e.g.
   SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK1K5K1(16,32,2,16,2)SuperConvK1BNRELU(32,128,1,1)
 
 Examples:
-  $ zennas info zennet_cifar_model_size1M_res32.txt --resolution 32 --num-classes 100
-  $ zennas score zennet_cifar_model_size1M_res32.txt --resolution 32 --batch-size 64 --repeats 8
+  $ zennas zoo
+  $ zennas info zennet-1M
+  $ zennas score zennet-1M --repeats 8
   $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 2000 --out runs/cifar-1m
-  $ zennas latency zennet_imagenet1k_latency01ms_res224.txt --batch-size 64 --precision fp16
-  $ zennas export zennet_imagenet1k_latency01ms_res224.txt -o zennet-0.1ms.onnx
+  $ zennas latency zennet-0.1ms --backend cpu --batch-size 8 --iterations 5
+  $ zennas export zennet-0.1ms -o zennet-0.1ms.onnx
 
 Run 'zennas <command> --help' for the flags of a command.`);
   return program;

@@ -10,11 +10,13 @@ import { Engine } from '../../engine/engine';
 import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { human } from '../format';
 import { ZennasError } from '../../errors';
+import { DEFAULTS, structureSettings } from '../../defaults';
+import { STRUCTURE_ARG_HELP } from '../structure-input';
 import { writeFileAtomic } from '../../util/write-atomic';
 import { ioError, kindOf, lstatOrNull } from '../../util/files';
 
 interface ExportFlags {
-  output: string; resolution: number; batchSize?: number; numClasses: number; precision: string; bn: string;
+  output: string; resolution?: number; batchSize?: number; numClasses?: number; precision: string; bn: string;
   seed: number; bnEps: string; se?: boolean; overwrite?: boolean; json?: boolean;
 }
 
@@ -57,16 +59,17 @@ export function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('write the inference network of a structure (BN folded, eval mode) as an ONNX model')
-    .argument('<structure|file>', 'a structure string or a file holding one')
+    .argument('<structure>', STRUCTURE_ARG_HELP)
     .requiredOption('-o, --output <file>', "the .onnx file to write ('-': stdout)")
-    .option('-r, --resolution <n>', 'input resolution (the graph is static in H and W)', engineIntOption('--resolution', 'resolution'), 224)
+    .option('-r, --resolution <n>', `input resolution, static in the graph (default: the zoo net's own, else ${DEFAULTS.resolution})`, engineIntOption('--resolution', 'resolution'))
     .option('-b, --batch-size <n>', "fixed batch size (default: a symbolic 'batch' dimension)", engineIntOption('--batch-size', 'batchSize'))
-    .option('-c, --num-classes <n>', 'classes of the GAP+Linear head (0 = none: the output is the last feature map)', intOption('--num-classes', 0, 1_000_000), 1000)
+    .option('-c, --num-classes <n>', `classes of the GAP+Linear head, 0 = none: the output is the last feature map (default: the zoo net's own, else ${DEFAULTS.numClasses})`, intOption('--num-classes', 0, 1_000_000))
     .option('-p, --precision <p>', "'fp32' or 'fp16' (weights, input and output)", 'fp32')
     .option('--bn <stats>', "BN running variance folded in: 'calibrated' (default: each BN output has unit scale, as in a trained net) or 'fresh' (1)", 'calibrated')
     .option('--seed <n>', "Philox seed of the weights (the engine's N(0,1) draws of repeat 0)", engineIntOption('--seed', 'seed'), 0)
     .option('--bn-eps <x>', 'BN ε folded into the convolutions', '1e-5')
-    .option('--se', 'insert SE modules in residual super blocks')
+    .option('--se', "insert SE modules in residual super blocks (default: the zoo net's own)")
+    .option('--no-se', 'no SE modules, even for a zoo net built with them')
     .option('--overwrite', 'replace the output file if it exists')
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
@@ -78,7 +81,7 @@ Weights are random (the network is untrained): use the file for latency and depl
 activations stay O(1) at any depth and FP16 engines do not overflow.
 
 Examples:
-  $ zennas export test/fixtures/zennets/zennet_imagenet1k_latency01ms_res224.txt -o zennet-0.1ms.onnx
+  $ zennas export zennet-0.1ms -o zennet-0.1ms.onnx
   $ trtexec --onnx=zennet-0.1ms.onnx --stronglyTyped        # or: zennas latency … --engine tensorrt
   $ zennas export "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)" -r 32 -c 10 -b 64 --precision fp16 -o tiny.onnx`)
     .action(async (arg: string, f: ExportFlags) => {
@@ -91,24 +94,25 @@ Examples:
       if (toStdout && f.json) throw new ZennasError('E_OPTION', "-o - writes the model to stdout; --json would mix the summary into it: drop --json");
       if (toStdout && process.stdout.isTTY) throw new ZennasError('E_OPTION', '-o - would write a binary ONNX model to the terminal: redirect stdout to a file or a pipe');
       if (!toStdout) checkOutputTarget(f.output, !!f.overwrite); // before the export, which may take a while
-      const { structure, text } = loadStructureArg(arg);
-      const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: f.numClasses, se: !!f.se }));
+      const { structure, text, zoo } = loadStructureArg(arg);
+      const { resolution, numClasses, se } = structureSettings(f, zoo);
+      const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses, se }));
       // 'calibrated' BN: the statistics come from the CPU engine's training-mode forward (engine.bnStatistics).
       const engine = f.bn === 'calibrated' ? new Engine({ backend: 'cpu' }) : null;
       let bytes: Uint8Array;
       try {
         bytes = await exportInferenceOnnx(engine, descriptor, {
-          resolution: f.resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
+          resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
         });
       } finally {
         engine?.close();
       }
       if (toStdout) await writeStdout(bytes);
       else writeOutput(f.output, bytes, !!f.overwrite);
-      const c = countModel(structure, { resolution: f.resolution, numClasses: f.numClasses, se: !!f.se });
+      const c = countModel(structure, { resolution, numClasses, se });
       const summary = {
         output: f.output, bytes: bytes.length, opset: ONNX_OPSET, precision: f.precision, bn: f.bn, seed: f.seed,
-        resolution: f.resolution, batchSize: f.batchSize ?? 'dynamic', numClasses: f.numClasses, params: c.params, flops: c.flops,
+        ...(zoo ? { zoo: zoo.name } : {}), resolution, batchSize: f.batchSize ?? 'dynamic', numClasses, se, params: c.params, flops: c.flops,
       };
       if (f.json) {
         process.stdout.write(JSON.stringify(summary) + '\n');
@@ -117,7 +121,7 @@ Examples:
       // With -o - the model is stdout: the summary goes to stderr.
       (toStdout ? process.stderr : process.stdout).write(
         `wrote ${toStdout ? 'the model to stdout' : f.output} (${human(bytes.length)}B, opset ${ONNX_OPSET}, ${f.precision}, ${f.bn} BN, seed ${f.seed})\n` +
-          `input '${ONNX_INPUT}' [${f.batchSize ?? 'batch'}, 3, ${f.resolution}, ${f.resolution}], output '${ONNX_OUTPUT}'; ` +
+          `input '${ONNX_INPUT}' [${f.batchSize ?? 'batch'}, 3, ${resolution}, ${resolution}], output '${ONNX_OUTPUT}'; ` +
           `${human(c.params)} params as trained (BN folded away in the file), ${human(c.flops)} FLOPs\n`,
       );
     });

@@ -6,10 +6,12 @@ import { lowerForScoring } from '../../model/lower';
 import { encodeDescriptor } from '../../ops/descriptor';
 import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { ZennasError } from '../../errors';
+import { DEFAULTS, structureSettings } from '../../defaults';
+import { STRUCTURE_ARG_HELP } from '../structure-input';
 import { scoreWithProxies } from './proxies';
 
 interface ScoreFlags {
-  resolution: number; batchSize: number; repeats: number; seed: number; mode: string;
+  resolution?: number; batchSize: number; repeats: number; seed: number; mode: string;
   threads?: number; alpha: string; bnEps: string; se?: boolean; backend: string; json?: boolean; progress: boolean;
 }
 
@@ -52,47 +54,53 @@ export function registerScoreCommand(program: Command): void {
   program
     .command('score')
     .description('Zen-score of a structure (Zen-NAS Algorithm 1): mean, std and 95% interval over repeats')
-    .argument('<structure|file>', 'a structure string or a file holding one')
-    .option('-r, --resolution <n>', 'input resolution', engineIntOption('--resolution', 'resolution'), 224)
-    .option('-b, --batch-size <n>', 'batch size of the random input', engineIntOption('--batch-size', 'batchSize'), 16)
+    .argument('<structure>', STRUCTURE_ARG_HELP)
+    .option('-r, --resolution <n>', `input resolution (default: the zoo net's own, else ${DEFAULTS.resolution})`, engineIntOption('--resolution', 'resolution'))
+    .option('-b, --batch-size <n>', 'batch size of the random input', engineIntOption('--batch-size', 'batchSize'), DEFAULTS.batchSize)
     .option('-n, --repeats <n>', 'independent repeats (fresh weights and inputs each)', engineIntOption('--repeats', 'repeats'), 8)
     .option('-s, --seed <n>', 'seed of the counter-based RNG', engineIntOption('--seed', 'seed'), 0)
     .option('-m, --mode <mode>', "'paper' (batch statistics, default) or 'official' (BN running_var as the official code)", 'paper')
     .option('-t, --threads <n>', 'CPU threads (default: all cores)', intOption('--threads', 1, 1024))
     .option('--alpha <x>', 'perturbation scale α', '0.01')
     .option('--bn-eps <x>', 'BN ε (the ZenNet masternet uses 1e-3)', '1e-5')
-    .option('--se', 'insert SE modules in residual super blocks')
+    .option('--se', "insert SE modules in residual super blocks (default: the zoo net's own)")
+    .option('--no-se', 'no SE modules, even for a zoo net built with them')
     .option('--backend <name>', "'cpu' or 'cuda'", 'cpu')
     .option('--no-progress', 'no progress bar')
     .option('--json', 'print one JSON object: mean, std, ci95, scores, seconds')
     .addHelpText('after', `
 Examples:
-  $ zennas score test/fixtures/zennets/zennet_cifar_model_size1M_res32.txt -r 32 -b 64 -n 16
+  $ zennas score zennet-1M -n 16
+  $ zennas score zennet-0.1ms -b 16 -n 2
   $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 8`)
     .action(async (arg: string, f: ScoreFlags, cmd: Command) => {
       if ((f as { proxy?: string }).proxy !== undefined) return scoreWithProxies(arg, f as never, cmd);  // --proxy (commands/proxies.ts)
-      const { structure, text } = loadStructureArg(arg);
+      const { structure, text, zoo } = loadStructureArg(arg);
+      const { resolution, se } = structureSettings({ resolution: f.resolution, se: f.se }, zoo);
       if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
       if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
       const alpha = positiveFloat('--alpha', f.alpha);
       const bnEps = positiveFloat('--bn-eps', f.bnEps);
-      const descriptor = encodeDescriptor(lowerForScoring(structure, { se: !!f.se }));
+      const descriptor = encodeDescriptor(lowerForScoring(structure, { se }));
       const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda', threads: f.threads });
       const showBar = f.progress && !f.json && process.stderr.isTTY && f.repeats > 1;
       const bar = new SingleBar({ format: 'scoring [{bar}] {value}/{total} repeats | {eta_formatted} left', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
       if (showBar) bar.start(f.repeats, 0);
       try {
-        const opts = { batchSize: f.batchSize, resolution: f.resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official', alpha, bnEps };
+        const opts = { batchSize: f.batchSize, resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official', alpha, bnEps };
         const r = await scoreInChunks(engine, descriptor, opts, (done) => showBar && bar.update(done));
         if (showBar) bar.stop();
         const s = summarizeScores(r.scores);
         for (const w of r.degenerate) process.stderr.write(`zennas: warning: the score is degenerate: ${w}\n`);
         if (f.json) {
-          process.stdout.write(JSON.stringify({ structure: text, ...opts, backend: f.backend, ...s, scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds, ...(r.degenerate.length ? { degenerate: r.degenerate } : {}) }) + '\n');
+          process.stdout.write(JSON.stringify({ structure: text, ...(zoo ? { zoo: zoo.name } : {}), se, ...opts, backend: f.backend, ...s, scores: r.scores, logDelta: r.logDelta, logSigmaSum: r.logSigmaSum, seconds: r.seconds, ...(r.degenerate.length ? { degenerate: r.degenerate } : {}) }) + '\n');
         } else {
           process.stdout.write(
-            `Zen-score ${s.mean.toFixed(4)} ± ${s.ci95.toFixed(4)} (95% CI; std ${s.std.toFixed(4)}, ${f.repeats} repeats, ` +
-              `batch ${f.batchSize}, ${f.resolution}×${f.resolution}, mode ${f.mode})\n` +
+            // One repeat has no spread: say so rather than print ± 0.0000.
+            (f.repeats > 1
+              ? `Zen-score ${s.mean.toFixed(4)} ± ${s.ci95.toFixed(4)} (95% CI; std ${s.std.toFixed(4)}, ${f.repeats} repeats, `
+              : `Zen-score ${s.mean.toFixed(4)} ± n/a (1 repeat: no interval; use -n 8 or more, `) +
+              `batch ${f.batchSize}, ${resolution}×${resolution}${se ? ', SE' : ''}, mode ${f.mode})\n` +
               `${(r.seconds / f.repeats).toFixed(4)} s per repeat on ${f.backend}\n`,
           );
         }
