@@ -29,8 +29,12 @@ export interface Nb201NetOptions {
   cells?: number;
   /** Classes of the Linear classifier (CIFAR-10: 10). 0 = no GAP + Linear (the body only). */
   numClasses?: number;
-  /** Input channels (3; TE-NAS's linear-region net uses 1). */
+  /** Input channels (3; TE-NAS's linear-region net uses 1 and no stem, so it must equal C). */
   inputChannels?: number;
+  /** The stem conv 3×3 + BN (TinyNetworkDarts' use_stem; default true). */
+  stem?: boolean;
+  /** Build only the first `depth` units of the 3N + 2 (cells and basic blocks; TinyNetworkDarts' depth); 0 = all. */
+  depth?: number;
   /** Stand-in for the basic block's 2×2 average-pool shortcut, see the file comment. */
   reductionPool?: 'avg3' | 'subsample';
   /**
@@ -58,7 +62,7 @@ export interface Nb201SupernetOptions extends Nb201NetOptions {
 }
 
 /** Defaults: NAS-Bench-201's C = 16, N = 5, CIFAR-10's 10 classes. */
-export const NB201_NET_DEFAULTS = { channels: 16, cells: 5, numClasses: 10, inputChannels: 3, reductionPool: 'avg3', residuals: 'keep' } as const;
+export const NB201_NET_DEFAULTS = { channels: 16, cells: 5, numClasses: 10, inputChannels: 3, stem: true, depth: 0, reductionPool: 'avg3', residuals: 'keep' } as const;
 
 type Resolved = Required<Nb201NetOptions>;
 
@@ -69,18 +73,22 @@ function intIn(name: string, v: unknown, lo: number, hi: number): number {
 
 function resolve(o: Nb201NetOptions | undefined): Resolved {
   const g = (o ?? {}) as Record<string, unknown>;
-  const known = ['channels', 'cells', 'numClasses', 'inputChannels', 'reductionPool', 'residuals', 'slots'];
+  const known = ['channels', 'cells', 'numClasses', 'inputChannels', 'stem', 'depth', 'reductionPool', 'residuals', 'slots'];
   for (const k of Object.keys(g)) if (!known.includes(k)) throw new ZennasError('E_OPTION', `unknown NAS-Bench-201 option '${k}'; valid: ${known.join(', ')}`);
   const pick = <K extends keyof Resolved>(k: K): Resolved[K] => (g[k] === undefined ? NB201_NET_DEFAULTS[k] : g[k]) as Resolved[K];
   const r: Resolved = {
     channels: intIn('channels (C)', pick('channels'), 1, 4096),
     cells: intIn('cells (N)', pick('cells'), 1, 64),
     numClasses: intIn('numClasses', pick('numClasses'), 0, 65536),
-    inputChannels: intIn('inputChannels', pick('inputChannels'), 1, 64),
+    inputChannels: intIn('inputChannels', pick('inputChannels'), 1, 4096),
+    stem: pick('stem'),
+    depth: intIn('depth', pick('depth'), 0, 3 * 64 + 2),
     reductionPool: pick('reductionPool'),
     residuals: pick('residuals'),
   };
   if (r.reductionPool !== 'avg3' && r.reductionPool !== 'subsample') throw new ZennasError('E_OPTION', `reductionPool must be 'avg3' or 'subsample', got ${JSON.stringify(r.reductionPool)}`);
+  if (typeof r.stem !== 'boolean') throw new ZennasError('E_OPTION', `stem must be true or false, got ${JSON.stringify(r.stem)}`);
+  if (!r.stem && r.inputChannels !== r.channels) throw new ZennasError('E_OPTION', `without a stem the input channels (${r.inputChannels}) must equal channels C (${r.channels})`);
   if (r.residuals !== 'keep' && r.residuals !== 'remove') throw new ZennasError('E_OPTION', `residuals must be 'keep' or 'remove', got ${JSON.stringify(r.residuals)}`);
   return r;
 }
@@ -174,14 +182,15 @@ function build(edges: Nb201EdgeOps, o: Resolved, slots: readonly Nb201Op[] | und
   const b = new CellBuilder(o.inputChannels);
   const C = o.channels;
   b.block = 0;
-  let x = b.bn(b.conv(0, C, 3, 1));
+  let x = o.stem ? b.bn(b.conv(0, C, 3, 1)) : 0;
   let block = 1;
-  for (let stage = 0; stage < 3; stage++) {
+  const units = o.depth > 0 ? o.depth : 3 * o.cells + 2;
+  for (let stage = 0; stage < 3 && block <= units; stage++) {
     if (stage > 0) {
       b.block = block++;
       x = reduction(b, x, C << stage, o);
     }
-    for (let n = 0; n < o.cells; n++) {
+    for (let n = 0; n < o.cells && block <= units; n++) {
       b.block = block++;
       x = cell(b, x, edges, o, slots);
     }
