@@ -93,6 +93,19 @@ test('a call waiting for memory is cancelled by its AbortSignal (E_CANCELLED at 
   t.is(r.after.waiting, 0);
 });
 
+test('latency calls are cancellable too: one waiting for memory and one running stop with E_CANCELLED (issue #20 item 4)', (t) => {
+  const r = child('latency-cancel', Math.floor(planBytes * 1.5));
+  t.is(r.sawWaiting, 1, 'the latency call waited for memory');
+  t.like(r.waiting, { ok: false, code: 'E_CANCELLED' });
+  t.regex(r.waiting.message, /cancelled while it waited for memory/);
+  t.like(r.long, { ok: false, code: 'E_CANCELLED' });
+  t.regex(r.long.message, /^the latency measurement was cancelled/);
+  t.true(r.longMs < 30_000, `10⁵ forwards take minutes; cancelled after ${r.longMs} ms`);
+  t.true(r.after.ok && r.after.medianMs > 0, JSON.stringify(r.after));
+  t.is(r.memory.usedBytes, 0);
+  t.is(r.memory.waiting, 0);
+});
+
 test("another engine's idle cached plan is evicted to make room (no wait, no deadlock)", (t) => {
   const r = child('evict', Math.floor(planBytes * 1.5));
   t.true(r.first.ok && r.second.ok, JSON.stringify(r));

@@ -429,14 +429,22 @@ class CpuBackend final : public Backend {
   }
 
   LatencyResult measure(const LatencyRequest& r) {
-    PlanLease plan(cache_, cache_.acquire(r.descriptor, {int64_t(r.batch), 1, r.resolution, false}, nullptr));
+    PlanLease plan(cache_, cache_.acquire(r.descriptor, {int64_t(r.batch), 1, r.resolution, false}, r.cancelled));
+    // A big net at batch 64 runs for seconds per forward: check for cancellation between runs.
+    const auto checkCancelled = [&r] {
+      if (r.cancelled && r.cancelled()) fail("E_CANCELLED", "the latency measurement was cancelled (AbortSignal or engine.close())");
+    };
     (*plan).drawWeights(0, 0, pool_);
     drawGaussianImages(*plan, 0, kStreamInput, 0, 0, r.batch, pool_);
     Executor::ForwardMode eval;
     eval.train = false;
-    for (int i = 0; i < r.warmup; ++i) (*plan).forward(pool_, eval);
+    for (int i = 0; i < r.warmup; ++i) {
+      checkCancelled();
+      (*plan).forward(pool_, eval);
+    }
     LatencyResult out;
     for (int i = 0; i < r.iterations; ++i) {
+      checkCancelled();
       const auto t0 = std::chrono::steady_clock::now();
       (*plan).forward(pool_, eval);
       out.samplesMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());

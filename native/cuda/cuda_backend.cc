@@ -166,6 +166,7 @@ class CudaBackend final : public Backend {
     start();
     checkCuda(cudaSetDevice(0), "cudaSetDevice(0)");
     LaneLease lease(*this);
+    if (r.cancelled && r.cancelled()) fail("E_CANCELLED", "the latency measurement was cancelled (AbortSignal or engine.close())");
     // Latency plans are not cached: measuring is rare and the timed trials should see a quiet GPU.
     LatencyResult result;
     drainOnFailure(lease.lane().stream, [&] {

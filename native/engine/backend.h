@@ -60,6 +60,7 @@ struct LatencyRequest {
   int warmup = 3, iterations = 10;
   double bnEps = 1e-5;
   std::string precision = "fp32";  // 'fp32' | 'fp16' (CUDA only)
+  std::function<bool()> cancelled;  // AbortSignal or Engine.close(): polled while waiting for memory and between runs
 };
 
 struct LatencyResult {

@@ -183,6 +183,24 @@ Napi::Value EngineWrap::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+/**
+ * A call's cancellation check: token[0] ≠ 0 (its AbortSignal fired) or the engine was closed. The
+ * token's reference goes into `keepAlive` (released on the JS thread when the call settles), so the
+ * worker may read the token's memory for the whole call.
+ */
+std::function<bool()> EngineWrap::cancellation(OptionReader& o, std::shared_ptr<void>& keepAlive) {
+  const Napi::Value tok = o.raw("cancelToken");
+  const int32_t* flag = nullptr;
+  if (!tok.IsEmpty() && !tok.IsUndefined()) {
+    if (!tok.IsTypedArray() || tok.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || tok.As<Napi::Int32Array>().ElementLength() < 1)
+      fail("E_OPTION", "option 'cancelToken' must be an Int32Array of length ≥ 1");
+    keepAlive = std::make_shared<Napi::ObjectReference>(Napi::Persistent(tok.As<Napi::Object>()));
+    flag = tok.As<Napi::Int32Array>().Data();
+  }
+  std::shared_ptr<std::atomic<bool>> closed = closed_;
+  return [flag, closed] { return closed->load(std::memory_order_relaxed) || (flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0); };
+}
+
 Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!backend_) return rejected(env, "E_BACKEND", "the engine is closed");
@@ -223,19 +241,8 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
         r.input.assign(a.Data(), a.Data() + a.ElementLength());
       }
     }
-    // Cancellation: token[0] ≠ 0 (an AbortSignal fired) or the engine was closed; proxies check it
-    // between repeats.
-    const Napi::Value tok = o.raw("cancelToken");
-    const int32_t* flag = nullptr;
-    if (!tok.IsEmpty() && !tok.IsUndefined()) {
-      if (!tok.IsTypedArray() || tok.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array || tok.As<Napi::Int32Array>().ElementLength() < 1)
-        fail("E_OPTION", "option 'cancelToken' must be an Int32Array of length ≥ 1");
-      auto ref = std::make_shared<Napi::ObjectReference>(Napi::Persistent(tok.As<Napi::Object>()));
-      flag = tok.As<Napi::Int32Array>().Data();
-      keepAlive = ref;
-    }
-    std::shared_ptr<std::atomic<bool>> closed = closed_;
-    r.cancelled = [flag, closed] { return closed->load(std::memory_order_relaxed) || (flag && __atomic_load_n(flag, __ATOMIC_RELAXED) != 0); };
+    // Cancellation: proxies check it between repeats.
+    r.cancelled = cancellation(o, keepAlive);
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   } catch (const std::bad_alloc&) {
@@ -298,6 +305,7 @@ Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!backend_) return rejected(env, "E_BACKEND", "the engine is closed");
   LatencyRequest r;
+  std::shared_ptr<void> keepAlive;
   try {
     r.descriptor = descriptorArg(info.Length() > 0 ? info[0] : env.Undefined());
     OptionReader o(info.Length() > 1 ? info[1] : env.Undefined(), "latency options");
@@ -310,6 +318,7 @@ Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
     r.precision = o.choice("precision", cpu ? "fp32" : "fp16", {"fp32", "fp16"});
     if (cpu && r.precision != "fp32") fail("E_OPTION", "option 'precision': the CPU backend measures fp32 only");
     o.choice("engine", "cudnn", {"cudnn"});  // TensorRT runs through trtexec (src/latency/), never here
+    r.cancelled = cancellation(o, keepAlive);
   } catch (const Failure& e) {
     return rejected(env, e.code(), e.what());
   }
@@ -325,7 +334,7 @@ Napi::Value EngineWrap::Latency(const Napi::CallbackInfo& info) {
         o.Set("samplesMs", doubles(env, res.samplesMs));
         o.Set("device", res.device.empty() ? std::string("cpu") : res.device);
         return o;
-      });
+      }, keepAlive);
 }
 
 }  // namespace zennas

@@ -5,9 +5,11 @@
 #include <napi.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 
 #include "backend.h"
+#include "napi_util.h"
 
 namespace zennas {
 
@@ -21,6 +23,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value Latency(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   Napi::Value Threads(const Napi::CallbackInfo& info);
+  std::function<bool()> cancellation(OptionReader& o, std::shared_ptr<void>& keepAlive);
   std::shared_ptr<Backend> backend_;
   std::shared_ptr<std::atomic<bool>> closed_ = std::make_shared<std::atomic<bool>>(false);
 };

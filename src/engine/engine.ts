@@ -429,10 +429,11 @@ export class Engine {
    * Latency of this backend's eval-mode forward (BN folded) per mini-batch. TensorRT is a separate
    * runner: `measureLatency` (src/latency) chooses between this and trtexec.
    */
-  async latency(descriptor: Int32Array, options?: Partial<LatencyOptions>): Promise<LatencyResult> {
+  async latency(descriptor: Int32Array, options?: Partial<LatencyOptions> & CallOptions): Promise<LatencyResult> {
     const d = checkDescriptor(descriptor);
     // Defaults: the paper's protocol (batch 64, 224², 10 warm-up, 30 timed mini-batches), as the CLI.
-    const read = readOptions('latency', options);
+    const sig = takeSignal(readOptions('latency', options));
+    const read = sig.rest;
     const given = read === undefined ? undefined : stripUndefined(read as object);
     const r = resolveOptions('latency', ['batchSize', 'resolution', 'warmup', 'iterations'] as const, given, { resolution: 224 }, ['precision', 'engine']);
     const g = (given ?? {}) as { precision?: unknown; engine?: unknown };
@@ -446,9 +447,11 @@ export class Engine {
     try {
       if (this.backend === 'cpu' && o.precision === 'fp16') optionError("precision 'fp16' is not available on the CPU backend (use 'fp32')");
       // One path for both backends (precision defaults: fp16 on CUDA, fp32 on the CPU).
-      return await this.native!.latency(d, { ...o });
+      return await this.native!.latency(d, { ...o, ...sig.native });
     } catch (e) {
       throw toZennasError(e);
+    } finally {
+      sig.done();
     }
   }
 

@@ -66,6 +66,36 @@ async function main(job: string): Promise<unknown> {
       const r = await running;
       return { sawWaiting, waiting: w, waitingMs: wMs, sawQueued, queued: await queued, running: r, after: memory() };
     }
+    case 'latency-cancel': { // latency calls: one waiting for memory and one running are cancelled by their AbortSignals
+      const e = new Engine({ threads: 1 });
+      const running = outcome(e.zenScore(NET, { ...OPTS, repeats: 100000 }));
+      while (memory().plans < 1) await new Promise((r) => setTimeout(r, 2));
+      const ac = new AbortController();
+      const t0 = Date.now();
+      // Batch 16 in eval mode: as large as the Zen-score's plan (2 × 8 images), so it must wait.
+      const lat = (p: Promise<{ medianMs: number }>) => p.then((r) => ({ ok: true, medianMs: r.medianMs }), (err: { code?: string; message?: string }) => ({ ok: false, code: err.code, message: err.message }));
+      const waiting = lat(e.latency(NET, { batchSize: 16, resolution: 32, warmup: 0, iterations: 1, signal: ac.signal }));
+      while (memory().waiting < 1 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 2));
+      const sawWaiting = memory().waiting;
+      ac.abort();
+      const w = await waiting;
+      const waitingMs = Date.now() - t0;
+      e.close();
+      await running;
+      // A running measurement of 10⁵ timed forwards stops at its next forward.
+      const f = new Engine({ threads: 1 });
+      const ac2 = new AbortController();
+      const t1 = Date.now();
+      const long = lat(f.latency(NET, { batchSize: 8, resolution: 32, warmup: 0, iterations: 100000, signal: ac2.signal }));
+      while (memory().plans < 1) await new Promise((r) => setTimeout(r, 2));
+      ac2.abort();
+      const l = await long;
+      const longMs = Date.now() - t1;
+      // The engine still measures after a cancelled call.
+      const after = await lat(f.latency(NET, { batchSize: 8, resolution: 32, warmup: 0, iterations: 2 }));
+      f.close();
+      return { sawWaiting, waiting: w, waitingMs, long: l, longMs, after, memory: memory() };
+    }
     case 'evict': { // an idle plan cached by one engine makes room for another engine's call
       const a = new Engine({ threads: 1 }), b = new Engine({ threads: 1 });
       const first = await outcome(a.zenScore(NET, OPTS));
