@@ -6,7 +6,7 @@
  */
 import { ZennasError } from '../errors';
 import { Sfc32 } from '../rng/sfc32';
-import { quantile } from './stats';
+import { quantile } from '../util/stats';
 
 function check(x: readonly number[], y: readonly number[]): void {
   if (x.length !== y.length) throw new ZennasError('E_OPTION', `rank correlation needs paired values, got ${x.length} and ${y.length}`);
