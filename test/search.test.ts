@@ -290,12 +290,12 @@ test('bad configs give clear errors', async (t) => {
   await bad({ space: 'V' }, /^space: unknown search space 'V'/);
 });
 
-test('report: self-contained HTML with three well-formed SVG plots, and markdown', async (t) => {
+test('report: self-contained HTML with well-formed SVGs (three plots, the best net\'s diagram), and markdown', async (t) => {
   const dir = tmp('report');
   await runSearch(config({ iterations: 120 }), { scorer: toyZen, outDir: dir });
   const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
   const svgs = html.match(/<svg[\s\S]*?<\/svg>/g) ?? [];
-  t.is(svgs.length, 3);
+  t.is(svgs.length, 4);
   t.false(/(src|href)=["']?https?:/i.test(html), 'no network resources');
   t.false(/<script/i.test(html));
   for (const svg of svgs) {
@@ -315,9 +315,9 @@ test('report: self-contained HTML with three well-formed SVG plots, and markdown
   const md = fs.readFileSync(path.join(dir, 'report.md'), 'utf8');
   t.regex(md, /^# zennas search report/);
   t.regex(md, /\| best Zen-score \|/);
-  // report.md links the same three plots, written as standalone SVG files beside it.
+  // report.md links the same SVGs, in the same order, written as standalone files beside it.
   const links = [...md.matchAll(/!\[[^\]]+\]\(([^)]+\.svg)\)/g)].map((m) => m[1]!);
-  t.deepEqual(links, ['best-vs-iteration.svg', 'score-vs-params.svg', 'score-vs-flops.svg']);
+  t.deepEqual(links, ['best-net.svg', 'score-vs-params.svg', 'score-vs-flops.svg', 'best-vs-iteration.svg']);
   for (const [i, f] of links.entries()) {
     const file = fs.readFileSync(path.join(dir, f), 'utf8');
     t.true(file.startsWith('<?xml'), f);

@@ -10,6 +10,47 @@ export interface ReportCandidate {
   score: number | null;
   params: number;
   flops: number;
+  /** The network's key (a PlainNet structure in Space I/II); the fronts and top-k list it. */
+  structure?: string;
+  layers?: number;
+  /** Measured latency per mini-batch (runs with a latency budget). */
+  latencyMs?: number;
+  /** Why scoring failed (score null). */
+  error?: string;
+}
+
+/** One block of the best network, as src/model/count's countModel counts it (the classifier included). */
+export interface ReportBlock {
+  index: number;
+  /** Block type, e.g. `SuperResK1K5K1`, `Classifier`. */
+  type: string;
+  /** The block as written in the structure. */
+  text: string;
+  in: number;
+  out: number;
+  stride: number;
+  inputResolution: number;
+  outputResolution: number;
+  params: number;
+  flops: number;
+  layers: number;
+}
+
+/** Where and how a run was made (summary.json's `run`). */
+export interface ReportRunInfo {
+  /** The command line that ran the search (the process's, shell-quoted). */
+  commandLine: string;
+  /** zennas version (package.json). */
+  version: string;
+  /** Git commit of the zennas checkout that ran it; null outside a git checkout. */
+  commit: string | null;
+  /** When the summary was written (ISO 8601, UTC). */
+  date: string;
+  machine: { os: string; cpu: string; cores: number };
+  /** Scoring backend: 'cpu', 'cuda', or 'none' (a counted proxy, no engine). */
+  backend: string;
+  /** Engine worker threads; null when not known (no engine, or a caller's scorer). */
+  threads: number | null;
 }
 
 /** The best candidate of a run. */
@@ -41,7 +82,7 @@ export interface ReportSummary {
   numClasses: number;
   initial: string;
   /** Budgets drawn as markers on the scatter plots. */
-  budgets: { params?: number; flops?: number };
+  budgets: { params?: number; flops?: number; layers?: number; latencyMs?: number };
   budgetText: string;
   /** Scorer settings; `proxy` names the score axis (absent or 'zen': Zen-score). */
   scoring: Record<string, string | number | boolean>;
@@ -52,9 +93,16 @@ export interface ReportSummary {
   /** 'min': the score is the negated proxy value (lower proxy values are better). */
   direction?: 'max' | 'min';
   best: ReportBest | null;
+  /** Where and how the run was made (absent in summaries written before it existed). */
+  run?: ReportRunInfo;
+  /** Size of the initial structure as the budgets see it (latency when it was measured). */
+  initialCost?: { params: number; flops: number; layers: number; latencyMs?: number };
+  /** Latencies measured in the last session of the run (rejected candidates included). */
+  latencySeen?: { count: number; minMs: number; maxMs: number };
   counts: {
     scored: number;
     failed: number;
+    invalid?: number;
     rejected: { params: number; flops: number; layers: number; latency: number };
   };
   timing: {
@@ -73,4 +121,8 @@ export const REPORT_FILES = {
   plotBestVsIteration: 'best-vs-iteration.svg',
   plotScoreVsParams: 'score-vs-params.svg',
   plotScoreVsFlops: 'score-vs-flops.svg',
+  /** Only when latency was measured. */
+  plotScoreVsLatency: 'score-vs-latency.svg',
+  /** Only when the best network is a PlainNet structure. */
+  diagramBestNet: 'best-net.svg',
 } as const;

@@ -4,10 +4,11 @@ import { Evaluator, scorerEvaluator } from './evaluator';
 import { checkMember, checkSearchConfig, evolve, initialGenotype, SearchProgress } from './loop';
 import { openRun, writeRunOutputs } from './run-output';
 import { searchConfigSchema } from './checkpoint';
-import { bool, func, instance, num, object, optional, parse, str } from '../util/schema';
+import { bool, func, instance, nullable, num, object, optional, parse, str } from '../util/schema';
 import { LatencySource, Scorer, SearchConfig, SearchResult } from './types';
 import { checkScoring, configScorer } from './proxy-scorer';
 import type { SearchEngine } from './engine-scorer';
+import type { LatencySeen, RunInfo } from './summary';
 
 export * from './types';
 export { SMALL_POPULATION, rhoAt, lowestIndex, evolve, freshState, checkSearchConfig, initialGenotype } from './loop';
@@ -46,6 +47,8 @@ export interface SearchHooks<G = any> {
   onLog?: (line: string) => void;
   /** Stops at the next batch boundary (a final checkpoint is written). */
   signal?: AbortSignal;
+  /** How the run was made, for summary.json and the report (command line, threads, …); the rest is found there. */
+  runInfo?: Partial<RunInfo>;
   /**
    * Test hook that simulates a kill: called after a batch's candidates were appended and before
    * its checkpoint; throwing from it leaves the files as a killed process would.
@@ -83,12 +86,20 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
   const { store, state } = openRun(config, hooks, { checkMember: (m) => checkMember(space, config, m) });
   // The store (and its directory lock) stays open until the outputs are written.
   try {
+    // Every latency measured (rejected children too): an empty run's report says how close they came.
+    const seen: LatencySeen = { count: 0, minMs: Infinity, maxMs: -Infinity };
+    const measure = hooks.latency;
+    const latency: LatencySource<G> | undefined = measure && (async (g, key) => {
+      const ms = await measure(g, key);
+      if (typeof ms === 'number' && Number.isFinite(ms)) { seen.count++; seen.minMs = Math.min(seen.minMs, ms); seen.maxMs = Math.max(seen.maxMs, ms); }
+      return ms;
+    });
     const result = await evolve(space, config, initial, {
-      evaluator, latency: hooks.latency, state, recorder: store,
+      evaluator, latency, state, recorder: store,
       checkpointEveryIterations: hooks.checkpointEveryIterations, checkpointEverySeconds: hooks.checkpointEverySeconds,
       onProgress: hooks.onProgress, onLog: hooks.onLog, signal: hooks.signal, afterBatchWritten: hooks.afterBatchWritten,
     });
-    if (store) result.files = writeRunOutputs(store, result);
+    if (store) result.files = writeRunOutputs(store, result, { run: hooks.runInfo, latencySeen: seen });
     return result;
   } finally {
     store?.close();
@@ -111,4 +122,8 @@ const hooksSchema = object({
   onLog: optional(func),
   signal: optional(instance('an AbortSignal', (o) => typeof (o as { aborted?: unknown }).aborted === 'boolean')),
   afterBatchWritten: optional(func),
+  runInfo: optional(object({
+    commandLine: optional(str(100_000)), version: optional(str(200)), commit: optional(nullable(str(200))), date: optional(str(100)),
+    machine: optional(object({ os: str(1000), cpu: str(1000), cores: num(0) })), backend: optional(str(100)), threads: optional(nullable(num(0))),
+  })),
 });

@@ -26,6 +26,8 @@ export const RUN_FILES = {
   plotBestVsIteration: REPORT_FILES.plotBestVsIteration,
   plotScoreVsParams: REPORT_FILES.plotScoreVsParams,
   plotScoreVsFlops: REPORT_FILES.plotScoreVsFlops,
+  plotScoreVsLatency: REPORT_FILES.plotScoreVsLatency,
+  diagramBestNet: REPORT_FILES.diagramBestNet,
 } as const;
 
 /**

@@ -1,6 +1,105 @@
+import * as childProcess from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { describeBudgets } from './budget';
-import { scoreName, scoringDirection } from './proxy-scorer';
-import { Member, SearchAlgorithm, SearchResult } from './types';
+import { COUNTED_PROXIES, scoreName, scoringDirection } from './proxy-scorer';
+import { spaceOptions } from './loop';
+import { getSpace } from '../spaces';
+import type { ReportRunInfo } from '../report/types';
+import { Member, SearchAlgorithm, SearchConfig, SearchResult } from './types';
+
+/** Where and how a run was made: summary.json's `run` (the report shows it). */
+export type RunInfo = ReportRunInfo;
+
+/** Latencies measured in one session of a run (rejected candidates included). */
+export interface LatencySeen {
+  count: number;
+  minMs: number;
+  maxMs: number;
+}
+
+/** What a summary records beyond the result: how the run was made, and what was measured on the way. */
+export interface SummaryExtras {
+  /** Fields of `run` the caller knows (the CLI: command line, threads); the rest are found here. */
+  run?: Partial<RunInfo>;
+  latencySeen?: LatencySeen;
+  /** The initial structure's measured latency, when it was measured. */
+  initialLatencyMs?: number;
+}
+
+/** Quote one argument for a POSIX shell when it needs it. */
+function shellWord(a: string): string {
+  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** This process's command line, shell-quoted; the zennas binary is named `zennas`. */
+export function processCommandLine(argv: readonly string[] = process.argv): string {
+  const script = argv[1] ? path.basename(argv[1]) : '';
+  const words = /^zennas(-bin)?(\.[jt]s)?$/.test(script) ? ['zennas', ...argv.slice(2)] : [path.basename(argv[0] ?? 'node'), ...argv.slice(1)];
+  return words.map(shellWord).join(' ');
+}
+
+let packageFacts: { version: string; commit: string | null } | undefined;
+
+/** zennas's version and, in a git checkout, its commit (read once per process). */
+export function zennasBuild(): { version: string; commit: string | null } {
+  if (packageFacts) return packageFacts;
+  let dir = __dirname;
+  let version = 'unknown';
+  let root: string | undefined;
+  for (let i = 0; i < 6; i++) {
+    const p = path.join(dir, 'package.json');
+    try {
+      const pkg = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'zennas') { version = String(pkg.version); root = dir; break; }
+    } catch { /* not here: go up */ }
+    dir = path.dirname(dir);
+  }
+  let commit: string | null = null;
+  if (root && fs.existsSync(path.join(root, '.git'))) {
+    try {
+      const out = childProcess.execFileSync('git', ['-C', root, 'rev-parse', 'HEAD'], { encoding: 'utf8', timeout: 5000, stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+      if (/^[0-9a-f]{40,64}$/.test(out)) commit = out;
+    } catch { /* no git, or not a repository: null */ }
+  }
+  packageFacts = { version, commit };
+  return packageFacts;
+}
+
+/** The scoring backend of a config: its `backend`, 'none' for a counted proxy, 'custom' for a caller's scorer. */
+function backendOf(c: SearchConfig): string {
+  if (typeof c.scoring.backend === 'string') return c.scoring.backend;
+  const proxy = c.scoring.proxy;
+  if ((COUNTED_PROXIES as readonly unknown[]).includes(proxy)) return 'none';
+  return proxy === undefined ? 'custom' : 'cpu';
+}
+
+/** `run` of a summary: what the caller gave, the rest from this process and machine. */
+export function runInfo(c: SearchConfig, given: Partial<RunInfo> = {}): RunInfo {
+  const build = zennasBuild();
+  const cpus = os.cpus();
+  return {
+    commandLine: given.commandLine ?? processCommandLine(),
+    version: given.version ?? build.version,
+    commit: given.commit !== undefined ? given.commit : build.commit,
+    date: given.date ?? new Date().toISOString(),
+    machine: given.machine ?? { os: `${os.type()} ${os.release()} ${os.arch()}`, cpu: cpus[0]?.model.trim() || 'unknown', cores: cpus.length },
+    backend: given.backend ?? backendOf(c),
+    threads: given.threads !== undefined ? given.threads : null,
+  };
+}
+
+/** The initial structure's size as the budgets see it; undefined when the space cannot count it. */
+function initialCost(c: SearchConfig): { params: number; flops: number; layers: number } | undefined {
+  try {
+    const space = getSpace(c.space);
+    const k = space.count(space.decode(c.initial), spaceOptions(c));
+    return { params: k.params, flops: k.flops, layers: k.layers };
+  } catch {
+    return undefined;
+  }
+}
 
 /** summary.json of a search (also what `zennas search --json` prints). */
 export interface SearchSummary {
@@ -43,12 +142,18 @@ export interface SearchSummary {
     tsShare: number;
   };
   files?: Record<string, string>;
+  /** Command line, zennas version, commit, date, machine, backend, threads. */
+  run: RunInfo;
+  /** The initial structure's params/FLOPs/layers (and latency when measured), beside the budgets. */
+  initialCost?: { params: number; flops: number; layers: number; latencyMs?: number };
+  /** Latencies measured in the last session (when the run has a latency budget). */
+  latencySeen?: LatencySeen;
 }
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
 
 /** Build the summary object of a finished (or stopped) search. */
-export function buildSummary(r: SearchResult, files?: Record<string, string>): SearchSummary {
+export function buildSummary(r: SearchResult, files?: Record<string, string>, extras: SummaryExtras = {}): SearchSummary {
   const c = r.config;
   const s = r.state;
   const scores = s.population.map((m) => m.score).filter(Number.isFinite);
@@ -59,6 +164,7 @@ export function buildSummary(r: SearchResult, files?: Record<string, string>): S
     budgets: c.budgets, budgetText: describeBudgets(c.budgets), scoring: c.scoring,
     algorithm: c.algorithm ?? 'zen-nas', proxy: typeof c.scoring.proxy === 'string' ? c.scoring.proxy : 'custom',
     direction: scoringDirection(c.scoring), scoreName: scoreName(c.scoring), initial: c.initial,
+    run: runInfo(c, extras.run),
     best: s.best ? { ...s.best, ...(scoringDirection(c.scoring) === 'min' ? { value: -s.best.score } : {}) } : null,
     counts: s.counts,
     populationSize: s.population.length,
@@ -76,5 +182,8 @@ export function buildSummary(r: SearchResult, files?: Record<string, string>): S
     },
   };
   if (files) out.files = files;
+  const ic = initialCost(c);
+  if (ic) out.initialCost = extras.initialLatencyMs !== undefined ? { ...ic, latencyMs: extras.initialLatencyMs } : ic;
+  if (extras.latencySeen && extras.latencySeen.count > 0) out.latencySeen = extras.latencySeen;
   return out;
 }

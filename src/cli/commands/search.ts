@@ -204,7 +204,7 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
     `${t.tsMsPerCandidate.toFixed(2)} ms TS loop (${(100 * t.tsShare).toFixed(1)}% of wall time)`);
   if (summary.files) {
     const f = summary.files;
-    const plots = [f.plotBestVsIteration, f.plotScoreVsParams, f.plotScoreVsFlops].filter(Boolean).map((p) => path.basename(p!));
+    const plots = [f.plotBestVsIteration, f.plotScoreVsParams, f.plotScoreVsFlops, f.plotScoreVsLatency, f.diagramBestNet].filter(Boolean).map((p) => path.basename(p!));
     w(`files: ${[f.best, f.candidates, f.summary, f.reportHtml, f.reportMd, f.checkpoint].filter(Boolean).join('\n       ')}` +
       (plots.length ? `\n       plots: ${plots.join(', ')}` : ''));
   }
@@ -376,6 +376,9 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   const counted = (COUNTED_PROXIES as readonly string[]).includes(f.proxy);
   const engine: SearchEngine | undefined = counted || f.queue ? undefined : openEngine(f.proxy === 'zen' ? f.backend as 'cpu' | 'cuda' : 'cpu', threads);
   let latencyEngine: SearchEngine | undefined;
+  // For summary.json and the report: the engine's worker threads (none for a counted proxy or on CUDA).
+  const engineThreads = (engine as { threads?: unknown } | undefined)?.threads;
+  const runInfo = { threads: typeof engineThreads === 'number' && engineThreads > 0 ? engineThreads : null };
   // --queue: the workers score (src/distributed); its progress line replaces the bar.
   const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, outDir: f.out, progress: f.progress && !f.json }) : undefined;
   const showBar = f.progress && !f.json && !!process.stderr.isTTY && !queued;
@@ -400,6 +403,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
       overwrite: !!f.overwrite,
       checkpointEverySeconds: f.checkpointEvery,
       signal: abort.signal,
+      runInfo,
       onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
       onProgress: showBar
         ? (p: SearchProgress) => {
@@ -417,7 +421,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     }
     const result = await runSearch(config, hooks);
     if (barStarted) bar.stop();
-    const summary = buildSummary(result, result.files);
+    const summary = buildSummary(result, result.files, { run: runInfo });
     if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
     else printHuman(summary, !result.complete, f.out);
     if (!result.complete) process.exitCode = 130;
