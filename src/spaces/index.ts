@@ -2,6 +2,7 @@ import { keyedError, opt } from '../util/keyed-error';
 import { spaceI } from './space-i';
 import { spaceII } from './space-ii';
 import { hardcoreSpace } from './hardcore';
+import { proxylessSpace } from './proxyless';
 import { SearchSpace, SpacePreset } from './types';
 
 export * from './types';
@@ -10,6 +11,7 @@ export { structureCodec } from './structure-codec';
 export { spaceI } from './space-i';
 export { spaceII } from './space-ii';
 export * from './hardcore';
+export * from './proxyless';
 
 /**
  * Registered spaces. Genotype types differ between spaces, so the registry holds
@@ -28,6 +30,7 @@ export function registerSpace<G>(space: SearchSpace<G>): void {
 registerSpace(spaceI);
 registerSpace(spaceII);
 registerSpace(hardcoreSpace);
+registerSpace(proxylessSpace);
 
 /** All registered spaces, in registration order. */
 export function listSpaces(): AnySpace[] {
