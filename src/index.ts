@@ -28,3 +28,6 @@ export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec } from '.
 export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult } from './latency';
 /** Zero-shot proxies (grad_norm, snip, synflow, naswot, gsnr, …): the table, lowerings, scoring a structure. */
 export * from './proxies';
+/** Cell spaces (NAS-Bench-201), ξ-GSNR / TE-NAS pruning; rank correlations and accuracy tables. */
+export * from './cells';
+export * from './stats';

@@ -8,6 +8,8 @@ import { registerProxiesCommand } from './commands/proxies';
 import { registerZooCommand } from './commands/zoo';
 import { registerWorkerCommand } from './commands/worker';
 import { registerWorkersCommand } from './commands/workers';
+import { registerPruneCommand } from './commands/prune';
+import { registerCorrelateCommand } from './commands/correlate';
 import { isZennasError } from '../errors';
 import { ioError, isNodeIoError } from '../util/files';
 
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerZooCommand(program);
   registerWorkerCommand(program);   // distributed scoring (src/distributed)
   registerWorkersCommand(program);
+  registerPruneCommand(program);      // cell supernets (src/cells)
+  registerCorrelateCommand(program);  // proxy vs accuracy tables (src/stats)
   program.addHelpText('after', `
 Structures use the PlainNet grammar of the ZenNet zoo, e.g.
   SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK1K5K1(16,32,2,16,2)SuperConvK1BNRELU(32,128,1,1)
