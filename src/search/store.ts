@@ -122,6 +122,11 @@ function writeManifest(dir: string): void {
 
 /** Make `dir` (and its parents); E_IO naming `outDir` when it cannot be, or is not a directory. */
 function ensureDir(dir: string): void {
+  // An existing non-directory is named as such (mkdir would only say EEXIST).
+  const pre = lstatOrNull(dir);
+  if (pre && !pre.isDirectory() && !(pre.isSymbolicLink() && fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory())) {
+    throw keyedError('E_IO')`${opt('outDir')}: '${dir}' is a ${kindOf(pre)}, not a folder: choose a folder (it is created when missing)`;
+  }
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (e) {
@@ -227,7 +232,12 @@ export class RunStore {
     let fd: number | undefined;
     try {
       const cp = readCheckpoint(dir);
-      const diff = configDifference(cp.config, config);
+      // More (or fewer, but not fewer than done) iterations continue the same run: the loop picks up
+      // at the saved iteration. With rho 'paper' the remaining iterations follow the new T's schedule.
+      if (config.iterations !== cp.config.iterations && config.iterations < cp.state.iteration) {
+        throw keyedError('E_CHECKPOINT')`${cpPath}: the run has done ${cp.state.iteration} iterations; ${opt('iterations')} ${config.iterations} would undo some: give at least ${cp.state.iteration}, or leave it out`;
+      }
+      const diff = configDifference({ ...cp.config, iterations: config.iterations }, config);
       if (diff) throw keyedError('E_CHECKPOINT')`${cpPath} belongs to a different search: ${diff}; resume with the same settings or use another ${opt('outDir')}`;
       if (!readManifest(dir)) {
         throw new ZennasError('E_CHECKPOINT', `'${dir}' has a checkpoint but no ${MANIFEST_FILE} listing the run's files (was the directory copied in part?); files left untouched`);

@@ -187,9 +187,13 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
   const w = (s: string) => process.stdout.write(s + '\n');
   if (interrupted) w(`interrupted at iteration ${summary.iterationsDone}/${summary.iterations}${out ? `; continue with the same command plus --resume` : ''}`);
   if (b) { // (no best: the action says why on stderr)
+    // The official baselines score log10 of a count: say so, with the count itself.
+    const counted = summary.proxy === 'flops' || summary.proxy === 'params';
     const what = b.value !== undefined
       ? `${summary.proxy} ${b.value.toFixed(4)} (lowest: the search maximises −${summary.proxy}; `
-      : `${summary.scoreName} ${b.score.toFixed(4)} (`;
+      : counted
+        ? `log10(${summary.proxy === 'flops' ? 'FLOPs' : 'params'}) = ${b.score.toFixed(4)}, i.e. ${formatCount(10 ** b.score)} ${summary.proxy === 'flops' ? 'FLOPs' : 'params'} (the '${summary.proxy}' baseline; `
+        : `${summary.scoreName} ${b.score.toFixed(4)} (`;
     w(`best ${what}iteration ${b.iteration} of ${summary.iterations}, space ${summary.space}, ${summary.resolution}×${summary.resolution}` +
       `${summary.algorithm !== 'zen-nas' ? `, ${summary.algorithm}` : ''})`);
     w(b.structure);
@@ -202,6 +206,7 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
     `(params ${c.rejected.params}, FLOPs ${c.rejected.flops}, layers ${c.rejected.layers}, latency ${c.rejected.latency}), ${c.failed} failed; ` +
     `${t.candidatesPerSecond.toFixed(2)} candidates/s; per candidate ${t.engineMsPerCandidate.toFixed(1)} ms in the engine, ` +
     `${t.tsMsPerCandidate.toFixed(2)} ms TS loop (${(100 * t.tsShare).toFixed(1)}% of wall time)`);
+  if (!out) w('nothing was saved: add --out DIR to keep the candidates, a report and a checkpoint to resume from');
   if (summary.files) {
     const f = summary.files;
     const plots = [f.plotBestVsIteration, f.plotScoreVsParams, f.plotScoreVsFlops, f.plotScoreVsLatency, f.diagramBestNet].filter(Boolean).map((p) => path.basename(p!));
@@ -349,12 +354,17 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     const saved = resumeDefaults(f.out);
     const cli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
     // A different score or loop is a different search: say so before its flags are checked against the saved ones.
-    const savedProxy = typeof saved.scoring.proxy === 'string' ? saved.scoring.proxy : undefined;
-    if (cli('proxy') && savedProxy !== undefined && f.proxy !== savedProxy) {
-      throw new ZennasError('E_CHECKPOINT', `${path.join(f.out, 'checkpoint.json')} belongs to a different search: 'scoring.proxy' was "${savedProxy}" in the checkpoint but is "${f.proxy}" now (--proxy); resume with the same settings or use another --out`);
-    }
-    if (cli('algorithm') && f.algorithm !== (saved.algorithm ?? 'zen-nas')) {
-      throw new ZennasError('E_CHECKPOINT', `${path.join(f.out, 'checkpoint.json')} belongs to a different search: 'algorithm' was "${saved.algorithm ?? 'zen-nas'}" in the checkpoint but is "${f.algorithm}" now (--algorithm); resume with the same settings or use another --out`);
+    const identity: [flag: string, key: keyof SearchFlags, saved: string | undefined, same: (a: string, b: string) => boolean][] = [
+      ['--space', 'space', saved.space, (a, b) => getSpace(a).id === getSpace(b).id],
+      ['--preset', 'preset', saved.preset, (a, b) => a.toLowerCase() === b.toLowerCase()],
+      ['--proxy', 'proxy', typeof saved.scoring.proxy === 'string' ? saved.scoring.proxy : undefined, (a, b) => a === b],
+      ['--algorithm', 'algorithm', saved.algorithm ?? 'zen-nas', (a, b) => a === b],
+    ];
+    for (const [flag, key, was, same] of identity) {
+      const now = String(f[key]);
+      if (cli(key) && was !== undefined && !same(was, now)) {
+        throw new ZennasError('E_CHECKPOINT', `the run in ${f.out} belongs to ${flag} ${was}, not ${now} (its checkpoint says so): drop ${flag} to continue it, or use another --out for a new search`);
+      }
     }
     f = applySaved(f, saved, cli);
   }
