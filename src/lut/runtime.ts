@@ -1,0 +1,118 @@
+/**
+ * The runtimes a LUT is measured on, behind one interface: each measures a network piece (a
+ * descriptor with its own input channels and feature-map size) and states the context its
+ * numbers belong to (batch, precision, runtime + version, hardware, threads).
+ */
+import { ZennasError } from '../errors';
+import { Engine } from '../engine/engine';
+import { cpuDescription, LatencyRuntime, onnxRuntimeLatency, onnxRuntimeStatus, tensorRtLatency } from '../latency';
+import type { LatencyContext, LutNet } from './types';
+
+/** Median and p90 of one piece's timed runs (ms per run of `batchSize` images). */
+export interface PieceLatency {
+  medianMs: number;
+  p90Ms: number;
+}
+
+/** A runtime ready to time network pieces. */
+export interface LutRuntime {
+  /** The context of every number it returns (unit ms). */
+  readonly context: LatencyContext;
+  measure(net: LutNet): Promise<PieceLatency>;
+  close(): void;
+}
+
+/** How a LUT runtime times each piece. */
+export interface LutRuntimeOptions {
+  runtime: LatencyRuntime;
+  /** Images per run (default 1: HardCoRe-NAS's CPU protocol). */
+  batchSize?: number;
+  /** onnxruntime intra-op threads / the CPU Engine's pool (default 1). */
+  threads?: number;
+  warmup?: number;
+  iterations?: number;
+  /** 'fp32' (CPU runtimes) or 'fp16' (GPU runtimes' default). */
+  precision?: 'fp32' | 'fp16';
+}
+
+function zennasVersion(): string {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return `zennas ${(require('../../package.json') as { version: string }).version}`;
+  } catch {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return `zennas ${(require('../../../package.json') as { version: string }).version}`; // from dist/src/lut
+    } catch {
+      return 'zennas';
+    }
+  }
+}
+
+/**
+ * Open a runtime for a LUT build or a final measurement. 'onnxruntime' and 'cpu' time on this
+ * machine's CPU, 'cuda' on the GPU through the Engine, 'tensorrt' through trtexec. A CPU Engine
+ * computes the export's BN calibration for the ONNX runtimes.
+ */
+export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> {
+  const batchSize = o.batchSize ?? 1;
+  const warmup = o.warmup ?? 10;
+  const iterations = o.iterations ?? 50;
+  const threads = o.threads ?? 1;
+  const gpu = o.runtime === 'cuda' || o.runtime === 'tensorrt';
+  const precision = o.precision ?? (gpu ? 'fp16' : 'fp32');
+  if (!gpu && precision !== 'fp32') throw new ZennasError('E_OPTION', `precision: runtime '${o.runtime}' times fp32 on the CPU, got '${precision}'`);
+  if (o.runtime === 'onnxruntime') {
+    const st = onnxRuntimeStatus();
+    if (!st.available) throw new ZennasError('E_BACKEND', st.reason!);
+    const cpu = new Engine({ backend: 'cpu', threads: 1 });
+    return {
+      context: { unit: 'ms', batchSize, precision, runtime: 'onnxruntime', runtimeVersion: `onnxruntime-node ${st.version}`, hardware: cpuDescription(), threads },
+      async measure(net) {
+        const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, bnSource: cpu });
+        return { medianMs: r.medianMs, p90Ms: r.p90Ms };
+      },
+      close: () => cpu.close(),
+    };
+  }
+  if (o.runtime === 'cpu' || o.runtime === 'cuda') {
+    const engine = new Engine({ backend: o.runtime, ...(o.runtime === 'cpu' ? { threads } : {}) });
+    const ctx: LatencyContext = {
+      unit: 'ms', batchSize, precision, runtime: o.runtime, runtimeVersion: zennasVersion(),
+      hardware: o.runtime === 'cpu' ? cpuDescription() : 'GPU', threads: o.runtime === 'cpu' ? engine.threads : 0,
+    };
+    return {
+      context: ctx,
+      async measure(net) {
+        const r = await engine.latency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, precision });
+        if (o.runtime === 'cuda' && r.device) ctx.hardware = r.device; // the GPU's name comes with a result
+        return { medianMs: r.medianMs, p90Ms: r.p90Ms };
+      },
+      close: () => engine.close(),
+    };
+  }
+  if (o.runtime === 'tensorrt') {
+    const cpu = new Engine({ backend: 'cpu', threads: 1 });
+    let version = 'TensorRT';
+    let device = 'GPU';
+    let first = true;
+    const ctx: LatencyContext = { unit: 'ms', batchSize, precision, runtime: 'tensorrt', runtimeVersion: version, hardware: device, threads: 0 };
+    return {
+      context: ctx,
+      async measure(net) {
+        const r = await tensorRtLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, precision, bnSource: cpu });
+        if (first) {
+          // trtexec tells its version and device only once it has run.
+          version = r.tensorrtVersion ? `TensorRT ${r.tensorrtVersion}` : version;
+          device = r.device ?? device;
+          ctx.runtimeVersion = version;
+          ctx.hardware = device;
+          first = false;
+        }
+        return { medianMs: r.medianMs, p90Ms: r.p90Ms };
+      },
+      close: () => cpu.close(),
+    };
+  }
+  throw new ZennasError('E_OPTION', `runtime must be 'onnxruntime', 'cpu', 'cuda' or 'tensorrt', got '${String(o.runtime)}'`);
+}
