@@ -42,7 +42,7 @@ export interface ReportPlots {
 }
 
 /** Most rows a front's table lists (a longer front is sampled evenly, its ends kept). */
-const MAX_FRONT_ROWS = 40;
+const MAX_FRONT_ROWS = 100;
 
 function sample<T>(xs: readonly T[], max: number, keep: readonly T[] = []): T[] {
   if (xs.length <= max) return xs.slice();
