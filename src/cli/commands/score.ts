@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
+import { startProgress } from '../progress';
 import { Engine } from '../../engine/engine';
 import { summarizeScores } from '../../util/stats';
 import { lowerForScoring } from '../../model/lower';
@@ -83,13 +83,11 @@ Examples:
       const bnEps = positiveFloat('--bn-eps', f.bnEps);
       const descriptor = encodeDescriptor(lowerForScoring(structure, { se }));
       const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda', threads: f.threads });
-      const showBar = f.progress && !f.json && process.stderr.isTTY && f.repeats > 1;
-      const bar = new SingleBar({ format: 'scoring [{bar}] {value}/{total} repeats | {eta_formatted} left', stream: process.stderr, hideCursor: true }, Presets.shades_classic);
-      if (showBar) bar.start(f.repeats, 0);
+      const bar = startProgress({ label: 'scoring', total: f.repeats, unit: 'repeats', enabled: f.progress && !f.json && f.repeats > 1 });
       try {
         const opts = { batchSize: f.batchSize, resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official', alpha, bnEps };
-        const r = await scoreInChunks(engine, descriptor, opts, (done) => showBar && bar.update(done));
-        if (showBar) bar.stop();
+        const r = await scoreInChunks(engine, descriptor, opts, (done) => bar.update(done));
+        bar.stop();
         const s = summarizeScores(r.scores);
         for (const w of r.degenerate) process.stderr.write(`zennas: warning: the score is degenerate: ${w}\n`);
         if (f.json) {
@@ -105,7 +103,7 @@ Examples:
           );
         }
       } finally {
-        if (showBar) bar.stop();
+        bar.stop();
         engine.close();
       }
     });

@@ -1,6 +1,5 @@
 import * as path from 'path';
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
 import { ZennasError } from '../../errors';
 import { renameOptions } from '../../util/keyed-error';
 import { Structure } from '../../grammar/ast';
@@ -18,6 +17,7 @@ import { backends } from '../../engine/engine';
 import { engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg, engineIntOption } from '../structure-input';
+import { Progress, startProgress } from '../progress';
 import { openCommandQueue } from '../../distributed/search-queue';
 
 interface SearchFlags {
@@ -391,12 +391,9 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   const runInfo = { threads: typeof engineThreads === 'number' && engineThreads > 0 ? engineThreads : null };
   // --queue: the workers score (src/distributed); its progress line replaces the bar.
   const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, outDir: f.out, progress: f.progress && !f.json }) : undefined;
-  const showBar = f.progress && !f.json && !!process.stderr.isTTY && !queued;
-  const bar = new SingleBar({
-    format: 'search [{bar}] {value}/{total} it | best {best} | pop {pop} | {rate} cand/s | ETA {eta_formatted}',
-    stream: process.stderr, hideCursor: true, etaBuffer: 50, fps: 5,
-  }, Presets.shades_classic);
-  let barStarted = false;
+  // A bar on a terminal, a plain line every few seconds in a log (src/cli/progress.ts).
+  const showBar = f.progress && !f.json && !queued;
+  let bar: Progress | undefined;
   const abort = new AbortController();
   const failures: Failures = { count: 0, byCode: new Map() };
   const onSigint = () => {
@@ -417,8 +414,8 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
       onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
       onProgress: showBar
         ? (p: SearchProgress) => {
-          if (!barStarted) { bar.start(p.iterations, 0, { best: '-', pop: 0, rate: '0' }); barStarted = true; }
-          bar.update(p.iteration, { best: p.bestScore === null ? '-' : p.bestScore.toFixed(3), pop: p.populationSize, rate: p.candidatesPerSecond.toFixed(2) });
+          bar ??= startProgress({ label: 'search', total: p.iterations, unit: 'it' });
+          bar.update(p.iteration, `best ${p.bestScore === null ? '-' : p.bestScore.toFixed(3)} | ${p.candidatesPerSecond.toFixed(2)} cand/s | pop ${p.populationSize}`);
         }
         : undefined,
     };
@@ -430,7 +427,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
       });
     }
     const result = await runSearch(config, hooks);
-    if (barStarted) bar.stop();
+    bar?.stop();
     const summary = buildSummary(result, result.files, { run: runInfo });
     if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
     else printHuman(summary, !result.complete, f.out);
@@ -441,7 +438,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
-    bar.stop();
+    bar?.stop();
     process.off('SIGINT', onSigint);
     engine?.close();
     await queued?.stop();
