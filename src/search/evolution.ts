@@ -5,7 +5,7 @@ import { checkMember, checkSearchConfig, evolve, initialGenotype, SearchProgress
 import { openRun, writeRunOutputs } from './run-output';
 import { searchConfigSchema } from './checkpoint';
 import { bool, func, instance, nullable, num, object, optional, parse, str } from '../util/schema';
-import { LatencySource, Scorer, SearchConfig, SearchResult } from './types';
+import { LatencyRepair, LatencySource, Scorer, SearchConfig, SearchResult } from './types';
 import { checkScoring, configScorer } from './proxy-scorer';
 import type { SearchEngine } from './engine-scorer';
 import type { LatencySeen, RunInfo } from './summary';
@@ -32,6 +32,14 @@ export interface SearchHooks<G = any> {
   evaluator?: Evaluator<G>;
   /** Needed only when config.budgets.latencyMs is set. */
   latency?: LatencySource<G>;
+  /** With a latency budget: repairs an over-budget child instead of rejecting it (src/lut's greedy MCKP step). */
+  repair?: LatencyRepair<G>;
+  /**
+   * Runs after the loop and before the outputs are written: e.g. the final measurement of a LUT
+   * search, which may replace `result.best` by the best candidate that meets the budget measured
+   * and set `result.latencyCheck` (best.txt and summary.json then show it).
+   */
+  verify?: (result: SearchResult) => Promise<void>;
   /** Output directory (candidates.jsonl, checkpoint.json, …); none: in memory only. */
   outDir?: string;
   /** Continue the run in outDir from its checkpoint. */
@@ -95,10 +103,11 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
       return ms;
     });
     const result = await evolve(space, config, initial, {
-      evaluator, latency, state, recorder: store,
+      evaluator, latency, repair: hooks.repair, state, recorder: store,
       checkpointEveryIterations: hooks.checkpointEveryIterations, checkpointEverySeconds: hooks.checkpointEverySeconds,
       onProgress: hooks.onProgress, onLog: hooks.onLog, signal: hooks.signal, afterBatchWritten: hooks.afterBatchWritten,
     });
+    if (hooks.verify && result.complete) await hooks.verify(result);
     if (store) result.files = writeRunOutputs(store, result, { run: hooks.runInfo, latencySeen: seen });
     return result;
   } finally {
@@ -112,6 +121,8 @@ const hooksSchema = object({
   scorer: optional(func),
   evaluator: optional(instance('an Evaluator (an object with an evaluate method)', (o) => typeof (o as { evaluate?: unknown }).evaluate === 'function')),
   latency: optional(func),
+  repair: optional(func),
+  verify: optional(func),
   engine: optional(instance('an engine (an object with zenScore and close methods)', (o) => typeof (o as { zenScore?: unknown }).zenScore === 'function')),
   outDir: optional(str(4096)),
   resume: optional(bool),

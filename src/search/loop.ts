@@ -4,7 +4,7 @@ import type { SearchSpace, SpaceOptions } from '../spaces/types';
 import { staticBudgetViolation, describeBudgets } from './budget';
 import { Candidate, Evaluation, Evaluator } from './evaluator';
 import {
-  CandidateRecord, LatencySource, Member, SEARCH_ALGORITHMS, SearchConfig, SearchCounts, SearchResult, SearchState,
+  CandidateRecord, LatencyRepair, LatencySource, Member, SEARCH_ALGORITHMS, SearchConfig, SearchCounts, SearchResult, SearchState,
 } from './types';
 
 /**
@@ -43,6 +43,11 @@ export interface LoopOptions<G> {
   evaluator: Evaluator<G>;
   /** Needed only when config.budgets.latencyMs is set. */
   latency?: LatencySource<G>;
+  /**
+   * With a latency budget: makes a child over it fit instead of rejecting it (the LUT's greedy
+   * MCKP repair, src/lut); its result is counted and latency-checked again like any child.
+   */
+  repair?: LatencyRepair<G>;
   /** State to continue from (a resumed run); absent: a fresh run from config.seed. */
   state?: SearchState;
   /** Records candidates and checkpoints; a fresh run is checkpointed once before the first batch. */
@@ -275,7 +280,7 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
         const parent = parentMember ? genotypeOf(parentMember) : initial;
         child = space.mutate(parent, { rng, changes: fromInitial ? 1 : 2, rho: rhoAt(t, T, config.rho) });
       }
-      const key = space.encode(child);
+      let key = space.encode(child);
       let checked: G;
       let cost: ReturnType<typeof space.count>;
       try {
@@ -301,6 +306,26 @@ export async function evolve<G>(space: SearchSpace<G>, config: SearchConfig, ini
         latencyMs = await opts.latency!(checked, key);
         state.timing.latencySeconds += now() - l0;
         ts0 = now();
+        if (typeof latencyMs === 'number' && latencyMs > config.budgets.latencyMs && opts.repair) {
+          // Repair instead of discarding: the repaired child is decoded, counted and estimated again.
+          const fixed = opts.repair(checked, config.budgets.latencyMs);
+          if (fixed !== null) {
+            try {
+              const k2 = space.encode(fixed);
+              const g2 = space.decode(k2);
+              const c2 = space.count(g2, countOpts);
+              const v2 = staticBudgetViolation(c2, config.budgets);
+              if (v2) { state.counts.rejected[v2]++; continue; }
+              const l2 = await opts.latency!(g2, k2);
+              if (typeof l2 === 'number' && l2 >= 0 && l2 <= config.budgets.latencyMs) {
+                log(`iteration ${t}: repaired to the latency budget (${latencyMs} → ${l2} ms): ${k2}`);
+                key = k2; checked = g2; cost = c2; latencyMs = l2;
+              }
+            } catch (e) {
+              log(`iteration ${t}: the repair produced an invalid child (${(e as Error).message}); counted as over the budget: ${key}`);
+            }
+          }
+        }
         if (!(typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs <= config.budgets.latencyMs)) {
           if (!(typeof latencyMs === 'number' && latencyMs >= 0)) log(`iteration ${t}: the latency source returned ${String(latencyMs)}, not a latency; counted as over the budget: ${key}`);
           state.counts.rejected.latency++;

@@ -8,6 +8,7 @@ import { spaceOptions } from './loop';
 import { getSpace } from '../spaces';
 import type { ReportRunInfo } from '../report/types';
 import { Member, SearchAlgorithm, SearchConfig, SearchResult } from './types';
+import type { LatencyCheck } from '../lut/search';
 
 /** Where and how a run was made: summary.json's `run` (the report shows it). */
 export type RunInfo = ReportRunInfo;
@@ -148,6 +149,11 @@ export interface SearchSummary {
   initialCost?: { params: number; flops: number; layers: number; latencyMs?: number };
   /** Latencies measured in the last session (when the run has a latency budget). */
   latencySeen?: LatencySeen;
+  /**
+   * A hard-constrained (LUT) search's final measurement: the top candidates' estimates and
+   * measured latencies side by side; `best` is then its choice (the best measured within budget).
+   */
+  latencyCheck?: LatencyCheck;
 }
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);
@@ -185,5 +191,9 @@ export function buildSummary(r: SearchResult, files?: Record<string, string>, ex
   const ic = initialCost(c);
   if (ic) out.initialCost = extras.initialLatencyMs !== undefined ? { ...ic, latencyMs: extras.initialLatencyMs } : ic;
   if (extras.latencySeen && extras.latencySeen.count > 0) out.latencySeen = extras.latencySeen;
+  if (r.latencyCheck) {
+    out.latencyCheck = r.latencyCheck;
+    out.best = r.best ? { ...r.best, ...(scoringDirection(c.scoring) === 'min' ? { value: -r.best.score } : {}) } : null;
+  }
   return out;
 }

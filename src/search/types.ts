@@ -1,5 +1,6 @@
 import { Budgets } from './budget';
 import { PrngState } from '../rng/sfc32';
+import type { LatencyCheck } from '../lut/search';
 
 /** What a scorer returns: the score and, optionally, the seconds spent inside the engine. */
 export interface ScoreResult {
@@ -19,6 +20,13 @@ export type Scorer<G = any> = (genotype: G, descriptor: Int32Array) => Promise<n
 /** Measures a candidate's latency per mini-batch in ms (e.g. engine.latency on a GPU); `key` is the encoded genotype. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type LatencySource<G = any> = (genotype: G, key: string) => Promise<number>;
+
+/**
+ * Makes a genotype over the latency budget fit it, or says it cannot (null): e.g. the LUT's greedy
+ * multiple-choice-knapsack downgrade (src/lut/repair.ts, HardCoRe-NAS appendix §F).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type LatencyRepair<G = any> = (genotype: G, budgetMs: number) => G | null;
 
 /** Everything that determines the result of a search; a checkpoint only resumes an equal config. */
 export interface SearchConfig {
@@ -146,6 +154,11 @@ export interface SearchResult {
   tsShare: number;
   /** Files written, when an output directory was given. */
   files?: Record<string, string>;
+  /**
+   * The final latency measurement of a hard-constrained (LUT) search, when its `verify` hook ran:
+   * estimates and measurements of the top candidates; `best` is then the chosen one.
+   */
+  latencyCheck?: LatencyCheck;
 }
 
 export type { Budgets, PrngState };
