@@ -37,8 +37,10 @@ export interface CorrelateOptions {
 export interface ProxyCorrelation {
   proxy: ProxyName;
   direction: 'max' | 'min';
-  /** Raw scores (mean over repeats), one per row. */
-  scores: number[];
+  /** Raw scores (mean over repeats), one per row; null where the proxy is undefined on that net. */
+  scores: (number | null)[];
+  /** Rows left out of the correlation: the proxy is undefined there (E_STRUCTURE, e.g. naswot on a net whose images share every ReLU code). */
+  failed: { line: number; message: string }[];
   kendallTau: BootstrapEstimate;
   spearmanRho: BootstrapEstimate;
   seconds: number;
@@ -91,26 +93,38 @@ export async function correlateTable(engine: Engine, t: AccuracyTable, proxies: 
     const spec = PROXY_TABLE[proxy];
     const graphs = graphsFor(t, space, proxy, net);
     const opts = engineOptionsFor(proxy, eo);
-    const scores: number[] = [];
+    const scores: (number | null)[] = [];
+    const failed: { line: number; message: string }[] = [];
     let seconds = 0;
-    for (const g of graphs) {
+    for (const [i, g] of graphs.entries()) {
       if (o.signal?.aborted) throw new ZennasError('E_CANCELLED', 'correlate was cancelled');
-      const r = await engine.run(proxy as never, encodeDescriptor(g), { ...opts, ...(o.signal ? { signal: o.signal } : {}) } as never);
-      scores.push(r.mean);
-      seconds += r.seconds;
+      try {
+        const r = await engine.run(proxy as never, encodeDescriptor(g), { ...opts, ...(o.signal ? { signal: o.signal } : {}) } as never);
+        scores.push(Number.isFinite(r.mean) ? r.mean : null);
+        if (!Number.isFinite(r.mean)) failed.push({ line: t.rows[i]!.line, message: `score ${r.mean}` });
+        seconds += r.seconds;
+      } catch (e) {
+        // A net on which the proxy is undefined is left out; anything else (options, memory) stops.
+        if (!(e instanceof ZennasError) || e.code !== 'E_STRUCTURE') throw e;
+        scores.push(null);
+        failed.push({ line: t.rows[i]!.line, message: e.message });
+      }
       o.onProgress?.(++done, total);
     }
-    const oriented = scores.map((s) => (spec.direction === 'min' ? -s : s));
+    const kept = scores.flatMap((s, i) => (s === null ? [] : [i]));
+    if (kept.length < 2) throw new ZennasError('E_STRUCTURE', `${proxy} is defined on ${kept.length} row(s) only (${failed.map((f) => `line ${f.line}: ${f.message}`).join('; ')}); a rank correlation needs 2`);
+    const oriented = kept.map((i) => (spec.direction === 'min' ? -scores[i]! : scores[i]!));
+    const acc = kept.map((i) => accuracy[i]!);
     const b = { resamples: o.resamples ?? 1000, seed: o.bootstrapSeed ?? 0 };
-    const tau = bootstrapCorrelation(kendallTau, oriented, accuracy, b);
-    const rho = bootstrapCorrelation(spearmanRho, oriented, accuracy, b);
+    const tau = bootstrapCorrelation(kendallTau, oriented, acc, b);
+    const rho = bootstrapCorrelation(spearmanRho, oriented, acc, b);
     const svg = renderPlot({
-      title: `${proxy}: Kendall τ ${tau.value.toFixed(3)} [${tau.low.toFixed(3)}, ${tau.high.toFixed(3)}], Spearman ρ ${rho.value.toFixed(3)} (${t.rows.length} archs)`,
+      title: `${proxy}: Kendall τ ${tau.value.toFixed(3)} [${tau.low.toFixed(3)}, ${tau.high.toFixed(3)}], Spearman ρ ${rho.value.toFixed(3)} (${kept.length} archs)`,
       xLabel: spec.direction === 'min' ? `−${proxy} score` : `${proxy} score`,
       yLabel: t.accuracyColumn,
-      series: [{ label: `${t.rows.length} architectures`, points: oriented.map((s, i) => [s, accuracy[i]!] as const), color: '#1f77b4', style: 'dots', radius: 3, opacity: 0.7 }],
+      series: [{ label: `${kept.length} architectures`, points: oriented.map((s, i) => [s, acc[i]!] as const), color: '#1f77b4', style: 'dots', radius: 3, opacity: 0.7 }],
     });
-    out.push({ proxy, direction: spec.direction, scores, kendallTau: tau, spearmanRho: rho, seconds, svg });
+    out.push({ proxy, direction: spec.direction, scores, failed, kendallTau: tau, spearmanRho: rho, seconds, svg });
   }
   return { rows: t.rows.length, space, archs, accuracy, proxies: out };
 }

@@ -98,6 +98,7 @@ Examples:
       const line = (r: string[]) => r.map((v, c) => (c === 0 ? v.padEnd(width[c]!) : v.padStart(width[c]!))).join('  ');
       const out = [line(rows[0]!), ...rows.slice(1).map(line),
         `${res.rows} architectures (${res.space}), ${f.repeats} repeat(s), seed ${f.seed}, ${f.bootstrap} bootstrap resamples; 'min' proxies negated so τ > 0 means "ranks like accuracy"`];
+      for (const p of res.proxies) if (p.failed.length) out.push(`${p.proxy}: ${p.failed.length} row(s) left out, the proxy is undefined there (${p.failed.map((x) => `line ${x.line}`).join(', ')}: ${p.failed[0]!.message})`);
       for (const [p, file] of Object.entries(svgs)) out.push(`scatter ${p}: ${file}`);
       process.stdout.write(out.join('\n') + '\n');
     });
