@@ -413,11 +413,11 @@ __global__ void swishBwdKernel(const float* x, const float* dy, float* dx, size_
   }
 }
 
-// From the input, PyTorch's rules: hswish' = 0 (x < −3), x/3 + ½ (−3 ≤ x ≤ 3), 1; hsigmoid' = 1/6 on (−3, 3), else 0.
+// From the input, PyTorch's rules: hswish' = 0 (x ≤ −3), x/3 + ½ (−3 < x < 3), 1; hsigmoid' = 1/6 on (−3, 3), else 0.
 __global__ void hswishBwdKernel(const float* x, const float* dy, float* dx, size_t n, bool acc) {
   ZENNAS_GRID_LOOP(i, n) {
     const double v = x[i];
-    const double slope = v < -3.0 ? 0.0 : (v <= 3.0 ? __dadd_rn(__ddiv_rn(v, 3.0), 0.5) : 1.0);
+    const double slope = v <= -3.0 ? 0.0 : (v < 3.0 ? __dadd_rn(__ddiv_rn(v, 3.0), 0.5) : 1.0);
     store(dx, i, static_cast<float>(__dmul_rn(static_cast<double>(dy[i]), slope)), acc);
   }
 }

@@ -124,7 +124,7 @@ void launchReluBwd(const float* y, const float* dy, float* dx, size_t n, bool ac
 void launchSigmoidBwd(const float* y, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
 /** dx (+)= float(dy·(s + x·s·(1 − s))), s = σ(x) in float64 (swish from its input). */
 void launchSwishBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
-/** dx (+)= float(dy·h'(x)), h' = 0 / x/3 + ½ / 1 (hard-swish from its input, PyTorch's rule). */
+/** dx (+)= float(dy·h'(x)), h' = 0 (x ≤ −3) / x/3 + ½ / 1 (x ≥ 3) (hard-swish from its input, PyTorch's rule). */
 void launchHswishBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);
 /** dx (+)= −3 < x < 3 ? float(dy/6) : 0 (hard-sigmoid from its input, PyTorch's rule). */
 void launchHsigmoidBwd(const float* x, const float* dy, float* dx, size_t n, bool acc, cudaStream_t stream);

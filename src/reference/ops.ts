@@ -232,14 +232,14 @@ export function elementwiseForward(op: ElementwiseOp, x: Tensor4): Tensor4 {
 /**
  * VJP of the one-input elementwise ops: ReLU' = 1 for x > 0, else 0 (0 at x = 0, as PyTorch);
  * σ' = σ(1 − σ); swish' = σ + x·σ(1 − σ); identity' = 1; zero' = 0; PyTorch's hard rules:
- * hswish' = 0 (x < −3), x/3 + ½ (−3 ≤ x ≤ 3), 1 (x > 3); hsigmoid' = 1/6 on (−3, 3), else 0.
+ * hswish' = 0 (x ≤ −3), x/3 + ½ (−3 < x < 3), 1 (x ≥ 3); hsigmoid' = 1/6 on (−3, 3), else 0.
  */
 export function elementwiseBackward(op: ElementwiseOp, x: Tensor4, gy: Tensor4): Tensor4 {
   switch (op) {
     case 'relu': return mapBackward(x, gy, (v) => (v > 0 ? 1 : 0));
     case 'sigmoid': return mapBackward(x, gy, (v) => sigmoid(v) * (1 - sigmoid(v)));
     case 'swish': return mapBackward(x, gy, (v) => sigmoid(v) + v * sigmoid(v) * (1 - sigmoid(v)));
-    case 'hswish': return mapBackward(x, gy, (v) => (v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1));
+    case 'hswish': return mapBackward(x, gy, (v) => (v <= -3 ? 0 : v < 3 ? v / 3 + 0.5 : 1));
     case 'hsigmoid': return mapBackward(x, gy, (v) => (v > -3 && v < 3 ? 1 / 6 : 0));
     case 'identity': return mapBackward(x, gy, () => 1);
     case 'zero': return zerosLike(x);

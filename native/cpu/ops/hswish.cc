@@ -1,5 +1,5 @@
 // HSWISH (hard-swish, MobileNetV3; PyTorch Hardswish): x·min(max(x + 3, 0), 6)/6, in float64
-// inside. Gradient from the input, PyTorch's rule: 0 for x < −3, x/3 + ½ for −3 ≤ x ≤ 3, else 1.
+// inside. Gradient from the input, PyTorch's rule: 0 for x ≤ −3, x/3 + ½ for −3 < x < 3, else 1.
 #include <algorithm>
 
 #include "op.h"
@@ -29,7 +29,7 @@ void backward(const OpStep& s) {
     float* dx = s.dx[0] + c * s.g.inStride;
     for (int64_t i = 0; i < len; ++i) {
       const double v = x[i];
-      const double slope = v < -3.0 ? 0.0 : (v <= 3.0 ? v / 3.0 + 0.5 : 1.0);
+      const double slope = v <= -3.0 ? 0.0 : (v < 3.0 ? v / 3.0 + 0.5 : 1.0);
       const float d = static_cast<float>(static_cast<double>(dy[i]) * slope);
       dx[i] = s.acc[0] ? dx[i] + d : d;
     }
