@@ -96,7 +96,8 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
   const int64_t nOps = d[2];
   if (nOps < 1 || nOps > kMaxOps) bad("nOps " + std::to_string(nOps) + " out of range 1.." + std::to_string(kMaxOps));
   if (d[5] < 0 || static_cast<size_t>(d[5]) != length) bad("header says " + std::to_string(d[5]) + " words, the array has " + std::to_string(length));
-  if (d[6] != 0 || d[7] != 0) bad("reserved header words 6, 7 must be 0");
+  // Word 6: flags (bit 0: the scoring view, which only front ends read); word 7: reserved.
+  if ((d[6] & ~1) != 0 || d[7] != 0) bad("header word 6 (flags) may only have bit 0 set and word 7 (reserved) must be 0");
   Descriptor out;
   out.keepsAll = keepAll;
   out.inputChannels = d[3];

@@ -7,6 +7,7 @@
  *   const r = await engine.zenScore(descriptor, { batchSize: 64, resolution: 32, repeats: 4 });
  *   engine.close();
  */
+import { checkTrainedView } from '../ops/descriptor';
 import { ZennasError, ZennasErrorCode } from '../errors';
 import { loadCudaAddon, loadNative, NativeAddon, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
 import { ALPHA_MAX, ALPHA_MIN, checkOption, ENGINE_OPTIONS, resolveOptions, Resolved } from './options';
@@ -429,11 +430,14 @@ export class Engine {
    * Latency of this backend's eval-mode forward (BN folded) per mini-batch. TensorRT is a separate
    * runner: `measureLatency` (src/latency) chooses between this and trtexec.
    */
-  async latency(descriptor: Int32Array, options?: Partial<LatencyOptions> & CallOptions): Promise<LatencyResult> {
+  async latency(descriptor: Int32Array, options?: Partial<LatencyOptions> & CallOptions & { scoringView?: boolean }): Promise<LatencyResult> {
     const d = checkDescriptor(descriptor);
     // Defaults: the paper's protocol (batch 64, 224², 10 warm-up, 30 timed mini-batches), as the CLI.
     const sig = takeSignal(readOptions('latency', options));
-    const read = sig.rest;
+    // Timing the Zen-score's view (no residuals, no head) is refused unless asked for (scoringView: true).
+    const { scoringView, ...read } = (sig.rest ?? {}) as Record<string, unknown>;
+    if (scoringView !== undefined && typeof scoringView !== 'boolean') optionError(`scoringView must be a boolean, got ${describe(scoringView)}`);
+    checkTrainedView(d, 'latency', scoringView as boolean | undefined);
     const given = read === undefined ? undefined : stripUndefined(read as object);
     const r = resolveOptions('latency', ['batchSize', 'resolution', 'warmup', 'iterations'] as const, given, { resolution: 224 }, ['precision', 'engine']);
     const g = (given ?? {}) as { precision?: unknown; engine?: unknown };

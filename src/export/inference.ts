@@ -32,7 +32,7 @@ export interface BnStatisticsSource {
  * E_OUT_OF_MEMORY says how to export anyway.
  */
 export async function calibrateBn(source: BnStatisticsSource, descriptor: Int32Array, options: { resolution: number; seed?: number; bnEps?: number }): Promise<BnRunningStats[]> {
-  const net = toExportNet(descriptor);
+  const net = toExportNet(descriptor, true); // BN statistics of any view; the export checks the view
   if (!net.nodes.some((n) => n.op === 'bn')) return []; // nothing to calibrate
   const { resolution } = options;
   try {
@@ -50,6 +50,8 @@ export async function calibrateBn(source: BnStatisticsSource, descriptor: Int32A
 export interface InferenceExportOptions {
   /** Input height = width (the graph is static in H, W). */
   resolution: number;
+  /** Export a scoring view (lowerForScoring's descriptor) on purpose; refused otherwise. */
+  scoringView?: boolean;
   /** Fixed batch size; omitted → a symbolic dimension 'batch'. */
   batchSize?: number;
   /** Element type of weights, input and output (default 'fp32'). */
@@ -75,7 +77,7 @@ export async function exportInferenceOnnx(source: BnStatisticsSource | null, des
   if (bn !== 'calibrated' && bn !== 'fresh') optionError(`bn must be 'calibrated' or 'fresh', got ${describe(bn)}`);
   const seed = checkInt('seed', options.seed ?? 0, 0, Number.MAX_SAFE_INTEGER);
   if (!(descriptor instanceof Int32Array)) throw new ZennasError('E_DESCRIPTOR', 'invalid descriptor: expected an Int32Array');
-  const net = toExportNet(descriptor);
+  const net = toExportNet(descriptor, options.scoringView);
   checkOnnxSize(net, o.precision);
   let bnStatistics: 'fresh' | BnRunningStats[] = 'fresh';
   if (bn === 'calibrated' && net.nodes.some((n) => n.op === 'bn')) {

@@ -23,7 +23,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ZennasError } from '../errors';
-import { DecodedNode, decodeDescriptor } from '../ops/descriptor';
+import { DecodedNode, decodeDescriptor, checkTrainedView } from '../ops/descriptor';
 import { Graph, attrValue, inferGraph } from '../ops/graph';
 import { packageRoot } from '../engine/native';
 import { checkInt, checkPositive, describe, optionError } from '../util/validate';
@@ -78,6 +78,8 @@ export interface BnRunningStats {
 export interface OnnxExportOptions {
   /** Input height = width (the graph is static in H, W). */
   resolution: number;
+  /** Export a scoring view (lowerForScoring's descriptor: no residuals, no head) on purpose; refused otherwise. */
+  scoringView?: boolean;
   /** Fixed batch size; omitted → a symbolic dimension 'batch'. */
   batchSize?: number;
   /** Element type of weights, input and output (default 'fp32'). */
@@ -97,8 +99,9 @@ export interface OnnxExportOptions {
 interface Checked { resolution: number; batchSize?: number; precision: 'fp32' | 'fp16'; bnEps: number; docString?: string }
 
 /** Validate the plain options shared by `exportOnnx` and `exportInferenceOnnx` (E_OPTION naming the key). */
-export function checkExportOptions(o: { resolution: number; batchSize?: number; precision?: string; bnEps?: number; docString?: string }): Checked {
+export function checkExportOptions(o: { resolution: number; batchSize?: number; precision?: string; bnEps?: number; docString?: string; scoringView?: boolean }): Checked {
   if (o === null || typeof o !== 'object') optionError('export options must be an object');
+  if (o.scoringView !== undefined && typeof o.scoringView !== 'boolean') optionError(`scoringView must be a boolean, got ${describe(o.scoringView)}`);
   checkInt('resolution', o.resolution, 1, 4096);
   if (o.batchSize !== undefined) checkInt('batchSize', o.batchSize, 1, 4096);
   const precision = o.precision ?? 'fp32';
@@ -109,8 +112,11 @@ export function checkExportOptions(o: { resolution: number; batchSize?: number; 
 }
 
 /** A descriptor decoded, or a network as given. */
-export function toExportNet(net: Int32Array | ExportNet): ExportNet {
-  if (net instanceof Int32Array) return decodeDescriptor(net);
+export function toExportNet(net: Int32Array | ExportNet, scoringView?: boolean): ExportNet {
+  if (net instanceof Int32Array) {
+    checkTrainedView(net, 'export', scoringView);
+    return decodeDescriptor(net);
+  }
   if (net === null || typeof net !== 'object' || !Array.isArray(net.nodes) || !Array.isArray(net.outputs)) {
     throw new ZennasError('E_DESCRIPTOR', 'invalid descriptor: expected an Int32Array or a graph { inputChannels, nodes, outputs }');
   }
@@ -202,7 +208,7 @@ function nodeTensors(net: ExportNet, weights: OnnxExportOptions['weights'], i: n
  */
 export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExportOptions): OnnxModel {
   const o = checkExportOptions(options);
-  const net = toExportNet(network);
+  const net = toExportNet(network, options.scoringView);
   // Validates the graph and gives every value's shape (E_DESCRIPTOR / E_STRUCTURE naming the node).
   const shapes = inferGraph(asGraph(net), o.resolution).values;
   checkOnnxSize(net, o.precision);

@@ -291,7 +291,7 @@ export function lowerForScoring(s: Structure, optsIn: LowerOptions = {}): LayerL
     x = lowerBlock(b, x, blk, false, !!opts.se);
   }
   if (x === 0) throw new ZennasError('E_STRUCTURE', 'nothing to score: the structure has no layers before global pooling');
-  return b.finish(x);
+  return { ...b.finish(x), view: 'scoring' };
 }
 
 /** Lower the network as trained: residual links and projections kept, plus a GAP + Linear head. */

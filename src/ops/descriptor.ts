@@ -16,6 +16,23 @@ import { opSpec, opSpecByCode, OpName } from './schema';
 export const DESCRIPTOR_MAGIC = 0x5a4e4e32;
 export const DESCRIPTOR_VERSION = 2;
 export const HEADER_WORDS = 8;
+/** Header word 6, bit 0: the descriptor is a scoring view (Graph.view), not the network as trained. */
+export const FLAG_SCORING_VIEW = 1;
+
+/** True when `d` is a scoring view (lowerForScoring's), which exports and latency refuse by default. */
+export function isScoringView(d: Int32Array): boolean {
+  return d.length >= HEADER_WORDS && (d[6]! & FLAG_SCORING_VIEW) !== 0;
+}
+
+/**
+ * E_OPTION unless `d` is the network as trained (or `allow`): exporting or timing the Zen-score's
+ * view of a structure measures a network without its residual links and classifier.
+ */
+export function checkTrainedView(d: Int32Array, what: string, allow: boolean | undefined): void {
+  if (isScoringView(d) && !allow) {
+    throw new ZennasError('E_OPTION', `${what}: the descriptor is the Zen-score's scoring view (lowerForScoring: no residual links, no classifier), not the network as trained; use encodeDescriptor(lowerAsTrained(structure, { numClasses })) — or pass scoringView: true if that is really what you want`);
+  }
+}
 
 /** Encode a graph (not validated here: the engine validates every descriptor it receives). */
 export function encodeDescriptor(g: Graph): Int32Array {
@@ -26,6 +43,7 @@ export function encodeDescriptor(g: Graph): Int32Array {
   }
   words.push(...g.outputs);
   words[5] = words.length;
+  if (g.view === 'scoring') words[6] = FLAG_SCORING_VIEW;
   return Int32Array.from(words);
 }
 
@@ -33,7 +51,7 @@ export function encodeDescriptor(g: Graph): Int32Array {
 export type DecodedNode = Omit<GraphNode, 'block' | 'role'>;
 
 /** Decode the wire format (structure only; `inferGraph` checks the rules). */
-export function decodeDescriptor(d: Int32Array): { inputChannels: number; nodes: DecodedNode[]; outputs: number[] } {
+export function decodeDescriptor(d: Int32Array): { inputChannels: number; nodes: DecodedNode[]; outputs: number[]; view?: 'scoring' } {
   const bad = (msg: string): never => { throw new ZennasError('E_DESCRIPTOR', `invalid descriptor: ${msg}`); };
   if (!(d instanceof Int32Array)) bad('expected an Int32Array');
   if (d.length < HEADER_WORDS) bad(`too short (${d.length} words)`);
@@ -42,6 +60,7 @@ export function decodeDescriptor(d: Int32Array): { inputChannels: number; nodes:
   const nOps = d[2]!, nOut = d[4]!;
   if (nOps < 1 || nOps > 1 << 20) bad(`op count ${nOps} out of range 1..${1 << 20}`);
   if (d[5] !== d.length) bad(`header says ${d[5]} words, the array has ${d.length}`);
+  if ((d[6]! & ~FLAG_SCORING_VIEW) !== 0 || d[7] !== 0) bad('header word 6 (flags) may only have bit 0 set and word 7 (reserved) must be 0');
   let at = HEADER_WORDS;
   const word = (): number => { if (at >= d.length) bad('truncated'); return d[at++]!; };
   const nodes: DecodedNode[] = [];
@@ -64,5 +83,5 @@ export function decodeDescriptor(d: Int32Array): { inputChannels: number; nodes:
   }
   if (nOut < 1 || at + nOut !== d.length) bad(`${nOut} outputs do not fill the remaining ${d.length - at} words`);
   const outputs = Array.from({ length: nOut }, word);
-  return { inputChannels: d[3]!, nodes, outputs };
+  return { inputChannels: d[3]!, nodes, outputs, ...(isScoringView(d) ? { view: 'scoring' as const } : {}) };
 }

@@ -35,6 +35,12 @@ export interface Graph {
   nodes: GraphNode[];
   /** Value ids of the outputs; outputs[0] is what proxies read (pre-GAP feature map or logits). */
   outputs: number[];
+  /**
+   * 'scoring': the Zen-score's view of a structure (lowerForScoring: no residual links, no head),
+   * not the network as trained. Carried into the descriptor (header flag), so exports and latency
+   * refuse it unless asked for it explicitly. Absent: the network itself.
+   */
+  view?: 'scoring';
 }
 
 /** Per-image shape [C][H][W] of a value. */
