@@ -39,6 +39,8 @@ export const PRUNE_ALGORITHMS: readonly PruneAlgorithm[] = ['xi-gsnr', 'tenas'];
 export interface TenasSettings {
   /** NTK batch (prune_launch.py batch_size 72). */
   ntkBatchSize: number;
+  /** NTK input resolution (CIFAR: 32). */
+  ntkResolution: number;
   /** The NTK supernet (model_config: C 3, N 1). */
   ntkNet: Nb201NetOptions;
   /** Linear-region images per batch and batches (Linear_Region_Collector input_size (1000, 1, 3, 3), sample_batch 3). */
@@ -53,6 +55,7 @@ export interface TenasSettings {
 
 export const TENAS_DEFAULTS: Readonly<TenasSettings> = Object.freeze({
   ntkBatchSize: 72,
+  ntkResolution: 32,
   ntkNet: { channels: 3, cells: 1 },
   lrBatchSize: 1000,
   lrSampleBatches: 3,
@@ -240,7 +243,7 @@ export async function pruneNb201(engine: Engine, options: PruneOptions = {}): Pr
         removed.push({ edge: e, op: best!.op });
       });
     } else {
-      const ntkEo = { batchSize: tenas.ntkBatchSize, resolution: 32, init: 'torch' };
+      const ntkEo = { batchSize: tenas.ntkBatchSize, resolution: tenas.ntkResolution, init: 'torch' };
       const lrEo = { batchSize: tenas.lrBatchSize, sampleBatches: tenas.lrSampleBatches, resolution: tenas.lrResolution, init: 'torch' };
       const lrNet = { ...tenas.lrNet, inputChannels: tenas.lrNet.inputChannels ?? 1 };
       const cond0 = await evaluate('tenas_ntk', edges, tenas.ntkNet, ntkEo);
