@@ -42,12 +42,41 @@ export function openEngine(backend: 'cpu' | 'cuda', threads?: number): SearchEng
   return new mod.Engine({ backend, threads });
 }
 
+/** Where a scorer records the Zen-score options it scores with (runSearch checks them against the config). */
+export const SCORED_WITH: unique symbol = Symbol('zennas.scoredWith');
+
 /** A Scorer backed by engine.zenScore (mean over `repeats`; engine-internal seconds reported). */
 export function engineScorer(engine: SearchEngine, opts: EngineScoreOptions): Scorer<Structure> {
-  return async (_s: Structure, descriptor: Int32Array) => {
+  const scorer = async (_s: Structure, descriptor: Int32Array) => {
     const r = await engine.zenScore(descriptor, opts);
     return { score: r.mean, seconds: r.seconds };
   };
+  return Object.assign(scorer, { [SCORED_WITH]: { ...opts } });
+}
+
+/**
+ * E_OPTION when a scorer built with its own Zen-score options (engineScorer) would score candidates
+ * differently from what the config says — summary.json and the checkpoint record the config, so
+ * they would describe a search that never ran. Scorers without recorded options are not checked.
+ */
+export function checkScorerMatchesConfig(scorer: unknown, config: { resolution: number; seed: number; scoring: Record<string, unknown> }): void {
+  const used = (scorer as { [SCORED_WITH]?: EngineScoreOptions } | undefined)?.[SCORED_WITH];
+  if (!used) return;
+  const s = config.scoring;
+  if (s.proxy !== undefined && s.proxy !== 'zen') {
+    throw keyedError('E_OPTION')`${opt('scorer')} is a Zen-score scorer but ${opt('scoring.proxy')} is '${String(s.proxy)}': omit ${opt('scorer')} (runSearch builds it from the config) or set scoring.proxy 'zen'`;
+  }
+  const want: Record<string, unknown> = {
+    resolution: config.resolution, seed: config.seed, batchSize: s.batchSize, repeats: s.repeats ?? 1,
+    mode: s.mode ?? 'paper', alpha: s.alpha ?? 0.01, bnEps: s.bnEps ?? 1e-5,
+  };
+  for (const [k, v] of Object.entries(want)) {
+    const got = (used as unknown as Record<string, unknown>)[k];
+    if (v !== undefined && got !== v) {
+      const where = k === 'resolution' || k === 'seed' ? k : `scoring.${k}`;
+      throw keyedError('E_OPTION')`${opt('scorer')} scores with ${k} ${JSON.stringify(got)} but the config says ${opt(where)} ${JSON.stringify(v)}: the run's summary and checkpoint would describe a search that never ran; omit ${opt('scorer')} (runSearch builds it from the config and ${opt('engine')}) or make them agree`;
+    }
+  }
 }
 
 /**

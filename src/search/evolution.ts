@@ -7,7 +7,7 @@ import { searchConfigSchema } from './checkpoint';
 import { bool, func, instance, nullable, num, object, optional, parse, str } from '../util/schema';
 import { LatencyRepair, LatencySource, Scorer, SearchConfig, SearchResult } from './types';
 import { checkScoring, configScorer } from './proxy-scorer';
-import type { SearchEngine } from './engine-scorer';
+import { checkScorerMatchesConfig, type SearchEngine } from './engine-scorer';
 import type { LatencySeen, RunInfo } from './summary';
 
 export * from './types';
@@ -88,6 +88,7 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
   const hooks = parse(hooksSchema, hooksIn ?? {}, 'E_OPTION', { keyed: true }) as SearchHooks<G>;
   const space = validateConfig(config, hooks) as SearchSpace<G>;
   const fromConfig = !hooks.evaluator && !hooks.scorer && config.scoring.proxy !== undefined;
+  if (hooks.scorer && !hooks.evaluator) checkScorerMatchesConfig(hooks.scorer, config);
   const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : fromConfig ? scorerEvaluator(configScorer(config, hooks.engine) as Scorer<G>) : undefined);
   if (!evaluator) throw keyedError('E_OPTION')`a search needs ${opt('scorer')} or ${opt('evaluator')} (or a ${opt('scoring.proxy')} and an ${opt('engine')})`;
   const initial = initialGenotype(space, config);
