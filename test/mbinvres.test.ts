@@ -67,6 +67,23 @@ test('MBInvRes errors name the block and the field', (t) => {
   }
 });
 
+test('property (fixed seed): edits of MBInvRes strings either parse and round-trip or fail with a ZennasError', (t) => {
+  const base = 'ConvKX(3,16,3,2)BN(16)HSWISH(16)MBInvResE6K5SWISHSE(16,24,2)MBInvResE4K3HSWISHHSE(24,24,1)SWISH(24)';
+  let parsed = 0, refused = 0;
+  fc.assert(fc.property(fc.nat({ max: base.length }), fc.nat({ max: 4 }), fc.string({ maxLength: 4 }), (at, cut, insert) => {
+    const text = base.slice(0, at) + insert + base.slice(Math.min(base.length, at + cut));
+    try {
+      const s = parseStructure(text);
+      t.is(formatStructure(parseStructure(formatStructure(s))), formatStructure(s));
+      parsed++;
+    } catch (e) {
+      t.true(e instanceof ZennasError, `${text}: ${String(e)}`);
+      refused++;
+    }
+  }), { numRuns: 500, seed: 3 });
+  t.true(parsed > 0 && refused > 0, `${parsed} parsed, ${refused} refused`);
+});
+
 test('timm widths: make_divisible, the expanded width and both SE widths', (t) => {
   t.deepEqual([makeDivisible(18), makeDivisible(20), makeDivisible(12), makeDivisible(3), makeDivisible(8 * 0.25, 1), makeDivisible(6, 1)], [24, 24, 16, 8, 2, 6]);
   const b = (expansion: number, inC: number, se: MBInvResBlock['se']): MBInvResBlock => ({ kind: 'MBInvRes', expansion, kernel: 3, act: 'relu', se, in: inC, out: inC, stride: 1 });
