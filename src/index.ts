@@ -1,4 +1,10 @@
 /** zennas public API. */
+/** The common case in one call: score a structure with the Zen-score or a proxy. */
+export { score } from './score';
+export type { ScoreOptions, ScoreResult } from './score';
+export { DEFAULTS } from './defaults';
+export { ZOO, findZooEntry, getZooEntry, zooFile } from './zoo';
+export type { ZooEntry } from './zoo';
 export * from './errors';
 export * from './grammar/ast';
 export { parseStructure, blockChannels } from './grammar/parse';

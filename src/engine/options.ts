@@ -4,7 +4,7 @@
  * the native side only checks types (and bounds that protect memory safety).
  */
 import { ZennasError } from '../errors';
-import { describe, optionError } from '../util/validate';
+import { checkKnownKeys, describe, optionError } from '../util/validate';
 
 export type OptionSpec =
   | { kind: 'int'; min: number; max: number; default: number; doc: string }
@@ -78,12 +78,7 @@ export function resolveOptions<K extends EngineOptionKey>(
 ): Resolved<K> {
   if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) optionError(`${what} options must be an object`);
   const g = (given ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(g)) {
-    if (!(keys as readonly string[]).includes(k) && !extra.includes(k)) {
-      const near = [...keys, ...extra].find((x) => x.toLowerCase() === k.toLowerCase());
-      throw new ZennasError('E_OPTION', `unknown ${what} option '${k}'${near ? ` (did you mean '${near}'?)` : ''}; valid: ${[...keys, ...extra].join(', ')}`);
-    }
-  }
+  checkKnownKeys(what, g, [...keys, ...extra]);
   const out: Record<string, unknown> = {};
   for (const k of keys) {
     const v = g[k] !== undefined ? g[k] : (defaults as Record<string, unknown>)[k] !== undefined ? (defaults as Record<string, unknown>)[k] : ENGINE_OPTIONS[k].default;
