@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import {
   HARDCORE_CONFIGS, HardcoreGenotype, HardcoreVariant, PROXYLESS_CHOICES, PROXYLESS_STAGES, PROXYLESS_ZERO, ProxylessGenotype,
-  checkHardcoreGenotype, getPreset, getSpace, hardcoreBlockContext, hardcoreBlockStructure, hardcoreFixedParts, hardcoreGenotype, hardcoreHeaviest,
+  checkHardcoreGenotype, getPreset, hardcoreConfigIndex, getSpace, hardcoreBlockContext, hardcoreBlockStructure, hardcoreFixedParts, hardcoreGenotype, hardcoreHeaviest,
   hardcoreKey, hardcoreLightest, hardcoreSpace, hardcoreStages, hardcoreStructure, proxylessGenotype, proxylessHeaviest, proxylessLightest,
   proxylessSpace, proxylessStructure,
 } from '../src/spaces';
@@ -30,7 +30,8 @@ const VARIANTS: HardcoreVariant[] = ['paper', 'official'];
 test('Table 4: 12 configurations er ∈ {3,4,6} × k ∈ {3,5} × SE off/on in the official index order', (t) => {
   t.is(HARDCORE_CONFIGS.length, 12);
   t.deepEqual(HARDCORE_CONFIGS.map((c) => `${c.expansion}${c.kernel}${c.se ? '+' : '-'}`), ['33-', '33+', '35-', '35+', '43-', '43+', '45-', '45+', '63-', '63+', '65-', '65+']);
-  HARDCORE_CONFIGS.forEach((c, i) => t.is(c.index, i));
+  HARDCORE_CONFIGS.forEach((c, i) => { t.is(c.index, i); t.is(hardcoreConfigIndex(c), i); });
+  t.throws(() => hardcoreConfigIndex({ expansion: 2, kernel: 3, se: false }), { instanceOf: ZennasError, message: /config: no Table 4 configuration has expansion 2, kernel 3, SE off/ });
 });
 
 test('Table 3: stages, activations, depth ranges and input resolutions of both variants', (t) => {

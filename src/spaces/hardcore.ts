@@ -7,6 +7,7 @@
  * - `HardcoreGenotype = { variant, stages }`: `stages[s]` lists the configuration index (0..11,
  *   `HARDCORE_CONFIGS`, Table 4 order = the paper's c − 1) of every block of searched stage s, in
  *   order; its length is the stage's depth (`hardcoreStages(variant)[s].minDepth..maxDepth`).
+ * - `hardcoreConfigIndex({ expansion, kernel, se })`: the inverse of `HARDCORE_CONFIGS[i]`.
  * - `hardcoreStages(variant)`: the searched stages (channels, stride, activation, depth range,
  *   input resolution at 224); `HARDCORE_CONFIGS`: the 12 configurations (expansion, kernel, SE).
  * - `hardcoreStructure(g)`: genotype → Structure (the whole net; the classifier is appended by
@@ -73,6 +74,13 @@ export interface HardcoreConfig {
 export const HARDCORE_CONFIGS: readonly HardcoreConfig[] = Object.freeze(
   ([3, 4, 6] as const).flatMap((expansion) => ([3, 5] as const).flatMap((kernel) => [false, true].map((se) => ({ expansion, kernel, se })))).map((c, index) => Object.freeze({ index, ...c })),
 );
+
+/** The index of configuration (expansion, kernel, se) in HARDCORE_CONFIGS; E_OPTION naming the field when there is none. */
+export function hardcoreConfigIndex(c: { expansion: number; kernel: number; se: boolean }): number {
+  const i = HARDCORE_CONFIGS.findIndex((x) => x.expansion === c.expansion && x.kernel === c.kernel && x.se === !!c.se);
+  if (i < 0) throw new ZennasError('E_OPTION', `config: no Table 4 configuration has expansion ${c.expansion}, kernel ${c.kernel}, SE ${c.se ? 'on' : 'off'} (er ∈ {3,4,6}, k ∈ {3,5})`);
+  return i;
+}
 
 /** One searched stage of the macro architecture. */
 export interface HardcoreStage {
