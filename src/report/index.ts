@@ -105,7 +105,7 @@ export function reportPlots(input: ReportInput): ReportPlots {
       ...(best && best[axis.key] !== undefined ? [{ label: 'best', points: [[best[axis.key]!, best.score] as const], color: '#d62728', style: 'dots' as const, radius: 5, opacity: 1 }] : []),
     ];
     plots[axis.file] = renderPlot({
-      title: `Pareto front: ${label} vs ${axis.name}`, xLabel: axis.key === 'latencyMs' ? 'latency per mini-batch (ms)' : axis.name, yLabel: label,
+      title: `Pareto front: ${label} vs ${axis.name}`, xLabel: axis.key === 'latencyMs' ? `latency per mini-batch${typeof input.summary.scoring?.latencyBatchSize === 'number' ? ` of ${input.summary.scoring.latencyBatchSize}` : ''} (ms)` : axis.name, yLabel: label,
       xScale: spansDecades(budget !== undefined ? [...xs, budget] : xs) ? 'log' : 'linear',
       formatX: axis.key === 'latencyMs' ? (v) => String(Number(v.toPrecision(3))) : undefined,
       vlines: budget !== undefined ? [{ x: budget, label: `budget ${fmtCost(axis.key, budget)}`, color: '#ff7f0e' }] : [],
@@ -215,7 +215,7 @@ h1 { margin-bottom: 4px; }
 h2 { margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .lede { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; }
-table.kv th { text-align: left; padding: 3px 14px 3px 0; color: #555; font-weight: normal; vertical-align: top; }
+table.kv th { text-align: left; padding: 3px 14px 3px 0; color: #555; font-weight: normal; vertical-align: top; white-space: nowrap; }
 table.kv td { padding: 3px 0; }
 table.data th, table.data td { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: right; font-size: 13px; }
 table.data th { background: #f6f6f6; }

@@ -115,7 +115,7 @@ function extent(values: number[]): [number, number] {
   }
   if (lo === Infinity) return [0, 1];
   if (lo === hi) return [lo - (Math.abs(lo) * 0.05 || 1), hi + (Math.abs(hi) * 0.05 || 1)];
-  const pad = (hi - lo) * 0.04;
+  const pad = (hi - lo) * 0.05;
   return [lo - pad, hi + pad];
 }
 
