@@ -18,6 +18,7 @@ import { engineLatencySource, openEngine, SearchEngine } from '../../search/engi
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg, engineIntOption } from '../structure-input';
 import { Progress, startProgress } from '../progress';
+import { applyConfigFile, givenByUser } from '../config-file';
 import { openCommandQueue } from '../../distributed/search-queue';
 
 interface SearchFlags {
@@ -25,7 +26,7 @@ interface SearchFlags {
   budgetParams?: number | NoBudget; budgetFlops?: number | NoBudget; maxLayers?: number | NoBudget; budgetLatency?: number | NoBudget;
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
-  latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean;
+  latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean; quiet?: boolean; config?: string;
   queue?: string; queueName?: string;
   checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; algorithm: string;
 }
@@ -182,7 +183,7 @@ function whyNoResult(summary: ReturnType<typeof buildSummary>, failures: Failure
     'try a smaller --init or looser budgets';
 }
 
-function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boolean, out: string | undefined): void {
+function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boolean, out: string | undefined, quiet = false): void {
   const b = summary.best;
   const w = (s: string) => process.stdout.write(s + '\n');
   if (interrupted) w(`interrupted at iteration ${summary.iterationsDone}/${summary.iterations}${out ? `; continue with the same command plus --resume` : ''}`);
@@ -206,7 +207,7 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
     `(params ${c.rejected.params}, FLOPs ${c.rejected.flops}, layers ${c.rejected.layers}, latency ${c.rejected.latency}), ${c.failed} failed; ` +
     `${t.candidatesPerSecond.toFixed(2)} candidates/s; per candidate ${t.engineMsPerCandidate.toFixed(1)} ms in the engine, ` +
     `${t.tsMsPerCandidate.toFixed(2)} ms TS loop (${(100 * t.tsShare).toFixed(1)}% of wall time)`);
-  if (!out) w('nothing was saved: add --out DIR to keep the candidates, a report and a checkpoint to resume from');
+  if (!out && !quiet) w('nothing was saved: add --out DIR to keep the candidates, a report and a checkpoint to resume from');
   if (summary.files) {
     const f = summary.files;
     const plots = [f.plotBestVsIteration, f.plotScoreVsParams, f.plotScoreVsFlops, f.plotScoreVsLatency, f.diagramBestNet].filter(Boolean).map((p) => path.basename(p!));
@@ -304,6 +305,8 @@ export function registerSearchCommand(program: Command): void {
     .option('--overwrite', 'start afresh in an --out that holds a search (deletes the files its zennas-run.json lists, nothing else)')
     .option('--checkpoint-every <s>', 'seconds between checkpoints', int('--checkpoint-every', 1, 86400), 10)
     .option('--no-progress', 'no progress bar')
+    .option('-q, --quiet', 'print only the result (and errors): no progress, no notes')
+    .option('--config <file>', "take flags from a JSON or YAML file keyed by the flags' names (budget-params: 1M); flags given here win")
     .option('--json', 'print one JSON summary to stdout (no progress bar)')
     .addHelpText('after', `
 Search spaces:
@@ -333,6 +336,7 @@ Examples:
   $ zennas search --space I --proxy synflow --out runs/cifar-synflow    # synflow is minimised (the table's direction)
   $ zennas search --space II --proxy gsnr --algorithm xi-gsnr-evolution --population 128 --iterations 2500 --out runs/xi
   $ zennas search --out runs/cifar-1m --resume          # continue a killed run, same result as uninterrupted
+  $ zennas search --config search.yaml --quiet          # flags from a file (budget-params: 1M, iterations: 2000, …)
   $ zennas search --space I --iterations 200 --population 32 --json > summary.json
   $ zennas info runs/cifar-1m/best.txt --resolution 32 --num-classes 100`)
     .action(async (raw: SearchFlags, cmd: Command) => {
@@ -346,13 +350,13 @@ Examples:
 
 /** The action of `zennas search`. */
 async function search(raw: SearchFlags, cmd: Command): Promise<void> {
-  let f = raw;
+  let f = raw.config !== undefined ? applyConfigFile<SearchFlags>(cmd, raw.config) : raw;
   if (f.out !== undefined && f.out.trim() === '') throw new ZennasError('E_OPTION', `--out must be a directory path, got '${f.out}' (leave --out out for a run that writes no files)`);
   if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
   if (f.resume) {
     if (!f.out) throw new ZennasError('E_OPTION', '--resume needs --out DIR (the directory of the run to continue)');
     const saved = resumeDefaults(f.out);
-    const cli = (k: string) => cmd.getOptionValueSource(k) === 'cli';
+    const cli = (k: string) => givenByUser(cmd, k);
     // A different score or loop is a different search: say so before its flags are checked against the saved ones.
     const identity: [flag: string, key: keyof SearchFlags, saved: string | undefined, same: (a: string, b: string) => boolean][] = [
       ['--space', 'space', saved.space, (a, b) => getSpace(a).id === getSpace(b).id],
@@ -379,7 +383,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   f = { ...f, latencyPrecision: f.latencyPrecision ?? (f.latencyBackend === 'cpu' ? 'fp32' : 'fp16') };
   if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
   if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
-  const { config } = configFromFlags(f, (k) => cmd.getOptionValueSource(k) === 'cli');
+  const { config } = configFromFlags(f, (k) => givenByUser(cmd, k));
   // Engine threads are shared by all calls in flight; 2 in flight on all cores measured best (benchmarks/search-overhead).
   const threads = f.threads;
 
@@ -390,9 +394,9 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   const engineThreads = (engine as { threads?: unknown } | undefined)?.threads;
   const runInfo = { threads: typeof engineThreads === 'number' && engineThreads > 0 ? engineThreads : null };
   // --queue: the workers score (src/distributed); its progress line replaces the bar.
-  const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, outDir: f.out, progress: f.progress && !f.json }) : undefined;
+  const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, outDir: f.out, progress: f.progress && !f.json && !f.quiet }) : undefined;
   // A bar on a terminal, a plain line every few seconds in a log (src/cli/progress.ts).
-  const showBar = f.progress && !f.json && !queued;
+  const showBar = f.progress && !f.json && !f.quiet && !queued;
   let bar: Progress | undefined;
   const abort = new AbortController();
   const failures: Failures = { count: 0, byCode: new Map() };
@@ -411,7 +415,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
       checkpointEverySeconds: f.checkpointEvery,
       signal: abort.signal,
       runInfo,
-      onLog: f.out || f.json ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
+      onLog: f.out || f.json || f.quiet ? undefined : (l) => process.stderr.write(`zennas: ${l}\n`),
       onProgress: showBar
         ? (p: SearchProgress) => {
           bar ??= startProgress({ label: 'search', total: p.iterations, unit: 'it' });
@@ -430,7 +434,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     bar?.stop();
     const summary = buildSummary(result, result.files, { run: runInfo });
     if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
-    else printHuman(summary, !result.complete, f.out);
+    else printHuman(summary, !result.complete, f.out, f.quiet);
     if (!result.complete) process.exitCode = 130;
     else if (!summary.best) {
       // A search that ends without a single scored candidate has no result: say why, and fail.
