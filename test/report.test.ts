@@ -112,7 +112,8 @@ test('block diagram: one box per block, arrows between them, any block type draw
   t.is((svg.match(/class="edge"/g) ?? []).length, blocks.length - 1);
   t.regex(svg, /data-type="MBInvResK5E6SE"/);
   t.regex(svg, /12.3k params · 679k FLOPs/);
-  t.regex(svg, /32×32 → 16×16 · stride 2/);
+  t.regex(svg, /ch 16 → 32 · stride 2/);
+  t.regex(svg, /32×32 → 16×16 · 2 layers/);
   t.regex(svg, /data-type="Classifier"/);
   // Boxes never overlap.
   const boxes = [...svg.matchAll(/<g class="block"[^>]*>\n<title>[^<]*<\/title>\n<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/g)].map((m) => ({ x: +m[1]!, y: +m[2]!, width: +m[3]!, height: +m[4]! }));

@@ -70,8 +70,8 @@ export function renderBlockDiagram(blocks: readonly ReportBlock[], opts: { title
     const inner = L.boxWidth - 12;
     const res = b.inputResolution === b.outputResolution ? `${b.inputResolution}×${b.inputResolution}` : `${b.inputResolution}×${b.inputResolution} → ${b.outputResolution}×${b.outputResolution}`;
     const lines = [
-      `ch ${b.in} → ${b.out}${b.layers > 1 ? ` · ${b.layers} layers` : ''}`,
-      `${res}${b.stride !== 1 ? ` · stride ${b.stride}` : ''}`,
+      `ch ${b.in} → ${b.out}${b.stride !== 1 ? ` · stride ${b.stride}` : ''}`,
+      `${res}${b.layers > 1 ? ` · ${b.layers} layers` : ''}`,
       `${shortNumber(b.params)} params · ${shortNumber(b.flops)} FLOPs`,
     ];
     out.push(`<g class="block" data-index="${b.index}" data-type="${xmlEscape(b.type)}">`);
