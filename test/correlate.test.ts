@@ -9,6 +9,8 @@ import * as path from 'path';
 import { averageRanks, bootstrapCorrelation, kendallTau, spearmanRho } from '../src/stats/rank-correlation';
 import { parseAccuracyTable, parseCsv } from '../src/stats/accuracy-table';
 import { Sfc32 } from '../src/rng/sfc32';
+import { Engine } from '../src/engine/engine';
+import { correlateTable } from '../src/stats/correlate';
 import { zennas } from './helpers/cli';
 
 /** τ-b from its definition: (concordant − discordant) / √((n0 − x ties)(n0 − y ties)), O(n²). */
@@ -112,4 +114,24 @@ test('zennas correlate on the NAS-Bench-201 fixture: τ, ρ with intervals per p
   const bad2 = zennas('correlate', '--table', FIXTURE, '--proxy', 'gsnr', '--space', 'plainnet');
   t.regex(bad2.stderr, /a PlainNet table needs a 'structure' column/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('correlateTable on PlainNet structures: scores as `zennas score --proxy` lowers them; τ of a perfect ranking is 1', async (t) => {
+  const rows = ['SuperConvK3BNRELU(3,8,1,1)', 'SuperConvK3BNRELU(3,8,1,1)SuperConvK3BNRELU(8,16,2,1)', 'SuperConvK3BNRELU(3,16,1,1)SuperResK3K3(16,32,2,16,1)SuperResK3K3(32,32,1,16,1)'];
+  const engine = new Engine({ threads: 1 });
+  try {
+    const table = parseAccuracyTable(`structure,accuracy\n${rows.map((r, i) => `"${r}",${50 + i}`).join('\n')}\n`);
+    const r = await correlateTable(engine, table, ['zen'], { engineOptions: { resolution: 16, batchSize: 8 }, resamples: 50 });
+    t.is(r.space, 'plainnet');
+    t.deepEqual(r.archs, rows);
+    t.is(r.proxies[0]!.scores.length, 3);
+    // Deeper nets have larger Zen-scores here, as the made-up accuracies: a perfect ranking.
+    t.is(r.proxies[0]!.kendallTau.value, 1);
+    t.is(r.proxies[0]!.spearmanRho.value, 1);
+    await t.throwsAsync(correlateTable(engine, table, ['zen'], { space: 'nb201' }), { code: 'E_OPTION', message: /needs a 'genotype' or 'index' column/ });
+    const bad = parseAccuracyTable('genotype,accuracy\n|none~0|,1\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,2\n', { file: 'x.csv' });
+    await t.throwsAsync(correlateTable(engine, bad, ['zen']), { code: 'E_PARSE', message: /^line 2: NAS-Bench-201 genotype .*expected 3 nodes/ });
+  } finally {
+    engine.close();
+  }
 });

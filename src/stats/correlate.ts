@@ -85,7 +85,15 @@ export async function correlateTable(engine: Engine, t: AccuracyTable, proxies: 
   const net = o.net ?? {};
   const eo = { resolution: 32, ...(o.engineOptions ?? {}) };
   const accuracy = t.rows.map((r) => r.accuracy);
-  const archs = t.rows.map((r) => (space === 'nb201' ? formatNb201(t.archColumn === 'index' ? fromNb201Index(indexOf(r.arch)) : parseNb201(r.arch)) : r.arch));
+  const archs = t.rows.map((r) => {
+    if (space !== 'nb201') return r.arch;
+    try {
+      return formatNb201(t.archColumn === 'index' ? fromNb201Index(indexOf(r.arch)) : parseNb201(r.arch));
+    } catch (e) {
+      if (e instanceof ZennasError) throw new ZennasError(e.code, `line ${r.line}: ${e.message}`);
+      throw e;
+    }
+  });
   const total = proxies.length * t.rows.length;
   let done = 0;
   const out: ProxyCorrelation[] = [];
