@@ -4,6 +4,6 @@ export type { Nb201Op, Nb201Genotype } from './nb201';
 export { nb201Graph, nb201SupernetGraph, countGraph, NB201_NET_DEFAULTS } from './nb201-net';
 export type { Nb201NetOptions, Nb201SupernetOptions, Nb201EdgeOps, GraphCount } from './nb201-net';
 export { nb201ProxyGraph, nb201SupernetProxyGraph, runCellProxy, engineOptionsFor } from './lowering';
-export { pruneNb201, genotypeFrequencies, PRUNE_ALGORITHMS, TENAS_DEFAULTS, pyRound, roundTo } from './prune';
+export { pruneNb201, genotypeFrequencies, edgeName, PRUNE_ALGORITHMS, TENAS_DEFAULTS, pyRound, roundTo } from './prune';
 export type { PruneAlgorithm, PruneOptions, PruneResult, PruneRound, PruneCandidate, PruneProgress, PruneFrequency, TenasSettings } from './prune';
 export { PythonRandom } from './python-random';

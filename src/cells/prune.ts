@@ -27,7 +27,7 @@
  */
 import { ZennasError } from '../errors';
 import type { Engine } from '../engine/engine';
-import { PROXY_NAMES, ProxyName } from '../proxies/table';
+import type { ProxyName } from '../proxies/table';
 import { NB201_EDGES, NB201_OPS, Nb201Op, formatNb201, nb201Index } from './nb201';
 import { Nb201NetOptions, countGraph, nb201Graph } from './nb201-net';
 import { CellEngineOptions, cellProxySpec, nb201SupernetProxyGraph, runCellProxy } from './lowering';
@@ -132,7 +132,10 @@ export interface PruneResult {
   seconds: number;
 }
 
-const edgeName = (e: number) => `${NB201_EDGES[e]![1]}→${NB201_EDGES[e]![0]}`;
+/** An edge as 'from→to' (edge 0 = '0→1'). */
+export function edgeName(e: number): string {
+  return `${NB201_EDGES[e]![1]}→${NB201_EDGES[e]![0]}`;
+}
 
 /**
  * CPython's round(x, n): correctly rounded, ties (exact binary halves) to even. x.toFixed rounds
@@ -301,4 +304,3 @@ export function genotypeFrequencies(results: readonly PruneResult[]): PruneFrequ
   return [...m.values()].sort((a, b) => b.count - a.count || a.seeds[0]! - b.seeds[0]!);
 }
 
-export { edgeName, PROXY_NAMES };
