@@ -255,7 +255,7 @@ function fakeRuntime(ctx: LatencyContext = CPU1): LutRuntime & { calls: string[]
       const d = [...net.descriptor];
       calls.push(d.join(','));
       const ms = net.inputResolution === 1 ? 0.5 : d.length === 1 ? (d[0] === -1 ? 2 : 3) + 0.5 : 1 + d[0]! + d[1]! / 10 + d[2]! / 100 + 0.5;
-      return { medianMs: ms, p90Ms: ms + 0.1 };
+      return { medianMs: ms, p90Ms: ms + 0.1, minMs: ms - 0.01 };
     },
     close() {},
   };

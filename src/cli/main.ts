@@ -3,6 +3,7 @@ import { registerInfoCommand } from './commands/info';
 import { registerScoreCommand } from './commands/score';
 import { registerSearchCommand } from './commands/search';
 import { registerLatencyCommand } from './commands/latency';
+import { registerLutCommand } from './commands/lut';
 import { registerExportCommand } from './commands/export';
 import { registerProxiesCommand } from './commands/proxies';
 import { registerZooCommand } from './commands/zoo';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerScoreCommand(program);
   registerSearchCommand(program);
   registerLatencyCommand(program);
+  registerLutCommand(program);      // latency lookup tables (src/lut)
   registerExportCommand(program);
   registerProxiesCommand(program);  // `zennas proxies` and `score --proxy`
   registerZooCommand(program);

@@ -10,8 +10,8 @@ import { parseStructure } from '../grammar/parse';
 import { lowerAsTrained } from '../model/lower';
 import { encodeDescriptor } from '../ops/descriptor';
 import { assertCompatible, entryKey, lutContext, readLut, writeLut } from './table';
-import type { LutRuntime } from './runtime';
-import { Lut, LutEntry, LutFixedEntry, LutMeta, LutNet, LutSpace, LutSpaceOptions } from './types';
+import type { LutRuntime, PieceLatency } from './runtime';
+import { Lut, LutEntry, LutFixedEntry, LutMeta, LutNet, LutSpace, LutSpaceOptions, LutStatistic } from './types';
 
 /** A piece of the build's work list. */
 export type BuildPiece =
@@ -40,6 +40,8 @@ export interface LutBuildOptions extends LutSpaceOptions {
   overwrite?: boolean;
   /** Per-run overhead: measured and subtracted from every piece (default), or kept in every entry. */
   overhead?: 'subtracted' | 'kept';
+  /** Statistic stored as each entry's latency (default 'median'). */
+  statistic?: LutStatistic;
   onProgress?: (p: LutBuildProgress) => void;
   signal?: AbortSignal;
   /** zennas version recorded in the table. */
@@ -59,7 +61,7 @@ export function buildMeta<G>(space: LutSpace<G>, runtime: LutRuntime, o: LutBuil
   return {
     ...runtime.context,
     space: space.id, variant: space.variant, resolution: o.resolution, numClasses: o.numClasses,
-    statistic: 'median', warmup: o.warmup, iterations: o.iterations,
+    statistic: o.statistic ?? 'median', warmup: o.warmup, iterations: o.iterations,
     configs: [...space.configs], fixedNames: space.fixedNets(o).map((f) => f.name),
     overhead: o.overhead ?? 'subtracted', overheadMs,
     zennas: o.zennas ?? 'zennas', created: new Date().toISOString(),
@@ -124,26 +126,28 @@ export async function buildLut<G>(space: LutSpace<G>, runtime: LutRuntime, o: Lu
     }
     if (o.signal?.aborted) break;
     const sub = overhead === 'subtracted' ? lut.meta.overheadMs : 0;
+    const stat = (r: PieceLatency) => (lut.meta.statistic === 'min' ? r.minMs : r.medianMs);
+    const nums = (r: PieceLatency) => ({ latency: stat(r) - sub, p90: r.p90Ms - sub, median: r.medianMs - sub, min: r.minMs - sub });
     let ms: number;
     if (piece.kind === 'overhead') {
       const r = await runtime.measure(overheadNet());
-      lut.meta.overheadMs = ms = r.medianMs;
+      lut.meta.overheadMs = ms = stat(r);
     } else if (piece.kind === 'fixed') {
       const net = fixedNets.get(piece.name)!;
       const r = await runtime.measure(net);
-      ms = r.medianMs;
-      const e: LutFixedEntry = { name: piece.name, inputChannels: net.inputChannels, inputResolution: net.inputResolution, latency: r.medianMs - sub, p90: r.p90Ms - sub };
+      ms = stat(r);
+      const e: LutFixedEntry = { name: piece.name, inputChannels: net.inputChannels, inputResolution: net.inputResolution, ...nums(r) };
       lut.fixed.push(e);
     } else {
       const slot = stages[piece.stage]!.slots[piece.position]!;
       const net = space.blockNet(slot, piece.config, o);
       const r = await runtime.measure(net);
-      ms = r.medianMs;
+      ms = stat(r);
       const cost = space.blockCost(slot, piece.config, o);
       const e: LutEntry = {
         stage: piece.stage, position: piece.position, config: piece.config,
         inputChannels: slot.inputChannels, outputChannels: slot.outputChannels, stride: slot.stride, inputResolution: slot.inputResolution,
-        latency: r.medianMs - sub, p90: r.p90Ms - sub, params: cost.params, flops: cost.flops,
+        ...nums(r), params: cost.params, flops: cost.flops,
       };
       lut.entries.push(e);
     }

@@ -11,3 +11,6 @@ export { openLutRuntime } from './runtime';
 export type { LutRuntime, LutRuntimeOptions, PieceLatency } from './runtime';
 export { checkLutForSearch, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates } from './search';
 export type { LutSearchSetting, LutEstimator, MeasuredCandidate, LatencyCheck, RankedMember } from './search';
+export { hardcoreLutSpace, hardcoreConfigName } from './hardcore';
+export { getLutSpace, lutSpaceEntry, LUT_SPACE_IDS } from './spaces';
+export type { LutSpaceEntry } from './spaces';

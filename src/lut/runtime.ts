@@ -12,6 +12,7 @@ import type { LatencyContext, LutNet } from './types';
 export interface PieceLatency {
   medianMs: number;
   p90Ms: number;
+  minMs: number;
 }
 
 /** A runtime ready to time network pieces. */
@@ -70,7 +71,7 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
       context: { unit: 'ms', batchSize, precision, runtime: 'onnxruntime', runtimeVersion: `onnxruntime-node ${st.version}`, hardware: cpuDescription(), threads },
       async measure(net) {
         const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, bnSource: cpu });
-        return { medianMs: r.medianMs, p90Ms: r.p90Ms };
+        return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs };
       },
       close: () => cpu.close(),
     };
@@ -86,7 +87,7 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
       async measure(net) {
         const r = await engine.latency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, precision });
         if (o.runtime === 'cuda' && r.device) ctx.hardware = r.device; // the GPU's name comes with a result
-        return { medianMs: r.medianMs, p90Ms: r.p90Ms };
+        return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs ?? Math.min(...(r.samplesMs ?? [r.medianMs])) };
       },
       close: () => engine.close(),
     };
@@ -109,7 +110,7 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
           ctx.hardware = device;
           first = false;
         }
-        return { medianMs: r.medianMs, p90Ms: r.p90Ms };
+        return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs };
       },
       close: () => cpu.close(),
     };

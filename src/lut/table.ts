@@ -5,7 +5,7 @@
  */
 import { ZennasError } from '../errors';
 import { readRegularText } from '../util/files';
-import { array, int, literal, num, object, parse, str, bool } from '../util/schema';
+import { array, int, literal, num, object, optional, parse, str, bool } from '../util/schema';
 import { writeFileAtomic } from '../util/write-atomic';
 import { LATENCY_RUNTIMES } from '../latency';
 import { CONTEXT_FIELDS, LATENCY_UNITS, LatencyContext, LatencyUnit, Lut, LutMeta } from './types';
@@ -26,7 +26,7 @@ const metaSchema = object({
   variant: text(100),
   resolution: int(1, 4096),
   numClasses: int(0, 1_000_000),
-  statistic: literal('median'),
+  statistic: literal('median', 'min'),
   warmup: int(0, 100000),
   iterations: int(1, 100000),
   configs: array(text(100), 1000, 1),
@@ -43,11 +43,11 @@ const lutSchema = object({
   complete: bool,
   meta: metaSchema,
   stages: array(object({ minDepth: int(0, 1000), maxDepth: int(0, 1000) }), 1000),
-  fixed: array(object({ name: text(100), inputChannels: int(1, 1 << 20), inputResolution: int(1, 4096), latency, p90: latency }), 1000),
+  fixed: array(object({ name: text(100), inputChannels: int(1, 1 << 20), inputResolution: int(1, 4096), latency, p90: latency, median: optional(latency), min: optional(latency) }), 1000),
   entries: array(object({
     stage: int(0, 1000), position: int(0, 1000), config: int(0, 1000),
     inputChannels: int(1, 1 << 20), outputChannels: int(1, 1 << 20), stride: int(1, 64), inputResolution: int(1, 4096),
-    latency, p90: latency, params: num(0), flops: num(0),
+    latency, p90: latency, median: optional(latency), min: optional(latency), params: num(0), flops: num(0),
   }), 1_000_000),
 });
 
@@ -89,9 +89,13 @@ export function toMilliseconds(t: Lut): Lut {
   return {
     ...t,
     meta: { ...t.meta, unit: 'ms', overheadMs: t.meta.overheadMs * f },
-    fixed: t.fixed.map((e) => ({ ...e, latency: e.latency * f, p90: e.p90 * f })),
-    entries: t.entries.map((e) => ({ ...e, latency: e.latency * f, p90: e.p90 * f })),
+    fixed: t.fixed.map((e) => scaled(e, f)),
+    entries: t.entries.map((e) => scaled(e, f)),
   };
+}
+
+function scaled<T extends { latency: number; p90: number; median?: number; min?: number }>(e: T, f: number): T {
+  return { ...e, latency: e.latency * f, p90: e.p90 * f, ...(e.median !== undefined ? { median: e.median * f } : {}), ...(e.min !== undefined ? { min: e.min * f } : {}) };
 }
 
 /** Read and check lut.json (E_IO for the file, E_OPTION naming the field for its content). */

@@ -31,6 +31,9 @@ export interface LatencyContext {
   threads: number;
 }
 
+/** Which statistic of a piece's timed runs a table stores. */
+export type LutStatistic = 'median' | 'min';
+
 /** The fields of a LatencyContext, in the order errors list them. */
 export const CONTEXT_FIELDS: readonly (keyof LatencyContext)[] = ['unit', 'batchSize', 'precision', 'runtime', 'runtimeVersion', 'hardware', 'threads'];
 
@@ -42,8 +45,12 @@ export interface LutMeta extends LatencyContext {
   /** Input resolution of the whole network (entries record their own feature-map size). */
   resolution: number;
   numClasses: number;
-  /** Statistic of the timed runs stored per entry: 'median' (p50). */
-  statistic: 'median';
+  /**
+   * Statistic of the timed runs stored as each entry's latency: 'median' (p50, HardCoRe-NAS's; the
+   * default) or 'min' (the least disturbed by other work on a shared machine). The final
+   * measurement of a search uses the same statistic.
+   */
+  statistic: LutStatistic;
   warmup: number;
   iterations: number;
   /** Configuration names of the space, in index order (lightest first where the space sorts them). */
@@ -78,6 +85,9 @@ export interface LutEntry {
   latency: number;
   /** p90 of the timed runs, meta.unit. */
   p90: number;
+  /** Median and minimum of the timed runs, meta.unit (whichever meta.statistic is not `latency` too). */
+  median?: number;
+  min?: number;
   params: number;
   flops: number;
 }
@@ -89,6 +99,8 @@ export interface LutFixedEntry {
   inputResolution: number;
   latency: number;
   p90: number;
+  median?: number;
+  min?: number;
 }
 
 /** A latency lookup table as stored in lut.json (`format` 'zennas-lut', `version` 1). */

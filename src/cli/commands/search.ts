@@ -17,6 +17,7 @@ import { backends } from '../../engine/engine';
 import { engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg, engineIntOption } from '../structure-input';
+import { formatLatencyCheck, lutSearchSetup } from '../../lut/search-setup';
 import { Progress, startProgress } from '../progress';
 import { applyConfigFile, givenByUser } from '../config-file';
 import { openCommandQueue } from '../../distributed/search-queue';
@@ -30,6 +31,9 @@ interface SearchFlags {
   queue?: string; queueName?: string;
   checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; algorithm: string;
 }
+
+/** The flags of a hard-constrained search with a latency lookup table (src/lut). */
+interface SearchFlags { lut?: string; verifyTop: number; repair: boolean }
 
 function int(flag: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
@@ -255,7 +259,7 @@ function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) =
   if (typeof sc.mode === 'string') set('mode', sc.mode);
   if (typeof sc.bnEps === 'number') set('bnEps', String(sc.bnEps));
   if (typeof sc.backend === 'string') set('backend', sc.backend);
-  if (typeof sc.latencyBackend === 'string' && sc.latencyBackend !== 'none') set('latencyBackend', sc.latencyBackend);
+  if (typeof sc.latencyBackend === 'string' && sc.latencyBackend !== 'none' && !sc.latencyBackend.startsWith('lut:')) set('latencyBackend', sc.latencyBackend);
   if (typeof sc.latencyPrecision === 'string') set('latencyPrecision', sc.latencyPrecision);
   if (typeof sc.latencyBatchSize === 'number') set('latencyBatchSize', sc.latencyBatchSize);
   return g;
@@ -280,6 +284,9 @@ export function registerSearchCommand(program: Command): void {
     .option('--latency-precision <p>', "'fp16' (paper; cuda default) or 'fp32' (cpu)")
     .option('--latency-batch-size <n>', 'mini-batch of the latency measurement (paper: 64)', engineIntOption('--latency-batch-size', 'batchSize'), 64)
     .option('--latency-iterations <n>', 'timed mini-batches per candidate (paper: 30)', int('--latency-iterations', 1, 100000), 30)
+    .option('--lut <file>', "hard latency constraint from a lookup table (zennas lut build): children over --budget-latency by its estimate are repaired or rejected before scoring; at the end the top candidates are measured on the table's runtime and the best one within the budget by measurement is returned")
+    .option('--verify-top <n>', 'with --lut: candidates measured at the end (more when none of them fits)', int('--verify-top', 1, 100000), 5)
+    .option('--no-repair', 'with --lut: reject over-budget children instead of repairing them (greedy MCKP downgrade, HardCoRe-NAS §F)')
     .option('-p, --population <n>', 'population size N', int('--population', 1, 1_000_000), 512)
     .option('-n, --iterations <n>', 'iterations T, rejected proposals included (default: 2000; the paper uses 48k–96k)', int('--iterations', 1, 1_000_000_000))
     .option('-b, --batch-size <n>', "batch size of the score (default: the preset's 64 for zen, the proxy table's for the others; synflow has none)", engineIntOption('--batch-size', 'batchSize'))
@@ -374,7 +381,12 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   }
   if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
   if (f.latencyBackend !== undefined && f.latencyBackend !== 'cuda' && f.latencyBackend !== 'cpu') throw new ZennasError('E_OPTION', `--latency-backend must be 'cuda' or 'cpu', got '${f.latencyBackend}'`);
-  if (typeof f.budgetLatency === 'number' && !f.latencyBackend) {
+  if (f.resume && f.lut === undefined && String(savedLatencyBackend(f) ?? '').startsWith('lut:')) {
+    throw new ZennasError('E_OPTION', `the run in ${f.out} estimated latency with a lookup table: pass --lut FILE (the same table) to continue it`);
+  }
+  if (f.lut !== undefined && f.latencyBackend !== undefined) throw new ZennasError('E_OPTION', '--lut and --latency-backend are two latency sources: give one (--lut measures on its own runtime at the end)');
+  if (f.lut !== undefined && typeof f.budgetLatency !== 'number') throw new ZennasError('E_OPTION', '--lut needs --budget-latency (the hard constraint it enforces)');
+  if (typeof f.budgetLatency === 'number' && !f.latencyBackend && f.lut === undefined) {
     // The paper's convention: latency measured on the GPU, whenever this machine has one.
     const b = backends();
     if (!b.cuda) throw new ZennasError('E_OPTION', `--budget-latency needs a latency source and no usable GPU was found (${b.cudaReason}): add --latency-backend cpu, or drop the latency budget`);
@@ -384,6 +396,17 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   if (f.latencyPrecision !== 'fp16' && f.latencyPrecision !== 'fp32') throw new ZennasError('E_OPTION', `--latency-precision must be 'fp16' or 'fp32', got '${f.latencyPrecision}'`);
   if (f.latencyBackend === 'cpu' && f.latencyPrecision === 'fp16') throw new ZennasError('E_OPTION', "--latency-precision fp16 needs --latency-backend cuda (the CPU engine times fp32)");
   const { config } = configFromFlags(f, (k) => givenByUser(cmd, k));
+  // --lut: the table's estimate, repair and final measurement (src/lut); its conditions go into the config.
+  const lutSetup = f.lut !== undefined
+    ? await lutSearchSetup<Structure>(config, {
+      file: f.lut, batchSize: cmd.getOptionValueSource('latencyBatchSize') === 'cli' ? f.latencyBatchSize : undefined, verifyTop: f.verifyTop, repair: f.repair,
+      onMeasured: f.json ? undefined : (c, i) => process.stderr.write(`zennas: final measurement ${i + 1}: estimate ${c.estimateMs.toFixed(3)} ms, measured ${c.measuredMs.toFixed(3)} ms${c.fits ? '' : ' (over budget)'}\n`),
+    })
+    : undefined;
+  if (lutSetup) {
+    delete config.scoring.latencyPrecision;
+    Object.assign(config.scoring, lutSetup.scoring);
+  }
   // Engine threads are shared by all calls in flight; 2 in flight on all cores measured best (benchmarks/search-overhead).
   const threads = f.threads;
 
@@ -423,7 +446,11 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
         }
         : undefined,
     };
-    if (config.budgets.latencyMs !== undefined) {
+    if (lutSetup) {
+      hooks.latency = lutSetup.latency;
+      if (lutSetup.repair) hooks.repair = lutSetup.repair;
+      hooks.verify = lutSetup.verify;
+    } else if (config.budgets.latencyMs !== undefined) {
       latencyEngine = engine && f.latencyBackend === f.backend ? engine : openEngine(f.latencyBackend as 'cpu' | 'cuda');
       hooks.latency = engineLatencySource(latencyEngine, {
         batchSize: f.latencyBatchSize, iterations: f.latencyIterations, resolution: config.resolution, numClasses: config.numClasses, se: config.se,
@@ -435,8 +462,16 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     const summary = buildSummary(result, result.files, { run: runInfo });
     if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
     else printHuman(summary, !result.complete, f.out, f.quiet);
+    if (summary.latencyCheck && !f.json) {
+      const lines = formatLatencyCheck(summary.latencyCheck);
+      if (lutSetup?.repair) lines.push(`repaired ${lutSetup.repair.repaired} over-budget children (greedy MCKP), ${lutSetup.repair.failed} could not be`);
+      process.stdout.write(lines.join('\n') + '\n');
+    }
     if (!result.complete) process.exitCode = 130;
-    else if (!summary.best) {
+    else if (!summary.best && summary.latencyCheck) {
+      process.stderr.write('zennas: no result: no candidate meets the latency budget by measurement (see the latency check above)\n');
+      process.exitCode = 1;
+    } else if (!summary.best) {
       // A search that ends without a single scored candidate has no result: say why, and fail.
       process.stderr.write(`zennas: no result: ${whyNoResult(summary, failures)}\n`);
       process.exitCode = 1;
@@ -447,5 +482,15 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     engine?.close();
     await queued?.stop();
     if (latencyEngine && latencyEngine !== engine) latencyEngine.close();
+    lutSetup?.close();
+  }
+}
+
+/** The latency source the checkpointed run in --out recorded (for --resume without --lut), if any. */
+function savedLatencyBackend(f: SearchFlags): unknown {
+  try {
+    return f.out ? readCheckpoint(f.out).config.scoring.latencyBackend : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -1,0 +1,171 @@
+import * as fs from 'fs';
+import { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { ZennasError } from '../../errors';
+import { getSpace } from '../../spaces';
+import { LATENCY_RUNTIMES, LatencyRuntime } from '../../latency';
+import {
+  buildLut, checkChoices, estimateLatency, getLutSpace, indexLut, LUT_SPACE_IDS, LutBuildProgress, lutSpaceEntry, openLutRuntime, readLut,
+} from '../../lut';
+import { formatStructure } from '../../grammar/format';
+import { loadStructureArg, intOption } from '../structure-input';
+import { formatDuration } from '../../util/units';
+
+interface BuildFlags {
+  space: string; variant?: string; runtime: string; batchSize: number; resolution: number; numClasses: number; threads: number;
+  warmup: number; iterations: number; precision?: string; statistic: string; overhead: string; output: string; overwrite?: boolean; progress: boolean; json?: boolean;
+}
+interface EstimateFlags { lut: string; json?: boolean }
+
+function zennasVersion(): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return `zennas ${(require('../../../../package.json') as { version: string }).version}`;
+}
+
+/** `zennas lut build | estimate | info`: latency lookup tables (src/lut). */
+export function registerLutCommand(program: Command): void {
+  const lut = program.command('lut').description('Latency lookup tables: build one for a space on a runtime, estimate a net from one, show one');
+
+  lut.command('build')
+    .description('Measure every (stage, block position, configuration) block of a space in context, and its fixed part, on one runtime; resumable')
+    .option('--space <id>', `space with LUT support: ${LUT_SPACE_IDS.join(', ')}`, 'hardcore')
+    .option('--variant <name>', "variant of the space (hardcore: 'paper' (default) or 'official')")
+    .option('--runtime <name>', `'onnxruntime' (CPU deployment runtime, default), 'cpu' (the zennas CPU engine), 'cuda' (the zennas GPU engine), 'tensorrt' (trtexec)`, 'onnxruntime')
+    .option('-b, --batch-size <n>', 'images per run (default 1, HardCoRe-NAS\'s CPU protocol)', intOption('--batch-size', 1, 4096), 1)
+    .option('-r, --resolution <n>', 'input resolution of the whole network', intOption('--resolution', 8, 4096), 224)
+    .option('--num-classes <n>', 'classes of the classifier (in the fixed tail)', intOption('--num-classes', 1, 1_000_000), 1000)
+    .option('-t, --threads <n>', 'onnxruntime intra-op threads / CPU engine threads', intOption('--threads', 1, 1024), 1)
+    .option('--warmup <n>', 'untimed runs per piece', intOption('--warmup', 0, 100000), 10)
+    .option('-n, --iterations <n>', 'timed runs per piece (the median is stored)', intOption('--iterations', 1, 100000), 50)
+    .option('-p, --precision <p>', "'fp32' (CPU runtimes) or 'fp16' (GPU default)")
+    .option('--statistic <s>', "stored per piece: 'median' (default, HardCoRe-NAS's p50) or 'min' (least disturbed by other work on the machine)", 'median')
+    .option('--overhead <mode>', "'subtracted' (default: the runtime's per-run overhead measured once, subtracted from every piece, counted once) or 'kept'", 'subtracted')
+    .requiredOption('-o, --output <file>', 'lut.json to write (a partial one there is resumed when its conditions match)')
+    .option('--overwrite', 'start afresh even when --output holds a table')
+    .option('--no-progress', 'no progress bar (plain lines on stderr instead)')
+    .option('--json', 'print the finished table\'s meta as JSON')
+    .addHelpText('after', `
+Examples:
+  $ zennas lut build --space hardcore --runtime onnxruntime -o hardcore-ort-b1.json        # batch 1, 1 thread
+  $ zennas lut build --space hardcore --variant official --runtime onnxruntime --threads 2 -o official.json
+  $ zennas lut build --space hardcore --runtime cuda --batch-size 64 -o hardcore-gpu-b64.json
+
+Every table records its unit (ms), batch size, precision, runtime and version, threads and hardware;
+tables or measurements that differ in any of them are never combined or compared. Interrupted
+(Ctrl-C) builds keep what they measured: run the same command again to resume.`)
+    .action(async (f: BuildFlags) => {
+      if (!(LATENCY_RUNTIMES as readonly string[]).includes(f.runtime)) throw new ZennasError('E_OPTION', `--runtime must be ${LATENCY_RUNTIMES.map((r) => `'${r}'`).join(', ')}, got '${f.runtime}'`);
+      if (f.statistic !== 'median' && f.statistic !== 'min') throw new ZennasError('E_OPTION', `--statistic must be 'median' or 'min', got '${f.statistic}'`);
+      if (f.overhead !== 'subtracted' && f.overhead !== 'kept') throw new ZennasError('E_OPTION', `--overhead must be 'subtracted' or 'kept', got '${f.overhead}'`);
+      if (f.precision !== undefined && f.precision !== 'fp32' && f.precision !== 'fp16') throw new ZennasError('E_OPTION', `--precision must be 'fp32' or 'fp16', got '${f.precision}'`);
+      const entry = lutSpaceEntry(f.space, '--space');
+      const variant = f.variant ?? entry.defaultVariant;
+      if (!entry.variants.includes(variant)) throw new ZennasError('E_OPTION', `--variant must be ${entry.variants.map((v) => `'${v}'`).join(' or ')}, got '${variant}'`);
+      if (f.overwrite === undefined && fs.existsSync(f.output)) {
+        const old = readLut(f.output); // a damaged or foreign file is refused here, before any measurement
+        if (old.complete) {
+          process.stderr.write(`zennas: ${f.output} already holds a complete table (${old.entries.length} entries); --overwrite to rebuild it\n`);
+          if (f.json) process.stdout.write(JSON.stringify(old.meta) + '\n');
+          return;
+        }
+      }
+      const space = getLutSpace(f.space, variant);
+      const runtime = await openLutRuntime({
+        runtime: f.runtime as LatencyRuntime, batchSize: f.batchSize, threads: f.threads, warmup: f.warmup, iterations: f.iterations,
+        ...(f.precision ? { precision: f.precision as 'fp32' | 'fp16' } : {}),
+      });
+      const abort = new AbortController();
+      const onSigint = () => {
+        if (abort.signal.aborted) process.exit(130);
+        abort.abort();
+        process.stderr.write('\nzennas: stopping after the current piece; run the same command to resume (Ctrl-C again to quit now)\n');
+      };
+      process.on('SIGINT', onSigint);
+      const tty = f.progress && !f.json && !!process.stderr.isTTY;
+      const bar = new SingleBar({ format: 'lut [{bar}] {value}/{total} pieces | {piece} | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, fps: 5, etaBuffer: 30 }, Presets.shades_classic);
+      let started = false;
+      let lastLine = 0;
+      const t0 = Date.now();
+      const onProgress = (p: LutBuildProgress) => {
+        if (tty) {
+          if (!started) { bar.start(p.total, 0, { piece: '' }); started = true; }
+          bar.update(p.done, { piece: `${p.piece.name}${p.ms !== undefined ? ` ${p.ms.toFixed(3)} ms` : ''}` });
+        } else if (!f.json && (p.done === p.total || p.done === 1 || Date.now() - lastLine > 2000)) {
+          lastLine = Date.now();
+          process.stderr.write(`zennas: lut ${p.done}/${p.total} (${p.resumed} resumed) ${p.piece.name}${p.ms !== undefined ? ` ${p.ms.toFixed(3)} ms` : ''}\n`);
+        }
+      };
+      try {
+        const t = await buildLut(space, runtime, {
+          resolution: f.resolution, numClasses: f.numClasses, warmup: f.warmup, iterations: f.iterations, file: f.output,
+          overwrite: !!f.overwrite, overhead: f.overhead as 'subtracted' | 'kept', statistic: f.statistic as 'median' | 'min', onProgress, signal: abort.signal, zennas: zennasVersion(),
+        });
+        if (started) bar.stop();
+        if (!t.complete) {
+          process.stderr.write(`zennas: interrupted; ${f.output} holds ${t.entries.length} entries: run the same command to resume\n`);
+          process.exitCode = 130;
+          return;
+        }
+        if (f.json) { process.stdout.write(JSON.stringify(t.meta) + '\n'); return; }
+        const ix = indexLut(t);
+        process.stdout.write(
+          `${f.output}: ${t.entries.length} block entries + ${t.fixed.length} fixed pieces of ${t.meta.space}/${t.meta.variant} at ${t.meta.resolution}×${t.meta.resolution} ` +
+            `in ${formatDuration(Date.now() - t0)}\n` +
+            `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), on ${t.meta.hardware}; ` +
+            `${t.meta.statistic} of ${t.meta.iterations} runs after ${t.meta.warmup}; fixed part ${ix.fixedMs.toFixed(3)} ms` +
+            `${t.meta.overhead === 'subtracted' ? ` (incl. the per-run overhead ${t.meta.overheadMs.toFixed(3)} ms, subtracted from every piece)` : ''}\n`,
+        );
+      } finally {
+        bar.stop();
+        process.off('SIGINT', onSigint);
+        runtime.close();
+      }
+    });
+
+  lut.command('estimate')
+    .description('Latency of a net of the space from a table: Σ of its block entries + the fixed part')
+    .argument('<structure|file>', 'a structure string of the space or a file holding one')
+    .requiredOption('--lut <file>', 'lut.json (zennas lut build)')
+    .option('--json', 'print one JSON object')
+    .action((arg: string, f: EstimateFlags) => {
+      const t = readLut(f.lut);
+      const { structure } = loadStructureArg(arg);
+      const space = getSpace(t.meta.space);
+      const entry = lutSpaceEntry(t.meta.space, '--lut');
+      const g = space.decode(formatStructure(structure));
+      const variant = entry.variantOf(g);
+      if (variant !== t.meta.variant) throw new ZennasError('E_OPTION', `--lut: the table is for ${t.meta.space}/${t.meta.variant}, the structure is a net of ${t.meta.space}/${variant}`);
+      const ls = entry.make(variant);
+      const ix = indexLut(t);
+      const c = ls.toChoices(g);
+      checkChoices(ix, c);
+      const e = estimateLatency(ix, c);
+      const ctx = { unit: 'ms', batchSize: t.meta.batchSize, precision: t.meta.precision, runtime: t.meta.runtime, runtimeVersion: t.meta.runtimeVersion, hardware: t.meta.hardware, threads: t.meta.threads };
+      if (f.json) {
+        process.stdout.write(JSON.stringify({ estimateMs: e.ms, fixedMs: e.fixedMs, blocksMs: e.blocksMs, stagesMs: e.stagesMs, depths: c.depths, configs: c.configs.map((s) => s.map((k) => t.meta.configs[k])), ...ctx }) + '\n');
+        return;
+      }
+      process.stdout.write(
+        `estimate ${e.ms.toFixed(3)} ms per run of ${t.meta.batchSize} (fixed ${e.fixedMs.toFixed(3)} + blocks ${e.blocksMs.toFixed(3)}: ` +
+          `${e.stagesMs.map((x, s) => `stage ${s} ${x.toFixed(3)}`).join(', ')})\n` +
+          `from ${f.lut}: ${t.meta.runtime} (${t.meta.runtimeVersion}), ${t.meta.precision}, ${t.meta.threads} thread(s), on ${t.meta.hardware}\n`,
+      );
+    });
+
+  lut.command('info')
+    .description('What a table holds and how it was measured')
+    .argument('<lut.json>')
+    .option('--json', 'print its meta as JSON')
+    .action((file: string, f: { json?: boolean }) => {
+      const t = readLut(file);
+      const ix = indexLut(t);
+      if (f.json) { process.stdout.write(JSON.stringify({ complete: t.complete, entries: t.entries.length, fixedMs: ix.fixedMs, ...t.meta }) + '\n'); return; }
+      const want = t.stages.reduce((a, s) => a + s.maxDepth, 0) * t.meta.configs.length;
+      process.stdout.write(
+        `${file}: ${t.meta.space}/${t.meta.variant} at ${t.meta.resolution}×${t.meta.resolution}, ${t.complete ? 'complete' : `unfinished (${t.entries.length}/${want} entries)`}\n` +
+          `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), on ${t.meta.hardware}\n` +
+          `${t.meta.statistic} of ${t.meta.iterations} runs after ${t.meta.warmup} warm-up; overhead ${t.meta.overhead} (${t.meta.overheadMs.toFixed(3)} ms); fixed part ${ix.fixedMs.toFixed(3)} ms; ` +
+          `configurations ${t.meta.configs.join(' ')}; built ${t.meta.created} by ${t.meta.zennas}\n`,
+      );
+    });
+}
