@@ -29,7 +29,7 @@ import type { SearchConfig } from '../search/types';
 import { parseRedisUrl, RedisTarget } from './connection';
 import { checkQueueName, DEFAULT_QUEUE } from './names';
 import { encodePayload, JobPayload, MAX_PAYLOAD_BYTES, parseFailure, payloadBytes, payloadHash, readResult } from './payload';
-import { listWorkers, openRedis } from './registry';
+import { connectChecked, listWorkers } from './registry';
 
 /** Settings of a queue evaluator. */
 export interface QueueEvaluatorOptions {
@@ -143,6 +143,8 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
   const keep = o.coveredIteration !== undefined;
   const connection = { ...target.connection };
 
+  const redis: Redis = await connectChecked(connection, `zennas-stats-${runId}`, target.display, Math.min(timeoutMs, 30_000));
+  redis.on('error', () => {});
   const queue = new Queue(name, {
     connection: { ...connection, connectionName: `zennas-coordinator-${runId}` },
     streams: { events: { maxLen: 100_000 } },
@@ -154,10 +156,8 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
   });
   queue.setMaxListeners(0);
   const events = new QueueEvents(name, { connection: { ...connection, connectionName: `zennas-events-${runId}` } });
-  const redis: Redis = openRedis(connection, `zennas-stats-${runId}`);
   queue.on('error', () => {}); // reported through the watchdog
   events.on('error', () => {});
-  redis.on('error', () => {});
 
   const pending = new Map<string, Pending>();
   const consumed: { iteration: number; id: string }[] = [];
@@ -198,12 +198,8 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
   });
 
   events.on('completed', ({ jobId: id, returnvalue }) => completed(id, returnvalue));
-  events.on('failed', ({ jobId: id, failedReason }) => {
-    // A failed attempt that will be retried also lands here; only the job's final failure counts.
-    const p = pending.get(id);
-    if (p) void lookUp([p]);
-    void failedReason;
-  });
+  // BullMQ emits 'failed' on the final failure only (a retried attempt goes back to 'waiting' / 'delayed').
+  events.on('failed', ({ jobId: id, failedReason }) => failed(id, failedReason));
   // A job id that already existed (a resumed run): it may be finished already.
   events.on('duplicated', ({ jobId: id }) => {
     const p = pending.get(id);
@@ -232,12 +228,10 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     }
   };
 
-  // Adds are gathered per tick: the loop submits a batch at once, and addBulk is one round trip.
-  let toAdd: Pending[] = [];
-  const flush = () => {
-    const batch = toAdd;
-    toAdd = [];
-    queue.addBulk(batch.map((p) => ({ name: 'score', data: p.payload, opts: { jobId: p.id } }))).catch((e: Error) => {
+  // One add per job (ioredis pipelines concurrent commands): unlike addBulk, an add whose id
+  // exists already emits 'duplicated', which is how a resumed run learns a job is done.
+  const add = (p: Pending) => {
+    queue.add('score', p.payload, { jobId: p.id }).catch((e: Error) => {
       fail(new ZennasError('E_BACKEND', `cannot add jobs to queue '${name}' at ${target.display}: ${e.message}`));
     });
   };
@@ -279,14 +273,18 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
   }, Math.min(1000, pollMs));
   watchdog.unref();
 
+  const ready = Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.ping()]);
+  ready.catch(() => {}); // a late rejection after the race is decided is not unhandled
   try {
     await Promise.race([
-      Promise.all([queue.waitUntilReady(), events.waitUntilReady(), redis.ping()]),
+      ready,
       new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer within ${Math.round(Math.min(timeoutMs, 30000) / 1000)} s`)), Math.min(timeoutMs, 30000)).unref()),
     ]);
   } catch (e) {
     clearInterval(watchdog);
-    await Promise.allSettled([queue.close(), events.close()]);
+    await Promise.race([Promise.allSettled([queue.close(), events.close()]), new Promise((r) => setTimeout(r, 1000).unref())]);
+    queue.disconnect().catch(() => {});
+    events.disconnect().catch(() => {});
     redis.disconnect();
     throw new ZennasError('E_BACKEND', `cannot reach Redis at ${target.display}: ${(e as Error).message}`);
   }
@@ -303,8 +301,7 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
       const before = pending.get(id);
       if (before) before.reject(new ZennasError('E_INTERNAL', `job ${id} submitted twice`));
       pending.set(id, p);
-      if (toAdd.length === 0) setImmediate(flush);
-      toAdd.push(p);
+      add(p);
     });
   };
   return {
@@ -335,8 +332,8 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
       const quit = Promise.allSettled([queue.close(), events.close(), redis.quit()]);
       // Redis gone: do not hang the exit on a connection that will never answer.
       await Promise.race([quit, new Promise((r) => setTimeout(r, 2000).unref())]);
-      queue.disconnect?.();
-      events.disconnect?.();
+      queue.disconnect().catch(() => {});
+      events.disconnect().catch(() => {});
       redis.disconnect();
     },
   };

@@ -6,6 +6,7 @@
  * is for people, the locks are for correctness.
  */
 import { Redis } from 'ioredis';
+import { ZennasError } from '../errors';
 import { RedisConnection } from './connection';
 import { workerKey, workerPattern } from './names';
 
@@ -31,6 +32,28 @@ export interface WorkerInfo {
 /** A Redis client for zennas' own keys (registry, stats), with the same connection options as BullMQ's. */
 export function openRedis(connection: RedisConnection, name: string): Redis {
   return new Redis({ ...connection, connectionName: name, lazyConnect: false });
+}
+
+/**
+ * Open a client and check that Redis answers (and takes the password) within `timeoutMs`; else
+ * the client is closed and the error is an E_BACKEND naming the URL and Redis' own reason
+ * (WRONGPASS, ECONNREFUSED, …). BullMQ's connections are opened only after this succeeded: one
+ * that never becomes ready cannot be closed cleanly.
+ */
+export async function connectChecked(connection: RedisConnection, name: string, display: string, timeoutMs: number): Promise<Redis> {
+  const redis = openRedis(connection, name);
+  let lastError = '';
+  redis.on('error', (e: Error) => { lastError = e.message; });
+  try {
+    await Promise.race([
+      redis.ping(),
+      new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref()),
+    ]);
+    return redis;
+  } catch (e) {
+    redis.disconnect();
+    throw new ZennasError('E_BACKEND', `cannot reach Redis at ${display}: ${lastError || (e as Error).message}`);
+  }
 }
 
 /** Write one heartbeat: the hash, expiring after `ttlSeconds`. */

@@ -20,7 +20,7 @@ import { openEngine, SearchEngine } from '../search/engine-scorer';
 import { parseRedisUrl, RedisTarget } from './connection';
 import { checkQueueName, DEFAULT_QUEUE } from './names';
 import { encodeNumber, failureText, JobResult, PAYLOAD_VERSION, readPayload, standInScore, PayloadError } from './payload';
-import { openRedis, removeWorker, WorkerInfo, writeHeartbeat } from './registry';
+import { connectChecked, removeWorker, WorkerInfo, writeHeartbeat } from './registry';
 
 /** Engine errors that say the worker (not the candidate) is broken: the job is retried elsewhere. */
 const WORKER_FAULTS: ReadonlySet<string> = new Set(['E_NATIVE', 'E_BACKEND', 'E_INTERNAL', 'E_CANCELLED']);
@@ -86,8 +86,18 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const log = o.onLog ?? (() => {});
   const id = `${os.hostname()}-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
 
+  // Redis first: a wrong password or host is one clear error before any engine or BullMQ connection opens.
+  const registry = await connectChecked(target.connection, `zennas-registry-${id}`, target.display, 30_000);
+  registry.on('error', () => {}); // the worker's own 'error' handler reports connection trouble once
+
   // Engines: the backend's for the Zen-score; the other proxies run on the CPU engine (opened when first needed).
-  let engine: WorkerEngine | undefined = o.engine ?? (standIn ? undefined : openEngine(backend, o.threads));
+  let engine: WorkerEngine | undefined;
+  try {
+    engine = o.engine ?? (standIn ? undefined : openEngine(backend, o.threads));
+  } catch (e) {
+    registry.disconnect();
+    throw e;
+  }
   let cpuEngine: WorkerEngine | undefined = backend === 'cpu' || o.engine ? engine : undefined;
   const engineFor = (proxy: string): WorkerEngine => {
     if (proxy === 'zen') return engine!;
@@ -149,8 +159,6 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
     lastError = m;
   });
 
-  const registry = openRedis(target.connection, `zennas-registry-${id}`);
-  registry.on('error', () => {}); // the worker's own 'error' handler reports connection trouble once
   const hb = o.heartbeatSeconds ?? 2;
   const startedAt = Date.now();
   const info = (): WorkerInfo => ({

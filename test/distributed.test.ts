@@ -1,0 +1,283 @@
+/**
+ * Distributed scoring (src/distributed) against a real redis-server on a loopback port: the queue
+ * Evaluator gives the local search's candidates.jsonl bit for bit; bad jobs fail once and the
+ * worker goes on; a resumed coordinator re-attaches to its jobs; passwords; the registry.
+ */
+import test from 'ava';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Queue } from 'bullmq';
+import { ZennasError } from '../src/errors';
+import { runSearch, SearchConfig } from '../src/search/evolution';
+import { searchConfig, SearchConfigInput } from '../src/search/config';
+import { openEngine, SearchEngine } from '../src/search/engine-scorer';
+import { readCandidatesFile } from '../src/search/store';
+import {
+  encodePayload, readPayload, parseRedisUrl, maskUrl, MAX_PAYLOAD_BYTES, queueEvaluator, startWorker, listWorkers, openRedis,
+  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine,
+} from '../src/distributed';
+import { encodeDescriptor } from '../src/ops/descriptor';
+import { lowerForScoring } from '../src/model/lower';
+import { parseStructure } from '../src/grammar/parse';
+import { RedisServer, redisSkipReason, startRedis } from './helpers/redis';
+
+const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-dist-${name}-`));
+/** Candidate records without their timing (the one field that varies between equal runs). */
+const records = (dir: string) => readCandidatesFile(path.join(dir, 'candidates.jsonl')).map(({ seconds: _s, ...r }) => r);
+const cifar = (over: Partial<SearchConfigInput> = {}): SearchConfig =>
+  searchConfig({ space: 'I', population: 12, iterations: 48, seed: 11, inFlight: 4, budgets: { params: 300e3, layers: 12 }, ...over });
+const descriptor = () => encodeDescriptor(lowerForScoring(parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)')));
+
+// ---------------------------------------------------------------- no Redis needed
+
+test('Redis URLs: host, port, db, password (URL-decoded), user, rediss:// TLS; the password never printed', (t) => {
+  const a = parseRedisUrl('redis://127.0.0.1:6390/3');
+  t.like(a.connection, { host: '127.0.0.1', port: 6390, db: 3 });
+  t.is(a.connection.password, undefined);
+  t.false(a.tls);
+  const b = parseRedisUrl('rediss://worker:p%40ss%2Fw0rd@redis.internal');
+  t.like(b.connection, { host: 'redis.internal', port: 6379, db: 0, username: 'worker', password: 'p@ss/w0rd', tls: { servername: 'redis.internal' } });
+  t.true(b.tls);
+  t.false(b.display.includes('p%40ss'));
+  t.is(b.display, 'rediss://worker:***@redis.internal');
+  t.is(parseRedisUrl('redis://:secret@[::1]:7000').connection.host, '::1');
+  t.is(parseRedisUrl('redis://h:1', '--redis', 'fromenv').connection.password, 'fromenv');
+  t.is(parseRedisUrl('redis://:given@h:1', '--redis', 'fromenv').connection.password, 'given');
+  t.is(maskUrl('redis://:hunter2@h:1/0'), 'redis://:***@h:1/0');
+  const bad = (u: string, re: RegExp) => {
+    const e = t.throws(() => parseRedisUrl(u, '--queue'), { instanceOf: ZennasError });
+    t.is(e!.code, 'E_OPTION');
+    t.regex(e!.message, re);
+    t.false(e!.message.includes('hunter2'));
+  };
+  bad('http://h:1', /^--queue must start with redis:\/\/ or rediss:\/\/, not http:\/\//);
+  bad('redis://:hunter2@h:99999', /^--queue is not a URL/);
+  bad('redis://h:1/abc', /has database 'abc'/);
+  bad('redis://:hunter2@h:1/0?x=1', /takes no query/);
+  bad('', /must be a Redis URL/);
+  bad('localhost:6379', /must start with redis:\/\//);
+});
+
+test('job payloads: what a worker refuses names the field, before any engine sees it', (t) => {
+  const d = descriptor();
+  const ok = encodePayload('zen', d, { batchSize: 4, resolution: 32, repeats: 1, seed: 0, mode: 'paper', alpha: 0.01, bnEps: 1e-5 });
+  const back = readPayload(JSON.parse(JSON.stringify(ok)));
+  t.deepEqual([...back.descriptor], [...d]);
+  t.deepEqual(back.options, ok.options);
+  const bad = (data: unknown, code: string, re: RegExp) => {
+    const e = t.throws(() => readPayload(data));
+    t.is((e as ZennasError).code, code);
+    t.regex(e!.message, re);
+  };
+  bad(null, 'E_OPTION', /^job payload: must be a JSON object, got null/);
+  bad([1], 'E_OPTION', /got an array/);
+  bad({ ...ok, v: 2 }, 'E_OPTION', /version 2, this worker reads version 1/);
+  bad({ ...ok, proxy: 'nope' }, 'E_OPTION', /unknown proxy "nope"; workers score: zen, /);
+  bad({ ...ok, extra: 1 }, 'E_OPTION', /unknown field 'extra'/);
+  bad({ ...ok, descriptor: '***' }, 'E_DESCRIPTOR', /descriptor must be a base64 string/);
+  bad({ ...ok, descriptor: Buffer.from([1, 2, 3]).toString('base64') }, 'E_DESCRIPTOR', /3 bytes, not a whole number/);
+  const wrongMagic = Int32Array.from(d); wrongMagic[0] = 7;
+  bad({ ...ok, descriptor: encodePayload('zen', wrongMagic, {}).descriptor }, 'E_DESCRIPTOR', /invalid descriptor: bad magic/);
+  bad({ ...ok, options: { batchsize: 4 } }, 'E_OPTION', /options\.batchsize is not an engine option/);
+  bad({ ...ok, options: { seed: [1] } }, 'E_OPTION', /options\.seed must be a number, string or boolean/);
+  bad({ ...ok, descriptor: 'A'.repeat(MAX_PAYLOAD_BYTES) }, 'E_OPTION', new RegExp(`over the limit of ${MAX_PAYLOAD_BYTES} bytes`));
+  t.throws(() => encodePayload('zen', d, { input: new Float32Array(2) }), { message: /engine option 'input' cannot be sent to a worker/ });
+});
+
+test('numbers travel bit for bit (NaN, ±Infinity, −0 as strings); failures keep their code', (t) => {
+  for (const x of [0, -0, 1 / 3, -1e-310, 5e-324, Number.MAX_VALUE, NaN, Infinity, -Infinity, 42.83061714794135]) {
+    t.true(Object.is(decodeNumber(JSON.parse(JSON.stringify(encodeNumber(x)))), x), String(x));
+  }
+  t.deepEqual(parseFailure(failureText('E_OUT_OF_MEMORY', 'plan of 3 GiB\nover the budget')), { code: 'E_OUT_OF_MEMORY', message: 'plan of 3 GiB\nover the budget' });
+  t.deepEqual(parseFailure('job stalled more than allowable limit'), { message: 'job stalled more than allowable limit' });
+  // The run id depends on the config, not on its key order; the stand-in score on the job.
+  const c = cifar();
+  const reordered = Object.fromEntries(Object.entries(c).reverse()) as SearchConfig;
+  t.is(configRunId(reordered), configRunId(c));
+  t.not(configRunId({ ...c, seed: 12 }), configRunId(c));
+  const p = encodePayload('zen', descriptor(), { seed: 1 });
+  t.is(standInScore(p), standInScore(JSON.parse(JSON.stringify(p))));
+  t.true(standInScore(p) >= 0 && standInScore(p) < 1);
+});
+
+// ---------------------------------------------------------------- against redis-server
+
+const withRedis = redisSkipReason ? test.skip : test.serial;
+if (redisSkipReason) test('Redis-backed tests', (t) => t.pass(`skipped: ${redisSkipReason}`));
+
+let server: RedisServer;
+let engine: SearchEngine;
+test.before(async () => {
+  if (redisSkipReason) return;
+  server = await startRedis();
+  engine = openEngine('cpu', 1);
+});
+test.after.always(async () => {
+  engine?.close();
+  await server?.stop();
+});
+
+withRedis('a search on two workers writes the candidates.jsonl of the local search, bit for bit (zen and a min proxy)', async (t) => {
+  const workers = await Promise.all([0, 1].map((i) => startWorker({ redis: server.url, queue: 'same', threads: 1, concurrency: 1 + i })));
+  try {
+    for (const cfg of [cifar({ proxyOptions: { batchSize: 4 } }), cifar({ proxy: 'synflow', iterations: 24, seed: 5 })]) {
+      const local = tmp('local');
+      const remote = tmp('remote');
+      const a = await runSearch(cfg, { engine, outDir: local });
+      const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'same' });
+      const b = await runSearch(cfg, { evaluator: ev, outDir: remote });
+      const st = await ev.stats();
+      await ev.close();
+      t.true(a.state.counts.scored > 10);
+      t.deepEqual(records(remote), records(local));
+      t.deepEqual(b.state.population, a.state.population);
+      t.is(st.done, a.state.counts.scored);
+      t.is(st.workers, 2);
+      t.is(st.slots, 3);
+      t.is(fs.readFileSync(path.join(remote, 'best.txt'), 'utf8'), fs.readFileSync(path.join(local, 'best.txt'), 'utf8'));
+    }
+    t.true(workers[0]!.counts.done > 0 && workers[1]!.counts.done > 0, 'both workers took jobs');
+  } finally {
+    await Promise.all(workers.map((w) => w.close()));
+  }
+});
+
+withRedis('a job with a bad payload fails once with its reason (no retry) and the worker goes on serving', async (t) => {
+  const w = await startWorker({ redis: server.url, queue: 'bad', threads: 1 });
+  const q = new Queue('bad', { connection: parseRedisUrl(server.url).connection });
+  try {
+    const ok = encodePayload('zen', descriptor(), { batchSize: 2, resolution: 16, seed: 3 });
+    const wrongMagic = Int32Array.from(descriptor()); wrongMagic[0] = 7;
+    const cases: [unknown, RegExp][] = [
+      [{ hello: 'world' }, /^\[E_OPTION\] job payload: unknown field 'hello'/],
+      [{ ...ok, descriptor: 'A'.repeat(MAX_PAYLOAD_BYTES + 8) }, /^\[E_OPTION\] job payload: \d+ bytes, over the limit of 1048576 bytes/],
+      [{ ...ok, proxy: 'zen-plus' }, /^\[E_OPTION\] job payload: unknown proxy "zen-plus"/],
+      [{ ...ok, descriptor: encodePayload('zen', wrongMagic, {}).descriptor }, /^\[E_DESCRIPTOR\] job payload: invalid descriptor: bad magic/],
+      // Well-formed but refused by the engine's option table: the candidate's error, not the worker's.
+      [{ ...ok, options: { batchSize: 0 } }, /^\[E_OPTION\] batchSize must be an integer in \[1, 4096\], got 0/],
+    ];
+    const jobs = await Promise.all(cases.map(([data], i) => q.add('score', data, { jobId: `bad-${i}`, attempts: 5 })));
+    const good = await q.add('score', ok, { jobId: 'good', attempts: 5 });
+    const until = Date.now() + 30_000;
+    let states: string[] = [];
+    while (Date.now() < until) {
+      states = await Promise.all([...jobs, good].map((j) => j.getState()));
+      if (states.every((s) => s === 'completed' || s === 'failed')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    t.deepEqual(states, ['failed', 'failed', 'failed', 'failed', 'failed', 'completed']);
+    for (const [i, [, re]] of cases.entries()) {
+      const j = (await q.getJob(`bad-${i}`))!;
+      t.regex(j.failedReason, re);
+      t.is(j.attemptsMade, 1, `case ${i} was tried once`);
+    }
+    const g = (await q.getJob('good'))!;
+    const local = await engine.zenScore(descriptor(), { batchSize: 2, resolution: 16, seed: 3 });
+    t.true(Object.is(g.returnvalue.mean, local.mean));
+    t.is(w.counts.failed, cases.length);
+    t.is(w.counts.done, 1);
+  } finally {
+    await q.obliterate({ force: true }).catch(() => {});
+    await q.close();
+    await w.close();
+  }
+});
+
+withRedis('a candidate the engine refuses is recorded with the local run\'s error; a broken worker\'s error stops the search', async (t) => {
+  // A worker engine that runs out of memory on every third descriptor length, as a real plan might.
+  const flaky = (fatal: boolean): WorkerEngine & SearchEngine => ({
+    async zenScore(d: Int32Array) {
+      const sum = d.reduce((s, x) => s + x, 0);
+      if (sum % 3 === 0) throw new ZennasError(fatal ? 'E_NATIVE' : 'E_OUT_OF_MEMORY', `plan of ${d.length} words does not fit`);
+      return { mean: d.length / 7, seconds: 0.001, scores: [d.length / 7] };
+    },
+    async run() { throw new Error('not used'); },
+    close() {},
+  });
+  const cfg = cifar({ proxyOptions: { batchSize: 4 }, iterations: 40 });
+  const local = tmp('oom-local');
+  const a = await runSearch(cfg, { engine: flaky(false), outDir: local });
+  t.true(a.state.counts.failed > 0 && a.state.counts.failed < a.state.counts.scored, `${a.state.counts.failed} of ${a.state.counts.scored} failed`);
+  const w = await startWorker({ redis: server.url, queue: 'oom', engine: flaky(false) });
+  const remote = tmp('oom-remote');
+  const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'oom' });
+  await runSearch(cfg, { evaluator: ev, outDir: remote });
+  await ev.close();
+  await w.close();
+  t.deepEqual(records(remote), records(local));
+  t.true(records(remote).some((r) => r.score === null && /^plan of \d+ words does not fit$/.test(r.error ?? '')));
+
+  const w2 = await startWorker({ redis: server.url, queue: 'fatal', engine: flaky(true) });
+  const ev2 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', attempts: 2 });
+  const e = await t.throwsAsync(runSearch(cfg, { evaluator: ev2 }));
+  t.is((e as ZennasError).code, 'E_NATIVE');
+  t.regex(e!.message, /^plan of \d+ words does not fit$/);
+  await ev2.close();
+  await w2.close();
+});
+
+withRedis('a resumed coordinator re-attaches to the jobs of its killed session: nothing is scored twice', async (t) => {
+  const cfg = cifar({ iterations: 60, population: 10, seed: 21 });
+  const calls: string[] = [];
+  const counting: WorkerEngine & SearchEngine = {
+    async zenScore(d: Int32Array, o: unknown) { calls.push(`${d.join(',')}|${JSON.stringify(o)}`); return { mean: d.reduce((s, x) => s + x, 0) / 1e4, seconds: 0 }; },
+    async run() { throw new Error('not used'); },
+    close() {},
+  };
+  const reference = tmp('ref');
+  await runSearch(cfg, { engine: counting, outDir: reference });
+  const scored = records(reference).length;
+  calls.length = 0;
+  const w = await startWorker({ redis: server.url, queue: 'resume', engine: counting });
+  const dir = tmp('resume');
+  class Kill extends Error {}
+  for (const at of [13, 37]) {
+    const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: () => 0 });
+    await t.throwsAsync(runSearch(cfg, {
+      evaluator: ev, outDir: dir, resume: at !== 13, checkpointEveryIterations: 10,
+      afterBatchWritten: (it) => { if (it >= at) throw new Kill(); },
+    }), { instanceOf: Kill });
+    await ev.close();
+  }
+  const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: () => 0 });
+  await runSearch(cfg, { evaluator: ev, outDir: dir, resume: true });
+  await ev.close();
+  await w.close();
+  t.deepEqual(records(dir), records(reference));
+  // Every candidate was scored exactly once on the worker, although iterations after each checkpoint were proposed twice.
+  t.is(calls.length, scored);
+  t.is(new Set(calls).size <= scored, true);
+});
+
+withRedis('requirepass: the password of the URL is used; a wrong one is a clear error; the registry lists live workers', async (t) => {
+  const secure = await startRedis({ password: 'c0rrect horse' });
+  try {
+    const w = await startWorker({ redis: secure.url, queue: 'pw', standIn: {}, concurrency: 3, heartbeatSeconds: 1 });
+    const wrong = secure.url.replace('c0rrect%20horse', 'wrong');
+    const e = await t.throwsAsync(queueEvaluator(cifar(), { redis: wrong, queue: 'pw', redisTimeoutSeconds: 3 }));
+    t.is((e as ZennasError).code, 'E_BACKEND');
+    t.regex(e!.message, /^cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:\d+: /);
+    t.false(e!.message.includes('wrong'));
+    const cfg = cifar({ iterations: 20 });
+    const ev = await queueEvaluator(cfg, { redis: secure.url, queue: 'pw' });
+    const r = await runSearch(cfg, { evaluator: ev });
+    await ev.close();
+    t.is(r.state.counts.failed, 0);
+    const redis = openRedis(parseRedisUrl(secure.url).connection, 'test');
+    // The registry shows the count of the last heartbeat (every second here).
+    let list = await listWorkers(redis, 'pw');
+    for (let i = 0; i < 40 && list[0]?.jobsDone !== w.counts.done; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      list = await listWorkers(redis, 'pw');
+    }
+    t.is(list.length, 1);
+    t.like(list[0], { id: w.id, mode: 'stand-in', concurrency: 3, jobsDone: w.counts.done, pid: process.pid, host: os.hostname() });
+    t.true(Date.now() - list[0]!.lastSeen < 5000);
+    await w.close();
+    t.deepEqual(await listWorkers(redis, 'pw'), [], 'a stopped worker leaves the registry');
+    redis.disconnect();
+  } finally {
+    await secure.stop();
+  }
+});
