@@ -13,6 +13,7 @@ import { countModel } from '../src/model/count';
 import { parseStructure } from '../src/grammar/parse';
 import { DEFAULTS } from '../src/defaults';
 import { stripComments } from '../src/cli/structure-input';
+import { human, exact, countText, bytesText } from '../src/cli/format';
 
 const json = (r: { code: number | null; stdout: string; stderr: string }) => {
   if (r.code !== 0) throw new Error(`exit ${r.code}: ${r.stderr}`);
@@ -118,4 +119,18 @@ test('zennas zoo lists every net with its counts (text and JSON)', (t) => {
   const text = zennas('zoo');
   t.is(text.code, 0);
   for (const e of ZOO) t.true(text.stdout.includes(e.name), e.name);
+});
+
+test('one number style: counts to 3 significant digits with the exact value beside them, sizes in binary units', (t) => {
+  t.is(human(1_039_932), '1.04M');
+  t.is(human(520_580), '521k');
+  t.is(exact(1_039_932), '1,039,932');
+  t.is(countText(1_039_932), '1.04M (1,039,932)');
+  t.is(countText(950), '950');
+  t.is(bytesText(512), '512 B');
+  t.is(bytesText(3_355_443), '3.2 MiB');
+  t.is(bytesText(126_070_000), '120 MiB');
+  const info = zennas('info', 'zennet-1M');
+  t.regex(info.stdout, /^params {2}994k \(993,762\) {3}without classifier 989k \(988,632\)/m);
+  t.regex(info.stdout, /^FLOPs {3}159M \(159,213,568\) multiply-adds/m);
 });

@@ -23,7 +23,7 @@ test('info prints a table with totals', (t) => {
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /SuperResK3K3/);
   // 232 (stem) + 1936 (SuperResK3K3, see count.test.ts) + Linear(16,10) 160 + 10 = 2338
-  t.regex(r.stdout, /params\s+2\.34K \(2,338\)/);
+  t.regex(r.stdout, /params\s+2\.34k \(2,338\)/);
 });
 
 test('a malformed structure exits 2 with a specific one-line message', (t) => {

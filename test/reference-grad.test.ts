@@ -247,10 +247,27 @@ const CELL_SPECS: NodeSpec[] = [
   { op: 'linear', inputs: [18], cout: 3, bias: 1 },              // v19 logits
 ];
 
+/** The hard activations of MobileNetV3 / HardCoRe-NAS: hard-swish on a feature map, a hard-sigmoid SE gate. */
+const HARD_SPECS: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },   // v1 [4][7][7]
+  { op: 'bn', inputs: [1] },                                     // v2
+  { op: 'hswish', inputs: [2] },                                 // v3
+  { op: 'gap', inputs: [3] },                                    // v4
+  { op: 'linear', inputs: [4], cout: 2, bias: 1 },               // v5
+  { op: 'hswish', inputs: [5] },                                 // v6
+  { op: 'linear', inputs: [6], cout: 4, bias: 1 },               // v7
+  { op: 'hsigmoid', inputs: [7] },                               // v8
+  { op: 'mul', inputs: [3, 8] },                                 // v9 (hard-sigmoid SE gate)
+  { op: 'conv', inputs: [9], cout: 4, kernel: 3, stride: 2 },   // v10 [4][4][4]
+  { op: 'gap', inputs: [10] },                                   // v11
+  { op: 'linear', inputs: [11], cout: 3, bias: 1 },              // v12 logits
+];
+
 const GRAPHS: Array<{ name: string; specs: NodeSpec[]; feature: number; seed: number }> = [
   { name: 'conv', specs: CONV_SPECS, feature: 6, seed: 1 },
   { name: 'pool', specs: POOL_SPECS, feature: 9, seed: 2 },
   { name: 'cell', specs: CELL_SPECS, feature: 16, seed: 15 },
+  { name: 'hard', specs: HARD_SPECS, feature: 10, seed: 16 },
 ];
 
 test('the gradient-check graphs cover every op of the schema', (t) => {

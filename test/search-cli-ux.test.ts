@@ -60,6 +60,6 @@ test('--out naming a file says it is a file; a run without --out says nothing wa
   t.regex(none.stdout, /nothing was saved: add --out DIR/);
   // The value in words matches the count printed with the best net.
   const m = /log10\(FLOPs\) = (\d+\.\d+)/.exec(none.stdout)!;
-  const flops = Number(/FLOPs [\d.]+[kMG]? \((\d+)\)/.exec(none.stdout)![1]);
+  const flops = Number(/FLOPs [\d.]+[kMG]? \(([\d,]+)\)/.exec(none.stdout)![1]!.replace(/,/g, ''));
   t.true(Math.abs(Number(m[1]) - Math.log10(flops)) < 1e-4);
 });

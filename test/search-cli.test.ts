@@ -30,7 +30,7 @@ test('human output names the best structure, its counts and the files', (t) => {
   const r = zennas('search', '--space', 'II', '--proxy', 'params', '--iterations', '120', '--population', '16', '--out', out);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^best log10\(params\) = [\d.]+, i\.e\. [\d.]+k params \(the 'params' baseline; iteration \d+ of 120, space II, 32×32\)\nSuperConvK3BNRELU\(3,/);
-  t.regex(r.stdout, /params [\d.]+k \(\d+\), FLOPs [\d.]+M \(\d+\), layers \d+ {2}\[budgets: params ≤ 1M, layers ≤ 18\]/);
+  t.regex(r.stdout, /params [\d.]+k \(\d{1,3}(,\d{3})*\), FLOPs [\d.]+M \(\d{1,3}(,\d{3})*\), layers \d+ {2}\[budgets: params ≤ 1M, layers ≤ 18\]/);
   t.regex(r.stdout, /files: .*best\.txt/);
 });
 

@@ -123,7 +123,7 @@ test('the option table: the documented defaults and ranges', (t) => {
 import { parseStructure } from '../../src/grammar/parse';
 import { formatStructure } from '../../src/grammar/format';
 
-const KNOWN = 'known blocks: SuperConvK{k}BNRELU, SuperResK{k}K{k}, SuperResK1K{k}K1, SuperResIDWE{e}K{k}, ConvKX, ConvDW, BN, RELU, MaxPool, AdaptiveAvgPool, Linear, SE';
+const KNOWN = 'known blocks: SuperConvK{k}BNRELU, SuperResK{k}K{k}, SuperResK1K{k}K1, SuperResIDWE{e}K{k}, MBInvResE{e}K{k}{RELU|SWISH|HSWISH}[SE|HSE], ConvKX, ConvDW, BN, RELU, MaxPool, AdaptiveAvgPool, Linear, SE, SWISH, HSWISH';
 
 /** [structure, code, message without the position suffix, position]: every parser and block check, at its boundary. */
 const PARSE_ERRORS: [string, string, string, number][] = [

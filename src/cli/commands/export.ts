@@ -8,7 +8,7 @@ import { ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from '../../export/onnx';
 import { exportInferenceOnnx } from '../../export/inference';
 import { Engine } from '../../engine/engine';
 import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
-import { human } from '../format';
+import { bytesText, countText } from '../format';
 import { ZennasError } from '../../errors';
 import { DEFAULTS, structureSettings } from '../../defaults';
 import { STRUCTURE_ARG_HELP } from '../structure-input';
@@ -120,9 +120,9 @@ Examples:
       }
       // With -o - the model is stdout: the summary goes to stderr.
       (toStdout ? process.stderr : process.stdout).write(
-        `wrote ${toStdout ? 'the model to stdout' : f.output} (${human(bytes.length)}B, opset ${ONNX_OPSET}, ${f.precision}, ${f.bn} BN, seed ${f.seed})\n` +
+        `wrote ${toStdout ? 'the model to stdout' : f.output} (${bytesText(bytes.length)}, opset ${ONNX_OPSET}, ${f.precision}, ${f.bn} BN, seed ${f.seed})\n` +
           `input '${ONNX_INPUT}' [${f.batchSize ?? 'batch'}, 3, ${resolution}, ${resolution}], output '${ONNX_OUTPUT}'; ` +
-          `${human(c.params)} params as trained (BN folded away in the file), ${human(c.flops)} FLOPs\n`,
+          `${countText(c.params)} params as trained (BN folded away in the file), ${countText(c.flops)} FLOPs\n`,
       );
     });
 }

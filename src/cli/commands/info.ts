@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import Table from 'cli-table3';
 import { countModel } from '../../model/count';
 import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
-import { human } from '../format';
+import { countText, human } from '../format';
 import { ZennasError } from '../../errors';
 import { DEFAULTS, structureSettings } from '../../defaults';
 import { STRUCTURE_ARG_HELP } from '../structure-input';
@@ -49,8 +49,8 @@ Examples:
       if (zoo) process.stdout.write(`${zoo.name}: ${zoo.dataset}, ${zoo.numClasses} classes, ${zoo.resolution}×${zoo.resolution}${zoo.se ? ', SE' : ''}, searched under ${zoo.budget}\n`);
       process.stdout.write(t.toString() + '\n');
       const lines = [
-        `params  ${human(c.params)} (${c.params.toLocaleString('en-US')})   without classifier ${human(c.paramsNoClassifier)}   (${o.numClasses} classes${o.se ? ', SE' : ''})`,
-        `FLOPs   ${human(c.flops)} (${c.flops.toLocaleString('en-US')} multiply-adds)   without classifier ${human(c.flopsNoClassifier)}`,
+        `params  ${countText(c.params)}   without classifier ${countText(c.paramsNoClassifier)}   (${o.numClasses} classes${o.se ? ', SE' : ''})`,
+        `FLOPs   ${countText(c.flops)} multiply-adds   without classifier ${countText(c.flopsNoClassifier)}`,
         `layers  ${c.layers} (Σ sub_layers)   output ${c.outputChannels}×${c.outputResolution}×${c.outputResolution} at input ${c.resolution}×${c.resolution}`,
       ];
       process.stdout.write(lines.join('\n') + '\n');

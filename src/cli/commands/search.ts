@@ -20,6 +20,7 @@ import { loadStructureArg, engineIntOption } from '../structure-input';
 import { formatLatencyCheck, lutSearchSetup } from '../../lut/search-setup';
 import { Progress, startProgress } from '../progress';
 import { applyConfigFile, givenByUser } from '../config-file';
+import { countText } from '../format';
 import { openCommandQueue } from '../../distributed/search-queue';
 
 interface SearchFlags {
@@ -202,7 +203,7 @@ function printHuman(summary: ReturnType<typeof buildSummary>, interrupted: boole
     w(`best ${what}iteration ${b.iteration} of ${summary.iterations}, space ${summary.space}, ${summary.resolution}×${summary.resolution}` +
       `${summary.algorithm !== 'zen-nas' ? `, ${summary.algorithm}` : ''})`);
     w(b.structure);
-    w(`params ${formatCount(b.params)} (${b.params}), FLOPs ${formatCount(b.flops)} (${b.flops}), layers ${b.layers}` +
+    w(`params ${countText(b.params)}, FLOPs ${countText(b.flops)}, layers ${b.layers}` +
       `${b.latencyMs !== undefined ? `, latency ${formatDuration(b.latencyMs)}` : ''}  [budgets: ${summary.budgetText}]`);
   }
   const c = summary.counts;
