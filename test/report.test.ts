@@ -50,7 +50,7 @@ test('paretoFront: known front; increasing in cost and score; failed and repeate
   t.deepEqual(topK(cs, 100).length, 5, 'distinct scored nets only');
 });
 
-test('paretoFront = brute-force non-dominated set (fixed-seed property, 200 random runs)', (t) => {
+test('paretoFront = brute-force non-dominated set, topK = full sort (fixed-seed property, 200 random runs)', (t) => {
   const rng = new Sfc32(7);
   for (let run = 0; run < 200; run++) {
     const n = 1 + rng.int(40);
@@ -61,6 +61,10 @@ test('paretoFront = brute-force non-dominated set (fixed-seed property, 200 rand
       t.deepEqual(front.map((c) => c.structure!).sort(), [...bruteFront(cs, key)].sort(), `run ${run} ${key}`);
       for (let i = 1; i < front.length; i++) t.true(front[i]![key] > front[i - 1]![key] && front[i]!.score > front[i - 1]!.score);
     }
+    // topK (one pass) = the full sort's first k.
+    const k = rng.int(12);
+    const sorted = distinctScored(cs).sort((a, b) => b.score - a.score || a.iteration - b.iteration);
+    t.deepEqual(topK(cs, k).map((c) => c.iteration), sorted.slice(0, k).map((c) => c.iteration), `run ${run} top ${k}`);
   }
 });
 

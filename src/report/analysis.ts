@@ -36,7 +36,12 @@ export function distinctScored(candidates: readonly ReportCandidate[]): ScoredCa
  * the cost (latency not measured) are left out.
  */
 export function paretoFront(candidates: readonly ReportCandidate[], cost: CostKey): ScoredCandidate[] {
-  const pts = distinctScored(candidates).filter((c) => typeof c[cost] === 'number' && Number.isFinite(c[cost]));
+  return frontOfDistinct(distinctScored(candidates), cost);
+}
+
+/** paretoFront of candidates already distinct and scored (distinctScored's output). */
+export function frontOfDistinct(scored: readonly ScoredCandidate[], cost: CostKey): ScoredCandidate[] {
+  const pts = scored.filter((c) => typeof c[cost] === 'number' && Number.isFinite(c[cost]));
   pts.sort((a, b) => a[cost]! - b[cost]! || b.score - a.score || a.iteration - b.iteration);
   const front: ScoredCandidate[] = [];
   let best = -Infinity;
@@ -51,7 +56,22 @@ export function paretoFront(candidates: readonly ReportCandidate[], cost: CostKe
 
 /** The `k` highest-scoring distinct candidates, best first (ties: earlier iteration first). */
 export function topK(candidates: readonly ReportCandidate[], k: number): ScoredCandidate[] {
-  return distinctScored(candidates).sort((a, b) => b.score - a.score || a.iteration - b.iteration).slice(0, Math.max(0, k));
+  return topOfDistinct(distinctScored(candidates), k);
+}
+
+/** topK of candidates already distinct and scored: one pass keeping the k best (no full sort). */
+export function topOfDistinct(scored: readonly ScoredCandidate[], k: number): ScoredCandidate[] {
+  const better = (a: ScoredCandidate, b: ScoredCandidate) => a.score > b.score || (a.score === b.score && a.iteration < b.iteration);
+  const top: ScoredCandidate[] = [];
+  if (k <= 0) return top;
+  for (const c of scored) {
+    if (top.length === k && !better(c, top[k - 1]!)) continue;
+    let i = top.length === k ? k - 1 : top.length;
+    if (top.length < k) top.push(c);
+    while (i > 0 && better(c, top[i - 1]!)) { top[i] = top[i - 1]!; i--; }
+    top[i] = c;
+  }
+  return top;
 }
 
 /** Running best score after each scored candidate: the curve of the search's progress. */

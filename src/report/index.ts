@@ -3,7 +3,7 @@ import * as path from 'path';
 import { REPORT_FILES, ReportBlock, ReportCandidate, ReportSummary } from './types';
 import { renderPlot, shortNumber, spansDecades, xmlEscape, Series } from './svg';
 import { renderBlockDiagram } from './diagram';
-import { bestCurve, CostKey, distinctScored, hasLatency, noResultReason, paretoFront, ScoredCandidate, topK } from './analysis';
+import { bestCurve, CostKey, distinctScored, frontOfDistinct, hasLatency, noResultReason, ScoredCandidate, topOfDistinct } from './analysis';
 import { formatCount, formatDuration } from '../util/units';
 
 export { renderPlot, niceTicks, logTicks, spansDecades, shortNumber, xmlEscape } from './svg';
@@ -39,6 +39,28 @@ export interface ReportPlots {
   scoreVsFlops: string;
   scoreVsLatency?: string;
   bestNet?: string;
+}
+
+/**
+ * The derived sets of a candidate list, each computed once per list (a report renders the fronts
+ * and the top-k several times: plots, HTML, Markdown; a long run has millions of candidates).
+ */
+const derived = new WeakMap<readonly ReportCandidate[], { distinct?: ScoredCandidate[]; fronts: Map<CostKey, ScoredCandidate[]>; top: Map<number, ScoredCandidate[]> }>();
+function cacheOf(cs: readonly ReportCandidate[]) {
+  let d = derived.get(cs);
+  if (!d) derived.set(cs, (d = { fronts: new Map(), top: new Map() }));
+  return d;
+}
+const distinctOf = (cs: readonly ReportCandidate[]) => (cacheOf(cs).distinct ??= distinctScored(cs));
+function frontOf(cs: readonly ReportCandidate[], key: CostKey): ScoredCandidate[] {
+  const c = cacheOf(cs);
+  if (!c.fronts.has(key)) c.fronts.set(key, frontOfDistinct(distinctOf(cs), key));
+  return c.fronts.get(key)!;
+}
+function topOf(cs: readonly ReportCandidate[], k: number): ScoredCandidate[] {
+  const c = cacheOf(cs);
+  if (!c.top.has(k)) c.top.set(k, topOfDistinct(distinctOf(cs), k));
+  return c.top.get(k)!;
 }
 
 /** Most rows a front's table lists (a longer front is sampled evenly, its ends kept). */
@@ -83,7 +105,7 @@ const fmtCost = (key: CostKey, v: number) => (key === 'latencyMs' ? formatDurati
 
 /** The SVGs of a report. */
 export function reportPlots(input: ReportInput): ReportPlots {
-  const scored = distinctScored(input.candidates);
+  const scored = distinctOf(input.candidates);
   const label = scoreLabel(input.summary);
   const budgets = input.summary.budgets;
   const best = scored.reduce<ScoredCandidate | undefined>((b, c) => (!b || c.score > b.score ? c : b), undefined);
@@ -95,7 +117,7 @@ export function reportPlots(input: ReportInput): ReportPlots {
   };
   for (const axis of costAxes(input.candidates)) {
     const withCost = scored.filter((c) => typeof c[axis.key] === 'number' && Number.isFinite(c[axis.key]));
-    const front = paretoFront(withCost, axis.key);
+    const front = frontOf(input.candidates, axis.key);
     const pts = sample(withCost, input.maxPoints ?? 4000, [...front, ...(best ? [best] : [])]);
     const xs = pts.map((c) => c[axis.key]!);
     const budget = budgets[axis.budget];
@@ -191,7 +213,7 @@ function frontTables(input: ReportInput): Array<{ title: string; anchor: string;
   const s = input.summary;
   const latency = hasLatency(input.candidates);
   return costAxes(input.candidates).map((axis) => {
-    const front = paretoFront(input.candidates, axis.key);
+    const front = frontOf(input.candidates, axis.key);
     const shown = sample(front, MAX_FRONT_ROWS, front.length ? [front[front.length - 1]!] : []);
     const note = shown.length < front.length ? `${shown.length} of the front's ${front.length} networks, evenly spaced` : '';
     return { title: `${scoreLabel(s)} vs ${axis.name}`, anchor: `front-${axis.file}`, table: netTable(s, shown, latency, note), plot: axis.file };
@@ -241,7 +263,7 @@ export function renderHtml(input: ReportInput, plots = reportPlots(input)): stri
   const why = noResultReason(s, input.candidates);
   const curve = bestCurve(input.candidates);
   const k = input.topK ?? 10;
-  const top = topK(input.candidates, k);
+  const top = topOf(input.candidates, k);
   const latency = hasLatency(input.candidates);
   const blocks = input.bestBlocks && input.bestBlocks.length ? blockRows(input.bestBlocks) : null;
   const parts: string[] = [];
@@ -258,7 +280,7 @@ export function renderHtml(input: ReportInput, plots = reportPlots(input)): stri
   } else if (s.best) {
     parts.push(`<p class="note">${e(input.bestBlocksNote ?? 'No per-block table: the best network is not a PlainNet structure.')}</p>`);
   }
-  if (distinctScored(input.candidates).length === 0) {
+  if (distinctOf(input.candidates).length === 0) {
     parts.push('<h2 id="fronts">Pareto fronts, top networks, progress</h2>');
     parts.push('<p class="note">Nothing to plot or list: no candidate was scored.</p>');
   } else {
@@ -310,7 +332,7 @@ export function renderMarkdown(input: ReportInput, plots = reportPlots(input)): 
   const why = noResultReason(s, input.candidates);
   const curve = bestCurve(input.candidates);
   const k = input.topK ?? 10;
-  const top = topK(input.candidates, k);
+  const top = topOf(input.candidates, k);
   const latency = hasLatency(input.candidates);
   const present = PLOT_FILES.filter(([key]) => plots[key] !== undefined);
   const link = (key: PlotKey) => (present.some(([p]) => p === key) ? [`![${PLOT_TITLES[key]}](${PLOT_FILES.find(([p]) => p === key)![1]})`, ''] : []);
@@ -326,7 +348,7 @@ export function renderMarkdown(input: ReportInput, plots = reportPlots(input)): 
   } else if (s.best) {
     lines.push(`_${input.bestBlocksNote ?? 'No per-block table: the best network is not a PlainNet structure.'}_`, '');
   }
-  if (distinctScored(input.candidates).length === 0) {
+  if (distinctOf(input.candidates).length === 0) {
     lines.push('## Pareto fronts, top networks, progress', '', '_Nothing to plot or list: no candidate was scored._', '');
   } else {
     lines.push('## Pareto fronts', '', 'Each front holds the networks no other candidate beats on both axes (a higher score at no larger cost).', '');
