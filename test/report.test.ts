@@ -216,6 +216,9 @@ test('a real run: summary.json records run metadata; report.html/md show it, the
   t.notRegex(html, /vs latency/);
   t.false(fs.existsSync(path.join(dir, 'score-vs-latency.svg')));
   t.is(summaryJson.files.plotScoreVsLatency, undefined);
+  // The run's manifest claims every report file, the optional ones too (so --overwrite deletes them).
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'zennas-run.json'), 'utf8'));
+  for (const f of ['report.html', 'report.md', 'best-vs-iteration.svg', 'score-vs-params.svg', 'score-vs-flops.svg', 'score-vs-latency.svg', 'best-net.svg']) t.true(manifest.files.includes(f), f);
 });
 
 /** A latency source that lets the initial structure through and puts every child at ≥ 19.7 ms. */
