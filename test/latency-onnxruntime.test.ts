@@ -31,6 +31,9 @@ test('options: batch 1 by default (HardCoRe-NAS), 1 thread, 10 + 30 runs; unknow
   t.regex(t.throws(() => onnxRuntimeOptions({ Threads: 2 } as never))!.message, /did you mean 'threads'/);
   t.regex(t.throws(() => onnxRuntimeOptions({ threads: 0 }))!.message, /threads must be an integer in \[1, 1024\], got 0/);
   t.regex(t.throws(() => onnxRuntimeOptions({ bn: 'trained' as never }))!.message, /bn must be 'calibrated' or 'fresh'/);
+  t.is(o.clock, 'wall');
+  t.regex(t.throws(() => onnxRuntimeOptions({ clock: 'cpu', threads: 2 }))!.message, /clock 'cpu' times one thread's work: it needs threads 1, got 2/);
+  t.regex(t.throws(() => onnxRuntimeOptions({ clock: 'user' as never }))!.message, /clock must be 'wall' or 'cpu'/);
 });
 
 test.serial('onnxruntime times the exported network: one sample per timed run, p50 ≤ p90, its version, threads and CPU recorded', async (t) => {
@@ -45,6 +48,11 @@ test.serial('onnxruntime times the exported network: one sample per timed run, p
     t.like(r, { batchSize: 1, resolution: 32, threads: 2, onnxruntimeVersion: ort.version });
     t.regex(r.device, /\(\d+ cores?\)$/);
     t.true(Math.abs(r.imagesPerSecond - 1000 / r.meanMs) < 1e-9, 'batch 1: images/s = 1000 / ms');
+    // CPU time of each run (1 thread): what the inference costs, whatever else the machine runs.
+    const c = await onnxRuntimeLatency(descriptor, { resolution: 32, warmup: 1, iterations: 5, clock: 'cpu', bnSource: e });
+    t.is(c.clock, 'cpu');
+    t.is(c.samplesMs.length, 5);
+    t.true(c.samplesMs.every((x) => x >= 0 && Number.isFinite(x)) && c.medianMs > 0, JSON.stringify(c.samplesMs));
     // Given ONNX bytes instead of a descriptor: the same runner, the batch of the file.
     const onnx = await exportInferenceOnnx(e, descriptor, { resolution: 32, batchSize: 3 });
     const b3 = await onnxRuntimeLatency(onnx, { resolution: 32, batchSize: 3, warmup: 0, iterations: 2 });

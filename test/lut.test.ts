@@ -16,8 +16,8 @@ import {
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-lut-'));
 
-const CPU1: LatencyContext = { unit: 'ms', batchSize: 1, precision: 'fp32', runtime: 'onnxruntime', runtimeVersion: 'onnxruntime-node 1.30.0', hardware: 'AMD EPYC (2 cores)', threads: 1 };
-const GPU64: LatencyContext = { unit: 'ms', batchSize: 64, precision: 'fp16', runtime: 'cuda', runtimeVersion: 'zennas 0.1.0', hardware: 'NVIDIA H100', threads: 0 };
+const CPU1: LatencyContext = { unit: 'ms', batchSize: 1, precision: 'fp32', runtime: 'onnxruntime', runtimeVersion: 'onnxruntime-node 1.30.0', hardware: 'AMD EPYC (2 cores)', threads: 1, clock: 'wall' };
+const GPU64: LatencyContext = { unit: 'ms', batchSize: 64, precision: 'fp16', runtime: 'cuda', runtimeVersion: 'zennas 0.1.0', hardware: 'NVIDIA H100', threads: 0, clock: 'wall' };
 
 /**
  * A hand-made table: 2 stages (depths 1..2 and 2..3), 3 configurations, t[s][j][c] = 1 + s + j/10 + c/100
@@ -74,6 +74,7 @@ test('metadata: a batch-64 GPU table and a batch-1 CPU table cannot be combined 
   t.is((e as { code?: string }).code, 'E_OPTION');
   t.regex(e!.message, /merging latency tables: latencies measured under different conditions cannot be combined or compared \(batchSize 64 vs 1; precision/);
   t.throws(() => assertCompatible(lutContext(handTable(CPU1).meta), { ...CPU1, threads: 2 }, 'x'), { message: /threads 1 vs 2/ });
+  t.throws(() => assertCompatible(lutContext(handTable(CPU1).meta), { ...CPU1, clock: 'cpu' }, 'x'), { message: /clock "wall" vs "cpu"/ });
   // Same conditions in other units merge, in ms.
   const a = handTable({ ...CPU1, unit: 'us' });
   a.entries = a.entries.filter((x) => x.stage === 0);

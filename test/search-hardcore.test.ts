@@ -49,7 +49,7 @@ const wholeMs = (g: Toy) => {
   for (const ch of encode(g)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
   return sum * (0.92 + 0.2 * (h / 2 ** 32));
 };
-const CTX: LatencyContext = { unit: 'ms', batchSize: 1, precision: 'fp32', runtime: 'onnxruntime', runtimeVersion: 'fake 1', hardware: 'fake CPU', threads: 1 };
+const CTX: LatencyContext = { unit: 'ms', batchSize: 1, precision: 'fp32', runtime: 'onnxruntime', runtimeVersion: 'fake 1', hardware: 'fake CPU', threads: 1, clock: 'wall' };
 function fakeRuntime(): LutRuntime & { measured: number } {
   const rt = {
     context: CTX, measured: 0,

@@ -45,6 +45,8 @@ export interface MeasureLatencyOptions extends Partial<Omit<LatencyOptions, 'eng
   engine?: LatencyEngineName;
   /** onnxruntime: intra-op threads (default 1). */
   threads?: number;
+  /** onnxruntime: 'wall' (default) or 'cpu' (the run's CPU time; threads 1). */
+  clock?: 'wall' | 'cpu';
 }
 
 /**
@@ -55,7 +57,7 @@ export type MeasuredLatency = ((LatencyResult & { engine: 'zennas-cpu' | 'cudnn'
 
 const TRT_ONLY = ['trtexec', 'onLog', 'timeoutSeconds'] as const;
 const EXPORT_ONLY = ['bnEps', 'bnSource'] as const;
-const ORT_ONLY = ['threads'] as const;
+const ORT_ONLY = ['threads', 'clock'] as const;
 const KEYS: readonly string[] = ['batchSize', 'resolution', 'warmup', 'iterations', 'precision', 'engine', ...TRT_ONLY, ...EXPORT_ONLY, ...ORT_ONLY];
 
 function onlyFor(rest: Record<string, unknown>, keys: readonly string[], runner: string): void {

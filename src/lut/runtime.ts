@@ -34,6 +34,8 @@ export interface LutRuntimeOptions {
   iterations?: number;
   /** 'fp32' (CPU runtimes) or 'fp16' (GPU runtimes' default). */
   precision?: 'fp32' | 'fp16';
+  /** onnxruntime: 'wall' (default) or 'cpu' (CPU time of the run, 1 thread; see src/latency/onnxruntime.ts). */
+  clock?: 'wall' | 'cpu';
 }
 
 function zennasVersion(): string {
@@ -63,14 +65,17 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
   const gpu = o.runtime === 'cuda' || o.runtime === 'tensorrt';
   const precision = o.precision ?? (gpu ? 'fp16' : 'fp32');
   if (!gpu && precision !== 'fp32') throw new ZennasError('E_OPTION', `precision: runtime '${o.runtime}' times fp32 on the CPU, got '${precision}'`);
+  const clock = o.clock ?? 'wall';
+  if (clock === 'cpu' && o.runtime !== 'onnxruntime') throw new ZennasError('E_OPTION', `clock 'cpu' is a clock of runtime 'onnxruntime' only, got runtime '${o.runtime}'`);
+  if (clock === 'cpu' && threads !== 1) throw new ZennasError('E_OPTION', `clock 'cpu' needs threads 1 (CPU time of several threads is not a latency), got ${threads}`);
   if (o.runtime === 'onnxruntime') {
     const st = onnxRuntimeStatus();
     if (!st.available) throw new ZennasError('E_BACKEND', st.reason!);
     const cpu = new Engine({ backend: 'cpu', threads: 1 });
     return {
-      context: { unit: 'ms', batchSize, precision, runtime: 'onnxruntime', runtimeVersion: `onnxruntime-node ${st.version}`, hardware: cpuDescription(), threads },
+      context: { unit: 'ms', batchSize, precision, runtime: 'onnxruntime', runtimeVersion: `onnxruntime-node ${st.version}`, hardware: cpuDescription(), threads, clock },
       async measure(net) {
-        const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, bnSource: cpu });
+        const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, clock, bnSource: cpu });
         return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs };
       },
       close: () => cpu.close(),
@@ -80,7 +85,7 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
     const engine = new Engine({ backend: o.runtime, ...(o.runtime === 'cpu' ? { threads } : {}) });
     const ctx: LatencyContext = {
       unit: 'ms', batchSize, precision, runtime: o.runtime, runtimeVersion: zennasVersion(),
-      hardware: o.runtime === 'cpu' ? cpuDescription() : 'GPU', threads: o.runtime === 'cpu' ? engine.threads : 0,
+      hardware: o.runtime === 'cpu' ? cpuDescription() : 'GPU', threads: o.runtime === 'cpu' ? engine.threads : 0, clock: 'wall',
     };
     return {
       context: ctx,
@@ -97,7 +102,7 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
     let version = 'TensorRT';
     let device = 'GPU';
     let first = true;
-    const ctx: LatencyContext = { unit: 'ms', batchSize, precision, runtime: 'tensorrt', runtimeVersion: version, hardware: device, threads: 0 };
+    const ctx: LatencyContext = { unit: 'ms', batchSize, precision, runtime: 'tensorrt', runtimeVersion: version, hardware: device, threads: 0, clock: 'wall' };
     return {
       context: ctx,
       async measure(net) {

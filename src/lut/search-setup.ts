@@ -52,6 +52,7 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
   const est = lutEstimator(ls, lut);
   const runtime: LutRuntime = await openLutRuntime({
     runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: lut.meta.iterations, precision: lut.meta.precision,
+    clock: lut.meta.clock,
   });
   try {
     // TensorRT and CUDA learn their device only when they run: checked at the final measurement then.
@@ -74,7 +75,7 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
     },
     scoring: {
       latencyBackend: `lut:${lut.meta.runtime}`, latencyBatchSize: lut.meta.batchSize, latencyPrecision: lut.meta.precision,
-      lutStatistic: lut.meta.statistic, lutRuntimeVersion: lut.meta.runtimeVersion, lutHardware: lut.meta.hardware, lutThreads: lut.meta.threads, lutCreated: lut.meta.created,
+      lutStatistic: lut.meta.statistic, lutClock: lut.meta.clock, lutRuntimeVersion: lut.meta.runtimeVersion, lutHardware: lut.meta.hardware, lutThreads: lut.meta.threads, lutCreated: lut.meta.created,
       latencyRepair: repair ? 'greedy-mckp' : 'none',
     },
     describe: `${o.file}: ${lut.meta.runtime} (${lut.meta.runtimeVersion}), batch ${lut.meta.batchSize}, ${lut.meta.precision}, ${lut.meta.threads} thread(s), on ${lut.meta.hardware}`,
@@ -84,7 +85,7 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
 
 /** The final measurement as the search command prints it: estimate and measurement side by side. */
 export function formatLatencyCheck(c: LatencyCheck): string[] {
-  const lines = [`latency check (hard constraint ${formatDuration(c.budgetMs)} per run of ${c.context.batchSize}, measured on ${c.context.runtime} ${c.context.runtimeVersion}, ${c.context.threads} thread(s), ${c.context.hardware}):`];
+  const lines = [`latency check (hard constraint ${formatDuration(c.budgetMs)} per run of ${c.context.batchSize}, measured on ${c.context.runtime} ${c.context.runtimeVersion}, ${c.context.threads} thread(s), ${c.context.clock === 'cpu' ? 'CPU time' : 'wall clock'}, ${c.context.hardware}):`];
   for (const m of c.measured) {
     lines.push(`  ${m === c.chosen ? '→' : ' '} score ${m.score.toFixed(4)}  estimate ${m.estimateMs.toFixed(3)} ms  measured ${m.measuredMs.toFixed(3)} ms (${c.statistic}; p90 ${m.p90Ms.toFixed(3)})  ${m.fits ? 'within budget' : 'OVER budget'}`);
   }

@@ -22,6 +22,7 @@ const metaSchema = object({
   runtimeVersion: text(100),
   hardware: text(300),
   threads: int(0, 1024),
+  clock: literal('wall', 'cpu'),
   space: text(100),
   variant: text(100),
   resolution: int(1, 4096),
@@ -117,7 +118,7 @@ export function writeLut(file: string, t: Lut): void {
 
 /** The context of a table's numbers (as stored: its own unit). */
 export function lutContext(m: LutMeta): LatencyContext {
-  return { unit: m.unit, batchSize: m.batchSize, precision: m.precision, runtime: m.runtime, runtimeVersion: m.runtimeVersion, hardware: m.hardware, threads: m.threads };
+  return { unit: m.unit, batchSize: m.batchSize, precision: m.precision, runtime: m.runtime, runtimeVersion: m.runtimeVersion, hardware: m.hardware, threads: m.threads, clock: m.clock };
 }
 
 /**

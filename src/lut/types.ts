@@ -29,13 +29,22 @@ export interface LatencyContext {
   hardware: string;
   /** Runtime threads (onnxruntime intra-op; the Engine's pool for 'cpu'); 0 where it does not apply. */
   threads: number;
+  /**
+   * What a run's time is: 'wall' (elapsed; every runtime) or 'cpu' (the process's CPU time during
+   * the run: onnxruntime with 1 thread only — on a shared machine it is what the run costs,
+   * without the time other processes hold the core).
+   */
+  clock: LatencyClock;
 }
+
+/** How a run is timed (LatencyContext.clock). */
+export type LatencyClock = 'wall' | 'cpu';
 
 /** Which statistic of a piece's timed runs a table stores. */
 export type LutStatistic = 'median' | 'min';
 
 /** The fields of a LatencyContext, in the order errors list them. */
-export const CONTEXT_FIELDS: readonly (keyof LatencyContext)[] = ['unit', 'batchSize', 'precision', 'runtime', 'runtimeVersion', 'hardware', 'threads'];
+export const CONTEXT_FIELDS: readonly (keyof LatencyContext)[] = ['unit', 'batchSize', 'precision', 'runtime', 'runtimeVersion', 'hardware', 'threads', 'clock'];
 
 /** How a table was measured and for which networks. */
 export interface LutMeta extends LatencyContext {

@@ -8,7 +8,7 @@ import { findTrtexec, measureLatency, MeasuredLatency, MeasureLatencyOptions, on
 
 interface LatencyFlags {
   batchSize?: number; resolution: number; precision?: string; warmup: number; iterations: number;
-  backend?: string; engine: string; threads?: number; se?: boolean; json?: boolean;
+  backend?: string; engine: string; threads?: number; clock?: string; se?: boolean; json?: boolean;
 }
 
 const ENGINES = ['native', 'cudnn', 'tensorrt', 'onnxruntime'] as const;
@@ -17,7 +17,7 @@ const ENGINES = ['native', 'cudnn', 'tensorrt', 'onnxruntime'] as const;
 export function runnerName(r: MeasuredLatency): string {
   switch (r.engine) {
     case 'tensorrt': return `TensorRT${r.tensorrtVersion ? ` ${r.tensorrtVersion}` : ''} (trtexec)${r.device ? ` on ${r.device}` : ''}`;
-    case 'onnxruntime': return `onnxruntime ${r.onnxruntimeVersion} (CPU execution provider, ${r.threads} thread${r.threads === 1 ? '' : 's'}) on ${r.device}`;
+    case 'onnxruntime': return `onnxruntime ${r.onnxruntimeVersion} (CPU execution provider, ${r.threads} thread${r.threads === 1 ? '' : 's'}${r.clock === 'cpu' ? ', CPU time' : ''}) on ${r.device}`;
     case 'cudnn': return `zennas CUDA engine (cuDNN)${r.device ? ` on ${r.device}` : ''}`;
     default: return 'zennas CPU engine (its own eval forward)';
   }
@@ -40,6 +40,7 @@ export function registerLatencyCommand(program: Command): void {
     .option('--backend <name>', "the zennas engine's device: 'cuda' (default when a GPU is usable) or 'cpu' (default otherwise)")
     .option('--engine <name>', "'native' (default: the zennas engine's own forward; 'cudnn' is its old name), 'tensorrt' (ONNX export timed by TensorRT's trtexec; needs TensorRT) or 'onnxruntime' (ONNX export on onnxruntime-node's CPU provider)", 'native')
     .option('-t, --threads <n>', 'onnxruntime intra-op threads (default 1)', intOption('--threads', 1, 1024))
+    .option('--clock <c>', "onnxruntime: 'wall' (default, elapsed) or 'cpu' (the run's CPU time, 1 thread: unaffected by other work on the machine)")
     .option('--se', 'insert SE modules in residual super blocks')
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
@@ -56,6 +57,8 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
       if (f.backend !== undefined && f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
       const engineKind = (f.engine === 'cudnn' ? 'native' : f.engine) as 'native' | 'tensorrt' | 'onnxruntime';
       if (f.threads !== undefined && engineKind !== 'onnxruntime') throw new ZennasError('E_OPTION', '--threads is an option of --engine onnxruntime only');
+      if (f.clock !== undefined && engineKind !== 'onnxruntime') throw new ZennasError('E_OPTION', '--clock is an option of --engine onnxruntime only');
+      if (f.clock !== undefined && f.clock !== 'wall' && f.clock !== 'cpu') throw new ZennasError('E_OPTION', `--clock must be 'wall' or 'cpu', got '${f.clock}'`);
       if (engineKind === 'tensorrt' && f.backend === 'cpu') throw new ZennasError('E_OPTION', '--engine tensorrt measures on the GPU; it cannot be combined with --backend cpu');
       if (engineKind === 'onnxruntime' && f.backend === 'cuda') throw new ZennasError('E_OPTION', '--engine onnxruntime measures on the CPU; it cannot be combined with --backend cuda');
       // As `zennas search` chooses: the GPU when one is usable, else the CPU.
@@ -69,6 +72,7 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
       const opts: MeasureLatencyOptions = {
         batchSize, resolution: f.resolution, precision, warmup: f.warmup, iterations: f.iterations, engine: engineKind,
         ...(f.threads !== undefined ? { threads: f.threads } : {}),
+        ...(f.clock !== undefined ? { clock: f.clock as 'wall' | 'cpu' } : {}),
       };
       let r: MeasuredLatency;
       if (engineKind === 'tensorrt') {

@@ -13,7 +13,7 @@ import { formatDuration } from '../../util/units';
 
 interface BuildFlags {
   space: string; variant?: string; runtime: string; batchSize: number; resolution: number; numClasses: number; threads: number;
-  warmup: number; iterations: number; precision?: string; statistic: string; overhead: string; output: string; overwrite?: boolean; progress: boolean; json?: boolean;
+  warmup: number; iterations: number; precision?: string; statistic: string; clock: string; overhead: string; output: string; overwrite?: boolean; progress: boolean; json?: boolean;
 }
 interface EstimateFlags { lut: string; json?: boolean }
 
@@ -38,6 +38,7 @@ export function registerLutCommand(program: Command): void {
     .option('--warmup <n>', 'untimed runs per piece', intOption('--warmup', 0, 100000), 10)
     .option('-n, --iterations <n>', 'timed runs per piece (the median is stored)', intOption('--iterations', 1, 100000), 50)
     .option('-p, --precision <p>', "'fp32' (CPU runtimes) or 'fp16' (GPU default)")
+    .option('--clock <c>', "onnxruntime: 'wall' (default, elapsed) or 'cpu' (the run's CPU time, 1 thread: what the inference costs on a machine busy with other work)", 'wall')
     .option('--statistic <s>', "stored per piece: 'median' (default, HardCoRe-NAS's p50) or 'min' (least disturbed by other work on the machine)", 'median')
     .option('--overhead <mode>', "'subtracted' (default: the runtime's per-run overhead measured once, subtracted from every piece, counted once) or 'kept'", 'subtracted')
     .requiredOption('-o, --output <file>', 'lut.json to write (a partial one there is resumed when its conditions match)')
@@ -55,6 +56,7 @@ tables or measurements that differ in any of them are never combined or compared
 (Ctrl-C) builds keep what they measured: run the same command again to resume.`)
     .action(async (f: BuildFlags) => {
       if (!(LATENCY_RUNTIMES as readonly string[]).includes(f.runtime)) throw new ZennasError('E_OPTION', `--runtime must be ${LATENCY_RUNTIMES.map((r) => `'${r}'`).join(', ')}, got '${f.runtime}'`);
+      if (f.clock !== 'wall' && f.clock !== 'cpu') throw new ZennasError('E_OPTION', `--clock must be 'wall' or 'cpu', got '${f.clock}'`);
       if (f.statistic !== 'median' && f.statistic !== 'min') throw new ZennasError('E_OPTION', `--statistic must be 'median' or 'min', got '${f.statistic}'`);
       if (f.overhead !== 'subtracted' && f.overhead !== 'kept') throw new ZennasError('E_OPTION', `--overhead must be 'subtracted' or 'kept', got '${f.overhead}'`);
       if (f.precision !== undefined && f.precision !== 'fp32' && f.precision !== 'fp16') throw new ZennasError('E_OPTION', `--precision must be 'fp32' or 'fp16', got '${f.precision}'`);
@@ -71,7 +73,7 @@ tables or measurements that differ in any of them are never combined or compared
       }
       const space = getLutSpace(f.space, variant);
       const runtime = await openLutRuntime({
-        runtime: f.runtime as LatencyRuntime, batchSize: f.batchSize, threads: f.threads, warmup: f.warmup, iterations: f.iterations,
+        runtime: f.runtime as LatencyRuntime, batchSize: f.batchSize, threads: f.threads, warmup: f.warmup, iterations: f.iterations, clock: f.clock as 'wall' | 'cpu',
         ...(f.precision ? { precision: f.precision as 'fp32' | 'fp16' } : {}),
       });
       const abort = new AbortController();
@@ -111,7 +113,7 @@ tables or measurements that differ in any of them are never combined or compared
         process.stdout.write(
           `${f.output}: ${t.entries.length} block entries + ${t.fixed.length} fixed pieces of ${t.meta.space}/${t.meta.variant} at ${t.meta.resolution}×${t.meta.resolution} ` +
             `in ${formatDuration(Date.now() - t0)}\n` +
-            `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), on ${t.meta.hardware}; ` +
+            `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), ${t.meta.clock} clock, on ${t.meta.hardware}; ` +
             `${t.meta.statistic} of ${t.meta.iterations} runs after ${t.meta.warmup}; fixed part ${ix.fixedMs.toFixed(3)} ms` +
             `${t.meta.overhead === 'subtracted' ? ` (incl. the per-run overhead ${t.meta.overheadMs.toFixed(3)} ms, subtracted from every piece)` : ''}\n`,
         );
@@ -140,7 +142,7 @@ tables or measurements that differ in any of them are never combined or compared
       const c = ls.toChoices(g);
       checkChoices(ix, c);
       const e = estimateLatency(ix, c);
-      const ctx = { unit: 'ms', batchSize: t.meta.batchSize, precision: t.meta.precision, runtime: t.meta.runtime, runtimeVersion: t.meta.runtimeVersion, hardware: t.meta.hardware, threads: t.meta.threads };
+      const ctx = { unit: 'ms', batchSize: t.meta.batchSize, precision: t.meta.precision, runtime: t.meta.runtime, runtimeVersion: t.meta.runtimeVersion, hardware: t.meta.hardware, threads: t.meta.threads, clock: t.meta.clock };
       if (f.json) {
         process.stdout.write(JSON.stringify({ estimateMs: e.ms, fixedMs: e.fixedMs, blocksMs: e.blocksMs, stagesMs: e.stagesMs, depths: c.depths, configs: c.configs.map((s) => s.map((k) => t.meta.configs[k])), ...ctx }) + '\n');
         return;
@@ -163,7 +165,7 @@ tables or measurements that differ in any of them are never combined or compared
       const want = t.stages.reduce((a, s) => a + s.maxDepth, 0) * t.meta.configs.length;
       process.stdout.write(
         `${file}: ${t.meta.space}/${t.meta.variant} at ${t.meta.resolution}×${t.meta.resolution}, ${t.complete ? 'complete' : `unfinished (${t.entries.length}/${want} entries)`}\n` +
-          `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), on ${t.meta.hardware}\n` +
+          `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), ${t.meta.clock} clock, on ${t.meta.hardware}\n` +
           `${t.meta.statistic} of ${t.meta.iterations} runs after ${t.meta.warmup} warm-up; overhead ${t.meta.overhead} (${t.meta.overheadMs.toFixed(3)} ms); fixed part ${ix.fixedMs.toFixed(3)} ms; ` +
           `configurations ${t.meta.configs.join(' ')}; built ${t.meta.created} by ${t.meta.zennas}\n`,
       );
