@@ -32,6 +32,10 @@ export type { InferenceExportOptions, BnStatisticsSource } from './export/infere
 export { drawWeights } from './export/weights';
 export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec } from './latency';
 export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult } from './latency';
+/** CPU deployment latency on onnxruntime-node; latency lookup tables (build, estimate, expectation, repair, LUT search hooks). */
+export { onnxRuntimeLatency, onnxRuntimeStatus, LATENCY_RUNTIMES } from './latency';
+export type { OnnxRuntimeLatencyOptions, OnnxRuntimeLatencyResult, LatencyRuntime, LatencyEngineName } from './latency';
+export * from './lut';
 /** Zero-shot proxies (grad_norm, snip, synflow, naswot, gsnr, …): the table, lowerings, scoring a structure. */
 export * from './proxies';
 /** Cell spaces (NAS-Bench-201), ξ-GSNR / TE-NAS pruning; rank correlations and accuracy tables. */
