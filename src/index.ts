@@ -41,3 +41,5 @@ export * from './proxies';
 /** Cell spaces (NAS-Bench-201), ξ-GSNR / TE-NAS pruning; rank correlations and accuracy tables. */
 export * from './cells';
 export * from './stats';
+/** Distributed scoring on Redis + BullMQ: zennas worker, the queue Evaluator, the worker registry. */
+export * from './distributed';
