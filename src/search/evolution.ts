@@ -89,7 +89,7 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
   const space = validateConfig(config, hooks) as SearchSpace<G>;
   const fromConfig = !hooks.evaluator && !hooks.scorer && config.scoring.proxy !== undefined;
   if (hooks.scorer && !hooks.evaluator) checkScorerMatchesConfig(hooks.scorer, config);
-  const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : fromConfig ? scorerEvaluator(configScorer(config, hooks.engine) as Scorer<G>) : undefined);
+  const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : fromConfig ? scorerEvaluator(configScorer<G>(config, hooks.engine, space)) : undefined);
   if (!evaluator) throw keyedError('E_OPTION')`a search needs ${opt('scorer')} or ${opt('evaluator')} (or a ${opt('scoring.proxy')} and an ${opt('engine')})`;
   const initial = initialGenotype(space, config);
   const { store, state } = openRun(config, hooks, { checkMember: (m) => checkMember(space, config, m) });

@@ -18,6 +18,7 @@ import { ZennasError } from '../errors';
 import { keyedError, opt } from '../util/keyed-error';
 import { engineScorer, SearchEngine } from './engine-scorer';
 import { Scorer, SearchConfig } from './types';
+import { getSpace, type SearchSpace } from '../spaces';
 
 /** Scores counted in TypeScript, no engine: log10 FLOPs, log10 params, a random number. */
 export const COUNTED_PROXIES = ['flops', 'params', 'random'] as const;
@@ -148,21 +149,28 @@ export function checkScoring(c: SearchConfig): void {
 }
 
 /** The official 'Flops' / 'Params' zero-shot baselines: log10 of the count (as scores should be well scaled). */
-export function countScorer(what: 'flops' | 'params', c: Pick<SearchConfig, 'resolution' | 'numClasses' | 'se'>): Scorer<Structure> {
-  return async (s) => {
-    const n = countModel(s, { resolution: c.resolution, numClasses: c.numClasses, se: c.se });
+export function countScorer<G = Structure>(what: 'flops' | 'params', c: Pick<SearchConfig, 'resolution' | 'numClasses' | 'se'>, space?: GenotypeView<G>): Scorer<G> {
+  const o = { resolution: c.resolution, numClasses: c.numClasses, se: c.se };
+  return async (g) => {
+    // The space counts its own genotypes (as the budgets do); PlainNet structures by countModel.
+    const n = space ? space.count(g, o) : countModel(g as unknown as Structure, o);
     return { score: Math.log10(what === 'flops' ? n.flops : n.params), seconds: 0 };
   };
 }
+
+/** What the config's scorers need of a search space: its codec and counts, and a PlainNet structure where it has one. */
+export type GenotypeView<G> = Pick<SearchSpace<G>, 'id' | 'encode' | 'count' | 'structure'>;
 
 /**
  * The official 'Random' baseline: a score uniform in [0, 1) per structure — the first 53 bits of
  * SHA-256(seed, canonical structure string) — so a run is reproducible from its seed and a
  * structure proposed twice scores the same.
  */
-export function randomScorer(seed: number): Scorer<Structure> {
-  return async (s) => {
-    const h = crypto.createHash('sha256').update(`${seed}\n${formatStructure(s)}`).digest();
+export function randomScorer<G = Structure>(seed: number, space?: GenotypeView<G>): Scorer<G> {
+  return async (g) => {
+    // The genotype's key (for PlainNet spaces its canonical structure string, as always).
+    const key = space ? space.encode(g) : formatStructure(g as unknown as Structure);
+    const h = crypto.createHash('sha256').update(`${seed}\n${key}`).digest();
     const score = (h.readUInt32BE(0) * 2 ** 21 + (h.readUInt32BE(4) >>> 11)) / 2 ** 53;
     return { score, seconds: 0 };
   };
@@ -175,7 +183,7 @@ export function randomScorer(seed: number): Scorer<Structure> {
  * the config }). Returns the proxy's own value (the mean over repeats): the loop negates it for a
  * 'min' proxy.
  */
-export function proxyScorer(engine: SearchEngine, config: SearchConfig): Scorer<Structure> {
+export function proxyScorer<G = Structure>(engine: SearchEngine, config: SearchConfig, space?: GenotypeView<G>): Scorer<G> {
   const spec = engineProxySpec(config.scoring.proxy);
   if (!spec) throw keyedError('E_OPTION')`${opt('proxy')}: '${String(config.scoring.proxy)}' is not a proxy engine.run scores`;
   if (typeof engine.run !== 'function') throw keyedError('E_OPTION')`${opt('engine')}: this engine has no run(proxy, …) for proxy '${spec.name}'`;
@@ -186,8 +194,13 @@ export function proxyScorer(engine: SearchEngine, config: SearchConfig): Scorer<
   }
   const lowerOpts = { numClasses: config.numClasses, se: config.se };
   const name = spec.name;
-  return async (st: Structure) => {
-    const d = encodeDescriptor(lowerForProxy(st, spec, lowerOpts));
+  // A proxy lowers the PlainNet structure as its table entry says (with or without residuals, with its head).
+  if (space && space.structure === undefined) {
+    throw keyedError('E_OPTION')`${opt('proxy')} '${name}' needs the network of a candidate as a PlainNet structure, and space '${space.id}' has none: score it with 'zen' or a counted proxy`;
+  }
+  const toStructure = (g: G): Structure => (space?.structure ? space.structure(g) : (g as unknown as Structure));
+  return async (g: G) => {
+    const d = encodeDescriptor(lowerForProxy(toStructure(g), spec, lowerOpts));
     const r = await engine.run!(name, d, o);
     return { score: r.mean, seconds: r.seconds };
   };
@@ -198,11 +211,11 @@ export function proxyScorer(engine: SearchEngine, config: SearchConfig): Scorer<
  * did: the space's lowering, the record's batch size, repeats, mode, α, BN ε); a table proxy →
  * proxyScorer; 'flops' / 'params' / 'random' → counted, no engine. The engine stays the caller's.
  */
-export function configScorer(config: SearchConfig, engine?: SearchEngine): Scorer<Structure> {
+export function configScorer<G = Structure>(config: SearchConfig, engine?: SearchEngine, space: GenotypeView<G> = getSpace(config.space)): Scorer<G> {
   const s = config.scoring;
   const p = s.proxy;
-  if (p === 'flops' || p === 'params') return countScorer(p, config);
-  if (p === 'random') return randomScorer(config.seed);
+  if (p === 'flops' || p === 'params') return countScorer(p, config, space);
+  if (p === 'random') return randomScorer(config.seed, space);
   if (p !== 'zen' && !engineProxySpec(p)) {
     throw keyedError('E_OPTION')`${opt('scoring.proxy')} ${p === undefined ? 'is not set' : `'${String(p)}' is not a proxy`}: give ${opt('scorer')} or ${opt('evaluator')}, or one of ${SEARCH_PROXIES.join(', ')}`;
   }
@@ -215,10 +228,11 @@ export function configScorer(config: SearchConfig, engine?: SearchEngine): Score
     };
     const mode = s.mode ?? 'paper';
     if (mode !== 'paper' && mode !== 'official') throw new ZennasError('E_OPTION', `scoring.mode must be 'paper' or 'official', got ${JSON.stringify(mode)}`);
+    // The Zen-score reads only the candidate's descriptor (the space's lowering), never the genotype.
     return engineScorer(engine, {
       batchSize: num('batchSize'), resolution: config.resolution, repeats: num('repeats', 1), seed: config.seed,
       mode, alpha: num('alpha', 0.01), bnEps: num('bnEps', 1e-5),
-    });
+    }) as unknown as Scorer<G>;
   }
-  return proxyScorer(engine, config);
+  return proxyScorer(engine, config, space);
 }

@@ -337,6 +337,7 @@ export const hardcoreSpace: SearchSpace<HardcoreGenotype> = {
   check: checkHardcoreGenotype,
   count: countHardcore,
   lower: (g: HardcoreGenotype, _o: SpaceOptions): Int32Array => encodeDescriptor(lowerForScoring(hardcoreStructure(g))),
+  structure: hardcoreStructure,
   mutate(parent: HardcoreGenotype, ctx: MutationContext): HardcoreGenotype {
     let g = parent;
     for (let i = 0; i < Math.max(1, ctx.changes); i++) g = mutateOnce(g, ctx.rng);

@@ -187,6 +187,7 @@ export const proxylessSpace: SearchSpace<ProxylessGenotype> = {
   check: checkProxylessGenotype,
   count: countProxyless,
   lower: (g: ProxylessGenotype, _o: SpaceOptions): Int32Array => encodeDescriptor(lowerForScoring(proxylessStructure(g))),
+  structure: proxylessStructure,
   mutate(parent: ProxylessGenotype, ctx: MutationContext): ProxylessGenotype {
     let g = canonicalProxyless(parent);
     for (let i = 0; i < Math.max(1, ctx.changes); i++) g = mutateOnce(g, ctx.rng);

@@ -11,9 +11,10 @@ import { SearchSpace, SpaceCost, SpaceOptions } from './types';
  * string, counted with the classifier (countModel) and lowered for Zen-scoring. Space I and II
  * (and any space of PlainNet structures) spread this and add their own check/mutate.
  */
-export const structureCodec: Pick<SearchSpace<Structure>, 'encode' | 'decode' | 'count' | 'lower'> = Object.freeze({
+export const structureCodec: Pick<SearchSpace<Structure>, 'encode' | 'decode' | 'count' | 'lower' | 'structure'> = Object.freeze({
   encode: (s: Structure): string => formatStructure(s),
   decode: (key: string): Structure => parseStructure(key),
   count: (s: Structure, o: SpaceOptions): SpaceCost => countModel(s, o),
   lower: (s: Structure, o: SpaceOptions): Int32Array => encodeDescriptor(lowerForScoring(s, { se: o.se })),
+  structure: (s: Structure): Structure => s,
 });

@@ -1,4 +1,5 @@
 import type { Sfc32 } from '../rng/sfc32';
+import type { Structure } from '../grammar/ast';
 
 /** What the search loop hands a space's mutate hook for one child. */
 export interface MutationContext {
@@ -74,6 +75,12 @@ export interface SearchSpace<G = unknown> {
   count(g: G, o: SpaceOptions): SpaceCost;
   /** What the scorer consumes: the engine's model descriptor of the network to score. */
   lower(g: G, o: SpaceOptions): Int32Array;
+  /**
+   * The network of a genotype as a PlainNet structure, for spaces that have one (Space I/II: the
+   * genotype itself; hardcore, proxyless: their MBInvRes nets). The zero-shot proxies lower it as
+   * their table entry says; a space without it is scored by the Zen-score and counted proxies only.
+   */
+  structure?(g: G): Structure;
   /** A valid child of `parent` (never mutates `parent`). */
   mutate(parent: G, ctx: MutationContext): G;
   /**

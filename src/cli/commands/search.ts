@@ -24,7 +24,7 @@ import { countText } from '../format';
 import { openCommandQueue } from '../../distributed/search-queue';
 
 interface SearchFlags {
-  space: string; preset?: string; init?: string; resolution?: number; numClasses?: number;
+  space: string; preset?: string; variant?: string; init?: string; resolution?: number; numClasses?: number;
   budgetParams?: number | NoBudget; budgetFlops?: number | NoBudget; maxLayers?: number | NoBudget; budgetLatency?: number | NoBudget;
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
@@ -274,6 +274,7 @@ export function registerSearchCommand(program: Command): void {
     .description('Zen-NAS evolutionary search (Algorithm 2): mutate, reject over-budget children, score with the Zen-score (or --proxy), keep the best')
     .option('--space <id>', 'search space: I (ResNet blocks) or II (MobileNet IDW blocks)', 'I')
     .option('--preset <name>', "defaults for 'cifar' (res 32) or 'imagenet' (res 224); default from --resolution")
+    .option('--variant <name>', "the space's variant, for spaces whose presets are variants: hardcore 'paper' (default, the appendix) or 'official' (the official code's hard-swish / hard-sigmoid SE net); the same as --preset")
     .option('--init <structure|file>', 'initial structure F0 (default: the preset\'s)')
     .option('-r, --resolution <n>', 'input resolution (default: the preset\'s)', int('--resolution', 8, 4096))
     .option('--num-classes <n>', 'classes of the classifier counted in params/FLOPs (cifar 100, imagenet 1000)', int('--num-classes', 0, 1_000_000))
@@ -359,6 +360,10 @@ Examples:
 /** The action of `zennas search`. */
 async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   let f = raw.config !== undefined ? applyConfigFile<SearchFlags>(cmd, raw.config) : raw;
+  if (f.variant !== undefined) {
+    if (f.preset !== undefined && f.preset.toLowerCase() !== f.variant.toLowerCase()) throw new ZennasError('E_OPTION', `--variant ${f.variant} and --preset ${f.preset} name two different presets: give one`);
+    f = { ...f, preset: f.variant };
+  }
   if (f.out !== undefined && f.out.trim() === '') throw new ZennasError('E_OPTION', `--out must be a directory path, got '${f.out}' (leave --out out for a run that writes no files)`);
   if (f.resume && f.overwrite) throw new ZennasError('E_OPTION', '--resume and --overwrite contradict each other: continue the run, or start it afresh');
   if (f.resume) {
