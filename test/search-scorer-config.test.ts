@@ -22,3 +22,22 @@ test('a Zen-score scorer whose options differ from the config is E_OPTION naming
   const proxy = await t.throwsAsync(runSearch(searchConfig({ space: 'I', iterations: 3, population: 4, proxy: 'grad_norm' } as never), { scorer: engineScorer(fake, ok) }));
   t.regex(proxy!.message, /scorer is a Zen-score scorer but scoring\.proxy is 'grad_norm'/);
 });
+
+test('an initial structure over the latency budget is refused before any file is written (issue #13 item 9)', async (t) => {
+  const fs = await import('fs');
+  const os = await import('os');
+  const path = await import('path');
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-lat0-')), 'run');
+  const c = searchConfig({ space: 'I', iterations: 5, population: 4, proxy: 'flops', budgets: { latencyMs: 5 } } as never);
+  let calls = 0;
+  const e = await t.throwsAsync(runSearch(c, { latency: async () => { calls++; return 19.7; }, outDir: out }));
+  t.is((e as { code?: string }).code, 'E_OPTION');
+  t.regex(e!.message, /^the initial structure breaks the latency budget: it takes 19\.7 ms against budgets\.latencyMs 5 ms \(/);
+  t.is(calls, 1, 'measured once, before the loop');
+  t.false(fs.existsSync(out), 'nothing written');
+  // Exactly at the budget fits; the initial latency reaches summary.json.
+  const ok = await runSearch(c, { latency: async () => 5, outDir: out });
+  t.true(ok.complete);
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  t.is(summary.initialCost.latencyMs, 5);
+});

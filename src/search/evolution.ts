@@ -3,6 +3,7 @@ import { getSpace, listSpaces, SearchSpace } from '../spaces';
 import { Evaluator, scorerEvaluator } from './evaluator';
 import { checkMember, checkSearchConfig, evolve, initialGenotype, SearchProgress } from './loop';
 import { openRun, writeRunOutputs } from './run-output';
+import { describeBudgets } from './budget';
 import { searchConfigSchema } from './checkpoint';
 import { bool, func, instance, nullable, num, object, optional, parse, str } from '../util/schema';
 import { LatencyRepair, LatencySource, Scorer, SearchConfig, SearchResult } from './types';
@@ -92,6 +93,17 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
   const evaluator = hooks.evaluator ?? (hooks.scorer ? scorerEvaluator(hooks.scorer) : fromConfig ? scorerEvaluator(configScorer<G>(config, hooks.engine, space)) : undefined);
   if (!evaluator) throw keyedError('E_OPTION')`a search needs ${opt('scorer')} or ${opt('evaluator')} (or a ${opt('scoring.proxy')} and an ${opt('engine')})`;
   const initial = initialGenotype(space, config);
+  // The initial structure must fit the latency budget too, checked before any file is written (as
+  // the static budgets are): otherwise every child of an over-budget F0 is likely over it, and the
+  // run would end with nothing. With a repair hook (a LUT search) an infeasible F0 is repaired instead.
+  let initialLatencyMs: number | undefined;
+  if (config.budgets.latencyMs !== undefined && hooks.latency && !hooks.resume && !hooks.repair) {
+    const ms = await hooks.latency(initial, space.encode(initial));
+    if (typeof ms === 'number' && Number.isFinite(ms)) initialLatencyMs = ms;
+    if (!(typeof ms === 'number' && ms >= 0 && ms <= config.budgets.latencyMs)) {
+      throw keyedError('E_OPTION')`the initial structure breaks the latency budget: it takes ${typeof ms === 'number' ? `${Number(ms.toPrecision(3))} ms` : String(ms)} against ${opt('budgets.latencyMs')} ${config.budgets.latencyMs} ms (${describeBudgets(config.budgets)}); give a smaller ${opt('initial')} or a larger budget`;
+    }
+  }
   const { store, state } = openRun(config, hooks, { checkMember: (m) => checkMember(space, config, m) });
   // The store (and its directory lock) stays open until the outputs are written.
   try {
@@ -109,7 +121,7 @@ export async function runSearch<G = any>(configIn: SearchConfig, hooksIn: Search
       onProgress: hooks.onProgress, onLog: hooks.onLog, signal: hooks.signal, afterBatchWritten: hooks.afterBatchWritten,
     });
     if (hooks.verify && result.complete) await hooks.verify(result);
-    if (store) result.files = writeRunOutputs(store, result, { run: hooks.runInfo, latencySeen: seen });
+    if (store) result.files = writeRunOutputs(store, result, { run: hooks.runInfo, latencySeen: seen, ...(initialLatencyMs !== undefined ? { initialLatencyMs } : {}) });
     return result;
   } finally {
     store?.close();
