@@ -15,3 +15,5 @@ export { listWorkers, openRedis } from './registry';
 export type { WorkerInfo } from './registry';
 export { openCommandQueue, checkpointWatcher, formatQueueStats } from './search-queue';
 export type { CommandQueueOptions } from './search-queue';
+export { scoreLinesOnQueue } from './score-file';
+export type { FileScoreOptions, LineScore } from './score-file';

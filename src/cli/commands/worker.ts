@@ -4,6 +4,9 @@ import { startWorker } from '../../distributed/worker';
 import { parseRedisUrl } from '../../distributed/connection';
 import { DEFAULT_QUEUE } from '../../distributed/names';
 import { intOption } from '../structure-input';
+import { scoreLinesOnQueue } from '../../distributed/score-file';
+import { formatQueueStats } from '../../distributed/search-queue';
+import { readRegularText } from '../../util/files';
 
 interface WorkerFlags {
   redis: string; backend: string; threads?: number; concurrency: number; queue: string;
@@ -63,4 +66,30 @@ Examples:
       });
       log(`stopped after ${w.counts.done} jobs (${w.counts.failed} failed)`);
     });
+}
+
+/** `zennas score FILE --queue URL`: every structure of FILE (one per line) scored on the workers, printed in line order. */
+export async function scoreFileOnQueue(file: string, f: {
+  queue: string; queueName?: string; resolution: number; batchSize: number; repeats: number; seed: number; mode: string;
+  alpha: string; bnEps: string; se?: boolean; json?: boolean; progress: boolean;
+}): Promise<void> {
+  const num = (flag: string, v: string) => {
+    const x = Number(v);
+    if (!Number.isFinite(x) || x <= 0) throw new ZennasError('E_OPTION', `${flag} must be a positive number, got '${v}'`);
+    return x;
+  };
+  if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
+  const target = parseRedisUrl(f.queue, '--queue', process.env.ZENNAS_REDIS_PASSWORD);
+  const text = readRegularText(file, { maxBytes: 1 << 30, what: 'structure list' });
+  const out = (s: string) => process.stdout.write(s + '\n');
+  const showStats = f.progress && !f.json;
+  const r = await scoreLinesOnQueue(text, {
+    batchSize: f.batchSize, resolution: f.resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official',
+    alpha: num('--alpha', f.alpha), bnEps: num('--bn-eps', f.bnEps), se: !!f.se,
+  }, { redis: target, queue: f.queueName, onStats: showStats ? (s) => process.stderr.write(`zennas: ${formatQueueStats(s)}\n`) : undefined }, (l) => {
+    if (f.json) out(JSON.stringify(l));
+    else out(l.error !== undefined ? `line ${l.line}: error: ${l.error}` : `line ${l.line}: Zen-score ${l.mean === null ? '-inf' : l.mean.toFixed(4)}${l.ci95 !== undefined && f.repeats > 1 ? ` ± ${l.ci95.toFixed(4)}` : ''}  ${l.structure}`);
+  });
+  if (!f.json) process.stderr.write(`zennas: ${r.scored} structures scored, ${r.failed} failed, on queue '${f.queueName ?? 'zennas'}' at ${target.display}\n`);
+  if (r.scored === 0 && r.failed > 0) process.exitCode = 1;
 }
