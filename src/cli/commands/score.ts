@@ -9,6 +9,7 @@ import { ZennasError } from '../../errors';
 import { DEFAULTS, structureSettings } from '../../defaults';
 import { STRUCTURE_ARG_HELP } from '../structure-input';
 import { scoreWithProxies } from './proxies';
+import { scoreFileOnQueue } from './worker';
 
 interface ScoreFlags {
   resolution?: number; batchSize: number; repeats: number; seed: number; mode: string;
@@ -67,6 +68,8 @@ export function registerScoreCommand(program: Command): void {
     .option('--no-se', 'no SE modules, even for a zoo net built with them')
     .option('--backend <name>', "'cpu' or 'cuda'", 'cpu')
     .option('--no-progress', 'no progress bar')
+    .option('--queue <url>', 'score every structure of the file (one per line) on the workers of a Redis queue (`zennas worker`); prints one result per line, in order')
+    .option('--queue-name <name>', "queue of --queue (the workers' --queue)", 'zennas')
     .option('--json', 'print one JSON object: mean, std, ci95, scores, seconds')
     .addHelpText('after', `
 Examples:
@@ -74,6 +77,7 @@ Examples:
   $ zennas score zennet-0.1ms -b 16 -n 2
   $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 8`)
     .action(async (arg: string, f: ScoreFlags, cmd: Command) => {
+      if ((f as { queue?: string }).queue !== undefined) return scoreFileOnQueue(arg, f as never);  // --queue (commands/worker.ts)
       if ((f as { proxy?: string }).proxy !== undefined) return scoreWithProxies(arg, f as never, cmd);  // --proxy (commands/proxies.ts)
       const { structure, text, zoo } = loadStructureArg(arg);
       const { resolution, se } = structureSettings({ resolution: f.resolution, se: f.se }, zoo);
