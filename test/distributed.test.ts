@@ -15,7 +15,7 @@ import { openEngine, SearchEngine } from '../src/search/engine-scorer';
 import { readCandidatesFile } from '../src/search/store';
 import {
   encodePayload, readPayload, parseRedisUrl, maskUrl, MAX_PAYLOAD_BYTES, queueEvaluator, startWorker, listWorkers, openRedis,
-  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine,
+  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine, scoreLinesOnQueue,
 } from '../src/distributed';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerForScoring } from '../src/model/lower';
@@ -279,5 +279,32 @@ withRedis('requirepass: the password of the URL is used; a wrong one is a clear 
     redis.disconnect();
   } finally {
     await secure.stop();
+  }
+});
+
+withRedis('zennas score --queue: a file of structures scored on the workers gives zennas score\'s numbers, in line order, bad lines as errors', async (t) => {
+  const w = await startWorker({ redis: server.url, queue: 'file', threads: 1, concurrency: 2 });
+  try {
+    const nets = [
+      'SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)',
+      'SuperConvK3BNRELU(3,16,1,1)SuperResK3K3(16,16,1,8,2)',
+      'SuperConvK3BNRELU(3,8,2,1)SuperResK1K5K1(8,24,2,8,1)',
+    ];
+    const text = `${nets[0]}\n\n# a comment\n${nets[1]}\nNotAStructure(\n${nets[2]}\n`;
+    const o = { batchSize: 4, resolution: 32, repeats: 3, seed: 2, mode: 'paper' as const, alpha: 0.01, bnEps: 1e-5, se: false };
+    const got: import('../src/distributed').LineScore[] = [];
+    const r = await scoreLinesOnQueue(text, o, { redis: server.url, queue: 'file', inFlight: 2 }, (l) => got.push(l));
+    t.deepEqual(r, { scored: 3, failed: 1 });
+    t.deepEqual(got.map((l) => l.line), [1, 4, 5, 6]);
+    t.regex(got[2]!.error!, /^unknown block 'NotAStructure'/);
+    for (const [k, l] of [got[0]!, got[1]!, got[3]!].entries()) {
+      const { se: _se, ...zen } = o;
+      const local = await engine.zenScore(encodeDescriptor(lowerForScoring(parseStructure(nets[k]!))), zen);
+      t.true(Object.is(l.mean, local.mean), `line ${l.line}`);
+      t.deepEqual(l.scores, local.scores);
+      t.is(l.std, local.std);
+    }
+  } finally {
+    await w.close();
   }
 });

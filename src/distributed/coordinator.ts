@@ -155,7 +155,11 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     },
   });
   queue.setMaxListeners(0);
-  const events = new QueueEvents(name, { connection: { ...connection, connectionName: `zennas-events-${runId}` } });
+  // Read events from the stream's present end, fixed now: an event of a job added before the
+  // listener's first read is not missed (a QueueEvents starting at '$' could miss it).
+  const tail = await redis.xrevrange(`bull:${name}:events`, '+', '-', 'COUNT', 1).catch(() => []);
+  const lastEventId = tail[0]?.[0] ?? '0-0';
+  const events = new QueueEvents(name, { connection: { ...connection, connectionName: `zennas-events-${runId}` }, lastEventId });
   queue.on('error', () => {}); // reported through the watchdog
   events.on('error', () => {});
 
