@@ -48,7 +48,7 @@ function positive(flag: string, v: string): number {
 function addScoreFlags(score: Command): void {
   score
     .option('-p, --proxy <names>', `score with proxies of the table instead of the plain Zen-score: NAME[,NAME…] or 'all' (${PROXY_NAMES.join(', ')}); defaults (resolution 32, batch) from the table`)
-    .option('--num-classes <n>', 'proxies: classes of the GAP + Linear head (default 10)', intOption('--num-classes', 1, 65536))
+    .option('-c, --num-classes <n>', 'proxies: classes of the GAP + Linear head (default 10)', intOption('--num-classes', 1, 65536))
     .option('--init <name>', "proxies: weight init 'normal' or 'torch' (default: each proxy's)")
     .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', intOption('--num-batches', ENGINE_OPTIONS.numBatches.min, ENGINE_OPTIONS.numBatches.max))
     .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
