@@ -41,8 +41,10 @@ const RESNET50 =
 
 const info = mod.backends();
 const hasGpu = info.cuda === true;
-const gpuTest = hasGpu ? test.serial : test.skip;
-const noGpuTest = hasGpu ? test.skip : test;
+// A skipped test says why in its title (npm test lists skipped titles): no GPU here, or a GPU there.
+const skipWhy = (why: string) => ((title: string, fn: (t: never) => unknown) => test.skip(`${title} [skipped: ${why}]`, fn as never)) as unknown as typeof test.serial;
+const gpuTest = hasGpu ? test.serial : skipWhy(`no usable GPU: ${info.cudaReason ?? 'CUDA backend not built'}`);
+const noGpuTest = hasGpu ? skipWhy('a GPU is usable (this checks the no-GPU path)') : test;
 
 const scored = (s: string, se = false) => encodeDescriptor(lowerForScoring(parseStructure(s), { se }));
 const trained = (s: string) => encodeDescriptor(lowerAsTrained(parseStructure(s), { numClasses: 1000 }));
@@ -108,8 +110,11 @@ test('zennas latency: a bad --precision is an E_OPTION one-liner', (t) => {
   t.regex(r.stderr, /^zennas: error \[E_OPTION\]: --precision must be 'fp16' or 'fp32'/);
 });
 
-noGpuTest('zennas latency without a GPU exits with one clear E_BACKEND line', (t) => {
-  const r = zennas('latency', CIFAR_INIT, '-r', '32', '-b', '8');
+noGpuTest('zennas latency --backend cuda without a GPU exits with one clear E_BACKEND line; without --backend it measures on the CPU', (t) => {
+  const cpu = zennas('latency', CIFAR_INIT, '-r', '32', '-b', '2', '--warmup', '0', '--json');
+  t.is(cpu.code, 0, cpu.stderr);
+  t.true(JSON.parse(cpu.stdout).medianMs > 0);
+  const r = zennas('latency', CIFAR_INIT, '-r', '32', '-b', '8', '--backend', 'cuda');
   t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /^zennas: error \[E_BACKEND\]: .*(CUDA|GPU|cuDNN|nvcc|driver)/i);
   t.regex(r.stderr, /To measure on the CPU instead: --backend cpu/);
