@@ -123,19 +123,24 @@ withRedis('a search on two workers writes the candidates.jsonl of the local sear
   try {
     for (const cfg of [cifar({ proxyOptions: { batchSize: 4 } }), cifar({ proxy: 'synflow', iterations: 24, seed: 5 })]) {
       const local = tmp('local');
-      const remote = tmp('remote');
       const a = await runSearch(cfg, { engine, outDir: local });
-      const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'same' });
-      const b = await runSearch(cfg, { evaluator: ev, outDir: remote });
-      const st = await ev.stats();
-      await ev.close();
       t.true(a.state.counts.scored > 10);
-      t.deepEqual(records(remote), records(local));
-      t.deepEqual(b.state.population, a.state.population);
-      t.is(st.done, a.state.counts.scored);
-      t.is(st.workers, 2);
-      t.is(st.slots, 3);
-      t.is(fs.readFileSync(path.join(remote, 'best.txt'), 'utf8'), fs.readFileSync(path.join(local, 'best.txt'), 'utf8'));
+      // One candidate per job, and 3 per job (jobSize: fewer, larger jobs; same result).
+      for (const jobSize of [1, 3]) {
+        const remote = tmp(`remote-${jobSize}`);
+        const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'same', jobSize, runId: `same${jobSize}` });
+        const b = await runSearch(cfg, { evaluator: ev, outDir: remote });
+        const st = await ev.stats();
+        await ev.close();
+        t.deepEqual(records(remote), records(local));
+        t.deepEqual(b.state.population, a.state.population);
+        const n = a.state.counts.scored;
+        if (jobSize === 1) t.is(st.done, n);
+        else t.true(st.done >= Math.ceil(n / 3) && st.done < n, `${st.done} jobs of ≤ 3 for ${n} candidates`);
+        t.is(st.workers, 2);
+        t.is(st.slots, 3);
+        t.is(fs.readFileSync(path.join(remote, 'best.txt'), 'utf8'), fs.readFileSync(path.join(local, 'best.txt'), 'utf8'));
+      }
     }
     t.true(workers[0]!.counts.done > 0 && workers[1]!.counts.done > 0, 'both workers took jobs');
   } finally {
@@ -200,13 +205,16 @@ withRedis('a candidate the engine refuses is recorded with the local run\'s erro
   const a = await runSearch(cfg, { engine: flaky(false), outDir: local });
   t.true(a.state.counts.failed > 0 && a.state.counts.failed < a.state.counts.scored, `${a.state.counts.failed} of ${a.state.counts.scored} failed`);
   const w = await startWorker({ redis: server.url, queue: 'oom', engine: flaky(false) });
-  const remote = tmp('oom-remote');
-  const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'oom' });
-  await runSearch(cfg, { evaluator: ev, outDir: remote });
-  await ev.close();
+  for (const jobSize of [1, 4]) {
+    // With 4 candidates per job, a refused candidate fails alone: the other three keep their scores.
+    const remote = tmp('oom-remote');
+    const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'oom', jobSize, runId: `oom${jobSize}` });
+    await runSearch(cfg, { evaluator: ev, outDir: remote });
+    await ev.close();
+    t.deepEqual(records(remote), records(local));
+  }
   await w.close();
-  t.deepEqual(records(remote), records(local));
-  t.true(records(remote).some((r) => r.score === null && /^plan of \d+ words does not fit$/.test(r.error ?? '')));
+  t.true(records(local).some((r) => r.score === null && /^plan of \d+ words does not fit$/.test(r.error ?? '')));
 
   const w2 = await startWorker({ redis: server.url, queue: 'fatal', engine: flaky(true) });
   const ev2 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', attempts: 2 });

@@ -28,7 +28,7 @@ import type { SearchEngine } from '../search/engine-scorer';
 import type { SearchConfig } from '../search/types';
 import { parseRedisUrl, RedisTarget } from './connection';
 import { checkQueueName, DEFAULT_QUEUE } from './names';
-import { encodePayload, JobPayload, MAX_PAYLOAD_BYTES, parseFailure, payloadBytes, payloadHash, readResult } from './payload';
+import { ChunkPayload, encodePayload, JobPayload, MAX_CHUNK_CALLS, MAX_PAYLOAD_BYTES, PAYLOAD_VERSION, parseFailure, payloadBytes, payloadHash, readResult } from './payload';
 import { connectChecked, listWorkers } from './registry';
 
 /** Settings of a queue evaluator. */
@@ -44,6 +44,12 @@ export interface QueueEvaluatorOptions {
    * removed from Redis. Absent: nothing can resume, so a job is removed as soon as its result is read.
    */
   coveredIteration?: () => number;
+  /**
+   * Candidates per job (default 1). Larger jobs cut the queue's per-job cost (a few Redis scripts
+   * per job): worth it when a worker scores a candidate in a few ms; keep jobs ≥ 2 × the workers'
+   * slots per batch (inFlight / jobSize ≥ 2 × slots) so that no worker idles.
+   */
+  jobSize?: number;
   /** Attempts per job when a worker breaks on it (default 3); a candidate's own error is never retried. */
   attempts?: number;
   /** A job pending this long is looked up directly (a missed event); default 5 s. */
@@ -98,13 +104,22 @@ export function jobId(runId: string, iteration: number, p: JobPayload): string {
   return `${runId}-${iteration}-${payloadHash(p)}`;
 }
 
-interface Pending {
-  id: string;
-  iteration: number;
+/** One engine call waiting for its result. */
+interface Call {
+  key: number;
   payload: JobPayload;
-  since: number;
   resolve: (r: QueueCallResult) => void;
   reject: (e: Error) => void;
+}
+
+/** One job waiting: a single call, or (jobSize > 1) several consecutive calls in one job. */
+interface Pending {
+  id: string;
+  /** The largest key of its calls (pruning: a job goes once a checkpoint covers all of them). */
+  iteration: number;
+  payload: JobPayload | ChunkPayload;
+  calls: Call[];
+  since: number;
 }
 
 const RUN_ID = /^[A-Za-z0-9_.]{1,64}$/;
@@ -173,8 +188,13 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
   const fail = (e: ZennasError) => {
     if (broken) return;
     broken = e;
-    for (const p of pending.values()) p.reject(e);
+    for (const p of pending.values()) for (const c of p.calls) c.reject(e);
     pending.clear();
+  };
+  const failure = (reason: string): Error => {
+    const f = parseFailure(reason ?? 'failed without a reason');
+    // The engine's own error, rebuilt: the search logs the message a local run logs (and stops on E_NATIVE/E_BACKEND/E_INTERNAL).
+    return f.code ? new ZennasError(f.code, f.message) : new Error(`the job failed on the workers: ${f.message}`);
   };
 
   const settle = (id: string, f: (p: Pending) => void) => {
@@ -189,16 +209,28 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     prune();
   };
   const completed = (id: string, returnvalue: unknown) => settle(id, (p) => {
-    try {
-      p.resolve(readResult(returnvalue));
-    } catch (e) {
-      p.reject(e as Error);
+    if (p.calls.length === 1 && !('calls' in p.payload)) {
+      try {
+        p.calls[0]!.resolve(readResult(returnvalue));
+      } catch (e) {
+        p.calls[0]!.reject(e as Error);
+      }
+      return;
     }
+    const rs = (returnvalue as { results?: unknown[] } | null)?.results;
+    p.calls.forEach((c, k) => {
+      const r = Array.isArray(rs) ? rs[k] : undefined;
+      if (r && typeof r === 'object' && typeof (r as { error?: unknown }).error === 'string') return c.reject(failure((r as { error: string }).error));
+      try {
+        c.resolve(readResult(r));
+      } catch (e) {
+        c.reject(e as Error);
+      }
+    });
   });
   const failed = (id: string, reason: string) => settle(id, (p) => {
-    const f = parseFailure(reason ?? 'failed without a reason');
-    // The engine's own error, rebuilt: the search logs the message a local run logs (and stops on E_NATIVE/E_BACKEND/E_INTERNAL).
-    p.reject(f.code ? new ZennasError(f.code, f.message) : new Error(`the job failed on the workers: ${f.message}`));
+    const e = failure(reason);
+    for (const c of p.calls) c.reject(e);
   });
 
   events.on('completed', ({ jobId: id, returnvalue }) => completed(id, returnvalue));
@@ -293,19 +325,45 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     throw new ZennasError('E_BACKEND', `cannot reach Redis at ${target.display}: ${(e as Error).message}`);
   }
 
+  const enqueue = (p: Pending) => {
+    const before = pending.get(p.id);
+    if (before) for (const c of before.calls) c.reject(new ZennasError('E_INTERNAL', `job ${p.id} submitted twice`));
+    pending.set(p.id, p);
+    add(p);
+  };
+  // jobSize > 1: the calls of one tick (a loop batch is submitted in one tick) are cut into jobs of
+  // jobSize consecutive calls, so the same batch gives the same jobs again after a resume.
+  const jobSize = o.jobSize ?? 1;
+  if (!Number.isInteger(jobSize) || jobSize < 1 || jobSize > MAX_CHUNK_CALLS) throw new ZennasError('E_OPTION', `jobSize must be an integer in 1..${MAX_CHUNK_CALLS}, got ${jobSize}`);
+  let tick: Call[] = [];
+  const flush = () => {
+    const calls = tick;
+    tick = [];
+    for (let i = 0; i < calls.length; i += jobSize) {
+      const part = calls.slice(i, i + jobSize);
+      const payload: ChunkPayload = { v: PAYLOAD_VERSION, calls: part.map((c) => c.payload) };
+      const bytes = payloadBytes(payload);
+      if (bytes > MAX_PAYLOAD_BYTES) {
+        for (const c of part) c.reject(new ZennasError('E_OPTION', `the job of keys ${part[0]!.key}..${part[part.length - 1]!.key} is ${bytes} bytes, over the workers' limit of ${MAX_PAYLOAD_BYTES}; use a smaller jobSize`));
+        continue;
+      }
+      enqueue({ id: `${runId}-${part[0]!.key}x${part.length}-${payloadHash(payload)}`, iteration: Math.max(...part.map((c) => c.key)), payload, calls: part, since: Date.now() });
+    }
+  };
   const submit = (iteration: number, proxy: string, d: Int32Array, options: Record<string, unknown>): Promise<QueueCallResult> => {
     if (broken) return Promise.reject(broken);
     if (closed) return Promise.reject(new ZennasError('E_CANCELLED', 'the queue evaluator is closed'));
     const payload = encodePayload(proxy, d, options);
     const bytes = payloadBytes(payload);
     if (bytes > MAX_PAYLOAD_BYTES) return Promise.reject(new ZennasError('E_OPTION', `the job of iteration ${iteration} is ${bytes} bytes, over the workers' limit of ${MAX_PAYLOAD_BYTES}`));
-    const id = jobId(runId, iteration, payload);
     return new Promise((resolve, reject) => {
-      const p: Pending = { id, iteration, payload, since: Date.now(), resolve, reject };
-      const before = pending.get(id);
-      if (before) before.reject(new ZennasError('E_INTERNAL', `job ${id} submitted twice`));
-      pending.set(id, p);
-      add(p);
+      const call: Call = { key: iteration, payload, resolve, reject };
+      if (jobSize === 1) {
+        enqueue({ id: jobId(runId, iteration, payload), iteration, payload, calls: [call], since: Date.now() });
+        return;
+      }
+      if (tick.length === 0) setImmediate(flush);
+      tick.push(call);
     });
   };
   return {
@@ -331,7 +389,7 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
       if (closed) return;
       closed = true;
       clearInterval(watchdog);
-      for (const p of pending.values()) p.reject(new ZennasError('E_CANCELLED', 'the queue evaluator was closed'));
+      for (const p of pending.values()) for (const c of p.calls) c.reject(new ZennasError('E_CANCELLED', 'the queue evaluator was closed'));
       pending.clear();
       const quit = Promise.allSettled([queue.close(), events.close(), redis.quit()]);
       // Redis gone: do not hang the exit on a connection that will never answer.

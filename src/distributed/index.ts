@@ -3,10 +3,10 @@ export { parseRedisUrl, maskUrl } from './connection';
 export type { RedisConnection, RedisTarget } from './connection';
 export { DEFAULT_QUEUE, checkQueueName } from './names';
 export {
-  PAYLOAD_VERSION, MAX_PAYLOAD_BYTES, WORKER_PROXIES, PayloadError, encodePayload, readPayload, readResult, payloadBytes, payloadHash,
+  PAYLOAD_VERSION, MAX_PAYLOAD_BYTES, MAX_CHUNK_CALLS, WORKER_PROXIES, PayloadError, encodePayload, readPayload, readChunk, isChunk, readResult, payloadBytes, payloadHash,
   encodeNumber, decodeNumber, failureText, parseFailure, standInScore,
 } from './payload';
-export type { JobPayload, CheckedPayload, JobResult } from './payload';
+export type { JobPayload, ChunkPayload, CheckedPayload, JobResult } from './payload';
 export { startWorker } from './worker';
 export type { WorkerOptions, WorkerHandle, WorkerEngine } from './worker';
 export { queueEvaluator, openQueueClient, configRunId, jobId } from './coordinator';

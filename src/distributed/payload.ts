@@ -32,6 +32,15 @@ export interface JobPayload {
   options: Record<string, number | string | boolean>;
 }
 
+/** Most calls in one job (jobSize). */
+export const MAX_CHUNK_CALLS = 1024;
+
+/** A job of several engine calls (consecutive candidates); its result is { v, results: [one per call] }. */
+export interface ChunkPayload {
+  v: number;
+  calls: JobPayload[];
+}
+
 /** A payload a worker may run: decoded and checked. */
 export interface CheckedPayload {
   proxy: string;
@@ -78,7 +87,7 @@ export function payloadBytes(p: unknown): number {
 }
 
 /** First 12 hex digits of SHA-256 of the payload's JSON: part of the job id, so a changed payload is a new job. */
-export function payloadHash(p: JobPayload): string {
+export function payloadHash(p: JobPayload | ChunkPayload): string {
   return crypto.createHash('sha256').update(JSON.stringify(p)).digest('hex').slice(0, 12);
 }
 
@@ -121,6 +130,26 @@ export function readPayload(data: unknown): CheckedPayload {
     if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') throw new PayloadError('E_OPTION', `options.${k} must be a number, string or boolean`);
   }
   return { proxy: p.proxy, descriptor: words, options: { ...(o as Record<string, number | string | boolean>) } };
+}
+
+/**
+ * Check a multi-call job: an object { v, calls: [...] } of at most MAX_PAYLOAD_BYTES and
+ * MAX_CHUNK_CALLS calls. Each call is checked on its own (readPayload) by the worker, so one bad
+ * call fails alone; a malformed envelope fails the job (PayloadError).
+ */
+export function readChunk(data: unknown): unknown[] {
+  const size = payloadBytes(data);
+  if (size > MAX_PAYLOAD_BYTES) throw new PayloadError('E_OPTION', `${size} bytes, over the limit of ${MAX_PAYLOAD_BYTES} bytes`);
+  const p = data as Partial<ChunkPayload> & Record<string, unknown>;
+  for (const k of Object.keys(p)) if (!['v', 'calls'].includes(k)) throw new PayloadError('E_OPTION', `unknown field '${k}'`);
+  if (p.v !== PAYLOAD_VERSION) throw new PayloadError('E_OPTION', `version ${JSON.stringify(p.v)}, this worker reads version ${PAYLOAD_VERSION} (run the same zennas on coordinator and workers)`);
+  if (!Array.isArray(p.calls) || p.calls.length < 1 || p.calls.length > MAX_CHUNK_CALLS) throw new PayloadError('E_OPTION', `calls must be an array of 1..${MAX_CHUNK_CALLS} calls`);
+  return p.calls;
+}
+
+/** True when a job's data is a multi-call job (has `calls`). */
+export function isChunk(data: unknown): boolean {
+  return data !== null && typeof data === 'object' && !Array.isArray(data) && 'calls' in (data as object);
 }
 
 /** A number as JSON keeps it bit for bit (JSON has no NaN, ±Infinity or −0: those travel as strings). */

@@ -19,7 +19,7 @@ import { isZennasError, ZennasError } from '../errors';
 import { openEngine, SearchEngine } from '../search/engine-scorer';
 import { parseRedisUrl, RedisTarget } from './connection';
 import { checkQueueName, DEFAULT_QUEUE } from './names';
-import { encodeNumber, failureText, JobResult, PAYLOAD_VERSION, readPayload, standInScore, PayloadError } from './payload';
+import { encodeNumber, failureText, isChunk, JobResult, PAYLOAD_VERSION, readChunk, readPayload, standInScore, PayloadError } from './payload';
 import { connectChecked, removeWorker, WorkerInfo, writeHeartbeat } from './registry';
 
 /** Engine errors that say the worker (not the candidate) is broken: the job is retried elsewhere. */
@@ -107,31 +107,49 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const threads = (engine as { threads?: number } | undefined)?.threads ?? o.threads ?? os.cpus().length;
   const counts = { done: 0, failed: 0, running: 0 };
 
-  const process_ = async (job: Job): Promise<JobResult> => {
+  /** One call: its result, or throws UnrecoverableError (the candidate's fault) / Error (this worker's: retry). */
+  const call = async (data: unknown): Promise<JobResult> => {
+    let p;
+    try {
+      p = readPayload(data);
+    } catch (e) {
+      const z = e as PayloadError;
+      throw new UnrecoverableError(failureText(z.code, z.message));
+    }
+    if (standIn) {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      return { v: PAYLOAD_VERSION, mean: encodeNumber(standInScore(data)), seconds: 0, worker: id };
+    }
+    let r: { mean: number; seconds: number; scores?: number[] };
+    try {
+      const eng = engineFor(p.proxy);
+      r = p.proxy === 'zen' ? await eng.zenScore(p.descriptor, p.options as never) : await eng.run!(p.proxy, p.descriptor, p.options);
+    } catch (e) {
+      const code = isZennasError(e) ? e.code : 'E_INTERNAL';
+      const text = failureText(code, (e as Error)?.message ?? String(e));
+      if (WORKER_FAULTS.has(code)) throw new Error(text);
+      throw new UnrecoverableError(text);
+    }
+    return { v: PAYLOAD_VERSION, mean: encodeNumber(r.mean), seconds: r.seconds, ...(Array.isArray(r.scores) ? { scores: r.scores.map(encodeNumber) } : {}), worker: id };
+  };
+  const process_ = async (job: Job): Promise<JobResult | { v: number; results: (JobResult | { error: string })[]; worker: string }> => {
     counts.running++;
     try {
-      let p;
+      if (!isChunk(job.data)) return await call(job.data);
+      let calls: unknown[];
       try {
-        p = readPayload(job.data);
+        calls = readChunk(job.data);
       } catch (e) {
         const z = e as PayloadError;
         throw new UnrecoverableError(failureText(z.code, z.message));
       }
-      if (standIn) {
-        if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
-        return { v: PAYLOAD_VERSION, mean: encodeNumber(standInScore(job.data)), seconds: 0, worker: id };
-      }
-      let r: { mean: number; seconds: number; scores?: number[] };
-      try {
-        const eng = engineFor(p.proxy);
-        r = p.proxy === 'zen' ? await eng.zenScore(p.descriptor, p.options as never) : await eng.run!(p.proxy, p.descriptor, p.options);
-      } catch (e) {
-        const code = isZennasError(e) ? e.code : 'E_INTERNAL';
-        const text = failureText(code, (e as Error)?.message ?? String(e));
-        if (WORKER_FAULTS.has(code)) throw new Error(text);
-        throw new UnrecoverableError(text);
-      }
-      return { v: PAYLOAD_VERSION, mean: encodeNumber(r.mean), seconds: r.seconds, ...(Array.isArray(r.scores) ? { scores: r.scores.map(encodeNumber) } : {}), worker: id };
+      // The calls run concurrently on the engine (its threads); a candidate's error stays its own,
+      // a worker fault fails the attempt (the whole job is retried).
+      const results = await Promise.all(calls.map((c) => call(c).catch((e: Error) => {
+        if (e instanceof UnrecoverableError) return { error: e.message };
+        throw e;
+      })));
+      return { v: PAYLOAD_VERSION, results, worker: id };
     } finally {
       counts.running--;
     }
