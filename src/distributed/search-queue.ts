@@ -46,12 +46,14 @@ export interface CommandQueueOptions {
   /** Extra text of the progress line (e.g. the search's iteration). */
   status?: () => string;
   runId?: string;
+  /** Candidates per job (QueueEvaluatorOptions.jobSize; default 1). */
+  jobSize?: number;
 }
 
 /** The queue evaluator of a command, its progress line running; stop() ends both. */
 export async function openCommandQueue<G>(config: SearchConfig, o: CommandQueueOptions): Promise<{ evaluator: QueueEvaluator<G>; stop(): Promise<void> }> {
   const evaluator = await queueEvaluator<G>(config, {
-    redis: o.url, queue: o.queueName, runId: o.runId,
+    redis: o.url, queue: o.queueName, runId: o.runId, jobSize: o.jobSize,
     ...(o.outDir ? { coveredIteration: checkpointWatcher(o.outDir) } : {}),
   });
   const write = o.write ?? ((l: string) => process.stderr.write(`zennas: ${l}\n`));
