@@ -29,7 +29,7 @@ interface SearchFlags {
   population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
   latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean; quiet?: boolean; config?: string;
-  queue?: string; queueName?: string;
+  queue?: string; queueName?: string; queueJobSize?: number;
   checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; algorithm: string;
 }
 
@@ -309,6 +309,7 @@ export function registerSearchCommand(program: Command): void {
     .option('--backend <name>', "scoring backend 'cpu' or 'cuda'", 'cpu')
     .option('--queue <url>', 'score on the workers of a Redis queue (redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://; `zennas worker`): same result as scoring here')
     .option('--queue-name <name>', "queue of --queue (the workers' --queue)", 'zennas')
+    .option('--queue-job-size <n>', 'candidates per job of --queue (fewer, larger jobs when candidates score in milliseconds; keep --in-flight / n ≥ 2 × the workers\' slots)', int('--queue-job-size', 1, 1024), 1)
     .option('-o, --out <dir>', 'write candidates.jsonl, checkpoint.json, best.txt, summary.json, report.html/md (+ plot SVGs) here, listed in zennas-run.json; zennas.lock while it runs')
     .option('--resume', 'continue the run in --out from its checkpoint (flags not given are taken from it)')
     .option('--overwrite', 'start afresh in an --out that holds a search (deletes the files its zennas-run.json lists, nothing else)')
@@ -423,7 +424,7 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   const engineThreads = (engine as { threads?: unknown } | undefined)?.threads;
   const runInfo = { threads: typeof engineThreads === 'number' && engineThreads > 0 ? engineThreads : null };
   // --queue: the workers score (src/distributed); its progress line replaces the bar.
-  const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, outDir: f.out, progress: f.progress && !f.json && !f.quiet }) : undefined;
+  const queued = f.queue ? await openCommandQueue<Structure>(config, { url: f.queue, queueName: f.queueName, jobSize: f.queueJobSize, outDir: f.out, progress: f.progress && !f.json && !f.quiet }) : undefined;
   // A bar on a terminal, a plain line every few seconds in a log (src/cli/progress.ts).
   const showBar = f.progress && !f.json && !f.quiet && !queued;
   let bar: Progress | undefined;
