@@ -8,22 +8,19 @@
  * test/engine.test.ts pins), ~50× faster than the TypeScript generator on 100M-weight nets.
  */
 import { DecodedNode } from '../ops/descriptor';
+import { ZennasError } from '../errors';
 import { weightStream } from '../rng/philox';
+import { opWeightCount } from '../ops/schema';
 import { loadNative } from '../engine/native';
 
 /** Number of drawn weights of a node: CONV cout·cin·k², DWCONV C·k², LINEAR cout·cin (its bias is not drawn); 0 otherwise. */
 export function drawnWeightCount(n: Pick<DecodedNode, 'op' | 'cin' | 'cout' | 'kernel'>): number {
-  switch (n.op) {
-    case 'conv': return n.cout * n.cin * n.kernel * n.kernel;
-    case 'dwconv': return n.cout * n.kernel * n.kernel;
-    case 'linear': return n.cout * n.cin;
-    default: return 0;
-  }
+  return opWeightCount(n); // the schema's counting rule
 }
 
 /** Weights of the nodes of a network, by node index (null for nodes without drawn weights). */
 export function drawWeights(net: { nodes: ReadonlyArray<Pick<DecodedNode, 'op' | 'cin' | 'cout' | 'kernel'>> }, seed: number, repeat = 0): ({ weight: Float32Array } | null)[] {
-  if (!Number.isSafeInteger(seed) || seed < 0) throw new RangeError(`seed must be an integer in [0, 2^53), got ${seed}`);
+  if (!Number.isSafeInteger(seed) || seed < 0) throw new ZennasError('E_OPTION', `seed must be an integer in [0, 2^53), got ${seed}`);
   const native = loadNative();
   const CHUNK = 1 << 26; // the native fill's per-call limit
   return net.nodes.map((node, i) => {

@@ -1,8 +1,10 @@
 /**
- * What a structure lowers to: a graph of schema ops (src/ops/graph.ts), plus the counting rules
- * (params, FLOPs) per op. The encoded form is descriptor v2 (src/ops/descriptor.ts).
+ * What a structure lowers to: a graph of schema ops (src/ops/graph.ts); params and FLOPs per op
+ * come from the schema's counting rules (src/ops/schema.ts WEIGHT_RULES). The encoded form is
+ * descriptor v2 (src/ops/descriptor.ts).
  */
 import { GraphNode, Graph, NodeRole, NodeShape } from '../ops/graph';
+import { opMacs, opParams } from '../ops/schema';
 
 export { OP_NAMES, convOutSize } from '../ops/schema';
 export type { OpName } from '../ops/schema';
@@ -16,23 +18,12 @@ export type LayerList = Graph;
 /** Spatial shape of a layer's input and output at a given resolution. */
 export type LayerShape = NodeShape;
 
-/** Parameters a layer holds: conv/linear weights (+ linear bias), BN γ and β. */
+/** Parameters a layer holds: conv/linear weights (+ linear bias), BN γ and β — the schema's rule. */
 export function layerParams(l: Layer): number {
-  switch (l.op) {
-    case 'conv': return l.cin * l.cout * l.kernel * l.kernel;
-    case 'dwconv': return l.cout * l.kernel * l.kernel;
-    case 'bn': return 2 * l.cout;
-    case 'linear': return l.cin * l.cout + (l.bias ? l.cout : 0);
-    default: return 0;
-  }
+  return opParams(l);
 }
 
-/** Multiply-adds of conv and linear layers (the paper's "FLOPs"). */
+/** Multiply-adds of conv and linear layers (the paper's "FLOPs") — the schema's rule. */
 export function layerFlops(l: Layer, s: LayerShape): number {
-  switch (l.op) {
-    case 'conv': return l.cin * l.cout * l.kernel * l.kernel * s.hout * s.wout;
-    case 'dwconv': return l.cout * l.kernel * l.kernel * s.hout * s.wout;
-    case 'linear': return l.cin * l.cout;
-    default: return 0;
-  }
+  return opMacs(l, s);
 }

@@ -100,6 +100,45 @@ export function opSpecByCode(code: number): OpSpec | undefined {
   return BY_CODE.get(code);
 }
 
+/** The fields of a node the counting rules read. */
+export interface CountedNode { op: OpName; cin: number; cout: number; kernel: number; bias?: number }
+
+/**
+ * Counting rules, one per weight kind (the schema's `weights` column), so a new op is counted by
+ * its table entry alone: `weights` = the learnable tensor drawn from Philox, `params` = everything
+ * learnable (bias, BN γ/β included), `macs` = multiply-adds per output position (the paper's
+ * "FLOPs" count conv and linear layers only; 'linear' has one position).
+ */
+export const WEIGHT_RULES: Readonly<Record<WeightKind, {
+  weights(n: CountedNode): number;
+  params(n: CountedNode): number;
+  macsPerPosition(n: CountedNode): number;
+  /** Multiply-adds scale with the output's H×W (convolutions) or not (a linear layer on [C][1][1]). */
+  spatial: boolean;
+}>> = {
+  none: { weights: () => 0, params: () => 0, macsPerPosition: () => 0, spatial: false },
+  conv: { weights: (n) => n.cin * n.cout * n.kernel * n.kernel, params: (n) => n.cin * n.cout * n.kernel * n.kernel, macsPerPosition: (n) => n.cin * n.cout * n.kernel * n.kernel, spatial: true },
+  depthwise: { weights: (n) => n.cout * n.kernel * n.kernel, params: (n) => n.cout * n.kernel * n.kernel, macsPerPosition: (n) => n.cout * n.kernel * n.kernel, spatial: true },
+  linear: { weights: (n) => n.cin * n.cout, params: (n) => n.cin * n.cout + (n.bias ? n.cout : 0), macsPerPosition: (n) => n.cin * n.cout, spatial: false },
+  bn: { weights: () => 0, params: (n) => 2 * n.cout, macsPerPosition: () => 0, spatial: false },
+};
+
+/** Elements of an op's learnable weight tensor (conv/linear weights; 0 for BN and parameter-free ops). */
+export function opWeightCount(n: CountedNode): number {
+  return WEIGHT_RULES[opSpec(n.op).weights].weights(n);
+}
+
+/** Learnable parameters of an op (weights, linear bias, BN γ and β). */
+export function opParams(n: CountedNode): number {
+  return WEIGHT_RULES[opSpec(n.op).weights].params(n);
+}
+
+/** Multiply-adds of an op whose output is `hout`×`wout` (the paper's FLOPs: conv and linear layers). */
+export function opMacs(n: CountedNode, out: { hout: number; wout: number }): number {
+  const r = WEIGHT_RULES[opSpec(n.op).weights];
+  return r.macsPerPosition(n) * (r.spatial ? out.hout * out.wout : 1);
+}
+
 /** PyTorch's output size with padding (k−1)/2 (conv and pools alike). */
 export function convOutSize(size: number, kernel: number, stride: number): number {
   const pad = (kernel - 1) >> 1;

@@ -11,7 +11,7 @@
 import { ZennasError } from '../errors';
 import { Graph, GraphNode, attrValue, inferGraph } from '../ops/graph';
 import { DecodedNode, decodeDescriptor } from '../ops/descriptor';
-import { OpName } from '../ops/schema';
+import { OpName, opWeightCount } from '../ops/schema';
 import { gaussianTensor, weightStream } from '../rng/philox';
 import { Tensor4, checkReferenceSize, float64Array, sameShape, zerosLike } from './tensor';
 import {
@@ -110,12 +110,7 @@ function isWeighted(op: OpName): op is WeightedOp {
 
 /** Number of drawn weights of a node: CONV cout·cin·k², DWCONV C·k², LINEAR cout·cin (its bias is not drawn); 0 otherwise. */
 export function weightCount(n: DecodedNode): number {
-  switch (n.op) {
-    case 'conv': return n.cout * n.cin * n.kernel * n.kernel;
-    case 'dwconv': return n.cout * n.kernel * n.kernel;
-    case 'linear': return n.cout * n.cin;
-    default: return 0;
-  }
+  return opWeightCount(n);
 }
 
 /** The graph `inferGraph` checks (decoded nodes carry no block/role; it does not read them). */
