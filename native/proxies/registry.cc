@@ -18,6 +18,7 @@ extern const CpuProxy kJacobCovProxy;
 extern const CpuProxy kTenasNtkProxy;
 extern const CpuProxy kTenasLrProxy;
 extern const CpuProxy kTenasProxy;
+extern const CpuProxy kGraspProxy;
 
 namespace {
 const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
@@ -32,7 +33,8 @@ const CpuProxy* const kProxies[] = {&kZenProxy, &kGradientsProxy,
                                      &kJacobCovProxy,
                                      &kTenasNtkProxy,
                                      &kTenasLrProxy,
-                                     &kTenasProxy};
+                                     &kTenasProxy,
+                                     &kGraspProxy};
 }
 
 const CpuProxy* findCpuProxy(const std::string& name) {

@@ -85,6 +85,12 @@ export const PROXY_TABLE = {
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'identity', batchSize: null, labels: false,
     keys: [...COMMON, 'init'], extra: [], series: ['logScore', 'logR'],
   },
+  grasp: {
+    name: 'grasp', variant: 'zero-cost-nas (native Hg: 5-point difference along W)', source: `${ZC} foresight/pruners/measures/grasp.py (T = 1, one iteration)`,
+    definition: 'Σ over conv/linear weights of −W ⊙ (H g), g = ∂L/∂W, H the Hessian of L over those weights; the official code (and the float64 reference) get Hg by a double backward, the engine gets the sum −gᵀHW (H symmetric) by a 5-point central difference of g · ∇L((1 + ε)W), h = 1/16 (~1e-5 relative on nets whose BNs see many values; E_STRUCTURE where the two 3-point estimates disagree by > 1 %, e.g. an SE module\'s BN over a few images); CE, PyTorch-default init, network as trained',
+    direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss', 'gHW', 'spread'],
+  },
   naswot: {
     name: 'naswot', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_NASWOT_score.py (BayesWatch nas-without-training)`,
     definition: 'ln|det K|, K = Σ over body ReLUs (not SE\'s) of c cᵀ + (1−c)(1−c)ᵀ, c = (ReLU input > 0) per image; N(0,1) init, Gaussian input',

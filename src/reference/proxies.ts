@@ -10,6 +10,7 @@ import { attrValue, GraphNode } from '../ops/graph';
 import { crossEntropyHead, sumHead } from './heads';
 import { NodeWeights, ReferenceNet, ReferenceWeights, referenceBackward, referenceForward, referenceWeights, toReferenceNet, weightCount } from './graph';
 import { Tensor4, checkReferenceSize, float64Array } from './tensor';
+import { referenceHvp } from './hvp';
 
 const TWO_POW_32 = 4294967296;
 
@@ -207,6 +208,35 @@ function snip(c: Ctx): Record<string, number> {
   const w = initOf(c);
   const g = ceGradients(c, w, referenceImages(c, 0, c.o.batchSize), 0);
   return { score: sum(snipTerms(c.net, w, g.grads)), loss: g.loss };
+}
+
+/** Per weight layer: Σ −W ⊙ (Hg), the terms of grasp (hg: H g per node, from referenceHvp). */
+export function graspTerms(net: ReferenceNet, weights: ReferenceWeights, hg: readonly NodeWeights[]): number[] {
+  return net.nodes.flatMap((n, i) => {
+    if (!isWeightLayer(n.op)) return [];
+    const W = weights[i]!.weight!, H = hg[i]!.weight!;
+    let s = 0;
+    for (let j = 0; j < W.length; j++) s -= W[j]! * H[j]!;
+    return [s];
+  });
+}
+
+/**
+ * grasp (zero-cost-nas grasp.py, T = 1, one iteration): g = ∂L/∂W over the CONV / DWCONV / LINEAR
+ * weights, H g exactly by the R-operator (hvp.ts; what the official double backward computes),
+ * score = Σ −W ⊙ Hg; `gHW` = gᵀHW = −score (what the engine's difference estimates).
+ */
+function grasp(c: Ctx): Record<string, number> {
+  const w = initOf(c);
+  const x = referenceImages(c, 0, c.o.batchSize);
+  const fwd = referenceForward(c.net, w, x, { bnEps: c.o.bnEps });
+  const y = fwd.outputs[0]!;
+  if (y.h !== 1 || y.w !== 1) throw new ZennasError('E_STRUCTURE', `needs logits [classes][1][1] as the first output, got [${y.c}][${y.h}][${y.w}]`);
+  const h = crossEntropyHead(y, labelsFor(c, 0, x.n, y.c));
+  const grads = referenceBackward(c.net, w, fwd, [h.grad]);
+  const dir = c.net.nodes.map((n, i): NodeWeights => (isWeightLayer(n.op) ? { weight: grads.weights[i]!.weight! } : {}));
+  const s = sum(graspTerms(c.net, w, referenceHvp(c.net, w, fwd, grads, dir)));
+  return { score: s, loss: h.loss, gHW: -s };
 }
 
 /** |W|, ones [1][C][R][R], forward (BN per `net`), R = Σ outputs[0], backward: R and the weight gradients. */
@@ -614,6 +644,7 @@ const IMPLS = {
   grad_norm: { fn: gradNorm, init: 'normal' as InitName, batch: 64 },
   grad_norm_zc: { fn: gradNormZc, init: 'torch' as InitName, batch: 64 },
   snip: { fn: snip, init: 'torch' as InitName, batch: 64 },
+  grasp: { fn: grasp, init: 'torch' as InitName, batch: 64 },
   synflow: { fn: synflow, init: 'normal' as InitName, batch: 1 },
   synflow_zc: { fn: synflowZc, init: 'torch' as InitName, batch: 1 },
   naswot: { fn: naswot, init: 'normal' as InitName, batch: 8 },
