@@ -12,6 +12,7 @@ import { registerWorkersCommand } from './commands/workers';
 import { registerPruneCommand } from './commands/prune';
 import { registerCorrelateCommand } from './commands/correlate';
 import { isZennasError } from '../errors';
+import { packageVersion } from '../util/package';
 import { ioError, isNodeIoError } from '../util/files';
 
 /** Build the `zennas` command-line program. */
@@ -20,7 +21,7 @@ export function buildProgram(): Command {
   program
     .name('zennas')
     .description('Training-free neural architecture search: Zen-score, evolutionary search under budgets, GPU/TensorRT latency and ONNX export, with a native (C++/CUDA) engine.')
-    .version(require('../../../package.json').version as string)
+    .version(packageVersion())
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false });
   registerInfoCommand(program);

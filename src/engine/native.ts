@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { packageRoot } from '../util/package';
 import { ZennasError } from '../errors';
 
 /** Options passed to the native run (already validated and defaulted by src/engine/options.ts). */
@@ -114,21 +115,7 @@ export interface NativeAddon {
   _gaussian(seed: number, stream: number, repeat: number, begin: number, end: number, simd?: 'scalar'): Float32Array;
 }
 
-/** The package root: the nearest ancestor of this file holding package.json named "zennas". */
-export function packageRoot(start: string = __dirname): string {
-  let dir = start;
-  for (;;) {
-    const pj = path.join(dir, 'package.json');
-    if (fs.existsSync(pj)) {
-      try {
-        if ((JSON.parse(fs.readFileSync(pj, 'utf8')) as { name?: string }).name === 'zennas') return dir;
-      } catch { /* keep looking */ }
-    }
-    const up = path.dirname(dir);
-    if (up === dir) throw new ZennasError('E_NATIVE', `cannot find the zennas package root above ${start}`);
-    dir = up;
-  }
-}
+export { packageRoot } from '../util/package';
 
 let cached: NativeAddon | undefined;
 

@@ -19,13 +19,11 @@
  * GAP → GlobalAveragePool, LINEAR → (Flatten +) Gemm (a bias input when attribute bias = 1),
  * MUL → Mul (the [N,C,1,1] gate broadcasts), ADD → Add (2 inputs) or Sum (more).
  */
-import * as fs from 'fs';
 import * as os from 'os';
-import * as path from 'path';
 import { ZennasError } from '../errors';
 import { DecodedNode, decodeDescriptor, checkTrainedView } from '../ops/descriptor';
 import { Graph, attrValue, inferGraph } from '../ops/graph';
-import { packageRoot } from '../engine/native';
+import { packageVersion } from '../util/package';
 import { checkInt, checkPositive, describe, optionError } from '../util/validate';
 import { float32ToFloat16Bits } from './float16';
 import { drawnWeightCount } from './weights';
@@ -141,11 +139,7 @@ export function checkOnnxSize(net: ExportNet, precision: 'fp32' | 'fp16'): void 
 interface Value { name: string; c: number; h: number; w: number; rank: 2 | 4 }
 
 function producerVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
+  return packageVersion();
 }
 
 function allFiniteNonNegative(a: FloatData): boolean {

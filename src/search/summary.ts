@@ -1,5 +1,6 @@
 import * as childProcess from 'child_process';
 import * as fs from 'fs';
+import { packageRoot, packageVersion } from '../util/package';
 import * as os from 'os';
 import * as path from 'path';
 import { describeBudgets } from './budget';
@@ -46,17 +47,9 @@ let packageFacts: { version: string; commit: string | null } | undefined;
 /** zennas's version and, in a git checkout, its commit (read once per process). */
 export function zennasBuild(): { version: string; commit: string | null } {
   if (packageFacts) return packageFacts;
-  let dir = __dirname;
-  let version = 'unknown';
+  const version = packageVersion();
   let root: string | undefined;
-  for (let i = 0; i < 6; i++) {
-    const p = path.join(dir, 'package.json');
-    try {
-      const pkg = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'zennas') { version = String(pkg.version); root = dir; break; }
-    } catch { /* not here: go up */ }
-    dir = path.dirname(dir);
-  }
+  try { root = packageRoot(); } catch { /* not installed as a package: no commit */ }
   let commit: string | null = null;
   if (root && fs.existsSync(path.join(root, '.git'))) {
     try {

@@ -10,13 +10,14 @@ import { Engine } from '../../engine/engine';
 import { loadStructureArg, intOption, engineIntOption } from '../structure-input';
 import { bytesText, countText } from '../format';
 import { ZennasError } from '../../errors';
+import { exportPytorch } from '../../export/pytorch';
 import { DEFAULTS, structureSettings } from '../../defaults';
 import { STRUCTURE_ARG_HELP } from '../structure-input';
 import { writeFileAtomic } from '../../util/write-atomic';
 import { ioError, kindOf, lstatOrNull } from '../../util/files';
 
 interface ExportFlags {
-  output: string; resolution?: number; batchSize?: number; numClasses?: number; precision: string; bn: string;
+  output: string; format?: string; resolution?: number; batchSize?: number; numClasses?: number; precision: string; bn: string;
   seed: number; bnEps: string; se?: boolean; overwrite?: boolean; json?: boolean;
 }
 
@@ -54,13 +55,39 @@ function writeStdout(bytes: Uint8Array): Promise<void> {
   });
 }
 
+/** `export --format pytorch`: the network as trained as one .py file (flags of the ONNX graph do not apply). */
+async function exportPytorchFile(arg: string, f: ExportFlags, toStdout: boolean, cmd: Command): Promise<void> {
+  for (const k of ['batchSize', 'precision', 'bn', 'seed'] as const) {
+    if (cmd.getOptionValueSource(k) === 'cli') throw new ZennasError('E_OPTION', `--${k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())} applies to --format onnx (the .py file defines the network; its weights are PyTorch's own initialisation)`);
+  }
+  if (!toStdout) checkOutputTarget(f.output, !!f.overwrite);
+  const { structure, text, zoo } = loadStructureArg(arg);
+  const { resolution, numClasses, se } = structureSettings(f, zoo);
+  const bnEps = Number(f.bnEps);
+  const source = exportPytorch(encodeDescriptor(lowerAsTrained(structure, { numClasses, se })), { docString: text, bnEps });
+  const bytes = new TextEncoder().encode(source);
+  if (toStdout) await writeStdout(bytes);
+  else writeOutput(f.output, bytes, !!f.overwrite);
+  const c = countModel(structure, { resolution, numClasses, se });
+  const summary = { output: f.output, format: 'pytorch', bytes: bytes.length, ...(zoo ? { zoo: zoo.name } : {}), numClasses, se, params: c.params, flops: c.flops, resolution };
+  if (f.json) {
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    return;
+  }
+  (toStdout ? process.stderr : process.stdout).write(
+    `wrote ${toStdout ? 'the module to stdout' : f.output} (${bytesText(bytes.length)}): class ZenNet(nn.Module), ${countText(c.params)} parameters, ${numClasses} classes${se ? ', SE' : ''}\n` +
+      `  from it: import it, net = ZenNet(); train as any nn.Module (FLOPs at ${resolution}×${resolution}: ${countText(c.flops)})\n`,
+  );
+}
+
 /** `zennas export`: the inference network of a structure as an ONNX model (for TensorRT and other runtimes). */
 export function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('write the inference network of a structure (BN folded, eval mode) as an ONNX model')
     .argument('<structure>', STRUCTURE_ARG_HELP)
-    .requiredOption('-o, --output <file>', "the .onnx file to write ('-': stdout)")
+    .requiredOption('-o, --output <file>', "the file to write ('-': stdout)")
+    .option('-f, --format <name>', "'onnx' (default; inference graph, BN folded, random weights) or 'pytorch' (a self-contained .py nn.Module of the network as trained, to train it; default when -o ends in .py)")
     .option('-r, --resolution <n>', `input resolution, static in the graph (default: the zoo net's own, else ${DEFAULTS.resolution})`, engineIntOption('--resolution', 'resolution'))
     .option('-b, --batch-size <n>', "fixed batch size (default: a symbolic 'batch' dimension)", engineIntOption('--batch-size', 'batchSize'))
     .option('-c, --num-classes <n>', `classes of the GAP+Linear head, 0 = none: the output is the last feature map (default: the zoo net's own, else ${DEFAULTS.numClasses})`, intOption('--num-classes', 0, 1_000_000))
@@ -83,8 +110,9 @@ activations stay O(1) at any depth and FP16 engines do not overflow.
 Examples:
   $ zennas export zennet-0.1ms -o zennet-0.1ms.onnx
   $ trtexec --onnx=zennet-0.1ms.onnx --stronglyTyped        # or: zennas latency … --engine tensorrt
-  $ zennas export "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)" -r 32 -c 10 -b 64 --precision fp16 -o tiny.onnx`)
-    .action(async (arg: string, f: ExportFlags) => {
+  $ zennas export "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)" -r 32 -c 10 -b 64 --precision fp16 -o tiny.onnx
+  $ zennas export zennet-1M -o zennet_1m.py          # a PyTorch nn.Module of the net as trained (--format pytorch)`)
+    .action(async (arg: string, f: ExportFlags, cmd: Command) => {
       if (f.precision !== 'fp32' && f.precision !== 'fp16') throw new ZennasError('E_OPTION', `--precision must be 'fp32' or 'fp16', got '${f.precision}'`);
       if (f.bn !== 'calibrated' && f.bn !== 'fresh') throw new ZennasError('E_OPTION', `--bn must be 'calibrated' or 'fresh', got '${f.bn}'`);
       const bnEps = Number(f.bnEps);
@@ -92,6 +120,9 @@ Examples:
       const toStdout = f.output === '-';
       if (f.output.trim() === '') throw new ZennasError('E_OPTION', "-o/--output must be a file path or '-' (stdout), got ''");
       if (toStdout && f.json) throw new ZennasError('E_OPTION', "-o - writes the model to stdout; --json would mix the summary into it: drop --json");
+      const format = f.format ?? (/\.py$/i.test(f.output) ? 'pytorch' : 'onnx');
+      if (format !== 'onnx' && format !== 'pytorch') throw new ZennasError('E_OPTION', `--format must be 'onnx' or 'pytorch', got '${format}'`);
+      if (format === 'pytorch') return exportPytorchFile(arg, f, toStdout, cmd);
       if (toStdout && process.stdout.isTTY) throw new ZennasError('E_OPTION', '-o - would write a binary ONNX model to the terminal: redirect stdout to a file or a pipe');
       if (!toStdout) checkOutputTarget(f.output, !!f.overwrite); // before the export, which may take a while
       const { structure, text, zoo } = loadStructureArg(arg);
