@@ -17,7 +17,7 @@ import { runSearch, SearchConfig } from '../src/search/evolution';
 import { searchConfig } from '../src/search/config';
 import { readCandidatesFile, readCheckpoint } from '../src/search/store';
 import { parseRedisUrl, queueEvaluator, startWorker, WorkerHandle } from '../src/distributed';
-import { RedisServer, redisSkipReason, startRedis } from './helpers/redis';
+import { freePort, RedisServer, redisSkipReason, startRedis } from './helpers/redis';
 import { BIN } from './helpers/cli';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -184,4 +184,30 @@ serial('Redis gone longer than the coordinator waits: a clear error, the checkpo
   } finally {
     await (back ?? aof).stop();
   }
+});
+
+serial('CLI: a bad --redis is a usage error naming the flag; an unreachable Redis is one clear E_BACKEND line; zennas workers lists the live ones', async (t) => {
+  const run = async (args: string[]) => {
+    const c = cli(args);
+    const code = await exited(c);
+    return { code, out: c.out() };
+  };
+  const bad = await run(['worker', '--redis', 'http://127.0.0.1:1']);
+  t.is(bad.code, 2);
+  t.regex(bad.out, /^zennas: error \[E_OPTION\]: --redis must start with redis:\/\/ or rediss:\/\/, not http:\/\//m);
+  const closed = await freePort();
+  const gone = await run(['search', '--queue', `redis://:pw@127.0.0.1:${closed}`, '--space', 'I', '--iterations', '8', '--no-progress']);
+  t.is(gone.code, 2);
+  t.regex(gone.out, new RegExp(`^zennas: error \\[E_BACKEND\\]: cannot reach Redis at redis://:\\*\\*\\*@127\\.0\\.0\\.1:${closed}: .*ECONNREFUSED`, 'm'));
+  const w = await startWorker({ redis: server.url, queue: 'listed', standIn: {}, concurrency: 5 });
+  try {
+    const list = await run(['workers', '--redis', server.url, '--queue', 'listed', '--json']);
+    t.is(list.code, 0, list.out);
+    const rows = JSON.parse(list.out) as { id: string; concurrency: number; mode: string }[];
+    t.deepEqual(rows.map((r) => [r.id, r.concurrency, r.mode]), [[w.id, 5, 'stand-in']]);
+  } finally {
+    await w.close();
+  }
+  const none = await run(['workers', '--redis', server.url, '--queue', 'listed']);
+  t.regex(none.out, /^no live workers on queue 'listed' at redis:\/\/127\.0\.0\.1:\d+$/m);
 });

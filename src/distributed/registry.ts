@@ -43,10 +43,24 @@ export function openRedis(connection: RedisConnection, name: string): Redis {
 export async function connectChecked(connection: RedisConnection, name: string, display: string, timeoutMs: number): Promise<Redis> {
   const redis = openRedis(connection, name);
   let lastError = '';
-  redis.on('error', (e: Error) => { lastError = e.message; });
+  let refusedSince = 0;
+  // A wrong password or host name will not heal: give up at once; a refused connection after 2 s
+  // (a Redis that is restarting); silence (a firewall) after timeoutMs.
+  let giveUp: (e: Error) => void = () => {};
+  const early = new Promise<never>((_, rej) => { giveUp = rej; });
+  early.catch(() => {}); // later connection errors (after success) are the caller's to report
+  redis.on('error', (e: Error & { code?: string }) => {
+    lastError = e.message;
+    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(e.message) || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') giveUp(e);
+    if (e.code === 'ECONNREFUSED') {
+      refusedSince ||= Date.now();
+      if (Date.now() - refusedSince > 2000) giveUp(e);
+    }
+  });
   try {
     await Promise.race([
       redis.ping(),
+      early,
       new Promise((_, rej) => setTimeout(() => rej(new Error(`no answer within ${Math.round(timeoutMs / 1000)} s`)), timeoutMs).unref()),
     ]);
     return redis;
