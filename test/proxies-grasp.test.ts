@@ -142,10 +142,14 @@ test('grasp: engine (5-point difference along W) = float64 reference (exact Hg) 
   t.deepEqual(b.scores, a.scores);
 });
 
-test('grasp: where the difference along W is not smooth (SE: BN over a few 1×1 values) the engine refuses with E_STRUCTURE, not a wrong score; batch 1 is refused (train-mode BN)', async (t) => {
+test('grasp: where the difference along W is not smooth (SE: BN over a few 1×1 values) or a weight layer is not followed by BN the engine refuses with E_STRUCTURE, not a wrong score; batch 1 is refused', async (t) => {
   const d = encodeDescriptor(lower(SE, true));
   await t.throwsAsync(engine.run('grasp', d, { batchSize: 6, resolution: 12, seed: 21, firstRepeat: 1 }), { code: 'E_STRUCTURE', message: /grasp: the engine's difference along W is not smooth on this net \(repeat 1: .* float64 reference/ });
   t.notThrows(() => proxyReference('grasp', d, { batchSize: 2, resolution: 8 }), 'the reference takes it');
+  const bnFree = encodeDescriptor(buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 }, { op: 'relu', inputs: [1] }, { op: 'gap', inputs: [2] }, { op: 'linear', inputs: [3], cout: 10, bias: 1 },
+  ]));
+  await t.throwsAsync(engine.run('grasp', bnFree, { batchSize: 4, resolution: 8 }), { code: 'E_STRUCTURE', message: /grasp: op 0 \(conv\) feeds op 1 \(relu\), not a BN/ });
   await t.throwsAsync(engine.run('grasp', encodeDescriptor(lower(PLAIN)), { batchSize: 1, resolution: 1 }), { code: 'E_OPTION', message: /single value per channel/ });
 });
 

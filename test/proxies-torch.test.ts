@@ -1,7 +1,8 @@
 /**
- * Native zero-shot proxies vs PyTorch versions written from the official code
- * (test/torch/proxies.py; float64, the same Philox weights, input and labels). Runs when a Python
- * with torch is found (ZENNAS_PYTHON or .venv-bench); skipped otherwise.
+ * Native zero-shot proxies vs PyTorch versions written from the official code (test/torch/proxies.py;
+ * float64, the same Philox weights, input and labels), naswot and gsnr's three modes included (grasp:
+ * test/proxies-grasp.test.ts). Runs when a Python with torch is found (ZENNAS_PYTHON or .venv-bench);
+ * skipped otherwise.
  */
 import test from 'ava';
 import * as path from 'path';
@@ -82,3 +83,51 @@ maybe('tenas_lr vs PyTorch (TE-NAS LinearRegionCount, Σ 1/multiplicity in half 
   t.true(lr.scores[0]! < batch * sampleBatches, 'some patterns repeat');
   t.true(Math.abs(lr.scores[0]! - ref.score!) < 1e-3, 'the official count is the number of distinct patterns');
 });
+
+function runTorch(input: Record<string, unknown>): Record<string, number> {
+  const p = spawnSync(python!, [path.join(__dirname, 'torch/proxies.py')], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (p.status !== 0) throw new Error(`proxies.py failed: ${p.stderr}`);
+  return JSON.parse(p.stdout) as Record<string, number>;
+}
+
+for (const net of NETS) {
+  maybe(`naswot vs PyTorch (Zen-NAS compute_NASWOT_score.py: hooks on the body ReLUs, slogdet): ${net.name}`, async (t) => {
+    const d = encodeDescriptor(lowerForProxy(parseStructure(net.s), PROXY_TABLE.naswot, { se: net.se }));
+    const seed = 8, repeat = 2, batch = 8, resolution = 12;
+    const engine = new Engine({ threads: 2 });
+    let got;
+    try {
+      got = await engine.run('naswot', d, { resolution, seed, firstRepeat: repeat, batchSize: batch });
+    } finally {
+      engine.close();
+    }
+    const ref = runTorch({ net: decodeDescriptor(d), proxy: 'naswot', batch, resolution, seed, repeat, bnEps: 1e-5, labels: [] });
+    t.log(`naswot: engine ${got.scores[0]} torch ${ref.score} (units ${got.series.units![0]} / ${ref.units})`);
+    t.is(got.series.units![0], ref.units, 'the same ReLUs are coded (SE gate ReLUs excluded)');
+    t.true(Math.abs(got.scores[0]! - ref.score!) <= 1e-4 * Math.abs(ref.score!), `${got.scores[0]} vs ${ref.score}`);
+  });
+
+  for (const gsnrMode of ['batch', 'official', 'sample'] as const) {
+    maybe(`gsnr '${gsnrMode}' vs PyTorch (ξ-GSNR run_gsnr.py; 'official' without zero_grad): ${net.name}`, async (t) => {
+      const d = encodeDescriptor(lowerForProxy(parseStructure(net.s), PROXY_TABLE.gsnr, { se: net.se, numClasses: 10 }));
+      const seed = 4, repeat = 1, batch = 5, resolution = 12, numBatches = 4;
+      const engine = new Engine({ threads: 2 });
+      const opts = { resolution, seed, firstRepeat: repeat, batchSize: batch, numBatches, gsnrMode };
+      try {
+        if (gsnrMode === 'sample' && net.se) {  // per-image gradients: SE's BN over one 1×1 value, refused by PyTorch and the engine
+          await t.throwsAsync(engine.run('gsnr', d, opts), { code: 'E_OPTION' });
+          return;
+        }
+        const got = await engine.run('gsnr', d, opts);
+        const images = gsnrMode === 'sample' ? batch : batch * numBatches;
+        const ref = runTorch({ net: decodeDescriptor(d), proxy: 'gsnr', batch, resolution, seed, repeat, bnEps: 1e-5, gsnrMode, numBatches, xi: 1e-8, labels: Array.from(philoxLabels(seed, repeat, images, 10)) });
+        const e = Math.abs(got.scores[0]! - ref.score!) / Math.abs(ref.score!);
+        t.log(`gsnr ${gsnrMode}: engine ${got.scores[0]} torch ${ref.score} (relative ${e.toExponential(2)}), layers ${got.series.layers![0]} / ${ref.layers}`);
+        t.is(got.series.layers![0], ref.layers);
+        t.true(e <= 2e-5, `${got.scores[0]} vs ${ref.score}`);  // measured ≤ 3e-6 (float32 gradients; mean²/var amplifies them)
+      } finally {
+        engine.close();
+      }
+    });
+  }
+}

@@ -10,7 +10,8 @@
 //    input changes sign: ψ is smooth there and a finite difference does not pick up ReLU kinks.
 // ψ'(0) by the 5-point central difference with h = 1/16 (error O(h⁴)): [ψ(−2h) − 8ψ(−h) + 8ψ(h) −
 // ψ(2h)] / 12h. Float32 gradients bound it to ~1e-5 relative of the exact value (test/proxies-grasp.test.ts).
-// Where a BN normalises few values (an SE module's BN over the batch of 1×1 maps: variance ~1e-3)
+// A weight layer not followed by BN (NAS-Bench-201's shortcut conv) breaks the second fact: refused
+// with E_STRUCTURE naming the op. Where a BN normalises few values (an SE module's BN over the batch of 1×1 maps: variance ~1e-3)
 // its ε is not small against the variance, the step moves that BN's output by ~(ε/σ²)·h and ψ is far
 // from polynomial at the scale of h (measured on an SE block, B = 6: 70-550 % off; h ≤ 1e-3 would do
 // in float64 but is lost to float32 rounding). So the two 3-point estimates D(h), D(2h) are compared: their spread
@@ -46,8 +47,26 @@ double dotWeightGrads(Executor& x, const std::vector<std::vector<float>>& g) {
   return s;
 }
 
+/**
+ * E_STRUCTURE unless every weight layer feeds only BNs or no op (the classifier, whose logits go to
+ * the loss): along W any other layer (NAS-Bench-201's BN-free shortcut conv, a BN-free stack) moves
+ * ReLU inputs across 0 and the difference is wrong by O(1) (measured: 350 % on an NB201 cell net).
+ */
+void checkBnAfterWeights(const Descriptor& d) {
+  for (size_t i = 0; i < d.ops.size(); ++i) {
+    if (!isWeightLayer(d.ops[i].op)) continue;
+    for (size_t j = 0; j < d.ops.size(); ++j)
+      for (int32_t in : d.ops[j].inputs)
+        if (in == d.ops[i].value && d.ops[j].op != OpCode::BN)
+          fail("E_STRUCTURE", "grasp: op " + std::to_string(i) + " (" + opName(d.ops[i].op) + ") feeds op " + std::to_string(j) + " (" + opName(d.ops[j].op) +
+                                  "), not a BN: the engine's Hg (a difference along W) needs every conv/linear but the classifier followed by training-mode BN; " +
+                                  "score this net with the float64 reference (proxyReference('grasp', …)) or PyTorch's double backward (test/torch/proxies.py)");
+  }
+}
+
 void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
   const char* name = "grasp";
+  checkBnAfterWeights(x.descriptor());
   checkDataLengths(x, r, r.batch, name);
   checkTrainBn(x, name, "use batchSize ≥ 2");
   const Init init = resolveInit(r, Init::Torch);

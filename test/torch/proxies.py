@@ -6,7 +6,8 @@ descriptor's op list as nn modules), with the same Philox weights and input as t
 (native/DESCRIPTOR.md streams, rounded to float32 like the engine, then run in float64).
 
 stdin: {"net": decoded descriptor v2, "proxy": name, "batch", "resolution", "seed", "repeat",
-"bnEps", "labels": [int], "sampleBatches" (tenas_lr, tenas; default 1)}; stdout: {"score": float, ...}.
+"bnEps", "labels": [int], "sampleBatches" (tenas_lr, tenas; default 1), "gsnrMode", "numBatches", "xi" (gsnr),
+"init" (default: the table's)}; stdout: {"score": float, ...}.
 """
 import json
 import math
@@ -99,6 +100,107 @@ def snip(model, x, labels):
     loss = F.cross_entropy(logits_of(model(x)), labels)
     loss.backward()
     return {"score": float(sum(torch.abs(l.weight_mask.grad).sum() for l in layers_with_weight(model))), "loss": float(loss)}
+
+
+def grasp(model, x, labels):
+    """zero-cost-nas grasp.py (T=1, num_iters=1, split_data=1): grad_w = autograd.grad(loss, weights) of
+    one forward; a second forward, grad_f = autograd.grad(loss, weights, create_graph=True),
+    z = Σ grad_w.data·grad_f, z.backward() (the double backward: weight.grad = H·grad_w); score Σ −W ⊙ weight.grad."""
+    layers = layers_with_weight(model)
+    weights = [l.weight for l in layers]
+    model.zero_grad()
+    loss = F.cross_entropy(logits_of(model(x)), labels)
+    grad_w = torch.autograd.grad(loss, weights, allow_unused=True)
+    loss2 = F.cross_entropy(logits_of(model(x)), labels)
+    grad_f = torch.autograd.grad(loss2, weights, create_graph=True, allow_unused=True)
+    z = 0
+    for gw, gf in zip(grad_w, grad_f):
+        if gw is not None:
+            z = z + (gw.data * gf).sum()
+    z.backward()
+    score = sum(float((-l.weight.data * l.weight.grad).sum()) for l in layers if l.weight.grad is not None)
+    return {"score": score, "loss": float(loss.detach()), "gHW": -score}
+
+
+def se_relus(net):
+    """Node indices of the ReLUs inside SE gates: those reached walking back from a MUL's gate input (inputs[1]) to its GAP."""
+    nodes, out = net["nodes"], set()
+    for n in nodes:
+        if n["op"] != "mul":
+            continue
+        todo = [n["inputs"][1]]
+        while todo:
+            v = todo.pop()
+            if v == 0:
+                continue
+            m = nodes[v - 1]
+            if m["op"] == "relu":
+                out.add(v - 1)
+            if m["op"] != "gap":
+                todo.extend(m["inputs"])
+    return out
+
+
+def naswot(model, x, net):
+    """Zen-NAS compute_NASWOT_score.py (BayesWatch): a forward hook on every ReLU of the body (not SE's) codes
+    its input x > 0 per image; K += c cᵀ + (1 − c)(1 − c)ᵀ; score = np.linalg.slogdet(K)[1]."""
+    relu_nodes = [i for i, n in enumerate(net["nodes"]) if n["op"] == "relu"]
+    skip = se_relus(net)
+    B = x.shape[0]
+    K = torch.zeros(B, B, dtype=torch.float64)
+    calls = []
+    relu = F.relu
+
+    def hooked(inp, *a, **k):
+        calls.append(inp.detach())
+        return relu(inp, *a, **k)
+
+    F.relu = hooked
+    try:
+        with torch.no_grad():
+            model(x)
+    finally:
+        F.relu = relu
+    assert len(calls) == len(relu_nodes)
+    units = 0
+    for node, inp in zip(relu_nodes, calls):
+        if node in skip:
+            continue
+        c = (inp.reshape(B, -1) > 0).double()
+        units += c.shape[1]
+        K += c @ c.t() + (1. - c) @ (1. - c).t()
+    sign, ld = np.linalg.slogdet(K.numpy())
+    return {"score": float(ld), "units": units}
+
+
+def gsnr(model, x, labels, batch, num_batches, mode, xi):
+    """ξ-GSNR run_gsnr.py: gradient samples of the conv/linear weights — 'batch': one CE gradient per batch of
+    `batch` images, zero_grad between batches; 'official': no zero_grad (sample j = the running sum, as the
+    official loop); 'sample': per-image gradients of the first `batch` images. Per layer over the samples
+    (dim 0): mean² / (var(unbiased=False) + ξ) summed; a layer with zero variance everywhere is skipped."""
+    layers = layers_with_weight(model)
+    samples = []
+    model.zero_grad()
+    if mode == "sample":
+        for i in range(batch):
+            model.zero_grad()
+            F.cross_entropy(logits_of(model(x[i:i + 1])), labels[i:i + 1]).backward()
+            samples.append([l.weight.grad.detach().clone() for l in layers])
+    else:
+        for j in range(num_batches):
+            if mode == "batch":
+                model.zero_grad()
+            F.cross_entropy(logits_of(model(x[j * batch:(j + 1) * batch])), labels[j * batch:(j + 1) * batch]).backward()
+            samples.append([l.weight.grad.detach().clone() for l in layers])
+    score, used = 0.0, 0
+    for k in range(len(layers)):
+        g = torch.stack([s[k] for s in samples], 0)
+        v = g.var(0, unbiased=False)
+        if bool((v == 0).all()):
+            continue
+        score += float((g.mean(0) ** 2 / (v + xi)).sum())
+        used += 1
+    return {"score": score, "layers": used}
 
 
 def synflow_pass(model, shape):
@@ -231,7 +333,7 @@ def tenas_lr(model, batches):
     return float(res.sum().item())
 
 
-INIT = {"grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch", "jacob_cov": "torch", "tenas_ntk": "torch", "tenas_lr": "torch", "tenas": "torch"}
+INIT = {"naswot": "normal", "gsnr": "torch", "grad_norm": "normal", "grad_norm_zc": "torch", "snip": "torch", "grasp": "torch", "synflow": "normal", "synflow_zc": "torch", "fisher": "torch", "jacob_cov": "torch", "tenas_ntk": "torch", "tenas_lr": "torch", "tenas": "torch"}
 
 
 def main():
@@ -255,10 +357,18 @@ def main():
             res["ntkCond"] = tenas_ntk(model, xs[:shape[0]])
         # Zen-NAS compute_te_nas_score.py __main__: RN + (−cond)
         res["score"] = {"tenas_ntk": lambda: res["ntkCond"], "tenas_lr": lambda: res["linearRegions"], "tenas": lambda: res["linearRegions"] - res["ntkCond"]}[proxy]()
+    elif proxy == "naswot":
+        x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], shape, torch.float32).double()
+        res = naswot(model, x, net)
+    elif proxy == "gsnr":
+        mode, nb = spec.get("gsnrMode", "batch"), spec.get("numBatches", 8)
+        n = shape[0] if mode == "sample" else nb * shape[0]
+        x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], (n,) + shape[1:], torch.float32).double()
+        res = gsnr(model, x, torch.tensor(spec["labels"], dtype=torch.long), shape[0], nb, mode, spec.get("xi", 1e-8))
     else:
         x = gaussian_tensor(spec["seed"], STREAM_INPUT, spec["repeat"], shape, torch.float32).double()
         labels = torch.tensor(spec["labels"], dtype=torch.long)
-        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip, "fisher": fisher, "jacob_cov": jacob_cov}[proxy](model, x, labels)
+        res = {"grad_norm": grad_norm, "grad_norm_zc": grad_norm_zc, "snip": snip, "grasp": grasp, "fisher": fisher, "jacob_cov": jacob_cov}[proxy](model, x, labels)
     print(json.dumps(res))
 
 
