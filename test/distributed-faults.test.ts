@@ -16,9 +16,12 @@ import { ZennasError } from '../src/errors';
 import { runSearch, SearchConfig } from '../src/search/evolution';
 import { searchConfig } from '../src/search/config';
 import { readCandidatesFile, readCheckpoint } from '../src/search/store';
-import { parseRedisUrl, queueEvaluator, startWorker, WorkerHandle } from '../src/distributed';
+import { encodePayload, listWorkers, openRedis, parseRedisUrl, queueEvaluator, startWorker, WorkerHandle } from '../src/distributed';
 import { freePort, RedisServer, redisSkipReason, startRedis } from './helpers/redis';
 import { BIN } from './helpers/cli';
+import { encodeDescriptor } from '../src/ops/descriptor';
+import { lowerForScoring } from '../src/model/lower';
+import { parseStructure } from '../src/grammar/parse';
 
 const ROOT = path.resolve(__dirname, '..');
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-faults-${name}-`));
@@ -210,4 +213,32 @@ serial('CLI: a bad --redis is a usage error naming the flag; an unreachable Redi
   }
   const none = await run(['workers', '--redis', server.url, '--queue', 'listed']);
   t.regex(none.out, /^no live workers on queue 'listed' at redis:\/\/127\.0\.0\.1:\d+$/m);
+});
+
+serial('zennas worker on SIGINT finishes the job it runs, then leaves the registry and exits 0', async (t) => {
+  const a = cli(['worker', '--redis', server.url, '--queue', 'sigint', '--stand-in', '--stand-in-delay', '1500']);
+  const q = new Queue('sigint', { connection: parseRedisUrl(server.url).connection });
+  try {
+    await until('the worker to start', () => a.out().includes('serving queue'));
+    const id = /zennas worker: (\S+) serving queue/.exec(a.out())![1];
+    const job = await q.add('score', encodePayload('zen', encodeDescriptor(lowerForScoring(parseStructure('SuperConvK3BNRELU(3,8,1,1)'))), {}), { jobId: 'sigint-1' });
+    await until('the job to run', async () => {
+      const st = await job.getState();
+      if (st === 'failed') throw new Error(`the job failed: ${(await q.getJob('sigint-1'))?.failedReason}`);
+      return st === 'active';
+    });
+    a.kill('SIGINT');
+    t.is(await exited(a), 0, a.out());
+    const done = (await q.getJob('sigint-1'))!;
+    t.is(await done.getState(), 'completed', a.out());
+    t.is(done.returnvalue.worker, id);
+    t.regex(a.out(), /SIGINT: finishing the running jobs \(1\)/);
+    t.regex(a.out(), /stopped after 1 jobs \(0 failed\)/);
+    const redis = openRedis(parseRedisUrl(server.url).connection, 'test');
+    t.deepEqual(await listWorkers(redis, 'sigint'), []);
+    redis.disconnect();
+  } finally {
+    a.kill('SIGKILL');
+    await q.close();
+  }
 });

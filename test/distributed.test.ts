@@ -15,7 +15,7 @@ import { openEngine, SearchEngine } from '../src/search/engine-scorer';
 import { readCandidatesFile } from '../src/search/store';
 import {
   encodePayload, readPayload, parseRedisUrl, maskUrl, MAX_PAYLOAD_BYTES, queueEvaluator, startWorker, listWorkers, openRedis,
-  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine, scoreLinesOnQueue,
+  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine, scoreLinesOnQueue, openCommandQueue, formatQueueStats,
 } from '../src/distributed';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerForScoring } from '../src/model/lower';
@@ -315,4 +315,22 @@ withRedis('zennas score --queue: a file of structures scored on the workers give
   } finally {
     await w.close();
   }
+});
+
+withRedis('the command queue\'s progress line: workers (slots), queued, running, done, candidates/s', async (t) => {
+  t.is(formatQueueStats({ workers: 3, slots: 12, queued: 40, running: 12, done: 1200, pending: 52, candidatesPerSecond: 35.24 }),
+    'queue: 3 workers (12 slots) | queued 40 | running 12 | done 1200 | 35.2 cand/s');
+  const w = await startWorker({ redis: server.url, queue: 'progress', standIn: { delayMs: 40 }, concurrency: 2 });
+  const lines: string[] = [];
+  const cfg = cifar({ iterations: 40 });
+  const q = await openCommandQueue(cfg, { url: server.url, queueName: 'progress', progress: true, progressSeconds: 0.2, write: (l) => lines.push(l) });
+  await runSearch(cfg, { evaluator: q.evaluator });
+  await q.stop();
+  await w.close();
+  t.regex(lines[0]!, /^queue: scoring on the workers of queue 'progress' at redis:\/\/127\.0\.0\.1:\d+ \(run z[0-9a-f]{16}\)$/);
+  const stats = lines.slice(1);
+  t.true(stats.length >= 2, lines.join('\n'));
+  for (const l of stats) t.regex(l, /^queue: 1 workers \(2 slots\) \| queued \d+ \| running [0-2] \| done \d+ \| \d+\.\d cand\/s$/);
+  const done = stats.map((l) => Number(/done (\d+)/.exec(l)![1]));
+  t.deepEqual(done, [...done].sort((a, b) => a - b), 'done only grows');
 });

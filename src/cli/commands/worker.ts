@@ -79,6 +79,8 @@ export async function scoreFileOnQueue(file: string, f: {
     return x;
   };
   if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
+  if ((f as { proxy?: unknown }).proxy !== undefined) throw new ZennasError('E_OPTION', '--queue scores the Zen-score of each line; --proxy does not combine with it (yet): use zennas search --queue --proxy');
+  if ((f as { backend?: unknown }).backend !== undefined && (f as { backend?: unknown }).backend !== 'cpu') throw new ZennasError('E_OPTION', "--backend does not apply with --queue: the workers' --backend decides");
   const target = parseRedisUrl(f.queue, '--queue', process.env.ZENNAS_REDIS_PASSWORD);
   const text = readRegularText(file, { maxBytes: 1 << 30, what: 'structure list' });
   const out = (s: string) => process.stdout.write(s + '\n');
