@@ -7,6 +7,7 @@
 import { ENGINE_OPTIONS } from './engine/options';
 import type { ZooEntry } from './zoo';
 
+/** The shared defaults for a structure given without settings (CIFAR: 32×32, batch 64, 100 classes). */
 export const DEFAULTS = {
   /** Input resolution (the option table's default). */
   resolution: ENGINE_OPTIONS.resolution.default as number,

@@ -1,45 +1,73 @@
-/** zennas public API. */
+/**
+ * zennas public API: every name here is documented in docs/api.md (generated from these
+ * comments; test/api-doc.test.ts keeps it fresh). The search loop's pieces, PRNGs and option
+ * machinery live in `zennas/internals`.
+ */
+
 /** The common case in one call: score a structure with the Zen-score or a proxy. */
 export { score } from './score';
-export type { ScoreOptions, ScoreResult } from './score';
+export type { ScoreOptions, StructureScore } from './score';
 export { DEFAULTS } from './defaults';
 export { ZOO, findZooEntry, getZooEntry, zooFile } from './zoo';
 export type { ZooEntry } from './zoo';
-export * from './errors';
-export * from './grammar/ast';
-export { parseStructure, blockChannels } from './grammar/parse';
-export { formatStructure, formatBlock, blockName } from './grammar/format';
+
+/** The one error class, with a code, on both sides of the native boundary. */
+export { ZennasError, isZennasError } from './errors';
+export type { ZennasErrorCode } from './errors';
+
+/** Structures: the PlainNet grammar, lowering to graphs, counting. */
+export type { Structure, Block } from './grammar/ast';
+export { parseStructure } from './grammar/parse';
+export { formatStructure } from './grammar/format';
 export { LIMITS } from './grammar/limits';
-export * from './model/layers';
-export { lowerForScoring, lowerAsTrained, inferShapes, round8, seChannels, roundHalfEven } from './model/lower';
+export { lowerForScoring, lowerAsTrained } from './model/lower';
 export type { LowerOptions, TrainedLowerOptions } from './model/lower';
-export { encodeDescriptor, decodeDescriptor, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION } from './ops/descriptor';
 export { countModel } from './model/count';
 export type { CountOptions, ModelCount, BlockCount } from './model/count';
-/** The native Zen-score engine (CPU, and CUDA where built and usable). */
-export { Engine, backends, cpuFeatures, version, summarizeScores, resolveZenScoreOptions, ZEN_SCORE_DEFAULTS, ALPHA_MIN, ALPHA_MAX } from './engine/engine';
-export type { EngineOptions, ZenScoreOptions, ZenScoreResult, LatencyOptions, LatencyResult, BackendsInfo, BackendName, BnStatistics, BnStatisticsOptions } from './engine/engine';
+
+/** Graphs of schema ops and their descriptor (what the engine consumes). */
+export type { Graph, GraphNode } from './ops/graph';
+export { OP_SCHEMA } from './ops/schema';
+export type { OpName, OpSpec } from './ops/schema';
+export { encodeDescriptor, decodeDescriptor, isScoringView, DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION } from './ops/descriptor';
+
+/** The native engine (CPU, and CUDA where built and usable). */
+export { Engine, backends, cpuFeatures, version } from './engine/engine';
+export type { EngineOptions, ZenScoreOptions, ZenScoreResult, LatencyOptions, LatencyResult, BackendsInfo, BackendName, BnStatistics, BnStatisticsOptions, CallOptions, RunResult } from './engine/engine';
+
 /** The float64 reference (slow; the oracle of the tests). */
 export { zenScoreReference } from './reference/zen-reference';
-/** Search spaces (registry, Space I and II) and the Zen-NAS evolutionary search. */
-export * from './spaces';
-export * from './search';
-/** ONNX export of the inference network; latency runners (the Engine's, TensorRT through trtexec). */
-export { exportOnnx, decodeOnnx, buildOnnxModel, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx';
+export { proxyReference } from './reference/proxies';
+
+/** Zero-shot proxies: the table and scoring a structure with several. */
+export { PROXY_TABLE, PROXY_NAMES, proxySpec, scoreProxies } from './proxies';
+export type { ProxyName, ProxySpec, ProxyScore, ProxyScoreOptions } from './proxies';
+
+/** Search spaces and the evolutionary search. */
+export { getSpace, listSpaces, registerSpace, getPreset, spaceI, spaceII, hardcoreSpace, proxylessSpace } from './spaces';
+export type { SearchSpace, SpacePreset, SpaceOptions, SpaceCost, MutationContext, RandomContext } from './spaces';
+export { runSearch, searchConfig, SEARCH_DEFAULTS, engineScorer, engineEvaluator, engineLatencySource, openEngine, scorerEvaluator, readCandidatesFile, readCheckpoint, buildSummary } from './search';
+export type { SearchConfig, SearchConfigInput, SearchResult, SearchHooks, SearchProgress, Scorer, Evaluator, Candidate, Evaluation, Budgets, SearchSummary, EngineScoreOptions, SearchEngine } from './search';
+
+/** Export: ONNX (inference graph) and PyTorch (the net as trained, as a .py module). */
+export { exportOnnx, ONNX_OPSET, ONNX_INPUT, ONNX_OUTPUT } from './export/onnx';
 export type { OnnxExportOptions, ExportNet, ExportNodeWeights, BnRunningStats } from './export/onnx';
-export { exportInferenceOnnx, calibrateBn, CALIBRATION_BATCH } from './export/inference';
+export { exportInferenceOnnx } from './export/inference';
 export type { InferenceExportOptions, BnStatisticsSource } from './export/inference';
+export { exportPytorch } from './export/pytorch';
+export type { PytorchExportOptions } from './export/pytorch';
 export { drawWeights } from './export/weights';
-export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec } from './latency';
-export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult } from './latency';
-/** CPU deployment latency on onnxruntime-node; latency lookup tables (build, estimate, expectation, repair, LUT search hooks). */
-export { onnxRuntimeLatency, onnxRuntimeStatus, LATENCY_RUNTIMES } from './latency';
-export type { OnnxRuntimeLatencyOptions, OnnxRuntimeLatencyResult, LatencyRuntime, LatencyEngineName } from './latency';
-export * from './lut';
-/** Zero-shot proxies (grad_norm, snip, synflow, naswot, gsnr, …): the table, lowerings, scoring a structure. */
-export * from './proxies';
-/** Cell spaces (NAS-Bench-201), ξ-GSNR / TE-NAS pruning; rank correlations and accuracy tables. */
-export * from './cells';
-export * from './stats';
-/** Distributed scoring on Redis + BullMQ: zennas worker, the queue Evaluator, the worker registry. */
-export * from './distributed';
+
+/** Latency: the engine's own forward, TensorRT, onnxruntime; lookup tables. */
+export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec, onnxRuntimeLatency, onnxRuntimeStatus, LATENCY_RUNTIMES } from './latency';
+export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult, OnnxRuntimeLatencyOptions, OnnxRuntimeLatencyResult, LatencyRuntime, LatencyEngineName } from './latency';
+export { readLut, writeLut, buildLut, estimateLatency, expectedLatency, repairChoices, getLutSpace } from './lut';
+
+/** Cell spaces (NAS-Bench-201) and ξ-GSNR / TE-NAS pruning; rank correlations. */
+export { parseNb201, formatNb201, nb201Index, fromNb201Index, nb201Graph, nb201SupernetGraph, pruneNb201, NB201_OPS } from './cells';
+export type { Nb201Genotype, Nb201Op, PruneOptions, PruneResult } from './cells';
+export { kendallTau, spearmanRho, bootstrapCorrelation, correlateTable } from './stats';
+
+/** Distributed scoring on Redis + BullMQ. */
+export { startWorker, queueEvaluator, listWorkers } from './distributed';
+export type { WorkerOptions, WorkerHandle, QueueEvaluator, QueueEvaluatorOptions, WorkerInfo } from './distributed';

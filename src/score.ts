@@ -15,6 +15,7 @@ import { PROXY_NAMES, ProxyName, proxySpec } from './proxies/table';
 import { ProxyScore, ProxyScoreOptions, scoreProxies } from './proxies/score';
 import { checkKnownKeys, describe, optionError } from './util/validate';
 
+/** Options of `score`: the proxy (default the Zen-score), the engine to use, and the engine and lowering options the proxy takes. */
 export interface ScoreOptions extends ProxyScoreOptions {
   /** What scores: 'zen' (the Zen-score, default) or a proxy of the table (`zennas proxies`). */
   proxy?: ProxyName;
@@ -26,7 +27,8 @@ export interface ScoreOptions extends ProxyScoreOptions {
   engine?: Engine;
 }
 
-export interface ScoreResult extends ProxyScore {
+/** What `score` returns: the proxy's mean, std, 95% interval, per-repeat scores and series, with the structure scored. */
+export interface StructureScore extends ProxyScore {
   /** The structure scored (canonical text). */
   structure: string;
 }
@@ -41,7 +43,7 @@ const KEYS: readonly string[] = [
  * table of defaults (src/defaults.ts: 32×32, batch 64) and the proxy table's; a misspelt key is
  * E_OPTION with a hint, never ignored.
  */
-export async function score(structure: string | Structure, options: ScoreOptions = {}): Promise<ScoreResult> {
+export async function score(structure: string | Structure, options: ScoreOptions = {}): Promise<StructureScore> {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) optionError(`score options must be an object, got ${describe(options)}`);
   checkKnownKeys('score', options, KEYS);
   const { proxy = 'zen', backend, threads, engine: given, ...rest } = options;

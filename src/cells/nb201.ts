@@ -19,6 +19,7 @@ import { PythonRandom } from './python-random';
 
 /** The five NAS-Bench-201 ops, in the benchmark's order (index 0–4). */
 export const NB201_OPS = ['none', 'skip_connect', 'nor_conv_1x1', 'nor_conv_3x3', 'avg_pool_3x3'] as const;
+/** One NAS-Bench-201 op name. */
 export type Nb201Op = (typeof NB201_OPS)[number];
 
 /** The 6 edges as [to, from] (genotype / edge2index order). */

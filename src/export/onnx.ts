@@ -39,6 +39,7 @@ export const ONNX_IR_VERSION = 8;
 export const ONNX_MAX_BYTES = 2 ** 31 - 2 ** 24;
 /** Names of the graph's input and (first) output; further graph outputs are `output_1`, `output_2`, … */
 export const ONNX_INPUT = 'input';
+/** Name of the graph's (first) output. */
 export const ONNX_OUTPUT = 'output';
 
 /** A network the exporter reads: a `Graph` or a decoded descriptor. */

@@ -14,6 +14,7 @@ import { attrValue, inferGraph, Graph } from '../ops/graph';
 import { packageVersion } from '../util/package';
 import { checkPositive, describe, optionError } from '../util/validate';
 
+/** Options of `exportPytorch`: class name, docstring, BN ε, and the scoring-view escape hatch. */
 export interface PytorchExportOptions {
   /** Name of the nn.Module class (a Python identifier; default `ZenNet`). */
   className?: string;

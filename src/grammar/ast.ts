@@ -81,6 +81,7 @@ export interface MBInvResBlock {
 }
 
 export type BasicBlock = ConvBlock | ConvDWBlock | BNBlock | ReluBlock | MaxPoolBlock | GapBlock | LinearBlock | SEBlock | SwishBlock | HSwishBlock;
+/** Any block of a structure: a super block, an MBInvRes block or a basic block. */
 export type Block = SuperConvBlock | SuperResBlock | MBInvResBlock | BasicBlock;
 
 /** A parsed structure: the blocks in order. */

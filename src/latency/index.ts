@@ -31,6 +31,7 @@ export const LATENCY_ENGINES: readonly LatencyEngineName[] = ['native', 'cudnn',
  * Engine's own forward on that backend), 'tensorrt', 'onnxruntime' (CPU execution provider).
  */
 export type LatencyRuntime = 'cpu' | 'cuda' | 'tensorrt' | 'onnxruntime';
+/** Every runtime a latency can be measured on, onnxruntime first (the CPU deployment runtime). */
 export const LATENCY_RUNTIMES: readonly LatencyRuntime[] = ['onnxruntime', 'cpu', 'cuda', 'tensorrt'];
 
 /** Options of `measureLatency`: the Engine's latency options, the runner, and the runners' own. */

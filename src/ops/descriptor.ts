@@ -14,6 +14,7 @@ import { opSpec, opSpecByCode, OpName } from './schema';
 
 /** "ZNN2". */
 export const DESCRIPTOR_MAGIC = 0x5a4e4e32;
+/** The descriptor format version the engine reads (2). */
 export const DESCRIPTOR_VERSION = 2;
 export const HEADER_WORDS = 8;
 /** Header word 6, bit 0: the descriptor is a scoring view (Graph.view), not the network as trained. */

@@ -38,6 +38,7 @@ export interface AttrSpec {
   readonly default?: number;
 }
 
+/** One op of the schema: opcode, inputs, attributes, shape rule, weights, ONNX mapping. */
 export interface OpSpec {
   /** Opcode in descriptors (stable: never renumber). */
   readonly code: number;
@@ -81,6 +82,7 @@ export const OP_SCHEMA = [
   { code: 16, name: 'hsigmoid', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSigmoid(α = 1/6, β = ½)', doc: 'min(max(x + 3, 0), 6) / 6 (hard-sigmoid, the SE gate of MobileNetV3 / HardCoRe-NAS)' },
 ] as const satisfies readonly OpSpec[];
 
+/** The name of an op of the schema (`conv`, `bn`, `relu`, …). */
 export type OpName = (typeof OP_SCHEMA)[number]['name'];
 export type AttrName = AttrSpec['name'];
 

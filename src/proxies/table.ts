@@ -13,6 +13,7 @@ import type { EngineOptionKey } from '../engine/options';
  */
 export type ProxyLowering = 'no-residual' | 'as-trained';
 
+/** One proxy of the table: its variant and source, lowering, init, batch, options it takes and direction. */
 export interface ProxySpec {
   /** The name `engine.run` and `--proxy` take. */
   name: string;
@@ -48,6 +49,7 @@ const ZENNAS = 'https://github.com/idstcv/ZenNAS';
 const ZC = 'https://github.com/SamsungLabs/zero-cost-nas';
 const TENAS = 'https://github.com/VITA-Group/TENAS';
 
+/** The zero-shot proxies by name: each entry says how to lower, initialise and score (`zennas proxies` prints it). */
 export const PROXY_TABLE = {
   zen: {
     name: 'zen', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_zen_score.py (paper Algorithm 1)`,
@@ -135,7 +137,9 @@ export const PROXY_TABLE = {
   },
 } as const satisfies Record<string, ProxySpec>;
 
+/** The name of a proxy of the table. */
 export type ProxyName = keyof typeof PROXY_TABLE;
+/** Every proxy name of the table, in table order. */
 export const PROXY_NAMES = Object.keys(PROXY_TABLE) as ProxyName[];
 
 /** The table entry of a proxy, or undefined. */

@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { keyedError, opt } from '../util/keyed-error';
 
+/** One net of the ZenNet zoo: its official name, short names, structure file, dataset, classes, SE and resolution. */
 export interface ZooEntry {
   /** The official zoo name, e.g. `zennet_cifar10_model_size1M_res32`. */
   readonly name: string;
