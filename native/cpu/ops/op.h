@@ -41,6 +41,39 @@ struct OpStep {
   }
 };
 
+/**
+ * Forward of an elementwise op y = f(x), with f evaluated in float64 and rounded once to float
+ * (channel by channel, split as the plan says). In place when out == inputs[0].
+ */
+template <class F>
+void mapForward(const OpStep& s, F f) {
+  const int64_t len = s.images * s.inPlane();
+  s.perChannel(s.op.cout, [&](int64_t c) {
+    const float* x = s.inputs[0] + c * s.g.inStride;
+    float* y = s.out + c * s.g.outStride;
+    for (int64_t i = 0; i < len; ++i) y[i] = static_cast<float>(f(static_cast<double>(x[i])));
+  });
+}
+
+/**
+ * Backward of an elementwise op whose gradient is read from its input: dx (+)= g(x, dy), g in
+ * float64 (e.g. dy·f'(x)), rounded once to float; nothing when no input gradient is needed.
+ */
+template <class G>
+void mapBackwardFromInput(const OpStep& s, G g) {
+  if (!s.dx[0]) return;
+  const int64_t len = s.images * s.inPlane();
+  s.perChannel(s.op.cout, [&](int64_t c) {
+    const float* x = s.inputs[0] + c * s.g.inStride;
+    const float* dy = s.dy + c * s.g.outStride;
+    float* dx = s.dx[0] + c * s.g.inStride;
+    for (int64_t i = 0; i < len; ++i) {
+      const float d = static_cast<float>(g(static_cast<double>(x[i]), static_cast<double>(dy[i])));
+      dx[i] = s.acc[0] ? dx[i] + d : d;
+    }
+  });
+}
+
 struct CpuOp {
   void (*forward)(const OpStep& s);
   void (*backward)(const OpStep& s);
