@@ -10,6 +10,7 @@ import { encodeDescriptor } from '../src/ops/descriptor';
 import type { Graph } from '../src/ops/graph';
 import { buildGraph, type NodeSpec } from '../src/reference/build';
 import { zennas } from './helpers/cli';
+import { relErr } from './helpers/grad';
 
 // The CUDA backend (native/cuda/). Without a GPU (CI, this repository's dev machines) only the
 // "unavailable" contract is checked: clear E_BACKEND errors, never a crash (the host-side plans
@@ -43,7 +44,7 @@ const info = mod.backends();
 const hasGpu = info.cuda === true;
 // A skipped test says why in its title (npm test lists skipped titles): no GPU here, or a GPU there.
 const skipWhy = (why: string) => ((title: string, fn: (t: never) => unknown) => test.skip(`${title} [skipped: ${why}]`, fn as never)) as unknown as typeof test.serial;
-const gpuTest = hasGpu ? test.serial : skipWhy(`no usable GPU: ${info.cudaReason ?? 'CUDA backend not built'}`);
+const gpuTest = hasGpu ? test.serial : skipWhy(`no usable GPU — ${(info.cudaReason ?? 'the CUDA backend was not built').split(':')[0]}`);
 const noGpuTest = hasGpu ? skipWhy('a GPU is usable (this checks the no-GPU path)') : test;
 
 const scored = (s: string, se = false) => encodeDescriptor(lowerForScoring(parseStructure(s), { se }));
@@ -228,13 +229,6 @@ const allOpsSpecs: NodeSpec[] = [
 ];
 
 const allOps = (): Graph => buildGraph(3, allOpsSpecs, [19]);
-
-/** ‖a − b‖ / ‖b‖ (0 when both are 0). */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i]! - b[i]!) ** 2; den += b[i]! ** 2; }
-  return num === 0 ? 0 : Math.sqrt(num / Math.max(den, 1e-300));
-}
 
 const scoredGraph = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });

@@ -15,6 +15,7 @@ import { parseStructure } from '../src/grammar/parse';
 import { lowerForScoring, lowerAsTrained } from '../src/model/lower';
 import { philoxLabels } from '../src/rng/philox';
 import { Engine } from '../src/engine/engine';
+import { relErr, flatGradient } from './helpers/grad';
 
 /** A cell of the v2 ops; outputs[0] is the pre-GAP feature map (Zen-score), `logits` the classifier. */
 const cellSpecs = (logits: boolean): NodeSpec[] => [
@@ -85,18 +86,6 @@ test('Zen-score: engine repeat r does not depend on the thread count or the numb
     e2.close();
   }
 });
-
-/** ‖a − b‖ / ‖b‖. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < a.length; i++) { num += (a[i]! - b[i]!) ** 2; den += b[i]! ** 2; }
-  return Math.sqrt(num / Math.max(den, 1e-300));
-}
-
-/** The engine's per-op gradient layout: conv / dwconv W, linear W then bias, BN dγ then dβ. */
-function flatGradient(w: { weight?: Float64Array; bias?: Float64Array; gamma?: Float64Array; beta?: Float64Array }): number[] {
-  return [...(w.weight ?? []), ...(w.bias ?? []), ...(w.gamma ?? []), ...(w.beta ?? [])];
-}
 
 const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: number; loss: 'sum' | 'cross-entropy' }> = [
   { name: 'conv/BN/ReLU chain, stride 2, max-pool', graph: () => structure('SuperConvK3BNRELU(3,8,2,1)MaxPool(8,8,3,2)SuperConvK5BNRELU(8,12,1,1)'), batch: 4, res: 16, loss: 'sum' },
