@@ -342,19 +342,21 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     for (let i = 0; i < calls.length; i += jobSize) {
       const part = calls.slice(i, i + jobSize);
       const payload: ChunkPayload = { v: PAYLOAD_VERSION, calls: part.map((c) => c.payload) };
-      const bytes = payloadBytes(payload);
+      const json = JSON.stringify(payload);
+      const bytes = Buffer.byteLength(json, 'utf8');
       if (bytes > MAX_PAYLOAD_BYTES) {
         for (const c of part) c.reject(new ZennasError('E_OPTION', `the job of keys ${part[0]!.key}..${part[part.length - 1]!.key} is ${bytes} bytes, over the workers' limit of ${MAX_PAYLOAD_BYTES}; use a smaller jobSize`));
         continue;
       }
-      enqueue({ id: `${runId}-${part[0]!.key}x${part.length}-${payloadHash(payload)}`, iteration: Math.max(...part.map((c) => c.key)), payload, calls: part, since: Date.now() });
+      enqueue({ id: `${runId}-${part[0]!.key}x${part.length}-${payloadHash(json)}`, iteration: Math.max(...part.map((c) => c.key)), payload, calls: part, since: Date.now() });
     }
   };
   const submit = (iteration: number, proxy: string, d: Int32Array, options: Record<string, unknown>): Promise<QueueCallResult> => {
     if (broken) return Promise.reject(broken);
     if (closed) return Promise.reject(new ZennasError('E_CANCELLED', 'the queue evaluator is closed'));
     const payload = encodePayload(proxy, d, options);
-    const bytes = payloadBytes(payload);
+    // jobSize > 1: the whole job's size is checked when the tick is cut into jobs.
+    const bytes = jobSize === 1 ? payloadBytes(payload) : 0;
     if (bytes > MAX_PAYLOAD_BYTES) return Promise.reject(new ZennasError('E_OPTION', `the job of iteration ${iteration} is ${bytes} bytes, over the workers' limit of ${MAX_PAYLOAD_BYTES}`));
     return new Promise((resolve, reject) => {
       const call: Call = { key: iteration, payload, resolve, reject };

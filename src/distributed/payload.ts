@@ -87,8 +87,8 @@ export function payloadBytes(p: unknown): number {
 }
 
 /** First 12 hex digits of SHA-256 of the payload's JSON: part of the job id, so a changed payload is a new job. */
-export function payloadHash(p: JobPayload | ChunkPayload): string {
-  return crypto.createHash('sha256').update(JSON.stringify(p)).digest('hex').slice(0, 12);
+export function payloadHash(p: JobPayload | ChunkPayload | string): string {
+  return crypto.createHash('sha256').update(typeof p === 'string' ? p : JSON.stringify(p)).digest('hex').slice(0, 12);
 }
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -100,9 +100,10 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  * PayloadError naming the field; option ranges and the graph's shapes are checked again by the
  * engine call itself (E_OPTION / E_DESCRIPTOR), before it runs anything.
  */
-export function readPayload(data: unknown): CheckedPayload {
+export function readPayload(data: unknown, opts: { sized?: boolean } = {}): CheckedPayload {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new PayloadError('E_OPTION', `must be a JSON object, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
-  const size = payloadBytes(data);
+  // `sized`: part of a multi-call job whose whole size readChunk checked already.
+  const size = opts.sized ? 0 : payloadBytes(data);
   if (size > MAX_PAYLOAD_BYTES) throw new PayloadError('E_OPTION', `${size} bytes, over the limit of ${MAX_PAYLOAD_BYTES} bytes`);
   const p = data as Partial<JobPayload> & Record<string, unknown>;
   for (const k of Object.keys(p)) if (!['v', 'proxy', 'descriptor', 'options'].includes(k)) throw new PayloadError('E_OPTION', `unknown field '${k}'`);

@@ -40,7 +40,7 @@ export interface LineScore {
 /** Score every non-empty, non-# line of `text` on the queue; `onResult` gets them in line order. */
 export async function scoreLinesOnQueue(
   text: string, o: FileScoreOptions,
-  q: { redis: string | RedisTarget; queue?: string; inFlight?: number; onStats?: (s: QueueStats) => void },
+  q: { redis: string | RedisTarget; queue?: string; inFlight?: number; jobSize?: number; onStats?: (s: QueueStats) => void },
   onResult: (r: LineScore) => void,
 ): Promise<{ scored: number; failed: number }> {
   const lines = text.split(/\r?\n/).map((s, i) => ({ line: i + 1, text: s.trim() })).filter((l) => l.text !== '' && !l.text.startsWith('#'));
@@ -48,7 +48,7 @@ export async function scoreLinesOnQueue(
   const runId = 's' + crypto.createHash('sha256').update(JSON.stringify({ opts, se: o.se, text })).digest('hex').slice(0, 16);
   let next = 0; // next index to hand to onResult
   // A job is removed once its line is printed (earlier ones stay for a rerun to re-attach to).
-  const client: QueueClient = await openQueueClient({ redis: q.redis, queue: q.queue, runId, coveredIteration: () => (next > 0 ? lines[next - 1]!.line : 0) });
+  const client: QueueClient = await openQueueClient({ redis: q.redis, queue: q.queue, runId, jobSize: q.jobSize, coveredIteration: () => (next > 0 ? lines[next - 1]!.line : 0) });
   const inFlight = q.inFlight ?? 1024;
   const results = new Map<number, LineScore>();
   let scored = 0;

@@ -108,10 +108,10 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   const counts = { done: 0, failed: 0, running: 0 };
 
   /** One call: its result, or throws UnrecoverableError (the candidate's fault) / Error (this worker's: retry). */
-  const call = async (data: unknown): Promise<JobResult> => {
+  const call = async (data: unknown, sized = false): Promise<JobResult> => {
     let p;
     try {
-      p = readPayload(data);
+      p = readPayload(data, { sized });
     } catch (e) {
       const z = e as PayloadError;
       throw new UnrecoverableError(failureText(z.code, z.message));
@@ -145,7 +145,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
       }
       // The calls run concurrently on the engine (its threads); a candidate's error stays its own,
       // a worker fault fails the attempt (the whole job is retried).
-      const results = await Promise.all(calls.map((c) => call(c).catch((e: Error) => {
+      const results = await Promise.all(calls.map((c) => call(c, true).catch((e: Error) => {
         if (e instanceof UnrecoverableError) return { error: e.message };
         throw e;
       })));
