@@ -46,8 +46,6 @@ class Executor {
   void absParams();
   /** Every LINEAR bias ← s · bias (s = 0: exactly 0, the state drawWeights expects). */
   void scaleBiases(double s);
-  /** Every CONV / DWCONV / LINEAR weight ← fl(s · weight) (biases and BN kept): grasp's steps along W. */
-  void scaleWeights(double s);
   /** Parameters of op i in weightGrad's layout (BN: γ = 1 then β = 0); paramSize(i) floats. */
   void readParams(size_t op, float* out) const;
   int64_t paramSize(size_t op) const;

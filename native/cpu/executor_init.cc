@@ -3,7 +3,6 @@
 // its own so that executor.cc stays about passes.
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "../common/errors.h"
 #include "../common/philox.h"
@@ -75,21 +74,6 @@ void Executor::scaleBiases(double s) {
     if (st.biasOffset < 0) continue;
     float* b = weights_.data() + st.biasOffset;
     for (int64_t c = 0; c < d_.ops[i].cout; ++c) b[c] = s == 0 ? 0.f : static_cast<float>(s * b[c]);
-  }
-}
-
-void Executor::scaleWeights(double s) {
-  // weights_ holds the (packed, zero-padded) weights and the LINEAR biases: scale it all, then put the biases back.
-  std::vector<float> biases;
-  for (size_t i = 0; i < d_.ops.size(); ++i)
-    if (steps_[i].biasOffset >= 0) biases.insert(biases.end(), weights_.data() + steps_[i].biasOffset, weights_.data() + steps_[i].biasOffset + d_.ops[i].cout);
-  float* w = weights_.data();
-  for (size_t j = 0; j < weights_.size(); ++j) w[j] = static_cast<float>(s * w[j]);
-  size_t at = 0;
-  for (size_t i = 0; i < d_.ops.size(); ++i) {
-    if (steps_[i].biasOffset < 0) continue;
-    std::copy(biases.begin() + static_cast<std::ptrdiff_t>(at), biases.begin() + static_cast<std::ptrdiff_t>(at + static_cast<size_t>(d_.ops[i].cout)), w + steps_[i].biasOffset);
-    at += static_cast<size_t>(d_.ops[i].cout);
   }
 }
 

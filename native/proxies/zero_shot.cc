@@ -80,6 +80,13 @@ void checkDataLengths(const Executor& x, const ProxyRequest& r, int64_t images, 
     fail("E_OPTION", std::string(proxy) + ": " + std::to_string(r.labels.size()) + " labels given, expected " + std::to_string(images) + " (one per image)");
 }
 
+int32_t requestLabel(const ProxyRequest& r, uint32_t repeat, int64_t at, int32_t classes) {
+  const int32_t label = r.labels.empty() ? philoxLabel(PhiloxKey::fromSeed(r.seed), repeat, at, classes) : r.labels[static_cast<size_t>(at)];
+  if (label < 0 || label >= classes)
+    fail("E_OPTION", "labels[" + std::to_string(at) + "] = " + std::to_string(label) + " is not a class in 0.." + std::to_string(classes - 1));
+  return label;
+}
+
 double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, const char* proxy) {
   const Descriptor& d = x.descriptor();
   const int64_t B = x.config().images;

@@ -50,6 +50,8 @@ void checkDataLengths(const Executor& x, const ProxyRequest& r, int64_t images, 
  * Seeds the output gradients; returns the loss.
  */
 double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, const char* proxy);
+/** Label of image `at` (of all the request's images): r.labels[at] or the Philox label stream of this repeat; E_OPTION outside 0..classes−1. */
+int32_t requestLabel(const ProxyRequest& r, uint32_t repeat, int64_t at, int32_t classes);
 /** ∂(g · Σ outputs[0]) seeded; returns Σ outputs[0] (FP64). */
 double seedSum(Executor& x, float g);
 

@@ -88,10 +88,10 @@ export const PROXY_TABLE = {
     keys: [...COMMON, 'init'], extra: [], series: ['logScore', 'logR'],
   },
   grasp: {
-    name: 'grasp', variant: 'zero-cost-nas (native Hg: 5-point difference along W)', source: `${ZC} foresight/pruners/measures/grasp.py (T = 1, one iteration)`,
-    definition: 'Σ over conv/linear weights of −W ⊙ (H g), g = ∂L/∂W, H the Hessian of L over those weights; the official code (and the float64 reference) get Hg by a double backward, the engine gets the sum −gᵀHW (H symmetric) by a 5-point central difference of g · ∇L((1 + ε)W), h = 1/16 (~1e-5 relative on nets whose BNs see many values; E_STRUCTURE where the two 3-point estimates disagree by > 1 %, e.g. an SE module\'s BN over a few images); CE, PyTorch-default init, network as trained',
+    name: 'grasp', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/grasp.py (T = 1, one iteration)`,
+    definition: 'Σ over conv/linear weights of −W ⊙ (H g), g = ∂L/∂W, H the Hessian of L over those weights; Hg exactly, by the R-operator (forward-over-reverse, float64: the number the official double backward computes); CE, PyTorch-default init, network as trained',
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
-    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss', 'gHW', 'spread'],
+    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
   },
   naswot: {
     name: 'naswot', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_NASWOT_score.py (BayesWatch nas-without-training)`,
