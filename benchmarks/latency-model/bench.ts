@@ -6,9 +6,9 @@
  * nets — tested on held-out nets.
  *
  *   zennas lut build --space hardcore --runtime onnxruntime -o benchmarks/latency-model/hardcore-ort-b1.json
- *   npx tsx benchmarks/latency-model/bench.ts --lut benchmarks/latency-model/hardcore-ort-b1.json [--nets 150] [--seed 15] [--train 0.6]
+ *   npx tsx benchmarks/latency-model/bench.ts --lut benchmarks/latency-model/hardcore-ort-b1.json [--nets 150] [--seed 15] [--train 0.6] [--repeat 30] [--iterations N]
  *
- * Writes results-<runtime>-b<batch>.json and estimate-vs-measured.svg beside this file.
+ * Writes results-<runtime>-b<batch>-<clock>-<statistic>.json and estimate-vs-measured-<clock>-<statistic>.svg beside this file.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -32,6 +32,9 @@ const NETS = Number(arg('nets', '150'));
 const SEED = Number(arg('seed', '15'));
 const TRAIN = Number(arg('train', '0.6'));
 const OUT = path.resolve(arg('out', __dirname));
+const REPEAT = Number(arg('repeat', '30'));
+/** Timed runs per whole net (default: the table's per piece). */
+const ITERATIONS = process.argv.includes('--iterations') ? Number(arg('iterations')) : undefined;
 
 interface Row { key: string; estimateMs: number; measuredMs: number; p90Ms: number; features: number[]; corrected?: number; split: 'train' | 'test' }
 
@@ -58,7 +61,7 @@ async function main() {
   const space = hardcoreLutSpace(variant);
   const ix = indexLut(lut);
   const o = { resolution: lut.meta.resolution, numClasses: lut.meta.numClasses };
-  const rt = await openLutRuntime({ runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: lut.meta.iterations, precision: lut.meta.precision, clock: lut.meta.clock });
+  const rt = await openLutRuntime({ runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: ITERATIONS ?? lut.meta.iterations, precision: lut.meta.precision, clock: lut.meta.clock });
   assertCompatible(lutContext(lut.meta), rt.context, 'the benchmark measures under the table\'s conditions');
   const rng = new Sfc32(SEED);
   const nets: HardcoreGenotype[] = [hardcoreLightest(variant), hardcoreHeaviest(variant)];
@@ -77,6 +80,12 @@ async function main() {
     rows.push({ key: hardcoreKey(g), estimateMs: estimateLatency(ix, c).ms, measuredMs: ms, p90Ms: r.p90Ms, features: blockFeatures(ix, c), split: 'test' });
     if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1}/${nets.length} nets, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0]!.toFixed(2)}\n`);
   }
+  // The noise floor: the first REPEAT nets measured again (what no model of the estimate can beat).
+  const repeat = rows.slice(0, REPEAT).map((r, i) => ({ first: r.measuredMs, again: 0, i }));
+  for (const x of repeat) {
+    const r = await rt.measure(space.net(nets[x.i]!, o));
+    x.again = lut.meta.statistic === 'min' ? r.minMs : r.medianMs;
+  }
   const load1 = os.loadavg();
   rt.close();
   // Held-out split: a seeded shuffle (the lightest and heaviest nets may land on either side).
@@ -87,27 +96,35 @@ async function main() {
   order.forEach((k, i) => { rows[k]!.split = i < nTrain ? 'train' : 'test'; });
   const train = rows.filter((r) => r.split === 'train');
   const test = rows.filter((r) => r.split === 'test');
+  // Two targets: the measured ms, and the ratio measured / estimate (errors are judged relative).
   const model = fitRidgeCv(train.map((r) => r.features), train.map((r) => r.measuredMs));
-  for (const r of rows) r.corrected = predictLatency(model, r.features);
+  const ratioModel = fitRidgeCv(train.map((r) => r.features), train.map((r) => r.measuredMs / r.estimateMs));
+  const byRatio = (r: Row) => r.estimateMs * predictLatency(ratioModel, r.features);
+  // The target with the lower cross-validated relative error on the training nets (for the ratio
+  // model, its relative error in the ratio is the relative error in ms).
+  const useRatio = ratioModel.cvError < model.cvError;
+  for (const r of rows) r.corrected = useRatio ? byRatio(r) : predictLatency(model, r.features);
   const lightest = rows[0]!, heaviest = rows[1]!;
   const result = {
     lut: path.relative(process.cwd(), LUT), space: `${lut.meta.space}/${variant}`, context: lutContext(lut.meta), resolution: o.resolution,
-    statistic: lut.meta.statistic, warmup: lut.meta.warmup, iterations: lut.meta.iterations, overhead: lut.meta.overhead, overheadMs: lut.meta.overheadMs,
+    statistic: lut.meta.statistic, warmup: lut.meta.warmup, iterations: lut.meta.iterations, netIterations: ITERATIONS ?? lut.meta.iterations, overhead: lut.meta.overhead, overheadMs: lut.meta.overheadMs,
     nets: rows.length, seed: SEED, train: train.length, test: test.length, seconds: (Date.now() - t0) / 1000,
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, loadBefore: load0, loadAfter: load1 },
     lightest: { measuredMs: lightest.measuredMs, estimateMs: lightest.estimateMs }, heaviest: { measuredMs: heaviest.measuredMs, estimateMs: heaviest.estimateMs },
     estimate: { all: errorStats(rows.map((r) => [r.estimateMs, r.measuredMs])), test: errorStats(test.map((r) => [r.estimateMs, r.measuredMs])) },
-    corrected: { model: { lambda: model.lambda, cvError: model.cvError }, train: errorStats(train.map((r) => [r.corrected!, r.measuredMs])), test: errorStats(test.map((r) => [r.corrected!, r.measuredMs])) },
+    repeatability: repeat.length ? errorStats(repeat.map((x) => [x.again, x.first])) : null,
+    corrected: { model: { target: useRatio ? 'measured/estimate' : 'measured', lambda: (useRatio ? ratioModel : model).lambda, cvError: (useRatio ? ratioModel : model).cvError }, train: errorStats(train.map((r) => [r.corrected!, r.measuredMs])), test: errorStats(test.map((r) => [r.corrected!, r.measuredMs])) },
     rows: rows.map(({ features: _f, ...r }) => r),
   };
-  const name = `results-${lut.meta.runtime}-b${lut.meta.batchSize}`;
+  const suffix = `${lut.meta.runtime}-b${lut.meta.batchSize}-${lut.meta.clock}-${lut.meta.statistic}`;
+  const name = `results-${suffix}`;
   fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(result, null, 1) + '\n');
   const lo = Math.min(...rows.map((r) => Math.min(r.measuredMs, r.estimateMs))) * 0.95;
   const hi = Math.max(...rows.map((r) => Math.max(r.measuredMs, r.estimateMs))) * 1.05;
   const series: Series[] = [
     { label: 'y = x', points: [[lo, lo], [hi, hi]], color: '#444', style: 'line' },
-    { label: '±5%', points: [[lo, lo * 1.05], [hi, hi * 1.05]], color: '#999', style: 'line', dashed: true },
-    { label: '', points: [[lo, lo * 0.95], [hi, hi * 0.95]], color: '#999', style: 'line', dashed: true },
+    { label: '+5%', points: [[lo, lo * 1.05], [hi, hi * 1.05]], color: '#999', style: 'line', dashed: true },
+    { label: '−5%', points: [[lo, lo * 0.95], [hi, hi * 0.95]], color: '#999', style: 'line', dashed: true },
     { label: 'LUT estimate (all nets)', points: rows.map((r) => [r.measuredMs, r.estimateMs] as const), color: '#1f77b4', style: 'dots', radius: 3, opacity: 0.7 },
     { label: 'corrected (held-out nets)', points: test.map((r) => [r.measuredMs, r.corrected!] as const), color: '#d62728', style: 'dots', radius: 3, opacity: 0.8 },
   ];
@@ -115,7 +132,7 @@ async function main() {
     title: `hardcore/${variant}: LUT estimate vs measured, ${lut.meta.runtime} batch ${lut.meta.batchSize}, ${lut.meta.threads} thread(s)`,
     xLabel: `measured whole-net latency (ms, ${lut.meta.statistic})`, yLabel: 'estimated latency (ms)', series, width: 720, height: 480,
   });
-  fs.writeFileSync(path.join(OUT, 'estimate-vs-measured.svg'), `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
+  fs.writeFileSync(path.join(OUT, `estimate-vs-measured-${lut.meta.clock}-${lut.meta.statistic}.svg`), `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const line = (what: string, s: ReturnType<typeof errorStats>) =>
     `${what.padEnd(28)} n=${String(s.n).padStart(3)}  median ${pct(s.medianAbsRelError)}  p95 ${pct(s.p95AbsRelError)}  max ${pct(s.maxAbsRelError)}  mean signed ${pct(s.meanSignedRelError)}  within 5%: ${pct(s.within5pct)}`;
@@ -124,8 +141,9 @@ async function main() {
     `lightest measured ${lightest.measuredMs.toFixed(3)} ms (estimate ${lightest.estimateMs.toFixed(3)}), heaviest ${heaviest.measuredMs.toFixed(3)} ms (estimate ${heaviest.estimateMs.toFixed(3)})`,
     line('LUT estimate, all nets', result.estimate.all),
     line('LUT estimate, held-out', result.estimate.test),
-    line(`corrected (ridge λ=${model.lambda}), train`, result.corrected.train),
+    line(`corrected (ridge on ${useRatio ? 'ratio' : 'ms'}, λ=${(useRatio ? ratioModel : model).lambda}), train`, result.corrected.train),
     line('corrected, held-out', result.corrected.test),
+    ...(result.repeatability ? [line('the same nets measured again', result.repeatability)] : []),
   ].join('\n') + '\n');
 }
 
