@@ -16,7 +16,7 @@ import { ZennasError } from '../src/errors';
 import { runSearch, SearchConfig } from '../src/search/evolution';
 import { searchConfig } from '../src/search/config';
 import { readCandidatesFile, readCheckpoint } from '../src/search/store';
-import { encodePayload, listWorkers, openRedis, parseRedisUrl, queueEvaluator, startWorker, WorkerHandle } from '../src/distributed';
+import { configRunId, encodePayload, listWorkers, openRedis, parseRedisUrl, queueEvaluator, startWorker, WorkerHandle } from '../src/distributed';
 import { freePort, RedisServer, redisSkipReason, startRedis } from './helpers/redis';
 import { BIN } from './helpers/cli';
 import { encodeDescriptor } from '../src/ops/descriptor';
@@ -126,6 +126,10 @@ serial('the coordinator killed with SIGKILL at random points, then --resume: the
     const last = cli([...args, '--resume', '--json']);
     t.is(await exited(last), 0, last.out());
     const config = readCheckpoint(dir).config;
+    // The jobs of the SIGKILLed sessions that a checkpoint covers were swept by the next session: none is left.
+    const redis = openRedis(parseRedisUrl(server.url).connection, 'test');
+    t.deepEqual(await redis.keys(`bull:${queue}:${configRunId(config)}-*`), []);
+    redis.disconnect();
     const reference = await cleanRun(server.url, config);
     t.deepEqual(records(dir), reference);
     // Each candidate of the result was scored by a worker once: re-proposed iterations found their jobs.

@@ -15,7 +15,7 @@ import { openEngine, SearchEngine } from '../src/search/engine-scorer';
 import { readCandidatesFile } from '../src/search/store';
 import {
   encodePayload, readPayload, parseRedisUrl, maskUrl, MAX_PAYLOAD_BYTES, queueEvaluator, startWorker, listWorkers, openRedis,
-  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine, scoreLinesOnQueue, openCommandQueue, formatQueueStats,
+  encodeNumber, decodeNumber, parseFailure, failureText, configRunId, standInScore, WorkerEngine, scoreLinesOnQueue, openCommandQueue, formatQueueStats, checkpointWatcher,
 } from '../src/distributed';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerForScoring } from '../src/model/lower';
@@ -241,17 +241,21 @@ withRedis('a resumed coordinator re-attaches to the jobs of its killed session: 
   const dir = tmp('resume');
   class Kill extends Error {}
   for (const at of [13, 37]) {
-    const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: () => 0 });
+    const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: checkpointWatcher(dir) });
     await t.throwsAsync(runSearch(cfg, {
       evaluator: ev, outDir: dir, resume: at !== 13, checkpointEveryIterations: 10,
       afterBatchWritten: (it) => { if (it >= at) throw new Kill(); },
     }), { instanceOf: Kill });
     await ev.close();
   }
-  const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: () => 0 });
+  const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: checkpointWatcher(dir) });
   await runSearch(cfg, { evaluator: ev, outDir: dir, resume: true });
   await ev.close();
   await w.close();
+  // Jobs go once a checkpoint covers them, those the killed sessions left behind included: none is left.
+  const redis = openRedis(parseRedisUrl(server.url).connection, 'test');
+  t.deepEqual(await redis.keys(`bull:resume:${ev.runId}-*`), []);
+  redis.disconnect();
   t.deepEqual(records(dir), records(reference));
   // Every candidate was scored exactly once on the worker, although iterations after each checkpoint were proposed twice.
   t.is(calls.length, scored);

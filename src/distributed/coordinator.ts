@@ -272,7 +272,7 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     });
   };
 
-  let pruning = false;
+  let pruning: Promise<void> | undefined;
   const prune = () => {
     if (pruning || consumed.length === 0) return;
     const covered = keep ? o.coveredIteration!() : Infinity;
@@ -285,11 +285,35 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     const left = consumed.filter((c) => c.iteration > covered);
     consumed.length = 0;
     consumed.push(...left);
-    pruning = true;
-    void (async () => {
-      for (const c of drop) await queue.remove(c.id).catch(() => 0);
-      pruning = false;
+    pruning = (async () => {
+      // Pipelined: ioredis sends them together.
+      await Promise.all(drop.map((c) => queue.remove(c.id).catch(() => 0)));
+      pruning = undefined;
     })();
+  };
+
+  /**
+   * Jobs of this run that a checkpoint covers but nobody will read again — those a killed
+   * session had read and not yet removed: found by their ids (`<run id>-<iteration>-…`,
+   * `<run id>-<first>x<n>-…`) and removed.
+   */
+  const sweep = async () => {
+    if (!keep) return;
+    const covered = o.coveredIteration!();
+    if (!(covered > 0)) return;
+    const prefix = `bull:${name}:${runId}-`;
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      for (const k of keys) {
+        const id = k.slice(`bull:${name}:`.length).split(':')[0]!;
+        const m = /^[A-Za-z0-9_.]+-(\d+)(?:x(\d+))?-[0-9a-f]+$/.exec(id);
+        if (m && Number(m[1]) + (m[2] ? Number(m[2]) - 1 : 0) <= covered) ids.add(id);
+      }
+    } while (cursor !== '0');
+    await Promise.all([...ids].map((id) => queue.remove(id).catch(() => 0)));
   };
 
   // Watchdog: Redis answering, missed events.
@@ -368,6 +392,9 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
       tick.push(call);
     });
   };
+  // In the background: a resumed run's first jobs come after its checkpoint, none of those is touched.
+  // (A multi-call job counts as covering first..first+n−1: one whose calls skip iterations may go early and be scored again, never wrongly.)
+  void sweep().catch(() => {});
   return {
     runId,
     display: target.display,
@@ -391,6 +418,10 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
       if (closed) return;
       closed = true;
       clearInterval(watchdog);
+      // The run's last checkpoint is written by now: drop the jobs it covers (bounded wait: Redis may be gone).
+      if (!broken) {
+        await Promise.race([(async () => { await pruning; prune(); await pruning; })().catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
+      }
       for (const p of pending.values()) for (const c of p.calls) c.reject(new ZennasError('E_CANCELLED', 'the queue evaluator was closed'));
       pending.clear();
       const quit = Promise.allSettled([queue.close(), events.close(), redis.quit()]);
