@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { Command } from 'commander';
-import { SingleBar, Presets } from 'cli-progress';
+import { startProgress } from '../progress';
 import { ZennasError } from '../../errors';
 import { getSpace } from '../../spaces';
 import { LATENCY_RUNTIMES, LatencyRuntime } from '../../latency';
@@ -83,26 +83,19 @@ tables or measurements that differ in any of them are never combined or compared
         process.stderr.write('\nzennas: stopping after the current piece; run the same command to resume (Ctrl-C again to quit now)\n');
       };
       process.on('SIGINT', onSigint);
-      const tty = f.progress && !f.json && !!process.stderr.isTTY;
-      const bar = new SingleBar({ format: 'lut [{bar}] {value}/{total} pieces | {piece} | ETA {eta_formatted}', stream: process.stderr, hideCursor: true, fps: 5, etaBuffer: 30 }, Presets.shades_classic);
-      let started = false;
-      let lastLine = 0;
+      // A bar on a terminal, a plain line every few seconds in a log (src/cli/progress.ts).
+      let bar: ReturnType<typeof startProgress> | undefined;
       const t0 = Date.now();
       const onProgress = (p: LutBuildProgress) => {
-        if (tty) {
-          if (!started) { bar.start(p.total, 0, { piece: '' }); started = true; }
-          bar.update(p.done, { piece: `${p.piece.name}${p.ms !== undefined ? ` ${p.ms.toFixed(3)} ms` : ''}` });
-        } else if (!f.json && (p.done === p.total || p.done === 1 || Date.now() - lastLine > 2000)) {
-          lastLine = Date.now();
-          process.stderr.write(`zennas: lut ${p.done}/${p.total} (${p.resumed} resumed) ${p.piece.name}${p.ms !== undefined ? ` ${p.ms.toFixed(3)} ms` : ''}\n`);
-        }
+        bar ??= startProgress({ label: 'lut build', total: p.total, unit: 'pieces', enabled: f.progress && !f.json });
+        bar.update(p.done, `${p.resumed ? `${p.resumed} resumed | ` : ''}${p.piece.name}${p.ms !== undefined ? ` ${p.ms.toFixed(3)} ms` : ''}`);
       };
       try {
         const t = await buildLut(space, runtime, {
           resolution: f.resolution, numClasses: f.numClasses, warmup: f.warmup, iterations: f.iterations, file: f.output,
           overwrite: !!f.overwrite, overhead: f.overhead as 'subtracted' | 'kept', statistic: f.statistic as 'median' | 'min', onProgress, signal: abort.signal, zennas: zennasVersion(),
         });
-        if (started) bar.stop();
+        bar?.stop();
         if (!t.complete) {
           process.stderr.write(`zennas: interrupted; ${f.output} holds ${t.entries.length} entries: run the same command to resume\n`);
           process.exitCode = 130;
@@ -118,7 +111,7 @@ tables or measurements that differ in any of them are never combined or compared
             `${t.meta.overhead === 'subtracted' ? ` (incl. the per-run overhead ${t.meta.overheadMs.toFixed(3)} ms, subtracted from every piece)` : ''}\n`,
         );
       } finally {
-        bar.stop();
+        bar?.stop();
         process.off('SIGINT', onSigint);
         runtime.close();
       }
