@@ -104,6 +104,12 @@ test('the table is checked whole: entries inside its stages, each measured once,
   const short = handTable();
   short.entries.pop();
   t.regex(t.throws(() => checkLut(short))!.message, /marked complete but holds 14 of the 15 block entries/);
+  const twice = handTable();
+  twice.fixed.push({ ...twice.fixed[0]! });
+  t.regex(t.throws(() => checkLut(twice))!.message, /fixed\[2\]: 'head' is measured twice/);
+  const stranger = handTable();
+  stranger.fixed[0] = { ...stranger.fixed[0]!, name: 'stem' };
+  t.regex(t.throws(() => checkLut(stranger))!.message, /fixed\[0\]: 'stem' is not one of the fixed pieces head, tail/);
   const noTail = handTable();
   noTail.fixed.pop();
   t.regex(t.throws(() => checkLut(noTail))!.message, /fixed part lacks tail/);

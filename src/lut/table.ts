@@ -74,6 +74,12 @@ export function checkLut(value: unknown, where = 'lut'): Lut {
     if (seen.has(k)) bad(`entries[${i}]: stage ${e.stage} position ${e.position} config ${e.config} is measured twice`);
     seen.add(k);
   }
+  const names = new Set<string>();
+  for (const [i, f] of t.fixed.entries()) {
+    if (!t.meta.fixedNames.includes(f.name)) bad(`fixed[${i}]: '${f.name}' is not one of the fixed pieces ${t.meta.fixedNames.join(', ')}`);
+    if (names.has(f.name)) bad(`fixed[${i}]: '${f.name}' is measured twice`);
+    names.add(f.name);
+  }
   if (t.complete) {
     const want = t.stages.reduce((a, s) => a + s.maxDepth, 0) * t.meta.configs.length;
     if (seen.size !== want) bad(`marked complete but holds ${seen.size} of the ${want} block entries (stages × positions × configurations)`);
