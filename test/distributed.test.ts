@@ -7,6 +7,7 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnSync } from 'child_process';
 import { Queue } from 'bullmq';
 import { ZennasError } from '../src/errors';
 import { runSearch, SearchConfig } from '../src/search/evolution';
@@ -337,4 +338,41 @@ withRedis('the command queue\'s progress line: workers (slots), queued, running,
   for (const l of stats) t.regex(l, /^queue: 1 workers \(2 slots\) \| queued \d+ \| running [0-2] \| done \d+ \| \d+\.\d cand\/s$/);
   const done = stats.map((l) => Number(/done (\d+)/.exec(l)![1]));
   t.deepEqual(done, [...done].sort((a, b) => a - b), 'done only grows');
+});
+
+/** A throw-away CA and a server certificate for 127.0.0.1 (openssl), or undefined without openssl. */
+function testCertificates(): { cert: string; key: string; ca: string } | undefined {
+  const dir = tmp('tls');
+  const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { cwd: dir, encoding: 'utf8' }).status === 0;
+  const ok = sh('openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=zennas-test-ca') &&
+    sh('openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1') &&
+    sh('printf "subjectAltName=IP:127.0.0.1\\n" > ext.cnf && openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf');
+  return ok ? { cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key'), ca: path.join(dir, 'ca.crt') } : undefined;
+}
+
+withRedis('rediss://: TLS to a Redis with a private CA (ZENNAS_REDIS_CA); an unverified certificate is one clear error', async (t) => {
+  const certs = testCertificates();
+  if (!certs) return t.pass('skipped: no openssl to make a test certificate');
+  const secure = await startRedis({ tls: certs, password: 'tls pw' });
+  const before = process.env.ZENNAS_REDIS_CA;
+  try {
+    t.regex(secure.url, /^rediss:\/\//);
+    delete process.env.ZENNAS_REDIS_CA;
+    const e = await t.throwsAsync(queueEvaluator(cifar(), { redis: secure.url, queue: 'tls' }));
+    t.is((e as ZennasError).code, 'E_BACKEND');
+    t.regex(e!.message, /^cannot reach Redis at rediss:\/\/:\*\*\*@127\.0\.0\.1:\d+: .*(self[- ]signed|certificate)/i);
+    process.env.ZENNAS_REDIS_CA = certs.ca;
+    t.truthy(parseRedisUrl(secure.url).connection.tls?.ca);
+    const w = await startWorker({ redis: secure.url, queue: 'tls', standIn: {} });
+    const cfg = cifar({ iterations: 16 });
+    const ev = await queueEvaluator(cfg, { redis: secure.url, queue: 'tls' });
+    const r = await runSearch(cfg, { evaluator: ev });
+    await ev.close();
+    await w.close();
+    t.is(r.state.counts.failed, 0);
+    t.is(w.counts.done, r.state.counts.scored);
+  } finally {
+    if (before === undefined) delete process.env.ZENNAS_REDIS_CA; else process.env.ZENNAS_REDIS_CA = before;
+    await secure.stop();
+  }
 });

@@ -3,6 +3,7 @@
  * `rediss://…` (TLS), parsed here once into the options BullMQ hands to ioredis, so that a
  * misspelt URL is an E_OPTION naming the flag before anything connects.
  */
+import * as fs from 'fs';
 import { ZennasError } from '../errors';
 
 /** What ioredis needs to connect (BullMQ `connection` option). */
@@ -12,8 +13,11 @@ export interface RedisConnection {
   db: number;
   username?: string;
   password?: string;
-  /** rediss://: TLS with the system's CA store; the certificate's name is the URL's host. */
-  tls?: { servername: string };
+  /**
+   * rediss://: TLS, the server certificate checked against the system's CAs (or the file
+   * ZENNAS_REDIS_CA names: a private CA) and the URL's host.
+   */
+  tls?: { servername?: string; ca?: Buffer };
   /** Queue commands wait for a reconnect instead of failing (BullMQ requires null for workers). */
   maxRetriesPerRequest: null;
   enableOfflineQueue: boolean;
@@ -79,11 +83,22 @@ export function parseRedisUrl(url: string, flag = '--redis', passwordFallback?: 
   // A bare IPv6 host comes as [::1]: ioredis wants it without brackets.
   const host = u.hostname.replace(/^\[(.*)\]$/, '$1');
   const tls = u.protocol === 'rediss:';
+  let ca: Buffer | undefined;
+  const caFile = process.env.ZENNAS_REDIS_CA;
+  if (tls && caFile) {
+    try {
+      ca = fs.readFileSync(caFile);
+    } catch (e) {
+      throw new ZennasError('E_IO', `ZENNAS_REDIS_CA: cannot read the CA file '${caFile}': ${(e as Error).message}`);
+    }
+  }
+  // SNI takes host names only (RFC 6066); an IP address is checked against the certificate's IP SANs.
+  const isIp = /^[\d.]+$/.test(host) || host.includes(':');
   const connection: RedisConnection = {
     host, port, db,
     ...(username !== undefined ? { username } : {}),
     ...(password !== undefined ? { password } : {}),
-    ...(tls ? { tls: { servername: host } } : {}),
+    ...(tls ? { tls: { ...(isIp ? {} : { servername: host }), ...(ca ? { ca } : {}) } } : {}),
     maxRetriesPerRequest: null,
     enableOfflineQueue: true,
     retryStrategy: (times: number) => Math.min(1000, 50 * times),

@@ -51,7 +51,9 @@ export async function connectChecked(connection: RedisConnection, name: string, 
   early.catch(() => {}); // later connection errors (after success) are the caller's to report
   redis.on('error', (e: Error & { code?: string }) => {
     lastError = e.message;
-    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(e.message) || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN') giveUp(e);
+    // A certificate that does not verify will not start to (self-signed, unknown CA, wrong name, expired).
+    const tlsRefused = typeof e.code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/.test(e.code);
+    if (/^(WRONGPASS|NOAUTH|NOPERM)/.test(e.message) || e.code === 'ENOTFOUND' || e.code === 'EAI_AGAIN' || tlsRefused) giveUp(e);
     if (e.code === 'ECONNREFUSED') {
       refusedSince ||= Date.now();
       if (Date.now() - refusedSince > 2000) giveUp(e);

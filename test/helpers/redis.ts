@@ -46,6 +46,8 @@ export interface RedisServerOptions {
   /** appendonly yes, fsync always (the restart test). */
   persistent?: boolean;
   password?: string;
+  /** TLS only (no plain port): PEM files of the server certificate, its key and the CA. */
+  tls?: { cert: string; key: string; ca: string };
 }
 
 function waitForPort(port: number, ms: number): Promise<void> {
@@ -71,7 +73,8 @@ export async function startRedis(o: RedisServerOptions = {}): Promise<RedisServe
   const port = o.port ?? (await freePort());
   const dir = o.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-redis-'));
   const args = [
-    '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no',
+    ...(o.tls ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', o.tls.cert, '--tls-key-file', o.tls.key, '--tls-ca-cert-file', o.tls.ca, '--tls-auth-clients', 'no'] : ['--port', String(port)]),
+    '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--daemonize', 'no',
     '--appendonly', o.persistent ? 'yes' : 'no', '--appendfsync', 'always', '--protected-mode', 'yes', '--loglevel', 'warning',
   ];
   if (o.password) args.push('--requirepass', o.password);
@@ -81,7 +84,7 @@ export async function startRedis(o: RedisServerOptions = {}): Promise<RedisServe
   await waitForPort(port, 10_000).catch((e) => { child.kill('SIGKILL'); throw new Error(`${(e as Error).message}: ${err}`); });
   const auth = o.password ? `:${encodeURIComponent(o.password)}@` : '';
   return {
-    port, dir, url: `redis://${auth}127.0.0.1:${port}`,
+    port, dir, url: `${o.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     async stop(s = {}) {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise<void>((r) => child.once('exit', () => r()));
