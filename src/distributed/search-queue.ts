@@ -56,7 +56,18 @@ export async function openCommandQueue<G>(config: SearchConfig, o: CommandQueueO
     redis: o.url, queue: o.queueName, runId: o.runId, jobSize: o.jobSize,
     ...(o.outDir ? { coveredIteration: checkpointWatcher(o.outDir) } : {}),
   });
-  const write = o.write ?? ((l: string) => process.stderr.write(`zennas: ${l}\n`));
+  // On a terminal the stats line rewrites itself; elsewhere (logs, pipes) one plain line each time.
+  const tty = !o.write && !!process.stderr.isTTY;
+  let open = false;
+  const write = o.write ?? ((l: string) => {
+    if (tty && l.startsWith('queue: ') && /\| done /.test(l)) {
+      process.stderr.write(`\r\x1b[Kzennas: ${l}`);
+      open = true;
+    } else {
+      process.stderr.write(`${open ? '\n' : ''}zennas: ${l}\n`);
+      open = false;
+    }
+  });
   let timer: NodeJS.Timeout | undefined;
   let busy = false;
   const tick = () => {
@@ -73,6 +84,7 @@ export async function openCommandQueue<G>(config: SearchConfig, o: CommandQueueO
     evaluator,
     async stop() {
       if (timer) clearInterval(timer);
+      if (open) process.stderr.write('\n');
       await evaluator.close();
     },
   };

@@ -18,10 +18,10 @@ export function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('serve scoring jobs from a Redis queue (BullMQ) on this machine\'s engine, for `zennas search --queue` / `zennas score --queue`')
-    .requiredOption('--redis <url>', 'redis://[:PASSWORD@]HOST:PORT[/DB], or rediss://… for TLS (password also from ZENNAS_REDIS_PASSWORD)')
+    .requiredOption('--redis <url>', 'redis://[:PASSWORD@]HOST:PORT[/DB], or rediss://… for TLS (password also from ZENNAS_REDIS_PASSWORD; a private CA from ZENNAS_REDIS_CA)')
     .option('--backend <name>', "engine of the Zen-score: 'cpu' or 'cuda' (the other proxies run on a CPU engine)", 'cpu')
     .option('-t, --threads <n>', 'engine threads, shared by the jobs running at once (default: all cores)', intOption('--threads', 1, 1024))
-    .option('-c, --concurrency <n>', 'jobs run at once', intOption('--concurrency', 1, 1024), 1)
+    .option('--concurrency <n>', 'jobs run at once', intOption('--concurrency', 1, 1024), 1)
     .option('--queue <name>', 'queue name (the search\'s --queue-name)', DEFAULT_QUEUE)
     .option('--stand-in', 'test mode: no engine; answer every valid job at once with a score hashed from the job (measures the coordinator and Redis alone)')
     .option('--stand-in-delay <ms>', 'test mode: the stand-in answers after this many ms', intOption('--stand-in-delay', 0, 86_400_000))
