@@ -112,12 +112,12 @@ test('without onnxruntime-node: E_BACKEND saying how to install it (its CPU runt
 
 test('zennas latency (issue #13 item 8): the device as search chooses it, the runner named in text and JSON, only the error without TensorRT', (t) => {
   const cpuMachine = !backends().cuda;
-  const j = zennas('latency', NET, '-b', '2', '-r', '32', '--warmup', '0', '-n', '2', '--json');
+  const j = zennas('latency', NET, '-b', '2', '-r', '32', '--warmup', '0', '-i', '2', '--json');
   t.is(j.code, 0, j.stderr);
   const r = JSON.parse(j.stdout) as { engine: string; backend: string; runtime: string; precision: string };
   if (cpuMachine) {
     t.like(r, { engine: 'zennas-cpu', backend: 'cpu', runtime: 'cpu', precision: 'fp32' });
-    const text = zennas('latency', NET, '-b', '2', '-r', '32', '--warmup', '0', '-n', '2');
+    const text = zennas('latency', NET, '-b', '2', '-r', '32', '--warmup', '0', '-i', '2');
     t.is(text.code, 0, text.stderr);
     t.regex(text.stdout, /fp32, 32×32, 2 timed after 0 warm-up, zennas CPU engine \(its own eval forward\)\n$/);
     t.notRegex(text.stdout, /CPU on cpu/);
@@ -131,9 +131,9 @@ test('zennas latency (issue #13 item 8): the device as search chooses it, the ru
   t.regex(zennas('latency', NET, '--engine', 'onnxruntime', '--backend', 'cuda').stderr, /--engine onnxruntime measures on the CPU/);
   t.regex(zennas('latency', NET, '--threads', '2').stderr, /--threads is an option of --engine onnxruntime only/);
   if (!ort.available) return;
-  const o = zennas('latency', NET, '--engine', 'onnxruntime', '-r', '32', '--warmup', '1', '-n', '3', '--threads', '2', '--json');
+  const o = zennas('latency', NET, '--engine', 'onnxruntime', '-r', '32', '--warmup', '1', '-i', '3', '--threads', '2', '--json');
   t.is(o.code, 0, o.stderr);
   t.like(JSON.parse(o.stdout), { engine: 'onnxruntime', runtime: 'onnxruntime', backend: 'cpu', batchSize: 1, threads: 2, onnxruntimeVersion: ort.version });
-  const ot = zennas('latency', NET, '--engine', 'onnxruntime', '-r', '32', '--warmup', '1', '-n', '3');
+  const ot = zennas('latency', NET, '--engine', 'onnxruntime', '-r', '32', '--warmup', '1', '-i', '3');
   t.regex(ot.stdout, /per mini-batch of 1 .*\nfp32, 32×32, 3 timed after 1 warm-up, onnxruntime \S+ \(CPU execution provider, 1 thread\) on .+\(\d+ cores?\)\n$/);
 });

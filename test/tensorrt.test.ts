@@ -269,7 +269,7 @@ test.serial('latencyBackends(): the Engine backends plus trtexec or why there is
 });
 
 test('zennas latency --engine tensorrt: JSON from trtexec, clear errors without it', (t) => {
-  const ok = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '-b', '8', '-r', '32', '--warmup', '3', '-n', '4', '--json');
+  const ok = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '-b', '8', '-r', '32', '--warmup', '3', '-i', '4', '--json');
   t.is(ok.code, 0, ok.stderr);
   const r = JSON.parse(ok.stdout) as { engine: string; meanMs: number; msPerImage: number; precision: string; tensorrtVersion: string; batchSize: number };
   t.is(r.engine, 'tensorrt');
@@ -277,7 +277,7 @@ test('zennas latency --engine tensorrt: JSON from trtexec, clear errors without 
   t.is(r.meanMs, 5.5); // computeMs 4..7 after 3 warm-up
   t.is(r.msPerImage, 5.5 / 8);
   t.is(r.tensorrtVersion, '10.3.0');
-  const text = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '-b', '8', '-r', '32', '-n', '4');
+  const text = zennasWithEnv({ ZENNAS_TRTEXEC: FAKE }, 'latency', NET, '--engine', 'tensorrt', '-b', '8', '-r', '32', '-i', '4');
   t.is(text.code, 0, text.stderr);
   t.regex(text.stdout, /TensorRT 10\.3\.0 \(trtexec\) on Fake GPU 80GB/);
   t.regex(text.stderr, /building a TensorRT engine/);
