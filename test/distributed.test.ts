@@ -218,12 +218,21 @@ withRedis('a candidate the engine refuses is recorded with the local run\'s erro
   t.true(records(local).some((r) => r.score === null && /^plan of \d+ words does not fit$/.test(r.error ?? '')));
 
   const w2 = await startWorker({ redis: server.url, queue: 'fatal', engine: flaky(true) });
-  const ev2 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', attempts: 2 });
-  const e = await t.throwsAsync(runSearch(cfg, { evaluator: ev2 }));
+  const ev2 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', attempts: 2, coveredIteration: () => 0 });
+  const fatalDir = tmp('fatal');
+  const e = await t.throwsAsync(runSearch(cfg, { evaluator: ev2, outDir: fatalDir }));
   t.is((e as ZennasError).code, 'E_NATIVE');
   t.regex(e!.message, /^plan of \d+ words does not fit$/);
   await ev2.close();
   await w2.close();
+  // Healthy workers, the run resumed: the jobs that failed because the workers broke are retried
+  // (the candidates' own failures are not), and the result is the local one.
+  const w3 = await startWorker({ redis: server.url, queue: 'fatal', engine: flaky(false) });
+  const ev3 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', coveredIteration: () => 0 });
+  await runSearch(cfg, { evaluator: ev3, outDir: fatalDir, resume: true });
+  await ev3.close();
+  await w3.close();
+  t.deepEqual(records(fatalDir), records(local));
 });
 
 withRedis('a resumed coordinator re-attaches to the jobs of its killed session: nothing is scored twice', async (t) => {

@@ -28,7 +28,7 @@ import type { SearchEngine } from '../search/engine-scorer';
 import type { SearchConfig } from '../search/types';
 import { parseRedisUrl, RedisTarget } from './connection';
 import { checkQueueName, DEFAULT_QUEUE } from './names';
-import { ChunkPayload, encodePayload, JobPayload, MAX_CHUNK_CALLS, MAX_PAYLOAD_BYTES, PAYLOAD_VERSION, parseFailure, payloadBytes, payloadHash, readResult } from './payload';
+import { ChunkPayload, encodePayload, JobPayload, MAX_CHUNK_CALLS, MAX_PAYLOAD_BYTES, PAYLOAD_VERSION, parseFailure, payloadBytes, payloadHash, readResult, WORKER_FAULTS } from './payload';
 import { connectChecked, listWorkers } from './registry';
 
 /** Settings of a queue evaluator. */
@@ -239,11 +239,15 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
   // A job id that already existed (a resumed run): it may be finished already.
   events.on('duplicated', ({ jobId: id }) => {
     const p = pending.get(id);
-    if (p) void lookUp([p]);
+    if (p) void lookUp([p], true);
   });
 
-  /** Read jobs' states directly: finished ones settle, missing ones are added again. */
-  const lookUp = async (ps: Pending[]) => {
+  /**
+   * Read jobs' states directly: finished ones settle, missing ones are added again. `reattach`: a
+   * job of an earlier session — one that failed because its workers broke (not because of its
+   * candidate) is retried now rather than failing this session too.
+   */
+  const lookUp = async (ps: Pending[], reattach = false) => {
     for (const p of ps) {
       if (!pending.has(p.id)) continue;
       let job: Job | undefined;
@@ -260,7 +264,11 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
       }
       const state = await job.getState().catch(() => 'unknown');
       if (state === 'completed') completed(p.id, job.returnvalue);
-      else if (state === 'failed') failed(p.id, job.failedReason);
+      else if (state === 'failed') {
+        const code = parseFailure(job.failedReason ?? '').code;
+        if (reattach && (code === undefined || WORKER_FAULTS.has(code))) await job.retry('failed').catch(() => {});
+        else failed(p.id, job.failedReason);
+      }
     }
   };
 

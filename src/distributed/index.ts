@@ -4,7 +4,7 @@ export type { RedisConnection, RedisTarget } from './connection';
 export { DEFAULT_QUEUE, checkQueueName } from './names';
 export {
   PAYLOAD_VERSION, MAX_PAYLOAD_BYTES, MAX_CHUNK_CALLS, WORKER_PROXIES, PayloadError, encodePayload, readPayload, readChunk, isChunk, readResult, payloadBytes, payloadHash,
-  encodeNumber, decodeNumber, failureText, parseFailure, standInScore,
+  encodeNumber, decodeNumber, failureText, parseFailure, standInScore, WORKER_FAULTS,
 } from './payload';
 export type { JobPayload, ChunkPayload, CheckedPayload, JobResult } from './payload';
 export { startWorker } from './worker';

@@ -192,6 +192,9 @@ export function failureText(code: string, message: string): string {
   return `[${code}] ${message}`;
 }
 
+/** Engine errors that say the worker (not the candidate) is broken: the job is retried elsewhere. */
+export const WORKER_FAULTS: ReadonlySet<string> = new Set(['E_NATIVE', 'E_BACKEND', 'E_INTERNAL', 'E_CANCELLED']);
+
 /** Parse a job's failedReason back into (code, message); a reason without a code has code undefined. */
 export function parseFailure(reason: string): { code?: ZennasErrorCode; message: string } {
   const m = /^\[(E_[A-Z_]+)\] ([\s\S]*)$/.exec(reason);

@@ -19,11 +19,9 @@ import { isZennasError, ZennasError } from '../errors';
 import { openEngine, SearchEngine } from '../search/engine-scorer';
 import { parseRedisUrl, RedisTarget } from './connection';
 import { checkQueueName, DEFAULT_QUEUE } from './names';
-import { encodeNumber, failureText, isChunk, JobResult, PAYLOAD_VERSION, readChunk, readPayload, standInScore, PayloadError } from './payload';
+import { encodeNumber, failureText, isChunk, JobResult, PAYLOAD_VERSION, readChunk, readPayload, standInScore, PayloadError, WORKER_FAULTS } from './payload';
 import { connectChecked, removeWorker, WorkerInfo, writeHeartbeat } from './registry';
 
-/** Engine errors that say the worker (not the candidate) is broken: the job is retried elsewhere. */
-const WORKER_FAULTS: ReadonlySet<string> = new Set(['E_NATIVE', 'E_BACKEND', 'E_INTERNAL', 'E_CANCELLED']);
 
 /** The engine calls a worker makes (src/engine/engine's Engine; a fake in tests). */
 export type WorkerEngine = Pick<SearchEngine, 'zenScore' | 'run' | 'close'>;
