@@ -146,6 +146,12 @@ test('grasp: engine (exact R-operator in float64) = float64 reference within 1e-
   const x = referenceInput('input', 3, 0, 4, 3, 8);
   const b = await engine.run('grasp', d, { ...opts, labels: philoxLabels(3, 0, 4, 10), input: Float32Array.from(x.data) });
   t.deepEqual(b.scores, a.scores);
+  const one = new Engine({ threads: 1 });
+  try {
+    t.deepEqual((await one.run('grasp', d, opts)).scores, a.scores, 'the same bits on 1 and 2 threads');
+  } finally {
+    one.close();
+  }
   await t.throwsAsync(engine.run('grasp', d, { batchSize: 1, resolution: 1 }), { code: 'E_OPTION', message: /single value per channel/ });
   await t.throwsAsync(engine.run('grasp', d, { ...opts, labels: Int32Array.from([0, 1, 2, 10]) }), { code: 'E_OPTION', message: /labels\[3\] = 10 is not a class/ });
 });

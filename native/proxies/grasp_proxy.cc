@@ -46,9 +46,95 @@ ConvShape convShape(const OpDesc& o, int64_t n) {
           o.op == OpCode::Linear ? 0 : (o.kernel - 1) / 2, o.op == OpCode::DwConv};
 }
 
+/** Output columns ox whose input column ox·s − p + kx lies in [0, w): [*lo, *hi) (branch-free inner loops). */
+inline void validCols(const ConvShape& g, int64_t kx, int64_t* lo, int64_t* hi) {
+  const int64_t a = g.p - kx;  // ox·s ≥ a
+  *lo = a <= 0 ? 0 : (a + g.s - 1) / g.s;
+  const int64_t b = g.w - 1 + g.p - kx;  // ox·s ≤ b
+  *hi = b < 0 ? 0 : std::min(g.ow, b / g.s + 1);
+  if (*hi < *lo) *hi = *lo;
+}
+
+/**
+ * Image `img`'s im2col [K = cin·k²][P = oh·ow] (zeros outside the image); a 1×1 stride-1 conv (or
+ * LINEAR) reads x itself. Dense convs run as GEMMs on it, inner loops over contiguous P or K.
+ */
+const double* im2col(const ConvShape& g, const double* x, int64_t img, std::vector<double>& buf, int64_t k0 = 0, int64_t k1 = -1) {
+  const double* in = x + img * g.cin * g.h * g.w;
+  const int64_t kk = g.k * g.k, P = g.oh * g.ow;
+  if (k1 < 0) k1 = g.cin * kk;
+  if (g.k == 1 && g.s == 1) return in + k0 * P;
+  buf.assign(static_cast<size_t>((k1 - k0) * P), 0.0);
+  for (int64_t k = k0; k < k1; ++k) {
+    const int64_t ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
+    double* row = buf.data() + (k - k0) * P;
+    int64_t lo, hi;
+    validCols(g, kx, &lo, &hi);
+    for (int64_t oy = 0; oy < g.oh; ++oy) {
+      const int64_t iy = oy * g.s - g.p + ky;
+      if (iy < 0 || iy >= g.h) continue;
+      const double* src = in + (ci * g.h + iy) * g.w;
+      for (int64_t ox = lo; ox < hi; ++ox) row[oy * g.ow + ox] = src[ox * g.s + kx - g.p];
+    }
+  }
+  return buf.data();
+}
+
+/** Σ a[q]·b[q], four running sums (a fixed order, and not one long dependency chain). */
+inline double dot4(const double* a, const double* b, int64_t n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t q = 0;
+  for (; q + 4 <= n; q += 4) { s0 += a[q] * b[q]; s1 += a[q + 1] * b[q + 1]; s2 += a[q + 2] * b[q + 2]; s3 += a[q + 3] * b[q + 3]; }
+  for (; q < n; ++q) s0 += a[q] * b[q];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/** dx_img += col2im(dcol). */
+void col2imAdd(const ConvShape& g, const double* dcol, double* dx, int64_t img) {
+  double* out = dx + img * g.cin * g.h * g.w;
+  const int64_t P = g.oh * g.ow;
+  if (g.k == 1 && g.s == 1) {
+    for (int64_t j = 0; j < g.cin * P; ++j) out[j] += dcol[j];
+    return;
+  }
+  for (int64_t ci = 0; ci < g.cin; ++ci)
+    for (int64_t ky = 0; ky < g.k; ++ky)
+      for (int64_t kx = 0; kx < g.k; ++kx) {
+        const double* row = dcol + ((ci * g.k + ky) * g.k + kx) * P;
+        int64_t lo, hi;
+        validCols(g, kx, &lo, &hi);
+        for (int64_t oy = 0; oy < g.oh; ++oy) {
+          const int64_t iy = oy * g.s - g.p + ky;
+          if (iy < 0 || iy >= g.h) continue;
+          double* dst = out + (ci * g.h + iy) * g.w;
+          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.s + kx - g.p] += row[oy * g.ow + ox];
+        }
+      }
+}
+
+/** Fixed blocks of im2col rows for the weight gradient (independent of the thread count: the sums' order is fixed). */
+constexpr int64_t kWeightBlocks = 8;
+
 /** y (+)= conv(x, W) (dense OIHW or depthwise [C][k][k]); parallel over (image, output channel). */
 void convFwd(const ConvShape& g, const double* x, const double* W, double* y, ThreadPool& pool) {
   const int64_t kk = g.k * g.k;
+  if (!g.dw) {  // y_img[co][p] += Σ_k W[co][k] col[k][p]
+    const int64_t K = g.cin * kk, P = g.oh * g.ow;
+    pool.parallelFor(g.n, [&](int64_t img, int, float*) {
+      std::vector<double> buf;
+      const double* col = im2col(g, x, img, buf);
+      for (int64_t co = 0; co < g.cout; ++co) {
+        double* o = y + (img * g.cout + co) * P;
+        for (int64_t k = 0; k < K; ++k) {
+          const double a = W[co * K + k];
+          if (a == 0) continue;
+          const double* b = col + k * P;
+          for (int64_t q = 0; q < P; ++q) o[q] += a * b[q];
+        }
+      }
+    });
+    return;
+  }
   pool.parallelFor(g.n * g.cout, [&](int64_t t, int, float*) {
     const int64_t n = t / g.cout, co = t % g.cout;
     double* out = y + (n * g.cout + co) * g.oh * g.ow;
@@ -60,15 +146,18 @@ void convFwd(const ConvShape& g, const double* x, const double* W, double* y, Th
         for (int64_t kx = 0; kx < g.k; ++kx) {
           const double wv = wk[ky * g.k + kx];
           if (wv == 0) continue;
+          int64_t lo, hi;
+          validCols(g, kx, &lo, &hi);
+          const int64_t off = kx - g.p;
           for (int64_t oy = 0; oy < g.oh; ++oy) {
             const int64_t iy = oy * g.s - g.p + ky;
             if (iy < 0 || iy >= g.h) continue;
             const double* row = in + iy * g.w;
             double* o = out + oy * g.ow;
-            for (int64_t ox = 0; ox < g.ow; ++ox) {
-              const int64_t ix = ox * g.s - g.p + kx;
-              if (ix >= 0 && ix < g.w) o[ox] += wv * row[ix];
-            }
+            if (g.s == 1)
+              for (int64_t ox = lo; ox < hi; ++ox) o[ox] += wv * row[ox + off];
+            else
+              for (int64_t ox = lo; ox < hi; ++ox) o[ox] += wv * row[ox * g.s + off];
           }
         }
     }
@@ -78,6 +167,23 @@ void convFwd(const ConvShape& g, const double* x, const double* W, double* y, Th
 /** dx (+)= convᵀ(gy, W); parallel over (image, input channel). */
 void convBwdData(const ConvShape& g, const double* gy, const double* W, double* dx, ThreadPool& pool) {
   const int64_t kk = g.k * g.k;
+  if (!g.dw) {  // dcol[k][p] = Σ_co W[co][k] gy_img[co][p], then col2im
+    const int64_t K = g.cin * kk, P = g.oh * g.ow;
+    pool.parallelFor(g.n, [&](int64_t img, int, float*) {
+      std::vector<double> dcol(static_cast<size_t>(K * P), 0.0);
+      for (int64_t co = 0; co < g.cout; ++co) {
+        const double* gr = gy + (img * g.cout + co) * P;
+        for (int64_t k = 0; k < K; ++k) {
+          const double a = W[co * K + k];
+          if (a == 0) continue;
+          double* dc = dcol.data() + k * P;
+          for (int64_t q = 0; q < P; ++q) dc[q] += a * gr[q];
+        }
+      }
+      col2imAdd(g, dcol.data(), dx, img);
+    });
+    return;
+  }
   pool.parallelFor(g.n * g.cin, [&](int64_t t, int, float*) {
     const int64_t n = t / g.cin, ci = t % g.cin;
     double* d = dx + (n * g.cin + ci) * g.h * g.w;
@@ -89,15 +195,18 @@ void convBwdData(const ConvShape& g, const double* gy, const double* W, double* 
         for (int64_t kx = 0; kx < g.k; ++kx) {
           const double wv = wk[ky * g.k + kx];
           if (wv == 0) continue;
+          int64_t lo, hi;
+          validCols(g, kx, &lo, &hi);
+          const int64_t off = kx - g.p;
           for (int64_t oy = 0; oy < g.oh; ++oy) {
             const int64_t iy = oy * g.s - g.p + ky;
             if (iy < 0 || iy >= g.h) continue;
             double* row = d + iy * g.w;
             const double* o = gr + oy * g.ow;
-            for (int64_t ox = 0; ox < g.ow; ++ox) {
-              const int64_t ix = ox * g.s - g.p + kx;
-              if (ix >= 0 && ix < g.w) row[ix] += wv * o[ox];
-            }
+            if (g.s == 1)
+              for (int64_t ox = lo; ox < hi; ++ox) row[ox + off] += wv * o[ox];
+            else
+              for (int64_t ox = lo; ox < hi; ++ox) row[ox * g.s + off] += wv * o[ox];
           }
         }
     }
@@ -107,6 +216,22 @@ void convBwdData(const ConvShape& g, const double* gy, const double* W, double* 
 /** dW (+)= Σ_n,oy,ox gy · x (window); parallel over output channels. */
 void convBwdWeight(const ConvShape& g, const double* x, const double* gy, double* dW, ThreadPool& pool) {
   const int64_t kk = g.k * g.k;
+  if (!g.dw) {  // dW[co][k] += Σ_img gy_img[co] · col_img[k], per fixed block of im2col rows k
+    const int64_t K = g.cin * kk, P = g.oh * g.ow, blocks = std::min(K, kWeightBlocks);
+    pool.parallelFor(blocks, [&](int64_t b, int, float*) {
+      const int64_t k0 = K * b / blocks, k1 = K * (b + 1) / blocks;
+      std::vector<double> buf;
+      for (int64_t img = 0; img < g.n; ++img) {
+        const double* col = im2col(g, x, img, buf, k0, k1);
+        for (int64_t co = 0; co < g.cout; ++co) {
+          const double* gr = gy + (img * g.cout + co) * P;
+          double* dw = dW + co * K;
+          for (int64_t k = k0; k < k1; ++k) dw[k] += dot4(gr, col + (k - k0) * P, P);
+        }
+      }
+    });
+    return;
+  }
   pool.parallelFor(g.cout, [&](int64_t co, int, float*) {
     const int64_t c0 = g.dw ? co : 0, c1 = g.dw ? co + 1 : g.cin;
     for (int64_t ci = c0; ci < c1; ++ci) {
@@ -114,6 +239,9 @@ void convBwdWeight(const ConvShape& g, const double* x, const double* gy, double
       for (int64_t ky = 0; ky < g.k; ++ky)
         for (int64_t kx = 0; kx < g.k; ++kx) {
           double s = 0;
+          int64_t lo, hi;
+          validCols(g, kx, &lo, &hi);
+          const int64_t off = kx - g.p;
           for (int64_t n = 0; n < g.n; ++n) {
             const double* in = x + (n * g.cin + ci) * g.h * g.w;
             const double* gr = gy + (n * g.cout + co) * g.oh * g.ow;
@@ -122,10 +250,10 @@ void convBwdWeight(const ConvShape& g, const double* x, const double* gy, double
               if (iy < 0 || iy >= g.h) continue;
               const double* row = in + iy * g.w;
               const double* o = gr + oy * g.ow;
-              for (int64_t ox = 0; ox < g.ow; ++ox) {
-                const int64_t ix = ox * g.s - g.p + kx;
-                if (ix >= 0 && ix < g.w) s += o[ox] * row[ix];
-              }
+              if (g.s == 1)
+                for (int64_t ox = lo; ox < hi; ++ox) s += o[ox] * row[ox + off];
+              else
+                for (int64_t ox = lo; ox < hi; ++ox) s += o[ox] * row[ox * g.s + off];
             }
           }
           wk[ky * g.k + kx] += s;
