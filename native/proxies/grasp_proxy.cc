@@ -6,9 +6,11 @@
 // (forward-over-reverse, the same number): R{·} = d/dε (·)(W + εg) pushed through the forward pass
 // (R of every value) and the reverse pass (R of every gradient); R ∂L/∂W = Hg exactly. The executor
 // has no tangent pass, so this file runs the whole thing — forward, backward, R-forward, R-backward
-// — on its own float64 NCHW buffers with plain loops (src/reference/hvp.ts is the same algebra),
-// reading only the drawn weights and images from the plan. Exact to float64 rounding; memory ≈ three
-// float64 copies of every activation; time: plain loops (benchmarks/proxies-cpu). Series `loss`.
+// — on its own float64 NCHW buffers (src/reference/hvp.ts is the same algebra; dense convs as
+// im2col GEMMs in plain loops, depthwise direct), reading only the drawn weights and images from the
+// plan. Exact to float64 rounding and independent of the thread count; memory ≈ four float64 copies
+// of every activation; several times slower than PyTorch's float32 double backward
+// (benchmarks/proxies-cpu). Series `loss`.
 //
 // (A first version estimated −gᵀHW by a finite difference of float32 gradients along W; on the
 // Space-I CIFAR initial net at batch 64 it was 13 % off at h = 1/16 and lost to rounding below —
