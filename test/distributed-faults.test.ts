@@ -73,8 +73,8 @@ test.after.always(async () => { await server?.stop(); });
 serial('a worker killed with SIGKILL in the middle of a job: the job is retried on another worker, nothing lost or doubled', async (t) => {
   const config = cfg({ iterations: 40 });
   const reference = await cleanRun(server.url, config);
-  // Worker A takes one job and holds it for 60 s; its lock lapses 1.5 s after it dies.
-  const a = cli(['worker', '--redis', server.url, '--queue', 'kill9', '--stand-in', '--stand-in-delay', '60000', '--lock-duration', '1500', '--stalled-interval', '500']);
+  // Worker A takes one job and holds it for 60 s; its lock lapses 3 s after it dies.
+  const a = cli(['worker', '--redis', server.url, '--queue', 'kill9', '--stand-in', '--stand-in-delay', '60000', '--lock-duration', '3000', '--stalled-interval', '500']);
   const q = new Queue('kill9', { connection: parseRedisUrl(server.url).connection });
   let b: WorkerHandle | undefined;
   try {
@@ -87,7 +87,8 @@ serial('a worker killed with SIGKILL in the middle of a job: the job is retried 
     a.kill('SIGKILL');
     await exited(a);
     const logs: string[] = [];
-    b = await startWorker({ redis: server.url, queue: 'kill9', standIn: {}, concurrency: 4, lockDuration: 1500, stalledInterval: 500, onLog: (l) => logs.push(l) });
+    // B checks for stalled jobs every 0.5 s; its own locks are long, so that a loaded machine cannot stall B's jobs.
+    b = await startWorker({ redis: server.url, queue: 'kill9', standIn: {}, concurrency: 4, lockDuration: 20_000, stalledInterval: 500, onLog: (l) => logs.push(l) });
     await run;
     await ev.close();
     t.deepEqual(records(dir), reference);
