@@ -16,7 +16,7 @@
  * Plus the counted baselines of the search (src/search/proxy-scorer.ts): log10 params, log10 FLOPs
  * and 'random' (SHA-256 of seed 0 and the structure). A proxy undefined on a net (E_STRUCTURE, or
  * a non-finite value) is recorded as null with its reason. Resumable: scores.json is rewritten
- * after each net; a net already there (same id and structure) is skipped.
+ * after each net; a (net, column) already there is skipped.
  */
 import * as fs from 'fs';
 import { ZennasError } from '../../src/errors';
@@ -147,20 +147,44 @@ export interface ScoreStageOptions {
   threads?: number;
 }
 
-/** Score every net the file lacks, rewriting the file after each. */
+/**
+ * The costly columns (on 2 shared cores: tens of seconds to minutes per net): grasp's Hessian
+ * difference, gsnr's 8 batches, and the NTK of tenas (tenas_ntk and tenas_lr derive from it).
+ * Every net gets the cheap columns first, then the costly ones, so a run cut short still has the
+ * cheap proxies on every trained net (the table gives each column's number of nets).
+ */
+export const COSTLY: readonly ProxyName[] = ['grasp', 'gsnr', 'tenas', 'tenas_ntk', 'tenas_lr'];
+
+/** Score every (net, column) the file lacks, cheap columns on every net first, rewriting the file after each net. */
 export async function scoreNets(nets: readonly BenchNet[], o: ScoreStageOptions): Promise<ScoresFile> {
   const file = readScores(o.file);
-  const have = new Set(file.nets.map((n) => `${n.id}\u0000${n.structure}`));
-  const todo = nets.filter((n) => !have.has(`${n.id}\u0000${n.structure}`));
-  o.log(`score: ${nets.length - todo.length} of ${nets.length} nets already in scores.json, ${todo.length} to score`);
   const columns = scoreColumns();
+  const byKey = new Map(file.nets.map((n) => [`${n.id}\u0000${n.structure}`, n]));
+  const phases = [columns.filter((c) => !COSTLY.includes(c.proxy as ProxyName)), columns.filter((c) => COSTLY.includes(c.proxy as ProxyName))];
   const engine = new Engine({ threads: o.threads ?? 1 });
   try {
-    for (const [k, n] of todo.entries()) {
-      const t = Date.now();
-      file.nets.push(await scoreNet(engine, n, o.data, columns, o.signal));
-      writeFileAtomic(o.file, JSON.stringify(file, null, 1) + '\n');
-      o.log(`score: ${n.id} (${k + 1}/${todo.length}) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    for (const [p, phase] of phases.entries()) {
+      const todo = nets.filter((n) => phase.some((c) => !(c.key in (byKey.get(`${n.id}\u0000${n.structure}`)?.scores ?? {}))));
+      o.log(`score: ${p === 0 ? 'cheap' : 'costly'} columns (${phase.map((c) => c.key).join(', ')}): ${todo.length} of ${nets.length} nets to score`);
+      for (const [k, n] of todo.entries()) {
+        const t = Date.now();
+        const key = `${n.id}\u0000${n.structure}`;
+        let entry = byKey.get(key);
+        if (!entry) {
+          entry = { id: n.id, structure: n.structure, scores: {}, failed: {}, seconds: {} };
+          byKey.set(key, entry);
+          file.nets.push(entry);
+        }
+        // Columns derived from another run come with it: ask for the run's column when any is missing.
+        const missing = phase.filter((c) => !(c.key in entry!.scores));
+        const want = phase.filter((c) => missing.some((m) => m.key === c.key || (DERIVED[m.proxy as ProxyName]?.[0] === c.proxy && m.variant === c.variant)));
+        const r = await scoreNet(engine, n, o.data, want, o.signal);
+        Object.assign(entry.scores, r.scores);
+        Object.assign(entry.failed, r.failed);
+        Object.assign(entry.seconds, r.seconds);
+        writeFileAtomic(o.file, JSON.stringify(file, null, 1) + '\n');
+        o.log(`score: ${n.id} (${k + 1}/${todo.length}) in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+      }
     }
   } finally {
     engine.close();
