@@ -95,7 +95,7 @@ export function tauBarChart(cs: readonly ColumnCorrelation[], title: string): st
   ];
   for (const t of ticks) {
     out.push(`<line x1="${X(t)}" y1="${top - 4}" x2="${X(t)}" y2="${H - bottom}" stroke="${t === 0 ? '#333' : '#ddd'}"/>`);
-    out.push(`<text x="${X(t)}" y="${H - bottom + 14}" text-anchor="middle">${t.toFixed(1)}</text>`);
+    out.push(`<text x="${X(t)}" y="${H - bottom + 14}" text-anchor="middle">${String(+t.toFixed(2))}</text>`);
   }
   out.push(`<text x="${(left + W - right) / 2}" y="${H - 10}" text-anchor="middle">Kendall τ (oriented score vs test accuracy)</text>`);
   names.forEach((p, i) => {
