@@ -7,7 +7,7 @@
  * torch / zennas, and the relative difference of the repeat-0 scores; case by case, the JSON
  * rewritten after each. See README.md here.
  *
- *   npx tsx benchmarks/proxies-cpu/run.ts [--iterations 2] [--threads 2] [--nets spaceI,zennet1M,zennet2M] [--proxies a,b] [--json out.json]
+ *   npx tsx benchmarks/proxies-cpu/run.ts [--iterations 2] [--threads 2] [--nets spaceI,zennet1M,zennet2M] [--proxies a,b] [--json out.json [--append]]
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -52,7 +52,9 @@ async function main() {
     return { net: n, proxy: p, d, batch, images: proxyImages(spec, { batchSize: batch }) };
   }));
   const engine = new Engine({ threads });
-  const rows: Record<string, unknown>[] = [];
+  // --append: keep the rows of an earlier run in the --json file (a row of the same net and proxy is replaced).
+  let rows: Record<string, unknown>[] = [];
+  const previous = process.argv.includes('--append') && fs.existsSync(arg('json', '')) ? (JSON.parse(fs.readFileSync(arg('json', ''), 'utf8')) as { rows: Record<string, unknown>[] }).rows : [];
   let commit = 'unknown';
   try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a clone */ }
   const out = arg('json', '');
@@ -76,7 +78,9 @@ async function main() {
       threads, iterations, warmup,
       cases: [{ name: c.net.name, net: decodeDescriptor(c.d), proxy: c.proxy, batch: c.batch, resolution: RES, seed: SEED, labels: Array.from(philoxLabels(SEED, 0, c.images, CLASSES)) }],
     };
-    const tr = spawnSync(python(), [path.join(__dirname, 'bench_torch.py')], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 28 });
+    // OMP_WAIT_POLICY=PASSIVE: on an oversubscribed machine spinning OpenMP workers slow torch down
+    // 5× (measured: grad_norm on the Space-I net 1.8 s → 0.32 s); the engine's pool sleeps anyway.
+    const tr = spawnSync(python(), [path.join(__dirname, 'bench_torch.py')], { input: JSON.stringify(spec), encoding: 'utf8', maxBuffer: 1 << 28, env: { OMP_WAIT_POLICY: 'PASSIVE', ...process.env } });
     if (tr.status !== 0) throw new Error(`bench_torch.py failed:\n${tr.stderr}`);
     const torch = JSON.parse(tr.stdout) as { torch: string; threads: number; cases: { seconds: number[]; score: number }[] };
     torchVersion = torch.torch;
@@ -86,12 +90,14 @@ async function main() {
       net: c.net.name, proxy: c.proxy, batch: c.batch, images: c.images, zennasSeconds: zs, torchSeconds: ts, ratio: ts / zs,
       zennasScore: score, torchScore: t.score, scoreRelDiff: Math.abs(score - t.score) / Math.max(Math.abs(t.score), 1e-300), load: os.loadavg()[0], ...(error ? { zennasError: error } : {}),
     };
+    rows = [...previous, ...rows].filter((x) => !(x.net === row.net && x.proxy === row.proxy));
+    previous.length = 0;
     rows.push(row);
     console.log(`${row.net.padEnd(27)} ${row.proxy.padEnd(12)} ${zs.toFixed(3).padStart(9)} ${ts.toFixed(3).padStart(8)} ${(ts / zs).toFixed(2).padStart(8)}× ${row.scoreRelDiff.toExponential(1).padStart(10)}  load ${row.load.toFixed(1)}${error ? `  zennas: ${error}` : ''}`);
     const result = {
       commit, date: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} logical CPUs)`, loadAverage: { before: load0, after: os.loadavg() },
       threads, iterations, warmup, torch: torchVersion,
-      method: 'per case: zennas engine.run(proxy) (native time, weights and input drawn per call, firstRepeat = call index), then bench_torch.py (test/torch/proxies.py functions, float32; synflow/synflow_zc float64 as official; weights loaded outside the timer); median of iterations after warm-up; scores of repeat 0 compared',
+      method: 'per case: zennas engine.run(proxy) (native time, weights and input drawn per call, firstRepeat = call index), then bench_torch.py (test/torch/proxies.py functions, float32; synflow/synflow_zc float64 as official; weights loaded outside the timer; OMP_WAIT_POLICY=PASSIVE); median of iterations after warm-up; scores of repeat 0 compared',
       rows,
     };
     if (out) fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');

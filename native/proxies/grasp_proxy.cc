@@ -8,8 +8,8 @@
 // has no tangent pass, so this file runs the whole thing — forward, backward, R-forward, R-backward
 // — on its own float64 NCHW buffers (src/reference/hvp.ts is the same algebra; dense convs as
 // im2col GEMMs in plain loops, depthwise direct), reading only the drawn weights and images from the
-// plan. Exact to float64 rounding and independent of the thread count; memory ≈ four float64 copies
-// of every activation; several times slower than PyTorch's float32 double backward
+// plan. Exact to float64 rounding and independent of the thread count; memory ≈ three float64 copies
+// of every activation (refused past 60 % of the physical memory); several times slower than PyTorch's float32 double backward
 // (benchmarks/proxies-cpu). Series `loss`.
 //
 // (A first version estimated −gᵀHW by a finite difference of float32 gradients along W; on the
@@ -20,6 +20,10 @@
 #include <cstring>
 #include <limits>
 #include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 #include "zero_shot.h"
 
@@ -305,9 +309,9 @@ bool isAct(OpCode op) {
          op == OpCode::Zero;
 }
 
-/** Per BN op: x̂, s = √(σ² + ε) and (after the R-forward) R x̂, R s per channel. */
+/** Per BN op: s = √(σ² + ε) and (after the R-forward) R s per channel. x̂ and R x̂ are the BN's output value and its R (γ = 1, β = 0). */
 struct BnState {
-  Vec xhat, rxhat, sd, rsd;
+  Vec sd, rsd;
 };
 
 struct Pool2d {
@@ -400,7 +404,6 @@ class Grasp {
     const OpDesc& o = d_.ops[i];
     const int64_t C = o.in.c, hw = o.in.plane(), m = n_ * hw;
     BnState& b = bn[i];
-    b.xhat.assign(x.size(), 0);
     b.sd.assign(static_cast<size_t>(C), 0);
     pool_.parallelFor(C, [&](int64_t c, int, float*) {
       double mu = 0;
@@ -415,8 +418,7 @@ class Grasp {
       for (int64_t n = 0; n < n_; ++n)
         for (int64_t j = 0; j < hw; ++j) {
           const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          b.xhat[e] = (x[e] - mu) / s;
-          y[e] = b.xhat[e];  // γ = 1, β = 0 (the only BN state the engine draws)
+          y[e] = (x[e] - mu) / s;  // x̂: γ = 1, β = 0 (the only BN state the engine draws)
         }
     });
   }
@@ -427,12 +429,12 @@ class Grasp {
     const int64_t C = o.in.c, hw = o.in.plane();
     const double m = static_cast<double>(n_ * hw);
     BnState& b = bn[i];
-    b.rxhat.assign(rx.size(), 0);
+    const Vec& xhat = val[static_cast<size_t>(o.value)];
     b.rsd.assign(static_cast<size_t>(C), 0);
     pool_.parallelFor(C, [&](int64_t c, int, float*) {
       double rmu = 0, rs = 0;
       for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); rmu += rx[e]; rs += b.xhat[e] * rx[e]; }
+        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); rmu += rx[e]; rs += xhat[e] * rx[e]; }
       rmu /= m;
       rs /= m;
       const double s = b.sd[static_cast<size_t>(c)];
@@ -440,8 +442,7 @@ class Grasp {
       for (int64_t n = 0; n < n_; ++n)
         for (int64_t j = 0; j < hw; ++j) {
           const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          b.rxhat[e] = (rx[e] - rmu - b.xhat[e] * rs) / s;
-          ry[e] = b.rxhat[e];
+          ry[e] = (rx[e] - rmu - xhat[e] * rs) / s;  // R x̂
         }
     });
   }
@@ -585,15 +586,16 @@ class Grasp {
     const int64_t C = o.in.c, hw = o.in.plane();
     const double m = static_cast<double>(n_ * hw);
     const BnState& b = bn[i];
+    const Vec& xhat = val[static_cast<size_t>(o.value)];
     pool_.parallelFor(C, [&](int64_t c, int, float*) {
       double mg = 0, mxg = 0;
       for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); mg += gy[e]; mxg += b.xhat[e] * gy[e]; }
+        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); mg += gy[e]; mxg += xhat[e] * gy[e]; }
       mg /= m;
       mxg /= m;
       const double s = b.sd[static_cast<size_t>(c)];
       for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); dx[e] += (gy[e] - mg - b.xhat[e] * mxg) / s; }
+        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); dx[e] += (gy[e] - mg - xhat[e] * mxg) / s; }
     });
   }
 
@@ -604,25 +606,46 @@ class Grasp {
     const int64_t C = o.in.c, hw = o.in.plane();
     const double m = static_cast<double>(n_ * hw);
     const BnState& b = bn[i];
+    const Vec& xhat = val[static_cast<size_t>(o.value)];
+    const Vec& rxhat = rval[static_cast<size_t>(o.value)];
     pool_.parallelFor(C, [&](int64_t c, int, float*) {
       double mg = 0, mxg = 0, mrg = 0, mrxg = 0;
       for (int64_t n = 0; n < n_; ++n)
         for (int64_t j = 0; j < hw; ++j) {
           const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          mg += gy[e]; mxg += b.xhat[e] * gy[e]; mrg += rgy[e]; mrxg += b.rxhat[e] * gy[e] + b.xhat[e] * rgy[e];
+          mg += gy[e]; mxg += xhat[e] * gy[e]; mrg += rgy[e]; mrxg += rxhat[e] * gy[e] + xhat[e] * rgy[e];
         }
       mg /= m; mxg /= m; mrg /= m; mrxg /= m;
       const double s = b.sd[static_cast<size_t>(c)], rs = b.rsd[static_cast<size_t>(c)];
       for (int64_t n = 0; n < n_; ++n)
         for (int64_t j = 0; j < hw; ++j) {
           const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          const double a = gy[e] - mg - b.xhat[e] * mxg;
-          const double ra = rgy[e] - mrg - b.rxhat[e] * mxg - b.xhat[e] * mrxg;
+          const double a = gy[e] - mg - xhat[e] * mxg;
+          const double ra = rgy[e] - mrg - rxhat[e] * mxg - xhat[e] * mrxg;
           rdx[e] += -(rs / (s * s)) * a + ra / s;
         }
     });
   }
 };
+
+/**
+ * E_OUT_OF_MEMORY before anything is allocated when the float64 buffers (values, their R and the
+ * gradients: three copies of every activation, plus the live R gradients) would pass 60 % of the
+ * physical memory (they are outside the engine's plan budget).
+ */
+void checkMemory(const Descriptor& d, int64_t B) {
+  double elems = 0;
+  for (const Shape& s : d.valueShape) elems += static_cast<double>(s.size());
+  const double bytes = 8.0 * static_cast<double>(B) * elems * 3.5;
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+  const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (phys > 0 && bytes > 0.6 * phys)
+    fail("E_OUT_OF_MEMORY", "grasp: its float64 R-operator buffers would take " + std::to_string(bytes / (1 << 30)) + " GiB, over 60 % of the " +
+                                std::to_string(phys / (1 << 30)) + " GiB of memory; use a smaller batchSize or resolution");
+#else
+  (void)bytes;
+#endif
+}
 
 void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
   const char* name = "grasp";
@@ -636,6 +659,7 @@ void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out)
     fail("E_STRUCTURE", std::string(name) + " needs logits [classes][1][1] as the first output (a classifier head), got [" + std::to_string(zs.c) + "][" +
                             std::to_string(zs.h) + "][" + std::to_string(zs.w) + "]");
   const int64_t B = r.batch, K = zs.c;
+  checkMemory(d, B);
   ZeroBiasesOnExit restore{x};
   std::vector<double> loss;
   std::vector<float> buf;
