@@ -8,8 +8,9 @@
 // has no tangent pass, so this file runs the whole thing — forward, backward, R-forward, R-backward
 // — on its own float64 NCHW buffers (src/reference/hvp.ts is the same algebra; dense convs as
 // im2col GEMMs in plain loops, depthwise direct), reading only the drawn weights and images from the
-// plan. Exact to float64 rounding and independent of the thread count; memory ≈ three float64 copies
-// of every activation (refused past 60 % of the physical memory); several times slower than PyTorch's float32 double backward
+// plan. Exact to float64 rounding and independent of the thread count. Memory ≈ 3.5 float64 copies
+// of every activation (28 B × batch × activation values; refused past half the memory or 80 % of
+// the free memory); several times slower than PyTorch's float32 double backward
 // (benchmarks/proxies-cpu). Series `loss`.
 //
 // (A first version estimated −gᵀHW by a finite difference of float32 gradients along W; on the
@@ -630,20 +631,29 @@ class Grasp {
 
 /**
  * E_OUT_OF_MEMORY before anything is allocated when the float64 buffers (values, their R and the
- * gradients: three copies of every activation, plus the live R gradients) would pass 60 % of the
- * physical memory (they are outside the engine's plan budget).
+ * gradients: ≈ 3.5 copies of every activation, 28 bytes per activation value; ZenNet-1M at batch 64:
+ * 9.6 GiB) would pass half the physical memory or 80 % of the free memory: they are outside the
+ * engine's plan budget, and an OOM kill would take the whole process.
  */
 void checkMemory(const Descriptor& d, int64_t B) {
   double elems = 0;
   for (const Shape& s : d.valueShape) elems += static_cast<double>(s.size());
   const double bytes = 8.0 * static_cast<double>(B) * elems * 3.5;
+  auto gib = [](double b) { return std::to_string(std::round(b / (1 << 30) * 10) / 10).substr(0, 5) + " GiB"; };
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
-  const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
-  if (phys > 0 && bytes > 0.6 * phys)
-    fail("E_OUT_OF_MEMORY", "grasp: its float64 R-operator buffers would take " + std::to_string(bytes / (1 << 30)) + " GiB, over 60 % of the " +
-                                std::to_string(phys / (1 << 30)) + " GiB of memory; use a smaller batchSize or resolution");
+  const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
+  const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * page;
+#if defined(_SC_AVPHYS_PAGES)
+  const double avail = static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * page;
+#else
+  const double avail = phys;
+#endif
+  if (phys > 0 && (bytes > 0.5 * phys || bytes > 0.8 * avail))
+    fail("E_OUT_OF_MEMORY", "grasp: its float64 R-operator buffers would take " + gib(bytes) + " (28 bytes × batch × activations), over half the " + gib(phys) +
+                                " of memory or 80 % of the " + gib(avail) + " free; use a smaller batchSize or resolution");
 #else
   (void)bytes;
+  (void)gib;
 #endif
 }
 
