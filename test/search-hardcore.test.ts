@@ -159,7 +159,7 @@ test.serial('hardcore end to end on onnxruntime at 32×32: lut build, estimate, 
   if (!ort.available) { t.log(`skipped: ${ort.reason}`); t.pass(); return; }
   const dir = tmp();
   const file = path.join(dir, 'lut.json');
-  const b = zennasWithEnv({ ZENNAS_PROGRESS_SECONDS: '0.001' }, 'lut', 'build', '--space', 'hardcore', '-r', '32', '--warmup', '1', '-n', '3', '--statistic', 'min', '-o', file);
+  const b = zennasWithEnv({ ZENNAS_PROGRESS_SECONDS: '0.001' }, 'lut', 'build', '--space', 'hardcore', '-r', '32', '--warmup', '1', '-i', '3', '--statistic', 'min', '-o', file);
   t.is(b.code, 0, b.stderr);
   t.regex(b.stdout, /252 block entries \+ 2 fixed pieces of hardcore\/paper at 32×32/);
   t.regex(b.stderr, /lut build: 255\/255 pieces \| stage 5 block 0 e6k5se/, 'plain progress lines in a log');
