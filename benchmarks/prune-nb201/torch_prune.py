@@ -11,8 +11,9 @@ of every edge removed. The basic blocks use the same 3×3/2 stand-in pool as zen
 Pruned ops are skipped in the forward (no work), as TE-NAS's `if w > 0.01` does.
 
 argv: --channels 16 --cells 5 --batch-size 64 --num-batches 8 --xi 1e-8 --resolution 32
-      --seed 0 --threads 2 [--rounds R: stop after R rounds]
-stdout: one JSON object {genotype, rounds: [...], seconds, evaluations, threads}
+      --seed 0 --threads 2 [--rounds R: stop after R rounds] [--max-evaluations K: stop after K]
+stdout: one JSON object {genotype, rounds: [...], seconds, cpuSeconds, evaluations, perEvaluation:
+[{wall, cpu}], threads}; cpu = process CPU time (all threads), robust to a shared machine's load.
 """
 import argparse
 import json
@@ -105,6 +106,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=0)
+    ap.add_argument("--max-evaluations", type=int, default=0)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -113,23 +115,32 @@ def main():
     images = torch.randn(n, 3, a.resolution, a.resolution)
     labels = torch.randint(0, 10, (n,))
     mask = [[k != 0 for k in range(5)] for _ in range(6)]  # 'none' pruned first
-    t0 = time.perf_counter()
-    rounds, evaluations = [], 0
-    while any(sum(m) > 1 for m in mask):
+    t0, c0 = time.perf_counter(), time.process_time()
+    rounds, evaluations, per = [], 0, []
+
+    def timed(m):
+        w, c = time.perf_counter(), time.process_time()
+        v = gsnr(model, m, images, labels, a.batch_size, a.xi)
+        per.append({"wall": time.perf_counter() - w, "cpu": time.process_time() - c})
+        return v
+
+    stop = False
+    while any(sum(m) > 1 for m in mask) and not stop:
         tr = time.perf_counter()
-        base = gsnr(model, mask, images, labels, a.batch_size, a.xi)
+        base = timed(mask)
         evaluations += 1
         cands = []
         for e in range(6):
-            if sum(mask[e]) < 2:
+            if sum(mask[e]) < 2 or stop:
                 continue
             for k in range(5):
-                if not mask[e][k]:
+                if not mask[e][k] or stop:
                     continue
                 m = [row[:] for row in mask]
                 m[e][k] = False
-                v = gsnr(model, m, images, labels, a.batch_size, a.xi)
+                v = timed(m)
                 evaluations += 1
+                stop = bool(a.max_evaluations) and evaluations >= a.max_evaluations
                 cands.append({"edge": e, "op": OPS[k], "score": base - v})
                 print(f"torch: round {len(rounds) + 1}: {evaluations} evaluations, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
         removed = []
@@ -144,7 +155,8 @@ def main():
             break
     ops = [[OPS[k] for k in range(5) if mask[e][k]] for e in range(6)]
     g = ops if any(len(o) > 1 for o in ops) else [o[0] for o in ops]
-    json.dump({"genotype": g, "rounds": rounds, "seconds": time.perf_counter() - t0, "evaluations": evaluations, "threads": a.threads, "torch": torch.__version__}, sys.stdout)
+    json.dump({"genotype": g, "rounds": rounds, "seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0, "evaluations": evaluations,
+               "perEvaluation": per, "threads": a.threads, "torch": torch.__version__}, sys.stdout)
 
 
 if __name__ == "__main__":
