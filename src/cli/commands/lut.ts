@@ -33,7 +33,7 @@ export function registerLutCommand(program: Command): void {
     .option('--runtime <name>', `'onnxruntime' (CPU deployment runtime, default), 'cpu' (the zennas CPU engine), 'cuda' (the zennas GPU engine), 'tensorrt' (trtexec)`, 'onnxruntime')
     .option('-b, --batch-size <n>', 'images per run (default 1, HardCoRe-NAS\'s CPU protocol)', intOption('--batch-size', 1, 4096), 1)
     .option('-r, --resolution <n>', 'input resolution of the whole network', intOption('--resolution', 8, 4096), 224)
-    .option('--num-classes <n>', 'classes of the classifier (in the fixed tail)', intOption('--num-classes', 1, 1_000_000), 1000)
+    .option('-c, --num-classes <n>', 'classes of the classifier (in the fixed tail)', intOption('--num-classes', 1, 1_000_000), 1000)
     .option('-t, --threads <n>', 'onnxruntime intra-op threads / CPU engine threads', intOption('--threads', 1, 1024), 1)
     .option('--warmup <n>', 'untimed runs per piece', intOption('--warmup', 0, 100000), 10)
     .option('-i, --iterations <n>', 'timed runs per piece (the median is stored)', intOption('--iterations', 1, 100000), 50)
