@@ -13,6 +13,7 @@ import {
   ArchitectureDistribution, LatencyContext, Lut, LutChoices, LutNet, LutRuntime, LutSpace, assertCompatible, buildLut, buildPieces,
   checkLut, checkLutForSearch, estimateLatency, expectedLatency, incompatibilities, indexLut, lutContext, mergeLuts, readLut, repairChoices, writeLut,
 } from '../src/lut';
+import { blockFeatures, fitRidge, fitRidgeCv, predictLatency } from '../src/lut/correction';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-lut-'));
 
@@ -303,4 +304,30 @@ test('lut build: every piece once, overhead subtracted and counted once; resumab
   t.true((await buildLut(toySpace, fresh, { ...o, file, overwrite: true })).complete);
   t.is(fresh.calls.length, 11);
   t.is(readLut(file).meta.batchSize, 64);
+});
+
+test('ridge correction: recovers a linear law exactly, shrinks with λ, cross-validates λ on the given rows only', (t) => {
+  const rng = new Sfc32(5);
+  const X = Array.from({ length: 40 }, () => [rng.next() * 10, rng.next() * 3, rng.next()]);
+  const y = X.map(([a, b, c]) => 2 + 1.5 * a! - 0.5 * b! + 3 * c!);
+  const m = fitRidge(X, y, 1e-9);
+  for (const [i, x] of X.entries()) t.true(Math.abs(predictLatency(m, x) - y[i]!) < 1e-6, `row ${i}`);
+  t.true(Math.abs(predictLatency(m, [1, 1, 1]) - 6) < 1e-6, 'and off the training rows');
+  // A larger λ pulls the prediction towards the mean.
+  const mean = y.reduce((a, b) => a + b, 0) / y.length;
+  const big = fitRidge(X, y, 1e6);
+  t.true(Math.abs(predictLatency(big, X[0]!) - mean) < Math.abs(predictLatency(m, X[0]!) - mean));
+  const cv = fitRidgeCv(X, y);
+  t.is(cv.lambda, 1e-4, 'noise-free data: the smallest λ of the grid');
+  t.true(cv.cvError < 1e-8);
+  t.regex(t.throws(() => fitRidge([], [], 1))!.message, /need as many targets as feature rows/);
+  // The block encoding: the estimate, then per stage Σ entries, depth, #SE, #5×5, Σ expansion.
+  const lut = checkLut(handTable(CPU1, { configs: ['e3k3', 'e4k5se', 'e6k3se'] }));
+  const ix = indexLut(lut);
+  const c = { depths: [2, 3], configs: [[2, 1], [0, 2, 1]] };
+  const f = blockFeatures(ix, c);
+  t.is(f.length, 1 + 2 * 5);
+  t.true(Math.abs(f[0]! - estimateLatency(ix, c).ms) < 1e-12);
+  t.deepEqual(f.slice(2, 6), [2, 2, 1, 10]); // stage 0: depth 2, SE 2, 5×5 1, expansion 6 + 4
+  t.deepEqual(f.slice(7, 11), [3, 2, 1, 13]); // stage 1: e3k3 + e6k3se + e4k5se
 });
