@@ -130,7 +130,7 @@ test('zennas prune --space nb201 --proxy gsnr: a valid single-path genotype, par
   t.is(txt.code, 0, txt.stderr);
   t.is(txt.stderr, '');
   t.regex(txt.stdout, new RegExp(`genotype ${r.genotypeString.replace(/[|+]/g, '\\$&')}`));
-  t.regex(txt.stdout, /NAS-Bench-201 index \d+; params [\d.]+K \(\d+\), FLOPs [\d.]+M \(\d+\)/);
+  t.regex(txt.stdout, /NAS-Bench-201 index \d+; params [\d.]+[kKM]? \(\d+\), FLOPs [\d.]+[kKMG]? \(\d+\)/);
   t.regex(txt.stdout, /round 1 \([\d.]+ s\): P\(N_t\) /);
   t.regex(txt.stdout, /3 rounds, 73 evaluations|3 rounds, 57 evaluations/);
   const runs = zennas(...args, '--runs', '2', '--no-progress', '--json');
