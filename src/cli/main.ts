@@ -43,8 +43,8 @@ Structures use the PlainNet grammar of the ZenNet zoo, e.g.
 Examples:
   $ zennas zoo
   $ zennas info zennet-1M
-  $ zennas score zennet-1M --repeats 8
-  $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 2000 --out runs/cifar-1m
+  $ zennas score zennet-1M --repeats 4
+  $ zennas search --space I --budget-params 1M --max-layers 18 --iterations 100 --out runs/cifar-1m
   $ zennas latency zennet-0.1ms --backend cpu --batch-size 8 --iterations 5
   $ zennas export zennet-0.1ms -o zennet-0.1ms.onnx
 

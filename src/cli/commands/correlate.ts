@@ -44,8 +44,8 @@ export function registerCorrelateCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
 Examples:
-  $ zennas correlate --table test/fixtures/nb201/synthetic-accuracy.csv --proxy gsnr,synflow,naswot -C 4 -N 1
-  $ zennas correlate --table my-nb201-cifar10.csv --proxy all --svg-dir plots --json`)
+  $ printf 'genotype,accuracy\\n|none~0|+|none~0|none~1|+|none~0|none~1|none~2|,10\\n|skip_connect~0|+|none~0|skip_connect~1|+|none~0|none~1|skip_connect~2|,40\\n|nor_conv_1x1~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|none~1|nor_conv_1x1~2|,80\\n|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|,94\\n' > t.csv && zennas correlate --table t.csv -p synflow,naswot -C 4 -N 1 --bootstrap 100   # a made-up 4-row table
+  $ zennas correlate --table my-nb201-cifar10.csv --proxy all --svg-dir plots --json   # needs: your table (the README shows how to export one from NAS-Bench-201)`)
     .action(async (f: CorrelateFlags) => {
       const proxies = parseProxyList(f.proxy);
       if (f.space !== undefined && f.space !== 'nb201' && f.space !== 'plainnet') throw new ZennasError('E_OPTION', `--space must be 'nb201' or 'plainnet', got '${f.space}'`);

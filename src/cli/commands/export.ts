@@ -109,7 +109,7 @@ activations stay O(1) at any depth and FP16 engines do not overflow.
 
 Examples:
   $ zennas export zennet-0.1ms -o zennet-0.1ms.onnx
-  $ trtexec --onnx=zennet-0.1ms.onnx --stronglyTyped        # or: zennas latency … --engine tensorrt
+  $ trtexec --onnx=zennet-0.1ms.onnx --stronglyTyped        # needs: TensorRT (or: zennas latency … --engine tensorrt)
   $ zennas export "SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)" -r 32 -c 10 -b 64 --precision fp16 -o tiny.onnx
   $ zennas export zennet-1M -o zennet_1m.py          # a PyTorch nn.Module of the net as trained (--format pytorch)`)
     .action(async (arg: string, f: ExportFlags, cmd: Command) => {

@@ -45,10 +45,10 @@ export function registerLatencyCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
 Examples:
-  $ zennas latency test/fixtures/zennets/zennet_imagenet1k_latency01ms_res224.txt --batch-size 64 --precision fp16
-  $ zennas latency "SuperConvK3BNRELU(3,32,2,1)SuperResK3K3(32,64,2,32,2)" -r 224 -b 64 --backend cpu --json
-  $ zennas latency zennet_imagenet1k_latency05ms_res224.txt --engine tensorrt    # trtexec on PATH or ZENNAS_TRTEXEC
-  $ zennas latency zennet_imagenet1k_latency05ms_res224.txt --engine onnxruntime --threads 2   # batch 1, CPU
+  $ zennas latency zennet-0.1ms --backend cuda --batch-size 64 --precision fp16   # needs: a GPU (the paper's setting)
+  $ zennas latency "SuperConvK3BNRELU(3,32,2,1)SuperResK3K3(32,64,2,32,2)" -r 224 -b 8 --backend cpu --json
+  $ zennas latency zennet-0.5ms --engine onnxruntime --threads 2 --warmup 2 -i 10   # batch 1, CPU
+  $ zennas latency zennet-0.5ms --engine tensorrt    # needs: TensorRT (trtexec on PATH or ZENNAS_TRTEXEC) and a GPU
 
 Budgets and results are per mini-batch; the paper's "ZenNet-0.5ms" is 0.5 ms per image at
 batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)

@@ -47,9 +47,10 @@ export function registerLutCommand(program: Command): void {
     .option('--json', 'print the finished table\'s meta as JSON')
     .addHelpText('after', `
 Examples:
-  $ zennas lut build --space hardcore --runtime onnxruntime -o hardcore-ort-b1.json        # batch 1, 1 thread
-  $ zennas lut build --space hardcore --variant official --runtime onnxruntime --threads 2 -o official.json
-  $ zennas lut build --space hardcore --runtime cuda --batch-size 64 -o hardcore-gpu-b64.json
+  $ zennas lut build --space hardcore --runtime onnxruntime -r 32 --warmup 1 -i 3 -o quick.json   # a quick, coarse table
+  $ zennas lut build --space hardcore --runtime onnxruntime -o hardcore-ort-b1.json   # needs: ≈ 1 min on 2 idle cores (batch 1, 1 thread, 224², 50 runs per piece)
+  $ zennas lut build --space hardcore --variant official --runtime onnxruntime --threads 2 -o official.json   # needs: ≈ 1 min on 2 idle cores
+  $ zennas lut build --space hardcore --runtime cuda --batch-size 64 -o hardcore-gpu-b64.json   # needs: a GPU
 
 Every table records its unit (ms), batch size, precision, runtime and version, threads and hardware;
 tables or measurements that differ in any of them are never combined or compared. Interrupted
@@ -122,6 +123,10 @@ tables or measurements that differ in any of them are never combined or compared
     .argument('<structure|file>', 'a structure string of the space or a file holding one')
     .requiredOption('--lut <file>', 'lut.json (zennas lut build)')
     .option('--json', 'print one JSON object')
+    .addHelpText('after', `
+Examples:
+  $ zennas lut build --space hardcore --runtime onnxruntime -r 32 --warmup 1 -i 3 -o quick.json
+  $ zennas search --space hardcore --proxy params --iterations 4 --population 2 --out hc && zennas lut estimate hc/best.txt --lut quick.json`)
     .action((arg: string, f: EstimateFlags) => {
       const t = readLut(f.lut);
       const { structure } = loadStructureArg(arg);
@@ -151,6 +156,9 @@ tables or measurements that differ in any of them are never combined or compared
     .description('What a table holds and how it was measured')
     .argument('<lut.json>')
     .option('--json', 'print its meta as JSON')
+    .addHelpText('after', `
+Examples:
+  $ zennas lut build --space hardcore --runtime onnxruntime -r 32 --warmup 1 -i 3 -o quick.json && zennas lut info quick.json`)
     .action((file: string, f: { json?: boolean }) => {
       const t = readLut(file);
       const ix = indexLut(t);

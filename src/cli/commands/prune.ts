@@ -83,9 +83,9 @@ export function registerPruneCommand(program: Command): void {
     .option('--json', 'print one JSON object (every round, every score)')
     .addHelpText('after', `
 Examples:
-  $ zennas prune --space nb201 --proxy gsnr --seed 0
-  $ zennas prune --space nb201 --algorithm tenas --seed 0 --json
-  $ zennas prune --space nb201 -C 4 -N 1 --batch-size 16 --runs 5     # a quick look, 5 seeds`)
+  $ zennas prune --space nb201 -C 4 -N 1 --batch-size 8 --num-batches 2 --runs 2     # a quick look, 2 seeds
+  $ zennas prune --space nb201 --proxy gsnr --seed 0   # needs: ≈ 35 min on 2 idle cores (ξ-GSNR's setting: C 16, N 5, 8 × 64)
+  $ zennas prune --space nb201 --algorithm tenas --seed 0 --json   # needs: ≈ 30 min on 2 idle cores`)
     .action(async (f: PruneFlags) => {
       if (f.space !== 'nb201') throw new ZennasError('E_OPTION', `--space must be 'nb201' (the DARTS space is not implemented yet), got '${f.space}'`);
       const algorithm = choice<PruneAlgorithm>('--algorithm', f.algorithm, PRUNE_ALGORITHMS);

@@ -73,9 +73,9 @@ export function registerScoreCommand(program: Command): void {
     .option('--json', 'print one JSON object: mean, std, ci95, scores, seconds')
     .addHelpText('after', `
 Examples:
-  $ zennas score zennet-1M -n 16
+  $ zennas score zennet-1M -n 4
   $ zennas score zennet-0.1ms -b 16 -n 2
-  $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 8`)
+  $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 2`)
     .action(async (arg: string, f: ScoreFlags, cmd: Command) => {
       if ((f as { queue?: string }).queue !== undefined) return scoreFileOnQueue(arg, f as never);  // --queue (commands/worker.ts)
       if ((f as { proxy?: string }).proxy !== undefined) return scoreWithProxies(arg, f as never, cmd);  // --proxy (commands/proxies.ts)

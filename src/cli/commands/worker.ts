@@ -36,9 +36,9 @@ A job whose payload is malformed, too large or names an unknown proxy, or that t
 goes on. Run one worker per machine (or per GPU, with --backend cuda and CUDA_VISIBLE_DEVICES).
 
 Examples:
-  $ zennas worker --redis redis://10.0.0.5:6379 --threads 16
-  $ ZENNAS_REDIS_PASSWORD=secret zennas worker --redis rediss://redis.internal:6380/2 --backend cuda
-  $ zennas worker --redis redis://127.0.0.1:6379 --stand-in --concurrency 64   # coordinator benchmark`)
+  $ zennas worker --redis redis://10.0.0.5:6379 --threads 16   # needs: a Redis server (one command per worker machine)
+  $ ZENNAS_REDIS_PASSWORD=secret zennas worker --redis rediss://redis.internal:6380/2 --backend cuda   # needs: a Redis server with TLS and a GPU
+  $ zennas worker --redis redis://127.0.0.1:6379 --stand-in --concurrency 64   # needs: a Redis server (a stand-in worker for the coordinator benchmark)`)
     .action(async (f: WorkerFlags) => {
       if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
       if (f.standInDelay !== undefined && !f.standIn) throw new ZennasError('E_OPTION', '--stand-in-delay needs --stand-in');

@@ -13,6 +13,10 @@ export function registerWorkersCommand(program: Command): void {
     .requiredOption('--redis <url>', 'redis://[:PASSWORD@]HOST:PORT[/DB] or rediss://… (password also from ZENNAS_REDIS_PASSWORD)')
     .option('--queue <name>', 'queue name', DEFAULT_QUEUE)
     .option('--json', 'print a JSON array')
+    .addHelpText('after', `
+Examples:
+  $ zennas workers --redis redis://10.0.0.5:6379   # needs: a Redis server with workers (zennas worker)
+  $ zennas workers --redis redis://10.0.0.5:6379 --queue cifar --json   # needs: a Redis server with workers`)
     .action(async (f: { redis: string; queue: string; json?: boolean }) => {
       const target = parseRedisUrl(f.redis, '--redis', process.env.ZENNAS_REDIS_PASSWORD);
       const queue = checkQueueName(f.queue);

@@ -19,7 +19,7 @@ those as their defaults. The structures are the official idstcv/ZenNAS ZenNet fi
 Examples:
   $ zennas zoo
   $ zennas info zennet-1M
-  $ zennas score zennet_cifar100_model_size2M_res32 -n 16`)
+  $ zennas score zennet_cifar100_model_size2M_res32 -n 2`)
     .action((f: { json?: boolean }) => {
       const rows = ZOO.map((e) => {
         const c = countModel(parseStructure(readRegularText(zooFile(e), { maxBytes: 1 << 20, what: 'zoo file' })), { resolution: e.resolution, numClasses: e.numClasses, se: e.se });
