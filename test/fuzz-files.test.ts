@@ -250,7 +250,9 @@ test.serial('two concurrent CLI --resume runs: exactly one continues, the other 
   t.is(zennas(...args, '--out', ref).code, 0);
   const dir = path.join(tmp('lock'), 'run');
   const first = spawn(process.execPath, [BIN, ...args, '--out', dir], { stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 1200));
+  // Kill it once it has checkpointed (however loaded the machine is), but well before it ends.
+  for (let i = 0; i < 600 && !fs.existsSync(path.join(dir, 'checkpoint.json')); i++) await new Promise((r) => setTimeout(r, 50));
+  await new Promise((r) => setTimeout(r, 300));
   first.kill('SIGKILL');
   await new Promise((r) => first.on('exit', r));
   t.true(fs.existsSync(path.join(dir, 'checkpoint.json')));

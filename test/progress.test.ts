@@ -35,3 +35,19 @@ test('with stderr not a TTY, a search prints a plain progress line every few sec
   for (const l of lines) t.regex(l, /^search: \d+\/3000 it \| best [-\d.]+ \| [\d.]+ cand\/s \| pop \d+ \| (ETA [\dhms…]+|done) \(\d+%, [\d.]+(us|ms|s|min) so far\)$/);
   t.notRegex(r.stderr, /\x1b\[|\r/, 'no terminal control codes in a log');
 });
+
+test('exporting a big net shows progress while its weights are drawn (plain lines in a log)', (t) => {
+  const dir = require('fs').mkdtempSync(require('path').join(require('os').tmpdir(), 'zennas-export-progress-'));
+  try {
+    // 37.8M parameters at 8×8, BN 'fresh' (no calibration forward): the weights are the work.
+    const r = spawnSync(process.execPath, [BIN, 'export', 'SuperConvK3BNRELU(3,2048,1,1)SuperConvK3BNRELU(2048,2048,1,1)', '-r', '8', '-c', '0', '--bn', 'fresh', '-o', `${dir}/big.onnx`], {
+      encoding: 'utf8', env: { ...process.env, ZENNAS_PROGRESS_SECONDS: '0.000001' },
+    });
+    t.is(r.status, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('export: drawing weights: '));
+    t.true(lines.length >= 1, r.stderr);
+    t.regex(lines[lines.length - 1]!, /^export: drawing weights: 37804032\/37804032 weights \| done \(100%, /);
+  } finally {
+    require('fs').rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -25,6 +25,17 @@ const kitPlugin = {
   name: 'zennas-device-kit',
   setup(build) {
     build.onResolve({ filter: /^ava$/ }, () => ({ path: path.join(root, 'benchmarks/device/mini-ava.ts') }));
+    // Distributed scoring (BullMQ, ioredis) is not part of the kit: the device machine has no network,
+    // and their optional requires would leave node_modules names in the bundle. The CLI's worker /
+    // --queue modules load a stub that says so if used.
+    build.onResolve({ filter: /(^|\/)distributed(\/[\w-]+)?$/ }, (args) => {
+      if (!inRepo(args.importer) || !args.path.startsWith('.')) return undefined;
+      return { path: 'zennas-distributed-stub', namespace: 'zennas-kit' };
+    });
+    build.onLoad({ filter: /^zennas-distributed-stub$/, namespace: 'zennas-kit' }, () => ({
+      contents: "module.exports = new Proxy({}, { get(_, k) { if (k === '__esModule' || typeof k === 'symbol') return undefined; throw new Error('zennas device kit: distributed scoring (zennas worker, --queue) is not part of the kit'); } });",
+      loader: 'js',
+    }));
     build.onResolve({ filter: /(^|\/)package\.json$/ }, (args) => {
       if (!inRepo(args.importer) || !args.path.startsWith('.')) return undefined;
       const direct = path.resolve(args.resolveDir, args.path);

@@ -64,7 +64,7 @@ export async function runCandidates(opts: { dryRun: boolean; log: (line: string)
     const t0 = process.hrtime.bigint();
     try {
       const r = await runSearch(config, {
-        scorer: engineScorer(engine, { batchSize: 64, resolution: 32, repeats: 1, seed: 0, mode: 'paper', alpha: 0.01, bnEps: 1e-5 }),
+        scorer: engineScorer(engine, { batchSize: 64, resolution: 32, repeats: 1, seed: config.seed, mode: 'paper', alpha: 0.01, bnEps: 1e-5 }),
         signal: AbortSignal.timeout(Math.round(share * 1000)),
       });
       const s = buildSummary(r);

@@ -29,7 +29,9 @@ import { writeReport } from './report';
 import { runRegistered } from './mini-ava';
 import { runCandidates } from './candidates';
 import * as engineModule from '../../src/engine/engine';
-import * as libraryModule from '../../src/index';
+import * as parseModule from '../../src/grammar/parse';
+import * as lowerModule from '../../src/model/lower';
+import * as descriptorModule from '../../src/ops/descriptor';
 
 /**
  * Repository modules that child processes of the tests load by path (test/cuda.test.ts runs
@@ -38,6 +40,9 @@ import * as libraryModule from '../../src/index';
  * kit's code is bundled JavaScript: nothing to transpile), so that such a child runs in the kit
  * too (run starts the stages in the kit folder, where `--import=tsx` resolves).
  */
+// 'src/index' is the part of the public API a GPU child process uses (parse, lower, encode, Engine):
+// the whole index would pull the Redis client (src/distributed) and its optional requires into the bundle.
+const libraryModule = { ...parseModule, ...lowerModule, ...descriptorModule, ...engineModule };
 export const REPO_MODULES: Record<string, unknown> = { 'src/engine/engine': engineModule, 'src/index': libraryModule };
 
 function writeStubs(kit: string): void {

@@ -52,6 +52,8 @@ export interface InferenceExportOptions {
   resolution: number;
   /** Export a scoring view (lowerForScoring's descriptor) on purpose; refused otherwise. */
   scoringView?: boolean;
+  /** Called as the weights are drawn (a 300M-parameter net takes seconds): weights drawn of total. */
+  onProgress?: (drawn: number, total: number) => void;
   /** Fixed batch size; omitted → a symbolic dimension 'batch'. */
   batchSize?: number;
   /** Element type of weights, input and output (default 'fp32'). */
@@ -87,7 +89,7 @@ export async function exportInferenceOnnx(source: BnStatisticsSource | null, des
     bnStatistics = [];
   }
   return exportOnnx(net, {
-    ...o, weights: drawWeights(net, seed), bnStatistics,
+    ...o, weights: drawWeights(net, seed, 0, options.onProgress), bnStatistics,
     metadata: {
       'zennas.weights': `Philox N(0,1), seed ${seed}, repeat 0`,
       'zennas.bn': `eval mode, folded into the preceding conv where there is one; running statistics ${bn === 'fresh' ? 'mean 0, var 1' : `of ${CALIBRATION_BATCH} N(0,1) images (seed ${seed})`}, eps ${o.bnEps}`,

@@ -19,15 +19,24 @@ export function drawnWeightCount(n: Pick<DecodedNode, 'op' | 'cin' | 'cout' | 'k
 }
 
 /** Weights of the nodes of a network, by node index (null for nodes without drawn weights). */
-export function drawWeights(net: { nodes: ReadonlyArray<Pick<DecodedNode, 'op' | 'cin' | 'cout' | 'kernel'>> }, seed: number, repeat = 0): ({ weight: Float32Array } | null)[] {
+export function drawWeights(
+  net: { nodes: ReadonlyArray<Pick<DecodedNode, 'op' | 'cin' | 'cout' | 'kernel'>> }, seed: number, repeat = 0,
+  onProgress?: (drawn: number, total: number) => void,
+): ({ weight: Float32Array } | null)[] {
   if (!Number.isSafeInteger(seed) || seed < 0) throw new ZennasError('E_OPTION', `seed must be an integer in [0, 2^53), got ${seed}`);
   const native = loadNative();
   const CHUNK = 1 << 26; // the native fill's per-call limit
+  const total = onProgress ? net.nodes.reduce((a, node) => a + drawnWeightCount(node), 0) : 0;
+  let drawn = 0;
   return net.nodes.map((node, i) => {
     const n = drawnWeightCount(node);
     if (n === 0) return null;
     const w = new Float32Array(n);
-    for (let b = 0; b < n; b += CHUNK) w.set(native._gaussian(seed, weightStream(i), repeat, b, Math.min(n, b + CHUNK)), b);
+    for (let b = 0; b < n; b += CHUNK) {
+      w.set(native._gaussian(seed, weightStream(i), repeat, b, Math.min(n, b + CHUNK)), b);
+      drawn += Math.min(n, b + CHUNK) - b;
+      onProgress?.(drawn, total);
+    }
     return { weight: w };
   });
 }

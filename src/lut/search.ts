@@ -11,6 +11,7 @@ import { repairChoices, RepairOptions } from './repair';
 import { assertCompatible, lutContext } from './table';
 import type { LutRuntime } from './runtime';
 import { LatencyContext, Lut, LutSpace, LutSpaceOptions } from './types';
+import type { FinalLatencyCheck, MeasuredCandidate } from '../search/types';
 
 /** The conditions a search's table must match (its space, options and latency batch). */
 export interface LutSearchSetting extends LutSpaceOptions {
@@ -62,33 +63,9 @@ export function lutRepair<G>(e: LutEstimator<G>, o: RepairOptions = {}): ((g: G,
   return f;
 }
 
-/** One candidate of the final measurement. */
-export interface MeasuredCandidate {
-  structure: string;
-  score: number;
-  estimateMs: number;
-  measuredMs: number;
-  p90Ms: number;
-  fits: boolean;
-}
-
-/** summary.json's `latencyCheck`: what was measured at the end and what was returned. */
-export interface LatencyCheck {
-  budgetMs: number;
-  /** The conditions of both the estimates and the measurements (the table's). */
-  context: LatencyContext;
-  /** Measured candidates in score order (the top `top`, then further down until one fits). */
-  measured: MeasuredCandidate[];
-  /** Statistic of the measured runs compared with the budget (the table's: 'median' by default). */
-  statistic: 'median' | 'min';
-  /** The returned candidate: the highest-scoring whose measured latency meets the budget; null if none. */
-  chosen: MeasuredCandidate | null;
-  /** How many of the population were measured / could have been. */
-  top: number;
-  populationSize: number;
-  /** Estimate error over the measured ones: (estimate − measured) / measured, max |·|. */
-  maxRelativeError: number | null;
-}
+/** summary.json's `latencyCheck` for a LUT search: the generic check (src/search/types.ts) under the table's conditions. */
+export type LatencyCheck = FinalLatencyCheck<LatencyContext>;
+export type { MeasuredCandidate };
 
 /** A member of the final measurement's input: a population member. */
 export interface RankedMember {

@@ -9,7 +9,7 @@ import { spaceOptions } from './loop';
 import { getSpace } from '../spaces';
 import type { ReportRunInfo } from '../report/types';
 import { Member, SearchAlgorithm, SearchConfig, SearchResult } from './types';
-import type { LatencyCheck } from '../lut/search';
+import type { FinalLatencyCheck } from './types';
 
 /** Where and how a run was made: summary.json's `run` (the report shows it). */
 export type RunInfo = ReportRunInfo;
@@ -146,7 +146,7 @@ export interface SearchSummary {
    * A hard-constrained (LUT) search's final measurement: the top candidates' estimates and
    * measured latencies side by side; `best` is then its choice (the best measured within budget).
    */
-  latencyCheck?: LatencyCheck;
+  latencyCheck?: FinalLatencyCheck;
 }
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);

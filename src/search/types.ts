@@ -1,6 +1,5 @@
 import { Budgets } from './budget';
 import { PrngState } from '../rng/sfc32';
-import type { LatencyCheck } from '../lut/search';
 
 /** What a scorer returns: the score and, optionally, the seconds spent inside the engine. */
 export interface ScoreResult {
@@ -158,7 +157,38 @@ export interface SearchResult {
    * The final latency measurement of a hard-constrained (LUT) search, when its `verify` hook ran:
    * estimates and measurements of the top candidates; `best` is then the chosen one.
    */
-  latencyCheck?: LatencyCheck;
+  latencyCheck?: FinalLatencyCheck;
 }
 
 export type { Budgets, PrngState };
+
+/** One candidate of a search's final latency measurement (a hard latency constraint, e.g. src/lut). */
+export interface MeasuredCandidate {
+  structure: string;
+  score: number;
+  estimateMs: number;
+  measuredMs: number;
+  p90Ms: number;
+  fits: boolean;
+}
+
+/**
+ * What a search's `verify` hook measured at the end and returned (summary.json's `latencyCheck`):
+ * the loop and the summary treat `context` (the measurement's conditions) as opaque.
+ */
+export interface FinalLatencyCheck<C extends object = object> {
+  budgetMs: number;
+  /** The conditions of both the estimates and the measurements (for a LUT search, the table's). */
+  context: C;
+  /** Measured candidates in score order (the top `top`, then further down until one fits). */
+  measured: MeasuredCandidate[];
+  /** Statistic of the measured runs compared with the budget ('median' by default). */
+  statistic: 'median' | 'min';
+  /** The returned candidate: the highest-scoring whose measured latency meets the budget; null if none. */
+  chosen: MeasuredCandidate | null;
+  /** How many of the population were measured / could have been. */
+  top: number;
+  populationSize: number;
+  /** Estimate error over the measured ones: (estimate − measured) / measured, max |·|. */
+  maxRelativeError: number | null;
+}

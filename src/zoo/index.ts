@@ -64,7 +64,7 @@ export const ZOO: readonly ZooEntry[] = [
 
 /** The package's zoo/ folder (from src/zoo under tsx and from dist/src/zoo when compiled). */
 export function zooDir(): string {
-  for (const up of ['../..', '../../..']) {
+  for (const up of ['../..', '../../..', '.']) { // src/zoo, dist/src/zoo, a bundle beside zoo/
     const dir = path.resolve(__dirname, up, 'zoo');
     if (fs.existsSync(path.join(dir, ZOO[0]!.file))) return dir;
   }

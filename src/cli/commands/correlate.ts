@@ -35,7 +35,7 @@ export function registerCorrelateCommand(program: Command): void {
     .option('-r, --resolution <n>', 'input resolution', engineIntOption('--resolution', 'resolution'), 32)
     .option('-C, --channels <n>', 'nb201: channels C (default 16)', intOption('--channels', 1, 4096))
     .option('-N, --cells <n>', 'nb201: cells per stage N (default 5)', intOption('--cells', 1, 64))
-    .option('--num-classes <n>', 'classes of the classifier (default 10)', intOption('--num-classes', 1, 65536))
+    .option('-c, --num-classes <n>', 'classes of the classifier (default 10)', intOption('--num-classes', 1, 65536))
     .option('--bootstrap <n>', 'bootstrap resamples of the intervals', intOption('--bootstrap', 1, 1_000_000), 1000)
     .option('--svg-dir <dir>', 'where the scatter plots go (<table name>.<proxy>.svg)', '.')
     .option('--no-svg', 'no scatter plots')

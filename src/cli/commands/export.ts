@@ -11,6 +11,7 @@ import { loadStructureArg, intOption, engineIntOption } from '../structure-input
 import { bytesText, countText } from '../format';
 import { ZennasError } from '../../errors';
 import { exportPytorch } from '../../export/pytorch';
+import { Progress, startProgress } from '../progress';
 import { DEFAULTS, structureSettings } from '../../defaults';
 import { STRUCTURE_ARG_HELP } from '../structure-input';
 import { writeFileAtomic } from '../../util/write-atomic';
@@ -132,9 +133,16 @@ Examples:
       const engine = f.bn === 'calibrated' ? new Engine({ backend: 'cpu' }) : null;
       let bytes: Uint8Array;
       try {
+        // A big net takes a while to draw and encode: progress (a bar on a terminal, plain lines in a log).
+        let bar: Progress | undefined;
         bytes = await exportInferenceOnnx(engine, descriptor, {
           resolution, batchSize: f.batchSize, precision: f.precision, bn: f.bn, seed: f.seed, bnEps, docString: text,
+          onProgress: (drawn, total) => {
+            bar ??= startProgress({ label: 'export: drawing weights', total, unit: 'weights', enabled: !f.json && total > 20e6 });
+            bar.update(drawn);
+          },
         });
+        bar?.stop();
       } finally {
         engine?.close();
       }

@@ -7,7 +7,7 @@ import { ZennasError } from '../../errors';
 import { findTrtexec, measureLatency, MeasuredLatency, MeasureLatencyOptions, onnxRuntimeStatus } from '../../latency';
 
 interface LatencyFlags {
-  batchSize?: number; resolution: number; precision?: string; warmup: number; iterations: number;
+  batchSize?: number; resolution?: number; precision?: string; warmup: number; iterations: number;
   backend?: string; engine: string; threads?: number; clock?: string; se?: boolean; json?: boolean;
 }
 
@@ -33,7 +33,7 @@ export function registerLatencyCommand(program: Command): void {
     .description('Inference latency of a structure as trained (residuals, BN folded, eval mode): mean/median/p90 ms per mini-batch, on the zennas engine (GPU when usable, else CPU), TensorRT or onnxruntime')
     .argument('<structure|file>', 'a structure string or a file holding one')
     .option('-b, --batch-size <n>', 'mini-batch size (default 64, the Zen-NAS paper\'s; 1 with --engine onnxruntime, HardCoRe-NAS\'s)', engineIntOption('--batch-size', 'batchSize'))
-    .option('-r, --resolution <n>', 'input resolution', engineIntOption('--resolution', 'resolution'), 224)
+    .option('-r, --resolution <n>', "input resolution (default: the zoo net's own, else 224, the paper's)", engineIntOption('--resolution', 'resolution'))
     .option('--precision <p>', "'fp16' (paper; default on the GPU) or 'fp32' (default and only choice on the CPU)")
     .option('--warmup <n>', 'untimed warm-up mini-batches', engineIntOption('--warmup', 'warmup'), 10)
     .option('-i, --iterations <n>', 'timed mini-batches (paper: 30)', engineIntOption('--iterations', 'iterations'), 30)
@@ -41,7 +41,8 @@ export function registerLatencyCommand(program: Command): void {
     .option('--engine <name>', "'native' (default: the zennas engine's own forward; 'cudnn' is its old name), 'tensorrt' (ONNX export timed by TensorRT's trtexec; needs TensorRT) or 'onnxruntime' (ONNX export on onnxruntime-node's CPU provider)", 'native')
     .option('-t, --threads <n>', 'onnxruntime intra-op threads (default 1)', intOption('--threads', 1, 1024))
     .option('--clock <c>', "onnxruntime: 'wall' (default, elapsed) or 'cpu' (the run's CPU time, 1 thread: unaffected by other work on the machine)")
-    .option('--se', 'insert SE modules in residual super blocks')
+    .option('--se', "insert SE modules in residual super blocks (default: the zoo net's own)")
+    .option('--no-se', 'no SE modules, even for a zoo net built with them')
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
 Examples:
@@ -67,10 +68,14 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
       if (precision !== 'fp16' && precision !== 'fp32') throw new ZennasError('E_OPTION', `--precision must be 'fp16' or 'fp32', got '${precision}'`);
       if (backend === 'cpu' && precision === 'fp16') throw new ZennasError('E_OPTION', `--precision fp16 needs the GPU; ${engineKind === 'onnxruntime' ? 'onnxruntime' : 'the CPU engine'} times fp32`);
       const batchSize = f.batchSize ?? (engineKind === 'onnxruntime' ? 1 : 64);
-      const { structure, text } = loadStructureArg(arg);
-      const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: 1000, se: !!f.se }));
+      const { structure, text, zoo } = loadStructureArg(arg);
+      // The network as trained: a zoo net with its own classes, SE and resolution; else ImageNet's (the paper's protocol).
+      const resolution = f.resolution ?? zoo?.resolution ?? 224;
+      const descriptor = encodeDescriptor(lowerAsTrained(structure, { numClasses: zoo?.numClasses ?? 1000, se: f.se ?? zoo?.se ?? false }));
+      // The measurement is one long call: on a terminal, say what runs (a log gets the result line).
+      if (!f.json && process.stderr.isTTY) process.stderr.write(`zennas: measuring ${f.warmup} warm-up + ${f.iterations} timed runs of batch ${batchSize} at ${resolution}×${resolution}…\n`);
       const opts: MeasureLatencyOptions = {
-        batchSize, resolution: f.resolution, precision, warmup: f.warmup, iterations: f.iterations, engine: engineKind,
+        batchSize, resolution, precision, warmup: f.warmup, iterations: f.iterations, engine: engineKind,
         ...(f.threads !== undefined ? { threads: f.threads } : {}),
         ...(f.clock !== undefined ? { clock: f.clock as 'wall' | 'cpu' } : {}),
       };
@@ -110,7 +115,7 @@ batch 64 on a V100 (FP16, TensorRT), i.e. 32 ms per mini-batch.`)
       process.stdout.write(
         `latency ${r.meanMs.toFixed(3)} ms per mini-batch of ${batchSize} (median ${r.medianMs.toFixed(3)}, p90 ${r.p90Ms.toFixed(3)}; ` +
           `${(r.meanMs / batchSize).toFixed(4)} ms/image, ${Math.round(r.imagesPerSecond)} images/s)\n` +
-          `${precision}, ${f.resolution}×${f.resolution}, ${f.iterations} timed after ${f.warmup} warm-up, ${runnerName(r)}\n`,
+          `${precision}, ${resolution}×${resolution}, ${f.iterations} timed after ${f.warmup} warm-up, ${runnerName(r)}\n`,
       );
     });
 }

@@ -25,6 +25,10 @@ function zennasVersion(): string {
 /** `zennas lut build | estimate | info`: latency lookup tables (src/lut). */
 export function registerLutCommand(program: Command): void {
   const lut = program.command('lut').description('Latency lookup tables: build one for a space on a runtime, estimate a net from one, show one');
+  lut.addHelpText('after', `
+Examples:
+  $ zennas lut build --space hardcore --runtime onnxruntime -r 32 --warmup 1 -i 3 -o quick.json && zennas lut info quick.json
+Run 'zennas lut <command> --help' for each command's flags and examples.`);
 
   lut.command('build')
     .description('Measure every (stage, block position, configuration) block of a space in context, and its fixed part, on one runtime; resumable')

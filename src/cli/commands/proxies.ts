@@ -21,6 +21,11 @@ function registerList(program: Command): void {
     .command('proxies')
     .description('list the zero-shot proxies: definition, variant (official code), defaults and search direction')
     .option('--json', 'print the table as JSON')
+    .addHelpText('after', `
+Examples:
+  $ zennas proxies
+  $ zennas score zennet-1M -p grad_norm,snip,synflow
+  $ zennas proxies --json`)
     .action((f: { json?: boolean }) => {
       if (f.json) {
         process.stdout.write(JSON.stringify(Object.values(PROXY_TABLE)) + '\n');

@@ -74,7 +74,7 @@ export function registerPruneCommand(program: Command): void {
     .option('--num-batches <n>', 'gsnr: gradient samples (default 8, §C.2)', intOption('--num-batches', ENGINE_OPTIONS.numBatches.min, ENGINE_OPTIONS.numBatches.max))
     .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
     .option('-r, --resolution <n>', 'xi-gsnr: input resolution (default 32)', engineIntOption('--resolution', 'resolution'))
-    .option('--num-classes <n>', 'classes of the classifier (default 10)', intOption('--num-classes', 1, 65536))
+    .option('-c, --num-classes <n>', 'classes of the classifier (default 10)', intOption('--num-classes', 1, 65536))
     .option('--none <mode>', "'prune-first' (TE-NAS: none leaves every edge before round 1) or 'search' (a candidate like any op)", 'prune-first')
     .option('--reduction-pool <name>', "stand-in for the basic block's 2×2 average-pool shortcut: 'avg3' (3×3/2, padding excluded) or 'subsample'", 'avg3')
     .option('--residuals <mode>', "'keep' (the net as defined) or 'remove' (skip edges → none, no basic-block shortcut)", 'keep')

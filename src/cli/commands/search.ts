@@ -18,6 +18,7 @@ import { engineLatencySource, openEngine, SearchEngine } from '../../search/engi
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
 import { loadStructureArg, engineIntOption } from '../structure-input';
 import { formatLatencyCheck, lutSearchSetup } from '../../lut/search-setup';
+import type { LatencyCheck } from '../../lut/search';
 import { Progress, startProgress } from '../progress';
 import { applyConfigFile, givenByUser } from '../config-file';
 import { countText } from '../format';
@@ -471,7 +472,8 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
     if (f.json) process.stdout.write(JSON.stringify({ ...summary, interrupted: !result.complete }) + '\n');
     else printHuman(summary, !result.complete, f.out, f.quiet);
     if (summary.latencyCheck && !f.json) {
-      const lines = formatLatencyCheck(summary.latencyCheck);
+      // Only a LUT search sets latencyCheck (its verify hook): the context is the table's.
+      const lines = formatLatencyCheck(summary.latencyCheck as LatencyCheck);
       if (lutSetup?.repair) lines.push(`repaired ${lutSetup.repair.repaired} over-budget children (greedy MCKP), ${lutSetup.repair.failed} could not be`);
       process.stdout.write(lines.join('\n') + '\n');
     }
