@@ -69,6 +69,8 @@ test('a structure without settings gets the one table of defaults (CIFAR: 32×32
   t.is(score.batchSize, DEFAULTS.batchSize);
   t.is(DEFAULTS.resolution, 32);
   t.is(DEFAULTS.batchSize, 64);
+  // The API counts with the same default classes as the CLI.
+  t.is(countModel(parseStructure(s), { resolution: 32 }).params, info.params);
 });
 
 test("'-' reads the structure from stdin; files and stdin may hold # comments and blank lines", (t) => {

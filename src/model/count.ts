@@ -1,3 +1,4 @@
+import { DEFAULTS } from '../defaults';
 import { Structure } from '../grammar/ast';
 import { blockName, formatBlock } from '../grammar/format';
 import { blockChannels } from '../grammar/parse';
@@ -14,7 +15,7 @@ const countOptionsSchema = object({
 export interface CountOptions {
   /** Square input resolution (e.g. 32 for CIFAR, 224 for ImageNet). */
   resolution: number;
-  /** Classes of the GAP + Linear head the model appends (0 = no head). Default 1000. */
+  /** Classes of the GAP + Linear head the model appends (0 = no head). Default: DEFAULTS.numClasses (100, the CIFAR setting). */
   numClasses?: number;
   /** Count SE modules inside residual super blocks. */
   se?: boolean;
@@ -57,7 +58,7 @@ export interface ModelCount {
 export function countModel(s: Structure, optsIn: CountOptions): ModelCount {
   // Read once, as plain values: a getter that throws (or returns another value later) is an E_OPTION.
   const opts = parse(countOptionsSchema, optsIn, 'E_OPTION', { prefix: 'countModel: ', path: 'options' });
-  const numClasses = opts.numClasses ?? 1000;
+  const numClasses = opts.numClasses ?? DEFAULTS.numClasses; // the one defaults table (src/defaults.ts)
   if (!Number.isInteger(numClasses) || numClasses < 0 || numClasses > 1_000_000) {
     throw new ZennasError('E_OPTION', `numClasses must be an integer in 0..1000000, got ${numClasses}`);
   }
