@@ -3,6 +3,7 @@
  * descriptor with its own input channels and feature-map size) and states the context its
  * numbers belong to (batch, precision, runtime + version, hardware, threads).
  */
+import { packageVersion } from '../util/package';
 import { ZennasError } from '../errors';
 import { Engine } from '../engine/engine';
 import { cpuDescription, LatencyRuntime, onnxRuntimeLatency, onnxRuntimeStatus, tensorRtLatency } from '../latency';
@@ -38,18 +39,10 @@ export interface LutRuntimeOptions {
   clock?: 'wall' | 'cpu';
 }
 
+/** The zennas build that measured (runtime 'cpu' / 'cuda' tables record it as their runtime version). */
 function zennasVersion(): string {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return `zennas ${(require('../../package.json') as { version: string }).version}`;
-  } catch {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      return `zennas ${(require('../../../package.json') as { version: string }).version}`; // from dist/src/lut
-    } catch {
-      return 'zennas';
-    }
-  }
+  const v = packageVersion();
+  return v === 'unknown' ? 'zennas' : `zennas ${v}`;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { packageVersion } from '../../util/package';
 import * as fs from 'fs';
 import { Command } from 'commander';
 import { startProgress } from '../progress';
@@ -17,10 +18,7 @@ interface BuildFlags {
 }
 interface EstimateFlags { lut: string; json?: boolean }
 
-function zennasVersion(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return `zennas ${(require('../../../../package.json') as { version: string }).version}`;
-}
+const zennasVersion = (): string => `zennas ${packageVersion()}`;
 
 /** `zennas lut build | estimate | info`: latency lookup tables (src/lut). */
 export function registerLutCommand(program: Command): void {
