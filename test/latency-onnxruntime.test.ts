@@ -27,7 +27,7 @@ const needsOrt = (t: { log: (m: string) => void; pass: () => void }) => {
 test('options: batch 1 by default (HardCoRe-NAS), 1 thread, 10 + 30 runs; unknown or out-of-range options name themselves', (t) => {
   const o = onnxRuntimeOptions({});
   t.like(o, { batchSize: 1, resolution: 224, warmup: 10, iterations: 30, threads: 1, bn: 'calibrated' });
-  t.regex(t.throws(() => onnxRuntimeOptions({ thread: 2 } as never))!.message, /unknown onnxruntime latency option 'thread'; valid: batchSize/);
+  t.regex(t.throws(() => onnxRuntimeOptions({ thread: 2 } as never))!.message, /unknown onnxruntime latency option 'thread' \(did you mean 'threads'\?\); valid: batchSize/);
   t.regex(t.throws(() => onnxRuntimeOptions({ Threads: 2 } as never))!.message, /did you mean 'threads'/);
   t.regex(t.throws(() => onnxRuntimeOptions({ threads: 0 }))!.message, /threads must be an integer in \[1, 1024\], got 0/);
   t.regex(t.throws(() => onnxRuntimeOptions({ bn: 'trained' as never }))!.message, /bn must be 'calibrated' or 'fresh'/);

@@ -12,7 +12,7 @@ import { ZennasError, ZennasErrorCode } from '../errors';
 import { loadCudaAddon, loadNative, NativeAddon, NativeEngine, NativeLatencyResult, NativeRunResult, NativeZenScoreResult } from './native';
 import { ALPHA_MAX, ALPHA_MIN, checkOption, ENGINE_OPTIONS, resolveOptions, Resolved } from './options';
 import { summarizeScores } from '../util/stats';
-import { checkInt, describe, optionError } from '../util/validate';
+import { checkInt, checkKnownKeys, describe, optionError } from '../util/validate';
 import { PROXY_TABLE, ProxyName, proxyImages, proxySpec } from '../proxies/table';
 import { bnToIdentity } from '../proxies/lowering';
 
@@ -319,9 +319,7 @@ export class Engine {
 
   constructor(options: EngineOptions = {}) {
     options = readOptions('Engine', options) ?? {};
-    for (const k of Object.keys(options)) {
-      if (k !== 'backend' && k !== 'threads') optionError(`unknown Engine option '${k}'${k.toLowerCase() === 'thread' ? " (did you mean 'threads'?)" : ''}; valid: backend, threads`);
-    }
+    checkKnownKeys('Engine', options, ['backend', 'threads']);
     const backend = options.backend ?? 'cpu';
     if (backend !== 'cpu' && backend !== 'cuda') optionError(`backend must be 'cpu' or 'cuda', got ${describe(backend)}`);
     if (options.threads !== undefined) checkInt('threads', options.threads, 1, 1024);

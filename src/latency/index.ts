@@ -6,9 +6,8 @@
  *
  *   const r = await measureLatency(engine, descriptor, { batchSize: 64, resolution: 224, engine: 'tensorrt' });
  */
-import { ZennasError } from '../errors';
 import { backends, type BackendsInfo, type Engine, type LatencyOptions, type LatencyResult } from '../engine/engine';
-import { describe, optionError } from '../util/validate';
+import { checkKnownKeys, describe, optionError } from '../util/validate';
 import { findTrtexec, tensorRtLatency, TensorRtLatencyOptions, TensorRtLatencyResult } from './tensorrt';
 import { onnxRuntimeLatency, OnnxRuntimeLatencyResult, onnxRuntimeStatus } from './onnxruntime';
 
@@ -75,11 +74,7 @@ function onlyFor(rest: Record<string, unknown>, keys: readonly string[], runner:
  */
 export async function measureLatency(engine: Engine | null | undefined, descriptor: Int32Array, options: MeasureLatencyOptions = {}): Promise<MeasuredLatency> {
   if (options === null || typeof options !== 'object') optionError('latency options must be an object');
-  for (const k of Object.keys(options)) {
-    if (KEYS.includes(k)) continue;
-    const near = KEYS.find((x) => x.toLowerCase() === k.toLowerCase());
-    throw new ZennasError('E_OPTION', `unknown latency option '${k}'${near ? ` (did you mean '${near}'?)` : ''}; valid: ${KEYS.join(', ')}`);
-  }
+  checkKnownKeys('latency', options, KEYS);
   const { engine: runner = 'native', ...rest } = options;
   if (!LATENCY_ENGINES.includes(runner)) optionError(`engine must be ${LATENCY_ENGINES.map((e) => `'${e}'`).join(', ')}, got ${describe(runner)}`);
   if (runner === 'tensorrt') {

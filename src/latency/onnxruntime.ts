@@ -17,7 +17,7 @@ import { BnStatisticsSource, exportInferenceOnnx } from '../export/inference';
 import { ONNX_INPUT } from '../export/onnx';
 import { decodeDescriptor } from '../ops/descriptor';
 import { latencyStats, LatencySummary } from './stats';
-import { checkInt, describe, optionError } from '../util/validate';
+import { checkInt, checkKnownKeys, describe, optionError } from '../util/validate';
 
 /** The part of onnxruntime-node's API this runner uses. */
 interface OrtTensor { readonly dims: readonly number[] }
@@ -123,11 +123,7 @@ export function cpuDescription(): string {
 /** The checked options with their defaults. */
 export function onnxRuntimeOptions(options: OnnxRuntimeLatencyOptions = {}): Required<Omit<OnnxRuntimeLatencyOptions, 'bnSource' | 'bnEps'>> & Pick<OnnxRuntimeLatencyOptions, 'bnSource' | 'bnEps'> {
   if (options === null || typeof options !== 'object') optionError('onnxruntime latency options must be an object');
-  for (const k of Object.keys(options)) {
-    if ((KEYS as readonly string[]).includes(k)) continue;
-    const near = KEYS.find((x) => x.toLowerCase() === k.toLowerCase());
-    optionError(`unknown onnxruntime latency option '${k}'${near ? ` (did you mean '${near}'?)` : ''}; valid: ${KEYS.join(', ')}`);
-  }
+  checkKnownKeys('onnxruntime latency', options, KEYS);
   const o = options;
   const bn = o.bn ?? 'calibrated';
   if (bn !== 'calibrated' && bn !== 'fresh') optionError(`bn must be 'calibrated' or 'fresh', got ${describe(bn)}`);
