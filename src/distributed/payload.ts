@@ -8,8 +8,8 @@
 import * as crypto from 'crypto';
 import { ZennasError, ZennasErrorCode } from '../errors';
 import { decodeDescriptor, HEADER_WORDS } from '../ops/descriptor';
-import { ENGINE_OPTIONS } from '../engine/options';
-import { PROXY_NAMES } from '../proxies/table';
+import { checkOption, ENGINE_OPTIONS, EngineOptionKey } from '../engine/options';
+import { PROXY_NAMES, proxySpec } from '../proxies/table';
 
 /** Version of the job format; a worker refuses any other (an old worker never misreads a new job). */
 export const PAYLOAD_VERSION = 1;
@@ -96,9 +96,10 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /**
  * Check a job's data as a worker receives it: a JSON object of at most MAX_PAYLOAD_BYTES, the
  * current version, a known proxy, a descriptor that decodes (magic, version, op codes, word
- * counts: decodeDescriptor), options that are a flat record of engine option keys. Throws a
- * PayloadError naming the field; option ranges and the graph's shapes are checked again by the
- * engine call itself (E_OPTION / E_DESCRIPTOR), before it runs anything.
+ * counts: decodeDescriptor), options that are a flat record of the engine option keys that proxy
+ * takes (its table entry), each in range (the one option table: E_OPTION as the engine says it).
+ * Throws a PayloadError naming the field; the graph's shapes are checked again by the engine
+ * call itself (E_DESCRIPTOR), before it runs anything.
  */
 export function readPayload(data: unknown, opts: { sized?: boolean } = {}): CheckedPayload {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new PayloadError('E_OPTION', `must be a JSON object, got ${data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data}`);
@@ -125,10 +126,14 @@ export function readPayload(data: unknown, opts: { sized?: boolean } = {}): Chec
   if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new PayloadError('E_OPTION', 'options must be an object');
   const keys = Object.keys(o);
   if (keys.length > MAX_OPTIONS) throw new PayloadError('E_OPTION', `options has ${keys.length} keys, at most ${MAX_OPTIONS}`);
+  // Against the proxy's table entry: only the keys it takes, each in its range (the one option table).
+  const takes = proxySpec(p.proxy)!.keys as readonly string[];
   for (const k of keys) {
     if (!Object.prototype.hasOwnProperty.call(ENGINE_OPTIONS, k)) throw new PayloadError('E_OPTION', `options.${k} is not an engine option`);
     const v = (o as Record<string, unknown>)[k];
     if (typeof v !== 'number' && typeof v !== 'string' && typeof v !== 'boolean') throw new PayloadError('E_OPTION', `options.${k} must be a number, string or boolean`);
+    if (!takes.includes(k)) throw new PayloadError('E_OPTION', `options.${k} is not an option of proxy '${p.proxy}' (it takes: ${takes.join(', ')})`);
+    checkOption(k as EngineOptionKey, v); // E_OPTION as the engine's own call would say it (the candidate's error)
   }
   return { proxy: p.proxy, descriptor: words, options: { ...(o as Record<string, number | string | boolean>) } };
 }

@@ -9,6 +9,7 @@ import { PROXY_NAMES, PROXY_TABLE, ProxySpec } from '../../proxies/table';
 import { ProxyScoreOptions, parseProxyList, scoreProxies } from '../../proxies/score';
 import { intOption, loadStructureArg } from '../structure-input';
 import { ENGINE_OPTIONS } from '../../engine/options';
+import { readImagesNpy, readLabelsNpy } from '../../util/npy';
 
 function lowering(p: ProxySpec): string {
   const head = p.lowering === 'no-residual' && p.head ? ' + GAP/Linear head' : '';
@@ -60,9 +61,10 @@ function addScoreFlags(score: Command): void {
     .option('--gsnr-mode <mode>', "gsnr: 'batch' (default), 'official' (running sums) or 'sample' (per-image gradients)");
 }
 
-interface ProxyFlags {
+export interface ProxyFlags {
   proxy: string; resolution: number; batchSize: number; repeats: number; seed: number; mode: string; threads?: number; alpha: string; bnEps: string;
   se?: boolean; backend: string; json?: boolean; numClasses?: number; init?: string; numBatches?: number; xi?: string; gsnrMode?: string;
+  data?: string; labels?: string;
 }
 
 function fmt(x: number): string {
@@ -71,16 +73,17 @@ function fmt(x: number): string {
   return a !== 0 && (a >= 1e6 || a < 1e-3) ? x.toExponential(4) : x.toFixed(4);
 }
 
-/** `zennas score <structure> --proxy …`: flags left at the score command's defaults take the proxies' defaults. */
-export async function scoreWithProxies(arg: string, f: ProxyFlags, cmd: Command): Promise<void> {
-  const names = parseProxyList(f.proxy);
-  const { text, structure } = loadStructureArg(arg);
+/**
+ * The ProxyScoreOptions of `zennas score --proxy` flags (local or --queue): flags left at the
+ * score command's defaults take the proxies' defaults (resolution 32, or the data's; each proxy's
+ * batch, init and ξ-GSNR settings from the table).
+ */
+export function proxyFlagOptions(f: Omit<ProxyFlags, 'proxy'>, cmd: Command, dataResolution?: number): ProxyScoreOptions {
   const given = (key: string) => cmd.getOptionValueSource(key) === 'cli';
   if (f.init !== undefined && f.init !== 'normal' && f.init !== 'torch') throw new ZennasError('E_OPTION', `--init must be 'normal' or 'torch', got '${f.init}'`);
   if (f.gsnrMode !== undefined && !['batch', 'official', 'sample'].includes(f.gsnrMode)) throw new ZennasError('E_OPTION', `--gsnr-mode must be 'batch', 'official' or 'sample', got '${f.gsnrMode}'`);
-  if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
-  const o: ProxyScoreOptions = {
-    resolution: given('resolution') ? f.resolution : 32,
+  return {
+    resolution: given('resolution') ? f.resolution : dataResolution ?? 32,
     repeats: f.repeats,
     seed: f.seed,
     ...(given('batchSize') ? { batchSize: f.batchSize } : {}),
@@ -94,18 +97,33 @@ export async function scoreWithProxies(arg: string, f: ProxyFlags, cmd: Command)
     numClasses: f.numClasses ?? 10,
     se: !!f.se,
   };
+}
+
+/** `zennas score <structure> --proxy …`: flags left at the score command's defaults take the proxies' defaults. */
+export async function scoreWithProxies(arg: string, f: ProxyFlags, cmd: Command): Promise<void> {
+  const names = parseProxyList(f.proxy);
+  const { text, structure } = loadStructureArg(arg);
+  if (f.backend !== 'cpu' && f.backend !== 'cuda') throw new ZennasError('E_OPTION', `--backend must be 'cpu' or 'cuda', got '${f.backend}'`);
+  // --data / --labels: read (bounded, checked) once; each proxy takes the first images of its batch.
+  const data = f.data !== undefined ? readImagesNpy(f.data) : undefined;
+  const labels = f.labels !== undefined ? readLabelsNpy(f.labels) : undefined;
+  const o: ProxyScoreOptions = { ...proxyFlagOptions(f, cmd, data?.shape[2]), ...(data ? { data } : {}), ...(labels ? { labels } : {}) };
   const engine = new Engine({ backend: f.backend as 'cpu' | 'cuda', threads: f.threads });
   try {
     const res = await scoreProxies(engine, structure, names, o);
     if (f.json) {
-      process.stdout.write(JSON.stringify({ structure: text, resolution: o.resolution, repeats: o.repeats, seed: o.seed, numClasses: o.numClasses, se: o.se, proxies: res }) + '\n');
+      process.stdout.write(JSON.stringify({
+        structure: text, resolution: o.resolution, repeats: o.repeats, seed: o.seed, numClasses: o.numClasses, se: o.se,
+        ...(f.data !== undefined ? { data: f.data } : {}), ...(f.labels !== undefined ? { labels: f.labels } : {}), proxies: res,
+      }) + '\n');
       return;
     }
     const rows = [['proxy', 'variant', 'mean', 'std', 'seconds'], ...res.map((r) => [r.proxy, r.variant, fmt(r.mean), fmt(r.std), r.seconds.toFixed(3)])];
     const width = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
     const line = (r: string[]) => r.map((v, c) => (c >= 2 ? v.padStart(width[c]!) : v.padEnd(width[c]!))).join('  ');
     process.stdout.write([line(rows[0]!), ...rows.slice(1).map(line)].join('\n') + '\n');
-    process.stdout.write(`${o.repeats} repeat(s), ${o.resolution}×${o.resolution}, seed ${o.seed}; higher is better except: ${res.filter((r) => r.direction === 'min').map((r) => r.proxy).join(', ') || 'none'} ('zennas proxies' for the definitions)\n`);
+    const inputs = `${data ? `, data ${f.data} (first images of ${data.shape[0]})` : ''}${labels ? `, labels ${f.labels}` : ''}`;
+    process.stdout.write(`${o.repeats} repeat(s), ${o.resolution}×${o.resolution}, seed ${o.seed}${inputs}; higher is better except: ${res.filter((r) => r.direction === 'min').map((r) => r.proxy).join(', ') || 'none'} ('zennas proxies' for the definitions)\n`);
   } finally {
     engine.close();
   }

@@ -68,6 +68,8 @@ export function registerScoreCommand(program: Command): void {
     .option('--no-se', 'no SE modules, even for a zoo net built with them')
     .option('--backend <name>', "'cpu' or 'cuda'", 'cpu')
     .option('--no-progress', 'no progress bar')
+    .option('--data <file.npy>', 'proxies (--proxy) that take an input: data images instead of the Gaussian input, float32 NCHW [N, channels, res, res], already normalised; each proxy reads the first images of its batch (N ≥ batch × batches); the resolution defaults to the images\'')
+    .option('--labels <file.npy>', 'cross-entropy proxies: labels, an integer .npy [N] in 0..classes−1 (one per --data image); default drawn from Philox')
     .option('--queue <url>', 'score every structure of the file (one per line) on the workers of a Redis queue (`zennas worker`); prints one result per line, in order')
     .option('--queue-name <name>', "queue of --queue (the workers' --queue)", 'zennas')
     .option('--json', 'print one JSON object: mean, std, ci95, scores, seconds')
@@ -75,9 +77,19 @@ export function registerScoreCommand(program: Command): void {
 Examples:
   $ zennas score zennet-1M -n 4
   $ zennas score zennet-0.1ms -b 16 -n 2
+  $ zennas score "SuperConvK3BNRELU(1,8,1,1)SuperResK3K3(8,16,2,8,1)" --proxy gsnr,snip --data x.npy --labels y.npy   # needs: your own x.npy / y.npy (float32 NCHW, int labels)
+  $ zennas score nets.txt --queue redis://127.0.0.1:6379 --proxy gsnr -b 16   # needs: a Redis server with zennas workers, your nets.txt
   $ zennas score "SuperConvK7BNRELU(3,64,2,1)MaxPool(64,64,3,2)SuperResK3K3(64,64,1,64,2)SuperResK3K3(64,128,2,128,2)SuperResK3K3(128,256,2,256,2)SuperResK3K3(256,512,2,512,2)" -r 224 -b 16 -n 2`)
     .action(async (arg: string, f: ScoreFlags, cmd: Command) => {
-      if ((f as { queue?: string }).queue !== undefined) return scoreFileOnQueue(arg, f as never);  // --queue (commands/worker.ts)
+      const inputs = f as { data?: string; labels?: string; proxy?: string };
+      if ((f as { queue?: string }).queue !== undefined) {
+        // Jobs carry plain options only: arrays of images do not travel to the workers.
+        if (inputs.data !== undefined || inputs.labels !== undefined) throw new ZennasError('E_OPTION', '--data and --labels do not combine with --queue (jobs carry no image arrays): score with data locally');
+        return scoreFileOnQueue(arg, f as never, cmd);  // --queue (commands/worker.ts)
+      }
+      if (inputs.proxy === undefined && (inputs.data !== undefined || inputs.labels !== undefined)) {
+        throw new ZennasError('E_OPTION', `the Zen-score takes no ${inputs.data !== undefined ? 'data' : 'labels'} (its input is Gaussian by definition); --data/--labels are for the proxies that take them: --proxy NAME ('zennas proxies')`);
+      }
       if ((f as { proxy?: string }).proxy !== undefined) return scoreWithProxies(arg, f as never, cmd);  // --proxy (commands/proxies.ts)
       const { structure, text, zoo } = loadStructureArg(arg);
       const { resolution, se } = structureSettings({ resolution: f.resolution, se: f.se }, zoo);

@@ -4,7 +4,10 @@ import { startWorker } from '../../distributed/worker';
 import { parseRedisUrl } from '../../distributed/connection';
 import { DEFAULT_QUEUE } from '../../distributed/names';
 import { intOption } from '../structure-input';
-import { scoreLinesOnQueue } from '../../distributed/score-file';
+import { FileScoreOptions, scoreLinesOnQueue } from '../../distributed/score-file';
+import { ProxyName } from '../../proxies/table';
+import { parseProxyList } from '../../proxies/score';
+import { ProxyFlags, proxyFlagOptions } from './proxies';
 import { formatQueueStats } from '../../distributed/search-queue';
 import { readRegularText } from '../../util/files';
 
@@ -68,30 +71,47 @@ Examples:
     });
 }
 
-/** `zennas score FILE --queue URL`: every structure of FILE (one per line) scored on the workers, printed in line order. */
+/**
+ * `zennas score FILE --queue URL [--proxy NAME]`: every structure of FILE (one per line) scored on
+ * the workers with the Zen-score or one proxy of the table, printed in line order. The options are
+ * those `zennas score [--proxy NAME]` of one line uses, so each result equals the local one.
+ */
 export async function scoreFileOnQueue(file: string, f: {
   queue: string; queueName?: string; resolution: number; batchSize: number; repeats: number; seed: number; mode: string;
-  alpha: string; bnEps: string; se?: boolean; json?: boolean; progress: boolean;
-}): Promise<void> {
+  alpha: string; bnEps: string; se?: boolean; json?: boolean; progress: boolean; proxy?: string;
+} & Partial<ProxyFlags>, cmd: Command): Promise<void> {
   const num = (flag: string, v: string) => {
     const x = Number(v);
     if (!Number.isFinite(x) || x <= 0) throw new ZennasError('E_OPTION', `${flag} must be a positive number, got '${v}'`);
     return x;
   };
   if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
-  if ((f as { proxy?: unknown }).proxy !== undefined) throw new ZennasError('E_OPTION', '--queue scores the Zen-score of each line; --proxy does not combine with it (yet): use zennas search --queue --proxy');
   if ((f as { backend?: unknown }).backend !== undefined && (f as { backend?: unknown }).backend !== 'cpu') throw new ZennasError('E_OPTION', "--backend does not apply with --queue: the workers' --backend decides");
+  let proxy: ProxyName = 'zen';
+  if (f.proxy !== undefined) {
+    const names = parseProxyList(f.proxy);
+    if (names.length !== 1) throw new ZennasError('E_OPTION', `--queue scores one proxy per run, --proxy names ${names.length} (${names.join(', ')}): run it once per proxy`);
+    proxy = names[0]!;
+  }
+  const options: FileScoreOptions = f.proxy !== undefined
+    ? { proxy, ...proxyFlagOptions(f as ProxyFlags, cmd) }
+    : { batchSize: f.batchSize, resolution: f.resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official', alpha: num('--alpha', f.alpha), bnEps: num('--bn-eps', f.bnEps), se: !!f.se };
   const target = parseRedisUrl(f.queue, '--queue', process.env.ZENNAS_REDIS_PASSWORD);
   const text = readRegularText(file, { maxBytes: 1 << 30, what: 'structure list' });
   const out = (s: string) => process.stdout.write(s + '\n');
   const showStats = f.progress && !f.json;
-  const r = await scoreLinesOnQueue(text, {
-    batchSize: f.batchSize, resolution: f.resolution, repeats: f.repeats, seed: f.seed, mode: f.mode as 'paper' | 'official',
-    alpha: num('--alpha', f.alpha), bnEps: num('--bn-eps', f.bnEps), se: !!f.se,
-  }, { redis: target, queue: f.queueName, onStats: showStats ? (s) => process.stderr.write(`zennas: ${formatQueueStats(s)}\n`) : undefined }, (l) => {
-    if (f.json) out(JSON.stringify(l));
-    else out(l.error !== undefined ? `line ${l.line}: error: ${l.error}` : `line ${l.line}: Zen-score ${l.mean === null ? '-inf' : l.mean.toFixed(4)}${l.ci95 !== undefined && f.repeats > 1 ? ` ± ${l.ci95.toFixed(4)}` : ''}  ${l.structure}`);
+  const label = proxy === 'zen' ? 'Zen-score' : proxy;
+  const fmt = proxy === 'zen' ? (x: number) => x.toFixed(4) : fmtScore;
+  const r = await scoreLinesOnQueue(text, options, { redis: target, queue: f.queueName, onStats: showStats ? (s) => process.stderr.write(`zennas: ${formatQueueStats(s)}\n`) : undefined }, (l) => {
+    if (f.json) out(JSON.stringify(proxy === 'zen' ? l : { proxy, ...l }));
+    else out(l.error !== undefined ? `line ${l.line}: error: ${l.error}` : `line ${l.line}: ${label} ${l.mean === null ? (proxy === 'zen' ? '-inf' : 'n/a') : fmt(l.mean)}${l.ci95 !== undefined && f.repeats > 1 ? ` ± ${fmt(l.ci95)}` : ''}  ${l.structure}`);
   });
   if (!f.json) process.stderr.write(`zennas: ${r.scored} structures scored, ${r.failed} failed, on queue '${f.queueName ?? 'zennas'}' at ${target.display}\n`);
   if (r.scored === 0 && r.failed > 0) process.exitCode = 1;
+}
+
+/** Four decimals, or an exponent for the proxies whose values are huge or tiny (synflow, gsnr). */
+function fmtScore(x: number): string {
+  const a = Math.abs(x);
+  return a !== 0 && (a >= 1e6 || a < 1e-3) ? x.toExponential(4) : x.toFixed(4);
 }
