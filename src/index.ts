@@ -63,7 +63,8 @@ export { drawWeights } from './export/weights';
 /** Latency: the engine's own forward, TensorRT, onnxruntime; lookup tables. */
 export { measureLatency, latencyBackends, tensorRtLatency, findTrtexec, onnxRuntimeLatency, onnxRuntimeStatus, LATENCY_RUNTIMES } from './latency';
 export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, TensorRtLatencyOptions, TensorRtLatencyResult, OnnxRuntimeLatencyOptions, OnnxRuntimeLatencyResult, LatencyRuntime, LatencyEngineName } from './latency';
-export { readLut, writeLut, buildLut, estimateLatency, expectedLatency, repairChoices, getLutSpace } from './lut';
+export { readLut, writeLut, buildLut, estimateLatency, expectedLatency, repairChoices, getLutSpace, fitLutCorrection, readLutCorrection, writeLutCorrection } from './lut';
+export type { LutCorrectionFile } from './lut';
 
 /** Cell spaces (NAS-Bench-201) and ξ-GSNR / TE-NAS pruning; rank correlations. */
 export { parseNb201, formatNb201, nb201Index, fromNb201Index, nb201Graph, nb201SupernetGraph, pruneNb201, NB201_OPS } from './cells';

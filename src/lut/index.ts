@@ -12,5 +12,7 @@ export type { LutRuntime, LutRuntimeOptions, PieceLatency } from './runtime';
 export { checkLutForSearch, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates } from './search';
 export type { LutSearchSetting, LutEstimator, MeasuredCandidate, LatencyCheck, RankedMember } from './search';
 export { hardcoreLutSpace, hardcoreConfigName } from './hardcore';
+export { fitLutCorrection, correctedEstimate, assertCorrectionFor, lutFingerprint, correctionId, readLutCorrection, writeLutCorrection, checkLutCorrection, measuredNetsOf } from './correction-file';
+export type { LutCorrectionFile, CorrectionTarget, MeasuredNet } from './correction-file';
 export { getLutSpace, lutSpaceEntry, LUT_SPACE_IDS } from './spaces';
 export type { LutSpaceEntry } from './spaces';

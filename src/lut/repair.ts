@@ -22,6 +22,13 @@ export interface RepairOptions {
   depth?: boolean;
   /** Largest number of downgrades (default: no limit beyond the finite number available). */
   maxSteps?: number;
+  /**
+   * The estimate the budget is checked against (default: the table's, Σ entries + fixed). With a
+   * fitted correction (./correction-file) each downgrade's saving is measured by this estimate
+   * itself, and only downgrades that lower it are taken: it still strictly decreases, so the
+   * repair ends, and its result is within the budget by this estimate.
+   */
+  estimate?: (c: LutChoices) => number;
 }
 
 /** One applied downgrade. */
@@ -38,7 +45,7 @@ export interface RepairStep {
 /** A repaired architecture. */
 export interface RepairResult {
   choices: LutChoices;
-  /** Its estimate (ms), ≤ the budget. */
+  /** Its estimate (ms; the `estimate` option's when given), ≤ the budget. */
   ms: number;
   steps: RepairStep[];
 }
@@ -59,7 +66,17 @@ export function repairChoices(ix: LutIndex, choices: LutChoices, budgetMs: numbe
   const value = o.value ?? flopsValue(ix);
   const allowDepth = o.depth ?? true;
   const cur: LutChoices = { depths: [...choices.depths], configs: choices.configs.map((c) => [...c]) };
+  const model = o.estimate;
   let est = estimateLatency(ix, cur).ms; // also checks the architecture
+  if (model) est = model(cur);
+  // The saving of one downgrade by the model: applied to `cur`, estimated, undone.
+  const modelSaving = (s: number, j: number, to: number | null): number => {
+    const from = cur.configs[s]![j]!;
+    if (to === null) { cur.depths[s]!--; cur.configs[s]!.pop(); } else cur.configs[s]![j] = to;
+    const after = model!(cur);
+    if (to === null) { cur.depths[s]!++; cur.configs[s]!.push(from); } else cur.configs[s]![j] = from;
+    return est - after;
+  };
   const steps: RepairStep[] = [];
   const maxSteps = o.maxSteps ?? Infinity;
   while (est > budgetMs) {
@@ -82,13 +99,13 @@ export function repairChoices(ix: LutIndex, choices: LutChoices, budgetMs: numbe
         for (let k = 0; k < ix.t[s]![j]!.length; k++) {
           const tk = ix.t[s]![j]![k]!;
           if (k === c || Number.isNaN(tk) || !(tk < t)) continue;
-          consider({ stage: s, position: j, from: c, to: k, savedMs: t - tk, lostValue: v - value(s, j, k) });
+          consider({ stage: s, position: j, from: c, to: k, savedMs: model ? modelSaving(s, j, k) : t - tk, lostValue: v - value(s, j, k) });
         }
       }
       const d = cur.depths[s]!;
       if (allowDepth && d > ix.minDepth[s]!) {
         const c = cur.configs[s]![d - 1]!;
-        consider({ stage: s, position: d - 1, from: c, to: null, savedMs: ix.t[s]![d - 1]![c]!, lostValue: value(s, d - 1, c) });
+        consider({ stage: s, position: d - 1, from: c, to: null, savedMs: model ? modelSaving(s, d - 1, null) : ix.t[s]![d - 1]![c]!, lostValue: value(s, d - 1, c) });
       }
     }
     const step = pick.best;
@@ -100,7 +117,7 @@ export function repairChoices(ix: LutIndex, choices: LutChoices, budgetMs: numbe
       cur.configs[step.stage]![step.position] = step.to;
     }
     steps.push(step);
-    est = estimateLatency(ix, cur).ms; // recomputed, not decremented: no drift across steps
+    est = model ? model(cur) : estimateLatency(ix, cur).ms; // recomputed, not decremented: no drift across steps
   }
   return { choices: cur, ms: est, steps };
 }

@@ -12,6 +12,7 @@ import { openLutRuntime, LutRuntime } from './runtime';
 import { LatencyCheck, checkLutForSearch, lutEstimator, lutRepair, measureTopCandidates, MeasuredCandidate } from './search';
 import { lutSpaceEntry } from './spaces';
 import { assertCompatible, lutContext, readLut } from './table';
+import { assertCorrectionFor, correctionId, readLutCorrection } from './correction-file';
 
 /** Options of `lutSearchSetup`. */
 export interface LutSearchOptions {
@@ -23,6 +24,11 @@ export interface LutSearchOptions {
   verifyTop?: number;
   /** Repair over-budget children (default true). */
   repair?: boolean;
+  /**
+   * A fitted correction of this table (zennas lut fit): the budget check and the repair use the
+   * corrected estimate. It must have been fitted on this very table (E_OPTION otherwise).
+   */
+  correction?: string;
   /** Each final measurement as it is made. */
   onMeasured?: (c: MeasuredCandidate, i: number) => void;
 }
@@ -49,7 +55,9 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
   const variant = entry.variantOf(space.decode(config.initial));
   checkLutForSearch(lut, { space: config.space, variant, resolution: config.resolution, numClasses: config.numClasses, batchSize: o.batchSize ?? lut.meta.batchSize }, `--lut ${o.file}`);
   const ls = entry.make(variant);
-  const est = lutEstimator(ls, lut);
+  const correction = o.correction !== undefined ? readLutCorrection(o.correction) : undefined;
+  if (correction) assertCorrectionFor(correction, lut, `--lut-correction ${o.correction}`);
+  const est = lutEstimator(ls, lut, correction);
   const runtime: LutRuntime = await openLutRuntime({
     runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: lut.meta.iterations, precision: lut.meta.precision,
     clock: lut.meta.clock,
@@ -77,8 +85,11 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
       latencyBackend: `lut:${lut.meta.runtime}`, latencyBatchSize: lut.meta.batchSize, latencyPrecision: lut.meta.precision,
       lutStatistic: lut.meta.statistic, lutClock: lut.meta.clock, lutRuntimeVersion: lut.meta.runtimeVersion, lutHardware: lut.meta.hardware, lutThreads: lut.meta.threads, lutCreated: lut.meta.created,
       latencyRepair: repair ? 'greedy-mckp' : 'none',
+      // A resumed run must estimate with the same correction (or none): the config records which.
+      ...(correction ? { lutCorrection: correctionId(correction), lutCorrectionTarget: correction.target } : {}),
     },
-    describe: `${o.file}: ${lut.meta.runtime} (${lut.meta.runtimeVersion}), batch ${lut.meta.batchSize}, ${lut.meta.precision}, ${lut.meta.threads} thread(s), on ${lut.meta.hardware}`,
+    describe: `${o.file}: ${lut.meta.runtime} (${lut.meta.runtimeVersion}), batch ${lut.meta.batchSize}, ${lut.meta.precision}, ${lut.meta.threads} thread(s), on ${lut.meta.hardware}` +
+      (correction ? `; estimates corrected by ${o.correction} (ridge on ${correction.target === 'ratio' ? 'measured / estimate' : 'measured ms'}, ${correction.fit.nets} nets, in-sample median error ${(100 * correction.fit.medianAbsRelError).toFixed(1)}%)` : ''),
     close: () => runtime.close(),
   };
 }

@@ -10,7 +10,8 @@ import { estimateLatency, indexLut, LutIndex } from './estimate';
 import { repairChoices, RepairOptions } from './repair';
 import { assertCompatible, lutContext } from './table';
 import type { LutRuntime } from './runtime';
-import { LatencyContext, Lut, LutSpace, LutSpaceOptions } from './types';
+import { LatencyContext, Lut, LutChoices, LutSpace, LutSpaceOptions } from './types';
+import { assertCorrectionFor, correctedEstimate, LutCorrectionFile } from './correction-file';
 import type { FinalLatencyCheck, MeasuredCandidate } from '../search/types';
 
 /** The conditions a search's table must match (its space, options and latency batch). */
@@ -37,12 +38,27 @@ export function checkLutForSearch(lut: Lut, s: LutSearchSetting, where = 'the la
 export interface LutEstimator<G> {
   ix: LutIndex;
   space: LutSpace<G>;
+  /** The estimate the search uses: the corrected one when a correction is given, else the table's. */
   estimate(g: G): number;
+  /** The table's own estimate (Σ entries + fixed part). */
+  tableEstimate(g: G): number;
+  /** The correction in use, if any. */
+  correction?: LutCorrectionFile;
+  /** The corrected estimate on choices (with a correction): what the repair checks the budget with. */
+  choicesEstimate?: (c: LutChoices) => number;
 }
 
-export function lutEstimator<G>(space: LutSpace<G>, lut: Lut): LutEstimator<G> {
+/**
+ * The estimator of a table, corrected by `correction` when given (fitted on this very table:
+ * E_OPTION otherwise). The budget check and the repair of a search both use `estimate`.
+ */
+export function lutEstimator<G>(space: LutSpace<G>, lut: Lut, correction?: LutCorrectionFile): LutEstimator<G> {
   const ix = indexLut(lut);
-  return { ix, space, estimate: (g) => estimateLatency(ix, space.toChoices(g)).ms };
+  const tableEstimate = (g: G) => estimateLatency(ix, space.toChoices(g)).ms;
+  if (!correction) return { ix, space, estimate: tableEstimate, tableEstimate };
+  assertCorrectionFor(correction, lut);
+  const corrected = correctedEstimate(ix, correction);
+  return { ix, space, estimate: (g) => corrected(space.toChoices(g)), tableEstimate, correction, choicesEstimate: corrected };
 }
 
 /** The loop's latency source: the table's estimate (ms per run of the table's batch). */
@@ -50,10 +66,10 @@ export function lutLatencySource<G>(e: LutEstimator<G>): (g: G) => Promise<numbe
   return async (g) => e.estimate(g);
 }
 
-/** The loop's repair hook: the greedy MCKP downgrade to the budget, or null. Counts its repairs. */
+/** The loop's repair hook: the greedy MCKP downgrade to the budget (by the estimator's estimate, corrected or not), or null. Counts its repairs. */
 export function lutRepair<G>(e: LutEstimator<G>, o: RepairOptions = {}): ((g: G, budgetMs: number) => G | null) & { repaired: number; failed: number } {
   const f = ((g: G, budgetMs: number) => {
-    const r = repairChoices(e.ix, e.space.toChoices(g), budgetMs, o);
+    const r = repairChoices(e.ix, e.space.toChoices(g), budgetMs, e.choicesEstimate ? { ...o, estimate: e.choicesEstimate } : o);
     if (!r) { f.failed++; return null; }
     f.repaired++;
     return e.space.fromChoices(r.choices);

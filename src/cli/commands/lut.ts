@@ -9,6 +9,9 @@ import {
   buildLut, checkChoices, estimateLatency, getLutSpace, indexLut, LUT_SPACE_IDS, LutBuildProgress, lutSpaceEntry, openLutRuntime, readLut,
 } from '../../lut';
 import { formatStructure } from '../../grammar/format';
+import type { Lut, LutChoices } from '../../lut/types';
+import { assertCorrectionFor, correctedEstimate, fitLutCorrection, measuredNetsOf, readLutCorrection, writeLutCorrection } from '../../lut/correction-file';
+import { readRegularText } from '../../util/files';
 import { loadStructureArg, intOption } from '../structure-input';
 import { formatDuration } from '../../util/units';
 
@@ -16,13 +19,24 @@ interface BuildFlags {
   space: string; variant?: string; runtime: string; batchSize: number; resolution: number; numClasses: number; threads: number;
   warmup: number; iterations: number; precision?: string; statistic: string; clock: string; overhead: string; output: string; overwrite?: boolean; progress: boolean; json?: boolean;
 }
-interface EstimateFlags { lut: string; json?: boolean }
+interface EstimateFlags { lut: string; correction?: string; json?: boolean }
+interface FitFlags { lut: string; measured: string; output: string; target: string; split?: string; json?: boolean }
+
+/** A structure of the table's space as LUT choices (E_OPTION when it is of another space or variant). */
+function choicesOf(t: Lut, text: string, where: string): LutChoices {
+  const space = getSpace(t.meta.space);
+  const entry = lutSpaceEntry(t.meta.space, '--lut');
+  const g = space.decode(text);
+  const variant = entry.variantOf(g);
+  if (variant !== t.meta.variant) throw new ZennasError('E_OPTION', `${where}: the table is for ${t.meta.space}/${t.meta.variant}, the structure is a net of ${t.meta.space}/${variant}`);
+  return entry.make(variant).toChoices(g);
+}
 
 const zennasVersion = (): string => `zennas ${packageVersion()}`;
 
 /** `zennas lut build | estimate | info`: latency lookup tables (src/lut). */
 export function registerLutCommand(program: Command): void {
-  const lut = program.command('lut').description('Latency lookup tables: build one for a space on a runtime, estimate a net from one, show one');
+  const lut = program.command('lut').description('Latency lookup tables: build one for a space on a runtime, estimate a net from one, fit a correction, show one');
   lut.addHelpText('after', `
 Examples:
   $ zennas lut build --space hardcore --runtime onnxruntime -r 32 --warmup 1 -i 3 -o quick.json && zennas lut info quick.json
@@ -124,6 +138,7 @@ tables or measurements that differ in any of them are never combined or compared
     .description('Latency of a net of the space from a table: Σ of its block entries + the fixed part')
     .argument('<structure|file>', 'a structure string of the space or a file holding one')
     .requiredOption('--lut <file>', 'lut.json (zennas lut build)')
+    .option('--correction <file>', 'also the corrected estimate of a correction fitted on that table (zennas lut fit)')
     .option('--json', 'print one JSON object')
     .addHelpText('after', `
 Examples:
@@ -132,25 +147,61 @@ Examples:
     .action((arg: string, f: EstimateFlags) => {
       const t = readLut(f.lut);
       const { structure } = loadStructureArg(arg);
-      const space = getSpace(t.meta.space);
-      const entry = lutSpaceEntry(t.meta.space, '--lut');
-      const g = space.decode(formatStructure(structure));
-      const variant = entry.variantOf(g);
-      if (variant !== t.meta.variant) throw new ZennasError('E_OPTION', `--lut: the table is for ${t.meta.space}/${t.meta.variant}, the structure is a net of ${t.meta.space}/${variant}`);
-      const ls = entry.make(variant);
       const ix = indexLut(t);
-      const c = ls.toChoices(g);
+      const c = choicesOf(t, formatStructure(structure), '--lut');
       checkChoices(ix, c);
       const e = estimateLatency(ix, c);
+      const corr = f.correction !== undefined ? readLutCorrection(f.correction) : undefined;
+      if (corr) assertCorrectionFor(corr, t, `--correction ${f.correction}`);
+      const corrected = corr ? correctedEstimate(ix, corr)(c) : undefined;
       const ctx = { unit: 'ms', batchSize: t.meta.batchSize, precision: t.meta.precision, runtime: t.meta.runtime, runtimeVersion: t.meta.runtimeVersion, hardware: t.meta.hardware, threads: t.meta.threads, clock: t.meta.clock };
       if (f.json) {
-        process.stdout.write(JSON.stringify({ estimateMs: e.ms, fixedMs: e.fixedMs, blocksMs: e.blocksMs, stagesMs: e.stagesMs, depths: c.depths, configs: c.configs.map((s) => s.map((k) => t.meta.configs[k])), ...ctx }) + '\n');
+        process.stdout.write(JSON.stringify({ estimateMs: e.ms, ...(corrected !== undefined ? { correctedMs: corrected } : {}), fixedMs: e.fixedMs, blocksMs: e.blocksMs, stagesMs: e.stagesMs, depths: c.depths, configs: c.configs.map((s) => s.map((k) => t.meta.configs[k])), ...ctx }) + '\n');
         return;
       }
       process.stdout.write(
         `estimate ${e.ms.toFixed(3)} ms per run of ${t.meta.batchSize} (fixed ${e.fixedMs.toFixed(3)} + blocks ${e.blocksMs.toFixed(3)}: ` +
           `${e.stagesMs.map((x, s) => `stage ${s} ${x.toFixed(3)}`).join(', ')})\n` +
+          (corrected !== undefined ? `corrected ${corrected.toFixed(3)} ms (${f.correction}: ridge on ${corr!.target === 'ratio' ? 'measured / estimate' : 'measured ms'}, fitted on ${corr!.fit.nets} nets)\n` : '') +
           `from ${f.lut}: ${t.meta.runtime} (${t.meta.runtimeVersion}), ${t.meta.precision}, ${t.meta.threads} thread(s), on ${t.meta.hardware}\n`,
+      );
+    });
+
+  lut.command('fit')
+    .description('Fit a latency correction of a table on measured whole nets (ridge on the block encoding, λ by cross-validation): for search --lut-correction')
+    .requiredOption('--lut <file>', 'lut.json the correction is for (it records this table: using it with another is an error)')
+    .requiredOption('--measured <file>', "measured nets: benchmarks/latency-model's results-*.json, or {context?, statistic?, rows: [{structure, measuredMs}]} (the table's conditions and statistic)")
+    .requiredOption('-o, --output <file>', 'correction.json to write')
+    .option('--target <t>', "'auto' (default: the one that cross-validates better), 'measured' (predict the ms) or 'ratio' (predict measured / estimate)", 'auto')
+    .option('--split <name>', "fit only on the rows of this split (e.g. 'train': the benchmark's held-out rows stay out)")
+    .option('--json', 'print the correction as JSON')
+    .addHelpText('after', `
+Examples:
+  $ zennas lut fit --lut hardcore-ort-b1.json --measured results-onnxruntime-b1-cpu-median.json --split train -o correction.json   # needs: a table and its measured nets (benchmarks/latency-model)
+  $ zennas search --space hardcore --lut hardcore-ort-b1.json --lut-correction correction.json --budget-latency 12ms --out hc   # needs: the table and its correction
+
+The correction replaces the table's estimate in a search's budget check and repair; the final
+measurement of the top candidates on the table's runtime is unchanged (the hard guarantee).`)
+    .action((f: FitFlags) => {
+      if (!['auto', 'measured', 'ratio'].includes(f.target)) throw new ZennasError('E_OPTION', `--target must be 'auto', 'measured' or 'ratio', got '${f.target}'`);
+      const t = readLut(f.lut);
+      if (!t.complete) throw new ZennasError('E_OPTION', `--lut ${f.lut}: the table is unfinished (resume its build first)`);
+      const raw = readRegularText(f.measured, { maxBytes: 256 << 20, what: 'measured nets file' });
+      let json: unknown;
+      try {
+        json = JSON.parse(raw);
+      } catch (e) {
+        throw new ZennasError('E_OPTION', `--measured ${f.measured}: not JSON (${(e as Error).message})`);
+      }
+      const nets = measuredNetsOf(json, t, (s) => choicesOf(t, s, `--measured ${f.measured}`), { where: `--measured ${f.measured}`, ...(f.split !== undefined ? { split: f.split } : {}) });
+      const corr = fitLutCorrection(t, nets, { target: f.target as 'auto', zennas: zennasVersion() });
+      writeLutCorrection(f.output, corr);
+      if (f.json) { process.stdout.write(JSON.stringify(corr) + '\n'); return; }
+      const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+      process.stdout.write(
+        `${f.output}: ridge on ${corr.target === 'ratio' ? 'measured / estimate' : 'measured ms'} (λ = ${corr.model.lambda}), fitted on ${corr.fit.nets} nets of ${f.measured}\n` +
+          `in-sample |error| median ${pct(corr.fit.medianAbsRelError)}, p95 ${pct(corr.fit.p95AbsRelError)}, max ${pct(corr.fit.maxAbsRelError)}; cross-validated mean squared relative error ${corr.fit.cvError.toExponential(2)}\n` +
+          `for ${f.lut} only (fingerprint ${corr.table.fingerprint.slice(0, 12)}…): zennas search … --lut ${f.lut} --lut-correction ${f.output}\n`,
       );
     });
 

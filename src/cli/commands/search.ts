@@ -35,7 +35,7 @@ interface SearchFlags {
 }
 
 /** The flags of a hard-constrained search with a latency lookup table (src/lut). */
-interface SearchFlags { lut?: string; verifyTop: number; repair: boolean }
+interface SearchFlags { lut?: string; lutCorrection?: string; verifyTop: number; repair: boolean }
 
 function int(flag: string, min: number, max: number): (v: string) => number {
   return (v: string) => {
@@ -288,6 +288,7 @@ export function registerSearchCommand(program: Command): void {
     .option('--latency-batch-size <n>', 'mini-batch of the latency measurement (paper: 64)', engineIntOption('--latency-batch-size', 'batchSize'), 64)
     .option('--latency-iterations <n>', 'timed mini-batches per candidate (paper: 30)', int('--latency-iterations', 1, 100000), 30)
     .option('--lut <file>', "hard latency constraint from a lookup table (zennas lut build): children over --budget-latency by its estimate are repaired or rejected before scoring; at the end the top candidates are measured on the table's runtime and the best one within the budget by measurement is returned")
+    .option('--lut-correction <file>', 'with --lut: a correction fitted on that table (zennas lut fit): the budget check and the repair use the corrected estimate; the final measurement is unchanged')
     .option('--verify-top <n>', 'with --lut: candidates measured at the end (more when none of them fits)', int('--verify-top', 1, 100000), 5)
     .option('--no-repair', 'with --lut: reject over-budget children instead of repairing them (greedy MCKP downgrade, HardCoRe-NAS §F)')
     .option('--population <n>', 'population size N', int('--population', 1, 1_000_000), 512)
@@ -393,6 +394,10 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   if (f.resume && f.lut === undefined && String(savedLatencyBackend(f) ?? '').startsWith('lut:')) {
     throw new ZennasError('E_OPTION', `the run in ${f.out} estimated latency with a lookup table: pass --lut FILE (the same table) to continue it`);
   }
+  if (f.lutCorrection !== undefined && f.lut === undefined) throw new ZennasError('E_OPTION', '--lut-correction corrects the estimate of a --lut table: give --lut FILE too');
+  if (f.resume && f.lutCorrection === undefined && savedScoring(f, 'lutCorrection') !== undefined) {
+    throw new ZennasError('E_OPTION', `the run in ${f.out} estimated latency with a corrected table: pass --lut-correction FILE (the same correction) to continue it`);
+  }
   if (f.lut !== undefined && f.latencyBackend !== undefined) throw new ZennasError('E_OPTION', '--lut and --latency-backend are two latency sources: give one (--lut measures on its own runtime at the end)');
   if (f.lut !== undefined && typeof f.budgetLatency !== 'number') throw new ZennasError('E_OPTION', '--lut needs --budget-latency (the hard constraint it enforces)');
   if (typeof f.budgetLatency === 'number' && !f.latencyBackend && f.lut === undefined) {
@@ -409,9 +414,11 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
   const lutSetup = f.lut !== undefined
     ? await lutSearchSetup<Structure>(config, {
       file: f.lut, batchSize: cmd.getOptionValueSource('latencyBatchSize') === 'cli' ? f.latencyBatchSize : undefined, verifyTop: f.verifyTop, repair: f.repair,
+      ...(f.lutCorrection !== undefined ? { correction: f.lutCorrection } : {}),
       onMeasured: f.json ? undefined : (c, i) => process.stderr.write(`zennas: final measurement ${i + 1}: estimate ${c.estimateMs.toFixed(3)} ms, measured ${c.measuredMs.toFixed(3)} ms${c.fits ? '' : ' (over budget)'}\n`),
     })
     : undefined;
+  if (lutSetup && f.lutCorrection !== undefined && !f.json && !f.quiet) process.stderr.write(`zennas: latency from ${lutSetup.describe}\n`);
   if (lutSetup) {
     delete config.scoring.latencyPrecision;
     Object.assign(config.scoring, lutSetup.scoring);
@@ -498,8 +505,13 @@ async function search(raw: SearchFlags, cmd: Command): Promise<void> {
 
 /** The latency source the checkpointed run in --out recorded (for --resume without --lut), if any. */
 function savedLatencyBackend(f: SearchFlags): unknown {
+  return savedScoring(f, 'latencyBackend');
+}
+
+/** A scoring field of the checkpointed run in --out, if any. */
+function savedScoring(f: SearchFlags, key: string): unknown {
   try {
-    return f.out ? readCheckpoint(f.out).config.scoring.latencyBackend : undefined;
+    return f.out ? readCheckpoint(f.out).config.scoring[key] : undefined;
   } catch {
     return undefined;
   }
