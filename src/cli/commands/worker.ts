@@ -34,9 +34,10 @@ export function registerWorkerCommand(program: Command): void {
     .addHelpText('after', `
 A worker runs until stopped: SIGINT/SIGTERM finishes the jobs it is running and exits; a second
 signal hands them back at once (another worker retries them after --lock-duration).
-A job whose payload is malformed, too large or names an unknown proxy, or that the engine refuses
-(bad descriptor, options, out of memory), fails once with its error and is not retried; the worker
-goes on. Run one worker per machine (or per GPU, with --backend cuda and CUDA_VISIBLE_DEVICES).
+A job whose payload is malformed, too large, names an unknown proxy or carries an option its
+proxy does not take (checked against the proxy table before any engine sees it), or that the
+engine refuses (bad descriptor, option values, out of memory), fails once with its error and is not
+retried; the worker goes on. Run one worker per machine (or per GPU, with --backend cuda and CUDA_VISIBLE_DEVICES).
 
 Examples:
   $ zennas worker --redis redis://10.0.0.5:6379 --threads 16   # needs: a Redis server (one command per worker machine)
