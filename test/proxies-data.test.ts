@@ -18,6 +18,7 @@ import { PROXY_TABLE } from '../src/proxies/table';
 import { lowerForProxy } from '../src/proxies/lowering';
 import { proxyReference } from '../src/reference/proxies';
 import { decodeNpy, encodeNpy, readImagesNpy, readLabelsNpy } from '../src/util/npy';
+import { decodeDescriptor } from '../src/ops/descriptor';
 import { Sfc32 } from '../src/rng/sfc32';
 import { zennas } from './helpers/cli';
 import { findPython } from './helpers/python';
@@ -222,5 +223,29 @@ test('zennas score --proxy --data --labels: the file gives the API\'s numbers bi
     const e = zennas('score', S, '-n', '1', ...args);
     t.is(e.code, 2, e.stderr);
     t.regex(e.stderr, re);
+  }
+});
+
+test('score() from .npy files = PyTorch (test/torch/proxies_data.py: np.load of the same files, float64) for gsnr, snip, fisher, naswot, jacob_cov', async (t) => {
+  const py = findPython(['torch', 'numpy']);
+  if (!py) { t.pass('skipped: no Python with torch and numpy (.venv-bench or ZENNAS_PYTHON)'); return; }
+  const dir = tmp();
+  const { x, y, shape } = dataset(20, 8);
+  const X = path.join(dir, 'x.npy'), Y = path.join(dir, 'y.npy');
+  fs.writeFileSync(X, encodeNpy(x, shape));
+  fs.writeFileSync(Y, encodeNpy(y, [20]));
+  const net = 'SuperConvK3BNRELU(1,8,1,1)MaxPool(8,8,3,2)SuperResK3K3(8,16,2,8,1)SuperResK1K5K1(16,16,1,8,1)';
+  for (const [proxy, batch, extra] of [['gsnr', 5, { numBatches: 3 }], ['snip', 6, {}], ['fisher', 6, {}], ['naswot', 6, {}], ['jacob_cov', 6, {}]] as const) {
+    const spec = PROXY_TABLE[proxy];
+    const takesLabels = spec.extra.includes('labels' as never);
+    const r = await score(net, { proxy, engine, batchSize: batch, seed: 4, ...extra, data: X, ...(takesLabels ? { labels: Y } : {}) });
+    const d = encodeDescriptor(lowerForProxy(parseStructure(net), spec, { numClasses: 10 }));
+    const input = { net: decodeDescriptor(d), proxy, batch, resolution: RES, seed: 4, repeat: 0, bnEps: 1e-5, data: X, ...(takesLabels ? { labels: Y } : {}), images: r.data!.images, ...extra };
+    const p = spawnSync(py, [path.join(__dirname, 'torch/proxies_data.py')], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
+    t.is(p.status, 0, p.stderr);
+    const ref = (JSON.parse(p.stdout) as { score: number }).score;
+    const e = Math.abs(r.mean - ref) / Math.abs(ref);
+    t.log(`${proxy}: engine ${r.mean} torch ${ref} (relative ${e.toExponential(2)})`);
+    t.true(e <= (proxy === 'naswot' || proxy === 'jacob_cov' ? 1e-4 : 1e-5), `${proxy}: ${r.mean} vs ${ref}`);
   }
 });
