@@ -2,30 +2,34 @@
 // init, the network as trained, CE on labels (mean over the batch), training-mode BN; g = ∂L/∂W over
 // the CONV / DWCONV / LINEAR weights, score = Σ −W ⊙ (H g), H the Hessian of L over those weights.
 //
-// The official code gets Hg by a double backward; here it is Pearlmutter's R-operator
+// The official code gets Hg by a float32 double backward; here it is Pearlmutter's R-operator
 // (forward-over-reverse, the same number): R{·} = d/dε (·)(W + εg) pushed through the forward pass
-// (R of every value) and the reverse pass (R of every gradient); R ∂L/∂W = Hg exactly. The executor
-// has no tangent pass, so this file runs the whole thing — forward, backward, R-forward, R-backward
-// — on its own float64 NCHW buffers (src/reference/hvp.ts is the same algebra; dense convs as
-// im2col GEMMs in plain loops, depthwise direct), reading only the drawn weights and images from the
-// plan. Exact to float64 rounding and independent of the thread count. Memory ≈ 3.5 float64 copies
-// of every activation (28 B × batch × activation values; refused past half the memory or 80 % of
-// the free memory); several times slower than PyTorch's float32 double backward
-// (benchmarks/proxies-cpu). Series `loss`.
+// (R of every value) and the reverse pass (R of every gradient); R ∂L/∂W = Hg exactly. All of it
+// runs in float32 on the plan's own layout and kernels (sums in float64, as the executor's): one
+// training-mode forward + backward (g, ∂L/∂value), then the R-forward here, then the R-backward as
+// the executor's own reverse pass of the R seed (the part linear in R ∂L/∂value, op by op through
+// backwardOp) plus, after each op, its second-order terms (conv: Wᵀ-products with g and the weight
+// correlation with R x; BN: its batch statistics' second derivative; MUL, swish, sigmoid, hswish).
+// src/reference/hvp.ts is the same algebra in float64. Extra memory beside the backward plan: R of
+// every value and ∂L/∂value of the ops with second-order terms (≤ 2 float32 copies of the
+// activations, 8 bytes × batch × activation values; refused up front past half the memory or 80 %
+// of the free memory). Independent of the thread count (fixed task splits). Series `loss`.
 //
-// (A first version estimated −gᵀHW by a finite difference of float32 gradients along W; on the
-// Space-I CIFAR initial net at batch 64 it was 13 % off at h = 1/16 and lost to rounding below —
-// the score is a small residual of ‖g‖² — so it is gone.)
+// (Earlier versions: a finite difference of float32 gradients along W — 13 % off on the Space-I
+// CIFAR initial net at batch 64, the score being a small residual of ‖g‖² —, then this R-operator
+// on its own float64 NCHW buffers with plain-loop convs: exact to 4e-13 but 0.48× PyTorch and 28
+// bytes per activation value, which refused ZenNet-1M at batch 64.)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <limits>
+#include <string>
 #include <vector>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #endif
 
+#include "../cpu/ops/op.h"
 #include "zero_shot.h"
 
 namespace zennas {
@@ -33,269 +37,27 @@ namespace cpu {
 
 namespace {
 
-using Vec = std::vector<double>;
+// Task splits of the executor (executor.cc), so that the pool's scratch fits the same kernels.
+constexpr int64_t kElemTask = int64_t(1) << 15;  // elements per element-wise task (min)
+constexpr int64_t kDotRows = 64;                  // weight gradient (dot form): output channels per task
+constexpr int64_t kBwdRowsM = 8 * kMR;            // weight gradient (GEMM form): rows, columns of dW per task
+constexpr int64_t kBwdColsK = 4 * kNR;
 
-ExecutorConfig config(const ProxyRequest& r) { return {int64_t(r.batch), 1, r.resolution, false}; }
+ExecutorConfig config(const ProxyRequest& r) { return {int64_t(r.batch), 1, r.resolution, true}; }
 
-struct Dims {
-  int64_t n, c, h, w;
-  int64_t size() const { return n * c * h * w; }
-  int64_t plane() const { return h * w; }
-};
-
-struct ConvShape {
-  int64_t n, cin, cout, h, w, oh, ow, k, s, p;
-  bool dw;
-};
-
-ConvShape convShape(const OpDesc& o, int64_t n) {
-  return {n, o.in.c, o.out.c, o.in.h, o.in.w, o.out.h, o.out.w, o.op == OpCode::Linear ? 1 : o.kernel, o.op == OpCode::Linear ? 1 : o.stride,
-          o.op == OpCode::Linear ? 0 : (o.kernel - 1) / 2, o.op == OpCode::DwConv};
+int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+bool isGemm(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
+/** One-input element-wise ops: R y = f'(x) R x, which is their backward with dy = R x. */
+bool isElementwise(OpCode op) {
+  return op == OpCode::Relu || op == OpCode::Sigmoid || op == OpCode::Swish || op == OpCode::Hswish || op == OpCode::Hsigmoid || op == OpCode::Identity ||
+         op == OpCode::Zero;
 }
-
-/** Output columns ox whose input column ox·s − p + kx lies in [0, w): [*lo, *hi) (branch-free inner loops). */
-inline void validCols(const ConvShape& g, int64_t kx, int64_t* lo, int64_t* hi) {
-  const int64_t a = g.p - kx;  // ox·s ≥ a
-  *lo = a <= 0 ? 0 : (a + g.s - 1) / g.s;
-  const int64_t b = g.w - 1 + g.p - kx;  // ox·s ≤ b
-  *hi = b < 0 ? 0 : std::min(g.ow, b / g.s + 1);
-  if (*hi < *lo) *hi = *lo;
-}
-
-/**
- * Image `img`'s im2col [K = cin·k²][P = oh·ow] (zeros outside the image); a 1×1 stride-1 conv (or
- * LINEAR) reads x itself. Dense convs run as GEMMs on it, inner loops over contiguous P or K.
- */
-const double* im2col(const ConvShape& g, const double* x, int64_t img, std::vector<double>& buf, int64_t k0 = 0, int64_t k1 = -1) {
-  const double* in = x + img * g.cin * g.h * g.w;
-  const int64_t kk = g.k * g.k, P = g.oh * g.ow;
-  if (k1 < 0) k1 = g.cin * kk;
-  if (g.k == 1 && g.s == 1) return in + k0 * P;
-  buf.assign(static_cast<size_t>((k1 - k0) * P), 0.0);
-  for (int64_t k = k0; k < k1; ++k) {
-    const int64_t ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
-    double* row = buf.data() + (k - k0) * P;
-    int64_t lo, hi;
-    validCols(g, kx, &lo, &hi);
-    for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const int64_t iy = oy * g.s - g.p + ky;
-      if (iy < 0 || iy >= g.h) continue;
-      const double* src = in + (ci * g.h + iy) * g.w;
-      for (int64_t ox = lo; ox < hi; ++ox) row[oy * g.ow + ox] = src[ox * g.s + kx - g.p];
-    }
-  }
-  return buf.data();
-}
-
-/** Σ a[q]·b[q], four running sums (a fixed order, and not one long dependency chain). */
-inline double dot4(const double* a, const double* b, int64_t n) {
-  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  int64_t q = 0;
-  for (; q + 4 <= n; q += 4) { s0 += a[q] * b[q]; s1 += a[q + 1] * b[q + 1]; s2 += a[q + 2] * b[q + 2]; s3 += a[q + 3] * b[q + 3]; }
-  for (; q < n; ++q) s0 += a[q] * b[q];
-  return (s0 + s1) + (s2 + s3);
-}
-
-/** dx_img += col2im(dcol). */
-void col2imAdd(const ConvShape& g, const double* dcol, double* dx, int64_t img) {
-  double* out = dx + img * g.cin * g.h * g.w;
-  const int64_t P = g.oh * g.ow;
-  if (g.k == 1 && g.s == 1) {
-    for (int64_t j = 0; j < g.cin * P; ++j) out[j] += dcol[j];
-    return;
-  }
-  for (int64_t ci = 0; ci < g.cin; ++ci)
-    for (int64_t ky = 0; ky < g.k; ++ky)
-      for (int64_t kx = 0; kx < g.k; ++kx) {
-        const double* row = dcol + ((ci * g.k + ky) * g.k + kx) * P;
-        int64_t lo, hi;
-        validCols(g, kx, &lo, &hi);
-        for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t iy = oy * g.s - g.p + ky;
-          if (iy < 0 || iy >= g.h) continue;
-          double* dst = out + (ci * g.h + iy) * g.w;
-          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.s + kx - g.p] += row[oy * g.ow + ox];
-        }
-      }
-}
-
-/** Fixed blocks of im2col rows for the weight gradient (independent of the thread count: the sums' order is fixed). */
-constexpr int64_t kWeightBlocks = 8;
-
-/** y (+)= conv(x, W) (dense OIHW or depthwise [C][k][k]); parallel over (image, output channel). */
-void convFwd(const ConvShape& g, const double* x, const double* W, double* y, ThreadPool& pool) {
-  const int64_t kk = g.k * g.k;
-  if (!g.dw) {  // y_img[co][p] += Σ_k W[co][k] col[k][p]
-    const int64_t K = g.cin * kk, P = g.oh * g.ow;
-    pool.parallelFor(g.n, [&](int64_t img, int, float*) {
-      std::vector<double> buf;
-      const double* col = im2col(g, x, img, buf);
-      for (int64_t co = 0; co < g.cout; ++co) {
-        double* o = y + (img * g.cout + co) * P;
-        for (int64_t k = 0; k < K; ++k) {
-          const double a = W[co * K + k];
-          if (a == 0) continue;
-          const double* b = col + k * P;
-          for (int64_t q = 0; q < P; ++q) o[q] += a * b[q];
-        }
-      }
-    });
-    return;
-  }
-  pool.parallelFor(g.n * g.cout, [&](int64_t t, int, float*) {
-    const int64_t n = t / g.cout, co = t % g.cout;
-    double* out = y + (n * g.cout + co) * g.oh * g.ow;
-    const int64_t c0 = g.dw ? co : 0, c1 = g.dw ? co + 1 : g.cin;
-    for (int64_t ci = c0; ci < c1; ++ci) {
-      const double* in = x + (n * g.cin + ci) * g.h * g.w;
-      const double* wk = W + (g.dw ? co * kk : (co * g.cin + ci) * kk);
-      for (int64_t ky = 0; ky < g.k; ++ky)
-        for (int64_t kx = 0; kx < g.k; ++kx) {
-          const double wv = wk[ky * g.k + kx];
-          if (wv == 0) continue;
-          int64_t lo, hi;
-          validCols(g, kx, &lo, &hi);
-          const int64_t off = kx - g.p;
-          for (int64_t oy = 0; oy < g.oh; ++oy) {
-            const int64_t iy = oy * g.s - g.p + ky;
-            if (iy < 0 || iy >= g.h) continue;
-            const double* row = in + iy * g.w;
-            double* o = out + oy * g.ow;
-            if (g.s == 1)
-              for (int64_t ox = lo; ox < hi; ++ox) o[ox] += wv * row[ox + off];
-            else
-              for (int64_t ox = lo; ox < hi; ++ox) o[ox] += wv * row[ox * g.s + off];
-          }
-        }
-    }
-  });
-}
-
-/** dx (+)= convᵀ(gy, W); parallel over (image, input channel). */
-void convBwdData(const ConvShape& g, const double* gy, const double* W, double* dx, ThreadPool& pool) {
-  const int64_t kk = g.k * g.k;
-  if (!g.dw) {  // dcol[k][p] = Σ_co W[co][k] gy_img[co][p], then col2im
-    const int64_t K = g.cin * kk, P = g.oh * g.ow;
-    pool.parallelFor(g.n, [&](int64_t img, int, float*) {
-      std::vector<double> dcol(static_cast<size_t>(K * P), 0.0);
-      for (int64_t co = 0; co < g.cout; ++co) {
-        const double* gr = gy + (img * g.cout + co) * P;
-        for (int64_t k = 0; k < K; ++k) {
-          const double a = W[co * K + k];
-          if (a == 0) continue;
-          double* dc = dcol.data() + k * P;
-          for (int64_t q = 0; q < P; ++q) dc[q] += a * gr[q];
-        }
-      }
-      col2imAdd(g, dcol.data(), dx, img);
-    });
-    return;
-  }
-  pool.parallelFor(g.n * g.cin, [&](int64_t t, int, float*) {
-    const int64_t n = t / g.cin, ci = t % g.cin;
-    double* d = dx + (n * g.cin + ci) * g.h * g.w;
-    const int64_t c0 = g.dw ? ci : 0, c1 = g.dw ? ci + 1 : g.cout;
-    for (int64_t co = c0; co < c1; ++co) {
-      const double* gr = gy + (n * g.cout + co) * g.oh * g.ow;
-      const double* wk = W + (g.dw ? co * kk : (co * g.cin + ci) * kk);
-      for (int64_t ky = 0; ky < g.k; ++ky)
-        for (int64_t kx = 0; kx < g.k; ++kx) {
-          const double wv = wk[ky * g.k + kx];
-          if (wv == 0) continue;
-          int64_t lo, hi;
-          validCols(g, kx, &lo, &hi);
-          const int64_t off = kx - g.p;
-          for (int64_t oy = 0; oy < g.oh; ++oy) {
-            const int64_t iy = oy * g.s - g.p + ky;
-            if (iy < 0 || iy >= g.h) continue;
-            double* row = d + iy * g.w;
-            const double* o = gr + oy * g.ow;
-            if (g.s == 1)
-              for (int64_t ox = lo; ox < hi; ++ox) row[ox + off] += wv * o[ox];
-            else
-              for (int64_t ox = lo; ox < hi; ++ox) row[ox * g.s + off] += wv * o[ox];
-          }
-        }
-    }
-  });
-}
-
-/** dW (+)= Σ_n,oy,ox gy · x (window); parallel over output channels. */
-void convBwdWeight(const ConvShape& g, const double* x, const double* gy, double* dW, ThreadPool& pool) {
-  const int64_t kk = g.k * g.k;
-  if (!g.dw) {  // dW[co][k] += Σ_img gy_img[co] · col_img[k], per fixed block of im2col rows k
-    const int64_t K = g.cin * kk, P = g.oh * g.ow, blocks = std::min(K, kWeightBlocks);
-    pool.parallelFor(blocks, [&](int64_t b, int, float*) {
-      const int64_t k0 = K * b / blocks, k1 = K * (b + 1) / blocks;
-      std::vector<double> buf;
-      for (int64_t img = 0; img < g.n; ++img) {
-        const double* col = im2col(g, x, img, buf, k0, k1);
-        for (int64_t co = 0; co < g.cout; ++co) {
-          const double* gr = gy + (img * g.cout + co) * P;
-          double* dw = dW + co * K;
-          for (int64_t k = k0; k < k1; ++k) dw[k] += dot4(gr, col + (k - k0) * P, P);
-        }
-      }
-    });
-    return;
-  }
-  pool.parallelFor(g.cout, [&](int64_t co, int, float*) {
-    const int64_t c0 = g.dw ? co : 0, c1 = g.dw ? co + 1 : g.cin;
-    for (int64_t ci = c0; ci < c1; ++ci) {
-      double* wk = dW + (g.dw ? co * kk : (co * g.cin + ci) * kk);
-      for (int64_t ky = 0; ky < g.k; ++ky)
-        for (int64_t kx = 0; kx < g.k; ++kx) {
-          double s = 0;
-          int64_t lo, hi;
-          validCols(g, kx, &lo, &hi);
-          const int64_t off = kx - g.p;
-          for (int64_t n = 0; n < g.n; ++n) {
-            const double* in = x + (n * g.cin + ci) * g.h * g.w;
-            const double* gr = gy + (n * g.cout + co) * g.oh * g.ow;
-            for (int64_t oy = 0; oy < g.oh; ++oy) {
-              const int64_t iy = oy * g.s - g.p + ky;
-              if (iy < 0 || iy >= g.h) continue;
-              const double* row = in + iy * g.w;
-              const double* o = gr + oy * g.ow;
-              if (g.s == 1)
-                for (int64_t ox = lo; ox < hi; ++ox) s += o[ox] * row[ox + off];
-              else
-                for (int64_t ox = lo; ox < hi; ++ox) s += o[ox] * row[ox * g.s + off];
-            }
-          }
-          wk[ky * g.k + kx] += s;
-        }
-    }
-  });
-}
+/** Linear parameter-free ops: R y = the op on the R of its inputs. */
+bool isLinearOp(OpCode op) { return op == OpCode::AvgPool || op == OpCode::Gap || op == OpCode::Add; }
 
 double sigm(double v) { return 1 / (1 + std::exp(-v)); }
 
-double fwdAct(OpCode op, double v) {
-  switch (op) {
-    case OpCode::Relu: return v > 0 ? v : 0;
-    case OpCode::Sigmoid: return sigm(v);
-    case OpCode::Swish: return v * sigm(v);
-    case OpCode::Hswish: return v * std::min(std::max(v + 3, 0.0), 6.0) / 6;
-    case OpCode::Hsigmoid: return std::min(std::max(v + 3, 0.0), 6.0) / 6;
-    case OpCode::Identity: return v;
-    default: return 0;  // Zero
-  }
-}
-
-/** f' as PyTorch differentiates (ReLU' (0) = 0; hswish' = x/3 + ½ on (−3, 3)). */
-double d1Act(OpCode op, double v) {
-  switch (op) {
-    case OpCode::Relu: return v > 0 ? 1 : 0;
-    case OpCode::Sigmoid: { const double s = sigm(v); return s * (1 - s); }
-    case OpCode::Swish: { const double s = sigm(v); return s + v * s * (1 - s); }
-    case OpCode::Hswish: return v <= -3 ? 0 : v < 3 ? v / 3 + 0.5 : 1;
-    case OpCode::Hsigmoid: return v > -3 && v < 3 ? 1.0 / 6 : 0;
-    case OpCode::Identity: return 1;
-    default: return 0;
-  }
-}
-
+/** f'' as PyTorch differentiates f' (hswish' = x/3 + ½ on (−3, 3): 1/3 there); 0 for the piecewise-linear ops. */
 double d2Act(OpCode op, double v) {
   switch (op) {
     case OpCode::Sigmoid: { const double s = sigm(v); return s * (1 - s) * (1 - 2 * s); }
@@ -305,340 +67,454 @@ double d2Act(OpCode op, double v) {
   }
 }
 
-bool isAct(OpCode op) {
-  return op == OpCode::Relu || op == OpCode::Sigmoid || op == OpCode::Swish || op == OpCode::Hswish || op == OpCode::Hsigmoid || op == OpCode::Identity ||
-         op == OpCode::Zero;
+/** The ops whose R-backward has a second-order term reading ∂L/∂(their output). */
+bool needsOutputGrad(OpCode op) {
+  return op == OpCode::Conv || op == OpCode::Linear || op == OpCode::DwConv || op == OpCode::BN || op == OpCode::Mul || op == OpCode::Sigmoid ||
+         op == OpCode::Swish || op == OpCode::Hswish;
 }
 
-/** Per BN op: s = √(σ² + ε) and (after the R-forward) R s per channel. x̂ and R x̂ are the BN's output value and its R (γ = 1, β = 0). */
-struct BnState {
-  Vec sd, rsd;
-};
+/** Dot form for the k×k weight gradient (executor.cc's rule: small channel counts or large maps). */
+bool useDot(const ConvGeom& g) { return g.oh * g.ow >= 2500 || g.cout < 64; }
 
-struct Pool2d {
-  int64_t k, s, p;
-};
-
-class Grasp {
+/** Float32 R-operator on one backward plan (see the file comment). Buffers are allocated once per call. */
+class Tangent {
  public:
-  Grasp(const Descriptor& d, int64_t n, double eps, ThreadPool& pool) : d_(d), n_(n), eps_(eps), pool_(pool) {}
-
-  const Descriptor& d_;
-  int64_t n_;
-  double eps_;
-  ThreadPool& pool_;
-  std::vector<Vec> val, rval, grad, rgrad, W, gW, hg;
-  std::vector<Vec> bias;  // LINEAR biases
-  std::vector<BnState> bn;
-  std::vector<std::vector<int64_t>> argmax;  // max pool: input index of every output
-
-  Dims dims(int32_t v) const {
-    const Shape s = d_.valueShape[static_cast<size_t>(v)];
-    return {n_, s.c, s.h, s.w};
+  Tangent(Executor& x, ThreadPool& pool, double bnEps) : x_(x), d_(x.descriptor()), pool_(pool), k_(selectKernels()), eps_(bnEps), n_(x.config().images) {
+    const size_t nOps = d_.ops.size(), nVals = d_.valueShape.size();
+    plan_.resize(nOps);
+    bnOf_.assign(nOps, -1);
+    for (int b = 0; b < x_.numBN(); ++b) bnOf_[static_cast<size_t>(x_.bnOpIndex(b))] = b;
+    R_.resize(nVals);
+    gy_.resize(nVals);
+    W_.resize(nOps);
+    Wp_.resize(nOps);
+    g_.resize(nOps);
+    gp_.resize(nOps);
+    rs_.resize(nOps);
+    int64_t maxVal = 1, maxW = 1;
+    for (size_t v = 0; v < nVals; ++v) {
+      AlignedBuffer& b = R_[v];
+      b.resize(static_cast<size_t>(floats(static_cast<int32_t>(v))));
+      std::memset(b.data(), 0, sizeof(float) * b.size());  // value 0 (the images) has R = 0
+      maxVal = std::max(maxVal, floats(static_cast<int32_t>(v)));
+    }
+    for (size_t i = 0; i < nOps; ++i) {
+      const OpDesc& o = d_.ops[i];
+      OpPlan& p = plan_[i];
+      ConvGeom& g = p.g;  // as executor.cc builds it
+      g.cin = o.cin; g.cout = o.cout; g.n = n_;
+      g.h = o.in.h; g.w = o.in.w; g.oh = o.out.h; g.ow = o.out.w;
+      g.inStride = x_.channelStride(o.inputs[0]);
+      g.outStride = x_.channelStride(o.value);
+      g.k = o.kernel > 0 ? o.kernel : 1;
+      g.stride = o.stride > 0 ? o.stride : 1;
+      g.pad = (g.k - 1) / 2;
+      if (o.op == OpCode::Linear) { g.k = 1; g.stride = 1; g.pad = 0; }
+      const int64_t row = n_ * std::max(o.out.plane(), o.in.plane());
+      p.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, row));
+      const int64_t cols = g.cols();
+      p.colsPerTask = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
+      for (int32_t v : o.inputs) {
+        p.xIn.push_back(x_.value(v));
+        p.rIn.push_back(R_[static_cast<size_t>(v)].data());
+        p.strides.push_back(x_.channelStride(v));
+      }
+      if (o.op != OpCode::Conv && o.op != OpCode::Linear && o.op != OpCode::DwConv && o.op != OpCode::BN && o.op != OpCode::MaxPool && o.op != OpCode::Mul) {
+        p.impl = findCpuOp(o.op);
+        if (!p.impl || !(isElementwise(o.op) || isLinearOp(o.op))) fail("E_INTERNAL", std::string("grasp: no R-operator for op ") + opName(o.op));
+      }
+      if (needsOutputGrad(o.op) && x_.needsGrad(o.value)) gy_[static_cast<size_t>(o.value)].resize(static_cast<size_t>(floats(o.value)));
+      if (isWeightLayer(o.op)) {
+        const int64_t nw = o.weights;
+        maxW = std::max(maxW, nw);
+        W_[i].resize(static_cast<size_t>(x_.paramSize(i)));
+        g_[i].resize(static_cast<size_t>(nw));
+        if (isGemm(o.op)) {
+          const int64_t K = nw / o.cout;
+          Wp_[i].assign(static_cast<size_t>(packedASize(o.cout, K)), 0.f);  // padding rows stay 0
+          gp_[i].assign(static_cast<size_t>(packedASize(o.cout, K)), 0.f);
+        }
+      }
+      if (o.op == OpCode::BN) rs_[i].resize(static_cast<size_t>(o.cin));
+      if (isGemm(o.op) && g.k == 1 && g.stride > 1) maxVal = std::max(maxVal, g.cin * subStride(o.out.plane()));  // the sampled pixels
+    }
+    tmp_.resize(static_cast<size_t>(maxVal));
+    dw_.resize(static_cast<size_t>(maxW));
   }
-  Vec zeros(int32_t v) const { return Vec(static_cast<size_t>(dims(v).size()), 0.0); }
 
-  /** Values (R = false) or their R (R = true, direction gW on the weight layers). */
-  void forward(bool R) {
-    std::vector<Vec>& out = R ? rval : val;
-    if (!R) bn.assign(d_.ops.size(), {});
-    if (!R) argmax.assign(d_.ops.size(), {});
+  /** Extra bytes the R-operator allocates beside the plan (checked before construction). */
+  static double estimateBytes(const Executor& x) {
+    const Descriptor& d = x.descriptor();
+    auto fl = [&](int32_t v) { return static_cast<double>(d.valueShape[static_cast<size_t>(v)].c) * static_cast<double>(x.channelStride(v)); };
+    double f = 0, maxVal = 0;
+    for (size_t v = 0; v < d.valueShape.size(); ++v) { f += fl(static_cast<int32_t>(v)); maxVal = std::max(maxVal, fl(static_cast<int32_t>(v))); }
+    for (const OpDesc& o : d.ops) {
+      if (needsOutputGrad(o.op) && x.needsGrad(o.value)) f += fl(o.value);
+      if (isWeightLayer(o.op)) f += 4.0 * static_cast<double>(o.weights) + 8.0 * o.cout;
+    }
+    return 4.0 * (f + maxVal);
+  }
+
+  /** This repeat's weights (after initParams): OIHW for the score, packed for the GEMMs. */
+  void loadWeights() {
     for (size_t i = 0; i < d_.ops.size(); ++i) {
       const OpDesc& o = d_.ops[i];
-      const int32_t in = o.inputs[0];
-      const Vec& x = val[static_cast<size_t>(in)];
-      const Vec& xs = out[static_cast<size_t>(in)];  // x itself, or R x
-      Vec y = zeros(o.value);
-      switch (o.op) {
-        case OpCode::Conv: case OpCode::DwConv: case OpCode::Linear: {
-          const ConvShape g = convShape(o, n_);
-          convFwd(g, xs.data(), W[i].data(), y.data(), pool_);
-          if (R) convFwd(g, x.data(), gW[i].data(), y.data(), pool_);
-          else if (!bias[i].empty())
-            for (int64_t n = 0; n < n_; ++n)
-              for (int64_t c = 0; c < o.cout; ++c) y[static_cast<size_t>(n * o.cout + c)] += bias[i][static_cast<size_t>(c)];
-          break;
-        }
-        case OpCode::BN: R ? bnRForward(i, x, xs, y) : bnForward(i, x, y); break;
-        case OpCode::MaxPool: {
-          if (!R) maxPoolForward(i, o, x, y);
-          else for (size_t j = 0; j < y.size(); ++j) y[j] = xs[static_cast<size_t>(argmax[i][j])];
-          break;
-        }
-        case OpCode::AvgPool: avgPool(o, xs.data(), y.data(), false); break;
-        case OpCode::Gap: {
-          const int64_t hw = o.in.plane();
-          for (int64_t t = 0; t < n_ * o.in.c; ++t) {
-            double s = 0;
-            for (int64_t j = 0; j < hw; ++j) s += xs[static_cast<size_t>(t * hw + j)];
-            y[static_cast<size_t>(t)] = s / static_cast<double>(hw);
-          }
-          break;
-        }
-        case OpCode::Mul: {
-          const Vec& gate = val[static_cast<size_t>(o.inputs[1])];
-          const Vec& rgate = R ? rval[static_cast<size_t>(o.inputs[1])] : gate;
-          const int64_t hw = o.in.plane();
-          for (int64_t t = 0; t < n_ * o.in.c; ++t)
-            for (int64_t j = 0; j < hw; ++j) {
-              const size_t e = static_cast<size_t>(t * hw + j);
-              y[e] = R ? xs[e] * gate[static_cast<size_t>(t)] + x[e] * rgate[static_cast<size_t>(t)] : x[e] * gate[static_cast<size_t>(t)];
-            }
-          break;
-        }
-        case OpCode::Add:
-          for (int32_t v : o.inputs) {
-            const Vec& a = out[static_cast<size_t>(v)];
-            for (size_t j = 0; j < y.size(); ++j) y[j] += a[j];
-          }
-          break;
-        default:
-          if (!isAct(o.op)) fail("E_INTERNAL", std::string("grasp: no R-operator for op ") + opName(o.op));
-          for (size_t j = 0; j < y.size(); ++j) y[j] = R ? d1Act(o.op, x[j]) * xs[j] : fwdAct(o.op, x[j]);
-      }
-      if (out.size() <= static_cast<size_t>(o.value)) out.resize(static_cast<size_t>(o.value) + 1);
-      out[static_cast<size_t>(o.value)] = std::move(y);
+      if (!isWeightLayer(o.op)) continue;
+      x_.readParams(i, W_[i].data());
+      if (isGemm(o.op)) pack(o, W_[i].data(), Wp_[i].data());
     }
   }
 
-  void bnForward(size_t i, const Vec& x, Vec& y) {
-    const OpDesc& o = d_.ops[i];
-    const int64_t C = o.in.c, hw = o.in.plane(), m = n_ * hw;
-    BnState& b = bn[i];
-    b.sd.assign(static_cast<size_t>(C), 0);
-    pool_.parallelFor(C, [&](int64_t c, int, float*) {
-      double mu = 0;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) mu += x[static_cast<size_t>((n * C + c) * hw + j)];
-      mu /= static_cast<double>(m);
-      double v = 0;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const double e = x[static_cast<size_t>((n * C + c) * hw + j)] - mu; v += e * e; }
-      const double s = std::sqrt(v / static_cast<double>(m) + eps_);
-      b.sd[static_cast<size_t>(c)] = s;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) {
-          const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          y[e] = (x[e] - mu) / s;  // x̂: γ = 1, β = 0 (the only BN state the engine draws)
-        }
-    });
-  }
-
-  // R s = mean((x − μ) R x)/s = mean(x̂ R x); R x̂ = (R x − mean R x − x̂ R s)/s; R y = R x̂ (γ = 1, R γ = R β = 0).
-  void bnRForward(size_t i, const Vec&, const Vec& rx, Vec& ry) {
-    const OpDesc& o = d_.ops[i];
-    const int64_t C = o.in.c, hw = o.in.plane();
-    const double m = static_cast<double>(n_ * hw);
-    BnState& b = bn[i];
-    const Vec& xhat = val[static_cast<size_t>(o.value)];
-    b.rsd.assign(static_cast<size_t>(C), 0);
-    pool_.parallelFor(C, [&](int64_t c, int, float*) {
-      double rmu = 0, rs = 0;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); rmu += rx[e]; rs += xhat[e] * rx[e]; }
-      rmu /= m;
-      rs /= m;
-      const double s = b.sd[static_cast<size_t>(c)];
-      b.rsd[static_cast<size_t>(c)] = rs;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) {
-          const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          ry[e] = (rx[e] - rmu - xhat[e] * rs) / s;  // R x̂
-        }
-    });
-  }
-
-  void maxPoolForward(size_t i, const OpDesc& o, const Vec& x, Vec& y) {
-    const int64_t k = o.kernel, s = o.stride, p = (k - 1) / 2, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
-    argmax[i].assign(y.size(), 0);
-    for (int64_t t = 0; t < n_ * o.in.c; ++t)
-      for (int64_t a = 0; a < oh; ++a)
-        for (int64_t b = 0; b < ow; ++b) {
-          int64_t best = -1;
-          double mx = -std::numeric_limits<double>::infinity();
-          for (int64_t ky = 0; ky < k; ++ky) {
-            const int64_t iy = a * s - p + ky;
-            if (iy < 0 || iy >= H) continue;
-            for (int64_t kx = 0; kx < k; ++kx) {
-              const int64_t ix = b * s - p + kx;
-              if (ix < 0 || ix >= Wd) continue;
-              const int64_t j = (t * H + iy) * Wd + ix;
-              if (best < 0 || x[static_cast<size_t>(j)] > mx) { best = j; mx = x[static_cast<size_t>(j)]; }
-            }
-          }
-          const size_t e = static_cast<size_t>((t * oh + a) * ow + b);
-          argmax[i][e] = best;
-          y[e] = mx;
-        }
-  }
-
-  /** Average pool forward (x → y) or its transpose (backward: y is ∂out, x receives +=). */
-  void avgPool(const OpDesc& o, const double* x, double* y, bool transpose) {
-    const int64_t k = o.kernel, s = o.stride, p = (k - 1) / 2, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
-    double* dx = const_cast<double*>(x);
-    for (int64_t t = 0; t < n_ * o.in.c; ++t)
-      for (int64_t a = 0; a < oh; ++a)
-        for (int64_t b = 0; b < ow; ++b) {
-          int64_t rows = 0, cols = 0;
-          for (int64_t q = 0; q < k; ++q) {
-            const int64_t iy = a * s - p + q, ix = b * s - p + q;
-            if (iy >= 0 && iy < H) rows++;
-            if (ix >= 0 && ix < Wd) cols++;
-          }
-          const double div = o.countIncludePad ? static_cast<double>(k * k) : static_cast<double>(rows * cols);
-          const size_t e = static_cast<size_t>((t * oh + a) * ow + b);
-          double acc = 0;
-          for (int64_t ky = 0; ky < k; ++ky) {
-            const int64_t iy = a * s - p + ky;
-            if (iy < 0 || iy >= H) continue;
-            for (int64_t kx = 0; kx < k; ++kx) {
-              const int64_t ix = b * s - p + kx;
-              if (ix < 0 || ix >= Wd) continue;
-              const size_t j = static_cast<size_t>((t * H + iy) * Wd + ix);
-              if (transpose) dx[j] += y[e] / div;
-              else acc += x[j];
-            }
-          }
-          if (!transpose) y[e] = acc / div;
-        }
-  }
-
-  /**
-   * The reverse pass (R = false: ∂L/∂value and ∂L/∂W into grad / gW) or its R (R = true: R ∂L/∂value
-   * into rgrad, Hg into hg), from the seeds already in grad / rgrad of outputs[0].
-   */
-  void backward(bool R) {
-    std::vector<Vec>& G = R ? rgrad : grad;
-    for (size_t i = d_.ops.size(); i-- > 0;) {
+  /** After the first reverse pass: g = ∂L/∂W (packed for the GEMMs too) and ∂L/∂value where a second-order term reads it. */
+  void saveGradients() {
+    for (size_t i = 0; i < d_.ops.size(); ++i) {
       const OpDesc& o = d_.ops[i];
-      const size_t out = static_cast<size_t>(o.value);
-      if (G[out].empty()) continue;  // no gradient reaches this op
-      const Vec& gy = grad[out];
-      const Vec& gs = G[out];  // gy, or R gy
-      const size_t in = static_cast<size_t>(o.inputs[0]);
-      const Vec& x = val[in];
-      auto into = [&](size_t v) -> Vec& {
-        if (G[v].empty()) G[v] = zeros(static_cast<int32_t>(v));
-        return G[v];
-      };
-      switch (o.op) {
-        case OpCode::Conv: case OpCode::DwConv: case OpCode::Linear: {
-          const ConvShape g = convShape(o, n_);
-          Vec& dx = into(in);
-          Vec& dW = R ? hg[i] : gW[i];
-          dW.assign(W[i].size(), 0);
-          convBwdData(g, gs.data(), W[i].data(), dx.data(), pool_);
-          convBwdWeight(g, x.data(), gs.data(), dW.data(), pool_);
-          if (R) {
-            convBwdData(g, gy.data(), gW[i].data(), dx.data(), pool_);
-            convBwdWeight(g, rval[in].data(), gy.data(), dW.data(), pool_);
-          }
-          break;
-        }
-        case OpCode::BN: R ? bnRBackward(i, gy, gs, into(in)) : bnBackward(i, gy, into(in)); break;
-        case OpCode::MaxPool: {
-          Vec& dx = into(in);
-          for (size_t j = 0; j < gs.size(); ++j) dx[static_cast<size_t>(argmax[i][j])] += gs[j];
-          break;
-        }
-        case OpCode::AvgPool: avgPool(o, into(in).data(), const_cast<double*>(gs.data()), true); break;
-        case OpCode::Gap: {
-          Vec& dx = into(in);
-          const int64_t hw = o.in.plane();
-          for (int64_t t = 0; t < n_ * o.in.c; ++t)
-            for (int64_t j = 0; j < hw; ++j) dx[static_cast<size_t>(t * hw + j)] += gs[static_cast<size_t>(t)] / static_cast<double>(hw);
-          break;
-        }
-        case OpCode::Mul: {
-          const size_t gv = static_cast<size_t>(o.inputs[1]);
-          const Vec& gate = val[gv];
-          Vec& dx = into(in);
-          Vec& dg = into(gv);
-          const int64_t hw = o.in.plane();
-          for (int64_t t = 0; t < n_ * o.in.c; ++t) {
-            double s = 0;
-            for (int64_t j = 0; j < hw; ++j) {
-              const size_t e = static_cast<size_t>(t * hw + j);
-              dx[e] += gs[e] * gate[static_cast<size_t>(t)] + (R ? gy[e] * rval[gv][static_cast<size_t>(t)] : 0);
-              s += gs[e] * x[e] + (R ? gy[e] * rval[in][e] : 0);
-            }
-            dg[static_cast<size_t>(t)] += s;
-          }
-          break;
-        }
-        case OpCode::Add:
-          for (int32_t v : o.inputs) {
-            Vec& dx = into(static_cast<size_t>(v));
-            for (size_t j = 0; j < gs.size(); ++j) dx[j] += gs[j];
-          }
-          break;
-        default: {  // elementwise: dx = f'(x) gy; R dx = f'(x) R gy + f''(x) R x gy
-          Vec& dx = into(in);
-          for (size_t j = 0; j < gs.size(); ++j) dx[j] += d1Act(o.op, x[j]) * gs[j] + (R ? d2Act(o.op, x[j]) * rval[in][j] * gy[j] : 0);
-        }
-      }
-      if (R) { Vec().swap(G[out]); }  // R gradients are not needed once their producer ran
+      AlignedBuffer& gy = gy_[static_cast<size_t>(o.value)];
+      if (gy.size()) std::memcpy(gy.data(), x_.grad(o.value), sizeof(float) * gy.size());
+      if (!isWeightLayer(o.op)) continue;
+      std::memcpy(g_[i].data(), x_.weightGrad(i), sizeof(float) * g_[i].size());  // LINEAR: its bias gradient follows; not a direction
+      if (isGemm(o.op)) pack(o, g_[i].data(), gp_[i].data());
     }
   }
 
-  // dx = (1/s)(gy − mean gy − x̂ mean(x̂ gy))  (γ = 1)
-  void bnBackward(size_t i, const Vec& gy, Vec& dx) {
-    const OpDesc& o = d_.ops[i];
-    const int64_t C = o.in.c, hw = o.in.plane();
-    const double m = static_cast<double>(n_ * hw);
-    const BnState& b = bn[i];
-    const Vec& xhat = val[static_cast<size_t>(o.value)];
-    pool_.parallelFor(C, [&](int64_t c, int, float*) {
-      double mg = 0, mxg = 0;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); mg += gy[e]; mxg += xhat[e] * gy[e]; }
-      mg /= m;
-      mxg /= m;
-      const double s = b.sd[static_cast<size_t>(c)];
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) { const size_t e = static_cast<size_t>((n * C + c) * hw + j); dx[e] += (gy[e] - mg - xhat[e] * mxg) / s; }
+  /** R of every value (direction g on the weight layers; the images and every other parameter fixed). */
+  void forward() {
+    for (size_t i = 0; i < d_.ops.size(); ++i) {
+      const OpDesc& o = d_.ops[i];
+      const OpPlan& p = plan_[i];
+      const ConvGeom& g = p.g;
+      const int32_t in = o.inputs[0];
+      const float* rx = R_[static_cast<size_t>(in)].data();
+      const float* xv = x_.value(in);
+      float* ry = R_[static_cast<size_t>(o.value)].data();
+      switch (o.op) {
+        case OpCode::Conv: case OpCode::Linear: {  // R y = W ∗ R x + g ∗ x (no bias term: R b = 0)
+          const int64_t cols = g.cols(), tasks = (cols + p.colsPerTask - 1) / p.colsPerTask;
+          auto gemm = [&](const float* A, const float* src, float* dst) {
+            pool_.parallelFor(tasks, [&](int64_t t, int, float* scratch) {
+              const int64_t b = t * p.colsPerTask;
+              k_.convGemm(g, A, src, dst, b, std::min(cols, b + p.colsPerTask), scratch);
+            });
+          };
+          if (in == 0) {
+            gemm(gp_[i].data(), xv, ry);
+            break;
+          }
+          gemm(Wp_[i].data(), rx, ry);
+          gemm(gp_[i].data(), xv, tmp_.data());
+          addInto(o.cout, g.outStride, n_ * o.out.plane(), p.perTask, tmp_.data(), ry);
+          break;
+        }
+        case OpCode::DwConv:
+          perChannel(p, o.cout, [&](int64_t c) {
+            k_.dwConv(g, W_[i].data(), rx, ry, c, c + 1);
+            k_.dwConv(g, g_[i].data(), xv, tmp_.data(), c, c + 1);
+            k_.add(ry + c * g.outStride, tmp_.data() + c * g.outStride, ry + c * g.outStride, n_ * o.out.plane());
+          });
+          break;
+        case OpCode::BN: {  // R x̂ = invstd (R x − mean R x − x̂ R s), R s = mean(x̂ R x): BN's backward formula applied to R x
+          const int b = bnOf_[i];
+          const int64_t len = n_ * o.in.plane();
+          perChannel(p, o.cout, [&](int64_t c) {
+            double dg = 0, db = 0;
+            k_.bnBwd(xv + c * g.inStride, rx + c * g.inStride, ry + c * g.outStride, len, meanF(b, c), invstdF(b, c), false, &dg, &db);
+            rs_[i][static_cast<size_t>(c)] = dg / static_cast<double>(len);
+          });
+          break;
+        }
+        case OpCode::MaxPool:  // R y = R x at the window's first maximum (the backward's routing)
+          perChannel(p, o.cout, [&](int64_t c) { maxPoolR(g, xv, rx, ry, c); });
+          break;
+        case OpCode::Mul: {  // R (x ⊙ gate) = R x ⊙ gate + x ⊙ R gate
+          const float* gate = p.xIn[1];
+          const float* rgate = p.rIn[1];
+          const int64_t gs = p.strides[1], plane = o.in.plane();
+          perChannel(p, o.cout, [&](int64_t c) {
+            for (int64_t img = 0; img < n_; ++img) {
+              const float a = gate[c * gs + img], b = rgate[c * gs + img];
+              const float* r = rx + c * g.inStride + img * plane;
+              const float* v = xv + c * g.inStride + img * plane;
+              float* y = ry + c * g.outStride + img * plane;
+              for (int64_t j = 0; j < plane; ++j) y[j] = r[j] * a + v[j] * b;
+            }
+          });
+          break;
+        }
+        default: {
+          OpStep st{o, g, n_, pool_, k_, p.perTask, p.xIn.data(), p.strides.data(), x_.value(o.value)};
+          if (isLinearOp(o.op)) {
+            st.inputs = p.rIn.data();
+            st.out = ry;
+            p.impl->forward(st);
+          } else {  // element-wise: backward with dy = R x into R y
+            float* dx[1] = {ry};
+            const bool acc[1] = {false};
+            st.dy = rx;
+            st.dx = dx;
+            st.acc = acc;
+            p.impl->backward(st);
+          }
+        }
+      }
+    }
+  }
+
+  /** R of the CE seed (p − onehot)/B: (p ⊙ R z − p (p · R z))/B per image, into the plan's output gradients. */
+  void seedCrossEntropy() {
+    for (size_t k = 1; k < d_.outputs.size(); ++k) {
+      const int32_t v = d_.outputs[k];
+      std::memset(x_.grad(v), 0, sizeof(float) * static_cast<size_t>(floats(v)));
+    }
+    const int32_t zv = d_.outputs[0];
+    const int64_t K = d_.valueShape[static_cast<size_t>(zv)].c, cs = x_.channelStride(zv);
+    const float* z = x_.value(zv);
+    const float* rz = R_[static_cast<size_t>(zv)].data();
+    float* gr = x_.grad(zv);
+    std::memset(gr, 0, sizeof(float) * static_cast<size_t>(floats(zv)));
+    std::vector<double>& p = probs_;
+    p.resize(static_cast<size_t>(K));
+    for (int64_t n = 0; n < n_; ++n) {
+      double mx = -INFINITY, sum = 0, pr = 0;
+      for (int64_t k = 0; k < K; ++k) mx = std::max(mx, static_cast<double>(z[k * cs + n]));
+      for (int64_t k = 0; k < K; ++k) sum += (p[static_cast<size_t>(k)] = std::exp(static_cast<double>(z[k * cs + n]) - mx));
+      for (int64_t k = 0; k < K; ++k) pr += (p[static_cast<size_t>(k)] /= sum) * static_cast<double>(rz[k * cs + n]);
+      for (int64_t k = 0; k < K; ++k)
+        gr[k * cs + n] = static_cast<float>(p[static_cast<size_t>(k)] * (static_cast<double>(rz[k * cs + n]) - pr) / static_cast<double>(n_));
+    }
+  }
+
+  /** The R reverse pass from the seeded output gradients; returns Σ −W ⊙ Hg (float64 sum). */
+  double backward() {
+    x_.backwardBegin(false);
+    double score = 0;
+    for (size_t i = d_.ops.size(); i-- > 0;) {
+      x_.backwardOp(i, pool_, false);  // the part linear in R ∂L/∂value, into the plan's gradients
+      const OpDesc& o = d_.ops[i];
+      if (!x_.needsGrad(o.value)) continue;
+      const OpPlan& p = plan_[i];
+      const ConvGeom& g = p.g;
+      const int32_t in = o.inputs[0];
+      float* dx = x_.needsGrad(in) && in != 0 ? x_.grad(in) : nullptr;
+      const float* gy = gy_[static_cast<size_t>(o.value)].data();
+      const float* rx = R_[static_cast<size_t>(in)].data();
+      const float* xv = x_.value(in);
+      switch (o.op) {
+        case OpCode::Conv: case OpCode::Linear: {  // Hg += R x ⋆ ∂L/∂y; R ∂L/∂x += gᵀ-conv of ∂L/∂y
+          if (in != 0) weightCorrelation(p, gy, rx, dw_.data());
+          score += layerScore(i, in != 0);
+          if (dx) {
+            const int64_t per = std::max<int64_t>(1, 48 / (g.k * g.k));
+            pool_.parallelFor((g.cin + per - 1) / per, [&](int64_t t, int, float* scratch) {
+              k_.convBwdData(g, gp_[i].data(), gy, dx, t * per, std::min(g.cin, (t + 1) * per), true, scratch);
+            });
+          }
+          break;
+        }
+        case OpCode::DwConv:
+          perChannel(p, o.cout, [&](int64_t c) { k_.dwConvBwd(g, g_[i].data(), rx, gy, dx, dw_.data(), c, c + 1, true); });
+          score += layerScore(i, true);
+          break;
+        case OpCode::BN: {
+          // R dx = linear part + (−R s/s²)·a − (R x̂ mean(x̂ gy) + x̂ mean(R x̂ gy))/s, a = gy − mean gy − x̂ mean(x̂ gy)  (γ = 1)
+          if (!dx) break;
+          const int b = bnOf_[i];
+          const int64_t len = n_ * o.in.plane();
+          const float* rxh = R_[static_cast<size_t>(o.value)].data();
+          perChannel(p, o.cout, [&](int64_t c) {
+            const float mean = meanF(b, c), inv = invstdF(b, c);
+            const float* xc = xv + c * g.inStride;
+            const float* gc = gy + c * g.outStride;
+            const float* rc = rxh + c * g.outStride;
+            double sg = 0, sxg = 0, srg = 0;
+            for (int64_t j = 0; j < len; ++j) {
+              const double xh = static_cast<double>((xc[j] - mean) * inv);
+              sg += gc[j];
+              sxg += xh * gc[j];
+              srg += static_cast<double>(rc[j]) * gc[j];
+            }
+            const double m = static_cast<double>(len), mg = sg / m, m1 = sxg / m, m2 = srg / m;
+            const double rsv = rs_[i][static_cast<size_t>(c)] * static_cast<double>(inv) * static_cast<double>(inv);
+            const float A = static_cast<float>(-rsv), Amg = static_cast<float>(rsv * mg), Am1 = static_cast<float>(rsv * m1);
+            const float B1 = static_cast<float>(static_cast<double>(inv) * m1), B2 = static_cast<float>(static_cast<double>(inv) * m2);
+            float* d = dx + c * g.inStride;
+            for (int64_t j = 0; j < len; ++j) {
+              const float xh = (xc[j] - mean) * inv;
+              d[j] += A * gc[j] + Amg + Am1 * xh - B1 * rc[j] - B2 * xh;
+            }
+          });
+          break;
+        }
+        case OpCode::Mul: {  // R dx += gy ⊙ R gate; R dgate += Σ_hw gy ⊙ R x
+          const int64_t gs = p.strides[1], plane = o.in.plane();
+          const int32_t gv = o.inputs[1];
+          const float* rgate = p.rIn[1];
+          float* dgate = x_.needsGrad(gv) && gv != 0 ? x_.grad(gv) : nullptr;
+          perChannel(p, o.cout, [&](int64_t c) {
+            for (int64_t img = 0; img < n_; ++img) {
+              const float* gr = gy + c * g.outStride + img * plane;
+              if (dx) {
+                float* d = dx + c * g.inStride + img * plane;
+                const float b = rgate[c * gs + img];
+                for (int64_t j = 0; j < plane; ++j) d[j] += gr[j] * b;
+              }
+              if (dgate) dgate[c * gs + img] += static_cast<float>(k_.dot(gr, rx + c * g.inStride + img * plane, plane));
+            }
+          });
+          break;
+        }
+        case OpCode::Sigmoid: case OpCode::Swish: case OpCode::Hswish: {  // R dx += f''(x) R x gy
+          if (!dx) break;
+          const int64_t len = n_ * o.in.plane();
+          perChannel(p, o.cout, [&](int64_t c) {
+            const float* xc = xv + c * g.inStride;
+            const float* rc = rx + c * g.inStride;
+            const float* gc = gy + c * g.outStride;
+            float* d = dx + c * g.inStride;
+            for (int64_t j = 0; j < len; ++j) d[j] += static_cast<float>(d2Act(o.op, xc[j]) * static_cast<double>(rc[j]) * static_cast<double>(gc[j]));
+          });
+          break;
+        }
+        default: break;  // piecewise-linear or linear ops: no second-order term
+      }
+    }
+    return score;
+  }
+
+ private:
+  struct OpPlan {
+    ConvGeom g;
+    int64_t perTask = 1, colsPerTask = kNR;
+    const CpuOp* impl = nullptr;
+    std::vector<const float*> xIn, rIn;
+    std::vector<int64_t> strides;
+  };
+
+  /** The executor's channel stride for `plane` pixels per image (Executor::channelStrideFor). */
+  int64_t subStride(int64_t plane) const {
+    int64_t s = roundUp(n_ * plane, 16);
+    return s % 256 == 0 ? s + 16 : s;
+  }
+  int64_t floats(int32_t v) const { return d_.valueShape[static_cast<size_t>(v)].c * x_.channelStride(v); }
+  float meanF(int b, int64_t c) const { return static_cast<float>(x_.bnMean(b, 0)[c]); }
+  float invstdF(int b, int64_t c) const { return static_cast<float>(1.0 / std::sqrt(x_.bnVar(b, 0)[c] + eps_)); }
+
+  template <class F>
+  void perChannel(const OpPlan& p, int64_t channels, F fn) const {
+    const int64_t per = p.perTask;
+    pool_.parallelFor((channels + per - 1) / per, [&](int64_t t, int, float*) {
+      for (int64_t c = t * per; c < std::min(channels, (t + 1) * per); ++c) fn(c);
     });
   }
 
-  // R dx = −(R s/s²)·a + R a/s, a = gy − mean gy − x̂ mean(x̂ gy),
-  // R a = R gy − mean R gy − R x̂ mean(x̂ gy) − x̂ mean(R x̂ gy + x̂ R gy)  (γ = 1, R γ = 0)
-  void bnRBackward(size_t i, const Vec& gy, const Vec& rgy, Vec& rdx) {
-    const OpDesc& o = d_.ops[i];
-    const int64_t C = o.in.c, hw = o.in.plane();
-    const double m = static_cast<double>(n_ * hw);
-    const BnState& b = bn[i];
-    const Vec& xhat = val[static_cast<size_t>(o.value)];
-    const Vec& rxhat = rval[static_cast<size_t>(o.value)];
-    pool_.parallelFor(C, [&](int64_t c, int, float*) {
-      double mg = 0, mxg = 0, mrg = 0, mrxg = 0;
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) {
-          const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          mg += gy[e]; mxg += xhat[e] * gy[e]; mrg += rgy[e]; mrxg += rxhat[e] * gy[e] + xhat[e] * rgy[e];
-        }
-      mg /= m; mxg /= m; mrg /= m; mrxg /= m;
-      const double s = b.sd[static_cast<size_t>(c)], rs = b.rsd[static_cast<size_t>(c)];
-      for (int64_t n = 0; n < n_; ++n)
-        for (int64_t j = 0; j < hw; ++j) {
-          const size_t e = static_cast<size_t>((n * C + c) * hw + j);
-          const double a = gy[e] - mg - xhat[e] * mxg;
-          const double ra = rgy[e] - mrg - rxhat[e] * mxg - xhat[e] * mrxg;
-          rdx[e] += -(rs / (s * s)) * a + ra / s;
-        }
+  void addInto(int64_t channels, int64_t stride, int64_t len, int64_t per, const float* a, float* y) const {
+    pool_.parallelFor((channels + per - 1) / per, [&](int64_t t, int, float*) {
+      for (int64_t c = t * per; c < std::min(channels, (t + 1) * per); ++c) k_.add(y + c * stride, a + c * stride, y + c * stride, len);
     });
   }
+
+  static void pack(const OpDesc& o, const float* w, float* packed) {
+    const int64_t K = o.weights / o.cout;
+    for (int64_t e = 0; e < o.weights; ++e) packed[packedAIndex(e / K, e % K, K)] = w[e];
+  }
+
+  /** −Σ W ⊙ Hg of weight layer i: Hg = the plan's weight gradient (linear part) + dw_ (when `extra`). */
+  double layerScore(size_t i, bool extra) const {
+    const float* lin = x_.weightGrad(i);
+    const float* w = W_[i].data();
+    const int64_t nw = d_.ops[i].weights;
+    double s = 0;
+    for (int64_t j = 0; j < nw; ++j) s += static_cast<double>(w[j]) * (static_cast<double>(lin[j]) + (extra ? static_cast<double>(dw_[static_cast<size_t>(j)]) : 0.0));
+    return -s;
+  }
+
+  /** dW (OIHW, overwritten) = Σ dy ⋆ in (the weight gradient of a dense conv / LINEAR), the executor's kernels and splits. */
+  void weightCorrelation(const OpPlan& p, const float* dy, const float* in, float* dW) {
+    ConvGeom g = p.g;
+    const int64_t M = g.cout, K = g.K(), mb = (M + kDotRows - 1) / kDotRows;
+    if (g.k == 1 && g.stride > 1) {  // 1×1 strided: the sampled input pixels, then the 1×1 stride-1 form
+      const int64_t st = g.stride, ohw = g.oh * g.ow, inPlane = g.h * g.w;
+      ConvGeom gs = g;
+      gs.h = g.oh; gs.w = g.ow; gs.stride = 1;
+      gs.inStride = subStride(ohw);
+      float* sub = tmp_.data();
+      perChannel(p, g.cin, [&](int64_t c) {
+        const float* src = in + c * g.inStride;
+        float* d = sub + c * gs.inStride;
+        for (int64_t img = 0; img < n_; ++img)
+          for (int64_t oy = 0; oy < g.oh; ++oy)
+            for (int64_t ox = 0; ox < g.ow; ++ox) d[img * ohw + oy * g.ow + ox] = src[img * inPlane + oy * st * g.w + ox * st];
+      });
+      g = gs;
+      in = sub;
+    }
+    if (g.k == 1 && g.stride == 1) {
+      const int64_t cb = (g.cin + 11) / 12;  // 12 input channels per task
+      pool_.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
+        const int64_t im = t / cb, ic = t % cb;
+        k_.convBwdWeight1x1(g, dy, in, dW, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+      });
+    } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= static_cast<double>(ThreadPool::kScratchFloats) && useDot(g)) {
+      pool_.parallelFor(mb * g.cin, [&](int64_t t, int, float* scratch) {
+        const int64_t im = t / g.cin, ci = t % g.cin;
+        k_.convBwdWeightDot(g, dy, in, dW, ci, im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+      });
+    } else {
+      const int64_t mbg = (M + kBwdRowsM - 1) / kBwdRowsM, kb = (K + kBwdColsK - 1) / kBwdColsK;
+      pool_.parallelFor(mbg * kb, [&](int64_t t, int, float* scratch) {
+        const int64_t im = t / kb, ik = t % kb;
+        k_.convBwdWeight(g, dy, in, dW, im * kBwdRowsM, std::min(M, (im + 1) * kBwdRowsM), ik * kBwdColsK, std::min(K, (ik + 1) * kBwdColsK), scratch);
+      });
+    }
+  }
+
+  /** R y of channel c: each output takes R x at its window's first maximum (−∞ padding), as maxPoolBwd routes. */
+  void maxPoolR(const ConvGeom& g, const float* x, const float* rx, float* ry, int64_t c) const {
+    const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow;
+    for (int64_t n = 0; n < n_; ++n) {
+      const float* ip = x + c * g.inStride + n * ihw;
+      const float* rp = rx + c * g.inStride + n * ihw;
+      float* op = ry + c * g.outStride + n * ohw;
+      for (int64_t oy = 0; oy < g.oh; ++oy)
+        for (int64_t ox = 0; ox < g.ow; ++ox) {
+          float best = -INFINITY;
+          int64_t at = -1;
+          for (int64_t ky = 0; ky < g.k; ++ky) {
+            const int64_t iy = oy * g.stride - g.pad + ky;
+            if (iy < 0 || iy >= g.h) continue;
+            for (int64_t kx = 0; kx < g.k; ++kx) {
+              const int64_t ix = ox * g.stride - g.pad + kx;
+              if (ix < 0 || ix >= g.w) continue;
+              const float v = ip[iy * g.w + ix];
+              if (at < 0 || v > best) { best = v; at = iy * g.w + ix; }
+            }
+          }
+          op[oy * g.ow + ox] = at >= 0 ? rp[at] : 0.f;
+        }
+    }
+  }
+
+  Executor& x_;
+  const Descriptor& d_;
+  ThreadPool& pool_;
+  const Kernels& k_;
+  double eps_;
+  int64_t n_;
+  std::vector<OpPlan> plan_;
+  std::vector<int> bnOf_;                 // op → BN index (−1)
+  std::vector<AlignedBuffer> R_, gy_;     // per value: R of it; ∂L/∂it (first pass) where read
+  std::vector<std::vector<float>> W_, Wp_, g_, gp_;  // per weight layer: W (OIHW), W packed, g, g packed
+  std::vector<std::vector<double>> rs_;   // per BN op: R s per channel
+  AlignedBuffer tmp_;                     // one value's worth (a second conv product, the 1×1-strided samples)
+  std::vector<float> dw_;                 // one layer's second-order weight term
+  std::vector<double> probs_;
 };
 
 /**
- * E_OUT_OF_MEMORY before anything is allocated when the float64 buffers (values, their R and the
- * gradients: ≈ 3.5 copies of every activation, 28 bytes per activation value; ZenNet-1M at batch 64:
- * 9.6 GiB) would pass half the physical memory or 80 % of the free memory: they are outside the
- * engine's plan budget, and an OOM kill would take the whole process.
+ * E_OUT_OF_MEMORY before anything is allocated when the R-operator's buffers would pass half the
+ * physical memory or 80 % of the free memory: they are outside the engine's plan budget, and an
+ * OOM kill would take the whole process.
  */
-void checkMemory(const Descriptor& d, int64_t B) {
-  double elems = 0;
-  for (const Shape& s : d.valueShape) elems += static_cast<double>(s.size());
-  const double bytes = 8.0 * static_cast<double>(B) * elems * 3.5;
+void checkMemory(double bytes) {
   auto gib = [](double b) { return std::to_string(std::round(b / (1 << 30) * 10) / 10).substr(0, 5) + " GiB"; };
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
@@ -649,8 +525,8 @@ void checkMemory(const Descriptor& d, int64_t B) {
   const double avail = phys;
 #endif
   if (phys > 0 && (bytes > 0.5 * phys || bytes > 0.8 * avail))
-    fail("E_OUT_OF_MEMORY", "grasp: its float64 R-operator buffers would take " + gib(bytes) + " (28 bytes × batch × activations), over half the " + gib(phys) +
-                                " of memory or 80 % of the " + gib(avail) + " free; use a smaller batchSize or resolution");
+    fail("E_OUT_OF_MEMORY", "grasp: its R-operator buffers would take " + gib(bytes) + " (≈ 8 bytes × batch × activations) beside the plan, over half the " +
+                                gib(phys) + " of memory or 80 % of the " + gib(avail) + " free; use a smaller batchSize or resolution");
 #else
   (void)bytes;
   (void)gib;
@@ -663,93 +539,24 @@ void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out)
   checkTrainBn(x, name, "use batchSize ≥ 2");
   const Init init = resolveInit(r, Init::Torch);
   const Descriptor& d = x.descriptor();
-  const int32_t zv = d.outputs[0];
-  const Shape zs = d.valueShape[static_cast<size_t>(zv)];
+  const Shape zs = d.valueShape[static_cast<size_t>(d.outputs[0])];
   if (zs.h != 1 || zs.w != 1)
     fail("E_STRUCTURE", std::string(name) + " needs logits [classes][1][1] as the first output (a classifier head), got [" + std::to_string(zs.c) + "][" +
                             std::to_string(zs.h) + "][" + std::to_string(zs.w) + "]");
-  const int64_t B = r.batch, K = zs.c;
-  checkMemory(d, B);
+  checkMemory(Tangent::estimateBytes(x));
+  Tangent t(x, pool, r.bnEps);
   ZeroBiasesOnExit restore{x};
   std::vector<double> loss;
-  std::vector<float> buf;
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
     initParams(x, init, r.seed, repeat, pool);
-    fillImages(x, r, repeat, 0, B, pool);
-    Grasp g(d, B, r.bnEps, pool);
-    const size_t nOps = d.ops.size(), nVals = nOps + 1;
-    g.W.assign(nOps, {});
-    g.bias.assign(nOps, {});
-    g.gW.assign(nOps, {});
-    g.hg.assign(nOps, {});
-    for (size_t i = 0; i < nOps; ++i) {
-      if (!isWeightLayer(d.ops[i].op)) continue;
-      buf.resize(static_cast<size_t>(x.paramSize(i)));
-      x.readParams(i, buf.data());
-      const int64_t nw = d.ops[i].weights;
-      g.W[i].assign(buf.begin(), buf.begin() + nw);
-      if (x.paramSize(i) > nw) g.bias[i].assign(buf.begin() + nw, buf.end());
-    }
-    // The images: the plan's value 0 ([C][N][H][W], padded channel stride) → NCHW float64.
-    g.val.assign(nVals, {});
-    {
-      const Shape s = d.valueShape[0];
-      const int64_t cs = x.channelStride(0), hw = s.plane();
-      const float* src = x.value(0);
-      Vec in(static_cast<size_t>(B * s.c * hw));
-      for (int64_t c = 0; c < s.c; ++c)
-        for (int64_t n = 0; n < B; ++n)
-          for (int64_t j = 0; j < hw; ++j) in[static_cast<size_t>((n * s.c + c) * hw + j)] = src[c * cs + n * hw + j];
-      g.val[0] = std::move(in);
-    }
-    g.forward(false);
-    // Cross-entropy (mean over the images): seed (p − onehot)/B; keep p for the R seed.
-    const Vec& z = g.val[static_cast<size_t>(zv)];
-    Vec p(z.size());
-    double L = 0;
-    g.grad.assign(nVals, {});
-    g.grad[static_cast<size_t>(zv)] = Vec(z.size(), 0.0);
-    for (int64_t n = 0; n < B; ++n) {
-      const int32_t label = requestLabel(r, repeat, n, static_cast<int32_t>(K));
-      double mx = -INFINITY, sum = 0;
-      for (int64_t k = 0; k < K; ++k) mx = std::max(mx, z[static_cast<size_t>(n * K + k)]);
-      for (int64_t k = 0; k < K; ++k) sum += std::exp(z[static_cast<size_t>(n * K + k)] - mx);
-      L += mx + std::log(sum) - z[static_cast<size_t>(n * K + label)];
-      for (int64_t k = 0; k < K; ++k) {
-        const size_t e = static_cast<size_t>(n * K + k);
-        p[e] = std::exp(z[e] - mx) / sum;
-        g.grad[static_cast<size_t>(zv)][e] = (p[e] - (k == label ? 1.0 : 0.0)) / static_cast<double>(B);
-      }
-    }
-    loss.push_back(L / static_cast<double>(B));
-    g.backward(false);
+    t.loadWeights();
+    loss.push_back(crossEntropyBackward(x, r, repeat, 0, pool, name));
+    t.saveGradients();
     checkCancelled(r);
-    for (size_t i = 0; i < nOps; ++i)
-      if (isWeightLayer(d.ops[i].op) && g.gW[i].empty()) g.gW[i].assign(g.W[i].size(), 0.0);  // no gradient reaches it
-    g.rval.assign(nVals, {});
-    g.rval[0] = Vec(g.val[0].size(), 0.0);  // the images do not depend on W
-    g.forward(true);
-    // R of the seed: (p ⊙ R z − p (p · R z))/B per image.
-    const Vec& rz = g.rval[static_cast<size_t>(zv)];
-    g.rgrad.assign(nVals, {});
-    Vec rs(z.size(), 0.0);
-    for (int64_t n = 0; n < B; ++n) {
-      double pr = 0;
-      for (int64_t k = 0; k < K; ++k) pr += p[static_cast<size_t>(n * K + k)] * rz[static_cast<size_t>(n * K + k)];
-      for (int64_t k = 0; k < K; ++k) {
-        const size_t e = static_cast<size_t>(n * K + k);
-        rs[e] = p[e] * (rz[e] - pr) / static_cast<double>(B);
-      }
-    }
-    g.rgrad[static_cast<size_t>(zv)] = std::move(rs);
-    g.backward(true);
-    double score = 0;
-    for (size_t i = 0; i < nOps; ++i) {
-      if (!isWeightLayer(d.ops[i].op) || g.hg[i].empty()) continue;
-      for (size_t j = 0; j < g.W[i].size(); ++j) score -= g.W[i][j] * g.hg[i][j];
-    }
-    out.scores.push_back(score);
+    t.forward();
+    t.seedCrossEntropy();
+    out.scores.push_back(t.backward());
   }
   out.series.emplace_back("loss", std::move(loss));
 }
