@@ -2,7 +2,14 @@
  * grasp (zero-cost-nas grasp.py): the float64 reference's exact Hessian-vector product (R-operator,
  * src/reference/hvp.ts) against a float64 central difference, its symmetry, an identity that follows
  * from train-mode BN's scale invariance, PyTorch's double backward (test/torch/proxies.py), and the
- * engine's R-operator (native/proxies/grasp_proxy.cc) against both.
+ * engine's float32 R-operator (native/proxies/grasp_proxy.cc) against both.
+ *
+ * Tolerance of the engine (float32, like the official double backward): the score Σ −W ⊙ Hg is a sum
+ * of terms of both signs, so its float32 error is relative to the terms, not to the sum. Measured
+ * against float64 (seed 21, repeats 0–5): ≤ 9.8e-5 on the nets without SE (conv/BN/ReLU, max pool,
+ * depthwise, BN-free, every op; most ≤ 5e-6), ≤ 3.7e-4 with SE (its BN normalises 1×1 maps: few
+ * values per channel) — PyTorch's own float32 double backward is off by as much on the same nets
+ * (≤ 8.5e-5 and ≤ 5.1e-4). Hence 2e-4 and 2e-3 here.
  */
 import test from 'ava';
 import * as path from 'path';
@@ -21,7 +28,10 @@ import { findPython } from './helpers/python';
 const PLAIN = 'SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResK1K3K1(16,16,1,8,1)';
 const POOL = 'SuperConvK3BNRELU(3,8,1,1)MaxPool(8,8,3,2)SuperResK3K3(8,16,2,8,1)SuperResK1K5K1(16,16,1,8,1)';
 const SE = 'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K3(8,16,1,8,1)';
+const DW = 'SuperConvK3BNRELU(3,8,1,1)SuperResIDWE1K3(8,16,2,8,1)SuperResIDWE2K5(16,16,1,8,1)';
 const lower = (s: string, se = false) => lowerForProxy(parseStructure(s), PROXY_TABLE.grasp, { se, numClasses: 10 });
+/** The engine's float32 tolerance against float64 (see the header). */
+const TOL = 2e-4, TOL_SE = 2e-3;
 
 const python = findPython(['torch']);
 const maybe = python ? test : test.skip;
@@ -118,13 +128,14 @@ test('grasp reference: with bnEps 0 the term of a conv followed by train-mode BN
   t.true(checked >= 5);
 });
 
-test('grasp: engine (exact R-operator in float64) = float64 reference within 1e-6 — BN-followed convs, max pool, SE, a BN-free conv stack, several repeats; labels / input as data give the same scores', async (t) => {
+test('grasp: engine (float32 R-operator) = float64 reference within 2e-4 (2e-3 with SE) — BN-followed convs, max pool, SE, depthwise, a BN-free conv stack, every op, several repeats; labels / input as data give the same scores', async (t) => {
   const bnFree = buildGraph(3, [
     { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 2 }, { op: 'relu', inputs: [1] }, { op: 'conv', inputs: [2], cout: 6, kernel: 1, stride: 1 },
     { op: 'hswish', inputs: [3] }, { op: 'avgpool', inputs: [4], kernel: 3, stride: 1, countIncludePad: 0 }, { op: 'gap', inputs: [5] }, { op: 'linear', inputs: [6], cout: 10, bias: 1 },
   ]);
   const cases = [
-    { g: lower(PLAIN), b: 6, r: 12 }, { g: lower(POOL), b: 5, r: 16 }, { g: lower(SE, true), b: 6, r: 12 }, { g: bnFree, b: 4, r: 8 }, { g: MIXED, b: 3, r: 6 },
+    { g: lower(PLAIN), b: 6, r: 12, tol: TOL }, { g: lower(POOL), b: 5, r: 16, tol: TOL }, { g: lower(SE, true), b: 6, r: 12, tol: TOL_SE },
+    { g: lower(DW), b: 6, r: 12, tol: TOL }, { g: bnFree, b: 4, r: 8, tol: TOL }, { g: MIXED, b: 3, r: 6, tol: TOL },
   ];
   let worst = 0;
   for (const c of cases) {
@@ -134,12 +145,12 @@ test('grasp: engine (exact R-operator in float64) = float64 reference within 1e-
     const ref = proxyReference('grasp', d, { ...opts, float32Draws: true });
     got.scores.forEach((v, i) => {
       const e = Math.abs(v - ref.scores[i]!) / Math.abs(ref.scores[i]!);
-      worst = Math.max(worst, e);
-      t.true(e <= 1e-6, `B${c.b} R${c.r} repeat ${i}: ${v} vs ${ref.scores[i]} (${e.toExponential(2)})`);
+      if (c.tol === TOL) worst = Math.max(worst, e);
+      t.true(e <= c.tol, `B${c.b} R${c.r} repeat ${i}: ${v} vs ${ref.scores[i]} (${e.toExponential(2)})`);
       t.true(Math.abs(got.series.loss![i]! - ref.series.loss![i]!) <= 1e-6 * ref.series.loss![i]!);
     });
   }
-  t.log(`worst relative difference ${worst.toExponential(2)}`);
+  t.log(`worst relative difference without SE ${worst.toExponential(2)}`);
   const d = encodeDescriptor(lower(PLAIN));
   const opts = { batchSize: 4, resolution: 8, seed: 3 };
   const a = await engine.run('grasp', d, opts);
@@ -163,9 +174,9 @@ function torchGrasp(d: Int32Array, batch: number, resolution: number, seed: numb
   return JSON.parse(p.stdout) as Record<string, number>;
 }
 
-maybe('grasp vs PyTorch (grasp.py: autograd.grad, create_graph, z.backward): reference to 1e-9 and engine to 1e-6 on three nets (SE and max pool included)', async (t) => {
+maybe('grasp vs PyTorch (grasp.py: autograd.grad, create_graph, z.backward): reference to 1e-9 and engine to 2e-4 (SE: 2e-3) on four nets (SE, max pool and depthwise included)', async (t) => {
   const seed = 21, repeat = 1, batch = 6, resolution = 12;
-  for (const [s, se] of [[PLAIN, false], [POOL, false], [SE, true]] as const) {
+  for (const [s, se] of [[PLAIN, false], [POOL, false], [SE, true], [DW, false]] as const) {
     const d = encodeDescriptor(lower(s, se));
     const ref = torchGrasp(d, batch, resolution, seed, repeat);
     const mine = proxyReference('grasp', d, { batchSize: batch, resolution, seed, firstRepeat: repeat, float32Draws: true });
@@ -174,6 +185,6 @@ maybe('grasp vs PyTorch (grasp.py: autograd.grad, create_graph, z.backward): ref
     t.true(e <= 1e-9, `${mine.scores[0]} vs ${ref.score}`);
     t.true(Math.abs(mine.series.loss![0]! - ref.loss!) <= 1e-12 * ref.loss!);
     const got = await engine.run('grasp', d, { batchSize: batch, resolution, seed, firstRepeat: repeat });
-    t.true(Math.abs(got.scores[0]! - ref.score!) <= 1e-6 * Math.abs(ref.score!), `engine ${got.scores[0]} vs torch ${ref.score}`);
+    t.true(Math.abs(got.scores[0]! - ref.score!) <= (se ? TOL_SE : TOL) * Math.abs(ref.score!), `engine ${got.scores[0]} vs torch ${ref.score}`);
   }
 });

@@ -89,7 +89,6 @@ class Tangent {
     W_.resize(nOps);
     Wp_.resize(nOps);
     g_.resize(nOps);
-    gp_.resize(nOps);
     rs_.resize(nOps);
     int64_t maxVal = 1, maxW = 1;
     for (size_t v = 0; v < nVals; ++v) {
@@ -132,7 +131,6 @@ class Tangent {
         if (isGemm(o.op)) {
           const int64_t K = nw / o.cout;
           Wp_[i].assign(static_cast<size_t>(packedASize(o.cout, K)), 0.f);  // padding rows stay 0
-          gp_[i].assign(static_cast<size_t>(packedASize(o.cout, K)), 0.f);
         }
       }
       if (o.op == OpCode::BN) rs_[i].resize(static_cast<size_t>(o.cin));
@@ -170,10 +168,13 @@ class Tangent {
     for (size_t i = 0; i < d_.ops.size(); ++i) {
       const OpDesc& o = d_.ops[i];
       AlignedBuffer& gy = gy_[static_cast<size_t>(o.value)];
-      if (gy.size()) std::memcpy(gy.data(), x_.grad(o.value), sizeof(float) * gy.size());
+      if (gy.size()) {
+        const float* src = x_.grad(o.value);
+        const int64_t cs = x_.channelStride(o.value);
+        perChannel(plan_[i], o.cout, [&](int64_t c) { std::memcpy(gy.data() + c * cs, src + c * cs, sizeof(float) * static_cast<size_t>(cs)); });
+      }
       if (!isWeightLayer(o.op)) continue;
-      std::memcpy(g_[i].data(), x_.weightGrad(i), sizeof(float) * g_[i].size());  // LINEAR: its bias gradient follows; not a direction
-      if (isGemm(o.op)) pack(o, g_[i].data(), gp_[i].data());
+      std::memcpy(g_[i].data(), x_.weightGrad(i), sizeof(float) * g_[i].size());  // LINEAR: its bias gradient follows; not in the score
     }
   }
 
@@ -188,28 +189,35 @@ class Tangent {
       const float* xv = x_.value(in);
       float* ry = R_[static_cast<size_t>(o.value)].data();
       switch (o.op) {
-        case OpCode::Conv: case OpCode::Linear: {  // R y = W ∗ R x + g ∗ x (no bias term: R b = 0)
-          const int64_t cols = g.cols(), tasks = (cols + p.colsPerTask - 1) / p.colsPerTask;
-          auto gemm = [&](const float* A, const float* src, float* dst) {
+        case OpCode::Conv: case OpCode::Linear: {  // R y = W ∗ x + W ∗ R x = (y − b) + W ∗ R x (direction W; R b = 0)
+          const float* yv = x_.value(o.value);
+          const int64_t cols = g.cols(), tasks = (cols + p.colsPerTask - 1) / p.colsPerTask, len = n_ * o.out.plane();
+          if (in != 0)
             pool_.parallelFor(tasks, [&](int64_t t, int, float* scratch) {
               const int64_t b = t * p.colsPerTask;
-              k_.convGemm(g, A, src, dst, b, std::min(cols, b + p.colsPerTask), scratch);
+              k_.convGemm(g, Wp_[i].data(), rx, ry, b, std::min(cols, b + p.colsPerTask), scratch);
             });
-          };
-          if (in == 0) {
-            gemm(gp_[i].data(), xv, ry);
-            break;
-          }
-          gemm(Wp_[i].data(), rx, ry);
-          gemm(gp_[i].data(), xv, tmp_.data());
-          addInto(o.cout, g.outStride, n_ * o.out.plane(), p.perTask, tmp_.data(), ry);
+          const float* bias = o.op == OpCode::Linear && x_.paramSize(i) > o.weights ? W_[i].data() + o.weights : nullptr;
+          perChannel(p, o.cout, [&](int64_t c) {
+            float* r = ry + c * g.outStride;
+            const float* y = yv + c * g.outStride;
+            const float b = bias ? bias[c] : 0.f;
+            if (in == 0) for (int64_t j = 0; j < len; ++j) r[j] = y[j] - b;
+            else for (int64_t j = 0; j < len; ++j) r[j] += y[j] - b;
+          });
           break;
         }
         case OpCode::DwConv:
           perChannel(p, o.cout, [&](int64_t c) {
+            const float* y = x_.value(o.value) + c * g.outStride;
+            float* r = ry + c * g.outStride;
+            const int64_t len = n_ * o.out.plane();
+            if (in == 0) {
+              std::memcpy(r, y, sizeof(float) * static_cast<size_t>(len));
+              return;
+            }
             k_.dwConv(g, W_[i].data(), rx, ry, c, c + 1);
-            k_.dwConv(g, g_[i].data(), xv, tmp_.data(), c, c + 1);
-            k_.add(ry + c * g.outStride, tmp_.data() + c * g.outStride, ry + c * g.outStride, n_ * o.out.plane());
+            k_.add(r, y, r, len);
           });
           break;
         case OpCode::BN: {  // R x̂ = invstd (R x − mean R x − x̂ R s), R s = mean(x̂ R x): BN's backward formula applied to R x
@@ -288,32 +296,34 @@ class Tangent {
     x_.backwardBegin(false);
     double score = 0;
     for (size_t i = d_.ops.size(); i-- > 0;) {
-      x_.backwardOp(i, pool_, false);  // the part linear in R ∂L/∂value, into the plan's gradients
       const OpDesc& o = d_.ops[i];
-      if (!x_.needsGrad(o.value)) continue;
+      if (!x_.needsGrad(o.value)) {
+        x_.backwardOp(i, pool_, false);
+        continue;
+      }
       const OpPlan& p = plan_[i];
       const ConvGeom& g = p.g;
       const int32_t in = o.inputs[0];
-      float* dx = x_.needsGrad(in) && in != 0 ? x_.grad(in) : nullptr;
       const float* gy = gy_[static_cast<size_t>(o.value)].data();
       const float* rx = R_[static_cast<size_t>(in)].data();
       const float* xv = x_.value(in);
-      switch (o.op) {
-        case OpCode::Conv: case OpCode::Linear: {  // Hg += R x ⋆ ∂L/∂y; R ∂L/∂x += gᵀ-conv of ∂L/∂y
-          if (in != 0) weightCorrelation(p, gy, rx, dw_.data());
-          score += layerScore(i, in != 0);
-          if (dx) {
-            const int64_t per = std::max<int64_t>(1, 48 / (g.k * g.k));
-            pool_.parallelFor((g.cin + per - 1) / per, [&](int64_t t, int, float* scratch) {
-              k_.convBwdData(g, gp_[i].data(), gy, dx, t * per, std::min(g.cin, (t + 1) * per), true, scratch);
-            });
-          }
-          break;
+      if (isWeightLayer(o.op)) {
+        // Direction W: R ∂L/∂x = Wᵀ-conv of (R gy + gy) and R ∂L/∂W = x ⋆ (R gy + gy) − g + R x ⋆ gy; the plan's backward
+        // of R gy + gy gives the first two (its weight gradient then holds x ⋆ R gy + g).
+        const int64_t len = n_ * o.out.plane();
+        float* gout = x_.grad(o.value);
+        perChannel(p, o.cout, [&](int64_t c) { k_.add(gout + c * g.outStride, gy + c * g.outStride, gout + c * g.outStride, len); });
+        x_.backwardOp(i, pool_, false);
+        if (in != 0) {
+          if (o.op == OpCode::DwConv) perChannel(p, o.cout, [&](int64_t c) { k_.dwConvBwd(g, W_[i].data(), rx, gy, nullptr, dw_.data(), c, c + 1, false); });
+          else weightCorrelation(p, gy, rx, dw_.data());
         }
-        case OpCode::DwConv:
-          perChannel(p, o.cout, [&](int64_t c) { k_.dwConvBwd(g, g_[i].data(), rx, gy, dx, dw_.data(), c, c + 1, true); });
-          score += layerScore(i, true);
-          break;
+        score -= layerScore(i, in != 0);
+        continue;
+      }
+      x_.backwardOp(i, pool_, false);  // the part linear in R ∂L/∂value, into the plan's gradients
+      float* dx = x_.needsGrad(in) && in != 0 ? x_.grad(in) : nullptr;
+      switch (o.op) {
         case OpCode::BN: {
           // R dx = linear part + (−R s/s²)·a − (R x̂ mean(x̂ gy) + x̂ mean(R x̂ gy))/s, a = gy − mean gy − x̂ mean(x̂ gy)  (γ = 1)
           if (!dx) break;
@@ -325,22 +335,17 @@ class Tangent {
             const float* xc = xv + c * g.inStride;
             const float* gc = gy + c * g.outStride;
             const float* rc = rxh + c * g.outStride;
-            double sg = 0, sxg = 0, srg = 0;
-            for (int64_t j = 0; j < len; ++j) {
-              const double xh = static_cast<double>((xc[j] - mean) * inv);
-              sg += gc[j];
-              sxg += xh * gc[j];
-              srg += static_cast<double>(rc[j]) * gc[j];
-            }
+            double sg = 0, sgg = 0;
+            k_.bnStats(gc, len, &sg, &sgg);  // Σ gy (vectorised, float64)
+            const double sxg = static_cast<double>(inv) * (k_.dot(xc, gc, len) - static_cast<double>(mean) * sg), srg = k_.dot(rc, gc, len);
             const double m = static_cast<double>(len), mg = sg / m, m1 = sxg / m, m2 = srg / m;
             const double rsv = rs_[i][static_cast<size_t>(c)] * static_cast<double>(inv) * static_cast<double>(inv);
-            const float A = static_cast<float>(-rsv), Amg = static_cast<float>(rsv * mg), Am1 = static_cast<float>(rsv * m1);
-            const float B1 = static_cast<float>(static_cast<double>(inv) * m1), B2 = static_cast<float>(static_cast<double>(inv) * m2);
+            // −(R s/s²)·a − (R x̂ m1 + x̂ m2)/s = A gy − B R x̂ + C x + D (x̂ = (x − mean)·invstd)
+            const double iv = inv, c1 = (rsv * m1 - iv * m2) * iv;
+            const float A = static_cast<float>(-rsv), B = static_cast<float>(iv * m1), C = static_cast<float>(c1),
+                        D = static_cast<float>(rsv * mg - c1 * static_cast<double>(mean));
             float* d = dx + c * g.inStride;
-            for (int64_t j = 0; j < len; ++j) {
-              const float xh = (xc[j] - mean) * inv;
-              d[j] += A * gc[j] + Amg + Am1 * xh - B1 * rc[j] - B2 * xh;
-            }
+            for (int64_t j = 0; j < len; ++j) d[j] += A * gc[j] - B * rc[j] + C * xc[j] + D;
           });
           break;
         }
@@ -417,14 +422,17 @@ class Tangent {
     for (int64_t e = 0; e < o.weights; ++e) packed[packedAIndex(e / K, e % K, K)] = w[e];
   }
 
-  /** −Σ W ⊙ Hg of weight layer i: Hg = the plan's weight gradient (linear part) + dw_ (when `extra`). */
+  /** gᵀ (H W) of weight layer i: the plan's weight gradient (x ⋆ R gy + g) − g, + dw_ (R x ⋆ gy) when `extra`; float64 sums. */
   double layerScore(size_t i, bool extra) const {
     const float* lin = x_.weightGrad(i);
-    const float* w = W_[i].data();
+    const float* gv = g_[i].data();
     const int64_t nw = d_.ops[i].weights;
     double s = 0;
-    for (int64_t j = 0; j < nw; ++j) s += static_cast<double>(w[j]) * (static_cast<double>(lin[j]) + (extra ? static_cast<double>(dw_[static_cast<size_t>(j)]) : 0.0));
-    return -s;
+    for (int64_t j = 0; j < nw; ++j) {
+      const double gj = gv[j];
+      s += gj * (static_cast<double>(lin[j]) - gj + (extra ? static_cast<double>(dw_[static_cast<size_t>(j)]) : 0.0));
+    }
+    return s;
   }
 
   /** dW (OIHW, overwritten) = Σ dy ⋆ in (the weight gradient of a dense conv / LINEAR), the executor's kernels and splits. */
@@ -502,7 +510,7 @@ class Tangent {
   std::vector<OpPlan> plan_;
   std::vector<int> bnOf_;                 // op → BN index (−1)
   std::vector<AlignedBuffer> R_, gy_;     // per value: R of it; ∂L/∂it (first pass) where read
-  std::vector<std::vector<float>> W_, Wp_, g_, gp_;  // per weight layer: W (OIHW), W packed, g, g packed
+  std::vector<std::vector<float>> W_, Wp_, g_;  // per weight layer: W (OIHW; LINEAR: then its bias), W packed, g
   std::vector<std::vector<double>> rs_;   // per BN op: R s per channel
   AlignedBuffer tmp_;                     // one value's worth (a second conv product, the 1×1-strided samples)
   std::vector<float> dw_;                 // one layer's second-order weight term
