@@ -1,7 +1,8 @@
 /**
  * Native zero-shot proxies vs PyTorch versions written from the official code (test/torch/proxies.py;
  * float64, the same Philox weights, input and labels), naswot and gsnr's three modes included (grasp:
- * test/proxies-grasp.test.ts). Runs when a Python with torch is found (ZENNAS_PYTHON or .venv-bench);
+ * test/proxies-grasp.test.ts). fisher, jacob_cov, tenas_ntk, tenas_lr and tenas run on four nets: conv/BN/ReLU
+ * with residuals and max pool, IDW + SE, a plain conv chain and a depthwise net without SE. Runs when a Python with torch is found (ZENNAS_PYTHON or .venv-bench);
  * skipped otherwise.
  */
 import test from 'ava';
@@ -24,16 +25,23 @@ const NETS = [
   { name: 'conv/BN/ReLU, residual K3K3 and K1K5K1, max-pool', s: 'SuperConvK3BNRELU(3,8,1,1)MaxPool(8,8,3,2)SuperResK3K3(8,16,2,8,1)SuperResK1K5K1(16,16,1,8,1)', se: false },
   { name: 'IDW (depthwise) + SE', s: 'SuperConvK3BNRELU(3,8,2,1)SuperResIDWE2K3(8,16,1,8,1)', se: true },
 ];
-const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc', 'fisher', 'jacob_cov', 'tenas_ntk'] as const;
+// fisher, jacob_cov and the TE-NAS proxies also on a plain conv chain and a depthwise net without SE.
+const MORE_NETS = [
+  { name: 'plain conv chain (no residual), stride 2, 1×1', s: 'SuperConvK3BNRELU(3,8,1,1)SuperConvK3BNRELU(8,16,2,1)SuperConvK1BNRELU(16,12,1,1)', se: false },
+  { name: 'depthwise (IDW E1 K3, E2 K5), no SE', s: 'SuperConvK3BNRELU(3,8,1,1)SuperResIDWE1K3(8,16,2,8,1)SuperResIDWE2K5(16,16,1,8,1)', se: false },
+];
+const PROXIES = ['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc', 'fisher', 'jacob_cov', 'tenas_ntk', 'tenas_lr', 'tenas'] as const;
+const ALL_NETS = new Set(['grad_norm', 'grad_norm_zc', 'snip', 'synflow', 'synflow_zc']);
 
 for (const name of PROXIES) {
-  for (const net of NETS) {
+  for (const net of [...NETS, ...(ALL_NETS.has(name) ? [] : MORE_NETS)]) {
     maybe(`${name} vs PyTorch (official definitions): ${net.name}`, async (t) => {
       const spec = PROXY_TABLE[name];
       const d = encodeDescriptor(lowerForProxy(parseStructure(net.s), spec, { se: net.se, numClasses: 10 }));
       const seed = 21, repeat = 1, batch = 6, resolution = 12;
+      const sampleBatches = name === 'tenas_lr' || name === 'tenas' ? 2 : undefined;  // regions over 12 images, NTK over the first 6
       const engine = new Engine({ threads: 2 });
-      const opts = { resolution, seed, firstRepeat: repeat, ...(spec.batchSize ? { batchSize: batch } : {}) };
+      const opts = { resolution, seed, firstRepeat: repeat, ...(spec.batchSize ? { batchSize: batch } : {}), ...(sampleBatches ? { sampleBatches } : {}) };
       if (name === 'synflow' && net.se) {  // SE's BN over one 1×1 image: PyTorch refuses it, so does the engine
         await t.throwsAsync(engine.run(name, d, opts), { code: 'E_OPTION' });
         engine.close();
@@ -45,7 +53,7 @@ for (const name of PROXIES) {
       } finally {
         engine.close();
       }
-      const input = { net: decodeDescriptor(d), proxy: name, batch, resolution, seed, repeat, bnEps: 1e-5, labels: Array.from(philoxLabels(seed, repeat, batch, 10)) };
+      const input = { net: decodeDescriptor(d), proxy: name, batch, resolution, seed, repeat, bnEps: 1e-5, sampleBatches, labels: Array.from(philoxLabels(seed, repeat, batch, 10)) };
       const p = spawnSync(python!, [path.join(__dirname, 'torch/proxies.py')], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });
       if (p.status !== 0) throw new Error(`proxies.py failed: ${p.stderr}`);
       const ref = JSON.parse(p.stdout) as Record<string, number>;
@@ -55,6 +63,10 @@ for (const name of PROXIES) {
       if (ref.loss !== undefined) t.true(Math.abs(got.series.loss![0]! - ref.loss) <= 1e-5 * Math.abs(ref.loss), `loss ${got.series.loss![0]} vs ${ref.loss}`);
       if (ref.official !== undefined) t.true(Math.abs(got.series.official![0]! - ref.official) <= 1e-5 * Math.abs(ref.official));
       if (ref.logR !== undefined) t.true(Math.abs(got.series.logR![0]! - ref.logR) <= 1e-5 * Math.max(1, Math.abs(ref.logR)), `ln R ${got.series.logR![0]} vs ${ref.logR}`);
+      if (name === 'tenas') {  // both parts: the region count exactly (TE-NAS's half-precision Σ 1/multiplicity), the condition number
+        t.true(Math.abs(got.series.linearRegions![0]! - ref.linearRegions!) < 1e-3, `regions ${got.series.linearRegions![0]} vs ${ref.linearRegions}`);
+        t.true(Math.abs(got.series.ntkCond![0]! - ref.ntkCond!) <= 1e-5 * ref.ntkCond!, `cond ${got.series.ntkCond![0]} vs ${ref.ntkCond}`);
+      }
     });
   }
 }

@@ -89,7 +89,7 @@ export const PROXY_TABLE = {
   },
   grasp: {
     name: 'grasp', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/grasp.py (T = 1, one iteration)`,
-    definition: 'Σ over conv/linear weights of −W ⊙ (H g), g = ∂L/∂W, H the Hessian of L over those weights; Hg exactly, by the R-operator (forward-over-reverse, float64: the number the official double backward computes); CE, PyTorch-default init, network as trained',
+    definition: 'Σ over conv/linear weights of −W ⊙ (H g), g = ∂L/∂W, H the Hessian of L over those weights; Hg exactly, by the R-operator (forward-over-reverse in float32 with float64 sums, as −gᵀ(HW) by symmetry: the number the official double backward computes); CE, PyTorch-default init, network as trained',
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
     keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
   },
