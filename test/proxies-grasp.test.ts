@@ -167,6 +167,33 @@ test('grasp: engine (float32 R-operator) = float64 reference within 2e-4 (2e-3 w
   await t.throwsAsync(engine.run('grasp', d, { ...opts, labels: Int32Array.from([0, 1, 2, 10]) }), { code: 'E_OPTION', message: /labels\[3\] = 10 is not a class/ });
 });
 
+test("grasp hvpPrecision 'float64' (own float64 buffers) = float64 reference within 1e-9 on every net of the float32 test, the same bits on 1 and 2 threads; option checks", async (t) => {
+  const cases = [{ g: lower(PLAIN), b: 6, r: 12 }, { g: lower(POOL), b: 5, r: 16 }, { g: lower(SE, true), b: 6, r: 12 }, { g: lower(DW), b: 6, r: 12 }, { g: MIXED, b: 3, r: 6 }];
+  let worst = 0;
+  for (const c of cases) {
+    const d = encodeDescriptor(c.g);
+    const opts = { batchSize: c.b, resolution: c.r, seed: 21, firstRepeat: 1, repeats: 2 };
+    const got = await engine.run('grasp', d, { ...opts, hvpPrecision: 'float64' });
+    const ref = proxyReference('grasp', d, { ...opts, float32Draws: true });
+    got.scores.forEach((v, i) => {
+      const e = Math.abs(v - ref.scores[i]!) / Math.abs(ref.scores[i]!);
+      worst = Math.max(worst, e);
+      t.true(e <= 1e-9, `B${c.b} R${c.r} repeat ${i}: ${v} vs ${ref.scores[i]} (${e.toExponential(2)})`);
+    });
+  }
+  t.log(`worst relative difference ${worst.toExponential(2)}`);
+  const d = encodeDescriptor(lower(SE, true));
+  const opts = { batchSize: 4, resolution: 8, seed: 3, hvpPrecision: 'float64' as const };
+  const one = new Engine({ threads: 1 });
+  try {
+    t.deepEqual((await one.run('grasp', d, opts)).scores, (await engine.run('grasp', d, opts)).scores, 'the same bits on 1 and 2 threads');
+  } finally {
+    one.close();
+  }
+  await t.throwsAsync(engine.run('grasp', d, { ...opts, hvpPrecision: 'float16' as never }), { code: 'E_OPTION', message: /hvpPrecision/ });
+  await t.throwsAsync(engine.run('snip', d, { batchSize: 4, resolution: 8, hvpPrecision: 'float64' } as never), { code: 'E_OPTION', message: /hvpPrecision/ });
+});
+
 function torchGrasp(d: Int32Array, batch: number, resolution: number, seed: number, repeat: number): Record<string, number> {
   const input = { net: decodeDescriptor(d), proxy: 'grasp', batch, resolution, seed, repeat, bnEps: 1e-5, labels: Array.from(philoxLabels(seed, repeat, batch, 10)) };
   const p = spawnSync(python!, [path.join(__dirname, 'torch/proxies.py')], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 26 });

@@ -35,6 +35,7 @@ struct ProxyRequest {
   double xi = 1e-8;                 // gsnr: ξ in mean² / (var + ξ)
   std::string gsnrMode = "batch";   // gsnr: 'batch' | 'official' (running sums) | 'sample' (per-image gradients)
   int sampleBatches = 1;            // tenas_lr, tenas: batches of `batch` images whose ReLU patterns are counted
+  std::string hvpPrecision = "float32";  // grasp: its Hessian-vector product in 'float32' (plan kernels) | 'float64' (own buffers)
   std::vector<float> input;         // data images NCHW instead of the Gaussian input (empty: Philox)
   /** True once the call should stop (AbortSignal, Engine.close()); proxies check it between repeats. */
   std::function<bool()> cancelled;

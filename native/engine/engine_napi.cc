@@ -231,6 +231,7 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
     r.xi = o.number("xi", 1e-8, 0, 1e6, false, true);
     r.gsnrMode = o.choice("gsnrMode", "batch", {"batch", "official", "sample"});
     r.sampleBatches = static_cast<int>(o.number("sampleBatches", 1, 1, 4096, true));
+    r.hvpPrecision = o.choice("hvpPrecision", "float32", {"float32", "float64"});
     {
       const Napi::Value in = o.raw("input");
       if (!in.IsEmpty() && !in.IsUndefined()) {

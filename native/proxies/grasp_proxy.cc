@@ -30,6 +30,7 @@
 #endif
 
 #include "../cpu/ops/op.h"
+#include "grasp_float64.inl"
 #include "zero_shot.h"
 
 namespace zennas {
@@ -43,7 +44,8 @@ constexpr int64_t kDotRows = 64;                  // weight gradient (dot form):
 constexpr int64_t kBwdRowsM = 8 * kMR;            // weight gradient (GEMM form): rows, columns of dW per task
 constexpr int64_t kBwdColsK = 4 * kNR;
 
-ExecutorConfig config(const ProxyRequest& r) { return {int64_t(r.batch), 1, r.resolution, true}; }
+// float64: its own buffers, the plan only draws the weights and images (no backward buffers).
+ExecutorConfig config(const ProxyRequest& r) { return {int64_t(r.batch), 1, r.resolution, r.hvpPrecision != "float64"}; }
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 bool isGemm(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
@@ -542,6 +544,7 @@ void checkMemory(double bytes) {
 }
 
 void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
+  if (r.hvpPrecision == "float64") return grasp64::run(x, r, pool, out);
   const char* name = "grasp";
   checkDataLengths(x, r, r.batch, name);
   checkTrainBn(x, name, "use batchSize ≥ 2");

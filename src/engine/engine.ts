@@ -283,6 +283,8 @@ export interface ZeroShotOptions {
   gsnrMode: 'batch' | 'official' | 'sample';
   /** tenas_lr, tenas: batches of batchSize images whose ReLU activation patterns are counted (default 1). */
   sampleBatches: number;
+  /** grasp: 'float32' (default; the plan's kernels, float64 sums) or 'float64' (exact to float64 rounding, own buffers, slower). */
+  hvpPrecision: 'float32' | 'float64';
   /** Labels of the cross-entropy proxies, one per image (default: Philox stream 0x40000002). */
   labels?: Int32Array;
   /** Data images NCHW (Float32Array) instead of the Gaussian input; the same for every repeat. */

@@ -35,6 +35,7 @@ export const ENGINE_OPTIONS = {
   xi: { kind: 'number', min: 0, max: 1e6, minExclusive: true, default: 1e-8, doc: 'gsnr: ξ in mean² / (variance + ξ) (paper: 1e-8)' },
   gsnrMode: { kind: 'choice', values: ['batch', 'official', 'sample'], default: 'batch', doc: "gsnr gradient samples: 'batch' one per batch, 'official' running sums of the batch gradients (the official code never zeroes them), 'sample' per-image gradients of one batch" },
   sampleBatches: { kind: 'int', min: 1, max: 4096, default: 1, doc: 'tenas_lr, tenas: batches of batchSize images whose ReLU activation patterns are counted (TE-NAS sample_batch; Zen-NAS: 1)' },
+  hvpPrecision: { kind: 'choice', values: ['float32', 'float64'], default: 'float32', doc: "grasp: Hessian-vector product in 'float32' (the plan's kernels, float64 sums; as the official double backward) or 'float64' (own buffers, 28 B × batch × activations, several times slower; deep nets at small batch lose the score in float32)" },
   warmup: { kind: 'int', min: 0, max: 100000, default: 10, doc: 'latency: untimed mini-batches first' },
   iterations: { kind: 'int', min: 1, max: 100000, default: 30, doc: 'latency: timed mini-batches' },
   precision: { kind: 'choice', values: ['fp16', 'fp32'], default: 'fp16', doc: "latency precision (CPU: 'fp32' only)" },

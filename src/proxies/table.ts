@@ -91,7 +91,7 @@ export const PROXY_TABLE = {
     name: 'grasp', variant: 'zero-cost-nas', source: `${ZC} foresight/pruners/measures/grasp.py (T = 1, one iteration)`,
     definition: 'Σ over conv/linear weights of −W ⊙ (H g), g = ∂L/∂W, H the Hessian of L over those weights; Hg exactly, by the R-operator (forward-over-reverse in float32 with float64 sums, as −gᵀ(HW) by symmetry: the number the official double backward computes); CE, PyTorch-default init, network as trained',
     direction: 'max', init: 'torch', lowering: 'as-trained', head: true, bn: 'train', batchSize: 64, labels: true,
-    keys: [...COMMON, 'batchSize', 'init'], extra: ['labels', 'input'], series: ['loss'],
+    keys: [...COMMON, 'batchSize', 'init', 'hvpPrecision'], extra: ['labels', 'input'], series: ['loss'],
   },
   naswot: {
     name: 'naswot', variant: 'Zen-NAS', source: `${ZENNAS} ZeroShotProxy/compute_NASWOT_score.py (BayesWatch nas-without-training)`,
