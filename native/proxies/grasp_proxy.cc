@@ -3,22 +3,28 @@
 // the CONV / DWCONV / LINEAR weights, score = Σ −W ⊙ (H g), H the Hessian of L over those weights.
 //
 // The official code gets Hg by a float32 double backward; here it is Pearlmutter's R-operator
-// (forward-over-reverse, the same number): R{·} = d/dε (·)(W + εg) pushed through the forward pass
-// (R of every value) and the reverse pass (R of every gradient); R ∂L/∂W = Hg exactly. All of it
-// runs in float32 on the plan's own layout and kernels (sums in float64, as the executor's): one
-// training-mode forward + backward (g, ∂L/∂value), then the R-forward here, then the R-backward as
-// the executor's own reverse pass of the R seed (the part linear in R ∂L/∂value, op by op through
-// backwardOp) plus, after each op, its second-order terms (conv: Wᵀ-products with g and the weight
-// correlation with R x; BN: its batch statistics' second derivative; MUL, swish, sigmoid, hswish).
-// src/reference/hvp.ts is the same algebra in float64. Extra memory beside the backward plan: R of
-// every value and ∂L/∂value of the ops with second-order terms (≤ 2 float32 copies of the
-// activations, 8 bytes × batch × activation values; refused up front past half the memory or 80 %
-// of the free memory). Independent of the thread count (fixed task splits). Series `loss`.
+// (forward-over-reverse, the same number): R{·} = d/dε (·)(θ + εV) pushed through the forward pass
+// (R of every value) and the reverse pass (R of every gradient); R ∂L/∂θ = HV exactly. H is
+// symmetric, so the score −Wᵀ(Hg) is computed as −gᵀ(HW): with V = W a conv's R-forward is one
+// conv (R y = y − b + W ∗ R x) and the Wᵀ-products of the R-backward fold into the plan's own
+// backward of R gy + gy. All of it runs in float32 on the plan's layout and kernels (sums in
+// float64, as the executor's): one training-mode forward + backward (g, ∂L/∂value), the R-forward
+// here, then the R-backward as the executor's reverse pass op by op (backwardOp) plus, after each
+// op, its second-order terms (conv: the weight correlation R x ⋆ gy; BN: its batch statistics'
+// second derivative; MUL, swish, sigmoid, hswish). src/reference/hvp.ts is the same algebra in
+// float64. Extra memory beside the backward plan: R of every value and ∂L/∂value of the ops with
+// second-order terms (≤ 2 float32 copies of the activations, ≈ 8 bytes × batch × activation
+// values; refused up front past half the memory or 80 % of the free memory). Independent of the
+// thread count (fixed task splits). Series `loss`.
 //
-// (Earlier versions: a finite difference of float32 gradients along W — 13 % off on the Space-I
-// CIFAR initial net at batch 64, the score being a small residual of ‖g‖² —, then this R-operator
-// on its own float64 NCHW buffers with plain-loop convs: exact to 4e-13 but 0.48× PyTorch and 28
-// bytes per activation value, which refused ZenNet-1M at batch 64.)
+// Precision: float32 like the official code, and as fragile: the score is a sum of terms of both
+// signs. On small nets it is within 1e-4 of float64 (SE: 1e-3); on ZenNet-1M at batch 8 float32
+// loses it (this pass 1.3 % and 7× off float64 on two repeats, PyTorch's float32 double backward
+// 43 % and 14×). hvpPrecision 'float64' runs the exact R-operator on its own float64 buffers
+// (grasp_float64.inl; 28 bytes × batch × activation values, several times slower).
+//
+// (A first version estimated −gᵀHW by a finite difference of float32 gradients along W; on the
+// Space-I CIFAR initial net at batch 64 it was 13 % off at h = 1/16 and lost to rounding below.)
 #include <algorithm>
 #include <cmath>
 #include <cstring>
