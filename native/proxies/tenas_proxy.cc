@@ -61,13 +61,11 @@ Ntk ntkCond(Executor& x, const ProxyRequest& r, uint32_t repeat, ThreadPool& poo
     }
   }
   std::vector<double> K(static_cast<size_t>(B * B));
+  const Kernels& k = selectKernels();
   pool.parallelFor(B * B, [&](int64_t t, int, float*) {
     const int64_t i = t / B, j = t % B;
     if (j < i) return;
-    const float* a = G.data() + i * P;
-    const float* b = G.data() + j * P;
-    double s = 0;
-    for (int64_t p = 0; p < P; ++p) s += static_cast<double>(a[p]) * static_cast<double>(b[p]);
+    const double s = k.dot(G.data() + i * P, G.data() + j * P, P);  // float64 sums (vectorised)
     K[static_cast<size_t>(i * B + j)] = K[static_cast<size_t>(j * B + i)] = s;
   });
   const std::vector<double> v = symmetricEigenvalues(std::move(K), B);
