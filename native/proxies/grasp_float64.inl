@@ -8,6 +8,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -22,6 +23,26 @@
 namespace zennas {
 namespace cpu {
 namespace grasp64 {
+
+/**
+ * Memory the process could still take: Linux's MemAvailable (free + reclaimable page cache), else
+ * the free pages (_SC_AVPHYS_PAGES, which count the page cache as used), else `phys`.
+ */
+inline double availableBytes(double phys) {
+  if (FILE* f = std::fopen("/proc/meminfo", "r")) {
+    char line[256];
+    double kb = -1;
+    while (std::fgets(line, sizeof line, f))
+      if (std::sscanf(line, "MemAvailable: %lf kB", &kb) == 1) break;
+    std::fclose(f);
+    if (kb >= 0) return kb * 1024.0;
+  }
+#if defined(_SC_AVPHYS_PAGES) && defined(_SC_PAGESIZE)
+  return static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * static_cast<double>(sysconf(_SC_PAGESIZE));
+#else
+  return phys;
+#endif
+}
 
 using Vec = std::vector<double>;
 
@@ -621,7 +642,7 @@ class Grasp {
 /**
  * E_OUT_OF_MEMORY before anything is allocated when the float64 buffers (values, their R and the
  * gradients: ≈ 3.5 copies of every activation, 28 bytes per activation value; ZenNet-1M at batch 64:
- * 9.6 GiB) would pass half the physical memory or 80 % of the free memory: they are outside the
+ * 9.6 GiB) would pass half the physical memory or 80 % of the available memory: they are outside the
  * engine's plan budget, and an OOM kill would take the whole process.
  */
 void checkMemory(const Descriptor& d, int64_t B) {
@@ -632,14 +653,10 @@ void checkMemory(const Descriptor& d, int64_t B) {
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * page;
-#if defined(_SC_AVPHYS_PAGES)
-  const double avail = static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * page;
-#else
-  const double avail = phys;
-#endif
+  const double avail = availableBytes(phys);
   if (phys > 0 && (bytes > 0.5 * phys || bytes > 0.8 * avail))
     fail("E_OUT_OF_MEMORY", "grasp (hvpPrecision 'float64'): its float64 R-operator buffers would take " + gib(bytes) + " (28 bytes × batch × activations), over half the " + gib(phys) +
-                                " of memory or 80 % of the " + gib(avail) + " free; use a smaller batchSize or resolution");
+                                " of memory or 80 % of the " + gib(avail) + " available; use a smaller batchSize or resolution");
 #else
   (void)bytes;
   (void)gib;

@@ -14,7 +14,7 @@
 // second derivative; MUL, swish, sigmoid, hswish). src/reference/hvp.ts is the same algebra in
 // float64. Extra memory beside the backward plan: R of every value and ∂L/∂value of the ops with
 // second-order terms (≤ 2 float32 copies of the activations, ≈ 8 bytes × batch × activation
-// values; refused up front past half the memory or 80 % of the free memory). Independent of the
+// values; refused up front past half the memory or 80 % of the available memory). Independent of the
 // thread count (fixed task splits). Series `loss`.
 //
 // Precision: float32 like the official code, and as fragile: the score is a sum of terms of both
@@ -527,7 +527,7 @@ class Tangent {
 
 /**
  * E_OUT_OF_MEMORY before anything is allocated when the R-operator's buffers would pass half the
- * physical memory or 80 % of the free memory: they are outside the engine's plan budget, and an
+ * physical memory or 80 % of the available memory: they are outside the engine's plan budget, and an
  * OOM kill would take the whole process.
  */
 void checkMemory(double bytes) {
@@ -535,14 +535,10 @@ void checkMemory(double bytes) {
 #if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
   const double phys = static_cast<double>(sysconf(_SC_PHYS_PAGES)) * page;
-#if defined(_SC_AVPHYS_PAGES)
-  const double avail = static_cast<double>(sysconf(_SC_AVPHYS_PAGES)) * page;
-#else
-  const double avail = phys;
-#endif
+  const double avail = grasp64::availableBytes(phys);
   if (phys > 0 && (bytes > 0.5 * phys || bytes > 0.8 * avail))
     fail("E_OUT_OF_MEMORY", "grasp: its R-operator buffers would take " + gib(bytes) + " (≈ 8 bytes × batch × activations) beside the plan, over half the " +
-                                gib(phys) + " of memory or 80 % of the " + gib(avail) + " free; use a smaller batchSize or resolution");
+                                gib(phys) + " of memory or 80 % of the " + gib(avail) + " available; use a smaller batchSize or resolution");
 #else
   (void)bytes;
   (void)gib;
