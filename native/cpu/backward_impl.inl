@@ -7,82 +7,101 @@ inline int64_t roundUpTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 constexpr int64_t kBwdCols = 256;  // output columns per GEMM chunk (fixed: the summation order)
 
-/** dst[p·NR] = im2col(X)[k][c0 + p] for p in [0, cc). */
-inline void packIm2colRow(const ConvGeom& g, const float* in, int64_t k, int64_t c0, int64_t cc, float* dst) {
+/** dst[p] = im2col(X)[k][c0 + p] for p in [0, cc): row segments copied, borders zero. */
+inline void im2colRow(const ConvGeom& g, const float* in, int64_t k, int64_t c0, int64_t cc, float* dst) {
+  if (g.k == 1 && g.stride == 1) {
+    std::memcpy(dst, in + k * g.inStride + c0, sizeof(float) * static_cast<size_t>(cc));
+    return;
+  }
   const int64_t kk = g.k * g.k, ohw = g.oh * g.ow, ihw = g.h * g.w;
   const int64_t ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
   const float* chan = in + ci * g.inStride;
-  int64_t c = c0;
+  int64_t lo, hi;
+  validRange(kx, g, &lo, &hi);
   const int64_t end = c0 + cc;
-  while (c < end) {
+  for (int64_t c = c0; c < end;) {
     const int64_t img = c / ohw, r = c % ohw, oy = r / g.ow, ox0 = r % g.ow;
     const int64_t seg = std::min(g.ow - ox0, end - c);
-    float* d = dst + (c - c0) * kNR;
+    float* d = dst + (c - c0) - ox0;  // d[ox] for ox in [ox0, ox0 + seg)
     const int64_t iy = oy * g.stride - g.pad + ky;
+    const int64_t a = std::max(ox0, lo), b = std::max(a, std::min(ox0 + seg, hi));
     if (iy < 0 || iy >= g.h) {
-      for (int64_t t = 0; t < seg; ++t) d[t * kNR] = 0.f;
+      for (int64_t ox = ox0; ox < ox0 + seg; ++ox) d[ox] = 0.f;
     } else {
-      const float* row = chan + img * ihw + iy * g.w;
-      int64_t lo, hi;
-      validRange(kx, g, &lo, &hi);
-      for (int64_t t = 0; t < seg; ++t) {
-        const int64_t ox = ox0 + t;
-        d[t * kNR] = (ox >= lo && ox < hi) ? row[ox * g.stride - g.pad + kx] : 0.f;
+      const float* row = chan + img * ihw + iy * g.w - g.pad + kx;
+      for (int64_t ox = ox0; ox < a; ++ox) d[ox] = 0.f;
+      if (g.stride == 1) {
+        if (b > a) std::memcpy(d + a, row + a, sizeof(float) * static_cast<size_t>(b - a));
+      } else {
+        for (int64_t ox = a; ox < b; ++ox) d[ox] = row[ox * g.stride];
       }
+      for (int64_t ox = b; ox < ox0 + seg; ++ox) d[ox] = 0.f;
     }
     c += seg;
   }
 }
 
-void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0, int64_t k1,
+/** dst[p·NR + j] = src[j·ld + p] for j < NR, p < cc (cc a multiple of 8): the [NR][cc] rows as one B panel. */
+inline void transposeToPanel(const float* src, int64_t ld, int64_t cc, float* dst) {
+#if ZENNAS_VEC
+  for (int64_t p = 0; p < cc; p += 8)
+    for (int h = 0; h < kNR; h += 8) {
+      const float* s0 = src + h * ld + p;
+      const __m256 r0 = _mm256_loadu_ps(s0), r1 = _mm256_loadu_ps(s0 + ld), r2 = _mm256_loadu_ps(s0 + 2 * ld), r3 = _mm256_loadu_ps(s0 + 3 * ld);
+      const __m256 r4 = _mm256_loadu_ps(s0 + 4 * ld), r5 = _mm256_loadu_ps(s0 + 5 * ld), r6 = _mm256_loadu_ps(s0 + 6 * ld), r7 = _mm256_loadu_ps(s0 + 7 * ld);
+      const __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1), t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+      const __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5), t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE), u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE), u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* d = dst + p * kNR + h;
+      _mm256_storeu_ps(d + 0 * kNR, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(d + 1 * kNR, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(d + 2 * kNR, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(d + 3 * kNR, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(d + 4 * kNR, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(d + 5 * kNR, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(d + 6 * kNR, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(d + 7 * kNR, _mm256_permute2f128_ps(u3, u7, 0x31));
+    }
+#else
+  for (int64_t p = 0; p < cc; ++p)
+    for (int j = 0; j < kNR; ++j) dst[p * kNR + j] = src[j * ld + p];
+#endif
+}
+
+void convBwdWeight(const ConvGeom& g, const float* dyPacked, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0, int64_t k1,
                    float* scratch) {
   const int64_t K = g.K(), cols = g.cols(), M = m1 - m0, KB = k1 - k0;
   const int64_t mPanels = (M + kMR - 1) / kMR, kPanels = (KB + kNR - 1) / kNR;
-  float* Ap = scratch;                                       // mPanels × kBwdCols × MR
-  float* Bp = Ap + mPanels * kBwdCols * kMR;                 // kPanels × kBwdCols × NR
-  float* Ct = Bp + kPanels * kBwdCols * kNR;                 // MR × NR edge tile
-  const bool dense1x1 = g.k == 1 && g.stride == 1;
+  float* Bp = scratch;                          // kPanels × kBwdCols × NR (panel stride: the chunk depth rounded up to 8)
+  float* rows = Bp + kPanels * kBwdCols * kNR;  // NR × kBwdCols: one panel's im2col rows
+  float* Ct = rows + kNR * kBwdCols;            // MR × NR edge tile
   for (int64_t c0 = 0; c0 < cols; c0 += kBwdCols) {
-    const int64_t cc = std::min<int64_t>(kBwdCols, cols - c0);
-    // A: dY rows [m0, m1), columns [c0, c0 + cc), as MR-row panels of depth cc.
-    for (int64_t ip = 0; ip < mPanels; ++ip) {
-      float* a = Ap + ip * cc * kMR;
-      for (int r = 0; r < kMR; ++r) {
-        const int64_t m = m0 + ip * kMR + r;
-        if (m < m1) {
-          const float* row = dy + m * g.outStride + c0;
-          for (int64_t p = 0; p < cc; ++p) a[p * kMR + r] = row[p];
-        } else {
-          for (int64_t p = 0; p < cc; ++p) a[p * kMR + r] = 0.f;
-        }
-      }
-    }
-    // B: im2col(X)ᵀ, depth = the chunk's columns, NR panels over k ∈ [k0, k1); walked by output-row
-    // segments so the index arithmetic is per segment, not per element.
+    const int64_t cc = std::min<int64_t>(kBwdCols, cols - c0), cc8 = roundUpTo(cc, 8);
+    // B: im2col(X)ᵀ, depth = the chunk's columns, NR panels over k ∈ [k0, k1): rows, then one transpose.
     for (int64_t jp = 0; jp < kPanels; ++jp) {
-      float* b = Bp + jp * cc * kNR;
       for (int j = 0; j < kNR; ++j) {
         const int64_t k = k0 + jp * kNR + j;
-        if (k >= k1) {
-          for (int64_t p = 0; p < cc; ++p) b[p * kNR + j] = 0.f;
-        } else if (dense1x1) {
-          const float* row = in + k * g.inStride + c0;
-          for (int64_t p = 0; p < cc; ++p) b[p * kNR + j] = row[p];
-        } else {
-          packIm2colRow(g, in, k, c0, cc, b + j);
-        }
+        float* r = rows + j * kBwdCols;
+        if (k < k1) im2colRow(g, in, k, c0, cc, r);
+        else std::memset(r, 0, sizeof(float) * static_cast<size_t>(cc));
+        for (int64_t p = cc; p < cc8; ++p) r[p] = 0.f;
       }
+      transposeToPanel(rows, kBwdCols, cc8, Bp + jp * cc8 * kNR);
     }
+    // A: dY rows [m0, m1), pre-packed once per conv as MR-row panels of depth `cols`.
     const bool acc = c0 > 0;
     for (int64_t ip = 0; ip < mPanels; ++ip) {
       const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ip * kMR));
+      const float* a = dyPacked + (m0 / kMR + ip) * cols * kMR + c0 * kMR;
       for (int64_t jp = 0; jp < kPanels; ++jp) {
         const int nr = static_cast<int>(std::min<int64_t>(kNR, KB - jp * kNR));
         float* c = dW + (m0 + ip * kMR) * K + k0 + jp * kNR;
+        const float* b = Bp + jp * cc8 * kNR;
         if (mr == kMR && nr == kNR) {
-          microKernel(cc, Ap + ip * cc * kMR, Bp + jp * cc * kNR, c, K, acc, mr, nr);
+          microKernel(cc, a, b, c, K, acc, mr, nr);
         } else {
-          microKernel(cc, Ap + ip * cc * kMR, Bp + jp * cc * kNR, Ct, kNR, false, kMR, kNR);
+          microKernel(cc, a, b, Ct, kNR, false, kMR, kNR);
           for (int i = 0; i < mr; ++i)
             for (int j = 0; j < nr; ++j) c[i * K + j] = acc ? c[i * K + j] + Ct[i * kNR + j] : Ct[i * kNR + j];
         }
@@ -455,14 +474,22 @@ double dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma, double* dBeta) {
+void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu, double* dGamma,
+           double* dBeta) {
+  // relu: dy is the gradient of ReLU(BN(x)); the ReLU's mask is recomputed from x exactly as the
+  // forward computed its output ((x − mean)·invstd > 0, same float operations), so this gives the
+  // bits of RELU backward then BN backward without the intermediate pass.
   // Σ dy and Σ dy·x in float64 (vectorised), then Σ dy·x̂ = invstd·(Σ dy·x − mean·Σ dy).
   double sdy = 0, sdyx = 0;
   int64_t i = 0;
 #if ZENNAS_VEC
+  const __m256 vm = _mm256_set1_ps(mean), vs = _mm256_set1_ps(invstd), zero = _mm256_setzero_ps();
+  const __m256 keepAll = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
   for (; i + 8 <= n; i += 8) {
-    const __m256 g = _mm256_loadu_ps(dy + i), v = _mm256_loadu_ps(x + i);
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m256 keep = relu ? _mm256_cmp_ps(_mm256_mul_ps(_mm256_sub_ps(v, vm), vs), zero, _CMP_GT_OQ) : keepAll;
+    const __m256 g = _mm256_and_ps(_mm256_loadu_ps(dy + i), keep);
     const __m256d g0 = _mm256_cvtps_pd(_mm256_castps256_ps128(g)), g1 = _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1));
     s0 = _mm256_add_pd(s0, g0); s1 = _mm256_add_pd(s1, g1);
     q0 = _mm256_fmadd_pd(g0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)), q0);
@@ -475,14 +502,23 @@ void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, fl
   sdyx = (tq[0] + tq[1]) + (tq[2] + tq[3]);
 #endif
   for (; i < n; ++i) {
-    sdy += dy[i];
-    sdyx += static_cast<double>(dy[i]) * static_cast<double>(x[i]);
+    const float g = relu && !((x[i] - mean) * invstd > 0.f) ? 0.f : dy[i];
+    sdy += g;
+    sdyx += static_cast<double>(g) * static_cast<double>(x[i]);
   }
   const double sdyxhat = static_cast<double>(invstd) * (sdyx - static_cast<double>(mean) * sdy);
   *dGamma += sdyxhat;
   *dBeta += sdy;
+  if (!dx) return;
   const float a = static_cast<float>(sdy / static_cast<double>(n)), b = static_cast<float>(sdyxhat / static_cast<double>(n));
-  if (acc) {
+  if (relu) {
+    for (int64_t j = 0; j < n; ++j) {
+      const float t = (x[j] - mean) * invstd;
+      const float g = t > 0.f ? dy[j] : 0.f;
+      const float d = invstd * (g - a - (x[j] - mean) * invstd * b);
+      dx[j] = acc ? dx[j] + d : d;
+    }
+  } else if (acc) {
     for (int64_t j = 0; j < n; ++j) dx[j] += invstd * (dy[j] - a - (x[j] - mean) * invstd * b);
   } else {
     for (int64_t j = 0; j < n; ++j) dx[j] = invstd * (dy[j] - a - (x[j] - mean) * invstd * b);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <string>
 
@@ -20,8 +21,8 @@ namespace {
 
 constexpr int64_t kWeightChunk = int64_t(1) << 16;  // Gaussians per RNG task (fits the scratch)
 constexpr int64_t kElemTask = int64_t(1) << 15;     // elements per element-wise task (min)
-constexpr int64_t kBwdRowsM = 8 * kMR;              // weight-gradient task: rows of dW
-constexpr int64_t kBwdColsK = 4 * kNR;              //                        columns of dW
+constexpr int64_t kBwdColsK = 2 * kNR;              // weight-gradient GEMM task: columns of dW (rows: all, or split …
+constexpr int64_t kBwdMinTasks = 16;                //   … into blocks of whole panels until there are this many tasks)
 
 bool isGemm(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
 
@@ -50,14 +51,17 @@ int64_t paramCount(const OpDesc& o) {
   return 0;
 }
 
-/** Dot form for the k×k weight gradient, else the packed GEMM (ZENNAS_BWD_DW=dot|gemm forces one). */
+/** Dot form for the weight gradient, else the packed GEMM (ZENNAS_BWD_DW=dot|gemm forces one). */
 bool useDot(const ConvGeom& g) {
   static const int mode = [] {
     const char* v = std::getenv("ZENNAS_BWD_DW");
     return !v ? 0 : std::strcmp(v, "dot") == 0 ? 1 : std::strcmp(v, "gemm") == 0 ? 2 : 0;
   }();
   if (mode) return mode == 1;
-  return g.oh * g.ow >= 2500 || g.cout < 64;  // measured: packing pays off for wide layers on small maps
+  // Measured (CPU time, benchmarks/backward-cpu/profile.ts): the GEMM wins on wide layers and on
+  // tiny maps (the dot form's rows are then a few floats); the dot form on narrow layers.
+  if (g.k == 1 && g.stride == 1) return true;
+  return !(g.ow <= 4 || (g.cin >= 64 && g.cout >= 64));
 }
 
 }  // namespace
@@ -223,6 +227,8 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       if (steps_[i].scatterT) maxSub = std::max<int64_t>(maxSub, steps_[i].g.cin * stride(steps_[i].g.oh * steps_[i].g.ow));
     subsampled_.resize(static_cast<size_t>(maxSub));
     bytes_ += subsampled_.size() * 4;
+    for (size_t i = 0; i < d_.ops.size(); ++i)  // also holds a conv's dY packed for its weight gradient
+      if (isGemm(d_.ops[i].op)) maxGrad = std::max(maxGrad, packedASize(steps_[i].g.cout, steps_[i].g.cols()));
     gradScratch_.resize(static_cast<size_t>(maxGrad));
     bytes_ += gradScratch_.size() * 4;
     wgrad_.resize(static_cast<size_t>(std::max<int64_t>(gOff, 1)));
@@ -392,18 +398,27 @@ void Executor::profiled(size_t i, const char* pass, double flopFactor, Fn&& fn) 
     fn();
     return;
   }
-  // ZENNAS_PROFILE=1: per-op wall time to stderr (development aid).
+  // ZENNAS_PROFILE=1: per-op wall time (and process CPU time, steadier on a shared machine) to stderr (development aid).
   const auto t0 = std::chrono::steady_clock::now();
+  const std::clock_t c0 = std::clock();
   fn();
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  const double cpuMs = 1e3 * static_cast<double>(std::clock() - c0) / CLOCKS_PER_SEC;
   const OpDesc& o = d_.ops[i];
   const ConvGeom& g = steps_[i].g;
   const double gflop = isGemm(o.op) ? flopFactor * 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;
-  std::fprintf(stderr, "zennas-profile %s%-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s\n", pass, opName(o.op), o.cin, o.cout,
-               o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3));
+  std::fprintf(stderr, "zennas-profile %s%-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s cpu %8.3f ms\n", pass, opName(o.op), o.cin,
+               o.cout, o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3), cpuMs);
 }
 
-void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
+bool Executor::fusedBnRelu(size_t i) const {
+  static const bool off = [] { const char* v = std::getenv("ZENNAS_BWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
+  // The RELU is the BN value's only consumer (the forward's fusion rule), so its input gradient is
+  // written, not accumulated: the fused step writes exactly what RELU backward + BN backward would.
+  return !off && steps_[i].fuseRelu && i + 1 < steps_.size() && !steps_[i + 1].gradAcc[0];
+}
+
+void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fused) {
   const Step& s = steps_[i];
   const OpDesc& o = d_.ops[i];
   if (!needsGrad_[static_cast<size_t>(o.value)]) return;
@@ -416,7 +431,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
     return;
   }
   const int64_t n = c_.images, inPlane = o.in.plane();
-  const float* dy = grad(o.value);
+  const float* dy = grad(fused ? d_.ops[i + 1].value : o.value);
   const int32_t v0 = o.inputs[0];
   const bool want0 = needsGrad_[static_cast<size_t>(v0)] && (v0 != 0 || inputGrad);
   float* dx = want0 ? grad(v0) : nullptr;
@@ -438,6 +453,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
       constexpr int64_t kDotRows = 64;  // output channels per task
       const int64_t mb = (M + kDotRows - 1) / kDotRows;
       const double scratchFloats = static_cast<double>(ThreadPool::kScratchFloats);
+      profiled(i, "bwdW", 1.0, [&] {
       if (s.scatterT) {  // 1×1 strided: the sampled input pixels, then the 1×1 stride-1 dot form
         ConvGeom gs = g;
         gs.h = g.oh; gs.w = g.ow; gs.stride = 1;
@@ -456,7 +472,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
           const int64_t im = t / cb, ic = t % cb;
           k_.convBwdWeight1x1(gs, dy, sub, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
         });
-      } else if (g.k == 1 && g.stride == 1) {
+      } else if (g.k == 1 && g.stride == 1 && useDot(g)) {
         const int64_t cb = (g.cin + 11) / 12;  // 12 input channels per task
         pool.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / cb, ic = t % cb;
@@ -468,11 +484,27 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
           k_.convBwdWeightDot(g, dy, x, wg, ci, im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
         });
       } else {
-        const int64_t mbg = (M + kBwdRowsM - 1) / kBwdRowsM, kb = (K + kBwdColsK - 1) / kBwdColsK;
+        // dY packed once as MR-row panels over all columns (gradScratch_ is free until the input
+        // gradient), then tasks over (row block of whole panels, kBwdColsK columns of dW): each packs
+        // its im2col columns once per chunk and reuses them for every row panel.
+        const int64_t cols = g.cols(), mPanels = (M + kMR - 1) / kMR;
+        float* dyp = gradScratch_.data();
+        pool.parallelFor(mPanels, [&](int64_t ip, int, float*) {
+          float* a = dyp + ip * cols * kMR;
+          for (int r = 0; r < kMR; ++r) {
+            const int64_t m = ip * kMR + r;
+            const float* row = dy + m * g.outStride;
+            if (m < M) for (int64_t p = 0; p < cols; ++p) a[p * kMR + r] = row[p];
+            else for (int64_t p = 0; p < cols; ++p) a[p * kMR + r] = 0.f;
+          }
+        });
+        const int64_t kb = (K + kBwdColsK - 1) / kBwdColsK;
+        const int64_t split = std::min<int64_t>(mPanels, kb >= kBwdMinTasks ? 1 : (kBwdMinTasks + kb - 1) / kb);
+        const int64_t perBlock = (mPanels + split - 1) / split, mbg = (mPanels + perBlock - 1) / perBlock;
         pool.parallelFor(mbg * kb, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / kb, ik = t % kb;
-          k_.convBwdWeight(g, dy, x, wg, im * kBwdRowsM, std::min(M, (im + 1) * kBwdRowsM), ik * kBwdColsK, std::min(K, (ik + 1) * kBwdColsK),
-                           scratch);
+          k_.convBwdWeight(g, dyp, x, wg, im * perBlock * kMR, std::min(M, (im + 1) * perBlock * kMR), ik * kBwdColsK,
+                           std::min(K, (ik + 1) * kBwdColsK), scratch);
         });
       }
       if (s.biasOffset >= 0) {
@@ -483,7 +515,9 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
           db[c] = static_cast<float>(sum);
         }
       }
+      });
       if (!dx) break;
+      profiled(i, "bwdX", 1.0, [&] {
       const float* w = weights_.data() + s.weightOffset;
       if (s.weightTOffset >= 0) {
         // W'[ci][co][k−1−ky][k−1−kx] = W[co][ci][ky][kx], packed as the A of a forward conv dY → dX.
@@ -518,6 +552,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
           k_.convBwdData(g, w, dy, dx, t * per, std::min(g.cin, (t + 1) * per), acc0, scratch);
         });
       }
+      });
       break;
     }
     case OpCode::DwConv: {
@@ -538,12 +573,14 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad) {
           const float* xc = x + c * s.g.inStride + off;
           const float* gc = dy + c * s.g.outStride + off;
           if (dx) {
-            k_.bnBwd(xc, gc, dx + c * s.g.inStride + off, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0, &dGamma, &dBeta);
+            k_.bnBwd(xc, gc, dx + c * s.g.inStride + off, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0, fused, &dGamma, &dBeta);
           } else {
             double sdy = 0, sdyx = 0;
             for (int64_t j = 0; j < groupLen; ++j) {
-              sdy += gc[j];
-              sdyx += static_cast<double>(gc[j]) * static_cast<double>((xc[j] - bnMeanF_[at]) * bnInvstdF_[at]);
+              const float xh = (xc[j] - bnMeanF_[at]) * bnInvstdF_[at];
+              const float gj = fused && !(xh > 0.f) ? 0.f : gc[j];
+              sdy += gj;
+              sdyx += static_cast<double>(gj) * static_cast<double>(xh);
             }
             dGamma += sdyx;
             dBeta += sdy;
@@ -568,7 +605,10 @@ void Executor::backward(ThreadPool& pool, bool inputGrad) {
     if (!needsGrad_[static_cast<size_t>(d_.ops[i].value)] && wgradOffset_[i] >= 0)
       std::memset(wgrad_.data() + wgradOffset_[i], 0, sizeof(float) * static_cast<size_t>(wgradSize_[i]));
   if (inputGrad && !needsGrad_[0]) std::memset(grads_[0].data(), 0, sizeof(float) * grads_[0].size());
-  for (size_t i = steps_.size(); i-- > 0;) profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad); });  // weight + data gradient
+  for (size_t i = steps_.size(); i-- > 0;) {
+    if (i > 0 && steps_[i].skip && fusedBnRelu(i - 1)) continue;  // done by the BN's fused step
+    profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad, steps_[i].fuseRelu && fusedBnRelu(i)); });
+  }
 }
 
 }  // namespace cpu

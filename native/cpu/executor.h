@@ -74,7 +74,11 @@ class Executor {
   int64_t bnOffset(int bn) const { return bnOffset_[static_cast<size_t>(bn)]; }
 
   // ---- backward (plans built with config.backward)
-  /** Gradient buffer of a value (same layout as the value). Seed the outputs' gradients, then call backward. */
+  /**
+   * Gradient buffer of a value (same layout as the value). Seed the outputs' gradients, then call
+   * backward. After backward(), the value of a BN whose RELU is folded into it (its only consumer)
+   * has no gradient of its own (the fused step skips it; ZENNAS_BWD_FUSE=0 or backwardOp write it).
+   */
   float* grad(int32_t v) { return grads_[static_cast<size_t>(v)].data(); }
   /** Reverse pass from the seeded output gradients (training-mode forward must have run). */
   void backward(ThreadPool& pool, bool inputGrad = false);
@@ -126,7 +130,10 @@ class Executor {
   static int64_t channelStrideFor(int64_t images, int64_t plane);
   int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
   void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
-  void backwardStep(size_t i, ThreadPool& pool, bool inputGrad);
+  /** fused: a BN whose RELU was folded into it in the forward takes the RELU's gradient and mask (backward() only). */
+  void backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fused = false);
+  /** Step i is a BN with the next op's RELU folded in, and backward() may run them as one step. */
+  bool fusedBnRelu(size_t i) const;
   /** Runs `fn` for step i, timing it to stderr under ZENNAS_PROFILE=1. */
   template <typename Fn>
   void profiled(size_t i, const char* pass, double flopFactor, Fn&& fn);
