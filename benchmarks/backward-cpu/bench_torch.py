@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""PyTorch CPU autograd baseline of benchmarks/backward-cpu: one training-mode forward + backward
-(loss = sum of outputs) per iteration, float32, the same networks (decoded descriptor v2 →
-benchmarks/zen-score-cpu/torch_zen.py OpListNet) and the same Philox weights and input as the
-zennas engine. Prints JSON: per net the seconds of each timed iteration and, for repeat 0, the
-loss and every parameterised op's gradient norm (to check that both compute the same thing).
+"""PyTorch CPU autograd side of benchmarks/backward-cpu, driven by run.ts one command per line
+(JSON in, JSON out) so that zennas and torch iterations alternate in one run:
 
-    python3 bench_torch.py < spec.json      spec: {"threads", "iterations", "warmup", "nets": [...]}
+  {"cmd": "load", "net", "batch", "resolution", "seed", "threads", "labels"}
+      builds the decoded descriptor v2 as a torch module (benchmarks/zen-score-cpu/torch_zen.py
+      OpListNet) with the same Philox weights and input as the engine, float32, and answers the
+      checks: loss = Σ logits and every parameterised op's gradient norm (float32, what is timed),
+      and the same for softmax cross-entropy (mean over the batch, the given labels) in float64 —
+      per-op norms and the flat gradient vector, to compare with the engine's float32 gradients.
+  {"cmd": "step"}   one timed training-mode forward + backward (loss = Σ logits, float32,
+                    gradients reset first); answers {"seconds"}.
+  {"cmd": "quit"}
 """
 import json
 import os
@@ -13,45 +18,70 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "zen-score-cpu"))
 from torch_zen import OpListNet, init_philox  # noqa: E402
 
 
-def run(net, spec):
-    model = OpListNet(net["net"], 1e-5).train()
-    shape = (net["batch"], net["net"]["inputChannels"], net["resolution"], net["resolution"])
+def build(spec, dtype):
+    model = OpListNet(spec["net"], 1e-5).train().to(dtype)
+    shape = (spec["batch"], spec["net"]["inputChannels"], spec["resolution"], spec["resolution"])
     with torch.no_grad():
-        x, _ = init_philox(model, shape, net["seed"], 0, torch.float32)
-    params = [p for p in model.parameters()]
-    def step():
-        for p in params:
-            p.grad = None
-        y = model(x)
-        loss = y.sum()
-        loss.backward()
-        return loss
-    loss = step()
-    norms = {}
+        x, _ = init_philox(model, shape, spec["seed"], 0, dtype)
+    return model, x
+
+
+def grads(model):
+    """Per parameterised op: gradient norm and the flat gradient (weight then bias, the engine's order)."""
+    norms, flat = {}, {}
     for i, m in enumerate(model.layers):
         ps = [p for p in (getattr(m, "weight", None), getattr(m, "bias", None)) if p is not None]
         if ps:
-            norms[str(i)] = float(torch.sqrt(sum((p.grad.double() ** 2).sum() for p in ps)))
-    for _ in range(spec["warmup"]):
-        step()
-    times = []
-    for _ in range(spec["iterations"]):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return {"name": net["name"], "loss": float(loss), "norms": norms, "seconds": times}
+            g = torch.cat([p.grad.double().flatten() for p in ps])
+            norms[str(i)] = float(torch.sqrt((g ** 2).sum()))
+            flat[str(i)] = g
+    return norms, flat
+
+
+def load(spec):
+    torch.set_num_threads(int(spec["threads"]))
+    model, x = build(spec, torch.float32)
+    params = list(model.parameters())
+
+    def step():
+        for p in params:
+            p.grad = None
+        loss = model(x).sum()
+        loss.backward()
+        return loss
+
+    loss = step()
+    norms, _ = grads(model)
+    # float64 cross-entropy check (not timed)
+    m64, x64 = build(spec, torch.float64)
+    labels = torch.tensor(spec["labels"], dtype=torch.long)
+    ce = F.cross_entropy(m64(x64).reshape(spec["batch"], -1), labels)
+    ce.backward()
+    ce_norms, ce_flat = grads(m64)
+    return step, {"torch": torch.__version__, "threads": torch.get_num_threads(), "loss": float(loss), "norms": norms,
+                  "ce": {"loss": float(ce), "norms": ce_norms, "grads": {k: v.tolist() for k, v in ce_flat.items()}}}
 
 
 def main():
-    spec = json.load(sys.stdin)
-    torch.set_num_threads(int(spec["threads"]))
-    out = {"torch": torch.__version__, "threads": torch.get_num_threads(), "nets": [run(n, spec) for n in spec["nets"]]}
-    print(json.dumps(out))
+    step = None
+    for line in sys.stdin:
+        cmd = json.loads(line)
+        if cmd["cmd"] == "load":
+            step, out = load(cmd)
+        elif cmd["cmd"] == "step":
+            t0 = time.perf_counter()
+            step()
+            out = {"seconds": time.perf_counter() - t0}
+        else:
+            break
+        sys.stdout.write(json.dumps(out) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

@@ -253,6 +253,34 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
         written[v] = true;
       }
     }
+    // A value whose only reader is an ADD or IDENTITY receives exactly that op's output gradient:
+    // it shares the op's gradient buffer instead of a copy (one input per op, so two inputs never
+    // share one; outputs and the input keep their own). Values are SSA: a consumer's value is larger.
+    static const bool noShare = [] { const char* v = std::getenv("ZENNAS_BWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
+    std::vector<int> reads(nValues, 0);
+    for (const OpDesc& o : d_.ops)
+      for (int32_t v : o.inputs) ++reads[static_cast<size_t>(v)];
+    for (int32_t v : d_.outputs) ++reads[static_cast<size_t>(v)];
+    std::vector<int32_t> shareWith(nValues, -1);
+    for (size_t i = 0; i < d_.ops.size() && !noShare; ++i) {
+      const OpDesc& o = d_.ops[i];
+      if ((o.op != OpCode::Add && o.op != OpCode::Identity) || !needsGrad_[static_cast<size_t>(o.value)]) continue;
+      for (int32_t v : o.inputs)
+        if (v != 0 && v < o.value && reads[static_cast<size_t>(v)] == 1) {
+          shareWith[static_cast<size_t>(v)] = o.value;
+          break;
+        }
+    }
+    gradPtr_.assign(nValues, nullptr);
+    for (size_t v = nValues; v-- > 0;) {
+      const int32_t w = shareWith[v];
+      if (w < 0) continue;
+      gradPtr_[v] = gradPtr_[static_cast<size_t>(w)] ? gradPtr_[static_cast<size_t>(w)] : grads_[static_cast<size_t>(w)].data();
+      bytes_ -= grads_[v].size() * 4;
+      grads_[v].resize(0);  // frees it
+    }
+    for (size_t v = 0; v < nValues; ++v)
+      if (!gradPtr_[v]) gradPtr_[v] = grads_[v].data();
   }
 
   // Registered ops get their buffers once (no per-call allocation).
@@ -266,7 +294,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       s.inPtr.push_back(slots_[static_cast<size_t>(o.inputSlots[k])].data());
       s.inStride.push_back(channelStride(v));
       if (c_.backward) {
-        float* g = needsGrad_[static_cast<size_t>(v)] ? grads_[static_cast<size_t>(v)].data() : nullptr;
+        float* g = needsGrad_[static_cast<size_t>(v)] ? grad(v) : nullptr;
         s.dxAll.push_back(g);
         s.dxNoInput.push_back(v == 0 ? nullptr : g);
       }
@@ -424,7 +452,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
   if (!needsGrad_[static_cast<size_t>(o.value)]) return;
   if (s.impl) {
     OpStep st{o, s.g, c_.images, pool, k_, s.perTask, s.inPtr.data(), s.inStride.data(), slots_[static_cast<size_t>(o.dst)].data()};
-    st.dy = grads_[static_cast<size_t>(o.value)].data();
+    st.dy = grad(o.value);
     st.dx = (inputGrad ? s.dxAll : s.dxNoInput).data();
     st.acc = s.accArr.get();
     s.impl->backward(st);

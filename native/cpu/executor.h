@@ -78,8 +78,10 @@ class Executor {
    * Gradient buffer of a value (same layout as the value). Seed the outputs' gradients, then call
    * backward. After backward(), the value of a BN whose RELU is folded into it (its only consumer)
    * has no gradient of its own (the fused step skips it; ZENNAS_BWD_FUSE=0 or backwardOp write it).
+   * A value read only by one ADD / IDENTITY shares that op's gradient buffer (its gradient is the
+   * same; the op's own is then overwritten by later steps, as the value is dead by then).
    */
-  float* grad(int32_t v) { return grads_[static_cast<size_t>(v)].data(); }
+  float* grad(int32_t v) { return gradPtr_[static_cast<size_t>(v)]; }
   /** Reverse pass from the seeded output gradients (training-mode forward must have run). */
   void backward(ThreadPool& pool, bool inputGrad = false);
   /**
@@ -150,7 +152,8 @@ class Executor {
   std::vector<double> bnMean_, bnVar_;  // [bn offset·G + group·C + c]
   std::vector<float> bnMeanF_, bnInvstdF_;  // the float mean / invstd the forward normalised with
   std::vector<double> runningVar_;     // per BN channel (trackRunningVar)
-  std::vector<AlignedBuffer> grads_;   // per value (backward plans)
+  std::vector<AlignedBuffer> grads_;   // per value (backward plans); empty for a value that shares its reader's
+  std::vector<float*> gradPtr_;        // per value: its gradient buffer (own, or the sole ADD / IDENTITY reader's)
   std::vector<bool> needsGrad_;        // per value: some gradient flows into it
   AlignedBuffer wgrad_;
   AlignedBuffer weightsT_;             // flipped, transposed weights (backward of stride-1 convs)

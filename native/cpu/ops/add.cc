@@ -18,7 +18,7 @@ void forward(const OpStep& s) {
 void backward(const OpStep& s) {
   const int64_t len = s.images * s.inPlane();
   for (size_t j = 0; j < s.op.inputs.size(); ++j) {
-    if (!s.dx[j]) continue;
+    if (!s.dx[j] || s.dx[j] == s.dy) continue;  // none needed, or the input shares dy's buffer (Executor::grad)
     s.perChannel(s.op.cout, [&](int64_t c) { s.k.scaleBwd(s.dy + c * s.g.outStride, s.dx[j] + c * s.inputStrides[j], len, 1.f, s.acc[j]); });
   }
 }

@@ -15,7 +15,7 @@ void forward(const OpStep& s) {
 }
 
 void backward(const OpStep& s) {
-  if (!s.dx[0]) return;
+  if (!s.dx[0] || s.dx[0] == s.dy) return;  // the input shares dy's buffer (Executor::grad)
   s.perChannel(s.op.cout, [&](int64_t c) { s.k.scaleBwd(s.dy + c * s.g.outStride, s.dx[0] + c * s.g.inStride, s.images * s.inPlane(), 1.f, s.acc[0]); });
 }
 

@@ -1,0 +1,84 @@
+/**
+ * The reverse pass's fast paths (native/cpu/executor.cc, backward_impl.inl) against their plain
+ * versions, each in a fresh process (kernel and path selection is read once per process):
+ *  - BN backward fused with its folded ReLU's backward, and values read only by one ADD / IDENTITY
+ *    sharing that op's gradient buffer, give the same bits as ZENNAS_BWD_FUSE=0 (separate steps,
+ *    copies), with the AVX2 and the scalar kernels;
+ *  - the weight-gradient GEMM (dY packed once, im2col rows transposed into panels) agrees with the
+ *    dot form and with its scalar build on shapes that hit every edge (M not a multiple of 6, K not a
+ *    multiple of the task width, column chunks with tails, strides 1 and 2, k = 3, 5, 7).
+ */
+import test from 'ava';
+import { spawnSync } from 'child_process';
+import { packageRoot } from '../src/engine/native';
+import { parseStructure } from '../src/grammar/parse';
+import { lowerAsTrained } from '../src/model/lower';
+import { encodeDescriptor } from '../src/ops/descriptor';
+import { desc, CONV, BN, RELU, ADD, IDENTITY, GAP, LINEAR } from './helpers/slot-ops';
+
+interface Grads { simd: string; loss: number; g: number[][]; x: number[] }
+
+/** engine.run('gradients') in a fresh process with `env`: every weight gradient and the input gradient. */
+function gradients(d: Int32Array, o: { batchSize: number; resolution: number; loss: 'sum' | 'cross-entropy' }, env: Record<string, string>): Grads {
+  const script = `
+    const z = require('node-gyp-build')(${JSON.stringify(packageRoot())});
+    const e = new z.Engine({ backend: 'cpu', threads: 2 });
+    e.run('gradients', new Int32Array(${JSON.stringify(Array.from(d))}), { batchSize: ${o.batchSize}, resolution: ${o.resolution}, seed: 4, loss: '${o.loss}', returnGradients: true, inputGradient: true })
+      .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, loss: r.scores[0], g: r.gradients.map((x) => Array.from(x.data)), x: Array.from(r.inputGradient) })); e.close(); });`;
+  const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout) as Grads;
+}
+
+const rel = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / Math.max(1e-300, b.reduce((s, v) => s + v * v, 0)));
+
+const trained = (s: string, classes: number, se = false) => encodeDescriptor(lowerAsTrained(parseStructure(s), { numClasses: classes, se }));
+
+test('fused BN+ReLU backward and shared ADD / IDENTITY gradient buffers: the same bits as separate steps (ZENNAS_BWD_FUSE=0), AVX2 and scalar', (t) => {
+  const nets: { name: string; d: Int32Array; batchSize: number; resolution: number; loss: 'sum' | 'cross-entropy' }[] = [
+    { name: 'residual + SE, CE', d: trained('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResIDWE2K3(16,16,1,8,1)', 7, true), batchSize: 3, resolution: 11, loss: 'cross-entropy' },
+    { name: 'bottleneck, sum', d: trained('SuperConvK3BNRELU(3,12,2,1)SuperResK1K5K1(12,16,1,8,2)', 5), batchSize: 5, resolution: 13, loss: 'sum' },
+    {
+      // BN → ADD (no ReLU), IDENTITY chain into an n-ary-free add, a BN whose output is read twice (no fusion)
+      name: 'hand-made: identity, add of BN outputs, BN read twice', batchSize: 3, resolution: 9, loss: 'sum',
+      d: desc([
+        [CONV, 0, 1, 0, 3, 8, 3, 1], [BN, 1, 1, 0, 8, 8, 0, 0], [RELU, 1, 1, 0, 8, 8, 0, 0],
+        [CONV, 1, 2, 0, 8, 8, 3, 1], [BN, 2, 2, 0, 8, 8, 0, 0], [IDENTITY, 2, 3, 0, 8, 8, 0, 0], [ADD, 3, 4, 1, 8, 8, 0, 0],
+        [RELU, 4, 4, 0, 8, 8, 0, 0], [CONV, 4, 5, 0, 8, 8, 1, 1], [BN, 5, 5, 0, 8, 8, 0, 0], [RELU, 5, 6, 0, 8, 8, 0, 0], [ADD, 6, 6, 5, 8, 8, 0, 0],
+        [GAP, 6, 7, 0, 8, 8, 0, 0], [LINEAR, 7, 8, 0, 8, 4, 0, 0],
+      ], { output: 8 }),
+    },
+  ];
+  for (const n of nets)
+    for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+      const fast = gradients(n.d, n, simd), plain = gradients(n.d, n, { ...simd, ZENNAS_BWD_FUSE: '0' });
+      t.is(fast.loss, plain.loss);
+      t.is(fast.g.length, plain.g.length);
+      fast.g.forEach((g, i) => t.deepEqual(g, plain.g[i], `${n.name} (${fast.simd}): gradient ${i}`));
+      t.deepEqual(fast.x, plain.x, `${n.name} (${fast.simd}): input gradient`);
+      t.true(fast.g.some((g) => g.some((v) => v !== 0)), 'gradients are not all zero');
+    }
+});
+
+test('weight-gradient GEMM vs the dot form, and its scalar build: edge shapes (M % 6 ≠ 0, K tails, column-chunk tails, strides 1 and 2, k = 3, 5, 7)', (t) => {
+  // 3 images at 11²: 363 columns (one 256-chunk and a 107 tail, not a multiple of 8); after stride 2: 6² · 3 = 108
+  const d = desc([
+    [CONV, 0, 1, 0, 3, 13, 3, 1], [BN, 1, 1, 0, 13, 13, 0, 0], [RELU, 1, 1, 0, 13, 13, 0, 0],
+    [CONV, 1, 2, 0, 13, 20, 5, 2], [BN, 2, 2, 0, 20, 20, 0, 0], [RELU, 2, 2, 0, 20, 20, 0, 0],
+    [CONV, 2, 3, 0, 20, 7, 7, 1], [BN, 3, 3, 0, 7, 7, 0, 0], [RELU, 3, 3, 0, 7, 7, 0, 0],
+    [CONV, 3, 4, 0, 7, 70, 3, 1], [BN, 4, 4, 0, 70, 70, 0, 0], [RELU, 4, 4, 0, 70, 70, 0, 0],
+    [CONV, 4, 5, 0, 70, 67, 3, 2], [BN, 5, 5, 0, 67, 67, 0, 0], [RELU, 5, 5, 0, 67, 67, 0, 0],  // (Σ BN(x) alone has gradient 0)
+  ], { output: 5 });
+  const o = { batchSize: 3, resolution: 11, loss: 'sum' as const };
+  const gemm = gradients(d, o, { ZENNAS_BWD_DW: 'gemm' }), dot = gradients(d, o, { ZENNAS_BWD_DW: 'dot' });
+  const gemmScalar = gradients(d, o, { ZENNAS_BWD_DW: 'gemm', ZENNAS_SIMD: 'scalar' });
+  t.is(gemmScalar.simd, 'scalar');
+  const convs = [0, 3, 6, 9, 12];  // op indices with conv weights (BN ones follow)
+  const at = (r: Grads, op: number) => r.g[convs.indexOf(op) * 2]!;  // gradients come in op order: conv, BN, conv, BN, …
+  for (const op of convs) {
+    t.true(rel(at(gemm, op), at(dot, op)) < 1e-5, `conv op ${op}: GEMM vs dot ${rel(at(gemm, op), at(dot, op))}`);
+    t.true(rel(at(gemmScalar, op), at(gemm, op)) < 1e-5, `conv op ${op}: scalar vs SIMD GEMM ${rel(at(gemmScalar, op), at(gemm, op))}`);
+    t.true(at(gemm, op).some((v) => v !== 0));
+  }
+  t.true(rel(gemm.x, dot.x) < 1e-5);
+});
