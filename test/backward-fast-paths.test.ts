@@ -6,7 +6,8 @@
  *    copies), with the AVX2 and the scalar kernels;
  *  - the weight-gradient GEMM (dY packed once, im2col rows transposed into panels) agrees with the
  *    dot form and with its scalar build on shapes that hit every edge (M not a multiple of 6, K not a
- *    multiple of the task width, column chunks with tails, strides 1 and 2, k = 3, 5, 7).
+ *    multiple of the task width, column chunks with tails, strides 1 and 2, k = 3, 5, 7), and so do
+ *    the strided input gradients (col2im GEMM in tasks over image blocks).
  */
 import test from 'ava';
 import { spawnSync } from 'child_process';
@@ -81,4 +82,6 @@ test('weight-gradient GEMM vs the dot form, and its scalar build: edge shapes (M
     t.true(at(gemm, op).some((v) => v !== 0));
   }
   t.true(rel(gemm.x, dot.x) < 1e-5);
+  // strided k×k input gradients (col2im GEMM over image blocks): SIMD vs scalar; float64 checks are in engine-grad-torch
+  t.true(rel(gemmScalar.x, gemm.x) < 1e-5, `input gradient, scalar vs SIMD ${rel(gemmScalar.x, gemm.x)}`);
 });

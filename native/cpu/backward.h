@@ -41,6 +41,15 @@ inline int64_t dotScratchImageFloats(const ConvGeom& g) {
  */
 using ConvBwdDataFn = void (*)(const ConvGeom& g, const float* packedA, const float* dy, float* dx, int64_t c0, int64_t c1, bool acc,
                                float* scratch);
+/**
+ * Dense conv input gradient for images [n0, n1), every input channel: dX = col2im(Wᵀ · dY) with Wᵀ
+ * pre-packed once per conv as the A of a (cin·k·k) × cout GEMM (packedAIndex(k, co, cout)); each
+ * 256-column chunk of dY is packed once and multiplied by every row block of Wᵀ, whose columns are
+ * scattered into the task's images (disjoint per task, fixed order). Scratch: bwdDataImagesScratch(cout).
+ */
+inline int64_t bwdDataImagesScratch(int64_t M) { return (M + 7) / 8 * 8 * 256 + 48 * 256 + 64; }
+using ConvBwdDataImagesFn = void (*)(const ConvGeom& g, const float* wT, const float* dy, float* dx, int64_t n0, int64_t n1, bool acc,
+                                     float* scratch);
 /** Depthwise conv backward for channels [c0, c1): dW[c][k][k] (overwritten) and dX (acc: added; dx may be null). */
 using DwConvBwdFn = void (*)(const ConvGeom& g, const float* w, const float* in, const float* dy, float* dx, float* dw, int64_t c0,
                              int64_t c1, bool acc);

@@ -341,6 +341,54 @@ void convBwdData(const ConvGeom& g, const float* packedA, const float* dy, float
   }
 }
 
+constexpr int64_t kColRows = 8 * kMR;  // rows of the column matrix per block (48 × 256 floats: L2)
+
+static_assert(kBwdCols == 256 && kColRows == 48, "bwdDataImagesScratch (backward.h) assumes these");
+
+void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, float* dx, int64_t n0, int64_t n1, bool acc, float* scratch) {
+  const int64_t M = g.cout, K = g.K(), kk = g.k * g.k, ihw = g.h * g.w, ohw = g.oh * g.ow;
+  const int64_t cPanelsMax = kBwdCols / kNR;
+  float* Bp = scratch;                                  // per depth slice p0: cPanels × kc × NR
+  float* dcol = Bp + roundUpTo(M, 8) * kBwdCols;        // kColRows × kBwdCols
+  const int64_t ldd = kBwdCols;
+  if (!acc)
+    for (int64_t ci = 0; ci < g.cin; ++ci) std::memset(dx + ci * g.inStride + n0 * ihw, 0, sizeof(float) * static_cast<size_t>((n1 - n0) * ihw));
+  const int64_t end = n1 * ohw;
+  for (int64_t col = n0 * ohw; col < end; col += kBwdCols) {
+    const int64_t cc = std::min<int64_t>(kBwdCols, end - col), cPanels = (cc + kNR - 1) / kNR;
+    for (int64_t p0 = 0; p0 < M; p0 += kKC) packDy(g, dy, p0, std::min<int64_t>(kKC, M - p0), col, cc, Bp + p0 * cPanelsMax * kNR);
+    for (int64_t r0 = 0; r0 < K; r0 += kColRows) {
+      const int64_t rows = std::min(kColRows, K - r0), rPanels = (rows + kMR - 1) / kMR;
+      for (int64_t ip = 0; ip < rPanels; ++ip)
+        for (int64_t jp = 0; jp < cPanels; ++jp)
+          for (int64_t p0 = 0; p0 < M; p0 += kKC) {
+            const int64_t kc = std::min<int64_t>(kKC, M - p0);
+            microKernel(kc, wT + (r0 / kMR + ip) * M * kMR + p0 * kMR, Bp + p0 * cPanelsMax * kNR + jp * kc * kNR, dcol + ip * kMR * ldd + jp * kNR,
+                        ldd, p0 > 0, kMR, kNR);
+          }
+      // col2im of these rows (fixed order: row, then column; the task's images only).
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
+        float* plane = dx + ci * g.inStride;
+        const float* src = dcol + r * ldd;
+        int64_t lo, hi;
+        validRange(kx, g, &lo, &hi);
+        for (int64_t c = col; c < col + cc;) {
+          const int64_t img = c / ohw, rr = c % ohw, oy = rr / g.ow, ox0 = rr % g.ow;
+          const int64_t seg = std::min(g.ow - ox0, col + cc - c);
+          const int64_t iy = oy * g.stride - g.pad + ky;
+          if (iy >= 0 && iy < g.h) {
+            float* drow = plane + img * ihw + iy * g.w - g.pad + kx;
+            const float* s0 = src + (c - col) - ox0;
+            for (int64_t ox = std::max(ox0, lo); ox < std::min(ox0 + seg, hi); ++ox) drow[ox * g.stride] += s0[ox];
+          }
+          c += seg;
+        }
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------- depthwise, pools
 
 void dwConvBwd(const ConvGeom& g, const float* w, const float* in, const float* dy, float* dx, float* dw, int64_t c0, int64_t c1, bool acc) {

@@ -203,7 +203,15 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       if (!isGemm(o.op)) continue;
       const bool same = s.g.stride == 1 && s.g.oh == s.g.h && s.g.ow == s.g.w;
       const bool scatter = s.g.k == 1 && s.g.stride > 1;
-      if (!same && !scatter) continue;
+      if (!same && !scatter) {
+        if (bwdDataImagesScratch(s.g.cout) <= static_cast<int64_t>(ThreadPool::kScratchFloats)) {
+          s.weightColOffset = tOff;
+          tOff += packedASize(s.g.K(), s.g.cout);
+          const int64_t ohw = s.g.oh * s.g.ow, per = std::max<int64_t>(1, 256 / std::max<int64_t>(1, ohw));
+          s.imagesPerTaskCol = std::max<int64_t>(1, std::min(per, (n + 7) / 8));  // ≥ 8 tasks where the batch allows
+        }
+        continue;
+      }
       ConvGeom& t = s.gT;
       t = s.g;
       t.cin = s.g.cout; t.cout = s.g.cin;
@@ -574,6 +582,18 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         } else if (acc0) {
           perChannel([&](int64_t c) { k_.add(dx + c * g.inStride, dst + c * g.inStride, dx + c * g.inStride, n * inPlane); }, g.cin);
         }
+      } else if (s.weightColOffset >= 0) {
+        // Wᵀ[k][co] = W[co][k] packed as a GEMM A (rows k = ci·k·k + …), then tasks over images.
+        float* wt = weightsT_.data() + s.weightColOffset;
+        const int64_t kPanels = (K + kMR - 1) / kMR;
+        pool.parallelFor(kPanels, [&](int64_t ip, int, float*) {
+          for (int64_t r = ip * kMR; r < std::min(K, (ip + 1) * kMR); ++r)
+            for (int64_t co = 0; co < M; ++co) wt[packedAIndex(r, co, M)] = w[packedAIndex(co, r, K)];
+        });
+        const int64_t per = s.imagesPerTaskCol;
+        pool.parallelFor((n + per - 1) / per, [&](int64_t t, int, float* scratch) {
+          k_.convBwdDataImages(g, wt, dy, dx, t * per, std::min(n, (t + 1) * per), acc0, scratch);
+        });
       } else {
         const int64_t per = std::max<int64_t>(1, 48 / (g.k * g.k));
         pool.parallelFor((g.cin + per - 1) / per, [&](int64_t t, int, float* scratch) {

@@ -118,6 +118,9 @@ class Executor {
     int64_t weightTOffset = -1;  // into weightsT_ (packed A of the flipped weights)
     bool scatterT = false;       // 1×1 strided: Wᵀ·dY on the output grid, scattered to every s-th input pixel
     int64_t tasksT = 1, perTaskT = 1;
+    // Strided k×k conv backward: Wᵀ packed into weightsT_ (col2im GEMM), tasks over blocks of images.
+    int64_t weightColOffset = -1;
+    int64_t imagesPerTaskCol = 1;
     // Registered (parameter-free) ops, native/cpu/ops/: their buffers, fixed at plan time.
     const CpuOp* impl = nullptr;
     std::vector<const float*> inPtr;

@@ -41,6 +41,7 @@ struct Kernels {
   SigmoidBwdFn sigmoidBwd;
   ScaleBwdFn scaleBwd;
   DotFn dot;
+  ConvBwdDataImagesFn convBwdDataImages;  // strided k×k input gradient, tasks over images
 };
 
 const Kernels& kernelsScalar();

@@ -652,7 +652,8 @@ const Kernels& table() {
   static const Kernels k = {ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnApply, maxPool, gap,
                             relu, sigmoid, add, scale, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
-                            reluBwd, sigmoidBwd, scaleBwd, dot};
+                            reluBwd, sigmoidBwd, scaleBwd, dot,
+                            convBwdDataImages};
   return k;
 }
 
