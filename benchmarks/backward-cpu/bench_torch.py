@@ -7,7 +7,8 @@
       OpListNet) with the same Philox weights and input as the engine, float32, and answers the
       checks: loss = Σ logits and every parameterised op's gradient norm (float32, what is timed),
       and the same for softmax cross-entropy (mean over the batch, the given labels) in float64 —
-      per-op norms and the flat gradient vector, to compare with the engine's float32 gradients.
+      per-op norms and the flat gradient vector, to compare with the engine's float32 gradients
+      (and torch's own float32 CE gradients against the same float64 ones, for scale).
   {"cmd": "step"}   one timed training-mode forward + backward (loss = Σ logits, float32,
                     gradients reset first); answers {"seconds"}.
   {"cmd": "quit"}
@@ -64,8 +65,17 @@ def load(spec):
     ce = F.cross_entropy(m64(x64).reshape(spec["batch"], -1), labels)
     ce.backward()
     ce_norms, ce_flat = grads(m64)
+    # torch's own float32 error on the same check (how much of a float32 difference is float32 itself)
+    for p in params:
+        p.grad = None
+    F.cross_entropy(model(x).reshape(spec["batch"], -1), labels).backward()
+    n32, f32 = grads(model)
+    d2 = sum(float(((f32[k] - ce_flat[k]) ** 2).sum()) for k in ce_flat)
+    r2 = sum(float((ce_flat[k] ** 2).sum()) for k in ce_flat)
+    worst32 = max(abs(n32[k] - ce_norms[k]) / max(ce_norms[k], 1e-30) for k in ce_norms)
     return step, {"torch": torch.__version__, "threads": torch.get_num_threads(), "loss": float(loss), "norms": norms,
-                  "ce": {"loss": float(ce), "norms": ce_norms, "grads": {k: v.tolist() for k, v in ce_flat.items()}}}
+                  "ce": {"loss": float(ce), "norms": ce_norms, "grads": {k: v.tolist() for k, v in ce_flat.items()},
+                         "torch32WorstNormRelDiff": worst32, "torch32RelL2Diff": (d2 / max(r2, 1e-300)) ** 0.5}}
 
 
 def main():

@@ -47,7 +47,7 @@ function torchServer() {
   };
 }
 
-interface Loaded { torch: string; loss: number; norms: Record<string, number>; ce: { loss: number; norms: Record<string, number>; grads: Record<string, number[]> } }
+interface Loaded { torch: string; loss: number; norms: Record<string, number>; ce: { loss: number; norms: Record<string, number>; grads: Record<string, number[]>; torch32WorstNormRelDiff: number; torch32RelL2Diff: number } }
 
 const median = (v: number[]) => { const s = [...v].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
 const norm = (a: ArrayLike<number>) => { let s = 0; for (let i = 0; i < a.length; i++) s += a[i]! * a[i]!; return Math.sqrt(s); };
@@ -97,6 +97,7 @@ async function main() {
       lossRelDiff: Math.abs(sum.scores[0]! - t.loss) / Math.max(Math.abs(t.loss), 1e-30), worstGradNormRelDiff: worstNormDiff(sumNorms, t.norms),
       ceLossRelDiff64: Math.abs(ce.scores[0]! - t.ce.loss) / Math.max(Math.abs(t.ce.loss), 1e-30),
       ceWorstGradNormRelDiff64: worstNormDiff(ceNorms, t.ce.norms), ceGradRelL2Diff64: Math.sqrt(diff2 / Math.max(ref2, 1e-300)),
+      torch32CeWorstGradNormRelDiff64: t.ce.torch32WorstNormRelDiff, torch32CeGradRelL2Diff64: t.ce.torch32RelL2Diff,
     });
   }
   torch.close();
@@ -109,9 +110,9 @@ async function main() {
   };
   const la = (v: number[]) => v.map((x) => x.toFixed(2)).join(' ');
   console.log(`backward-cpu @ ${commit}, ${result.machine}, ${threads} threads, torch ${torchVersion}, median of ${iterations} alternating, load ${la(loadBefore)} → ${la(os.loadavg())}`);
-  console.log('case                         batch res  zennas s  torch s  torch/zennas | Σ: loss Δrel  worst ‖g‖ Δrel | CE vs f64: loss Δrel  worst ‖g‖ Δrel  ‖Δg‖/‖g‖');
+  console.log('case                         batch res  zennas s  torch s  torch/zennas | Σ: loss Δrel  worst ‖g‖ Δrel | CE vs f64: loss Δrel  worst ‖g‖ Δrel  ‖Δg‖/‖g‖ (torch f32: worst ‖g‖, ‖Δg‖/‖g‖)');
   for (const r of rows)
-    console.log(`${r.case.padEnd(28)} ${String(r.batch).padStart(5)} ${String(r.resolution).padStart(4)} ${r.zennasSeconds.toFixed(3).padStart(9)} ${r.torchSeconds.toFixed(3).padStart(8)} ${r.ratio.toFixed(2).padStart(12)}× | ${r.lossRelDiff.toExponential(1).padStart(12)} ${r.worstGradNormRelDiff.toExponential(1).padStart(14)} | ${r.ceLossRelDiff64.toExponential(1).padStart(20)} ${r.ceWorstGradNormRelDiff64.toExponential(1).padStart(14)} ${r.ceGradRelL2Diff64.toExponential(1).padStart(10)}`);
+    console.log(`${r.case.padEnd(28)} ${String(r.batch).padStart(5)} ${String(r.resolution).padStart(4)} ${r.zennasSeconds.toFixed(3).padStart(9)} ${r.torchSeconds.toFixed(3).padStart(8)} ${r.ratio.toFixed(2).padStart(12)}× | ${r.lossRelDiff.toExponential(1).padStart(12)} ${r.worstGradNormRelDiff.toExponential(1).padStart(14)} | ${r.ceLossRelDiff64.toExponential(1).padStart(20)} ${r.ceWorstGradNormRelDiff64.toExponential(1).padStart(14)} ${r.ceGradRelL2Diff64.toExponential(1).padStart(10)} (${r.torch32CeWorstGradNormRelDiff64.toExponential(1)}, ${r.torch32CeGradRelL2Diff64.toExponential(1)})`);
   const out = arg('json', '');
   if (out) fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
 }

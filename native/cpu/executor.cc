@@ -515,9 +515,12 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
           k_.convBwdWeight1x1(g, dy, x, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
         });
       } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= scratchFloats && useDot(g)) {
-        pool.parallelFor(mb * g.cin, [&](int64_t t, int, float* scratch) {
+        // Few input channels (a stem): blocks of 16 output channels, so that both threads get work
+        // (each output channel's sums are the same whatever the block: blocks stay multiples of 4).
+        const int64_t rowsPer = mb * g.cin < 8 ? 16 : kDotRows, mbd = (M + rowsPer - 1) / rowsPer;
+        pool.parallelFor(mbd * g.cin, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / g.cin, ci = t % g.cin;
-          k_.convBwdWeightDot(g, dy, x, wg, ci, im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+          k_.convBwdWeightDot(g, dy, x, wg, ci, im * rowsPer, std::min(M, (im + 1) * rowsPer), scratch);
         });
       } else {
         // dY packed once as MR-row panels over all columns (gradScratch_ is free until the input
