@@ -11,11 +11,12 @@ namespace zennas {
 namespace cpu {
 
 /**
- * Dense conv (or LINEAR: k = 1, h = w = 1) weight gradient dW[co][k] for rows [m0, m1) (m0 a
- * multiple of MR) and columns k ∈ [k0, k1) of the [cout][cin·k·k] matrix: Σ over all output
- * columns of dY[co][col] · im2col(X)[k][col] (fp32 GEMM, columns in chunks of 256 in order). `dy`
- * is dY pre-packed once per conv as the A of an M × cols GEMM (packedAIndex(co, col, cols)); the
- * im2col side is packed per task (rows copied, then an 8×8-transposed panel). `dW` row stride = K.
+ * Dense conv (or LINEAR: k = 1, h = w = 1) weight gradient dW[co][k] for rows [m0, m1) and
+ * columns k ∈ [k0, k1) of the [cout][cin·k·k] matrix: Σ over all output columns of
+ * dY[co][col] · im2col(X)[k][col] (fp32 GEMM, columns in chunks of 256 in order). `dW` row stride = K.
+ * convBwdWeight packs dY per task; convBwdWeightPacked (the executor's) reads dY pre-packed once per
+ * conv as the A of an M × cols GEMM (packedAIndex(co, col, cols); m0 a multiple of MR) and packs the
+ * im2col side per task (rows copied, then 8×8-transposed into a B panel). Same sums, same bits.
  */
 using ConvBwdWeightFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0,
                                  int64_t k1, float* scratch);
@@ -60,12 +61,17 @@ using AvgPoolFn = void (*)(const ConvGeom& g, const float* in, float* out, int64
 using AvgPoolBwdFn = void (*)(const ConvGeom& g, const float* dy, float* dx, int64_t c0, int64_t c1, bool countIncludePad, bool acc);
 /**
  * Training-mode BN backward of one (channel, group) run of n values (γ = 1): with x̂ = (x − mean)·invstd,
- * dβ = Σ dy, dγ = Σ dy·x̂ (float64), dx (+)= invstd·(dy − dβ/n − x̂·dγ/n); dx may be null (sums only).
- * relu: dy is the gradient of RELU(BN(x)) (the forward's fused BN + ReLU): the mask is recomputed
- * from x, bit-identical to RELU backward followed by BN backward, one pass fewer.
+ * dβ = Σ dy, dγ = Σ dy·x̂ (float64), dx (+)= invstd·(dy − dβ/n − x̂·dγ/n).
  */
-using BnBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu, double* dGamma,
+using BnBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma,
                          double* dBeta);
+/**
+ * bnBwd with relu: dy is the gradient of RELU(BN(x)) (the forward's fused BN + ReLU): the mask is
+ * recomputed from x as the forward computed it, bit-identical to RELU backward then BN backward,
+ * one pass fewer; dx may be null (sums only).
+ */
+using BnBwdFusedFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu,
+                              double* dGamma, double* dBeta);
 /** Element-wise backward: dx (+)= dy · f'(·); ReLU and sigmoid read the forward output y. */
 using ReluBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
 using SigmoidBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);

@@ -69,7 +69,7 @@ inline void transposeToPanel(const float* src, int64_t ld, int64_t cc, float* ds
 #endif
 }
 
-void convBwdWeight(const ConvGeom& g, const float* dyPacked, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0, int64_t k1,
+void convBwdWeightPacked(const ConvGeom& g, const float* dyPacked, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0, int64_t k1,
                    float* scratch) {
   const int64_t K = g.K(), cols = g.cols(), M = m1 - m0, KB = k1 - k0;
   const int64_t mPanels = (M + kMR - 1) / kMR, kPanels = (KB + kNR - 1) / kNR;
@@ -102,6 +102,92 @@ void convBwdWeight(const ConvGeom& g, const float* dyPacked, const float* in, fl
           microKernel(cc, a, b, c, K, acc, mr, nr);
         } else {
           microKernel(cc, a, b, Ct, kNR, false, kMR, kNR);
+          for (int i = 0; i < mr; ++i)
+            for (int j = 0; j < nr; ++j) c[i * K + j] = acc ? c[i * K + j] + Ct[i * kNR + j] : Ct[i * kNR + j];
+        }
+      }
+    }
+  }
+}
+
+// The same weight gradient with dY packed per task (its own A per 48-row × 64-column block): the
+// form the grasp proxy's R-operator uses (no conv-wide dY staging buffer there).
+/** dst[p·NR] = im2col(X)[k][c0 + p] for p in [0, cc). */
+inline void packIm2colRow(const ConvGeom& g, const float* in, int64_t k, int64_t c0, int64_t cc, float* dst) {
+  const int64_t kk = g.k * g.k, ohw = g.oh * g.ow, ihw = g.h * g.w;
+  const int64_t ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
+  const float* chan = in + ci * g.inStride;
+  int64_t c = c0;
+  const int64_t end = c0 + cc;
+  while (c < end) {
+    const int64_t img = c / ohw, r = c % ohw, oy = r / g.ow, ox0 = r % g.ow;
+    const int64_t seg = std::min(g.ow - ox0, end - c);
+    float* d = dst + (c - c0) * kNR;
+    const int64_t iy = oy * g.stride - g.pad + ky;
+    if (iy < 0 || iy >= g.h) {
+      for (int64_t t = 0; t < seg; ++t) d[t * kNR] = 0.f;
+    } else {
+      const float* row = chan + img * ihw + iy * g.w;
+      int64_t lo, hi;
+      validRange(kx, g, &lo, &hi);
+      for (int64_t t = 0; t < seg; ++t) {
+        const int64_t ox = ox0 + t;
+        d[t * kNR] = (ox >= lo && ox < hi) ? row[ox * g.stride - g.pad + kx] : 0.f;
+      }
+    }
+    c += seg;
+  }
+}
+
+void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0, int64_t k1,
+                   float* scratch) {
+  const int64_t K = g.K(), cols = g.cols(), M = m1 - m0, KB = k1 - k0;
+  const int64_t mPanels = (M + kMR - 1) / kMR, kPanels = (KB + kNR - 1) / kNR;
+  float* Ap = scratch;                                       // mPanels × kBwdCols × MR
+  float* Bp = Ap + mPanels * kBwdCols * kMR;                 // kPanels × kBwdCols × NR
+  float* Ct = Bp + kPanels * kBwdCols * kNR;                 // MR × NR edge tile
+  const bool dense1x1 = g.k == 1 && g.stride == 1;
+  for (int64_t c0 = 0; c0 < cols; c0 += kBwdCols) {
+    const int64_t cc = std::min<int64_t>(kBwdCols, cols - c0);
+    // A: dY rows [m0, m1), columns [c0, c0 + cc), as MR-row panels of depth cc.
+    for (int64_t ip = 0; ip < mPanels; ++ip) {
+      float* a = Ap + ip * cc * kMR;
+      for (int r = 0; r < kMR; ++r) {
+        const int64_t m = m0 + ip * kMR + r;
+        if (m < m1) {
+          const float* row = dy + m * g.outStride + c0;
+          for (int64_t p = 0; p < cc; ++p) a[p * kMR + r] = row[p];
+        } else {
+          for (int64_t p = 0; p < cc; ++p) a[p * kMR + r] = 0.f;
+        }
+      }
+    }
+    // B: im2col(X)ᵀ, depth = the chunk's columns, NR panels over k ∈ [k0, k1); walked by output-row
+    // segments so the index arithmetic is per segment, not per element.
+    for (int64_t jp = 0; jp < kPanels; ++jp) {
+      float* b = Bp + jp * cc * kNR;
+      for (int j = 0; j < kNR; ++j) {
+        const int64_t k = k0 + jp * kNR + j;
+        if (k >= k1) {
+          for (int64_t p = 0; p < cc; ++p) b[p * kNR + j] = 0.f;
+        } else if (dense1x1) {
+          const float* row = in + k * g.inStride + c0;
+          for (int64_t p = 0; p < cc; ++p) b[p * kNR + j] = row[p];
+        } else {
+          packIm2colRow(g, in, k, c0, cc, b + j);
+        }
+      }
+    }
+    const bool acc = c0 > 0;
+    for (int64_t ip = 0; ip < mPanels; ++ip) {
+      const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ip * kMR));
+      for (int64_t jp = 0; jp < kPanels; ++jp) {
+        const int nr = static_cast<int>(std::min<int64_t>(kNR, KB - jp * kNR));
+        float* c = dW + (m0 + ip * kMR) * K + k0 + jp * kNR;
+        if (mr == kMR && nr == kNR) {
+          microKernel(cc, Ap + ip * cc * kMR, Bp + jp * cc * kNR, c, K, acc, mr, nr);
+        } else {
+          microKernel(cc, Ap + ip * cc * kMR, Bp + jp * cc * kNR, Ct, kNR, false, kMR, kNR);
           for (int i = 0; i < mr; ++i)
             for (int j = 0; j < nr; ++j) c[i * K + j] = acc ? c[i * K + j] + Ct[i * kNR + j] : Ct[i * kNR + j];
         }
@@ -522,8 +608,8 @@ double dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu, double* dGamma,
-           double* dBeta) {
+void bnBwdFused(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu, double* dGamma,
+                double* dBeta) {
   // relu: dy is the gradient of ReLU(BN(x)); the ReLU's mask is recomputed from x exactly as the
   // forward computed its output ((x − mean)·invstd > 0, same float operations), so this gives the
   // bits of RELU backward then BN backward without the intermediate pass.
@@ -571,6 +657,10 @@ void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, fl
   } else {
     for (int64_t j = 0; j < n; ++j) dx[j] = invstd * (dy[j] - a - (x[j] - mean) * invstd * b);
   }
+}
+
+void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma, double* dBeta) {
+  bnBwdFused(x, dy, dx, n, mean, invstd, acc, false, dGamma, dBeta);
 }
 
 void reluBwd(const float* y, const float* dy, float* dx, int64_t n, bool acc) {

@@ -279,16 +279,20 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
           break;
         }
     }
-    gradPtr_.assign(nValues, nullptr);
+    // Only backward() shares: the step-wise pass (backwardBegin / backwardOp) keeps every value's own
+    // buffer, as proxies acting between ops (synflow_zc, grasp's R-pass) write gradients in place.
+    gradShared_.assign(nValues, nullptr);
     for (size_t v = nValues; v-- > 0;) {
       const int32_t w = shareWith[v];
       if (w < 0) continue;
-      gradPtr_[v] = gradPtr_[static_cast<size_t>(w)] ? gradPtr_[static_cast<size_t>(w)] : grads_[static_cast<size_t>(w)].data();
-      bytes_ -= grads_[v].size() * 4;
-      grads_[v].resize(0);  // frees it
+      gradShared_[v] = gradShared_[static_cast<size_t>(w)] ? gradShared_[static_cast<size_t>(w)] : grads_[static_cast<size_t>(w)].data();
     }
-    for (size_t v = 0; v < nValues; ++v)
-      if (!gradPtr_[v]) gradPtr_[v] = grads_[v].data();
+    gradOwn_.resize(nValues);
+    for (size_t v = 0; v < nValues; ++v) {
+      gradOwn_[v] = grads_[v].data();
+      if (!gradShared_[v]) gradShared_[v] = grads_[v].data();
+    }
+    gradPtr_ = gradOwn_;
   }
 
   // Registered ops get their buffers once (no per-call allocation).
@@ -303,8 +307,11 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       s.inStride.push_back(channelStride(v));
       if (c_.backward) {
         float* g = needsGrad_[static_cast<size_t>(v)] ? grad(v) : nullptr;
-        s.dxAll.push_back(g);
-        s.dxNoInput.push_back(v == 0 ? nullptr : g);
+        float* gs = needsGrad_[static_cast<size_t>(v)] ? gradShared_[static_cast<size_t>(v)] : nullptr;
+        s.dxAll[0].push_back(g);
+        s.dxNoInput[0].push_back(v == 0 ? nullptr : g);
+        s.dxAll[1].push_back(gs);
+        s.dxNoInput[1].push_back(v == 0 ? nullptr : gs);
       }
     }
     if (c_.backward) {
@@ -447,6 +454,11 @@ void Executor::profiled(size_t i, const char* pass, double flopFactor, Fn&& fn) 
                o.cout, o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3), cpuMs);
 }
 
+void Executor::shareGrads(bool on) {
+  shared_ = on;
+  std::copy((on ? gradShared_ : gradOwn_).begin(), (on ? gradShared_ : gradOwn_).end(), gradPtr_.begin());  // no allocation
+}
+
 bool Executor::fusedBnRelu(size_t i) const {
   static const bool off = [] { const char* v = std::getenv("ZENNAS_BWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
   // The RELU is the BN value's only consumer (the forward's fusion rule), so its input gradient is
@@ -461,7 +473,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
   if (s.impl) {
     OpStep st{o, s.g, c_.images, pool, k_, s.perTask, s.inPtr.data(), s.inStride.data(), slots_[static_cast<size_t>(o.dst)].data()};
     st.dy = grad(o.value);
-    st.dx = (inputGrad ? s.dxAll : s.dxNoInput).data();
+    st.dx = (inputGrad ? s.dxAll : s.dxNoInput)[shared_ ? 1 : 0].data();
     st.acc = s.accArr.get();
     s.impl->backward(st);
     return;
@@ -542,7 +554,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         const int64_t perBlock = (mPanels + split - 1) / split, mbg = (mPanels + perBlock - 1) / perBlock;
         pool.parallelFor(mbg * kb, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / kb, ik = t % kb;
-          k_.convBwdWeight(g, dyp, x, wg, im * perBlock * kMR, std::min(M, (im + 1) * perBlock * kMR), ik * kBwdColsK,
+          k_.convBwdWeightPacked(g, dyp, x, wg, im * perBlock * kMR, std::min(M, (im + 1) * perBlock * kMR), ik * kBwdColsK,
                            std::min(K, (ik + 1) * kBwdColsK), scratch);
         });
       }
@@ -624,7 +636,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
           const float* xc = x + c * s.g.inStride + off;
           const float* gc = dy + c * s.g.outStride + off;
           if (dx) {
-            k_.bnBwd(xc, gc, dx + c * s.g.inStride + off, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0, fused, &dGamma, &dBeta);
+            k_.bnBwdFused(xc, gc, dx + c * s.g.inStride + off, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0, fused, &dGamma, &dBeta);
           } else {
             double sdy = 0, sdyx = 0;
             for (int64_t j = 0; j < groupLen; ++j) {
@@ -649,16 +661,17 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
   }
 }
 
-void Executor::backward(ThreadPool& pool, bool inputGrad) {
+void Executor::backward(ThreadPool& pool, bool inputGrad, bool weightGradsOnly) {
   if (!c_.backward) fail("E_INTERNAL", "executor: this plan was compiled without a backward pass");
   // Ops (and the input) that no output depends on get exact zeros, not stale gradients.
   for (size_t i = 0; i < steps_.size(); ++i)
     if (!needsGrad_[static_cast<size_t>(d_.ops[i].value)] && wgradOffset_[i] >= 0)
       std::memset(wgrad_.data() + wgradOffset_[i], 0, sizeof(float) * static_cast<size_t>(wgradSize_[i]));
   if (inputGrad && !needsGrad_[0]) std::memset(grads_[0].data(), 0, sizeof(float) * grads_[0].size());
+  shareGrads(true);
   for (size_t i = steps_.size(); i-- > 0;) {
-    if (i > 0 && steps_[i].skip && fusedBnRelu(i - 1)) continue;  // done by the BN's fused step
-    profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad, steps_[i].fuseRelu && fusedBnRelu(i)); });
+    if (weightGradsOnly && i > 0 && steps_[i].skip && fusedBnRelu(i - 1)) continue;  // done by the BN's fused step
+    profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad, weightGradsOnly && steps_[i].fuseRelu && fusedBnRelu(i)); });
   }
 }
 

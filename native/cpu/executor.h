@@ -76,14 +76,15 @@ class Executor {
   // ---- backward (plans built with config.backward)
   /**
    * Gradient buffer of a value (same layout as the value). Seed the outputs' gradients, then call
-   * backward. After backward(), the value of a BN whose RELU is folded into it (its only consumer)
-   * has no gradient of its own (the fused step skips it; ZENNAS_BWD_FUSE=0 or backwardOp write it).
-   * A value read only by one ADD / IDENTITY shares that op's gradient buffer (its gradient is the
-   * same; the op's own is then overwritten by later steps, as the value is dead by then).
+   * backward. With weightGradsOnly (a caller that reads only weight gradients, the outputs' and the
+   * input's), a BN whose RELU is folded into it runs RELU + BN backward as one step and its value
+   * gets no gradient of its own (ZENNAS_BWD_FUSE=0 turns the fusion off).
+   * In backward(), a value read only by one ADD / IDENTITY shares that op's gradient buffer (its
+   * gradient is the same); the step-wise pass (backwardBegin / backwardOp) gives every value its own.
    */
   float* grad(int32_t v) { return gradPtr_[static_cast<size_t>(v)]; }
   /** Reverse pass from the seeded output gradients (training-mode forward must have run). */
-  void backward(ThreadPool& pool, bool inputGrad = false);
+  void backward(ThreadPool& pool, bool inputGrad = false, bool weightGradsOnly = false);
   /**
    * Weight gradients of op i after backward: conv OIHW, dwconv [C][k][k], linear [cout][cin] then
    * bias [cout] (when it has one), BN dγ[C] then dβ[C]; nullptr for ops without parameters.
@@ -125,7 +126,7 @@ class Executor {
     const CpuOp* impl = nullptr;
     std::vector<const float*> inPtr;
     std::vector<int64_t> inStride;
-    std::vector<float*> dxAll, dxNoInput;  // gradient buffers per input (null: none needed); without the input's
+    std::vector<float*> dxAll[2], dxNoInput[2];  // per input, [own, shared] gradient buffers (null: none needed); without the input's
     std::unique_ptr<bool[]> accArr;        // gradAcc as an array
   };
   struct WeightChunk {
@@ -155,8 +156,11 @@ class Executor {
   std::vector<double> bnMean_, bnVar_;  // [bn offset·G + group·C + c]
   std::vector<float> bnMeanF_, bnInvstdF_;  // the float mean / invstd the forward normalised with
   std::vector<double> runningVar_;     // per BN channel (trackRunningVar)
-  std::vector<AlignedBuffer> grads_;   // per value (backward plans); empty for a value that shares its reader's
-  std::vector<float*> gradPtr_;        // per value: its gradient buffer (own, or the sole ADD / IDENTITY reader's)
+  std::vector<AlignedBuffer> grads_;   // per value (backward plans)
+  std::vector<float*> gradPtr_;        // per value: the gradient buffer of the current pass (one of the two below)
+  std::vector<float*> gradOwn_, gradShared_;  // own buffers / backward()'s (a value read only by one ADD / IDENTITY: that op's)
+  bool shared_ = false;
+  void shareGrads(bool on);
   std::vector<bool> needsGrad_;        // per value: some gradient flows into it
   AlignedBuffer wgrad_;
   AlignedBuffer weightsT_;             // flipped, transposed weights (backward of stride-1 convs)

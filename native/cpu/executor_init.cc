@@ -117,6 +117,7 @@ void Executor::backwardBegin(bool inputGrad) {
     if (!needsGrad_[static_cast<size_t>(d_.ops[i].value)] && wgradOffset_[i] >= 0)
       std::fill(wgrad_.data() + wgradOffset_[i], wgrad_.data() + wgradOffset_[i] + wgradSize_[i], 0.f);
   if (inputGrad && !needsGrad_[0]) std::fill(grads_[0].data(), grads_[0].data() + grads_[0].size(), 0.f);
+  shareGrads(false);  // step-wise: every value's own gradient buffer
 }
 
 void Executor::backwardOp(size_t i, ThreadPool& pool, bool inputGrad) { backwardStep(i, pool, inputGrad); }

@@ -42,6 +42,8 @@ struct Kernels {
   ScaleBwdFn scaleBwd;
   DotFn dot;
   ConvBwdDataImagesFn convBwdDataImages;  // strided k×k input gradient, tasks over images
+  ConvBwdWeightFn convBwdWeightPacked;     // weight-gradient GEMM on dY packed once per conv
+  BnBwdFusedFn bnBwdFused;                 // BN backward, optionally through its folded ReLU
 };
 
 const Kernels& kernelsScalar();

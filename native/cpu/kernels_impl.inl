@@ -653,7 +653,7 @@ const Kernels& table() {
                             relu, sigmoid, add, scale, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
-                            convBwdDataImages};
+                            convBwdDataImages, convBwdWeightPacked, bnBwdFused};
   return k;
 }
 

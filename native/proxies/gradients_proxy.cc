@@ -94,7 +94,7 @@ void gradRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& 
     drawGaussianImages(x, r.seed, kStreamInput, repeat, 0, r.batch, pool);
     x.forward(pool, mode);
     out.scores.push_back(seedLoss(x, r, repeat));
-    x.backward(pool, r.inputGradient);
+    x.backward(pool, r.inputGradient, true);  // reads weight and input gradients only: the fused BN + ReLU step may run
     double sq = 0;
     for (size_t i = 0; i < d.ops.size(); ++i) {
       const float* g = x.weightGrad(i);
