@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { OP_SCHEMA } from '../src/ops/schema';
+import { AttrSpec, OP_SCHEMA } from '../src/ops/schema';
 
 const camel = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const enumName: Record<string, string> = { conv: 'Conv', dwconv: 'DwConv', bn: 'BN', relu: 'Relu', maxpool: 'MaxPool', gap: 'Gap', linear: 'Linear', sigmoid: 'Sigmoid', mul: 'Mul', add: 'Add', avgpool: 'AvgPool', swish: 'Swish', identity: 'Identity', zero: 'Zero', hswish: 'Hswish', hsigmoid: 'Hsigmoid' };
@@ -27,21 +27,24 @@ export function renderHeader(): string {
   lines.push('enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise };');
   lines.push('enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };');
   lines.push('/** Which OpDesc field an attribute fills. */');
-  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad };');
+  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad };');
   lines.push('');
   lines.push('struct AttrSpec {');
   lines.push('  AttrField field;');
   lines.push('  const char* name;');
   lines.push('  int32_t min, max;');
   lines.push('  bool odd;');
+  lines.push('  bool oddUnlessPad;  // odd unless the record carries the op\'s pad attribute');
+  lines.push('  bool optional;      // trailing: a record may omit it (pad: then (k−1)/2)');
   lines.push('};');
   lines.push('');
   lines.push('struct OpSpec {');
   lines.push('  OpCode code;');
   lines.push('  const char* name;');
   lines.push('  int32_t minInputs, maxInputs;');
-  lines.push('  int32_t nAttrs;');
-  lines.push('  AttrSpec attrs[3];');
+  lines.push('  int32_t nAttrs;     // attributes of the schema; records carry nRequired..nAttrs of them');
+  lines.push('  int32_t nRequired;');
+  lines.push('  AttrSpec attrs[4];');
   lines.push('  ShapeRule shape;');
   lines.push('  WeightKind weights;');
   lines.push('  bool differentiable, inPlace;');
@@ -57,11 +60,15 @@ export function renderHeader(): string {
   const sorted = [...OP_SCHEMA].sort((a, b) => a.code - b.code);
   sorted.forEach((o, i) => {
     if (o.code !== i + 1) throw new Error(`opcodes must be dense: ${o.name} has ${o.code}`);
-    if (o.attrs.length > 3) throw new Error(`${o.name}: at most 3 attributes fit OpSpec`);
-    const attrs = (o.attrs as readonly { name: string; min: number; max: number; odd?: boolean }[]).map(
-      (a) => `{AttrField::${camel(a.name)}, "${a.name}", ${a.min}, ${a.max}, ${a.odd ? 'true' : 'false'}}`);
-    while (attrs.length < 3) attrs.push('{AttrField::Cout, nullptr, 0, 0, false}');
-    lines.push(`    {OpCode::${enumName[o.name]}, "${o.name}", ${o.inputs[0]}, ${o.inputs[1]}, ${o.attrs.length}, {${attrs.join(', ')}}, ShapeRule::${shape[o.shape]}, WeightKind::${wk[o.weights]}, ${o.differentiable}, ${o.inPlace}},`);
+    if (o.attrs.length > 4) throw new Error(`${o.name}: at most 4 attributes fit OpSpec`);
+    const list = o.attrs as readonly AttrSpec[];
+    const firstOptional = list.findIndex((a) => a.optional);
+    if (firstOptional >= 0 && list.slice(firstOptional).some((a) => !a.optional)) throw new Error(`${o.name}: optional attributes must be trailing`);
+    const b = (v: boolean | undefined) => (v ? 'true' : 'false');
+    const attrs = list.map((a) => `{AttrField::${camel(a.name)}, "${a.name}", ${a.min}, ${a.max}, ${b(a.odd)}, ${b(a.oddUnlessPad)}, ${b(a.optional)}}`);
+    while (attrs.length < 4) attrs.push('{AttrField::Cout, nullptr, 0, 0, false, false, false}');
+    const nRequired = firstOptional >= 0 ? firstOptional : list.length;
+    lines.push(`    {OpCode::${enumName[o.name]}, "${o.name}", ${o.inputs[0]}, ${o.inputs[1]}, ${o.attrs.length}, ${nRequired}, {${attrs.join(', ')}}, ShapeRule::${shape[o.shape]}, WeightKind::${wk[o.weights]}, ${o.differentiable}, ${o.inPlace}},`);
   });
   lines.push('};');
   lines.push('');

@@ -10,7 +10,7 @@ import { spawnSync } from 'child_process';
 import {
   NB201_OPS, NB201_SIZE, Nb201Op, formatNb201, fromNb201Index, fromProductIndex, nb201Index, parseNb201, productIndex,
 } from '../src/cells/nb201';
-import { countGraph, nb201Graph, nb201SupernetGraph } from '../src/cells/nb201-net';
+import { Nb201ReductionPool, countGraph, nb201Graph, nb201SupernetGraph } from '../src/cells/nb201-net';
 import { nb201ProxyGraph, runCellProxy } from '../src/cells/lowering';
 import { PythonRandom } from '../src/cells/python-random';
 import { inferGraph } from '../src/ops/graph';
@@ -18,7 +18,8 @@ import { encodeDescriptor } from '../src/ops/descriptor';
 import { Engine } from '../src/engine/engine';
 import { PROXY_NAMES } from '../src/proxies/table';
 import { proxyReference } from '../src/reference/proxies';
-import { zenScoreReference } from '../src/reference';
+import { decodeForReference, referenceForward, referenceInput, referenceWeights, zenScoreReference } from '../src/reference';
+import { relErr } from './helpers/grad';
 import { findPython } from './helpers/python';
 
 const python = findPython(['torch']);
@@ -84,17 +85,18 @@ print(json.dumps(out))`;
   t.deepEqual(Array.from({ length: 5 }, () => g.getrandbits(32)), want.bits);
 });
 
-withTorch('params / FLOPs equal a PyTorch build of the definition (several genotypes, C and N)', (t) => {
-  const nets = [
+withTorch('params / FLOPs equal a PyTorch build of the definition (several genotypes, C and N; every shortcut pool)', (t) => {
+  const nets: { genotype: string; C: number; N: number; numClasses?: number; resolution?: number; reductionPool?: Nb201ReductionPool }[] = [
     { genotype: ALL('none'), C: 16, N: 5 }, { genotype: ALL('nor_conv_3x3'), C: 16, N: 5 }, { genotype: ALL('skip_connect'), C: 16, N: 5 },
     { genotype: EXAMPLE, C: 16, N: 5 }, { genotype: formatNb201(fromNb201Index(0)), C: 16, N: 5 }, { genotype: formatNb201(fromNb201Index(123)), C: 8, N: 2 },
     { genotype: ALL('nor_conv_1x1'), C: 3, N: 1, numClasses: 100 }, { genotype: ALL('avg_pool_3x3'), C: 16, N: 5, numClasses: 120, resolution: 16 },
+    { genotype: EXAMPLE, C: 8, N: 2, reductionPool: 'avg3' }, { genotype: EXAMPLE, C: 8, N: 2, reductionPool: 'subsample' },
   ];
   const r = spawnSync(python!, [path.join(__dirname, 'torch/nb201.py')], { input: JSON.stringify({ nets }), encoding: 'utf8' });
   t.is(r.status, 0, r.stderr);
   const torch = (JSON.parse(r.stdout) as { nets: Record<string, number>[] }).nets;
   nets.forEach((n, i) => {
-    const c = countGraph(nb201Graph(parseNb201(n.genotype), { channels: n.C, cells: n.N, numClasses: (n as { numClasses?: number }).numClasses ?? 10 }), (n as { resolution?: number }).resolution ?? 32);
+    const c = countGraph(nb201Graph(parseNb201(n.genotype), { channels: n.C, cells: n.N, numClasses: n.numClasses ?? 10, ...(n.reductionPool ? { reductionPool: n.reductionPool } : {}) }), n.resolution ?? 32);
     t.deepEqual({ ...c }, torch[i], n.genotype);
   });
   // Known sizes: all-conv3x3 at C 16, N 5 on CIFAR-10 is NAS-Bench-201's largest net (1.53 M params, 220 M FLOPs).
@@ -118,8 +120,47 @@ test('the macro skeleton: 3N cells, 2 basic blocks, shapes 32 → 16 → 8, BN +
   t.is(plain.nodes.filter((n) => n.op === 'identity').length, 0);
   t.true(g.nodes.filter((n) => n.role === 'shortcut').length > 0);
   t.throws(() => nb201Graph(parseNb201(EXAMPLE), { channels: 0 }), { code: 'E_OPTION', message: /channels \(C\)/ });
-  t.throws(() => nb201Graph(parseNb201(EXAMPLE), { reductionPool: 'avg2' as never }), { code: 'E_OPTION', message: /reductionPool/ });
+  t.throws(() => nb201Graph(parseNb201(EXAMPLE), { reductionPool: 'avg4' as never }), { code: 'E_OPTION', message: /reductionPool must be 'avg2', 'avg3', 'subsample'/ });
+  // The basic block's shortcut is NAS-Bench-201's AvgPool2d(2, 2, padding 0) by default.
+  const pools = (o: object) => nb201Graph(parseNb201(EXAMPLE), o).nodes.filter((n) => n.role === 'shortcut' && n.op === 'avgpool').map((n) => [n.kernel, n.stride, n.pad, n.countIncludePad]);
+  t.deepEqual(pools({}), [[2, 2, 0, 1], [2, 2, 0, 1]]);
+  t.deepEqual(pools({ reductionPool: 'avg3' }), [[3, 2, undefined, 0], [3, 2, undefined, 0]]);
+  t.deepEqual(pools({ reductionPool: 'subsample' }), [[1, 2, undefined, 1], [1, 2, undefined, 1]]);
   t.throws(() => nb201Graph(parseNb201(EXAMPLE), { widht: 3 } as never), { code: 'E_OPTION', message: /unknown NAS-Bench-201 option 'widht'/ });
+});
+
+withTorch('forward = a PyTorch TinyNetwork built the official way (AvgPool2d(2, 2) shortcut): reference logits and the engine\'s Σ logits', async (t) => {
+  const genotypes = [EXAMPLE, '|avg_pool_3x3~0|+|nor_conv_1x1~0|none~1|+|skip_connect~0|avg_pool_3x3~1|nor_conv_3x3~2|'];
+  const B = 3, R = 16, seed = 5, repeat = 1, C = 4, N = 2, classes = 7;
+  const runs = genotypes.flatMap((genotype) => (['avg2', 'avg3'] as const).map((reductionPool) => {
+    const graph = nb201Graph(parseNb201(genotype), { channels: C, cells: N, numClasses: classes, reductionPool });
+    const net = decodeForReference(encodeDescriptor(graph));
+    const w = referenceWeights(net, seed, repeat), x = referenceInput('input', seed, repeat, B, 3, R);
+    const logits = referenceForward(net, w, x, { bnEps: 1e-5 }).outputs[0]!.data;
+    const weights = net.nodes.flatMap((n, i) => (n.op === 'conv' || n.op === 'linear' ? [...w[i]!.weight!] : []));
+    return { genotype, reductionPool, graph, logits, torchNet: { genotype, C, N, numClasses: classes, resolution: R, weights, input: [...x.data] } };
+  }));
+  // PyTorch builds the official pool for every run: the 'avg3' stand-in must then differ.
+  const r = spawnSync(python!, [path.join(__dirname, 'torch/nb201.py')], { input: JSON.stringify({ nets: runs.map((u) => u.torchNet) }), encoding: 'utf8', maxBuffer: 1 << 28 });
+  t.is(r.status, 0, r.stderr);
+  const torch = (JSON.parse(r.stdout) as { nets: { logits: number[] }[] }).nets;
+  const engine = new Engine({ threads: 2 });
+  try {
+    for (let k = 0; k < runs.length; k++) {
+      const u = runs[k]!, want = torch[k]!.logits;
+      t.is(want.length, B * classes);
+      const err = relErr(u.logits, want);
+      if (u.reductionPool === 'avg2') t.true(err < 1e-10, `${u.genotype}: reference vs PyTorch relative error ${err}`);
+      else t.true(err > 1e-3, `${u.genotype}: the avg3 stand-in should not equal the official net (relative difference ${err})`);
+      if (u.reductionPool !== 'avg2') continue;
+      // The engine (float32) on the same Philox weights and input: the 'gradients' proxy's sum loss = Σ logits.
+      const e = await engine.run('gradients', encodeDescriptor(u.graph), { batchSize: B, resolution: R, seed, firstRepeat: repeat, loss: 'sum' });
+      const sum = want.reduce((a, b) => a + b, 0), scale = want.reduce((a, b) => a + Math.abs(b), 0);
+      t.true(Math.abs(e.scores[0]! - sum) <= 1e-5 * scale, `${u.genotype}: engine Σ logits ${e.scores[0]} vs PyTorch ${sum} (Σ|logits| ${scale})`);
+    }
+  } finally {
+    engine.close();
+  }
 });
 
 test('every proxy runs on NB201 nets; native = float64 reference on a tiny cell net', async (t) => {

@@ -13,6 +13,7 @@ import { Graph } from '../src/ops/graph';
 import { Engine } from '../src/engine/engine';
 import { philoxLabels } from '../src/rng/philox';
 import { findPython } from './helpers/python';
+import { buildGraph } from '../src/reference';
 
 const python = findPython(['torch']);
 const maybe = python ? test : test.skip;
@@ -45,6 +46,18 @@ const cases: Case[] = [
         { op: 'linear', inputs: [11], cin: 6, cout: 7, kernel: 0, stride: 0, bias: 0, block: -1, role: 'classifier' },
       ],
     },
+  },
+  {
+    // nn.AvgPool2d(k, s, padding=p): even k, p below / above (k−1)/2, NAS-Bench-201's 2×2/2 shortcut.
+    name: 'AVGPOOL with a pad attribute (even kernels)', batch: 4, resolution: 10, loss: 'cross-entropy',
+    graph: buildGraph(3, [
+      { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+      { op: 'avgpool', inputs: [3], kernel: 2, stride: 2, pad: 0 }, { op: 'conv', inputs: [4], cout: 6, kernel: 1, stride: 1 },
+      { op: 'avgpool', inputs: [3], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 }, { op: 'avgpool', inputs: [6], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },
+      { op: 'avgpool', inputs: [6], kernel: 4, stride: 2, pad: 2, countIncludePad: 1 }, { op: 'avgpool', inputs: [8], kernel: 2, stride: 1, pad: 1, countIncludePad: 1 },
+      { op: 'add', inputs: [5, 7] }, { op: 'gap', inputs: [10] }, { op: 'gap', inputs: [9] }, { op: 'add', inputs: [11, 12] },
+      { op: 'linear', inputs: [13], cout: 5, bias: 1 },
+    ]),
   },
 ];
 

@@ -36,6 +36,24 @@ const cellSpecs = (logits: boolean): NodeSpec[] => [
   ...(logits ? [{ op: 'gap', inputs: [14] }, { op: 'linear', inputs: [15], cout: 5, bias: 1 }] as NodeSpec[] : []),
 ];
 
+/** AVGPOOL with its pad attribute: NAS-Bench-201's 2×2/2 pad 0 shortcut, an even window with pad 1, pad 0 on a 3×3; both count modes. */
+const paddedPoolSpecs = (logits: boolean): NodeSpec[] => [
+  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 },                           // v1 [6][10][10]
+  { op: 'bn', inputs: [1] },                                                             // v2
+  { op: 'relu', inputs: [2] },                                                           // v3
+  { op: 'avgpool', inputs: [3], kernel: 2, stride: 2, pad: 0 },                          // v4 [6][5][5]
+  { op: 'conv', inputs: [4], cout: 8, kernel: 1, stride: 1 },                            // v5 (the basic block's shortcut)
+  { op: 'conv', inputs: [3], cout: 8, kernel: 3, stride: 2 },                            // v6 [8][5][5]
+  { op: 'add', inputs: [5, 6] },                                                         // v7
+  { op: 'avgpool', inputs: [7], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 },      // v8 [8][6][6]
+  { op: 'avgpool', inputs: [8], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },      // v9 [8][2][2]
+  { op: 'avgpool', inputs: [8], kernel: 4, stride: 4, pad: 2, countIncludePad: 1 },      // v10 [8][2][2]
+  { op: 'add', inputs: [9, 10] },                                                        // v11
+  { op: 'bn', inputs: [11] },                                                            // v12
+  { op: 'relu', inputs: [12] },                                                          // v13
+  ...(logits ? [{ op: 'gap', inputs: [13] }, { op: 'linear', inputs: [14], cout: 5, bias: 1 }] as NodeSpec[] : []),
+];
+
 const structure = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
 
@@ -45,6 +63,7 @@ const CASES: Array<{ name: string; graph: () => Graph; batch: number; res: numbe
   { name: 'IDW + SE (dwconv, GAP, sigmoid, mul)', graph: () => structure('SuperConvK3BNRELU(3,16,1,1)SuperResIDWE4K5(16,24,2,16,1)', { se: true }), batch: 8, res: 12, bnEps: 1e-5 },
   { name: 'as trained (ADD, projections, LINEAR with bias)', graph: () => structure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResK3K3(16,16,1,8,1)', { numClasses: 10 }), batch: 6, res: 8, bnEps: 1e-5 },
   { name: 'v2 cell (n-ary ADD, AVGPOOL both modes, SWISH, IDENTITY, ZERO)', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, bnEps: 1e-5 },
+  { name: 'AVGPOOL with a pad attribute (even kernels, NAS-Bench-201 shortcut)', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, bnEps: 1e-5 },
 ];
 
 for (const mode of ['paper', 'official'] as const) {
@@ -93,6 +112,8 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
   { name: 'bottleneck net, depthwise, classifier', graph: () => structure('SuperConvK3BNRELU(3,8,2,1)SuperResK1K5K1(8,16,1,8,1)SuperResIDWE4K5(16,24,2,8,1)', { numClasses: 5 }), batch: 3, res: 16, loss: 'sum' },
   { name: 'v2 cell with a LINEAR-with-bias classifier', graph: () => buildGraph(3, cellSpecs(true)), batch: 4, res: 11, loss: 'cross-entropy' },
   { name: 'v2 cell, feature map', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, loss: 'sum' },
+  { name: 'AVGPOOL with a pad attribute, classifier', graph: () => buildGraph(3, paddedPoolSpecs(true)), batch: 4, res: 10, loss: 'cross-entropy' },
+  { name: 'AVGPOOL with a pad attribute, feature map', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, loss: 'sum' },
 ];
 
 for (const c of GRAD_CASES) {

@@ -470,6 +470,49 @@ withOrt('every op of the schema: onnxruntime = the reference eval-mode forward o
   });
 });
 
+/** AVGPOOL with its pad attribute: NAS-Bench-201's 2×2/2 pad 0, even windows with pad 1 / 2, pad 0 on a 3×3; both count modes. */
+const PADDED_POOLS: Graph = {
+  inputChannels: 3,
+  nodes: [
+    node('conv', [0], 3, 6, 3, 1), // 0 → v1 [6][10][10]
+    node('bn', [1], 6, 6), // 1 → v2
+    node('relu', [2], 6, 6), // 2 → v3
+    node('avgpool', [3], 6, 6, 2, 2, { pad: 0 }), // 3 → v4 [6][5][5]
+    node('avgpool', [3], 6, 6, 2, 1, { pad: 1, countIncludePad: 0 }), // 4 → v5 [6][11][11]
+    node('avgpool', [5], 6, 6, 3, 2, { pad: 0, countIncludePad: 0 }), // 5 → v6 [6][5][5]
+    node('avgpool', [5], 6, 6, 4, 2, { pad: 2, countIncludePad: 1 }), // 6 → v7 [6][6][6]
+    node('add', [4, 6], 6, 6), // 7 → v8
+    node('gap', [7], 6, 6), // 8 → v9
+    node('linear', [9], 6, 4, 0, 0, { bias: 1 }), // 9 → v10
+  ],
+  outputs: [10, 7],
+};
+
+test('AVGPOOL pad → AveragePool pads [p, p, p, p] (kernel_shape even or odd), count_include_pad as given', (t) => {
+  const net = PADDED_POOLS;
+  const m = buildOnnxModel(net, { resolution: 10, weights: richWeights(net, 1), bnStatistics: richStats(net, 1) });
+  const pools = m.graph.node.filter((n) => n.opType === 'AveragePool');
+  const attr = (n: (typeof pools)[number], name: string) => n.attribute!.find((a) => a.name === name)!;
+  t.deepEqual(pools.map((n) => attr(n, 'kernel_shape').ints!.map(Number)), [[2, 2], [2, 2], [3, 3], [4, 4]]);
+  t.deepEqual(pools.map((n) => attr(n, 'pads').ints!.map(Number)), [[0, 0, 0, 0], [1, 1, 1, 1], [0, 0, 0, 0], [2, 2, 2, 2]]);
+  t.deepEqual(pools.map((n) => Number(attr(n, 'count_include_pad').i)), [1, 0, 0, 1]);
+});
+
+withOrt('AVGPOOL with a pad attribute: onnxruntime = the reference forward (even kernels, both count modes)', (t) => {
+  const net = PADDED_POOLS, res = 10, batch = 3, eps = 1e-5;
+  const w = richWeights(net, 7), stats = richStats(net, 7);
+  const x = referenceInput('input', 8, 0, batch, 3, res);
+  const ref = referenceForward(net, w, x, { bnEps: eps, bn: evalBn(net, stats) }).outputs;
+  const out = runOrtAll(exportOnnx(net, { resolution: res, bnEps: eps, weights: w, bnStatistics: stats }), x.data, [batch, 3, res, res]);
+  t.deepEqual(out.shapes, [[batch, 4], [batch, 6, 6, 6]]);
+  ref.forEach((r, k) => {
+    const scale = Math.max(...r.data.map(Math.abs));
+    const err = Math.max(...Array.from(r.data, (v, i) => Math.abs(v - out.ys[k]![i]!)));
+    t.is(out.ys[k]!.length, r.data.length);
+    t.true(err <= 1e-5 * scale, `output ${k}: max error ${err} at scale ${scale}`);
+  });
+});
+
 // ---- CLI -----------------------------------------------------------------------------------
 
 test('zennas export writes a file, refuses to overwrite it, and reports JSON', async (t) => {

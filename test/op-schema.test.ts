@@ -33,6 +33,13 @@ const GRAPHS: Array<[string, Graph, boolean]> = [
   ['countIncludePad 2', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 3, 1, { countIncludePad: 2 })] }, false],
   ['gate of the wrong shape', { inputChannels: 3, outputs: [2], nodes: [node('conv', [0], 3, 4, 3, 1), node('mul', [1, 1], 4, 4)] }, false],
   ['output is the input', { inputChannels: 3, outputs: [0], nodes: [node('relu', [0], 3, 3)] }, false],
+  // AVGPOOL's optional pad: even kernels only with it, pad ≤ k/2 (PyTorch), 0..7.
+  ['avgpool 2×2/2 pad 0 (NAS-Bench-201)', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 2, 2, { pad: 0 })] }, true],
+  ['avgpool 4×4/1 pad 2', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 4, 1, { pad: 2, countIncludePad: 0 })] }, true],
+  ['avgpool 3×3/2 pad 0', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 3, 2, { pad: 0 })] }, true],
+  ['avgpool even kernel without pad', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 2, 2)] }, false],
+  ['avgpool pad more than half the kernel', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 2, 1, { pad: 2 })] }, false],
+  ['avgpool pad −1', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 3, 1, { pad: -1 })] }, false],
 ];
 for (const [name, g, ok] of GRAPHS) {
   test(`TS and native validators agree: ${name}`, async (t) => {
@@ -48,3 +55,32 @@ for (const [name, g, ok] of GRAPHS) {
     t.deepEqual(decodeDescriptor(encodeDescriptor(g)).outputs, g.outputs);
   });
 }
+
+test('AVGPOOL pad is an optional trailing attribute: without it a record keeps its 3 attributes (old descriptors, same words)', async (t) => {
+  const g = (extra: object): Graph => ({ inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 3, 2, { countIncludePad: 0, ...extra })] });
+  const old = encodeDescriptor(g({}));
+  // [opcode 11, 1 input, 3 attributes, input 0, kernel 3, stride 2, countIncludePad 0]: descriptor v2 as before the attribute.
+  t.deepEqual([...old.slice(8, 15)], [11, 1, 3, 0, 3, 2, 0]);
+  const padded = encodeDescriptor(g({ pad: 1 }));  // pad (k−1)/2 written out: the same pool
+  t.deepEqual([...padded.slice(8, 16)], [11, 1, 4, 0, 3, 2, 0, 1]);
+  t.is(decodeDescriptor(old).nodes[0]!.pad, undefined);
+  t.is(decodeDescriptor(padded).nodes[0]!.pad, 1);
+  const engine = new Engine({ threads: 1 });
+  try {
+    const o = { batchSize: 2, resolution: 9, seed: 4 };
+    // Conv first so the pool acts on a feature map (the Zen-score of a weight-free net is degenerate).
+    const net = (extra: object): Int32Array => encodeDescriptor({ inputChannels: 3, outputs: [2], nodes: [node('conv', [0], 3, 4, 3, 1), node('avgpool', [1], 4, 4, 3, 2, { countIncludePad: 0, ...extra })] });
+    const a = await engine.zenScore(net({}), o), b = await engine.zenScore(net({ pad: 1 }), o), c = await engine.zenScore(net({ pad: 0 }), o);
+    t.deepEqual(a.scores, b.scores);
+    t.notDeepEqual(a.scores, c.scores);
+    // A record with 2 or 5 attributes is malformed.
+    const bad = Int32Array.from(old);
+    bad[10] = 2;
+    await t.throwsAsync(engine.zenScore(bad, o), { code: 'E_DESCRIPTOR', message: /2 attributes, the schema has 3\.\.4/ });
+    t.throws(() => decodeDescriptor(bad), { code: 'E_DESCRIPTOR', message: /2 attributes, the schema has 3\.\.4/ });
+  } finally {
+    engine.close();
+  }
+  t.throws(() => inferGraph({ ...g({}), nodes: [node('avgpool', [0], 3, 3, 2, 2)] }, 8), { code: 'E_DESCRIPTOR', message: /kernel 2 out of range 1\.\.15 \(odd unless pad is given\)/ });
+  t.throws(() => inferGraph({ ...g({}), nodes: [node('avgpool', [0], 3, 3, 2, 1, { pad: 2 })] }, 8), { code: 'E_DESCRIPTOR', message: /pad 2 is more than half of kernel 2/ });
+});

@@ -30,7 +30,7 @@ const NETS: [string, Int32Array, number][] = [
   ['ResNet blocks (CIFAR init net)', encodeDescriptor(lowerAsTrained(parseStructure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,1,8,1)SuperResK3K3(16,32,2,16,1)SuperResK1K5K1(32,64,2,16,1)SuperConvK1BNRELU(64,128,1,1)'), { numClasses: 10 })), 32],
   ['IDW blocks + SE', encodeDescriptor(lowerAsTrained(parseStructure('SuperConvK3BNRELU(3,16,2,1)SuperResIDWE4K5(16,24,2,16,2)SuperResIDWE2K3(24,32,1,16,1)SuperConvK1BNRELU(32,64,1,1)'), { numClasses: 100, se: true })), 32],
   ['MBInvRes: swish, hswish, SE, hard-sigmoid SE, max pool', encodeDescriptor(lowerAsTrained(parseStructure('ConvKX(3,16,3,2)BN(16)HSWISH(16)MaxPool(16,16,3,1)MBInvResE1K3RELU(16,16,1)MBInvResE4K5SWISHSE(16,24,2)MBInvResE6K3HSWISHHSE(24,24,1)MBInvResE3K5HSWISH(24,40,2)'), { numClasses: 10 })), 32],
-  ['NAS-Bench-201 cell (avg pool without padding counted, zero, identity, n-ary add)', encodeDescriptor(nb201Graph(parseNb201('|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|'), { channels: 8, cells: 1 })), 16],
+  ['NAS-Bench-201 net (avg pool without padding counted, the basic-block AvgPool2d(2, 2) shortcut, zero, identity, n-ary add)', encodeDescriptor(nb201Graph(parseNb201('|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|'), { channels: 8, cells: 1 })), 16],
 ];
 
 for (const [name, d, res] of NETS) {

@@ -224,6 +224,20 @@ const POOL_SPECS: NodeSpec[] = [
   { op: 'linear', inputs: [13], cout: 3, bias: 0 },                                     // v14 logits
 ];
 
+/** AVGPOOL with its pad attribute: even kernels (NAS-Bench-201's 2×2/2, pad 0), pad 0 on odd k, pad > (k−1)/2, both count modes. */
+const PAD_POOL_SPECS: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 3, kernel: 3, stride: 1 },                          // v1 [3][7][7]
+  { op: 'avgpool', inputs: [1], kernel: 2, stride: 2, pad: 0 },                         // v2 [3][3][3] (the last row/column is dropped)
+  { op: 'avgpool', inputs: [1], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 },     // v3 [3][8][8]
+  { op: 'avgpool', inputs: [3], kernel: 4, stride: 3, pad: 2, countIncludePad: 1 },     // v4 [3][3][3]
+  { op: 'avgpool', inputs: [1], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },     // v5 [3][3][3]
+  { op: 'add', inputs: [2, 4, 5] },                                                     // v6
+  { op: 'conv', inputs: [6], cout: 4, kernel: 3, stride: 1 },                           // v7 [4][3][3]
+  { op: 'avgpool', inputs: [7], kernel: 2, stride: 1, pad: 1, countIncludePad: 1 },     // v8 [4][4][4]
+  { op: 'gap', inputs: [8] },                                                           // v9
+  { op: 'linear', inputs: [9], cout: 3, bias: 1 },                                      // v10 logits
+];
+
 /** A cell: 3-input ADD with identity and zero edges, an SE gate (GAP, LINEAR, ReLU, sigmoid, MUL), a value read by several nodes. */
 const CELL_SPECS: NodeSpec[] = [
   { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },   // v1 [4][7][7]
@@ -266,6 +280,7 @@ const HARD_SPECS: NodeSpec[] = [
 const GRAPHS: Array<{ name: string; specs: NodeSpec[]; feature: number; seed: number }> = [
   { name: 'conv', specs: CONV_SPECS, feature: 6, seed: 1 },
   { name: 'pool', specs: POOL_SPECS, feature: 9, seed: 2 },
+  { name: 'padded pool', specs: PAD_POOL_SPECS, feature: 8, seed: 3 },
   { name: 'cell', specs: CELL_SPECS, feature: 16, seed: 15 },
   { name: 'hard', specs: HARD_SPECS, feature: 10, seed: 16 },
 ];
@@ -277,8 +292,9 @@ test('the gradient-check graphs cover every op of the schema', (t) => {
   const distinct = (v: number[]) => [...new Set(v)].sort();
   t.deepEqual(distinct(avg.map((s) => s.countIncludePad ?? 1)), [0, 1]);
   const windows = GRAPHS.flatMap((g) => g.specs.filter((s) => s.kernel));
-  t.deepEqual(distinct(windows.map((s) => s.kernel!)), [1, 3, 5]);
-  t.deepEqual(distinct(windows.map((s) => s.stride!)), [1, 2]);
+  t.deepEqual(distinct(windows.map((s) => s.kernel!)), [1, 2, 3, 4, 5]);
+  t.deepEqual(distinct(windows.filter((s) => s.pad !== undefined).map((s) => s.pad! - ((s.kernel! - 1) >> 1))), [-1, 0, 1]);  // pad below, at, above (k−1)/2
+  t.deepEqual(distinct(windows.map((s) => s.stride!)), [1, 2, 3]);
   t.true(CELL_SPECS.some((s) => s.op === 'add' && s.inputs.length === 3));
 });
 

@@ -78,6 +78,18 @@ const GRAD_CASES: Array<{ name: string; graph: Graph; batch: number; resolution:
       { op: 'bn', inputs: [14] }, { op: 'gap', inputs: [15] }, { op: 'linear', inputs: [16], cout: 7, bias: 1 },
     ]),
   },
+  {
+    // nn.AvgPool2d(k, s, padding=p) with even k and p ≠ (k−1)/2: NAS-Bench-201's AvgPool2d(2, 2) shortcut among them.
+    name: 'AVGPOOL with a pad attribute', batch: 4, resolution: 10, loss: 'cross-entropy',
+    graph: buildGraph(3, [
+      { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+      { op: 'avgpool', inputs: [3], kernel: 2, stride: 2, pad: 0 }, { op: 'conv', inputs: [4], cout: 6, kernel: 1, stride: 1 },
+      { op: 'avgpool', inputs: [3], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 }, { op: 'avgpool', inputs: [6], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },
+      { op: 'avgpool', inputs: [6], kernel: 4, stride: 2, pad: 2, countIncludePad: 1 }, { op: 'avgpool', inputs: [8], kernel: 2, stride: 1, pad: 1, countIncludePad: 1 },
+      { op: 'add', inputs: [5, 7] }, { op: 'gap', inputs: [10] }, { op: 'gap', inputs: [9] }, { op: 'add', inputs: [11, 12] },
+      { op: 'linear', inputs: [13], cout: 5, bias: 1 },
+    ]),
+  },
 ];
 
 maybe('reverse pass = PyTorch autograd in float64: every weight gradient and the input gradient, both heads', (t) => {

@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   const sum = (xs: { wall: number; cpu: number }[], k: 'wall' | 'cpu') => xs.reduce((a, x) => a + x[k], 0);
   const out: Record<string, unknown> = {
     date: new Date().toISOString(), machine: { cpu: os.cpus()[0]?.model ?? 'unknown', logicalCpus: os.cpus().length, loadBefore },
-    config: { channels: 16, cells: 5, batchSize: 64, numBatches: 8, xi: 1e-8, resolution: 32, threads: THREADS, evaluations: K },
+    config: { channels: 16, cells: 5, batchSize: 64, numBatches: 8, xi: 1e-8, resolution: 32, threads: THREADS, evaluations: K, reductionPool: 'avg2' },
     zennas: { perEvaluation: per, wall: sum(per, 'wall'), cpu: sum(per, 'cpu') },
   };
   fs.writeFileSync(JSON_OUT, JSON.stringify(out, null, 2) + '\n');

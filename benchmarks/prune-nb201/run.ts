@@ -5,7 +5,7 @@
  * in one process tree; writes both times, per-round times and the ratio.
  *
  *   npx tsx benchmarks/prune-nb201/run.ts [--threads 2] [--channels 16] [--cells 5] [--batch-size 64]
- *       [--num-batches 8] [--seed 0] [--skip-torch] [--torch-rounds R] [--zennas-from results.json] [--json results.json]
+ *       [--num-batches 8] [--seed 0] [--reduction-pool avg2] [--skip-torch] [--torch-rounds R] [--zennas-from results.json] [--json results.json]
  *
  * --torch-rounds R stops the PyTorch loop after R rounds (the ratio is then per round);
  * --zennas-from reuses the zennas part of an earlier results file (when only PyTorch is rerun).
@@ -16,6 +16,7 @@ import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Engine } from '../../src/engine/engine';
 import { pruneNb201, edgeName } from '../../src/cells/prune';
+import { NB201_REDUCTION_POOLS, Nb201ReductionPool } from '../../src/cells/nb201-net';
 import { findPython } from '../../test/helpers/python';
 
 function arg(name: string): string | undefined {
@@ -29,12 +30,15 @@ const SEED = Number(arg('--seed') ?? 0);
 const JSON_OUT = arg('--json') ?? path.join(__dirname, 'results-2core-cpu.json');
 const TORCH_ROUNDS = Number(arg('--torch-rounds') ?? 0);
 const ZENNAS_FROM = arg('--zennas-from');
+// The basic block's shortcut pool: NAS-Bench-201's AvgPool2d(2, 2) (zennas's default since the AVGPOOL pad attribute).
+const POOL = (arg('--reduction-pool') ?? 'avg2') as Nb201ReductionPool;
+if (!NB201_REDUCTION_POOLS.includes(POOL)) throw new Error(`--reduction-pool must be one of ${NB201_REDUCTION_POOLS.join(', ')}`);
 
 interface ZennasPart { seconds: number; evaluations: number; roundSeconds: number[]; genotype: string; index: number; params: number; flops: number }
 
 async function main(): Promise<void> {
   const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', logicalCpus: os.cpus().length, memGiB: +(os.totalmem() / 2 ** 30).toFixed(1), loadavgBefore: os.loadavg() };
-  const config = { channels: C, cells: N, batchSize: BATCH, numBatches: NB, xi: 1e-8, resolution: 32, seed: SEED, threads: THREADS };
+  const config = { channels: C, cells: N, batchSize: BATCH, numBatches: NB, xi: 1e-8, resolution: 32, seed: SEED, threads: THREADS, reductionPool: POOL };
   let zennas: ZennasPart;
   let out: Record<string, unknown>;
   if (ZENNAS_FROM) {
@@ -46,7 +50,7 @@ async function main(): Promise<void> {
     const engine = new Engine({ threads: THREADS });
     const t0 = performance.now();
     const r = await pruneNb201(engine, {
-      proxy: 'gsnr', seed: SEED, net: { channels: C, cells: N }, engineOptions: { batchSize: BATCH, numBatches: NB, xi: 1e-8, resolution: 32 },
+      proxy: 'gsnr', seed: SEED, net: { channels: C, cells: N, reductionPool: POOL }, engineOptions: { batchSize: BATCH, numBatches: NB, xi: 1e-8, resolution: 32 },
       onProgress: (p) => process.stderr.write(`zennas: round ${p.round}: ${p.done}/${p.total}${p.op ? ` (edge ${edgeName(p.edge!)} without ${p.op})` : ''} ${((performance.now() - t0) / 1000).toFixed(0)} s\n`),
     });
     engine.close();
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
   }
   const python = findPython(['torch']);
   if (!process.argv.includes('--skip-torch') && python) {
-    const p = spawnSync(python, [path.join(__dirname, 'torch_prune.py'), '--channels', String(C), '--cells', String(N), '--batch-size', String(BATCH), '--num-batches', String(NB), '--seed', String(SEED), '--threads', String(THREADS), '--rounds', String(TORCH_ROUNDS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
+    const p = spawnSync(python, [path.join(__dirname, 'torch_prune.py'), '--channels', String(C), '--cells', String(N), '--batch-size', String(BATCH), '--num-batches', String(NB), '--seed', String(SEED), '--threads', String(THREADS), '--rounds', String(TORCH_ROUNDS), '--reduction-pool', POOL], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
     if (p.status !== 0) throw new Error(`torch_prune.py failed (${p.status})`);
     const tr = JSON.parse(p.stdout) as { seconds: number; evaluations: number; genotype: string[]; rounds: { seconds: number }[]; torch: string };
     out.torch = { seconds: tr.seconds, evaluations: tr.evaluations, roundSeconds: tr.rounds.map((x) => x.seconds), genotype: tr.genotype, version: tr.torch, rounds: tr.rounds.length };

@@ -7,11 +7,13 @@ The same work as zennas: θ initialised once (PyTorch's default init), 'none' pr
 evaluation numBatches CE forward+backward passes of batchSize Gaussian images with random labels
 (drawn once), GSNR = Σ over conv/linear weights of mean²/(population variance + ξ) over the batch
 gradients, layers whose variance is 0 everywhere skipped; s(o) = P(N_t) − P(N_t \\ o); the argmin
-of every edge removed. The basic blocks use the same 3×3/2 stand-in pool as zennas ('avg3').
+of every edge removed. The basic blocks' shortcut pool is NAS-Bench-201's AvgPool2d(2, 2), as
+zennas's default (--reduction-pool avg3 / subsample: zennas's older stand-ins).
 Pruned ops are skipped in the forward (no work), as TE-NAS's `if w > 0.01` does.
 
 argv: --channels 16 --cells 5 --batch-size 64 --num-batches 8 --xi 1e-8 --resolution 32
       --seed 0 --threads 2 [--rounds R: stop after R rounds] [--max-evaluations K: stop after K]
+      [--reduction-pool avg2|avg3|subsample]
 stdout: one JSON object {genotype, rounds: [...], seconds, cpuSeconds, evaluations, perEvaluation:
 [{wall, cpu}], threads}; cpu = process CPU time (all threads), robust to a shared machine's load.
 """
@@ -51,14 +53,14 @@ class SuperCell(nn.Module):
 
 
 class SuperNet(nn.Module):
-    def __init__(self, C, N, num_classes=10):
+    def __init__(self, C, N, num_classes=10, pool="avg2"):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         self.cells = nn.ModuleList()
         c = C
         for stage in range(3):
             if stage > 0:
-                self.cells.append(BasicBlock(c, 2 * c, pool="avg3"))
+                self.cells.append(BasicBlock(c, 2 * c, pool=pool))
                 c *= 2
             for _ in range(N):
                 self.cells.append(SuperCell(c))
@@ -107,10 +109,11 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=0)
     ap.add_argument("--max-evaluations", type=int, default=0)
+    ap.add_argument("--reduction-pool", default="avg2", choices=["avg2", "avg3", "subsample"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
-    model = SuperNet(a.channels, a.cells)
+    model = SuperNet(a.channels, a.cells, pool=a.reduction_pool)
     n = a.batch_size * a.num_batches
     images = torch.randn(n, 3, a.resolution, a.resolution)
     labels = torch.randint(0, 10, (n,))

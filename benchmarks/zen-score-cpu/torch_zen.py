@@ -91,7 +91,7 @@ class OpListNet(nn.Module):
             elif op == "maxpool":
                 m = nn.MaxPool2d(k, s, (k - 1) // 2)
             elif op == "avgpool":
-                m = nn.AvgPool2d(k, s, (k - 1) // 2, count_include_pad=bool(o.get("countIncludePad", 1)))
+                m = nn.AvgPool2d(k, s, o.get("pad", (k - 1) // 2), count_include_pad=bool(o.get("countIncludePad", 1)))
             else:
                 m = nn.Identity()
             self.layers.append(m)

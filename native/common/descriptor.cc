@@ -22,7 +22,7 @@ std::string at(size_t i, OpCode op) {
   return s.str();
 }
 
-int64_t convOut(int64_t x, int k, int stride) { return (x + 2 * ((k - 1) / 2) - k) / stride + 1; }
+int64_t convOut(int64_t x, int k, int stride, int pad) { return (x + 2 * pad - k) / stride + 1; }
 
 std::string shapeText(const Shape& s) {
   return "[" + std::to_string(s.c) + "][" + std::to_string(s.h) + "][" + std::to_string(s.w) + "]";
@@ -127,25 +127,36 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
     if (nIn < spec->minInputs || nIn > spec->maxInputs)
       bad(where + std::to_string(nIn) + " inputs, expected " + std::to_string(spec->minInputs) +
           (spec->maxInputs != spec->minInputs ? ".." + std::to_string(spec->maxInputs) : ""));
-    if (nAttr != spec->nAttrs) bad(where + std::to_string(nAttr) + " attributes, the schema has " + std::to_string(spec->nAttrs));
+    if (nAttr < spec->nRequired || nAttr > spec->nAttrs)
+      bad(where + std::to_string(nAttr) + " attributes, the schema has " + std::to_string(spec->nRequired) +
+          (spec->nRequired != spec->nAttrs ? ".." + std::to_string(spec->nAttrs) : ""));
     for (int32_t k = 0; k < nIn; ++k) {
       const int32_t v = word(opAt);
       if (v < 0 || v > i) bad(where + "input value " + std::to_string(v) + " is not produced before it (values 0.." + std::to_string(i) + ")");
       o.inputs.push_back(v);
     }
+    bool hasPad = false;
+    for (int32_t k = 0; k < nAttr; ++k) hasPad = hasPad || spec->attrs[k].field == AttrField::Pad;
+    o.pad = -1;
     for (int32_t k = 0; k < nAttr; ++k) {
       const AttrSpec& a = spec->attrs[k];
       const int32_t v = word(opAt);
-      if (v < a.min || v > a.max || (a.odd && v % 2 == 0))
-        bad(where + a.name + " " + std::to_string(v) + " out of range " + std::to_string(a.min) + ".." + std::to_string(a.max) + (a.odd ? " (odd)" : ""));
+      const bool odd = a.odd || (a.oddUnlessPad && !hasPad);
+      if (v < a.min || v > a.max || (odd && v % 2 == 0))
+        bad(where + a.name + " " + std::to_string(v) + " out of range " + std::to_string(a.min) + ".." + std::to_string(a.max) +
+            (odd ? (a.oddUnlessPad ? " (odd unless pad is given)" : " (odd)") : ""));
       switch (a.field) {
         case AttrField::Cout: o.cout = v; break;
         case AttrField::Kernel: o.kernel = v; break;
         case AttrField::Stride: o.stride = v; break;
         case AttrField::Bias: o.bias = v; break;
         case AttrField::CountIncludePad: o.countIncludePad = v; break;
+        case AttrField::Pad: o.pad = v; break;
       }
     }
+    if (hasPad && 2 * o.pad > o.kernel)
+      bad(where + "pad " + std::to_string(o.pad) + " is more than half of kernel " + std::to_string(o.kernel) + " (PyTorch's rule)");
+    if (!hasPad) o.pad = spec->shape == ShapeRule::Window && o.kernel > 0 ? (o.kernel - 1) / 2 : 0;
     o.in = out.valueShape[o.inputs[0]];
     o.cin = static_cast<int32_t>(o.in.c);
     bool hasCout = false;
@@ -154,7 +165,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
     switch (spec->shape) {
       case ShapeRule::Same: o.out = o.in; break;
       case ShapeRule::Window:
-        o.out = {o.cout, convOut(o.in.h, o.kernel, o.stride), convOut(o.in.w, o.kernel, o.stride)};
+        o.out = {o.cout, convOut(o.in.h, o.kernel, o.stride, o.pad), convOut(o.in.w, o.kernel, o.stride, o.pad)};
         if (o.out.h < 1 || o.out.w < 1)
           fail("E_STRUCTURE", where + "a " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + " input is too small for kernel " +
                                   std::to_string(o.kernel) + " stride " + std::to_string(o.stride));

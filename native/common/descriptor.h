@@ -28,6 +28,7 @@ struct OpDesc {
   Shape in, out;                       // per image
   int64_t weights = 0;                 // weights drawn for this op (CONV / DWCONV / LINEAR, bias excluded)
   int32_t bias = 0, countIncludePad = 0;
+  int32_t pad = 0;                     // window ops: (k−1)/2, or AVGPOOL's pad attribute
   std::vector<int32_t> inputs;         // value ids of every input (n-ary ADD)
   std::vector<int32_t> inputSlots;     // their slots
   int32_t value = 0;                   // value id produced (op index + 1)

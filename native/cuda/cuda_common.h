@@ -118,6 +118,7 @@ struct NetOp {
   int32_t opcode, src, dst, aux, cin, cout, kernel, stride;  // slots: src = input 0, aux = input 1
   int hin, win, hout, wout;
   int32_t countIncludePad;     // AVGPOOL: divide by k² (1) or by the in-bounds count (0)
+  int32_t pad;                 // window ops: (k−1)/2, or AVGPOOL's pad attribute
   std::vector<int32_t> extra;  // ADD with > 2 inputs: the slots of inputs 2.. (summed in order)
   size_t inElems() const { return static_cast<size_t>(cin) * hin * win; }   // per sample
   size_t outElems() const { return static_cast<size_t>(cout) * hout * wout; }

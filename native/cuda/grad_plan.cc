@@ -184,7 +184,7 @@ void GradPlan::forwardOp(size_t i, cudaStream_t stream, cudnnHandle_t handle) {
     case OpCode::Relu: launchRelu(x, y, DType::F32, nIn, stream); break;
     case OpCode::MaxPool: launchMaxPool(x, y, DType::F32, N, C, H, W, Ho, Wo, o.kernel, o.stride, stream); break;
     case OpCode::AvgPool:
-      launchAvgPool(x, y, DType::F32, N, C, H, W, Ho, Wo, o.kernel, o.stride, o.countIncludePad != 0, stream);
+      launchAvgPool(x, y, DType::F32, N, C, H, W, Ho, Wo, o.kernel, o.stride, o.pad, o.countIncludePad != 0, stream);
       break;
     case OpCode::Gap: launchGap(x, y, DType::F32, N, C, HW, stream); break;
     case OpCode::Linear:
@@ -260,7 +260,7 @@ void GradPlan::backwardOp(size_t i, bool inputGradient, cudaStream_t stream, cud
       }
       break;
     case OpCode::AvgPool:
-      if (dx) launchAvgPoolBwd(dy, dx, N, C, H, W, Ho, Wo, o.kernel, o.stride, o.countIncludePad != 0, acc, stream);
+      if (dx) launchAvgPoolBwd(dy, dx, N, C, H, W, Ho, Wo, o.kernel, o.stride, o.pad, o.countIncludePad != 0, acc, stream);
       break;
     case OpCode::Gap: if (dx) launchGapBwd(dy, dx, N, C, HW, acc, stream); break;
     case OpCode::Mul: {

@@ -340,8 +340,8 @@ __device__ __forceinline__ float avgDivisor(int oy, int ox, int H, int W, int k,
 }
 
 template <typename T>
-__global__ void avgPoolKernel(const T* x, T* y, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, bool countIncludePad) {
-  const int pad = (k - 1) / 2;
+__global__ void avgPoolKernel(const T* x, T* y, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
+                              bool countIncludePad) {
   const size_t n = static_cast<size_t>(N) * C * Ho * Wo;
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const int wo = static_cast<int>(i % Wo);
@@ -502,9 +502,8 @@ __global__ void maxPoolBwdKernel(const int32_t* argmax, const float* dy, float* 
   }
 }
 
-__global__ void avgPoolBwdKernel(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
+__global__ void avgPoolBwdKernel(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
                                  bool countIncludePad, bool acc) {
-  const int pad = (k - 1) / 2;
   const size_t n = static_cast<size_t>(N) * C * H * W;
   ZENNAS_GRID_LOOP(i, n) {
     const int ix = static_cast<int>(i % W);
@@ -821,15 +820,15 @@ void launchHsigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stre
   else hsigmoidKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n);
 }
 
-void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
+void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
                    bool countIncludePad, cudaStream_t stream) {
   const size_t n = static_cast<size_t>(N) * C * Ho * Wo;
   if (t == DType::F32)
     avgPoolKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), static_cast<float*>(y), N, C, H, W, Ho, Wo, k,
-                                                              stride, countIncludePad);
+                                                              stride, pad, countIncludePad);
   else
     avgPoolKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), static_cast<__half*>(y), N, C, H, W, Ho, Wo,
-                                                               k, stride, countIncludePad);
+                                                               k, stride, pad, countIncludePad);
 }
 
 void launchChannelMul(const void* x, const void* gate, void* y, DType t, int N, int C, int HW, cudaStream_t stream) {
@@ -920,10 +919,10 @@ void launchMaxPoolBwd(const int32_t* argmax, const float* dy, float* dx, int N, 
   maxPoolBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(argmax, dy, dx, N, C, H, W, Ho, Wo, k, stride, acc);
 }
 
-void launchAvgPoolBwd(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
+void launchAvgPoolBwd(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
                       bool countIncludePad, bool acc, cudaStream_t stream) {
   const size_t n = static_cast<size_t>(N) * C * H * W;
-  avgPoolBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(dy, dx, N, C, H, W, Ho, Wo, k, stride, countIncludePad, acc);
+  avgPoolBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(dy, dx, N, C, H, W, Ho, Wo, k, stride, pad, countIncludePad, acc);
 }
 
 void launchBnBwdPartial(const float* x, const float* dy, const float* mean, const float* invstd, int N, int C, int HW,

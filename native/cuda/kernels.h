@@ -102,8 +102,8 @@ void launchSwish(const void* x, void* y, DType t, size_t n, cudaStream_t stream)
 void launchHswish(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
 /** y = min(max(x + 3, 0), 6)/6 (hard-sigmoid; FP32: in float64, as the CPU engine); y may equal x. */
 void launchHsigmoid(const void* x, void* y, DType t, size_t n, cudaStream_t stream);
-/** k×k mean, pad (k−1)/2, window summed in (ky, kx) order in float; divisor k² (countIncludePad) or the in-bounds count (PyTorch). */
-void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
+/** k×k mean, padding `pad` ((k−1)/2, or AVGPOOL's pad attribute), window summed in (ky, kx) order in float; divisor k² (countIncludePad) or the in-bounds count (PyTorch). */
+void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
                    bool countIncludePad, cudaStream_t stream);
 /** y = x ⊙ gate[n][c] broadcast over H·W (SE); y may equal x. */
 void launchChannelMul(const void* x, const void* gate, void* y, DType t, int N, int C, int HW, cudaStream_t stream);
@@ -143,7 +143,7 @@ void launchMaxPoolArgmax(const float* x, int32_t* argmax, int N, int C, int H, i
 void launchMaxPoolBwd(const int32_t* argmax, const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k,
                       int stride, bool acc, cudaStream_t stream);
 /** Avg-pool backward: each input gathers dy/divisor of every window covering it, in output raster order. */
-void launchAvgPoolBwd(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride,
+void launchAvgPoolBwd(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
                       bool countIncludePad, bool acc, cudaStream_t stream);
 /** Training-mode BN backward, pass 1: partial[(c·splits + s)·2 + {0,1}] = Σ dy, Σ dy·x̂ (x̂ = (x − mean)·invstd in float). */
 void launchBnBwdPartial(const float* x, const float* dy, const float* mean, const float* invstd, int N, int C, int HW,

@@ -183,7 +183,7 @@ void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
         launchMaxPool(src, dst, o_.dtype, N, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, stream);
         break;
       case kAvgPool:
-        launchAvgPool(src, dst, o_.dtype, N, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, op.countIncludePad != 0,
+        launchAvgPool(src, dst, o_.dtype, N, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, op.pad, op.countIncludePad != 0,
                       stream);
         break;
       case kGap: launchGap(src, dst, o_.dtype, N, op.cin, hwIn, stream); break;

@@ -135,7 +135,7 @@ void ZenPlan::enqueueRepeat(bool official, cudaStream_t stream, cudnnHandle_t ha
         launchMaxPool(src, dst, DType::F32, twoB, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, stream);
         break;
       case kAvgPool:
-        launchAvgPool(src, dst, DType::F32, twoB, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, op.countIncludePad != 0,
+        launchAvgPool(src, dst, DType::F32, twoB, op.cin, op.hin, op.win, op.hout, op.wout, op.kernel, op.stride, op.pad, op.countIncludePad != 0,
                       stream);
         break;
       case kGap: launchGap(src, dst, DType::F32, twoB, op.cin, hwIn, stream); break;

@@ -27,21 +27,24 @@ enum class OpCode : int32_t {
 enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise };
 enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };
 /** Which OpDesc field an attribute fills. */
-enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad };
+enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad };
 
 struct AttrSpec {
   AttrField field;
   const char* name;
   int32_t min, max;
   bool odd;
+  bool oddUnlessPad;  // odd unless the record carries the op's pad attribute
+  bool optional;      // trailing: a record may omit it (pad: then (k−1)/2)
 };
 
 struct OpSpec {
   OpCode code;
   const char* name;
   int32_t minInputs, maxInputs;
-  int32_t nAttrs;
-  AttrSpec attrs[3];
+  int32_t nAttrs;     // attributes of the schema; records carry nRequired..nAttrs of them
+  int32_t nRequired;
+  AttrSpec attrs[4];
   ShapeRule shape;
   WeightKind weights;
   bool differentiable, inPlace;
@@ -51,22 +54,22 @@ constexpr int32_t kMaxOpCode = 16;
 
 /** Indexed by opcode − 1. */
 constexpr OpSpec kOpSchema[] = {
-    {OpCode::Conv, "conv", 1, 1, 3, {{AttrField::Cout, "cout", 1, 65536, false}, {AttrField::Kernel, "kernel", 1, 15, true}, {AttrField::Stride, "stride", 1, 8, false}}, ShapeRule::Window, WeightKind::Conv, true, false},
-    {OpCode::DwConv, "dwconv", 1, 1, 2, {{AttrField::Kernel, "kernel", 1, 15, true}, {AttrField::Stride, "stride", 1, 8, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Window, WeightKind::Depthwise, true, false},
-    {OpCode::BN, "bn", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::BN, true, true},
-    {OpCode::Relu, "relu", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
-    {OpCode::MaxPool, "maxpool", 1, 1, 2, {{AttrField::Kernel, "kernel", 1, 15, true}, {AttrField::Stride, "stride", 1, 8, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Window, WeightKind::None, true, false},
-    {OpCode::Gap, "gap", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Global, WeightKind::None, true, false},
-    {OpCode::Linear, "linear", 1, 1, 2, {{AttrField::Cout, "cout", 1, 65536, false}, {AttrField::Bias, "bias", 0, 1, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Linear, WeightKind::Linear, true, false},
-    {OpCode::Sigmoid, "sigmoid", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
-    {OpCode::Mul, "mul", 2, 2, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Gate, WeightKind::None, true, true},
-    {OpCode::Add, "add", 2, 64, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Elementwise, WeightKind::None, true, true},
-    {OpCode::AvgPool, "avgpool", 1, 1, 3, {{AttrField::Kernel, "kernel", 1, 15, true}, {AttrField::Stride, "stride", 1, 8, false}, {AttrField::CountIncludePad, "countIncludePad", 0, 1, false}}, ShapeRule::Window, WeightKind::None, true, false},
-    {OpCode::Swish, "swish", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
-    {OpCode::Identity, "identity", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
-    {OpCode::Zero, "zero", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, false},
-    {OpCode::Hswish, "hswish", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
-    {OpCode::Hsigmoid, "hsigmoid", 1, 1, 0, {{AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}, {AttrField::Cout, nullptr, 0, 0, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::Conv, "conv", 1, 1, 3, 3, {{AttrField::Cout, "cout", 1, 65536, false, false, false}, {AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::Conv, true, false},
+    {OpCode::DwConv, "dwconv", 1, 1, 2, 2, {{AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::Depthwise, true, false},
+    {OpCode::BN, "bn", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::BN, true, true},
+    {OpCode::Relu, "relu", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::MaxPool, "maxpool", 1, 1, 2, 2, {{AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::None, true, false},
+    {OpCode::Gap, "gap", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Global, WeightKind::None, true, false},
+    {OpCode::Linear, "linear", 1, 1, 2, 2, {{AttrField::Cout, "cout", 1, 65536, false, false, false}, {AttrField::Bias, "bias", 0, 1, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Linear, WeightKind::Linear, true, false},
+    {OpCode::Sigmoid, "sigmoid", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::Mul, "mul", 2, 2, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Gate, WeightKind::None, true, true},
+    {OpCode::Add, "add", 2, 64, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Elementwise, WeightKind::None, true, true},
+    {OpCode::AvgPool, "avgpool", 1, 1, 4, 3, {{AttrField::Kernel, "kernel", 1, 15, false, true, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::CountIncludePad, "countIncludePad", 0, 1, false, false, false}, {AttrField::Pad, "pad", 0, 7, false, false, true}}, ShapeRule::Window, WeightKind::None, true, false},
+    {OpCode::Swish, "swish", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::Identity, "identity", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::Zero, "zero", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, false},
+    {OpCode::Hswish, "hswish", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
+    {OpCode::Hsigmoid, "hsigmoid", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
 };
 
 inline const OpSpec* opSpec(int32_t code) { return code >= 1 && code <= kMaxOpCode ? &kOpSchema[code - 1] : nullptr; }

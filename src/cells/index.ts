@@ -1,8 +1,8 @@
 /** Cell search spaces (NAS-Bench-201) and the pruning searches over their supernets. */
 export { NB201_OPS, NB201_EDGES, NB201_SIZE, isNb201Op, formatNb201, parseNb201, productIndex, fromProductIndex, nb201Index, fromNb201Index } from './nb201';
 export type { Nb201Op, Nb201Genotype } from './nb201';
-export { nb201Graph, nb201SupernetGraph, countGraph, NB201_NET_DEFAULTS } from './nb201-net';
-export type { Nb201NetOptions, Nb201SupernetOptions, Nb201EdgeOps, GraphCount } from './nb201-net';
+export { nb201Graph, nb201SupernetGraph, countGraph, NB201_NET_DEFAULTS, NB201_REDUCTION_POOLS } from './nb201-net';
+export type { Nb201NetOptions, Nb201SupernetOptions, Nb201EdgeOps, Nb201ReductionPool, GraphCount } from './nb201-net';
 export { nb201ProxyGraph, nb201SupernetProxyGraph, runCellProxy, engineOptionsFor } from './lowering';
 export { pruneNb201, genotypeFrequencies, edgeName, PRUNE_ALGORITHMS, TENAS_DEFAULTS, pyRound, roundTo } from './prune';
 export type { PruneAlgorithm, PruneOptions, PruneResult, PruneRound, PruneCandidate, PruneProgress, PruneFrequency, TenasSettings } from './prune';

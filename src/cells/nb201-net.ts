@@ -10,11 +10,13 @@
  * Basic block (cell_operations.ResNetBasicblock, stride 2): ReLU-conv3×3(s2)-BN, ReLU-conv3×3-BN,
  * shortcut AvgPool2d(2, 2) + conv 1×1 (no BN), output = shortcut + main (no ReLU).
  *
- * Deviation (option `reductionPool`): the engine's pools have odd windows with (k−1)/2 padding, so
- * the shortcut's 2×2 / stride 2 average cannot be expressed; 'avg3' (default) uses a 3×3 / stride 2
- * / pad 1 average that excludes the padding, 'subsample' a 1×1 / stride 2 pool (every other pixel).
- * Params and FLOPs are unaffected (the pool has neither; the 1×1 conv runs at the same reduced
- * size); proxy values differ slightly from a PyTorch build with the exact pool.
+ * The shortcut pool (option `reductionPool`): 'avg2' (default) is NAS-Bench-201's own
+ * AvgPool2d(2, stride 2, padding 0) (AVGPOOL with its pad attribute). 'avg3' (3×3 / stride 2 / pad 1,
+ * padding excluded) and 'subsample' (1×1 / stride 2: every other pixel) are the stand-ins zennas
+ * used before the engine had even pools, kept to reproduce older runs: params and FLOPs are the
+ * same (the pool has neither; the 1×1 conv runs at the same reduced size), proxy values are not.
+ * With 'avg2' every map entering a basic block must have an even size (as in PyTorch, where the
+ * floor(H/2) shortcut would not add to the ceil(H/2) main branch otherwise).
  */
 import { ZennasError } from '../errors';
 import { Graph, GraphNode, NodeRole, inferGraph } from '../ops/graph';
@@ -35,8 +37,8 @@ export interface Nb201NetOptions {
   stem?: boolean;
   /** Build only the first `depth` units of the 3N + 2 (cells and basic blocks; TinyNetworkDarts' depth); 0 = all. */
   depth?: number;
-  /** Stand-in for the basic block's 2×2 average-pool shortcut, see the file comment. */
-  reductionPool?: 'avg3' | 'subsample';
+  /** The basic block's shortcut pool: 'avg2' (NAS-Bench-201's 2×2 / 2, default) or a stand-in, see the file comment. */
+  reductionPool?: Nb201ReductionPool;
   /**
    * 'keep' (default): the net as NAS-Bench-201 defines it. 'remove': Zen-NAS's "no residual links"
    * carried over to cells — every skip_connect edge becomes none and the basic blocks lose their
@@ -45,6 +47,10 @@ export interface Nb201NetOptions {
    */
   residuals?: 'keep' | 'remove';
 }
+
+/** The basic block's shortcut pool: NAS-Bench-201's 'avg2', or the older stand-ins 'avg3' / 'subsample'. */
+export type Nb201ReductionPool = 'avg2' | 'avg3' | 'subsample';
+export const NB201_REDUCTION_POOLS: readonly Nb201ReductionPool[] = ['avg2', 'avg3', 'subsample'];
 
 /** The ops on each of the 6 edges of every cell (a genotype has one per edge; a supernet several). */
 export type Nb201EdgeOps = readonly (readonly Nb201Op[])[];
@@ -62,7 +68,7 @@ export interface Nb201SupernetOptions extends Nb201NetOptions {
 }
 
 /** Defaults: NAS-Bench-201's C = 16, N = 5, CIFAR-10's 10 classes. */
-export const NB201_NET_DEFAULTS = { channels: 16, cells: 5, numClasses: 10, inputChannels: 3, stem: true, depth: 0, reductionPool: 'avg3', residuals: 'keep' } as const;
+export const NB201_NET_DEFAULTS = { channels: 16, cells: 5, numClasses: 10, inputChannels: 3, stem: true, depth: 0, reductionPool: 'avg2', residuals: 'keep' } as const;
 
 type Resolved = Required<Nb201NetOptions>;
 
@@ -86,7 +92,7 @@ function resolve(o: Nb201NetOptions | undefined): Resolved {
     reductionPool: pick('reductionPool'),
     residuals: pick('residuals'),
   };
-  if (r.reductionPool !== 'avg3' && r.reductionPool !== 'subsample') throw new ZennasError('E_OPTION', `reductionPool must be 'avg3' or 'subsample', got ${JSON.stringify(r.reductionPool)}`);
+  if (!NB201_REDUCTION_POOLS.includes(r.reductionPool)) throw new ZennasError('E_OPTION', `reductionPool must be ${NB201_REDUCTION_POOLS.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(r.reductionPool)}`);
   if (typeof r.stem !== 'boolean') throw new ZennasError('E_OPTION', `stem must be true or false, got ${JSON.stringify(r.stem)}`);
   if (!r.stem && r.inputChannels !== r.channels) throw new ZennasError('E_OPTION', `without a stem the input channels (${r.inputChannels}) must equal channels C (${r.channels})`);
   if (r.residuals !== 'keep' && r.residuals !== 'remove') throw new ZennasError('E_OPTION', `residuals must be 'keep' or 'remove', got ${JSON.stringify(r.residuals)}`);
@@ -113,7 +119,9 @@ class CellBuilder {
   relu(v: number): number { return this.emit('relu', [v], this.c(v)); }
   identity(v: number): number { return this.emit('identity', [v], this.c(v)); }
   zero(v: number): number { return this.emit('zero', [v], this.c(v)); }
-  avgpool(v: number, k: number, s: number, countIncludePad: 0 | 1): number { return this.emit('avgpool', [v], this.c(v), k, s, { countIncludePad }); }
+  avgpool(v: number, k: number, s: number, countIncludePad: 0 | 1, pad?: number): number {
+    return this.emit('avgpool', [v], this.c(v), k, s, pad === undefined ? { countIncludePad } : { countIncludePad, pad });
+  }
   gap(v: number): number { return this.emit('gap', [v], this.c(v)); }
   linear(v: number, cout: number): number { return this.emit('linear', [v], cout, 0, 0, { bias: 1 }); }
   /** Sum of the inputs (one input: itself). */
@@ -171,7 +179,8 @@ function reduction(b: CellBuilder, x: number, cout: number, o: Resolved): number
   const main = b.reluConvBn(b.reluConvBn(x, cout, 3, 2), cout, 3, 1);
   if (o.residuals === 'remove') return main;
   b.role = 'shortcut';
-  const pooled = o.reductionPool === 'avg3' ? b.avgpool(x, 3, 2, 0) : b.avgpool(x, 1, 2, 1);
+  const pooled = o.reductionPool === 'avg2' ? b.avgpool(x, 2, 2, 1, 0)  // AvgPool2d(2, 2, padding 0)
+    : o.reductionPool === 'avg3' ? b.avgpool(x, 3, 2, 0) : b.avgpool(x, 1, 2, 1);
   const sc = b.conv(pooled, cout, 1, 1);
   b.role = 'main';
   return b.sum([sc, main]);

@@ -336,7 +336,7 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
       case 'maxpool':
       case 'avgpool': {
         const x = four(op.inputs[0]!, at);
-        const k = op.kernel, pad = (k - 1) >> 1;
+        const k = op.kernel, pad = attrValue(op as Graph['nodes'][number], 'pad');  // (k−1)/2 unless AVGPOOL sets it
         const attrs = [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [pad, pad, pad, pad])];
         if (op.op === 'avgpool') attrs.push(int('count_include_pad', attrValue(op as Graph['nodes'][number], 'countIncludePad')));
         y = { name: node(op.op === 'maxpool' ? 'MaxPool' : 'AveragePool', at, [x.name], attrs), ...shape, rank: 4 };

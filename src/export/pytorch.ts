@@ -77,7 +77,7 @@ export function exportPytorch(descriptor: Int32Array, options: PytorchExportOpti
       case 'identity': expr = x; break;
       case 'zero': expr = `torch.zeros_like(${x})`; break;
       case 'maxpool': expr = `F.max_pool2d(${x}, ${n.kernel}, stride=${n.stride}, padding=${pad})`; break;
-      case 'avgpool': expr = `F.avg_pool2d(${x}, ${n.kernel}, stride=${n.stride}, padding=${pad}, count_include_pad=${attrValue(n as never, 'countIncludePad') === 1 ? 'True' : 'False'})`; break;
+      case 'avgpool': expr = `F.avg_pool2d(${x}, ${n.kernel}, stride=${n.stride}, padding=${attrValue(n as never, 'pad')}, count_include_pad=${attrValue(n as never, 'countIncludePad') === 1 ? 'True' : 'False'})`; break;
       case 'gap': expr = `F.adaptive_avg_pool2d(${x}, 1)`; break;
       case 'mul': expr = `${x} * ${v(n.inputs[1]!)}`; break; // the gate [N][C][1][1] broadcasts
       case 'add': expr = n.inputs.map(v).join(' + '); break;

@@ -40,7 +40,11 @@ export function encodeDescriptor(g: Graph): Int32Array {
   const words: number[] = [DESCRIPTOR_MAGIC, DESCRIPTOR_VERSION, g.nodes.length, g.inputChannels, g.outputs.length, 0, 0, 0];
   for (const n of g.nodes) {
     const spec = opSpec(n.op);
-    words.push(spec.code, n.inputs.length, spec.attrs.length, ...n.inputs, ...spec.attrs.map((a) => attrValue(n, a.name)));
+    // Optional trailing attributes (AVGPOOL's pad) are written only when the node sets them, so a
+    // graph without them encodes to the words it always did.
+    let nAttr = spec.attrs.length;
+    while (nAttr > 0 && spec.attrs[nAttr - 1]!.optional && (n as unknown as Record<string, unknown>)[spec.attrs[nAttr - 1]!.name] === undefined) nAttr--;
+    words.push(spec.code, n.inputs.length, nAttr, ...n.inputs, ...spec.attrs.slice(0, nAttr).map((a) => attrValue(n, a.name)));
   }
   words.push(...g.outputs);
   words[5] = words.length;
@@ -72,10 +76,13 @@ export function decodeDescriptor(d: Int32Array): { inputChannels: number; nodes:
     if (!spec) bad(`op ${i}: unknown opcode ${code}`);
     const nIn = word(), nAttr = word();
     if (nIn < 1 || nIn > 64) bad(`op ${i}: ${nIn} inputs`);
-    if (nAttr !== spec!.attrs.length) bad(`op ${i} (${spec!.name}): ${nAttr} attributes, the schema has ${spec!.attrs.length}`);
+    const required = spec!.attrs.filter((a) => !a.optional).length;
+    if (nAttr < required || nAttr > spec!.attrs.length) {
+      bad(`op ${i} (${spec!.name}): ${nAttr} attributes, the schema has ${required === spec!.attrs.length ? required : `${required}..${spec!.attrs.length}`}`);
+    }
     const inputs = Array.from({ length: nIn }, word);
     const n: DecodedNode = { op: spec!.name as OpName, inputs, cin: 0, cout: 0, kernel: 0, stride: 0 };
-    for (const a of spec!.attrs) (n as unknown as Record<string, number>)[a.name] = word();
+    for (const a of spec!.attrs.slice(0, nAttr)) (n as unknown as Record<string, number>)[a.name] = word();
     const src = inputs[0]!;
     n.cin = src >= 0 && src < channels.length ? channels[src]! : 0;
     if (!spec!.attrs.some((a) => a.name === 'cout')) n.cout = n.cin;

@@ -4,7 +4,7 @@
  * encoded graph again with the same rules (native/common/graph.cc, from the generated schema).
  */
 import { ZennasError } from '../errors';
-import { AttrName, OpName, OpSpec, convOutSize, opSpec } from './schema';
+import { AttrName, OpName, OpSpec, convOutSize, opSpec, windowPad } from './schema';
 
 /** Why a node exists; lets counting and reports attribute it. */
 export type NodeRole = 'main' | 'shortcut' | 'se' | 'classifier';
@@ -24,6 +24,8 @@ export interface GraphNode {
   bias?: number;
   /** AVGPOOL: 1 = padding zeros count in the mean (PyTorch's default). */
   countIncludePad?: number;
+  /** AVGPOOL: explicit padding (0 ≤ pad ≤ k/2); absent = (k−1)/2 and the record omits it. */
+  pad?: number;
   /** Index of the structure block this node came from; -1 for the classifier head. */
   block: number;
   role: NodeRole;
@@ -49,8 +51,9 @@ export interface ValueShape { c: number; h: number; w: number }
 /** Input/output shapes of a node at a given resolution. */
 export interface NodeShape { cin: number; hin: number; win: number; cout: number; hout: number; wout: number }
 
-/** The value of attribute `name` on node `n` (0 when unset). */
+/** The value of attribute `name` on node `n` (its default when unset: pad (k−1)/2, else the schema's or 0). */
 export function attrValue(n: GraphNode, name: AttrName): number {
+  if (name === 'pad') return windowPad(n);
   const spec = opSpec(n.op).attrs.find((a) => a.name === name);
   const v = (n as unknown as Record<string, number | undefined>)[name];
   return v ?? spec?.default ?? 0;
@@ -63,9 +66,10 @@ function fail(code: 'E_DESCRIPTOR' | 'E_STRUCTURE', msg: string): never {
 /**
  * Check a graph against the schema and infer every value's shape at `resolution` (square input).
  * Errors name the node and the rule: E_DESCRIPTOR for a malformed graph, E_STRUCTURE for shapes
- * that do not fit (e.g. LINEAR on a 7×7 map).
+ * that do not fit (e.g. LINEAR on a 7×7 map). Mode 'structure' checks the graph alone: every
+ * spatial size is 1, so only resolution-independent rules can fail.
  */
-export function inferGraph(g: Graph, resolution: number): { values: ValueShape[]; nodes: NodeShape[] } {
+export function inferGraph(g: Graph, resolution: number, mode: 'shapes' | 'structure' = 'shapes'): { values: ValueShape[]; nodes: NodeShape[] } {
   if (!Number.isInteger(g.inputChannels) || g.inputChannels < 1 || g.inputChannels > 65536) fail('E_DESCRIPTOR', `input channels ${g.inputChannels} out of range 1..65536`);
   if (g.nodes.length < 1) fail('E_DESCRIPTOR', 'the graph has no ops');
   const values: ValueShape[] = [{ c: g.inputChannels, h: resolution, w: resolution }];
@@ -77,19 +81,25 @@ export function inferGraph(g: Graph, resolution: number): { values: ValueShape[]
     const [lo, hi] = spec.inputs;
     if (n.inputs.length < lo || n.inputs.length > hi) fail('E_DESCRIPTOR', `${where}: ${n.inputs.length} inputs, expected ${lo === hi ? lo : `${lo}..${hi}`}`);
     for (const v of n.inputs) if (!Number.isInteger(v) || v < 0 || v > i) fail('E_DESCRIPTOR', `${where}: input value ${v} is not produced before it`);
+    const hasPad = n.pad !== undefined && spec.attrs.some((a) => a.name === 'pad');
     for (const a of spec.attrs) {
+      if (a.optional && (n as unknown as Record<string, unknown>)[a.name] === undefined) continue;
       const v = attrValue(n, a.name);
-      if (!Number.isInteger(v) || v < a.min || v > a.max || (a.odd && v % 2 === 0))
-        fail('E_DESCRIPTOR', `${where}: ${a.name} ${v} out of range ${a.min}..${a.max}${a.odd ? ' (odd)' : ''}`);
+      const odd = a.odd || (a.oddUnlessPad && !hasPad);
+      if (!Number.isInteger(v) || v < a.min || v > a.max || (odd && v % 2 === 0))
+        fail('E_DESCRIPTOR', `${where}: ${a.name} ${v} out of range ${a.min}..${a.max}${odd ? (a.oddUnlessPad ? ' (odd unless pad is given)' : ' (odd)') : ''}`);
     }
+    if (hasPad && 2 * n.pad! > n.kernel) fail('E_DESCRIPTOR', `${where}: pad ${n.pad} is more than half of kernel ${n.kernel} (PyTorch's rule)`);
     const x = values[n.inputs[0]!]!;
     if (n.cin !== x.c) fail('E_DESCRIPTOR', `${where}: cin ${n.cin} but its input has ${x.c} channels`);
     let out: ValueShape;
     switch (spec.shape) {
       case 'same': out = { ...x }; break;
       case 'window': {
-        const h = convOutSize(x.h, n.kernel, n.stride), w = convOutSize(x.w, n.kernel, n.stride);
-        if (h < 1 || w < 1) fail('E_STRUCTURE', `${where}: a ${x.h}×${x.w} input is too small for kernel ${n.kernel} stride ${n.stride}`);
+        const p = windowPad(n);
+        // 'structure': every map is 1×1 (no resolution-dependent E_STRUCTURE; a padded even window may not fit 1×1).
+        const h = mode === 'structure' ? 1 : convOutSize(x.h, n.kernel, n.stride, p), w = mode === 'structure' ? 1 : convOutSize(x.w, n.kernel, n.stride, p);
+        if (h < 1 || w < 1) fail('E_STRUCTURE', `${where}: a ${x.h}×${x.w} input is too small for kernel ${n.kernel} stride ${n.stride}${n.pad !== undefined ? ` pad ${n.pad}` : ''}`);
         out = { c: spec.attrs.some((a) => a.name === 'cout') ? n.cout : x.c, h, w };
         break;
       }

@@ -13,7 +13,7 @@
 /** How an op's output shape follows from its inputs (per image, [C][H][W]). */
 export type ShapeRule =
   | 'same'      // output = input 0
-  | 'window'    // k×k window, stride, pad (k−1)/2: H' = floor((H + 2·pad − k)/stride) + 1
+  | 'window'    // k×k window, stride, pad (k−1)/2 or the op's pad attribute: H' = floor((H + 2·pad − k)/stride) + 1
   | 'global'    // [C][1][1]
   | 'linear'    // needs [C][1][1]; output [cout][1][1]
   | 'gate'      // input 1 is [C][1][1] broadcast over input 0's H×W; output = input 0
@@ -29,13 +29,20 @@ export type WeightKind =
 
 /** An integer attribute of an op, stored in the descriptor record in schema order. */
 export interface AttrSpec {
-  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad';
+  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad' | 'pad';
   readonly min: number;
   readonly max: number;
   /** Must be odd (symmetric padding (k−1)/2). */
   readonly odd?: boolean;
+  /** Must be odd unless the record carries the op's `pad` attribute (then any k, with pad ≤ k/2 as PyTorch). */
+  readonly oddUnlessPad?: boolean;
   /** Value when a lowering does not set it. */
   readonly default?: number;
+  /**
+   * A trailing attribute a record may omit (then it has its derived default: pad (k−1)/2), so
+   * descriptors written before it existed keep their words and their meaning.
+   */
+  readonly optional?: boolean;
 }
 
 /** One op of the schema: opcode, inputs, attributes, shape rule, weights, ONNX mapping. */
@@ -61,6 +68,8 @@ export interface OpSpec {
 const COUT: AttrSpec = { name: 'cout', min: 1, max: 65536 };
 const KERNEL: AttrSpec = { name: 'kernel', min: 1, max: 15, odd: true };
 const STRIDE: AttrSpec = { name: 'stride', min: 1, max: 8 };
+/** AVGPOOL's explicit padding (e.g. NAS-Bench-201's AvgPool2d(2, 2, padding 0)): absent = (k−1)/2. */
+const PAD: AttrSpec = { name: 'pad', min: 0, max: 7, optional: true };
 
 /** The table (opcode order; codes 1–10 are descriptor v1's). */
 export const OP_SCHEMA = [
@@ -74,7 +83,7 @@ export const OP_SCHEMA = [
   { code: 8, name: 'sigmoid', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Sigmoid', doc: '1 / (1 + e^−x)' },
   { code: 9, name: 'mul', inputs: [2, 2], attrs: [], shape: 'gate', weights: 'none', differentiable: true, inPlace: true, onnx: 'Mul', doc: 'x ⊙ gate, gate [C][1][1] broadcast over H×W (squeeze-excitation)' },
   { code: 10, name: 'add', inputs: [2, 64], attrs: [], shape: 'elementwise', weights: 'none', differentiable: true, inPlace: true, onnx: 'Add / Sum', doc: 'sum of ≥ 2 tensors of one shape (residual links, cell nodes)' },
-  { code: 11, name: 'avgpool', inputs: [1, 1], attrs: [KERNEL, STRIDE, { name: 'countIncludePad', min: 0, max: 1, default: 1 }], shape: 'window', weights: 'none', differentiable: true, inPlace: false, onnx: 'AveragePool', doc: 'k×k average pool, pad (k−1)/2 (zeros counted unless countIncludePad = 0, PyTorch’s default counts them)' },
+  { code: 11, name: 'avgpool', inputs: [1, 1], attrs: [{ name: 'kernel', min: 1, max: 15, oddUnlessPad: true }, STRIDE, { name: 'countIncludePad', min: 0, max: 1, default: 1 }, PAD], shape: 'window', weights: 'none', differentiable: true, inPlace: false, onnx: 'AveragePool', doc: 'k×k average pool, pad (k−1)/2 or the pad attribute (0 ≤ pad ≤ k/2; even k needs it); zeros counted unless countIncludePad = 0 (PyTorch’s default counts them)' },
   { code: 12, name: 'swish', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Sigmoid + Mul', doc: 'x · sigmoid(x) (SiLU)' },
   { code: 13, name: 'identity', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Identity', doc: 'y = x (skip connection of a cell)' },
   { code: 14, name: 'zero', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: false, onnx: 'Mul by 0', doc: 'y = 0 of the input’s shape (the “none” edge of a cell)' },
@@ -141,8 +150,12 @@ export function opMacs(n: CountedNode, out: { hout: number; wout: number }): num
   return r.macsPerPosition(n) * (r.spatial ? out.hout * out.wout : 1);
 }
 
-/** PyTorch's output size with padding (k−1)/2 (conv and pools alike). */
-export function convOutSize(size: number, kernel: number, stride: number): number {
-  const pad = (kernel - 1) >> 1;
+/** PyTorch's output size floor((H + 2·pad − k)/s) + 1, pad (k−1)/2 unless given (conv and pools alike). */
+export function convOutSize(size: number, kernel: number, stride: number, pad: number = (kernel - 1) >> 1): number {
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
+}
+
+/** The padding of a window op's node: its `pad` attribute (AVGPOOL) when set, else (k−1)/2. */
+export function windowPad(n: { kernel: number; pad?: number }): number {
+  return n.pad ?? (n.kernel - 1) >> 1;
 }

@@ -15,6 +15,8 @@ export interface NodeSpec {
   stride?: number;
   bias?: number;
   countIncludePad?: number;
+  /** AVGPOOL: explicit padding (absent: (k−1)/2). */
+  pad?: number;
 }
 
 /**
@@ -30,6 +32,7 @@ export function buildGraph(inputChannels: number, specs: readonly NodeSpec[], ou
     const n: GraphNode = { op: s.op, inputs: [...s.inputs], cin, cout: hasCout ? s.cout ?? 0 : cin, kernel: s.kernel ?? 0, stride: s.stride ?? 0, block: 0, role: 'main' };
     if (s.bias !== undefined) n.bias = s.bias;
     if (s.countIncludePad !== undefined) n.countIncludePad = s.countIncludePad;
+    if (s.pad !== undefined) n.pad = s.pad;
     channels.push(n.cout);
     return n;
   });

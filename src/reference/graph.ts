@@ -124,7 +124,7 @@ function asGraph(net: ReferenceNet): Graph {
  */
 export function decodeForReference(descriptor: Int32Array): ReferenceNet {
   const net = decodeDescriptor(descriptor);
-  inferGraph(asGraph(net), 1);
+  inferGraph(asGraph(net), 1, 'structure');
   return net;
 }
 
@@ -150,7 +150,7 @@ export function referenceWeights(net: ReferenceNet, seed: number, repeat: number
 }
 
 /** Attribute of a decoded node (schema default when unset). */
-function attr(n: DecodedNode, name: 'bias' | 'countIncludePad'): number {
+function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad'): number {
   return attrValue(n as GraphNode, name);
 }
 
@@ -222,7 +222,7 @@ export function referenceForward(net: ReferenceNet, weights: ReferenceWeights, x
       }
       case 'relu': case 'sigmoid': case 'swish': case 'hswish': case 'hsigmoid': case 'identity': case 'zero': y = elementwiseForward(n.op, src); break;
       case 'maxpool': y = maxPoolForward(src, n.kernel, n.stride); break;
-      case 'avgpool': y = avgPoolForward(src, n.kernel, n.stride, attr(n, 'countIncludePad') === 1); break;
+      case 'avgpool': y = avgPoolForward(src, n.kernel, n.stride, attr(n, 'countIncludePad') === 1, attr(n, 'pad')); break;
       case 'gap': y = gapForward(src); break;
       case 'linear': y = linearForward(src, p.weight, p.bias, n.cout); break;
       case 'mul': y = mulForward(src, xs[1]!); break;
@@ -281,7 +281,7 @@ export function referenceBackward(net: ReferenceNet, weights: ReferenceWeights, 
       }
       case 'relu': case 'sigmoid': case 'swish': case 'hswish': case 'hsigmoid': case 'identity': case 'zero': into(0, elementwiseBackward(n.op, src, gy)); break;
       case 'maxpool': into(0, maxPoolBackward(src, gy, n.kernel, n.stride)); break;
-      case 'avgpool': into(0, avgPoolBackward(src, gy, n.kernel, n.stride, attr(n, 'countIncludePad') === 1)); break;
+      case 'avgpool': into(0, avgPoolBackward(src, gy, n.kernel, n.stride, attr(n, 'countIncludePad') === 1, attr(n, 'pad'))); break;
       case 'gap': into(0, gapBackward(src, gy)); break;
       case 'linear': {
         const r = linearBackward(src, p.weight, gy);

@@ -150,7 +150,7 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
       }
       case 'relu': case 'sigmoid': case 'swish': case 'hswish': case 'hsigmoid': case 'identity': case 'zero': ry = elementwiseBackward(n.op, x, rx); break;
       case 'maxpool': { const y = values[i + 1]!; ry = maxPoolR(x, rx, n.kernel, n.stride, y.h, y.w); break; }
-      case 'avgpool': ry = avgPoolForward(rx, n.kernel, n.stride, attrValue(n as GraphNode, 'countIncludePad') === 1); break;
+      case 'avgpool': ry = avgPoolForward(rx, n.kernel, n.stride, attrValue(n as GraphNode, 'countIncludePad') === 1, attrValue(n as GraphNode, 'pad')); break;
       case 'gap': ry = gapForward(rx); break;
       case 'mul': ry = add(mulForward(rx, values[n.inputs[1]!]!), mulForward(x, rv[n.inputs[1]!]!)); break;
       case 'add': ry = addForward(n.inputs.map((v) => rv[v]!)); break;
@@ -209,7 +209,7 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
         break;
       }
       case 'maxpool': into(n.inputs[0]!, maxPoolBackward(x, rgy, n.kernel, n.stride)); break;
-      case 'avgpool': into(n.inputs[0]!, avgPoolBackward(x, rgy, n.kernel, n.stride, attrValue(n as GraphNode, 'countIncludePad') === 1)); break;
+      case 'avgpool': into(n.inputs[0]!, avgPoolBackward(x, rgy, n.kernel, n.stride, attrValue(n as GraphNode, 'countIncludePad') === 1, attrValue(n as GraphNode, 'pad'))); break;
       case 'gap': into(n.inputs[0]!, gapBackward(x, rgy)); break;
       case 'mul': {
         const gate = values[n.inputs[1]!]!, rgate = rv[n.inputs[1]!]!;

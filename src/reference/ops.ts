@@ -289,19 +289,17 @@ export function maxPoolBackward(x: Tensor4, gy: Tensor4, k: number, stride: numb
 }
 
 /** Divisor of an average-pool window: k² when padding counts (PyTorch's default), else the in-bounds elements. */
-function avgDivisor(x: Tensor4, oh: number, ow: number, k: number, stride: number, countIncludePad: boolean): number {
-  if (countIncludePad) return k * k;
-  const pad = (k - 1) >> 1;
+function avgDivisor(x: Tensor4, oh: number, ow: number, k: number, stride: number, countIncludePad: boolean, pad: number): number {
+  if (countIncludePad) return k * k;  // windows never pass the padded border (pad ≤ k/2, floor mode): PyTorch's k²
   let rows = 0, cols = 0;
   for (let kh = 0; kh < k; kh++) { const ih = oh * stride - pad + kh; if (ih >= 0 && ih < x.h) rows++; }
   for (let kw = 0; kw < k; kw++) { const iw = ow * stride - pad + kw; if (iw >= 0 && iw < x.w) cols++; }
   return rows * cols;
 }
 
-/** k×k average pool, stride, padding (k − 1)/2 with zeros; divides by k² or by the in-bounds count. */
-export function avgPoolForward(x: Tensor4, k: number, stride: number, countIncludePad: boolean): Tensor4 {
-  const ho = convOutSize(x.h, k, stride), wo = convOutSize(x.w, k, stride);
-  const pad = (k - 1) >> 1;
+/** k×k average pool, stride, padding `pad` ((k − 1)/2 unless given) with zeros; divides by k² or by the in-bounds count. */
+export function avgPoolForward(x: Tensor4, k: number, stride: number, countIncludePad: boolean, pad: number = (k - 1) >> 1): Tensor4 {
+  const ho = convOutSize(x.h, k, stride, pad), wo = convOutSize(x.w, k, stride, pad);
   const y = tensor(x.n, x.c, ho, wo);
   for (let nc = 0; nc < x.n * x.c; nc++) {
     for (let oh = 0; oh < ho; oh++) {
@@ -316,7 +314,7 @@ export function avgPoolForward(x: Tensor4, k: number, stride: number, countInclu
             s += x.data[(nc * x.h + ih) * x.w + iw]!;
           }
         }
-        y.data[(nc * ho + oh) * wo + ow] = s / avgDivisor(x, oh, ow, k, stride, countIncludePad);
+        y.data[(nc * ho + oh) * wo + ow] = s / avgDivisor(x, oh, ow, k, stride, countIncludePad, pad);
       }
     }
   }
@@ -324,13 +322,12 @@ export function avgPoolForward(x: Tensor4, k: number, stride: number, countInclu
 }
 
 /** VJP of average pool: every in-bounds element of a window gets gy / divisor. */
-export function avgPoolBackward(x: Tensor4, gy: Tensor4, k: number, stride: number, countIncludePad: boolean): Tensor4 {
-  const pad = (k - 1) >> 1;
+export function avgPoolBackward(x: Tensor4, gy: Tensor4, k: number, stride: number, countIncludePad: boolean, pad: number = (k - 1) >> 1): Tensor4 {
   const dx = zerosLike(x);
   for (let nc = 0; nc < x.n * x.c; nc++) {
     for (let oh = 0; oh < gy.h; oh++) {
       for (let ow = 0; ow < gy.w; ow++) {
-        const g = gy.data[(nc * gy.h + oh) * gy.w + ow]! / avgDivisor(x, oh, ow, k, stride, countIncludePad);
+        const g = gy.data[(nc * gy.h + oh) * gy.w + ow]! / avgDivisor(x, oh, ow, k, stride, countIncludePad, pad);
         for (let kh = 0; kh < k; kh++) {
           const ih = oh * stride - pad + kh;
           if (ih < 0 || ih >= x.h) continue;

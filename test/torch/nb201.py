@@ -4,10 +4,18 @@ lib/models/cell_operations.py, cell_infers/cells.py, tiny_network.py), independe
 test/cells.test.ts compares zennas's params/FLOPs with these; benchmarks/prune-nb201 times the
 same pruning loop with them.
 
-stdin: {"nets": [{"genotype": "|op~0|+…", "C": 16, "N": 5, "numClasses": 10, "resolution": 32}, …]}
+stdin: {"nets": [{"genotype": "|op~0|+…", "C": 16, "N": 5, "numClasses": 10, "resolution": 32,
+                  "reductionPool": "avg2"}, …]}
 stdout: {"nets": [{"params": int, "flops": int, "paramsNoClassifier", "flopsNoClassifier"}, …]}
 FLOPs = multiply-adds of Conv2d and Linear (forward hooks; Linear without the bias adds), params =
 every parameter's numel (conv/linear weights, linear bias, BN γ and β).
+
+A net with "weights" (the conv / linear weights in module registration order, flattened; linear
+biases 0, BN γ 1, β 0) and "input" ([batch][3][R][R] flattened) is also run forward in float64 with
+training-mode BN (ε 1e-5): its entry then has "logits" ([batch][numClasses] flattened).
+
+The basic block's shortcut pool is NAS-Bench-201's AvgPool2d(2, 2) ("avg2", the default); "avg3"
+and "subsample" are zennas's older stand-ins (reductionPool 'avg3' / 'subsample').
 """
 import json
 import sys
@@ -78,16 +86,18 @@ class Cell(nn.Module):
 class BasicBlock(nn.Module):
     """ResNetBasicblock(C_in, C_out, stride 2): shortcut AvgPool2d(2, 2) + conv 1×1 (no BN) + main branch."""
 
-    def __init__(self, cin, cout, pool="exact"):
+    def __init__(self, cin, cout, pool="avg2"):
         super().__init__()
         self.conv_a = ReLUConvBN(cin, cout, 3, 2)
         self.conv_b = ReLUConvBN(cout, cout, 3, 1)
-        if pool == "exact":
+        if pool == "avg2":  # cell_operations.ResNetBasicblock
             p = nn.AvgPool2d(kernel_size=2, stride=2, padding=0)
-        elif pool == "avg3":  # zennas's stand-in (reductionPool 'avg3')
+        elif pool == "avg3":  # zennas's older stand-in (reductionPool 'avg3')
             p = nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False)
-        else:
+        elif pool == "subsample":
             p = nn.AvgPool2d(1, stride=2)
+        else:
+            raise ValueError(pool)
         self.downsample = nn.Sequential(p, nn.Conv2d(cin, cout, 1, bias=False))
 
     def forward(self, x):
@@ -95,7 +105,7 @@ class BasicBlock(nn.Module):
 
 
 class TinyNetwork(nn.Module):
-    def __init__(self, edges, C=16, N=5, num_classes=10, pool="exact"):
+    def __init__(self, edges, C=16, N=5, num_classes=10, pool="avg2"):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
         cells = []
@@ -138,12 +148,33 @@ def count(model, resolution):
     return {"params": params, "flops": flops["all"], "paramsNoClassifier": params - cls, "flopsNoClassifier": flops["all"] - flops["classifier"]}
 
 
+def forward(model, weights, x, resolution):
+    """Logits of `model` in float64, train-mode BN, with the given conv/linear weights (registration order)."""
+    model = model.double().train()
+    with torch.no_grad():
+        off = 0
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                n = m.weight.numel()
+                assert off + n <= len(weights), "fewer weights than the model has"
+                m.weight.copy_(torch.tensor(weights[off:off + n], dtype=torch.float64).reshape(m.weight.shape))
+                off += n
+                if m.bias is not None:
+                    m.bias.zero_()
+        assert off == len(weights), f"{len(weights) - off} weights left over"
+        xs = torch.tensor(x, dtype=torch.float64).reshape(-1, 3, resolution, resolution)
+        return model(xs).flatten().tolist()
+
+
 def main():
     req = json.load(sys.stdin)
     out = []
     for n in req["nets"]:
-        model = TinyNetwork(parse(n["genotype"]), n.get("C", 16), n.get("N", 5), n.get("numClasses", 10))
-        out.append(count(model, n.get("resolution", 32)))
+        model = TinyNetwork(parse(n["genotype"]), n.get("C", 16), n.get("N", 5), n.get("numClasses", 10), n.get("reductionPool", "avg2"))
+        r = count(model, n.get("resolution", 32))
+        if "weights" in n:
+            r["logits"] = forward(model, n["weights"], n["input"], n.get("resolution", 32))
+        out.append(r)
     json.dump({"nets": out}, sys.stdout)
 
 

@@ -12,6 +12,7 @@ import { ENGINE_OPTIONS } from '../../engine/options';
 import { PROXY_NAMES, ProxyName } from '../../proxies/table';
 import { PRUNE_ALGORITHMS, PruneAlgorithm, PruneResult, edgeName, genotypeFrequencies, pruneNb201 } from '../../cells/prune';
 import { cellProxySpec } from '../../cells/lowering';
+import { NB201_REDUCTION_POOLS } from '../../cells/nb201-net';
 import { human } from '../format';
 import { engineIntOption, intOption } from '../structure-input';
 
@@ -76,7 +77,7 @@ export function registerPruneCommand(program: Command): void {
     .option('-r, --resolution <n>', 'xi-gsnr: input resolution (default 32)', engineIntOption('--resolution', 'resolution'))
     .option('-c, --num-classes <n>', 'classes of the classifier (default 10)', intOption('--num-classes', 1, 65536))
     .option('--none <mode>', "'prune-first' (TE-NAS: none leaves every edge before round 1) or 'search' (a candidate like any op)", 'prune-first')
-    .option('--reduction-pool <name>', "stand-in for the basic block's 2×2 average-pool shortcut: 'avg3' (3×3/2, padding excluded) or 'subsample'", 'avg3')
+    .option('--reduction-pool <name>', "the basic block's shortcut pool: 'avg2' (NAS-Bench-201's AvgPool2d(2, 2)) or the older stand-ins 'avg3' (3×3/2, padding excluded) and 'subsample' (1×1/2)", 'avg2')
     .option('--residuals <mode>', "'keep' (the net as defined) or 'remove' (skip edges → none, no basic-block shortcut)", 'keep')
     .option('-t, --threads <n>', 'CPU threads (default: all cores)', intOption('--threads', 1, 1024))
     .option('--no-progress', 'no progress on stderr')
@@ -90,7 +91,7 @@ Examples:
       if (f.space !== 'nb201') throw new ZennasError('E_OPTION', `--space must be 'nb201' (the DARTS space is not implemented yet), got '${f.space}'`);
       const algorithm = choice<PruneAlgorithm>('--algorithm', f.algorithm, PRUNE_ALGORITHMS);
       const none = choice('--none', f.none, ['prune-first', 'search'] as const);
-      const reductionPool = choice('--reduction-pool', f.reductionPool, ['avg3', 'subsample'] as const);
+      const reductionPool = choice('--reduction-pool', f.reductionPool, NB201_REDUCTION_POOLS);
       const residuals = choice('--residuals', f.residuals, ['keep', 'remove'] as const);
       if (algorithm === 'tenas') {
         for (const [flag, v] of [['--proxy', f.proxy], ['--num-batches', f.numBatches], ['--xi', f.xi], ['--resolution', f.resolution], ['--channels', f.channels], ['--cells', f.cells]] as const)
