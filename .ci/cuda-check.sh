@@ -133,6 +133,12 @@ surface() {
       const avg = a._cudaPlan(v2([conv(0, 4), [11, 1, 3, 1, 3, 2, cip], [12, 1, 0, 2]], [3]), 8);
       if (avg.ops !== 3 || avg.output.join() !== "4,4,4") fail("_cudaPlan(conv, avgpool countIncludePad=" + cip + ", swish) = " + JSON.stringify(avg));
     }
+    // AVGPOOL with its optional pad attribute (4 attributes: NAS-Bench-201's 2×2/2, pad 0) and CONCAT along channels.
+    const padCat = v2([conv(0, 4), [11, 1, 4, 1, 2, 2, 1, 0], conv(0, 6, 3, 2), [17, 2, 0, 2, 3]], [4]);
+    for (const backward of [false, true]) {
+      const pc = a._cudaPlan(padCat, 8, { backward });
+      if (pc.ops !== 4 || pc.output.join() !== "10,4,4") fail("_cudaPlan(avgpool 2x2/2 pad 0, concat), backward " + backward + " = " + JSON.stringify(pc));
+    }
     const fwd = a._cudaPlan(allOps(), 8);
     if (fwd.ops !== 20 || fwd.output.join() !== "10,1,1") fail("_cudaPlan(every op) = " + JSON.stringify(fwd));
     const g = a._cudaPlan(allOps(), 8, { backward: true });
@@ -145,7 +151,7 @@ surface() {
     if (!/^E_DESCRIPTOR: invalid descriptor: descriptor v1/.test(v1)) fail("v1 descriptor: " + v1);
     const flat = code(() => a._cudaPlan(v2([[7, 1, 2, 0, 10, 0]], [1]), 8));
     if (!/^E_STRUCTURE: op 0 \(linear\)/.test(flat)) fail("linear on an 8x8 input: " + flat);
-    console.log("cuda-check:   CUDA addon surface OK (Engine, cudaStatus, setErrorClass, _cudaPlan; v2 validation, every op, gradients layout)");
+    console.log("cuda-check:   CUDA addon surface OK (Engine, cudaStatus, setErrorClass, _cudaPlan; v2 validation, every op, AVGPOOL pad, CONCAT, gradients layout)");
   ' "$ADDON" "$TMP/allops.js"
 }
 if ! surface; then

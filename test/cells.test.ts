@@ -11,14 +11,14 @@ import {
   NB201_OPS, NB201_SIZE, Nb201Op, formatNb201, fromNb201Index, fromProductIndex, nb201Index, parseNb201, productIndex,
 } from '../src/cells/nb201';
 import { Nb201ReductionPool, countGraph, nb201Graph, nb201SupernetGraph } from '../src/cells/nb201-net';
-import { nb201ProxyGraph, runCellProxy } from '../src/cells/lowering';
+import { cellProxySpec, nb201ProxyGraph, runCellProxy } from '../src/cells/lowering';
 import { PythonRandom } from '../src/cells/python-random';
 import { inferGraph } from '../src/ops/graph';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { Engine } from '../src/engine/engine';
 import { PROXY_NAMES } from '../src/proxies/table';
 import { proxyReference } from '../src/reference/proxies';
-import { decodeForReference, referenceForward, referenceInput, referenceWeights, zenScoreReference } from '../src/reference';
+import { NodeSpec, buildGraph, decodeForReference, referenceForward, referenceInput, referenceWeights, zenScoreReference } from '../src/reference';
 import { relErr } from './helpers/grad';
 import { findPython } from './helpers/python';
 
@@ -181,6 +181,37 @@ test('every proxy runs on NB201 nets; native = float64 reference on a tiny cell 
       // grad_norm, snip and fisher read the same gradients and agree to 2e-6.
       const tol = p === 'gsnr' ? 5e-4 : p.startsWith('tenas') ? 1e-5 : 2e-6;
       t.true(Math.abs(r.scores[0]! - ref) <= tol * Math.max(1, Math.abs(ref)), `${p}: native ${r.scores[0]} vs reference ${ref}`);
+    }
+  } finally {
+    engine.close();
+  }
+});
+
+test('every proxy runs on a CONCAT cell (a DARTS cell\'s output: the intermediate nodes stacked along channels); native = float64 reference', async (t) => {
+  // Two preprocessed inputs, four intermediate nodes (sums of edge ops), their concat, then the head.
+  const body: NodeSpec[] = [
+    { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] },          // v2 = s0
+    { op: 'relu', inputs: [2] }, { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] },  // v5 = s1
+    { op: 'maxpool', inputs: [2], kernel: 3, stride: 1 }, { op: 'identity', inputs: [5] }, { op: 'add', inputs: [6, 7] },  // v8 = node 2
+    { op: 'avgpool', inputs: [8], kernel: 3, stride: 1, countIncludePad: 0 }, { op: 'add', inputs: [9, 2] },               // v10 = node 3
+    { op: 'relu', inputs: [10] }, { op: 'dwconv', inputs: [11], kernel: 3, stride: 1 }, { op: 'conv', inputs: [12], cout: 4, kernel: 1, stride: 1 },
+    { op: 'bn', inputs: [13] }, { op: 'add', inputs: [14, 8] },                                                             // v15 = node 4
+    { op: 'zero', inputs: [15] }, { op: 'add', inputs: [16, 10, 5] },                                                        // v17 = node 5
+    { op: 'concat', inputs: [8, 10, 15, 17] },                                                                               // v18 [16][8][8]
+  ];
+  const engine = new Engine({ threads: 2 });
+  try {
+    for (const p of PROXY_NAMES) {
+      const head = cellProxySpec(p).head;
+      const graph = buildGraph(3, head ? [...body, { op: 'gap', inputs: [18] }, { op: 'linear', inputs: [19], cout: 10, bias: 1 }] : body);
+      const fixedBatch = p === 'synflow' || p === 'synflow_zc';
+      const o = { resolution: 8, seed: 3, ...(fixedBatch ? {} : { batchSize: 8 }), ...(p === 'gsnr' ? { numBatches: 2 } : {}) };
+      const r = await runCellProxy(engine, p, graph, o);
+      const ref = p === 'zen'
+        ? zenScoreReference(encodeDescriptor(graph), { batchSize: 8, resolution: 8, repeats: 1, seed: 3 } as never).scores[0]!
+        : proxyReference(p as never, graph, { ...o, float32Draws: true }).scores[0]!;
+      const tol = p === 'gsnr' ? 5e-4 : p.startsWith('tenas') ? 1e-5 : 2e-6;
+      t.true(Number.isFinite(r.scores[0]!) && Math.abs(r.scores[0]! - ref) <= tol * Math.max(1, Math.abs(ref)), `${p}: native ${r.scores[0]} vs reference ${ref}`);
     }
   } finally {
     engine.close();

@@ -230,6 +230,23 @@ const allOpsSpecs: NodeSpec[] = [
 
 const allOps = (): Graph => buildGraph(3, allOpsSpecs, [19]);
 
+/** AVGPOOL with its pad attribute: 2×2/2 pad 0 (NAS-Bench-201), 2×2/1 pad 1, 3×3/2 pad 0, 4×4/4 pad 2; both count modes. */
+const paddedPoolSpecs: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 },                           // v1 [6][10][10]
+  { op: 'bn', inputs: [1] },                                                             // v2
+  { op: 'relu', inputs: [2] },                                                           // v3
+  { op: 'avgpool', inputs: [3], kernel: 2, stride: 2, pad: 0 },                          // v4 [6][5][5]
+  { op: 'conv', inputs: [4], cout: 8, kernel: 1, stride: 1 },                            // v5
+  { op: 'conv', inputs: [3], cout: 8, kernel: 3, stride: 2 },                            // v6 [8][5][5]
+  { op: 'add', inputs: [5, 6] },                                                         // v7
+  { op: 'avgpool', inputs: [7], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 },      // v8 [8][6][6]
+  { op: 'avgpool', inputs: [8], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },      // v9 [8][2][2]
+  { op: 'avgpool', inputs: [8], kernel: 4, stride: 4, pad: 2, countIncludePad: 1 },      // v10 [8][2][2]
+  { op: 'add', inputs: [9, 10] },                                                        // v11
+  { op: 'gap', inputs: [11] },                                                           // v12
+  { op: 'linear', inputs: [12], cout: 5, bias: 1 },                                      // v13
+];
+
 const scoredGraph = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
 
@@ -240,6 +257,7 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
     extra: { labels: Int32Array.from([9, 0, 3, 3]), init: 'torch' } },
   { name: 'v2 cell, feature map, sum', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, loss: 'sum' },
   { name: 'v2 cell with a LINEAR-with-bias classifier, CE', graph: () => buildGraph(3, cellSpecs(true)), batch: 4, res: 11, loss: 'cross-entropy' },
+  { name: 'AVGPOOL with a pad attribute (even kernels, NAS-Bench-201 shortcut), CE', graph: () => buildGraph(3, paddedPoolSpecs), batch: 4, res: 10, loss: 'cross-entropy' },
   { name: 'K7 stride-2 stem, max-pool, bottlenecks, sum', graph: () => scoredGraph('SuperConvK7BNRELU(3,16,2,1)MaxPool(16,16,3,2)SuperResK1K5K1(16,32,2,8,1)'), batch: 4, res: 32, loss: 'sum' },
   { name: 'residual net with SE, depthwise and a classifier, CE', graph: () => scoredGraph('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResIDWE2K3(16,16,1,8,1)', { se: true, numClasses: 10 }), batch: 6, res: 16, loss: 'cross-entropy' },
 ];

@@ -54,6 +54,22 @@ const paddedPoolSpecs = (logits: boolean): NodeSpec[] => [
   ...(logits ? [{ op: 'gap', inputs: [13] }, { op: 'linear', inputs: [14], cout: 5, bias: 1 }] as NodeSpec[] : []),
 ];
 
+/** CONCAT along channels (a DARTS cell's output): inputs of different widths, one value twice, a CONCAT of a CONCAT. */
+const concatSpecs = (logits: boolean): NodeSpec[] => [
+  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 },                           // v1 [6][9][9]
+  { op: 'bn', inputs: [1] },                                                             // v2
+  { op: 'relu', inputs: [2] },                                                           // v3
+  { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 },                            // v4 [4][9][9]
+  { op: 'bn', inputs: [4] },                                                             // v5
+  { op: 'concat', inputs: [5, 3, 5] },                                                   // v6 [14][9][9]
+  { op: 'conv', inputs: [6], cout: 8, kernel: 3, stride: 2 },                            // v7 [8][5][5]
+  { op: 'maxpool', inputs: [6], kernel: 3, stride: 2 },                                  // v8 [14][5][5]
+  { op: 'concat', inputs: [7, 8] },                                                      // v9 [22][5][5]
+  { op: 'bn', inputs: [9] },                                                             // v10
+  { op: 'relu', inputs: [10] },                                                          // v11
+  ...(logits ? [{ op: 'gap', inputs: [11] }, { op: 'linear', inputs: [12], cout: 5, bias: 1 }] as NodeSpec[] : []),
+];
+
 const structure = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
 
@@ -64,6 +80,7 @@ const CASES: Array<{ name: string; graph: () => Graph; batch: number; res: numbe
   { name: 'as trained (ADD, projections, LINEAR with bias)', graph: () => structure('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResK3K3(16,16,1,8,1)', { numClasses: 10 }), batch: 6, res: 8, bnEps: 1e-5 },
   { name: 'v2 cell (n-ary ADD, AVGPOOL both modes, SWISH, IDENTITY, ZERO)', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, bnEps: 1e-5 },
   { name: 'AVGPOOL with a pad attribute (even kernels, NAS-Bench-201 shortcut)', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, bnEps: 1e-5 },
+  { name: 'CONCAT along channels', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, bnEps: 1e-5 },
 ];
 
 for (const mode of ['paper', 'official'] as const) {
@@ -114,6 +131,8 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
   { name: 'v2 cell, feature map', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, loss: 'sum' },
   { name: 'AVGPOOL with a pad attribute, classifier', graph: () => buildGraph(3, paddedPoolSpecs(true)), batch: 4, res: 10, loss: 'cross-entropy' },
   { name: 'AVGPOOL with a pad attribute, feature map', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, loss: 'sum' },
+  { name: 'CONCAT along channels, classifier', graph: () => buildGraph(3, concatSpecs(true)), batch: 4, res: 9, loss: 'cross-entropy' },
+  { name: 'CONCAT along channels, feature map', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, loss: 'sum' },
 ];
 
 for (const c of GRAD_CASES) {

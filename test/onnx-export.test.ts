@@ -513,6 +513,39 @@ withOrt('AVGPOOL with a pad attribute: onnxruntime = the reference forward (even
   });
 });
 
+/** CONCAT on maps (inputs of different widths, one twice) and on rank-2 LINEAR outputs. */
+const CONCATS: Graph = {
+  inputChannels: 3,
+  nodes: [
+    node('conv', [0], 3, 4, 3, 1), // 0 → v1 [4][8][8]
+    node('bn', [1], 4, 4), // 1 → v2
+    node('conv', [2], 4, 2, 1, 1), // 2 → v3 [2][8][8]
+    node('concat', [3, 2, 3], 2, 8), // 3 → v4 [8][8][8]
+    node('gap', [4], 8, 8), // 4 → v5
+    node('linear', [5], 8, 3, 0, 0, { bias: 1 }), // 5 → v6 [N,3]
+    node('linear', [5], 8, 2, 0, 0, { bias: 0 }), // 6 → v7 [N,2]
+    node('concat', [6, 7], 3, 5), // 7 → v8 [N,5] (rank 2)
+  ],
+  outputs: [8, 4],
+};
+
+withOrt('CONCAT → ONNX Concat(axis 1): onnxruntime = the reference forward (maps and rank-2 vectors)', (t) => {
+  const net = CONCATS, res = 8, batch = 3, eps = 1e-5;
+  const w = richWeights(net, 3), stats = richStats(net, 3);
+  const model = exportOnnx(net, { resolution: res, bnEps: eps, weights: w, bnStatistics: stats });
+  t.is(decodeOnnx(model).graph.node.filter((n) => n.opType === 'Concat').length, 2);
+  const x = referenceInput('input', 4, 0, batch, 3, res);
+  const ref = referenceForward(net, w, x, { bnEps: eps, bn: evalBn(net, stats) }).outputs;
+  const out = runOrtAll(model, x.data, [batch, 3, res, res]);
+  t.deepEqual(out.shapes, [[batch, 5], [batch, 8, res, res]]);
+  ref.forEach((r, k) => {
+    const scale = Math.max(...r.data.map(Math.abs));
+    const err = Math.max(...Array.from(r.data, (v, i) => Math.abs(v - out.ys[k]![i]!)));
+    t.is(out.ys[k]!.length, r.data.length);
+    t.true(err <= 1e-5 * scale, `output ${k}: max error ${err} at scale ${scale}`);
+  });
+});
+
 // ---- CLI -----------------------------------------------------------------------------------
 
 test('zennas export writes a file, refuses to overwrite it, and reports JSON', async (t) => {

@@ -33,6 +33,9 @@ const GRAPHS: Array<[string, Graph, boolean]> = [
   ['countIncludePad 2', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 3, 1, { countIncludePad: 2 })] }, false],
   ['gate of the wrong shape', { inputChannels: 3, outputs: [2], nodes: [node('conv', [0], 3, 4, 3, 1), node('mul', [1, 1], 4, 4)] }, false],
   ['output is the input', { inputChannels: 3, outputs: [0], nodes: [node('relu', [0], 3, 3)] }, false],
+  ['concat of two widths', { inputChannels: 3, outputs: [3], nodes: [node('conv', [0], 3, 4, 3, 1), node('conv', [0], 3, 2, 1, 1), node('concat', [1, 2, 1], 4, 10)] }, true],
+  ['concat of different H×W', { inputChannels: 3, outputs: [3], nodes: [node('conv', [0], 3, 4, 3, 1), node('conv', [0], 3, 2, 3, 2), node('concat', [1, 2], 4, 6)] }, false],
+  ['concat of one input', { inputChannels: 3, outputs: [2], nodes: [node('conv', [0], 3, 4, 3, 1), node('concat', [1], 4, 4)] }, false],
   // AVGPOOL's optional pad: even kernels only with it, pad ≤ k/2 (PyTorch), 0..7.
   ['avgpool 2×2/2 pad 0 (NAS-Bench-201)', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 2, 2, { pad: 0 })] }, true],
   ['avgpool 4×4/1 pad 2', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 4, 1, { pad: 2, countIncludePad: 0 })] }, true],

@@ -20,6 +20,7 @@ import { drawWeights } from '../src/export/weights';
 import { gaussianTensor } from '../src/rng/philox';
 import { nb201Graph } from '../src/cells/nb201-net';
 import { parseNb201 } from '../src/cells/nb201';
+import { buildGraph } from '../src/reference';
 
 const PY = findPython(['torch', 'onnxruntime', 'numpy']);
 const CHECK = path.join(__dirname, 'torch', 'pytorch_export_check.py');
@@ -31,6 +32,12 @@ const NETS: [string, Int32Array, number][] = [
   ['IDW blocks + SE', encodeDescriptor(lowerAsTrained(parseStructure('SuperConvK3BNRELU(3,16,2,1)SuperResIDWE4K5(16,24,2,16,2)SuperResIDWE2K3(24,32,1,16,1)SuperConvK1BNRELU(32,64,1,1)'), { numClasses: 100, se: true })), 32],
   ['MBInvRes: swish, hswish, SE, hard-sigmoid SE, max pool', encodeDescriptor(lowerAsTrained(parseStructure('ConvKX(3,16,3,2)BN(16)HSWISH(16)MaxPool(16,16,3,1)MBInvResE1K3RELU(16,16,1)MBInvResE4K5SWISHSE(16,24,2)MBInvResE6K3HSWISHHSE(24,24,1)MBInvResE3K5HSWISH(24,40,2)'), { numClasses: 10 })), 32],
   ['NAS-Bench-201 net (avg pool without padding counted, the basic-block AvgPool2d(2, 2) shortcut, zero, identity, n-ary add)', encodeDescriptor(nb201Graph(parseNb201('|nor_conv_3x3~0|+|avg_pool_3x3~0|skip_connect~1|+|none~0|nor_conv_1x1~1|avg_pool_3x3~2|'), { channels: 8, cells: 1 })), 16],
+  ['CONCAT along channels (torch.cat) and an even AVGPOOL with its pad', encodeDescriptor(buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+    { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 }, { op: 'concat', inputs: [4, 3, 4] },
+    { op: 'avgpool', inputs: [5], kernel: 2, stride: 2, pad: 0 }, { op: 'avgpool', inputs: [5], kernel: 4, stride: 2, pad: 1, countIncludePad: 0 },
+    { op: 'concat', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 10, bias: 1 },
+  ])), 16],
 ];
 
 for (const [name, d, res] of NETS) {

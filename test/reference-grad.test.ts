@@ -238,6 +238,21 @@ const PAD_POOL_SPECS: NodeSpec[] = [
   { op: 'linear', inputs: [9], cout: 3, bias: 1 },                                      // v10 logits
 ];
 
+/** CONCAT along channels: inputs of different widths, a value concatenated twice, a CONCAT of a CONCAT. */
+const CONCAT_SPECS: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 3, kernel: 3, stride: 1 },   // v1 [3][7][7]
+  { op: 'bn', inputs: [1] },                                     // v2
+  { op: 'relu', inputs: [2] },                                   // v3
+  { op: 'conv', inputs: [3], cout: 2, kernel: 1, stride: 1 },   // v4 [2][7][7]
+  { op: 'concat', inputs: [4, 3, 4] },                           // v5 [7][7][7] (v4 twice)
+  { op: 'conv', inputs: [5], cout: 4, kernel: 3, stride: 2 },   // v6 [4][4][4]
+  { op: 'avgpool', inputs: [5], kernel: 3, stride: 2, countIncludePad: 0 },  // v7 [7][4][4]
+  { op: 'concat', inputs: [6, 7] },                              // v8 [11][4][4]
+  { op: 'bn', inputs: [8] },                                     // v9
+  { op: 'gap', inputs: [9] },                                    // v10
+  { op: 'linear', inputs: [10], cout: 3, bias: 1 },              // v11 logits
+];
+
 /** A cell: 3-input ADD with identity and zero edges, an SE gate (GAP, LINEAR, ReLU, sigmoid, MUL), a value read by several nodes. */
 const CELL_SPECS: NodeSpec[] = [
   { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },   // v1 [4][7][7]
@@ -281,6 +296,7 @@ const GRAPHS: Array<{ name: string; specs: NodeSpec[]; feature: number; seed: nu
   { name: 'conv', specs: CONV_SPECS, feature: 6, seed: 1 },
   { name: 'pool', specs: POOL_SPECS, feature: 9, seed: 2 },
   { name: 'padded pool', specs: PAD_POOL_SPECS, feature: 8, seed: 3 },
+  { name: 'concat', specs: CONCAT_SPECS, feature: 9, seed: 4 },
   { name: 'cell', specs: CELL_SPECS, feature: 16, seed: 15 },
   { name: 'hard', specs: HARD_SPECS, feature: 10, seed: 16 },
 ];

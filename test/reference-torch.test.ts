@@ -90,6 +90,16 @@ const GRAD_CASES: Array<{ name: string; graph: Graph; batch: number; resolution:
       { op: 'linear', inputs: [13], cout: 5, bias: 1 },
     ]),
   },
+  {
+    // torch.cat(dim=1): inputs of different widths, one value twice, a CONCAT of a CONCAT.
+    name: 'CONCAT along channels', batch: 4, resolution: 9, loss: 'cross-entropy',
+    graph: buildGraph(3, [
+      { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+      { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 }, { op: 'concat', inputs: [4, 3, 4] },
+      { op: 'conv', inputs: [5], cout: 8, kernel: 3, stride: 2 }, { op: 'avgpool', inputs: [5], kernel: 3, stride: 2, countIncludePad: 0 },
+      { op: 'concat', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+    ]),
+  },
 ];
 
 maybe('reverse pass = PyTorch autograd in float64: every weight gradient and the input gradient, both heads', (t) => {

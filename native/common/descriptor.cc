@@ -159,6 +159,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
     if (!hasPad) o.pad = spec->shape == ShapeRule::Window && o.kernel > 0 ? (o.kernel - 1) / 2 : 0;
     o.in = out.valueShape[o.inputs[0]];
     o.cin = static_cast<int32_t>(o.in.c);
+    for (int32_t v : o.inputs) o.inputChannels.push_back(static_cast<int32_t>(out.valueShape[v].c));
     bool hasCout = false;
     for (int32_t k = 0; k < spec->nAttrs; ++k) hasCout = hasCout || spec->attrs[k].field == AttrField::Cout;
     if (!hasCout) o.cout = o.cin;
@@ -189,6 +190,18 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
         }
         o.out = o.in;
         break;
+      case ShapeRule::Concat: {
+        int64_t c = 0;
+        for (int32_t v : o.inputs) {
+          const Shape s = out.valueShape[v];
+          if (s.h != o.in.h || s.w != o.in.w) bad(where + "inputs differ in H×W (" + shapeText(o.in) + " vs " + shapeText(s) + ")");
+          c += s.c;
+        }
+        if (c > 65536) bad(where + std::to_string(c) + " output channels (at most 65536)");
+        o.out = {c, o.in.h, o.in.w};
+        o.cout = static_cast<int32_t>(c);
+        break;
+      }
     }
     switch (spec->weights) {
       case WeightKind::Conv: o.weights = static_cast<int64_t>(o.cout) * o.cin * o.kernel * o.kernel; break;

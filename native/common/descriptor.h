@@ -31,6 +31,7 @@ struct OpDesc {
   int32_t pad = 0;                     // window ops: (k−1)/2, or AVGPOOL's pad attribute
   std::vector<int32_t> inputs;         // value ids of every input (n-ary ADD)
   std::vector<int32_t> inputSlots;     // their slots
+  std::vector<int32_t> inputChannels;  // channels of every input (CONCAT's output channel offsets follow from them)
   int32_t value = 0;                   // value id produced (op index + 1)
 };
 

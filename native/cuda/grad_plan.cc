@@ -204,6 +204,16 @@ void GradPlan::forwardOp(size_t i, cudaStream_t stream, cudnnHandle_t handle) {
       checkCuda(cudaMemcpyAsync(y, x, nIn * sizeof(float), cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(identity)");
       break;
     case OpCode::Zero: checkCuda(cudaMemsetAsync(y, 0, elems(o.value) * sizeof(float), stream), "cudaMemsetAsync(zero)"); break;
+    case OpCode::Concat: {
+      size_t off = 0;
+      const size_t row = static_cast<size_t>(o.cout) * HW;
+      for (size_t k = 0; k < o.inputs.size(); ++k) {
+        const size_t len = static_cast<size_t>(o.inputChannels[k]) * HW;
+        launchConcatCopy(val(o.inputs[k]), y, DType::F32, N, len, row, off, stream);
+        off += len;
+      }
+      break;
+    }
     default: throw Failure("E_INTERNAL", std::string("CUDA backend: no forward for op ") + opName(o.op));
   }
 }
@@ -274,6 +284,16 @@ void GradPlan::backwardOp(size_t i, bool inputGradient, cudaStream_t stream, cud
       for (size_t k = 0; k < o.inputs.size(); ++k)
         if (float* d = dxOf(k)) launchAccumulate(dy, d, nIn, accOf(k), stream);
       break;
+    case OpCode::Concat: {
+      size_t off = 0;
+      const size_t row = static_cast<size_t>(o.cout) * HW;
+      for (size_t k = 0; k < o.inputs.size(); ++k) {
+        const size_t len = static_cast<size_t>(o.inputChannels[k]) * HW;
+        if (float* d = dxOf(k)) launchConcatSliceBwd(dy, d, N, len, row, off, accOf(k), stream);
+        off += len;
+      }
+      break;
+    }
     case OpCode::Identity: if (dx) launchAccumulate(dy, dx, nIn, acc, stream); break;
     case OpCode::Zero:
       // No gradient flows back; the first writer of the input's gradient writes zeros.

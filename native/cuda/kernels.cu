@@ -376,6 +376,19 @@ __global__ void addKernel(const T* a, const T* b, T* y, size_t n, bool relu) {
 }
 
 template <typename T>
+__global__ void concatCopyKernel(const T* x, T* y, size_t n, size_t len, size_t yRow, size_t off) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    y[(i / len) * yRow + off + i % len] = x[i];
+}
+
+__global__ void concatSliceBwdKernel(const float* dy, float* dx, size_t n, size_t len, size_t dyRow, size_t off, bool acc) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    const float g = dy[(i / len) * dyRow + off + i % len];
+    dx[i] = acc ? __fadd_rn(dx[i], g) : g;
+  }
+}
+
+template <typename T>
 __global__ void reluKernel(const T* x, T* y, size_t n) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
     y[i] = fromF<T>(fmaxf(toF(x[i]), 0.0f));
@@ -844,6 +857,21 @@ void launchAdd(const void* a, const void* b, void* y, DType t, size_t n, bool re
     addKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(a), static_cast<const float*>(b), P<float>(y), n, relu);
   else
     addKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(a), static_cast<const __half*>(b), P<__half>(y), n, relu);
+}
+
+void launchConcatCopy(const void* x, void* y, DType t, int N, size_t len, size_t yRow, size_t off, cudaStream_t stream) {
+  const size_t n = static_cast<size_t>(N) * len;
+  if (n == 0) return;
+  if (t == DType::F32)
+    concatCopyKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n, len, yRow, off);
+  else
+    concatCopyKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n, len, yRow, off);
+}
+
+void launchConcatSliceBwd(const float* dy, float* dx, int N, size_t len, size_t dyRow, size_t off, bool acc, cudaStream_t stream) {
+  const size_t n = static_cast<size_t>(N) * len;
+  if (n == 0) return;
+  concatSliceBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(dy, dx, n, len, dyRow, off, acc);
 }
 
 void launchRelu(const void* x, void* y, DType t, size_t n, cudaStream_t stream) {

@@ -107,6 +107,8 @@ void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, 
                    bool countIncludePad, cudaStream_t stream);
 /** y = x ⊙ gate[n][c] broadcast over H·W (SE); y may equal x. */
 void launchChannelMul(const void* x, const void* gate, void* y, DType t, int N, int C, int HW, cudaStream_t stream);
+/** CONCAT, one input: y[n][off + j] = x[n][j] for j < len (per sample: x rows of len, y rows of yRow elements). */
+void launchConcatCopy(const void* x, void* y, DType t, int N, size_t len, size_t yRow, size_t off, cudaStream_t stream);
 /** y = a + b (+ ReLU); y may equal a. */
 void launchAdd(const void* a, const void* b, void* y, DType t, size_t n, bool relu, cudaStream_t stream);
 /** y = max(x, 0); y may equal x. */
@@ -142,6 +144,8 @@ void launchMaxPoolArgmax(const float* x, int32_t* argmax, int N, int C, int H, i
 /** Max-pool backward from the argmax: each input gathers the dy of the windows that chose it, in output raster order. */
 void launchMaxPoolBwd(const int32_t* argmax, const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k,
                       int stride, bool acc, cudaStream_t stream);
+/** CONCAT backward, one input: dx[n][j] (+)= dy[n][off + j] for j < len (dy rows of dyRow elements). */
+void launchConcatSliceBwd(const float* dy, float* dx, int N, size_t len, size_t dyRow, size_t off, bool acc, cudaStream_t stream);
 /** Avg-pool backward: each input gathers dy/divisor of every window covering it, in output raster order. */
 void launchAvgPoolBwd(const float* dy, float* dx, int N, int C, int H, int W, int Ho, int Wo, int k, int stride, int pad,
                       bool countIncludePad, bool acc, cudaStream_t stream);

@@ -206,6 +206,16 @@ void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
         if (src != dst) checkCuda(cudaMemcpyAsync(dst, src, nIn * es, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(identity)");
         break;
       case kZero: checkCuda(cudaMemsetAsync(dst, 0, nIn * es, stream), "cudaMemsetAsync(zero)"); break;
+      case kConcat: {
+        const size_t hw = static_cast<size_t>(op.hout) * op.wout;
+        size_t off = 0;
+        for (size_t k = 0; k < op.inC.size(); ++k) {
+          const size_t len = static_cast<size_t>(op.inC[k]) * hw;
+          launchConcatCopy(slots_[op.inputSlot(k)].get(), dst, o_.dtype, N, len, op.outElems(), off, stream);
+          off += len;
+        }
+        break;
+      }
       default: throw Failure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
     }
   }

@@ -162,6 +162,17 @@ void ZenPlan::enqueueRepeat(bool official, cudaStream_t stream, cudnnHandle_t ha
       case kZero:
         checkCuda(cudaMemsetAsync(dst, 0, static_cast<size_t>(twoB) * op.outElems() * sizeof(float), stream), "cudaMemsetAsync(zero)");
         break;
+      case kConcat: {
+        // per sample: the inputs' [C_k][H][W] blocks one after the other (the planner never puts dst on an input)
+        const size_t hw = static_cast<size_t>(op.hout) * op.wout;
+        size_t off = 0;
+        for (size_t k = 0; k < op.inC.size(); ++k) {
+          const size_t len = static_cast<size_t>(op.inC[k]) * hw;
+          launchConcatCopy(slots_[op.inputSlot(k)].get(), dst, DType::F32, twoB, len, op.outElems(), off, stream);
+          off += len;
+        }
+        break;
+      }
       default: throw Failure("E_INTERNAL", "CUDA backend: unexpected opcode " + std::to_string(op.opcode));
     }
   }

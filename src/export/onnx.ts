@@ -361,6 +361,12 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
         y = { ...xs[0]!, name: node(xs.length === 2 ? 'Add' : 'Sum', at, xs.map((x) => x.name)) };
         break;
       }
+      case 'concat': {
+        // Along channels: axis 1 of [N, C, H, W] (and of a rank-2 [N, C] when every input is one).
+        const xs = sameRank(op.inputs, at);
+        y = { name: node('Concat', at, xs.map((x) => x.name), [int('axis', 1)]), ...shape, rank: xs[0]!.rank };
+        break;
+      }
       default: {
         const never: never = op.op;
         throw new ZennasError('E_INTERNAL', `no ONNX mapping for op ${String(never)}`);

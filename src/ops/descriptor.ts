@@ -85,7 +85,8 @@ export function decodeDescriptor(d: Int32Array): { inputChannels: number; nodes:
     for (const a of spec!.attrs.slice(0, nAttr)) (n as unknown as Record<string, number>)[a.name] = word();
     const src = inputs[0]!;
     n.cin = src >= 0 && src < channels.length ? channels[src]! : 0;
-    if (!spec!.attrs.some((a) => a.name === 'cout')) n.cout = n.cin;
+    if (spec!.shape === 'concat') n.cout = inputs.reduce((a, v) => a + (v >= 0 && v < channels.length ? channels[v]! : 0), 0);
+    else if (!spec!.attrs.some((a) => a.name === 'cout')) n.cout = n.cin;
     channels.push(n.cout);
     nodes.push(n);
   }

@@ -121,6 +121,17 @@ export function inferGraph(g: Graph, resolution: number, mode: 'shapes' | 'struc
         }
         out = { ...x };
         break;
+      case 'concat': {
+        let c = 0;
+        for (const v of n.inputs) {
+          const s = values[v]!;
+          if (s.h !== x.h || s.w !== x.w) fail('E_DESCRIPTOR', `${where}: inputs differ in H×W ([${x.c}][${x.h}][${x.w}] vs [${s.c}][${s.h}][${s.w}])`);
+          c += s.c;
+        }
+        if (c > 65536) fail('E_DESCRIPTOR', `${where}: ${c} output channels (at most 65536)`);
+        out = { c, h: x.h, w: x.w };
+        break;
+      }
     }
     if (n.cout !== out.c) fail('E_DESCRIPTOR', `${where}: cout ${n.cout} but the op produces ${out.c} channels`);
     values.push(out);

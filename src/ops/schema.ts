@@ -17,7 +17,8 @@ export type ShapeRule =
   | 'global'    // [C][1][1]
   | 'linear'    // needs [C][1][1]; output [cout][1][1]
   | 'gate'      // input 1 is [C][1][1] broadcast over input 0's H×W; output = input 0
-  | 'elementwise'; // every input has the same shape; output = that shape
+  | 'elementwise' // every input has the same shape; output = that shape
+  | 'concat';   // every input has the same H×W; output channels = the sum of the inputs' (input order)
 
 /** Which learnable tensors an op has (all drawn from Philox stream op index + 1, see DESCRIPTOR.md). */
 export type WeightKind =
@@ -89,6 +90,7 @@ export const OP_SCHEMA = [
   { code: 14, name: 'zero', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: false, onnx: 'Mul by 0', doc: 'y = 0 of the input’s shape (the “none” edge of a cell)' },
   { code: 15, name: 'hswish', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSwish', doc: 'x · min(max(x + 3, 0), 6) / 6 (hard-swish, MobileNetV3)' },
   { code: 16, name: 'hsigmoid', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSigmoid(α = 1/6, β = ½)', doc: 'min(max(x + 3, 0), 6) / 6 (hard-sigmoid, the SE gate of MobileNetV3 / HardCoRe-NAS)' },
+  { code: 17, name: 'concat', inputs: [2, 64], attrs: [], shape: 'concat', weights: 'none', differentiable: true, inPlace: false, onnx: 'Concat(axis = 1)', doc: 'the inputs (one H×W) stacked along channels in input order (a DARTS cell’s output)' },
 ] as const satisfies readonly OpSpec[];
 
 /** The name of an op of the schema (`conv`, `bn`, `relu`, …). */

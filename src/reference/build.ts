@@ -29,7 +29,8 @@ export function buildGraph(inputChannels: number, specs: readonly NodeSpec[], ou
   const nodes = specs.map((s): GraphNode => {
     const cin = channels[s.inputs[0]!] ?? 0;
     const hasCout = opSpec(s.op).attrs.some((a) => a.name === 'cout');
-    const n: GraphNode = { op: s.op, inputs: [...s.inputs], cin, cout: hasCout ? s.cout ?? 0 : cin, kernel: s.kernel ?? 0, stride: s.stride ?? 0, block: 0, role: 'main' };
+    const derived = opSpec(s.op).shape === 'concat' ? s.inputs.reduce((a, v) => a + (channels[v] ?? 0), 0) : cin;  // CONCAT: Σ input channels
+    const n: GraphNode = { op: s.op, inputs: [...s.inputs], cin, cout: hasCout ? s.cout ?? 0 : derived, kernel: s.kernel ?? 0, stride: s.stride ?? 0, block: 0, role: 'main' };
     if (s.bias !== undefined) n.bias = s.bias;
     if (s.countIncludePad !== undefined) n.countIncludePad = s.countIncludePad;
     if (s.pad !== undefined) n.pad = s.pad;

@@ -15,7 +15,7 @@ import { OpName, opWeightCount } from '../ops/schema';
 import { gaussianTensor, weightStream } from '../rng/philox';
 import { Tensor4, checkReferenceSize, float64Array, sameShape, zerosLike } from './tensor';
 import {
-  BnGroupStats, addForward, avgPoolBackward, avgPoolForward, bnBatchStats, bnEvalBackward, bnEvalForward, bnTrainBackward,
+  BnGroupStats, addForward, avgPoolBackward, concatBackward, concatForward, avgPoolForward, bnBatchStats, bnEvalBackward, bnEvalForward, bnTrainBackward,
   bnTrainForward, convBackward, convForward, elementwiseBackward, elementwiseForward, gapBackward, gapForward, linearBackward,
   linearForward, maxPoolBackward, maxPoolForward, mulBackward, mulForward,
 } from './ops';
@@ -227,6 +227,7 @@ export function referenceForward(net: ReferenceNet, weights: ReferenceWeights, x
       case 'linear': y = linearForward(src, p.weight, p.bias, n.cout); break;
       case 'mul': y = mulForward(src, xs[1]!); break;
       case 'add': y = addForward(xs); break;
+      case 'concat': y = concatForward(xs); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no reference for op ${String(never)}`); }
     }
     values.push(y);
@@ -296,6 +297,7 @@ export function referenceBackward(net: ReferenceNet, weights: ReferenceWeights, 
         break;
       }
       case 'add': n.inputs.forEach((_, k) => into(k, gy)); break;
+      case 'concat': concatBackward(xs, gy).forEach((d, k) => into(k, d)); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no reference VJP for op ${String(never)}`); }
     }
   }

@@ -425,4 +425,31 @@ export function addForward(xs: readonly Tensor4[]): Tensor4 {
   for (let k = 1; k < xs.length; k++) for (let j = 0; j < y.data.length; j++) y.data[j]! += xs[k]!.data[j]!;
   return y;
 }
+/** CONCAT along channels, in input order (every input of one N, H, W). */
+export function concatForward(xs: readonly Tensor4[]): Tensor4 {
+  const x0 = xs[0]!, hw = x0.h * x0.w;
+  const c = xs.reduce((a, x) => a + x.c, 0);
+  const y = tensor(x0.n, c, x0.h, x0.w);
+  for (let n = 0; n < x0.n; n++) {
+    let off = 0;
+    for (const x of xs) {
+      y.data.set(x.data.subarray(n * x.c * hw, (n + 1) * x.c * hw), (n * c + off) * hw);
+      off += x.c;
+    }
+  }
+  return y;
+}
+
+/** VJP of CONCAT: input k gets its channel slice of gy. */
+export function concatBackward(xs: readonly Tensor4[], gy: Tensor4): Tensor4[] {
+  const hw = gy.h * gy.w;
+  let off = 0;
+  return xs.map((x) => {
+    const dx = zerosLike(x);
+    for (let n = 0; n < x.n; n++) dx.data.set(gy.data.subarray((n * gy.c + off) * hw, (n * gy.c + off + x.c) * hw), n * x.c * hw);
+    off += x.c;
+    return dx;
+  });
+}
+
 // VJP of ADD: every input gets gy (referenceBackward adds it to each input's gradient).
