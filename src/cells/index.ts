@@ -7,3 +7,5 @@ export { nb201ProxyGraph, nb201SupernetProxyGraph, runCellProxy, engineOptionsFo
 export { pruneNb201, genotypeFrequencies, edgeName, PRUNE_ALGORITHMS, TENAS_DEFAULTS, pyRound, roundTo } from './prune';
 export type { PruneAlgorithm, PruneOptions, PruneResult, PruneRound, PruneCandidate, PruneProgress, PruneFrequency, TenasSettings } from './prune';
 export { PythonRandom } from './python-random';
+export { DARTS_OPS, DARTS_STEPS, DARTS_EDGES, DARTS_EDGE_LIST, DARTS_V2, isDartsOp, checkDartsGenotype, formatDartsGenotype, parseDartsGenotype } from './darts';
+export type { DartsOp, DartsGene, DartsGenotype } from './darts';
