@@ -27,7 +27,7 @@ export function renderHeader(): string {
   lines.push('enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise, Concat };');
   lines.push('enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };');
   lines.push('/** Which OpDesc field an attribute fills. */');
-  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad };');
+  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation };');
   lines.push('');
   lines.push('struct AttrSpec {');
   lines.push('  AttrField field;');
@@ -35,7 +35,7 @@ export function renderHeader(): string {
   lines.push('  int32_t min, max;');
   lines.push('  bool odd;');
   lines.push('  bool oddUnlessPad;  // odd unless the record carries the op\'s pad attribute');
-  lines.push('  bool optional;      // trailing: a record may omit it (pad: then (k−1)/2)');
+  lines.push('  bool optional;      // trailing: a record may omit it (pad: then d·(k−1)/2; dilation: then 1)');
   lines.push('};');
   lines.push('');
   lines.push('struct OpSpec {');

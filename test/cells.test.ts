@@ -187,14 +187,14 @@ test('every proxy runs on NB201 nets; native = float64 reference on a tiny cell 
   }
 });
 
-test('every proxy runs on a CONCAT cell (a DARTS cell\'s output: the intermediate nodes stacked along channels); native = float64 reference', async (t) => {
+test('every proxy runs on a CONCAT cell with a dilated depthwise conv (a DARTS cell: dil_conv, nodes stacked along channels); native = float64 reference', async (t) => {
   // Two preprocessed inputs, four intermediate nodes (sums of edge ops), their concat, then the head.
   const body: NodeSpec[] = [
     { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] },          // v2 = s0
     { op: 'relu', inputs: [2] }, { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] },  // v5 = s1
     { op: 'maxpool', inputs: [2], kernel: 3, stride: 1 }, { op: 'identity', inputs: [5] }, { op: 'add', inputs: [6, 7] },  // v8 = node 2
     { op: 'avgpool', inputs: [8], kernel: 3, stride: 1, countIncludePad: 0 }, { op: 'add', inputs: [9, 2] },               // v10 = node 3
-    { op: 'relu', inputs: [10] }, { op: 'dwconv', inputs: [11], kernel: 3, stride: 1 }, { op: 'conv', inputs: [12], cout: 4, kernel: 1, stride: 1 },
+    { op: 'relu', inputs: [10] }, { op: 'dwconv', inputs: [11], kernel: 3, stride: 1, dilation: 2 }, { op: 'conv', inputs: [12], cout: 4, kernel: 1, stride: 1 },
     { op: 'bn', inputs: [13] }, { op: 'add', inputs: [14, 8] },                                                             // v15 = node 4
     { op: 'zero', inputs: [15] }, { op: 'add', inputs: [16, 10, 5] },                                                        // v17 = node 5
     { op: 'concat', inputs: [8, 10, 15, 17] },                                                                               // v18 [16][8][8]

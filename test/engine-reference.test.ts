@@ -70,6 +70,14 @@ const concatSpecs = (logits: boolean): NodeSpec[] => [
   ...(logits ? [{ op: 'gap', inputs: [11] }, { op: 'linear', inputs: [12], cout: 5, bias: 1 }] as NodeSpec[] : []),
 ];
 
+/** DWCONV with dilation (DARTS's dil_conv: ReLU → dilated depthwise → 1×1 conv → BN), k 3 / 5, stride 1 / 2, dilation 2 / 3. */
+const DILATED: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'relu', inputs: [1] },
+  { op: 'dwconv', inputs: [2], kernel: 3, stride: 1, dilation: 2 }, { op: 'conv', inputs: [3], cout: 6, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] },
+  { op: 'dwconv', inputs: [5], kernel: 5, stride: 2, dilation: 2 }, { op: 'dwconv', inputs: [1], kernel: 3, stride: 2, dilation: 3 },
+  { op: 'add', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+];
+
 const structure = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
 
@@ -81,6 +89,7 @@ const CASES: Array<{ name: string; graph: () => Graph; batch: number; res: numbe
   { name: 'v2 cell (n-ary ADD, AVGPOOL both modes, SWISH, IDENTITY, ZERO)', graph: () => buildGraph(3, cellSpecs(false)), batch: 4, res: 11, bnEps: 1e-5 },
   { name: 'AVGPOOL with a pad attribute (even kernels, NAS-Bench-201 shortcut)', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, bnEps: 1e-5 },
   { name: 'CONCAT along channels', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, bnEps: 1e-5 },
+  { name: 'dilated DWCONV (DARTS dil_conv)', graph: () => buildGraph(3, DILATED.slice(0, 9)), batch: 4, res: 10, bnEps: 1e-5 },
 ];
 
 for (const mode of ['paper', 'official'] as const) {
@@ -133,6 +142,7 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
   { name: 'AVGPOOL with a pad attribute, feature map', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, loss: 'sum' },
   { name: 'CONCAT along channels, classifier', graph: () => buildGraph(3, concatSpecs(true)), batch: 4, res: 9, loss: 'cross-entropy' },
   { name: 'CONCAT along channels, feature map', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, loss: 'sum' },
+  { name: 'dilated DWCONV, classifier', graph: () => buildGraph(3, DILATED), batch: 4, res: 10, loss: 'cross-entropy' },
 ];
 
 for (const c of GRAD_CASES) {

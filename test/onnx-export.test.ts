@@ -529,6 +529,37 @@ const CONCATS: Graph = {
   outputs: [8, 4],
 };
 
+/** DWCONV with dilation (DARTS's dil_conv), k 3 / 5, stride 1 / 2. */
+const DILATED: Graph = {
+  inputChannels: 3,
+  nodes: [
+    node('conv', [0], 3, 4, 3, 1), // 0 → v1 [4][8][8]
+    node('dwconv', [1], 4, 4, 3, 1, { dilation: 2 }), // 1 → v2 [4][8][8]
+    node('bn', [2], 4, 4), // 2 → v3 (folded into the dilated dwconv)
+    node('dwconv', [3], 4, 4, 5, 2, { dilation: 2 }), // 3 → v4 [4][4][4]
+    node('dwconv', [1], 4, 4, 3, 2, { dilation: 3 }), // 4 → v5 [4][4][4]
+    node('add', [4, 5], 4, 4), // 5 → v6
+  ],
+  outputs: [6],
+};
+
+withOrt('DWCONV dilation → ONNX Conv dilations [d, d], pads d·(k−1)/2: onnxruntime = the reference forward', (t) => {
+  const net = DILATED, res = 8, batch = 2, eps = 1e-5;
+  const w = richWeights(net, 5), stats = richStats(net, 5);
+  const model = exportOnnx(net, { resolution: res, bnEps: eps, weights: w, bnStatistics: stats });
+  const convs = decodeOnnx(model).graph.node.filter((n) => n.opType === 'Conv');
+  const attr = (n: (typeof convs)[number], name: string) => n.attribute!.find((a) => a.name === name)!.ints!.map(Number);
+  t.deepEqual(convs.map((n) => attr(n, 'dilations')), [[1, 1], [2, 2], [2, 2], [3, 3]]);
+  t.deepEqual(convs.map((n) => attr(n, 'pads')), [[1, 1, 1, 1], [2, 2, 2, 2], [4, 4, 4, 4], [3, 3, 3, 3]]);
+  const x = referenceInput('input', 6, 0, batch, 3, res);
+  const ref = referenceForward(net, w, x, { bnEps: eps, bn: evalBn(net, stats) }).outputs[0]!;
+  const out = runOrtAll(model, x.data, [batch, 3, res, res]);
+  t.deepEqual(out.shapes, [[batch, 4, 4, 4]]);
+  const scale = Math.max(...ref.data.map(Math.abs));
+  const err = Math.max(...Array.from(ref.data, (v, i) => Math.abs(v - out.ys[0]![i]!)));
+  t.true(err <= 1e-5 * scale, `max error ${err} at scale ${scale}`);
+});
+
 withOrt('CONCAT → ONNX Concat(axis 1): onnxruntime = the reference forward (maps and rank-2 vectors)', (t) => {
   const net = CONCATS, res = 8, batch = 3, eps = 1e-5;
   const w = richWeights(net, 3), stats = richStats(net, 3);

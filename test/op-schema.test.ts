@@ -36,6 +36,9 @@ const GRAPHS: Array<[string, Graph, boolean]> = [
   ['concat of two widths', { inputChannels: 3, outputs: [3], nodes: [node('conv', [0], 3, 4, 3, 1), node('conv', [0], 3, 2, 1, 1), node('concat', [1, 2, 1], 4, 10)] }, true],
   ['concat of different H×W', { inputChannels: 3, outputs: [3], nodes: [node('conv', [0], 3, 4, 3, 1), node('conv', [0], 3, 2, 3, 2), node('concat', [1, 2], 4, 6)] }, false],
   ['concat of one input', { inputChannels: 3, outputs: [2], nodes: [node('conv', [0], 3, 4, 3, 1), node('concat', [1], 4, 4)] }, false],
+  ['dwconv dilation 2 (DARTS dil_conv)', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 5, 2, { dilation: 2 })] }, true],
+  ['dwconv dilation 9', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 9 })] }, false],
+  ['dwconv dilation 0', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 0 })] }, false],
   // AVGPOOL's optional pad: even kernels only with it, pad ≤ k/2 (PyTorch), 0..7.
   ['avgpool 2×2/2 pad 0 (NAS-Bench-201)', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 2, 2, { pad: 0 })] }, true],
   ['avgpool 4×4/1 pad 2', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 4, 1, { pad: 2, countIncludePad: 0 })] }, true],
@@ -86,4 +89,15 @@ test('AVGPOOL pad is an optional trailing attribute: without it a record keeps i
   }
   t.throws(() => inferGraph({ ...g({}), nodes: [node('avgpool', [0], 3, 3, 2, 2)] }, 8), { code: 'E_DESCRIPTOR', message: /kernel 2 out of range 1\.\.15 \(odd unless pad is given\)/ });
   t.throws(() => inferGraph({ ...g({}), nodes: [node('avgpool', [0], 3, 3, 2, 1, { pad: 2 })] }, 8), { code: 'E_DESCRIPTOR', message: /pad 2 is more than half of kernel 2/ });
+});
+
+test('DWCONV dilation is an optional trailing attribute: without it a record keeps its 2 attributes; d·(k−1)/2 padding keeps the size', (t) => {
+  const g = (extra: object): Graph => ({ inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, extra)] });
+  t.deepEqual([...encodeDescriptor(g({})).slice(8, 14)], [2, 1, 2, 0, 3, 1]);
+  t.deepEqual([...encodeDescriptor(g({ dilation: 2 })).slice(8, 15)], [2, 1, 3, 0, 3, 1, 2]);
+  t.is(decodeDescriptor(encodeDescriptor(g({ dilation: 2 }))).nodes[0]!.dilation, 2);
+  // "same" at stride 1; at stride 2 floor((H − 1)/2) + 1 as PyTorch with padding d·(k−1)/2.
+  t.deepEqual(inferGraph(g({ dilation: 2 }), 8).values[1], { c: 3, h: 8, w: 8 });
+  t.deepEqual(inferGraph({ ...g({}), nodes: [node('dwconv', [0], 3, 3, 5, 2, { dilation: 2 })] }, 9).values[1], { c: 3, h: 5, w: 5 });
+  t.throws(() => inferGraph({ ...g({}), nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 9 })] }, 8), { code: 'E_DESCRIPTOR', message: /dilation 9 out of range 1\.\.8/ });
 });

@@ -253,6 +253,20 @@ const CONCAT_SPECS: NodeSpec[] = [
   { op: 'linear', inputs: [10], cout: 3, bias: 1 },              // v11 logits
 ];
 
+/** DWCONV with dilation 2 (DARTS's dil_conv_3x3 / 5x5: ReLU → dilated depthwise → 1×1 conv → BN), stride 1 and 2, and dilation 3. */
+const DILATED_SPECS: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 3, kernel: 3, stride: 1 },                 // v1 [3][7][7]
+  { op: 'relu', inputs: [1] },                                                 // v2
+  { op: 'dwconv', inputs: [2], kernel: 3, stride: 1, dilation: 2 },           // v3 [3][7][7]
+  { op: 'conv', inputs: [3], cout: 3, kernel: 1, stride: 1 },                 // v4
+  { op: 'bn', inputs: [4] },                                                   // v5
+  { op: 'dwconv', inputs: [5], kernel: 5, stride: 2, dilation: 2 },           // v6 [3][4][4]
+  { op: 'dwconv', inputs: [1], kernel: 3, stride: 2, dilation: 3 },           // v7 [3][4][4]
+  { op: 'add', inputs: [6, 7] },                                               // v8
+  { op: 'gap', inputs: [8] },                                                  // v9
+  { op: 'linear', inputs: [9], cout: 3, bias: 1 },                             // v10 logits
+];
+
 /** A cell: 3-input ADD with identity and zero edges, an SE gate (GAP, LINEAR, ReLU, sigmoid, MUL), a value read by several nodes. */
 const CELL_SPECS: NodeSpec[] = [
   { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },   // v1 [4][7][7]
@@ -297,6 +311,7 @@ const GRAPHS: Array<{ name: string; specs: NodeSpec[]; feature: number; seed: nu
   { name: 'pool', specs: POOL_SPECS, feature: 9, seed: 2 },
   { name: 'padded pool', specs: PAD_POOL_SPECS, feature: 8, seed: 3 },
   { name: 'concat', specs: CONCAT_SPECS, feature: 9, seed: 4 },
+  { name: 'dilated', specs: DILATED_SPECS, feature: 8, seed: 6 },
   { name: 'cell', specs: CELL_SPECS, feature: 16, seed: 15 },
   { name: 'hard', specs: HARD_SPECS, feature: 10, seed: 16 },
 ];

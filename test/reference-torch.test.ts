@@ -100,6 +100,16 @@ const GRAD_CASES: Array<{ name: string; graph: Graph; batch: number; resolution:
       { op: 'concat', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
     ]),
   },
+  {
+    // nn.Conv2d(C, C, k, stride, padding=d·(k−1)/2, dilation=d, groups=C): DARTS's dil_conv_3x3 / 5x5 and dilation 3.
+    name: 'dilated DWCONV', batch: 4, resolution: 10, loss: 'cross-entropy',
+    graph: buildGraph(3, [
+      { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'relu', inputs: [1] },
+      { op: 'dwconv', inputs: [2], kernel: 3, stride: 1, dilation: 2 }, { op: 'conv', inputs: [3], cout: 6, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] },
+      { op: 'dwconv', inputs: [5], kernel: 5, stride: 2, dilation: 2 }, { op: 'dwconv', inputs: [1], kernel: 3, stride: 2, dilation: 3 },
+      { op: 'add', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+    ]),
+  },
 ];
 
 maybe('reverse pass = PyTorch autograd in float64: every weight gradient and the input gradient, both heads', (t) => {

@@ -83,7 +83,8 @@ class OpListNet(nn.Module):
             if op == "conv":
                 m = nn.Conv2d(o["cin"], o["cout"], k, s, (k - 1) // 2, bias=False)
             elif op == "dwconv":
-                m = nn.Conv2d(o["cin"], o["cout"], k, s, (k - 1) // 2, groups=o["cin"], bias=False)
+                d = o.get("dilation", 1)
+                m = nn.Conv2d(o["cin"], o["cout"], k, s, d * (k - 1) // 2, dilation=d, groups=o["cin"], bias=False)
             elif op == "bn":
                 m = nn.BatchNorm2d(o["cout"], eps=bn_eps, momentum=0.1)
             elif op == "linear":

@@ -152,11 +152,13 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
         case AttrField::Bias: o.bias = v; break;
         case AttrField::CountIncludePad: o.countIncludePad = v; break;
         case AttrField::Pad: o.pad = v; break;
+        case AttrField::Dilation: o.dilation = v; break;
       }
     }
     if (hasPad && 2 * o.pad > o.kernel)
       bad(where + "pad " + std::to_string(o.pad) + " is more than half of kernel " + std::to_string(o.kernel) + " (PyTorch's rule)");
-    if (!hasPad) o.pad = spec->shape == ShapeRule::Window && o.kernel > 0 ? (o.kernel - 1) / 2 : 0;
+    const int32_t extent = o.dilation * (o.kernel - 1) + 1;  // d·(k−1) + 1: the window's span
+    if (!hasPad) o.pad = spec->shape == ShapeRule::Window && o.kernel > 0 ? (extent - 1) / 2 : 0;
     o.in = out.valueShape[o.inputs[0]];
     o.cin = static_cast<int32_t>(o.in.c);
     for (int32_t v : o.inputs) o.inputChannels.push_back(static_cast<int32_t>(out.valueShape[v].c));
@@ -166,7 +168,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
     switch (spec->shape) {
       case ShapeRule::Same: o.out = o.in; break;
       case ShapeRule::Window:
-        o.out = {o.cout, convOut(o.in.h, o.kernel, o.stride, o.pad), convOut(o.in.w, o.kernel, o.stride, o.pad)};
+        o.out = {o.cout, convOut(o.in.h, extent, o.stride, o.pad), convOut(o.in.w, extent, o.stride, o.pad)};
         if (o.out.h < 1 || o.out.w < 1)
           fail("E_STRUCTURE", where + "a " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + " input is too small for kernel " +
                                   std::to_string(o.kernel) + " stride " + std::to_string(o.stride));

@@ -480,7 +480,7 @@ void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, floa
 void dwConvBwd(const ConvGeom& g, const float* w, const float* in, const float* dy, float* dx, float* dw, int64_t c0, int64_t c1, bool acc) {
   const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow, kk = g.k * g.k;
   int64_t lo[16], hi[16];
-  for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx, g, &lo[kx], &hi[kx]);
+  for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx * g.dil, g, &lo[kx], &hi[kx]);
   for (int64_t c = c0; c < c1; ++c) {
     const float* wc = w + c * kk;
     double wsum[225] = {};
@@ -492,17 +492,17 @@ void dwConvBwd(const ConvGeom& g, const float* w, const float* in, const float* 
       for (int64_t oy = 0; oy < g.oh; ++oy) {
         const float* grow = gp + oy * g.ow;
         for (int64_t ky = 0; ky < g.k; ++ky) {
-          const int64_t iy = oy * g.stride - g.pad + ky;
+          const int64_t iy = oy * g.stride - g.pad + ky * g.dil;
           if (iy < 0 || iy >= g.h) continue;
           const float* irow = ip + iy * g.w - g.pad;
           for (int64_t kx = 0; kx < g.k; ++kx) {
             float s = 0.f;
-            const float* src = irow + kx;
+            const float* src = irow + kx * g.dil;
             for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) s += grow[ox] * src[ox * g.stride];
             wsum[ky * g.k + kx] += s;
             if (xp) {
               const float wv = wc[ky * g.k + kx];
-              float* dst = xp + iy * g.w - g.pad + kx;
+              float* dst = xp + iy * g.w - g.pad + kx * g.dil;
               for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) dst[ox * g.stride] += wv * grow[ox];
             }
           }

@@ -8,6 +8,7 @@ namespace cpu {
 
 struct ConvGeom {
   int64_t cin = 0, cout = 0, k = 1, stride = 1, pad = 0;
+  int64_t dil = 1;        // dilation: tap kx reads column ox·stride − pad + kx·dil (DWCONV; 1 elsewhere)
   int64_t n = 0;          // images in the buffer (2B)
   int64_t h = 0, w = 0;   // input plane
   int64_t oh = 0, ow = 0; // output plane

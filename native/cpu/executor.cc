@@ -120,7 +120,8 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     g.outStride = stride(o.out.plane());
     g.k = o.kernel > 0 ? o.kernel : 1;
     g.stride = o.stride > 0 ? o.stride : 1;
-    g.pad = o.pad;  // (k−1)/2, or AVGPOOL's pad attribute
+    g.pad = o.pad;  // d·(k−1)/2, or AVGPOOL's pad attribute
+    g.dil = o.dilation;
     if (o.op == OpCode::Linear) { g.k = 1; g.stride = 1; g.pad = 0; }
     if (o.weights > 0) {
       s.weightOffset = wOff;

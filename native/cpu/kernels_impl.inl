@@ -373,7 +373,7 @@ void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* o
 // ---------------------------------------------------------------- depthwise conv, pools
 
 inline void validRange(int64_t kx, const ConvGeom& g, int64_t* lo, int64_t* hi) {
-  // ox with 0 <= ox·s − pad + kx <= W − 1
+  // ox with 0 <= ox·s − pad + kx <= W − 1 (kx: the tap's column offset, kx·dil for a dilated tap)
   const int64_t a = g.pad - kx;
   *lo = a <= 0 ? 0 : (a + g.stride - 1) / g.stride;
   const int64_t b = g.w - 1 + g.pad - kx;
@@ -384,7 +384,7 @@ inline void validRange(int64_t kx, const ConvGeom& g, int64_t* lo, int64_t* hi) 
 void dwConv(const ConvGeom& g, const float* w, const float* in, float* out, int64_t c0, int64_t c1) {
   const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow;
   int64_t lo[16], hi[16];
-  for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx, g, &lo[kx], &hi[kx]);
+  for (int64_t kx = 0; kx < g.k; ++kx) validRange(kx * g.dil, g, &lo[kx], &hi[kx]);
   for (int64_t c = c0; c < c1; ++c) {
     const float* wc = w + c * g.k * g.k;
     for (int64_t n = 0; n < g.n; ++n) {
@@ -394,12 +394,12 @@ void dwConv(const ConvGeom& g, const float* w, const float* in, float* out, int6
         float* orow = op + oy * g.ow;
         for (int64_t ox = 0; ox < g.ow; ++ox) orow[ox] = 0.f;
         for (int64_t ky = 0; ky < g.k; ++ky) {
-          const int64_t iy = oy * g.stride - g.pad + ky;
+          const int64_t iy = oy * g.stride - g.pad + ky * g.dil;
           if (iy < 0 || iy >= g.h) continue;
           const float* irow = ip + iy * g.w;
           for (int64_t kx = 0; kx < g.k; ++kx) {
             const float wv = wc[ky * g.k + kx];
-            const float* src = irow - g.pad + kx;
+            const float* src = irow - g.pad + kx * g.dil;
             if (g.stride == 1) {
               for (int64_t ox = lo[kx]; ox < hi[kx]; ++ox) orow[ox] += wv * src[ox];
             } else {

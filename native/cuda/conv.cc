@@ -16,14 +16,14 @@ struct AlgoChoice {
   size_t ws;
 };
 
-using AlgoKey = std::tuple<int, int, int, int, int, int, int, int, int, bool, int, size_t>;
+using AlgoKey = std::tuple<int, int, int, int, int, int, int, int, int, int, bool, int, size_t>;
 
 enum class Pass { BwdData, BwdFilter };
 struct BwdChoice {
   int algo;
   size_t ws;
 };
-using BwdKey = std::tuple<int, int, int, int, int, int, int, int, int, size_t>;  // pass, shape, limit
+using BwdKey = std::tuple<int, int, int, int, int, int, int, int, int, int, size_t>;  // pass, shape, limit
 
 // Process-wide: candidates of a search share most conv shapes, so heuristics/trials run once
 // per shape (per device; the backend uses one device).
@@ -75,7 +75,7 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
     : s_(s), t_(t) {
   try {
     const cudnnDataType_t dt = cudnnType(t);
-    const int pad = (s.k - 1) / 2;
+    const int pad = s.dilation * (s.k - 1) / 2;
     ZENNAS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&xd_));
     ZENNAS_CUDNN_CHECK(cudnnCreateTensorDescriptor(&yd_));
     ZENNAS_CUDNN_CHECK(cudnnCreateFilterDescriptor(&wd_));
@@ -83,7 +83,7 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
     ZENNAS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(xd_, CUDNN_TENSOR_NCHW, dt, s.n, s.cin, s.h, s.w));
     ZENNAS_CUDNN_CHECK(cudnnSetFilter4dDescriptor(wd_, dt, CUDNN_TENSOR_NCHW, s.cout, s.cin / s.groups, s.k, s.k));
     // FP16 data with FP32 accumulation ("pseudo-half"); FP32 data accumulates in FP32.
-    ZENNAS_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd_, pad, pad, s.stride, s.stride, 1, 1,
+    ZENNAS_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(cd_, pad, pad, s.stride, s.stride, s.dilation, s.dilation,
                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
     if (s.groups > 1) ZENNAS_CUDNN_CHECK(cudnnSetConvolutionGroupCount(cd_, s.groups));
     // FMA math forbids TF32 on Ampere/Hopper (cuDNN's DEFAULT math would allow it for FP32).
@@ -99,7 +99,7 @@ ConvLayer::ConvLayer(cudnnHandle_t handle, const ConvShape& s, DType t, bool str
     }
     ZENNAS_CUDNN_CHECK(cudnnSetTensor4dDescriptor(yd_, CUDNN_TENSOR_NCHW, dt, s.n, s.cout, s.hout, s.wout));
 
-    const AlgoKey key{s.n, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.groups, static_cast<int>(t), strictFp32,
+    const AlgoKey key{s.n, s.cin, s.h, s.w, s.cout, s.k, s.stride, s.groups, s.dilation, static_cast<int>(t), strictFp32,
                       static_cast<int>(search), wsLimit};
     {
       std::lock_guard<std::mutex> lock(gAlgoMu);
@@ -161,7 +161,7 @@ void ConvLayer::enableBackward(cudnnHandle_t handle, bool data, size_t wsLimit) 
     return m.str();
   };
   auto key = [&](Pass p) {
-    return BwdKey{static_cast<int>(p), s_.n, s_.cin, s_.h, s_.w, s_.cout, s_.k, s_.stride, s_.groups, wsLimit};
+    return BwdKey{static_cast<int>(p), s_.n, s_.cin, s_.h, s_.w, s_.cout, s_.k, s_.stride, s_.groups, s_.dilation, wsLimit};
   };
   // Filter gradient (every conv of a backward plan has weights).
   {

@@ -12,6 +12,7 @@ namespace cuda {
 struct ConvShape {
   int n, cin, h, w, cout, k, stride, groups;
   int hout, wout;
+  int dilation = 1;  // DWCONV's dilation (pad dilation·(k−1)/2)
 };
 
 /** How the algorithm is chosen: heuristics (fast to plan; Zen-score) or timed trials (latency). */

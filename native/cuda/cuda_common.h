@@ -118,7 +118,8 @@ struct NetOp {
   int32_t opcode, src, dst, aux, cin, cout, kernel, stride;  // slots: src = input 0, aux = input 1
   int hin, win, hout, wout;
   int32_t countIncludePad;     // AVGPOOL: divide by k² (1) or by the in-bounds count (0)
-  int32_t pad;                 // window ops: (k−1)/2, or AVGPOOL's pad attribute
+  int32_t pad;                 // window ops: d·(k−1)/2, or AVGPOOL's pad attribute
+  int32_t dilation;            // DWCONV's dilation d (1 elsewhere)
   std::vector<int32_t> extra;  // ADD / CONCAT with > 2 inputs: the slots of inputs 2.. (in order)
   std::vector<int32_t> inC;    // channels of every input (CONCAT)
   int32_t inputSlot(size_t k) const { return k == 0 ? src : k == 1 ? aux : extra[k - 2]; }

@@ -126,7 +126,7 @@ GradPlan::GradPlan(Descriptor d, int batch, cudnnHandle_t handle, size_t workspa
     const OpDesc& o = d_.ops[i];
     if (o.op != OpCode::Conv && o.op != OpCode::DwConv) continue;
     ConvShape cs{B_, o.cin, static_cast<int>(o.in.h), static_cast<int>(o.in.w), o.cout, o.kernel, o.stride,
-                 o.op == OpCode::DwConv ? o.cin : 1, static_cast<int>(o.out.h), static_cast<int>(o.out.w)};
+                 o.op == OpCode::DwConv ? o.cin : 1, static_cast<int>(o.out.h), static_cast<int>(o.out.w), o.dilation};
     convs_.emplace_back(handle, cs, DType::F32, /*strictFp32=*/true, AlgoSearch::Heuristic, workspaceLimit);
     if (L_.needsGrad[static_cast<size_t>(o.value)])
       convs_.back().enableBackward(handle, L_.needsGrad[static_cast<size_t>(o.inputs[0])] != 0, workspaceLimit);

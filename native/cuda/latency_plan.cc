@@ -147,7 +147,7 @@ LatencyPlan::LatencyPlan(Net net, const LatencyOptions& o, cudnnHandle_t handle,
   for (Step& st : steps_) {
     const NetOp& op = ops[st.op];
     if (op.opcode != kConv && op.opcode != kDwConv) continue;
-    ConvShape cs{o_.batch, op.cin, op.hin, op.win, op.cout, op.kernel, op.stride, op.opcode == kDwConv ? op.cin : 1, op.hout, op.wout};
+    ConvShape cs{o_.batch, op.cin, op.hin, op.win, op.cout, op.kernel, op.stride, op.opcode == kDwConv ? op.cin : 1, op.hout, op.wout, op.dilation};
     char* base = static_cast<char*>(params_.get());
     convs_.emplace_back(handle, cs, o_.dtype, /*strictFp32=*/false, AlgoSearch::Benchmark, scratchBytes, slots_[op.src].get(),
                         base + st.weightOffset * es, slots_[op.dst].get(), scratch.get());

@@ -62,7 +62,7 @@ ZenPlan::ZenPlan(Net net, int batch, cudnnHandle_t handle, size_t workspaceLimit
     st.op = static_cast<int>(i);
     if (op.opcode == kConv || op.opcode == kDwConv) {
       ConvShape cs{static_cast<int>(twoB), op.cin, op.hin, op.win, op.cout, op.kernel, op.stride,
-                   op.opcode == kDwConv ? op.cin : 1, op.hout, op.wout};
+                   op.opcode == kDwConv ? op.cin : 1, op.hout, op.wout, op.dilation};
       convs_.emplace_back(handle, cs, DType::F32, /*strictFp32=*/true, AlgoSearch::Heuristic, workspaceLimit);
       st.conv = static_cast<int>(convs_.size() - 1);
       wsBytes_ = std::max(wsBytes_, convs_.back().workspaceBytes());

@@ -28,7 +28,7 @@ enum class OpCode : int32_t {
 enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise, Concat };
 enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };
 /** Which OpDesc field an attribute fills. */
-enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad };
+enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation };
 
 struct AttrSpec {
   AttrField field;
@@ -36,7 +36,7 @@ struct AttrSpec {
   int32_t min, max;
   bool odd;
   bool oddUnlessPad;  // odd unless the record carries the op's pad attribute
-  bool optional;      // trailing: a record may omit it (pad: then (k−1)/2)
+  bool optional;      // trailing: a record may omit it (pad: then d·(k−1)/2; dilation: then 1)
 };
 
 struct OpSpec {
@@ -56,7 +56,7 @@ constexpr int32_t kMaxOpCode = 17;
 /** Indexed by opcode − 1. */
 constexpr OpSpec kOpSchema[] = {
     {OpCode::Conv, "conv", 1, 1, 3, 3, {{AttrField::Cout, "cout", 1, 65536, false, false, false}, {AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::Conv, true, false},
-    {OpCode::DwConv, "dwconv", 1, 1, 2, 2, {{AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::Depthwise, true, false},
+    {OpCode::DwConv, "dwconv", 1, 1, 3, 2, {{AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Dilation, "dilation", 1, 8, false, false, true}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::Depthwise, true, false},
     {OpCode::BN, "bn", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::BN, true, true},
     {OpCode::Relu, "relu", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
     {OpCode::MaxPool, "maxpool", 1, 1, 2, 2, {{AttrField::Kernel, "kernel", 1, 15, true, false, false}, {AttrField::Stride, "stride", 1, 8, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Window, WeightKind::None, true, false},

@@ -275,7 +275,7 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
       case 'dwconv': {
         const x = four(op.inputs[0]!, at);
         const w = p.weight!;
-        const k = op.kernel, pad = (k - 1) >> 1;
+        const k = op.kernel, d = attrValue(op as Graph['nodes'][number], 'dilation'), pad = attrValue(op as Graph['nodes'][number], 'pad');  // d·(k−1)/2
         const cinPerGroup = op.op === 'dwconv' ? 1 : op.cin;
         const inputs = [x.name];
         const bn = foldInto.get(i);
@@ -295,7 +295,7 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
         } else {
           inputs.push(tensor(`${at}_weight`, [op.cout, cinPerGroup, k, k], w));
         }
-        const attrs = [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [pad, pad, pad, pad]), ints('dilations', [1, 1])];
+        const attrs = [ints('kernel_shape', [k, k]), ints('strides', [op.stride, op.stride]), ints('pads', [pad, pad, pad, pad]), ints('dilations', [d, d])];
         if (op.op === 'dwconv') attrs.push(int('group', op.cout));
         y = { name: node('Conv', at, inputs, attrs), ...shape, rank: 4 };
         break;

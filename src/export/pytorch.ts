@@ -58,7 +58,7 @@ export function exportPytorch(descriptor: Int32Array, options: PytorchExportOpti
         expr = `${name}(${x})`;
         break;
       case 'dwconv':
-        init.push(`${name} = nn.Conv2d(${n.cout}, ${n.cout}, ${n.kernel}, stride=${n.stride}, padding=${pad}, groups=${n.cout}, bias=False)`);
+        init.push(`${name} = nn.Conv2d(${n.cout}, ${n.cout}, ${n.kernel}, stride=${n.stride}, padding=${attrValue(n as never, 'pad')}, ${attrValue(n as never, 'dilation') > 1 ? `dilation=${attrValue(n as never, 'dilation')}, ` : ''}groups=${n.cout}, bias=False)`);
         expr = `${name}(${x})`;
         break;
       case 'bn':

@@ -4,7 +4,7 @@
  * encoded graph again with the same rules (native/common/graph.cc, from the generated schema).
  */
 import { ZennasError } from '../errors';
-import { AttrName, OpName, OpSpec, convOutSize, opSpec, windowPad } from './schema';
+import { AttrName, OpName, OpSpec, convOutSize, opSpec, windowExtent, windowPad } from './schema';
 
 /** Why a node exists; lets counting and reports attribute it. */
 export type NodeRole = 'main' | 'shortcut' | 'se' | 'classifier';
@@ -26,6 +26,8 @@ export interface GraphNode {
   countIncludePad?: number;
   /** AVGPOOL: explicit padding (0 ≤ pad ≤ k/2); absent = (k−1)/2 and the record omits it. */
   pad?: number;
+  /** DWCONV: dilation d (taps d apart, pad d·(k−1)/2); absent = 1 and the record omits it. */
+  dilation?: number;
   /** Index of the structure block this node came from; -1 for the classifier head. */
   block: number;
   role: NodeRole;
@@ -54,6 +56,7 @@ export interface NodeShape { cin: number; hin: number; win: number; cout: number
 /** The value of attribute `name` on node `n` (its default when unset: pad (k−1)/2, else the schema's or 0). */
 export function attrValue(n: GraphNode, name: AttrName): number {
   if (name === 'pad') return windowPad(n);
+  if (name === 'dilation') return n.dilation ?? 1;  // 1 for every op without the attribute
   const spec = opSpec(n.op).attrs.find((a) => a.name === name);
   const v = (n as unknown as Record<string, number | undefined>)[name];
   return v ?? spec?.default ?? 0;
@@ -98,7 +101,8 @@ export function inferGraph(g: Graph, resolution: number, mode: 'shapes' | 'struc
       case 'window': {
         const p = windowPad(n);
         // 'structure': every map is 1×1 (no resolution-dependent E_STRUCTURE; a padded even window may not fit 1×1).
-        const h = mode === 'structure' ? 1 : convOutSize(x.h, n.kernel, n.stride, p), w = mode === 'structure' ? 1 : convOutSize(x.w, n.kernel, n.stride, p);
+        const e = windowExtent(n);
+        const h = mode === 'structure' ? 1 : convOutSize(x.h, e, n.stride, p), w = mode === 'structure' ? 1 : convOutSize(x.w, e, n.stride, p);
         if (h < 1 || w < 1) fail('E_STRUCTURE', `${where}: a ${x.h}×${x.w} input is too small for kernel ${n.kernel} stride ${n.stride}${n.pad !== undefined ? ` pad ${n.pad}` : ''}`);
         out = { c: spec.attrs.some((a) => a.name === 'cout') ? n.cout : x.c, h, w };
         break;

@@ -30,7 +30,7 @@ export type WeightKind =
 
 /** An integer attribute of an op, stored in the descriptor record in schema order. */
 export interface AttrSpec {
-  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad' | 'pad';
+  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad' | 'pad' | 'dilation';
   readonly min: number;
   readonly max: number;
   /** Must be odd (symmetric padding (k−1)/2). */
@@ -40,7 +40,7 @@ export interface AttrSpec {
   /** Value when a lowering does not set it. */
   readonly default?: number;
   /**
-   * A trailing attribute a record may omit (then it has its derived default: pad (k−1)/2), so
+   * A trailing attribute a record may omit (then it has its default: pad (k−1)/2, dilation 1), so
    * descriptors written before it existed keep their words and their meaning.
    */
   readonly optional?: boolean;
@@ -71,11 +71,13 @@ const KERNEL: AttrSpec = { name: 'kernel', min: 1, max: 15, odd: true };
 const STRIDE: AttrSpec = { name: 'stride', min: 1, max: 8 };
 /** AVGPOOL's explicit padding (e.g. NAS-Bench-201's AvgPool2d(2, 2, padding 0)): absent = (k−1)/2. */
 const PAD: AttrSpec = { name: 'pad', min: 0, max: 7, optional: true };
+/** DWCONV's dilation (DARTS's dil_conv_3x3 / 5x5: 2): taps d apart, pad d·(k−1)/2 ("same" at stride 1); absent = 1. */
+const DILATION: AttrSpec = { name: 'dilation', min: 1, max: 8, default: 1, optional: true };
 
 /** The table (opcode order; codes 1–10 are descriptor v1's). */
 export const OP_SCHEMA = [
   { code: 1, name: 'conv', inputs: [1, 1], attrs: [COUT, KERNEL, STRIDE], shape: 'window', weights: 'conv', differentiable: true, inPlace: false, onnx: 'Conv', doc: 'k×k convolution, no bias, pad (k−1)/2' },
-  { code: 2, name: 'dwconv', inputs: [1, 1], attrs: [KERNEL, STRIDE], shape: 'window', weights: 'depthwise', differentiable: true, inPlace: false, onnx: 'Conv(group=C)', doc: 'depthwise k×k convolution, no bias' },
+  { code: 2, name: 'dwconv', inputs: [1, 1], attrs: [KERNEL, STRIDE, DILATION], shape: 'window', weights: 'depthwise', differentiable: true, inPlace: false, onnx: 'Conv(group=C)', doc: 'depthwise k×k convolution, no bias; optional dilation d (pad d·(k−1)/2)' },
   { code: 3, name: 'bn', inputs: [1, 1], attrs: [], shape: 'same', weights: 'bn', differentiable: true, inPlace: true, onnx: 'BatchNormalization (folded)', doc: 'batch norm: training mode (batch statistics) or eval (running statistics)' },
   { code: 4, name: 'relu', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'Relu', doc: 'max(x, 0)' },
   { code: 5, name: 'maxpool', inputs: [1, 1], attrs: [KERNEL, STRIDE], shape: 'window', weights: 'none', differentiable: true, inPlace: false, onnx: 'MaxPool', doc: 'k×k max pool, pad (k−1)/2 with −∞' },
@@ -157,7 +159,12 @@ export function convOutSize(size: number, kernel: number, stride: number, pad: n
   return Math.floor((size + 2 * pad - kernel) / stride) + 1;
 }
 
-/** The padding of a window op's node: its `pad` attribute (AVGPOOL) when set, else (k−1)/2. */
-export function windowPad(n: { kernel: number; pad?: number }): number {
-  return n.pad ?? (n.kernel - 1) >> 1;
+/** The padding of a window op's node: its `pad` attribute (AVGPOOL) when set, else d·(k−1)/2 (d: DWCONV's dilation, else 1). */
+export function windowPad(n: { kernel: number; pad?: number; dilation?: number }): number {
+  return n.pad ?? (windowExtent(n) - 1) >> 1;
+}
+
+/** The window's extent d·(k−1) + 1 (k unless DWCONV's dilation d > 1): what the output size formula subtracts. */
+export function windowExtent(n: { kernel: number; dilation?: number }): number {
+  return (n.dilation ?? 1) * (n.kernel - 1) + 1;
 }

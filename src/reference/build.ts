@@ -17,6 +17,8 @@ export interface NodeSpec {
   countIncludePad?: number;
   /** AVGPOOL: explicit padding (absent: (k−1)/2). */
   pad?: number;
+  /** DWCONV: dilation (absent: 1). */
+  dilation?: number;
 }
 
 /**
@@ -34,6 +36,7 @@ export function buildGraph(inputChannels: number, specs: readonly NodeSpec[], ou
     if (s.bias !== undefined) n.bias = s.bias;
     if (s.countIncludePad !== undefined) n.countIncludePad = s.countIncludePad;
     if (s.pad !== undefined) n.pad = s.pad;
+    if (s.dilation !== undefined) n.dilation = s.dilation;
     channels.push(n.cout);
     return n;
   });

@@ -150,7 +150,7 @@ export function referenceWeights(net: ReferenceNet, seed: number, repeat: number
 }
 
 /** Attribute of a decoded node (schema default when unset). */
-function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad'): number {
+function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad' | 'dilation'): number {
   return attrValue(n as GraphNode, name);
 }
 
@@ -212,7 +212,7 @@ export function referenceForward(net: ReferenceNet, weights: ReferenceWeights, x
     let y: Tensor4;
     switch (n.op) {
       case 'conv': y = convForward(src, p.weight, n.cout, n.kernel, n.stride, false); break;
-      case 'dwconv': y = convForward(src, p.weight, n.cout, n.kernel, n.stride, true); break;
+      case 'dwconv': y = convForward(src, p.weight, n.cout, n.kernel, n.stride, true, attr(n, 'dilation')); break;
       case 'bn': {
         const stats = bnBatchStats(src, o.bnGroups);
         stats.forEach((s, group) => bn.push({ opIndex: i, group, ...s }));
@@ -267,7 +267,7 @@ export function referenceBackward(net: ReferenceNet, weights: ReferenceWeights, 
     const p = params(net, weights, i);
     switch (n.op) {
       case 'conv': case 'dwconv': {
-        const r = convBackward(src, p.weight, gy, n.kernel, n.stride, n.op === 'dwconv');
+        const r = convBackward(src, p.weight, gy, n.kernel, n.stride, n.op === 'dwconv', attr(n, 'dilation'));
         into(0, r.dx);
         gw[i] = { weight: r.dw };
         break;

@@ -133,8 +133,9 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
     switch (n.op) {
       case 'conv': case 'dwconv': {
         const dw = n.op === 'dwconv';
-        ry = convForward(rx, W.weight!, n.cout, n.kernel, n.stride, dw);
-        if (V.weight) ry = add(ry, convForward(x, V.weight, n.cout, n.kernel, n.stride, dw));
+        const d = attrValue(n as GraphNode, 'dilation');
+        ry = convForward(rx, W.weight!, n.cout, n.kernel, n.stride, dw, d);
+        if (V.weight) ry = add(ry, convForward(x, V.weight, n.cout, n.kernel, n.stride, dw, d));
         break;
       }
       case 'linear': {
@@ -184,8 +185,9 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
     switch (n.op) {
       case 'conv': case 'dwconv': {
         const dw = n.op === 'dwconv';
-        const a = convBackward(x, W.weight!, rgy, n.kernel, n.stride, dw);
-        const b = convBackward(rx, V.weight ?? zeros(W.weight!.length), gy, n.kernel, n.stride, dw);
+        const d = attrValue(n as GraphNode, 'dilation');
+        const a = convBackward(x, W.weight!, rgy, n.kernel, n.stride, dw, d);
+        const b = convBackward(rx, V.weight ?? zeros(W.weight!.length), gy, n.kernel, n.stride, dw, d);
         into(n.inputs[0]!, add(a.dx, b.dx));
         hv[i] = { weight: addArr(a.dw, b.dw) };
         break;

@@ -13,12 +13,13 @@ import { Tensor4, float64Array, tensor, zerosLike } from './tensor';
 // ---------------------------------------------------------------- CONV and DWCONV
 
 /**
- * y[n][co][oh][ow] = Σ_{ci,kh,kw} w[co][ci][kh][kw] · x[n][ci][oh·s − p + kh][ow·s − p + kw] (zero
- * outside the image). Depthwise: input channel ci = co and w is [C][1][k][k].
+ * y[n][co][oh][ow] = Σ_{ci,kh,kw} w[co][ci][kh][kw] · x[n][ci][oh·s − p + d·kh][ow·s − p + d·kw] (zero
+ * outside the image), p = d·(k − 1)/2. Depthwise: input channel ci = co and w is [C][1][k][k];
+ * dilation d (DWCONV's attribute) is 1 for dense convs.
  */
-export function convForward(x: Tensor4, w: Float64Array, cout: number, k: number, stride: number, depthwise: boolean): Tensor4 {
-  const ho = convOutSize(x.h, k, stride), wo = convOutSize(x.w, k, stride);
-  const pad = (k - 1) >> 1;
+export function convForward(x: Tensor4, w: Float64Array, cout: number, k: number, stride: number, depthwise: boolean, dilation = 1): Tensor4 {
+  const extent = dilation * (k - 1) + 1, pad = (extent - 1) >> 1;
+  const ho = convOutSize(x.h, extent, stride, pad), wo = convOutSize(x.w, extent, stride, pad);
   const y = tensor(x.n, cout, ho, wo);
   const cinPerGroup = depthwise ? 1 : x.c;
   for (let n = 0; n < x.n; n++) {
@@ -31,10 +32,10 @@ export function convForward(x: Tensor4, w: Float64Array, cout: number, k: number
           for (let kw = 0; kw < k; kw++) {
             const wv = w[((co * cinPerGroup + g) * k + kh) * k + kw]!;
             for (let oh = 0; oh < ho; oh++) {
-              const ih = oh * stride - pad + kh;
+              const ih = oh * stride - pad + dilation * kh;
               if (ih < 0 || ih >= x.h) continue;
               for (let ow = 0; ow < wo; ow++) {
-                const iw = ow * stride - pad + kw;
+                const iw = ow * stride - pad + dilation * kw;
                 if (iw < 0 || iw >= x.w) continue;
                 y.data[yo + oh * wo + ow]! += wv * x.data[xo + ih * x.w + iw]!;
               }
@@ -48,9 +49,9 @@ export function convForward(x: Tensor4, w: Float64Array, cout: number, k: number
 }
 
 /** VJP of `convForward`: dx[n][ci][ih][iw] = Σ w·gy over the outputs that read it; dw = Σ_n,oh,ow gy·x. */
-export function convBackward(x: Tensor4, w: Float64Array, gy: Tensor4, k: number, stride: number, depthwise: boolean): { dx: Tensor4; dw: Float64Array } {
+export function convBackward(x: Tensor4, w: Float64Array, gy: Tensor4, k: number, stride: number, depthwise: boolean, dilation = 1): { dx: Tensor4; dw: Float64Array } {
   const ho = gy.h, wo = gy.w, cout = gy.c;
-  const pad = (k - 1) >> 1;
+  const pad = (dilation * (k - 1)) >> 1;
   const dx = zerosLike(x);
   const dw = float64Array(w.length);
   const cinPerGroup = depthwise ? 1 : x.c;
@@ -65,10 +66,10 @@ export function convBackward(x: Tensor4, w: Float64Array, gy: Tensor4, k: number
             const wi = ((co * cinPerGroup + g) * k + kh) * k + kw;
             const wv = w[wi]!;
             for (let oh = 0; oh < ho; oh++) {
-              const ih = oh * stride - pad + kh;
+              const ih = oh * stride - pad + dilation * kh;
               if (ih < 0 || ih >= x.h) continue;
               for (let ow = 0; ow < wo; ow++) {
-                const iw = ow * stride - pad + kw;
+                const iw = ow * stride - pad + dilation * kw;
                 if (iw < 0 || iw >= x.w) continue;
                 const gv = gy.data[yo + oh * wo + ow]!;
                 dw[wi]! += gv * x.data[xo + ih * x.w + iw]!;
