@@ -9,7 +9,7 @@ import * as path from 'path';
 import { AttrSpec, OP_SCHEMA } from '../src/ops/schema';
 
 const camel = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-const enumName: Record<string, string> = { conv: 'Conv', dwconv: 'DwConv', bn: 'BN', relu: 'Relu', maxpool: 'MaxPool', gap: 'Gap', linear: 'Linear', sigmoid: 'Sigmoid', mul: 'Mul', add: 'Add', avgpool: 'AvgPool', swish: 'Swish', identity: 'Identity', zero: 'Zero', hswish: 'Hswish', hsigmoid: 'Hsigmoid', concat: 'Concat' };
+const enumName: Record<string, string> = { conv: 'Conv', dwconv: 'DwConv', bn: 'BN', relu: 'Relu', maxpool: 'MaxPool', gap: 'Gap', linear: 'Linear', sigmoid: 'Sigmoid', mul: 'Mul', add: 'Add', avgpool: 'AvgPool', swish: 'Swish', identity: 'Identity', zero: 'Zero', hswish: 'Hswish', hsigmoid: 'Hsigmoid', concat: 'Concat', crop: 'Crop' };
 
 export function renderHeader(): string {
   const lines: string[] = [];
@@ -24,10 +24,10 @@ export function renderHeader(): string {
   for (const o of OP_SCHEMA) lines.push(`  ${enumName[o.name] ?? camel(o.name)} = ${o.code},`);
   lines.push('};');
   lines.push('');
-  lines.push('enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise, Concat };');
+  lines.push('enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise, Concat, Crop };');
   lines.push('enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };');
   lines.push('/** Which OpDesc field an attribute fills. */');
-  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation };');
+  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation, Offset };');
   lines.push('');
   lines.push('struct AttrSpec {');
   lines.push('  AttrField field;');
@@ -55,7 +55,7 @@ export function renderHeader(): string {
   lines.push('');
   lines.push('/** Indexed by opcode − 1. */');
   lines.push('constexpr OpSpec kOpSchema[] = {');
-  const shape: Record<string, string> = { same: 'Same', window: 'Window', global: 'Global', linear: 'Linear', gate: 'Gate', elementwise: 'Elementwise', concat: 'Concat' };
+  const shape: Record<string, string> = { same: 'Same', window: 'Window', global: 'Global', linear: 'Linear', gate: 'Gate', elementwise: 'Elementwise', concat: 'Concat', crop: 'Crop' };
   const wk: Record<string, string> = { none: 'None', conv: 'Conv', depthwise: 'Depthwise', linear: 'Linear', bn: 'BN' };
   const sorted = [...OP_SCHEMA].sort((a, b) => a.code - b.code);
   sorted.forEach((o, i) => {

@@ -78,6 +78,13 @@ const DILATED: NodeSpec[] = [
   { op: 'add', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
 ];
 
+/** CROP in DARTS's FactorizedReduce (ReLU, conv 1×1/2 of x and of x[:, :, 1:, 1:], concat, BN), then a crop by 2. */
+const FACTORIZED_REDUCE: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+  { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
+  { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2 }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+];
+
 const structure = (s: string, o: { se?: boolean; numClasses?: number } = {}): Graph =>
   o.numClasses === undefined ? lowerForScoring(parseStructure(s), { se: o.se }) : lowerAsTrained(parseStructure(s), { numClasses: o.numClasses, se: o.se });
 
@@ -90,6 +97,7 @@ const CASES: Array<{ name: string; graph: () => Graph; batch: number; res: numbe
   { name: 'AVGPOOL with a pad attribute (even kernels, NAS-Bench-201 shortcut)', graph: () => buildGraph(3, paddedPoolSpecs(false), [13]), batch: 4, res: 10, bnEps: 1e-5 },
   { name: 'CONCAT along channels', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, bnEps: 1e-5 },
   { name: 'dilated DWCONV (DARTS dil_conv)', graph: () => buildGraph(3, DILATED.slice(0, 9)), batch: 4, res: 10, bnEps: 1e-5 },
+  { name: 'CROP (FactorizedReduce)', graph: () => buildGraph(3, FACTORIZED_REDUCE.slice(0, 9)), batch: 4, res: 10, bnEps: 1e-5 },
 ];
 
 for (const mode of ['paper', 'official'] as const) {
@@ -143,6 +151,7 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
   { name: 'CONCAT along channels, classifier', graph: () => buildGraph(3, concatSpecs(true)), batch: 4, res: 9, loss: 'cross-entropy' },
   { name: 'CONCAT along channels, feature map', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, loss: 'sum' },
   { name: 'dilated DWCONV, classifier', graph: () => buildGraph(3, DILATED), batch: 4, res: 10, loss: 'cross-entropy' },
+  { name: 'CROP (FactorizedReduce), classifier', graph: () => buildGraph(3, FACTORIZED_REDUCE), batch: 4, res: 10, loss: 'cross-entropy' },
 ];
 
 for (const c of GRAD_CASES) {

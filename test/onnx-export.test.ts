@@ -560,6 +560,36 @@ withOrt('DWCONV dilation → ONNX Conv dilations [d, d], pads d·(k−1)/2: onnx
   t.true(err <= 1e-5 * scale, `max error ${err} at scale ${scale}`);
 });
 
+/** CROP in DARTS's FactorizedReduce (ReLU, conv 1×1/2 of x and of x[:, :, 1:, 1:], concat, BN), then a crop by 2. */
+const CROPS: Graph = {
+  inputChannels: 3,
+  nodes: [
+    node('conv', [0], 3, 6, 3, 1), // 0 → v1 [6][10][10]
+    node('relu', [1], 6, 6), // 1 → v2
+    node('conv', [2], 6, 4, 1, 2), // 2 → v3 [4][5][5]
+    node('crop', [2], 6, 6, 0, 0, { offset: 1 }), // 3 → v4 [6][9][9]
+    node('conv', [4], 6, 4, 1, 2), // 4 → v5 [4][5][5]
+    node('concat', [3, 5], 4, 8), // 5 → v6 [8][5][5]
+    node('bn', [6], 8, 8), // 6 → v7
+    node('crop', [7], 8, 8, 0, 0, { offset: 2 }), // 7 → v8 [8][3][3]
+  ],
+  outputs: [8],
+};
+
+withOrt('CROP → ONNX Slice(axes 2, 3): onnxruntime = the reference forward (FactorizedReduce, a crop by 2)', (t) => {
+  const net = CROPS, res = 10, batch = 2, eps = 1e-5;
+  const w = richWeights(net, 9), stats = richStats(net, 9);
+  const model = exportOnnx(net, { resolution: res, bnEps: eps, weights: w, bnStatistics: stats });
+  t.is(decodeOnnx(model).graph.node.filter((n) => n.opType === 'Slice').length, 2);
+  const x = referenceInput('input', 2, 0, batch, 3, res);
+  const ref = referenceForward(net, w, x, { bnEps: eps, bn: evalBn(net, stats) }).outputs[0]!;
+  const out = runOrtAll(model, x.data, [batch, 3, res, res]);
+  t.deepEqual(out.shapes, [[batch, 8, 3, 3]]);
+  const scale = Math.max(...ref.data.map(Math.abs));
+  const err = Math.max(...Array.from(ref.data, (v, i) => Math.abs(v - out.ys[0]![i]!)));
+  t.true(err <= 1e-5 * scale, `max error ${err} at scale ${scale}`);
+});
+
 withOrt('CONCAT → ONNX Concat(axis 1): onnxruntime = the reference forward (maps and rank-2 vectors)', (t) => {
   const net = CONCATS, res = 8, batch = 3, eps = 1e-5;
   const w = richWeights(net, 3), stats = richStats(net, 3);

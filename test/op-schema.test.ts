@@ -39,6 +39,9 @@ const GRAPHS: Array<[string, Graph, boolean]> = [
   ['dwconv dilation 2 (DARTS dil_conv)', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 5, 2, { dilation: 2 })] }, true],
   ['dwconv dilation 9', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 9 })] }, false],
   ['dwconv dilation 0', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 0 })] }, false],
+  ['crop by 1 (FactorizedReduce)', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 1 })] }, true],
+  ['crop offset 0', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 0 })] }, false],
+  ['crop offset 8', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 8 })] }, false],
   // AVGPOOL's optional pad: even kernels only with it, pad ≤ k/2 (PyTorch), 0..7.
   ['avgpool 2×2/2 pad 0 (NAS-Bench-201)', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 2, 2, { pad: 0 })] }, true],
   ['avgpool 4×4/1 pad 2', { inputChannels: 3, outputs: [1], nodes: [node('avgpool', [0], 3, 3, 4, 1, { pad: 2, countIncludePad: 0 })] }, true],

@@ -38,6 +38,11 @@ const NETS: [string, Int32Array, number][] = [
     { op: 'avgpool', inputs: [5], kernel: 2, stride: 2, pad: 0 }, { op: 'avgpool', inputs: [5], kernel: 4, stride: 2, pad: 1, countIncludePad: 0 },
     { op: 'concat', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 10, bias: 1 },
   ])), 16],
+  ['CROP: DARTS FactorizedReduce (x[:, :, 1:, 1:]) and a crop by 2', encodeDescriptor(buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+    { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
+    { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2 }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 10, bias: 1 },
+  ])), 16],
   ['dilated DWCONV (DARTS dil_conv_3x3 / 5x5)', encodeDescriptor(buildGraph(3, [
     { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'relu', inputs: [1] },
     { op: 'dwconv', inputs: [2], kernel: 3, stride: 1, dilation: 2 }, { op: 'conv', inputs: [3], cout: 6, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] },

@@ -267,6 +267,13 @@ const DILATED_SPECS: NodeSpec[] = [
   { op: 'linear', inputs: [9], cout: 3, bias: 1 },                             // v10 logits
 ];
 
+/** CROP: DARTS's FactorizedReduce (ReLU, conv 1×1/2 of x and of x[:, :, 1:, 1:], concat, BN; an even map: 7×7 → 6×6 first) and a crop by 2. */
+const CROP_SPECS: NodeSpec[] = [
+  { op: 'avgpool', inputs: [0], kernel: 2, stride: 1, pad: 0 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+  { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
+  { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2 }, { op: 'conv', inputs: [9], cout: 8, kernel: 3, stride: 1 }, { op: 'gap', inputs: [10] }, { op: 'linear', inputs: [11], cout: 5, bias: 1 },
+];
+
 /** A cell: 3-input ADD with identity and zero edges, an SE gate (GAP, LINEAR, ReLU, sigmoid, MUL), a value read by several nodes. */
 const CELL_SPECS: NodeSpec[] = [
   { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },   // v1 [4][7][7]
@@ -312,6 +319,7 @@ const GRAPHS: Array<{ name: string; specs: NodeSpec[]; feature: number; seed: nu
   { name: 'padded pool', specs: PAD_POOL_SPECS, feature: 8, seed: 3 },
   { name: 'concat', specs: CONCAT_SPECS, feature: 9, seed: 4 },
   { name: 'dilated', specs: DILATED_SPECS, feature: 8, seed: 6 },
+  { name: 'crop (FactorizedReduce)', specs: CROP_SPECS, feature: 9, seed: 8 },
   { name: 'cell', specs: CELL_SPECS, feature: 16, seed: 15 },
   { name: 'hard', specs: HARD_SPECS, feature: 10, seed: 16 },
 ];

@@ -122,6 +122,8 @@ class OpListNet(nn.Module):
                 y = slots[o["inputs"][0]]
                 for v in o["inputs"][1:]:
                     y = y + slots[v]
+            elif op == "crop":
+                y = src[:, :, o["offset"]:, o["offset"]:]
             elif op == "concat":
                 y = torch.cat([slots[v] for v in o["inputs"]], dim=1)
             elif op == "swish":

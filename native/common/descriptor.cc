@@ -153,6 +153,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
         case AttrField::CountIncludePad: o.countIncludePad = v; break;
         case AttrField::Pad: o.pad = v; break;
         case AttrField::Dilation: o.dilation = v; break;
+        case AttrField::Offset: o.offset = v; break;
       }
     }
     if (hasPad && 2 * o.pad > o.kernel)
@@ -191,6 +192,11 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
           if (s.c != o.in.c || s.h != o.in.h || s.w != o.in.w) bad(where + "inputs differ in shape (" + shapeText(o.in) + " vs " + shapeText(s) + ")");
         }
         o.out = o.in;
+        break;
+      case ShapeRule::Crop:
+        if (o.in.h <= o.offset || o.in.w <= o.offset)
+          fail("E_STRUCTURE", where + "a " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + " input is too small for offset " + std::to_string(o.offset));
+        o.out = {o.in.c, o.in.h - o.offset, o.in.w - o.offset};
         break;
       case ShapeRule::Concat: {
         int64_t c = 0;

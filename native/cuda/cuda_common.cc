@@ -153,7 +153,7 @@ Net decodeNet(const int32_t* words, size_t nWords, int resolution) {
     const OpDesc& o = d.ops[i];
     NetOp op{static_cast<int32_t>(o.op), o.src, o.dst, o.aux, o.cin, o.cout, o.kernel, o.stride,
              static_cast<int>(o.in.h), static_cast<int>(o.in.w), static_cast<int>(o.out.h), static_cast<int>(o.out.w),
-             o.countIncludePad, o.pad, o.dilation, {}, o.inputChannels};
+             o.countIncludePad, o.pad, o.dilation, o.offset, {}, o.inputChannels};
     for (size_t k = 2; k < o.inputSlots.size(); ++k) op.extra.push_back(o.inputSlots[k]);
     net.ops.push_back(std::move(op));
   }

@@ -111,7 +111,7 @@ class DeviceEvent {
 /** Descriptor opcodes (native/DESCRIPTOR.md, = zennas::OpCode). */
 enum Opcode : int32_t { kConv = 1, kDwConv = 2, kBn = 3, kRelu = 4, kMaxPool = 5, kGap = 6, kLinear = 7,
                         kSigmoid = 8, kMul = 9, kAdd = 10, kAvgPool = 11, kSwish = 12, kIdentity = 13, kZero = 14,
-                        kHswish = 15, kHsigmoid = 16, kConcat = 17 };
+                        kHswish = 15, kHsigmoid = 16, kConcat = 17, kCrop = 18 };
 
 /** One op with the spatial sizes of its input and output at the plan's resolution. */
 struct NetOp {
@@ -120,6 +120,7 @@ struct NetOp {
   int32_t countIncludePad;     // AVGPOOL: divide by k² (1) or by the in-bounds count (0)
   int32_t pad;                 // window ops: d·(k−1)/2, or AVGPOOL's pad attribute
   int32_t dilation;            // DWCONV's dilation d (1 elsewhere)
+  int32_t offset;              // CROP: rows / columns dropped at the top and left
   std::vector<int32_t> extra;  // ADD / CONCAT with > 2 inputs: the slots of inputs 2.. (in order)
   std::vector<int32_t> inC;    // channels of every input (CONCAT)
   int32_t inputSlot(size_t k) const { return k == 0 ? src : k == 1 ? aux : extra[k - 2]; }

@@ -204,6 +204,7 @@ void GradPlan::forwardOp(size_t i, cudaStream_t stream, cudnnHandle_t handle) {
       checkCuda(cudaMemcpyAsync(y, x, nIn * sizeof(float), cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(identity)");
       break;
     case OpCode::Zero: checkCuda(cudaMemsetAsync(y, 0, elems(o.value) * sizeof(float), stream), "cudaMemsetAsync(zero)"); break;
+    case OpCode::Crop: launchCrop(x, y, DType::F32, N * C, H, W, Ho, Wo, o.offset, stream); break;
     case OpCode::Concat: {
       size_t off = 0;
       const size_t row = static_cast<size_t>(o.cout) * HW;
@@ -294,6 +295,7 @@ void GradPlan::backwardOp(size_t i, bool inputGradient, cudaStream_t stream, cud
       }
       break;
     }
+    case OpCode::Crop: if (dx) launchCropBwd(dy, dx, N * C, H, W, Ho, Wo, o.offset, acc, stream); break;
     case OpCode::Identity: if (dx) launchAccumulate(dy, dx, nIn, acc, stream); break;
     case OpCode::Zero:
       // No gradient flows back; the first writer of the input's gradient writes zeros.

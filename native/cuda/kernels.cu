@@ -381,6 +381,24 @@ __global__ void concatCopyKernel(const T* x, T* y, size_t n, size_t len, size_t 
     y[(i / len) * yRow + off + i % len] = x[i];
 }
 
+template <typename T>
+__global__ void cropKernel(const T* x, T* y, size_t n, int H, int W, int Ho, int Wo, int o) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    const int j = static_cast<int>(i % Wo), r = static_cast<int>((i / Wo) % Ho);
+    const size_t p = i / (static_cast<size_t>(Wo) * Ho);
+    y[i] = x[(p * H + r + o) * W + j + o];
+  }
+}
+
+__global__ void cropBwdKernel(const float* dy, float* dx, size_t n, int H, int W, int Ho, int Wo, int o, bool acc) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+    const int ix = static_cast<int>(i % W), iy = static_cast<int>((i / W) % H);
+    const size_t p = i / (static_cast<size_t>(W) * H);
+    const float g = iy >= o && ix >= o ? dy[(p * Ho + iy - o) * Wo + ix - o] : 0.0f;
+    dx[i] = acc ? __fadd_rn(dx[i], g) : g;
+  }
+}
+
 __global__ void concatSliceBwdKernel(const float* dy, float* dx, size_t n, size_t len, size_t dyRow, size_t off, bool acc) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const float g = dy[(i / len) * dyRow + off + i % len];
@@ -866,6 +884,19 @@ void launchConcatCopy(const void* x, void* y, DType t, int N, size_t len, size_t
     concatCopyKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n, len, yRow, off);
   else
     concatCopyKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n, len, yRow, off);
+}
+
+void launchCrop(const void* x, void* y, DType t, int NC, int H, int W, int Ho, int Wo, int o, cudaStream_t stream) {
+  const size_t n = static_cast<size_t>(NC) * Ho * Wo;
+  if (n == 0) return;
+  if (t == DType::F32) cropKernel<float><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const float*>(x), P<float>(y), n, H, W, Ho, Wo, o);
+  else cropKernel<__half><<<gridFor(n), kThreads, 0, stream>>>(static_cast<const __half*>(x), P<__half>(y), n, H, W, Ho, Wo, o);
+}
+
+void launchCropBwd(const float* dy, float* dx, int NC, int H, int W, int Ho, int Wo, int o, bool acc, cudaStream_t stream) {
+  const size_t n = static_cast<size_t>(NC) * H * W;
+  if (n == 0) return;
+  cropBwdKernel<<<gridFor(n), kThreads, 0, stream>>>(dy, dx, n, H, W, Ho, Wo, o, acc);
 }
 
 void launchConcatSliceBwd(const float* dy, float* dx, int N, size_t len, size_t dyRow, size_t off, bool acc, cudaStream_t stream) {

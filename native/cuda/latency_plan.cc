@@ -206,6 +206,7 @@ void LatencyPlan::forward(cudaStream_t stream, cudnnHandle_t handle) {
         if (src != dst) checkCuda(cudaMemcpyAsync(dst, src, nIn * es, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync(identity)");
         break;
       case kZero: checkCuda(cudaMemsetAsync(dst, 0, nIn * es, stream), "cudaMemsetAsync(zero)"); break;
+      case kCrop: launchCrop(src, dst, o_.dtype, N * op.cin, op.hin, op.win, op.hout, op.wout, op.offset, stream); break;
       case kConcat: {
         const size_t hw = static_cast<size_t>(op.hout) * op.wout;
         size_t off = 0;

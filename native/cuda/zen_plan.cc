@@ -162,6 +162,7 @@ void ZenPlan::enqueueRepeat(bool official, cudaStream_t stream, cudnnHandle_t ha
       case kZero:
         checkCuda(cudaMemsetAsync(dst, 0, static_cast<size_t>(twoB) * op.outElems() * sizeof(float), stream), "cudaMemsetAsync(zero)");
         break;
+      case kCrop: launchCrop(src, dst, DType::F32, twoB * op.cin, op.hin, op.win, op.hout, op.wout, op.offset, stream); break;
       case kConcat: {
         // per sample: the inputs' [C_k][H][W] blocks one after the other (the planner never puts dst on an input)
         const size_t hw = static_cast<size_t>(op.hout) * op.wout;

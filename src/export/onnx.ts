@@ -361,6 +361,15 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
         y = { ...xs[0]!, name: node(xs.length === 2 ? 'Add' : 'Sum', at, xs.map((x) => x.name)) };
         break;
       }
+      case 'crop': {
+        // x[:, :, o:, o:]: Slice on axes 2, 3 from o to the (static) end.
+        const x = four(op.inputs[0]!, at);
+        const o = attrValue(op as Graph['nodes'][number], 'offset');
+        const starts = tensorInt64(inits, `${at}_starts`, [o, o]), ends = tensorInt64(inits, `${at}_ends`, [x.h, x.w]);
+        const axes = shared('slice_axes_hw', () => tensorInt64(inits, 'slice_axes_hw', [2, 3]));
+        y = { name: node('Slice', at, [x.name, starts, ends, axes]), ...shape, rank: 4 };
+        break;
+      }
       case 'concat': {
         // Along channels: axis 1 of [N, C, H, W] (and of a rank-2 [N, C] when every input is one).
         const xs = sameRank(op.inputs, at);

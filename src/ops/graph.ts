@@ -28,6 +28,8 @@ export interface GraphNode {
   pad?: number;
   /** DWCONV: dilation d (taps d apart, pad d·(k−1)/2); absent = 1 and the record omits it. */
   dilation?: number;
+  /** CROP: rows and columns dropped at the top and left. */
+  offset?: number;
   /** Index of the structure block this node came from; -1 for the classifier head. */
   block: number;
   role: NodeRole;
@@ -134,6 +136,13 @@ export function inferGraph(g: Graph, resolution: number, mode: 'shapes' | 'struc
         }
         if (c > 65536) fail('E_DESCRIPTOR', `${where}: ${c} output channels (at most 65536)`);
         out = { c, h: x.h, w: x.w };
+        break;
+      }
+      case 'crop': {
+        const o = attrValue(n, 'offset');
+        if (mode === 'structure') { out = { ...x }; break; }
+        if (x.h <= o || x.w <= o) fail('E_STRUCTURE', `${where}: a ${x.h}×${x.w} input is too small for offset ${o}`);
+        out = { c: x.c, h: x.h - o, w: x.w - o };
         break;
       }
     }

@@ -19,6 +19,8 @@ export interface NodeSpec {
   pad?: number;
   /** DWCONV: dilation (absent: 1). */
   dilation?: number;
+  /** CROP: rows / columns dropped at the top and left. */
+  offset?: number;
 }
 
 /**
@@ -37,6 +39,7 @@ export function buildGraph(inputChannels: number, specs: readonly NodeSpec[], ou
     if (s.countIncludePad !== undefined) n.countIncludePad = s.countIncludePad;
     if (s.pad !== undefined) n.pad = s.pad;
     if (s.dilation !== undefined) n.dilation = s.dilation;
+    if (s.offset !== undefined) n.offset = s.offset;
     channels.push(n.cout);
     return n;
   });

@@ -15,7 +15,7 @@ import { OpName, opWeightCount } from '../ops/schema';
 import { gaussianTensor, weightStream } from '../rng/philox';
 import { Tensor4, checkReferenceSize, float64Array, sameShape, zerosLike } from './tensor';
 import {
-  BnGroupStats, addForward, avgPoolBackward, concatBackward, concatForward, avgPoolForward, bnBatchStats, bnEvalBackward, bnEvalForward, bnTrainBackward,
+  BnGroupStats, addForward, avgPoolBackward, concatBackward, concatForward, cropBackward, cropForward, avgPoolForward, bnBatchStats, bnEvalBackward, bnEvalForward, bnTrainBackward,
   bnTrainForward, convBackward, convForward, elementwiseBackward, elementwiseForward, gapBackward, gapForward, linearBackward,
   linearForward, maxPoolBackward, maxPoolForward, mulBackward, mulForward,
 } from './ops';
@@ -150,7 +150,7 @@ export function referenceWeights(net: ReferenceNet, seed: number, repeat: number
 }
 
 /** Attribute of a decoded node (schema default when unset). */
-function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad' | 'dilation'): number {
+function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad' | 'dilation' | 'offset'): number {
   return attrValue(n as GraphNode, name);
 }
 
@@ -228,6 +228,7 @@ export function referenceForward(net: ReferenceNet, weights: ReferenceWeights, x
       case 'mul': y = mulForward(src, xs[1]!); break;
       case 'add': y = addForward(xs); break;
       case 'concat': y = concatForward(xs); break;
+      case 'crop': y = cropForward(src, attr(n, 'offset')); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no reference for op ${String(never)}`); }
     }
     values.push(y);
@@ -298,6 +299,7 @@ export function referenceBackward(net: ReferenceNet, weights: ReferenceWeights, 
       }
       case 'add': n.inputs.forEach((_, k) => into(k, gy)); break;
       case 'concat': concatBackward(xs, gy).forEach((d, k) => into(k, d)); break;
+      case 'crop': into(0, cropBackward(src, gy, attr(n, 'offset'))); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no reference VJP for op ${String(never)}`); }
     }
   }

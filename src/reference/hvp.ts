@@ -10,7 +10,7 @@ import { ZennasError } from '../errors';
 import { attrValue, GraphNode } from '../ops/graph';
 import { ForwardResult, Gradients, NodeWeights, ReferenceNet, ReferenceWeights } from './graph';
 import {
-  ElementwiseOp, addForward, avgPoolBackward, concatBackward, concatForward, avgPoolForward, convBackward, convForward, elementwiseBackward, gapBackward, gapForward, linearBackward,
+  ElementwiseOp, addForward, avgPoolBackward, concatBackward, concatForward, cropBackward, cropForward, avgPoolForward, convBackward, convForward, elementwiseBackward, gapBackward, gapForward, linearBackward,
   linearForward, maxPoolBackward, mulBackward, mulForward, sigmoid,
 } from './ops';
 import { Tensor4, zerosLike } from './tensor';
@@ -156,6 +156,7 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
       case 'mul': ry = add(mulForward(rx, values[n.inputs[1]!]!), mulForward(x, rv[n.inputs[1]!]!)); break;
       case 'add': ry = addForward(n.inputs.map((v) => rv[v]!)); break;
       case 'concat': ry = concatForward(n.inputs.map((v) => rv[v]!)); break;  // linear: R concat = concat of R inputs
+      case 'crop': ry = cropForward(rx, attrValue(n as GraphNode, 'offset')); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no R-operator for op ${String(never)}`); }
     }
     rv.push(ry);
@@ -223,6 +224,7 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
       }
       case 'add': n.inputs.forEach((v) => into(v, rgy)); break;
       case 'concat': concatBackward(n.inputs.map((v) => values[v]!), rgy).forEach((d, k) => into(n.inputs[k]!, d)); break;
+      case 'crop': into(n.inputs[0]!, cropBackward(x, rgy, attrValue(n as GraphNode, 'offset'))); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no R-operator for op ${String(never)}`); }
     }
   }

@@ -426,6 +426,24 @@ export function addForward(xs: readonly Tensor4[]): Tensor4 {
   for (let k = 1; k < xs.length; k++) for (let j = 0; j < y.data.length; j++) y.data[j]! += xs[k]!.data[j]!;
   return y;
 }
+/** CROP: y = x[:, :, o:, o:]. */
+export function cropForward(x: Tensor4, o: number): Tensor4 {
+  const y = tensor(x.n, x.c, x.h - o, x.w - o);
+  for (let nc = 0; nc < x.n * x.c; nc++)
+    for (let i = 0; i < y.h; i++)
+      for (let j = 0; j < y.w; j++) y.data[(nc * y.h + i) * y.w + j] = x.data[(nc * x.h + i + o) * x.w + j + o]!;
+  return y;
+}
+
+/** VJP of CROP: gy goes back to the kept positions, 0 to the dropped rows and columns. */
+export function cropBackward(x: Tensor4, gy: Tensor4, o: number): Tensor4 {
+  const dx = zerosLike(x);
+  for (let nc = 0; nc < x.n * x.c; nc++)
+    for (let i = 0; i < gy.h; i++)
+      for (let j = 0; j < gy.w; j++) dx.data[(nc * x.h + i + o) * x.w + j + o] = gy.data[(nc * gy.h + i) * gy.w + j]!;
+  return dx;
+}
+
 /** CONCAT along channels, in input order (every input of one N, H, W). */
 export function concatForward(xs: readonly Tensor4[]): Tensor4 {
   const x0 = xs[0]!, hw = x0.h * x0.w;

@@ -1,0 +1,40 @@
+// CROP: y = x[:, :, o:, o:] (the shifted half of DARTS's FactorizedReduce); dx gets dy at the kept
+// positions and 0 at the dropped rows and columns.
+#include <cstring>
+
+#include "op.h"
+
+namespace zennas {
+namespace cpu {
+namespace {
+
+void forward(const OpStep& s) {
+  const int64_t o = s.op.offset, h = s.op.in.h, w = s.op.in.w, oh = s.op.out.h, ow = s.op.out.w;
+  s.perChannel(s.op.cout, [&](int64_t c) {
+    for (int64_t n = 0; n < s.images; ++n) {
+      const float* x = s.inputs[0] + c * s.g.inStride + n * h * w;
+      float* y = s.out + c * s.g.outStride + n * oh * ow;
+      for (int64_t i = 0; i < oh; ++i) std::memcpy(y + i * ow, x + (i + o) * w + o, sizeof(float) * static_cast<size_t>(ow));
+    }
+  });
+}
+
+void backward(const OpStep& s) {
+  if (!s.dx[0]) return;
+  const int64_t o = s.op.offset, h = s.op.in.h, w = s.op.in.w, oh = s.op.out.h, ow = s.op.out.w;
+  s.perChannel(s.op.cout, [&](int64_t c) {
+    float* dxc = s.dx[0] + c * s.g.inStride;
+    if (!s.acc[0]) std::memset(dxc, 0, sizeof(float) * static_cast<size_t>(s.images * h * w));
+    for (int64_t n = 0; n < s.images; ++n) {
+      const float* dy = s.dy + c * s.g.outStride + n * oh * ow;
+      float* dx = dxc + n * h * w;
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) dx[(i + o) * w + j + o] += dy[i * ow + j];
+    }
+  });
+}
+
+}  // namespace
+ZENNAS_CPU_OP(Crop, forward, backward);
+}  // namespace cpu
+}  // namespace zennas
