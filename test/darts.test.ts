@@ -3,9 +3,17 @@
  * checked against CPython printing the same namedtuple).
  */
 import test from 'ava';
+import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { DARTS_EDGES, DARTS_EDGE_LIST, DARTS_OPS, DARTS_V2, formatDartsGenotype, parseDartsGenotype } from '../src/cells/darts';
+import { DartsEdgeOps, DartsNetOptions, TENAS_DARTS_SPACE, dartsFullEdges, dartsGenotypeEdges, dartsGenotypeGraph, dartsSupernetGraph } from '../src/cells/darts-net';
+import { countGraph } from '../src/cells/nb201-net';
+import { inferGraph } from '../src/ops/graph';
+import { encodeDescriptor } from '../src/ops/descriptor';
+import { Engine } from '../src/engine/engine';
+import { decodeForReference, referenceForward, referenceInput, referenceWeights } from '../src/reference';
 import { findPython } from './helpers/python';
+import { relErr } from './helpers/grad';
 
 const python = findPython(['json']);
 
@@ -75,4 +83,93 @@ print(str(DARTS_V2._replace(reduce_concat=[2, 4, 5])))`;
   const [a, b] = r.stdout.trim().split('\n');
   t.is(formatDartsGenotype(DARTS_V2), a);
   t.is(formatDartsGenotype({ ...DARTS_V2, normalConcat: [2, 3, 4, 5], reduceConcat: [2, 4, 5] }).replace('normal_concat=range(2, 6)', 'normal_concat=[2, 3, 4, 5]'), b);
+});
+
+// ---- the search network (TE-NAS's NASNetworkDARTS) ---------------------------------------------
+
+const torchPython = findPython(['torch']);
+const withTorch = torchPython ? test : test.skip;
+
+const FULL = dartsFullEdges();
+/** A sub-supernet: some ops removed per edge, one edge of each cell masked out (TE-NAS's −INF α). */
+const PARTIAL: DartsEdgeOps = {
+  normal: FULL.normal.map((ops, e) => (e === 3 ? [] : ops.filter((_, k) => (k + e) % 3 !== 0))),
+  reduce: FULL.reduce.map((ops, e) => (e === 7 ? [] : ops.filter((_, k) => (k + e) % 2 === 0))),
+};
+
+withTorch('params / FLOPs and the forward equal a PyTorch build of TE-NAS\'s definition (supernets, a genotype net; C, N, depth, stem)', async (t) => {
+  const configs: { edges: DartsEdgeOps; o: DartsNetOptions; r: number; forward?: boolean }[] = [
+    { edges: FULL, o: {}, r: 32 },                                                        // TE-NAS's NTK net: C 1, N 1, depth 2
+    { edges: FULL, o: { channels: 2, cells: 1, depth: 0 }, r: 16, forward: true },        // all 3 cells (two reductions)
+    { edges: PARTIAL, o: { channels: 2, cells: 2, depth: 0, stemMultiplier: 3, numClasses: 7 }, r: 16, forward: true },
+    { edges: dartsGenotypeEdges(DARTS_V2), o: { channels: 4, cells: 2, depth: 0, stemMultiplier: 3 }, r: 32 },
+    { edges: dartsGenotypeEdges(DARTS_V2), o: { channels: 2, cells: 1, depth: 0 }, r: 8, forward: true },
+    { edges: FULL, o: { channels: 1, depth: 2, stem: false, inputChannels: 1 }, r: 8, forward: true },  // TE-NAS's linear-region net
+  ];
+  const B = 2, seed = 3, repeat = 1;
+  const runs = configs.map((c) => {
+    const graph = dartsSupernetGraph(c.edges, c.o);
+    const inC = c.o.inputChannels ?? 3;
+    const py: Record<string, unknown> = {
+      normal: c.edges.normal, reduce: c.edges.reduce, C: c.o.channels ?? 1, N: c.o.cells ?? 1, depth: c.o.depth ?? 2, stem: c.o.stem ?? true,
+      stemMultiplier: c.o.stemMultiplier ?? 1, numClasses: c.o.numClasses ?? 10, inputChannels: inC, resolution: c.r,
+    };
+    let logits: Float64Array | undefined;
+    if (c.forward) {
+      const net = decodeForReference(encodeDescriptor(graph));
+      const w = referenceWeights(net, seed, repeat), x = referenceInput('input', seed, repeat, B, inC, c.r);
+      logits = referenceForward(net, w, x, { bnEps: 1e-5 }).outputs[0]!.data;
+      py.weights = net.nodes.flatMap((n, i) => (n.op === 'conv' || n.op === 'linear' || n.op === 'dwconv' ? [...w[i]!.weight!] : []));
+      py.input = [...x.data];
+    }
+    return { c, graph, logits, py };
+  });
+  const r = spawnSync(torchPython!, [path.join(__dirname, 'torch/darts.py')], { input: JSON.stringify({ nets: runs.map((u) => u.py) }), encoding: 'utf8', maxBuffer: 1 << 28 });
+  t.is(r.status, 0, r.stderr);
+  const torch = (JSON.parse(r.stdout) as { nets: { params: number; flops: number; logits?: number[] }[] }).nets;
+  const engine = new Engine({ threads: 2 });
+  try {
+    for (let k = 0; k < runs.length; k++) {
+      const u = runs[k]!, want = torch[k]!;
+      const c = countGraph(u.graph, u.c.r);
+      t.deepEqual({ params: c.params, flops: c.flops }, { params: want.params, flops: want.flops }, JSON.stringify(u.c.o));
+      if (!u.logits) continue;
+      const err = relErr(u.logits, want.logits!);
+      t.true(err < 1e-10, `${JSON.stringify(u.c.o)}: reference vs PyTorch relative error ${err}`);
+      // The engine (float32) on the same Philox draws: the 'gradients' proxy's sum loss = Σ logits.
+      const e = await engine.run('gradients', encodeDescriptor(u.graph), { batchSize: B, resolution: u.c.r, seed, firstRepeat: repeat, loss: 'sum' });
+      const sum = want.logits!.reduce((a, b) => a + b, 0), scale = want.logits!.reduce((a, b) => a + Math.abs(b), 0);
+      t.true(Math.abs(e.scores[0]! - sum) <= 1e-5 * scale, `${JSON.stringify(u.c.o)}: engine Σ logits ${e.scores[0]} vs PyTorch ${sum}`);
+    }
+  } finally {
+    engine.close();
+  }
+});
+
+test('search network: macro skeleton, TE-NAS defaults, slots keep every node index, errors', (t) => {
+  const g = dartsSupernetGraph(FULL);
+  t.deepEqual(inferGraph(g, 32).values[g.outputs[0]!], { c: 10, h: 1, w: 1 });
+  const body = dartsSupernetGraph(FULL, { numClasses: 0, depth: 0, channels: 2 });
+  t.deepEqual(inferGraph(body, 32).values[body.outputs[0]!], { c: 32, h: 8, w: 8 });  // 4 nodes × 4C after two reductions
+  t.is(g.nodes.filter((n) => n.op === 'concat' && n.inputs.length === 4).length, 2);  // the two cells' outputs
+  t.is(g.nodes.filter((n) => n.op === 'dwconv' && n.dilation === 2).length, 2 * 14 * 2);  // dil_conv_3x3 / 5x5 on 14 edges × 2 cells
+  // With slots, removing ops leaves weight-free placeholders: every node keeps its index (and Philox stream).
+  const full = dartsSupernetGraph(FULL, { slots: TENAS_DARTS_SPACE });
+  const part = dartsSupernetGraph(PARTIAL, { slots: TENAS_DARTS_SPACE });
+  t.is(part.nodes.length, full.nodes.length);
+  full.nodes.forEach((n, i) => {
+    const m = part.nodes[i]!;
+    if (m.op !== n.op || m.kernel !== n.kernel || m.cout !== n.cout) t.deepEqual([m.op, m.inputs], ['gap', [0]], `node ${i}`);
+  });
+  t.notThrows(() => inferGraph(part, 32));
+  t.deepEqual(countGraph(dartsSupernetGraph(PARTIAL, { slots: TENAS_DARTS_SPACE }), 32), countGraph(dartsSupernetGraph(PARTIAL), 32));
+  t.throws(() => dartsSupernetGraph({ ...FULL, normal: FULL.normal.slice(1) }), { code: 'E_STRUCTURE', message: /14 edges/ });
+  t.throws(() => dartsSupernetGraph({ ...FULL, normal: FULL.normal.map((o, e) => (e < 2 ? [] : o)) }), { code: 'E_STRUCTURE', message: /normal cell node 2 has no input op/ });
+  t.throws(() => dartsSupernetGraph(FULL, { slots: ['none'] }), { code: 'E_STRUCTURE', message: /has no slot/ });
+  t.throws(() => dartsSupernetGraph(FULL, { widht: 1 } as never), { code: 'E_OPTION', message: /unknown DARTS option 'widht'/ });
+  t.throws(() => dartsSupernetGraph(FULL, { stem: false }), { code: 'E_OPTION', message: /without a stem/ });
+  // A genotype: 2 chosen edges per node, the rest masked; its graph = the supernet of those edges.
+  const ge = dartsGenotypeEdges(DARTS_V2);
+  t.deepEqual(ge.normal.map((o) => o.join()), ['sep_conv_3x3', 'sep_conv_3x3', 'sep_conv_3x3', 'sep_conv_3x3', '', 'skip_connect', 'sep_conv_3x3', '', '', 'skip_connect', '', 'dil_conv_3x3', '', '']);
+  t.deepEqual(countGraph(dartsGenotypeGraph(DARTS_V2), 32), countGraph(dartsSupernetGraph(ge), 32));
 });

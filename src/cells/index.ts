@@ -9,3 +9,5 @@ export type { PruneAlgorithm, PruneOptions, PruneResult, PruneRound, PruneCandid
 export { PythonRandom } from './python-random';
 export { DARTS_OPS, DARTS_STEPS, DARTS_EDGES, DARTS_EDGE_LIST, DARTS_V2, isDartsOp, checkDartsGenotype, formatDartsGenotype, parseDartsGenotype } from './darts';
 export type { DartsOp, DartsGene, DartsGenotype } from './darts';
+export { dartsSupernetGraph, dartsGenotypeGraph, dartsGenotypeEdges, dartsFullEdges, DARTS_NET_DEFAULTS, TENAS_DARTS_SPACE } from './darts-net';
+export type { DartsNetOptions, DartsSupernetOptions, DartsEdgeOps } from './darts-net';
