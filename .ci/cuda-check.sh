@@ -133,7 +133,7 @@ surface() {
       const avg = a._cudaPlan(v2([conv(0, 4), [11, 1, 3, 1, 3, 2, cip], [12, 1, 0, 2]], [3]), 8);
       if (avg.ops !== 3 || avg.output.join() !== "4,4,4") fail("_cudaPlan(conv, avgpool countIncludePad=" + cip + ", swish) = " + JSON.stringify(avg));
     }
-    // AVGPOOL with its optional pad attribute (4 attributes: NAS-Bench-201's 2×2/2, pad 0) and CONCAT along channels.
+    // AVGPOOL with its optional pad attribute (4 attributes: the NAS-Bench-201 2×2/2, pad 0) and CONCAT along channels.
     const padCat = v2([conv(0, 4), [11, 1, 4, 1, 2, 2, 1, 0], conv(0, 6, 3, 2), [17, 2, 0, 2, 3]], [4]);
     for (const backward of [false, true]) {
       const pc = a._cudaPlan(padCat, 8, { backward });
