@@ -14,6 +14,8 @@ import { Engine } from '../src/engine/engine';
 import { decodeForReference, referenceForward, referenceInput, referenceWeights } from '../src/reference';
 import { findPython } from './helpers/python';
 import { relErr } from './helpers/grad';
+import { zennas } from './helpers/cli';
+import { pruneDarts } from '../src/cells/prune';
 
 const python = findPython(['json']);
 
@@ -172,4 +174,75 @@ test('search network: macro skeleton, TE-NAS defaults, slots keep every node ind
   const ge = dartsGenotypeEdges(DARTS_V2);
   t.deepEqual(ge.normal.map((o) => o.join()), ['sep_conv_3x3', 'sep_conv_3x3', 'sep_conv_3x3', 'sep_conv_3x3', '', 'skip_connect', 'sep_conv_3x3', '', '', 'skip_connect', '', 'dil_conv_3x3', '', '']);
   t.deepEqual(countGraph(dartsGenotypeGraph(DARTS_V2), 32), countGraph(dartsSupernetGraph(ge), 32));
+});
+
+// ---- pruning (ξ-GSNR Algorithm 1 / TE-NAS) on the DARTS supernet, then top-2 edges per node ------
+
+const XI_TINY = { pruneNumber: 3, engineOptions: { batchSize: 2, numBatches: 2, resolution: 8 } };
+
+test('pruneDarts, xi-gsnr: ops pruned to one per edge (the n lowest s of every edge), then per node all but the 2 highest-s edges; a valid DARTS genotype; deterministic', async (t) => {
+  const engine = new Engine({ threads: 2 });
+  try {
+    const r = await pruneDarts(engine, { ...XI_TINY, seed: 1 });
+    const g = parseDartsGenotype(r.genotypeString);
+    t.deepEqual(g, r.genotype);
+    const opRounds = r.rounds.filter((x) => x.kind === 'ops'), edgeRounds = r.rounds.filter((x) => x.kind === 'edges');
+    t.is(opRounds.length, 2);  // 7 ops (none pruned first) → 4 → 1
+    t.deepEqual(edgeRounds.map((x) => x.group), ['normal node 3', 'normal node 4', 'normal node 5', 'reduction node 3', 'reduction node 4', 'reduction node 5']);
+    for (const rd of opRounds) {
+      t.is(rd.removed.length, 28 * 3);
+      for (let e = 0; e < 28; e++) {
+        const cs = rd.candidates.filter((c) => c.edge === e).sort((a, b) => a.score - b.score);
+        t.deepEqual(rd.removed.filter((x) => x.edge === e).map((x) => x.op).sort(), cs.slice(0, 3).map((c) => c.op).sort(), `round ${rd.round} edge ${e}`);
+        t.is(rd.base as number - cs[0]!.value, cs[0]!.score);
+      }
+    }
+    for (const rd of edgeRounds) {
+      const kept = [...rd.candidates].sort((a, b) => b.score - a.score).slice(0, 2).map((c) => c.edge);
+      t.deepEqual(rd.removed.map((x) => x.edge).sort(), rd.candidates.map((c) => c.edge).filter((e) => !kept.includes(e)).sort());
+    }
+    // The genotype's ops are the single ops left on its edges.
+    const last = r.rounds[r.rounds.length - 1]!;
+    t.true(last.removed.length > 0);
+    t.true(r.params > 0 && r.flops > 0);
+    const again = await pruneDarts(engine, { ...XI_TINY, seed: 1 });
+    t.is(again.genotypeString, r.genotypeString);
+    t.deepEqual(again.rounds.map((x) => x.candidates.map((c) => c.score)), r.rounds.map((x) => x.candidates.map((c) => c.score)));
+  } finally {
+    engine.close();
+  }
+});
+
+test('pruneDarts, tenas: TE-NAS prune_number 3, dense ranks, the 3 smallest rank sums of every edge removed, then prune_func_rank_group keeps the 2 last of every node', async (t) => {
+  const engine = new Engine({ threads: 2 });
+  try {
+    const r = await pruneDarts(engine, { algorithm: 'tenas', seed: 0, repeats: 1, tenas: { ntkBatchSize: 2, ntkResolution: 8, lrBatchSize: 20, lrSampleBatches: 1 } });
+    t.notThrows(() => parseDartsGenotype(r.genotypeString));
+    const rd = r.rounds[0]!;
+    t.is(rd.kind, 'ops');
+    for (let e = 0; e < 28; e += 9) {
+      const sum = (c: (typeof rd.candidates)[number]) => c.ranks![0] + c.ranks![1];
+      const cs = rd.candidates.filter((c) => c.edge === e);
+      const removed = rd.removed.filter((x) => x.edge === e).map((x) => cs.find((c) => c.op === x.op)!);
+      t.is(removed.length, 3);
+      const keptMin = Math.min(...cs.filter((c) => !removed.includes(c)).map(sum));
+      t.true(removed.every((c) => sum(c) <= keptMin), `edge ${e}`);
+    }
+    t.is(r.rounds.filter((x) => x.kind === 'edges').length, 6);
+  } finally {
+    engine.close();
+  }
+});
+
+test('zennas prune --space darts: a DARTS genotype and its params/FLOPs, JSON; nb201-only flags refused', (t) => {
+  const r = zennas('prune', '--space', 'darts', '-b', '2', '--num-batches', '2', '-r', '8', '--prune-number', '3', '--no-progress', '--json');
+  t.is(r.code, 0, r.stderr);
+  const j = JSON.parse(r.stdout) as { genotypeString: string; params: number; rounds: unknown[] };
+  t.notThrows(() => parseDartsGenotype(j.genotypeString));
+  t.true(j.params > 0);
+  const bad = zennas('prune', '--space', 'darts', '--reduction-pool', 'avg3');
+  t.is(bad.code, 2, bad.stderr);
+  t.regex(bad.stderr, /--reduction-pool and --residuals apply to --space nb201 only/);
+  t.regex(zennas('prune', '--space', 'nb201', '--depth', '1').stderr, /--depth applies to --space darts only/);
+  t.regex(zennas('prune', '--space', 'nas').stderr, /--space must be 'nb201' or 'darts'/);
 });

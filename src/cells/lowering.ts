@@ -19,6 +19,7 @@ import { Graph } from '../ops/graph';
 import { PROXY_NAMES, ProxyName, ProxySpec, proxySpec } from '../proxies/table';
 import { Nb201Genotype } from './nb201';
 import { Nb201EdgeOps, Nb201NetOptions, Nb201SupernetOptions, nb201Graph, nb201SupernetGraph } from './nb201-net';
+import { DartsEdgeOps, DartsSupernetOptions, dartsSupernetGraph } from './darts-net';
 
 /** The spec of a proxy name (E_OPTION listing the table for an unknown one). */
 export function cellProxySpec(name: string): ProxySpec {
@@ -42,6 +43,11 @@ export function nb201ProxyGraph(genotype: Nb201Genotype, proxy: string, o: Nb201
 /** The graph `proxy` scores for a sub-supernet (ops remaining per edge). */
 export function nb201SupernetProxyGraph(edges: Nb201EdgeOps, proxy: string, o: Nb201SupernetOptions = {}): Graph {
   return nb201SupernetGraph(edges, withHead(cellProxySpec(proxy), o));
+}
+
+/** The graph `proxy` scores for a DARTS sub-supernet (the head as the proxy needs it). */
+export function dartsSupernetProxyGraph(edges: DartsEdgeOps, proxy: string, o: DartsSupernetOptions = {}): Graph {
+  return dartsSupernetGraph(edges, withHead(cellProxySpec(proxy), o as Nb201NetOptions) as DartsSupernetOptions);
 }
 
 /** Engine options a cell proxy call may pass (each proxy takes those of its table entry). */
