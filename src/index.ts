@@ -66,9 +66,11 @@ export type { MeasureLatencyOptions, MeasuredLatency, LatencyBackendsInfo, Tenso
 export { readLut, writeLut, buildLut, estimateLatency, expectedLatency, repairChoices, getLutSpace, fitLutCorrection, readLutCorrection, writeLutCorrection } from './lut';
 export type { LutCorrectionFile } from './lut';
 
-/** Cell spaces (NAS-Bench-201) and ξ-GSNR / TE-NAS pruning; rank correlations. */
+/** Cell spaces (NAS-Bench-201, DARTS) and ξ-GSNR / TE-NAS pruning; rank correlations. */
 export { parseNb201, formatNb201, nb201Index, fromNb201Index, nb201Graph, nb201SupernetGraph, pruneNb201, NB201_OPS } from './cells';
 export type { Nb201Genotype, Nb201Op, PruneOptions, PruneResult } from './cells';
+export { parseDartsGenotype, formatDartsGenotype, dartsSupernetGraph, dartsGenotypeGraph, pruneDarts, DARTS_OPS } from './cells';
+export type { DartsGenotype, DartsOp, DartsNetOptions, DartsPruneOptions, DartsPruneResult } from './cells';
 export { kendallTau, spearmanRho, bootstrapCorrelation, correlateTable } from './stats';
 
 /** Distributed scoring on Redis + BullMQ. */
