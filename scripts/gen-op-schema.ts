@@ -27,7 +27,7 @@ export function renderHeader(): string {
   lines.push('enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise, Concat, Crop };');
   lines.push('enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };');
   lines.push('/** Which OpDesc field an attribute fills. */');
-  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation, Offset };');
+  lines.push('enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation, Offset, Fill };');
   lines.push('');
   lines.push('struct AttrSpec {');
   lines.push('  AttrField field;');

@@ -107,6 +107,8 @@ withTorch('params / FLOPs and the forward equal a PyTorch build of TE-NAS\'s def
     { edges: dartsGenotypeEdges(DARTS_V2), o: { channels: 4, cells: 2, depth: 0, stemMultiplier: 3 }, r: 32 },
     { edges: dartsGenotypeEdges(DARTS_V2), o: { channels: 2, cells: 1, depth: 0 }, r: 8, forward: true },
     { edges: FULL, o: { channels: 1, depth: 2, stem: false, inputChannels: 1 }, r: 8, forward: true },  // TE-NAS's linear-region net
+    { edges: FULL, o: { channels: 1, depth: 2, stem: false, inputChannels: 1 }, r: 3, forward: true },  // … on its 3×3 inputs (odd: the padded FactorizedReduce)
+    { edges: PARTIAL, o: { channels: 2, cells: 1, depth: 0 }, r: 9, forward: true },
   ];
   const B = 2, seed = 3, repeat = 1;
   const runs = configs.map((c) => {

@@ -152,6 +152,11 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
   { name: 'CONCAT along channels, feature map', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, loss: 'sum' },
   { name: 'dilated DWCONV, classifier', graph: () => buildGraph(3, DILATED), batch: 4, res: 10, loss: 'cross-entropy' },
   { name: 'CROP (FactorizedReduce), classifier', graph: () => buildGraph(3, FACTORIZED_REDUCE), batch: 4, res: 10, loss: 'cross-entropy' },
+  { name: 'CROP with fill (TE-NAS FactorizedReduce) on an odd map, classifier', graph: () => buildGraph(3, [
+      { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+      { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1, fill: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
+      { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2, fill: 1 }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+    ]), batch: 4, res: 9, loss: 'cross-entropy' },
 ];
 
 for (const c of GRAD_CASES) {

@@ -572,22 +572,26 @@ const CROPS: Graph = {
     node('concat', [3, 5], 4, 8), // 5 → v6 [8][5][5]
     node('bn', [6], 8, 8), // 6 → v7
     node('crop', [7], 8, 8, 0, 0, { offset: 2 }), // 7 → v8 [8][3][3]
+    node('crop', [7], 8, 8, 0, 0, { offset: 1, fill: 1 }), // 8 → v9 [8][5][5] (Slice + Pad)
   ],
-  outputs: [8],
+  outputs: [8, 9],
 };
 
 withOrt('CROP → ONNX Slice(axes 2, 3): onnxruntime = the reference forward (FactorizedReduce, a crop by 2)', (t) => {
   const net = CROPS, res = 10, batch = 2, eps = 1e-5;
   const w = richWeights(net, 9), stats = richStats(net, 9);
   const model = exportOnnx(net, { resolution: res, bnEps: eps, weights: w, bnStatistics: stats });
-  t.is(decodeOnnx(model).graph.node.filter((n) => n.opType === 'Slice').length, 2);
+  t.is(decodeOnnx(model).graph.node.filter((n) => n.opType === 'Slice').length, 3);
+  t.is(decodeOnnx(model).graph.node.filter((n) => n.opType === 'Pad').length, 1);
   const x = referenceInput('input', 2, 0, batch, 3, res);
-  const ref = referenceForward(net, w, x, { bnEps: eps, bn: evalBn(net, stats) }).outputs[0]!;
+  const refs = referenceForward(net, w, x, { bnEps: eps, bn: evalBn(net, stats) }).outputs;
   const out = runOrtAll(model, x.data, [batch, 3, res, res]);
-  t.deepEqual(out.shapes, [[batch, 8, 3, 3]]);
-  const scale = Math.max(...ref.data.map(Math.abs));
-  const err = Math.max(...Array.from(ref.data, (v, i) => Math.abs(v - out.ys[0]![i]!)));
-  t.true(err <= 1e-5 * scale, `max error ${err} at scale ${scale}`);
+  t.deepEqual(out.shapes, [[batch, 8, 3, 3], [batch, 8, 5, 5]]);
+  refs.forEach((ref, k) => {
+    const scale = Math.max(...ref.data.map(Math.abs));
+    const err = Math.max(...Array.from(ref.data, (v, i) => Math.abs(v - out.ys[k]![i]!)));
+    t.true(err <= 1e-5 * scale, `output ${k}: max error ${err} at scale ${scale}`);
+  });
 });
 
 withOrt('CONCAT → ONNX Concat(axis 1): onnxruntime = the reference forward (maps and rank-2 vectors)', (t) => {

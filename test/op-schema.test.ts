@@ -40,6 +40,8 @@ const GRAPHS: Array<[string, Graph, boolean]> = [
   ['dwconv dilation 9', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 9 })] }, false],
   ['dwconv dilation 0', { inputChannels: 3, outputs: [1], nodes: [node('dwconv', [0], 3, 3, 3, 1, { dilation: 0 })] }, false],
   ['crop by 1 (FactorizedReduce)', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 1 })] }, true],
+  ['crop by 1 with fill (TE-NAS)', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 1, fill: 1 })] }, true],
+  ['crop fill 2', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 1, fill: 2 })] }, false],
   ['crop offset 0', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 0 })] }, false],
   ['crop offset 8', { inputChannels: 3, outputs: [1], nodes: [node('crop', [0], 3, 3, 0, 0, { offset: 8 })] }, false],
   // AVGPOOL's optional pad: even kernels only with it, pad ≤ k/2 (PyTorch), 0..7.

@@ -43,6 +43,11 @@ const NETS: [string, Int32Array, number][] = [
     { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
     { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2 }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 10, bias: 1 },
   ])), 16],
+  ['CROP with fill: TE-NAS FactorizedReduce (F.pad(x[:, :, 1:, 1:], (0, 1, 0, 1))) on an odd map', encodeDescriptor(buildGraph(3, [
+    { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+    { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1, fill: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
+    { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'gap', inputs: [8] }, { op: 'linear', inputs: [9], cout: 10, bias: 1 },
+  ])), 15],
   ['dilated DWCONV (DARTS dil_conv_3x3 / 5x5)', encodeDescriptor(buildGraph(3, [
     { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'relu', inputs: [1] },
     { op: 'dwconv', inputs: [2], kernel: 3, stride: 1, dilation: 2 }, { op: 'conv', inputs: [3], cout: 6, kernel: 1, stride: 1 }, { op: 'bn', inputs: [4] },

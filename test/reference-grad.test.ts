@@ -274,6 +274,21 @@ const CROP_SPECS: NodeSpec[] = [
   { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2 }, { op: 'conv', inputs: [9], cout: 8, kernel: 3, stride: 1 }, { op: 'gap', inputs: [10] }, { op: 'linear', inputs: [11], cout: 5, bias: 1 },
 ];
 
+/** CROP with fill (TE-NAS's FactorizedReduce: pad (0, 1, 0, 1), then [1:, 1:]) on an odd map, and a fill crop by 2. */
+const FILL_SPECS: NodeSpec[] = [
+  { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },                   // v1 [4][7][7]
+  { op: 'relu', inputs: [1] },                                                  // v2
+  { op: 'conv', inputs: [2], cout: 3, kernel: 1, stride: 2 },                   // v3 [3][4][4]
+  { op: 'crop', inputs: [2], offset: 1, fill: 1 },                              // v4 [4][7][7]
+  { op: 'conv', inputs: [4], cout: 3, kernel: 1, stride: 2 },                   // v5 [3][4][4]
+  { op: 'concat', inputs: [3, 5] },                                             // v6 [6][4][4]
+  { op: 'bn', inputs: [6] },                                                    // v7
+  { op: 'crop', inputs: [7], offset: 2, fill: 1 },                              // v8 [6][4][4]
+  { op: 'conv', inputs: [8], cout: 6, kernel: 3, stride: 1 },                   // v9
+  { op: 'gap', inputs: [9] },                                                   // v10
+  { op: 'linear', inputs: [10], cout: 3, bias: 1 },                             // v11 logits
+];
+
 /** A cell: 3-input ADD with identity and zero edges, an SE gate (GAP, LINEAR, ReLU, sigmoid, MUL), a value read by several nodes. */
 const CELL_SPECS: NodeSpec[] = [
   { op: 'conv', inputs: [0], cout: 4, kernel: 3, stride: 1 },   // v1 [4][7][7]
@@ -320,6 +335,7 @@ const GRAPHS: Array<{ name: string; specs: NodeSpec[]; feature: number; seed: nu
   { name: 'concat', specs: CONCAT_SPECS, feature: 9, seed: 4 },
   { name: 'dilated', specs: DILATED_SPECS, feature: 8, seed: 6 },
   { name: 'crop (FactorizedReduce)', specs: CROP_SPECS, feature: 9, seed: 8 },
+  { name: 'crop with fill (TE-NAS FactorizedReduce, odd map)', specs: FILL_SPECS, feature: 9, seed: 9 },
   { name: 'cell', specs: CELL_SPECS, feature: 16, seed: 15 },
   { name: 'hard', specs: HARD_SPECS, feature: 10, seed: 16 },
 ];

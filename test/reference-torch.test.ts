@@ -101,6 +101,15 @@ const GRAD_CASES: Array<{ name: string; graph: Graph; batch: number; resolution:
     ]),
   },
   {
+    // F.pad(x[:, :, o:, o:], (0, o, 0, o)): TE-NAS's FactorizedReduce on an odd map (9×9), a fill crop by 2.
+    name: 'CROP with fill', batch: 4, resolution: 9, loss: 'cross-entropy',
+    graph: buildGraph(3, [
+      { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
+      { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1, fill: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
+      { op: 'concat', inputs: [4, 6] }, { op: 'bn', inputs: [7] }, { op: 'crop', inputs: [8], offset: 2, fill: 1 }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+    ]),
+  },
+  {
     // x[:, :, o:, o:]: DARTS's FactorizedReduce (conv 1×1/2 of x and of x[:, :, 1:, 1:], torch.cat, BN), then a crop by 2.
     name: 'CROP (FactorizedReduce)', batch: 4, resolution: 10, loss: 'cross-entropy',
     graph: buildGraph(3, [

@@ -124,6 +124,8 @@ class OpListNet(nn.Module):
                     y = y + slots[v]
             elif op == "crop":
                 y = src[:, :, o["offset"]:, o["offset"]:]
+                if o.get("fill", 0):
+                    y = F.pad(y, (0, o["offset"], 0, o["offset"]))
             elif op == "concat":
                 y = torch.cat([slots[v] for v in o["inputs"]], dim=1)
             elif op == "swish":

@@ -154,6 +154,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
         case AttrField::Pad: o.pad = v; break;
         case AttrField::Dilation: o.dilation = v; break;
         case AttrField::Offset: o.offset = v; break;
+        case AttrField::Fill: o.fill = v; break;
       }
     }
     if (hasPad && 2 * o.pad > o.kernel)
@@ -196,7 +197,7 @@ Descriptor parseDescriptor(const int32_t* d, size_t length, int resolution, bool
       case ShapeRule::Crop:
         if (o.in.h <= o.offset || o.in.w <= o.offset)
           fail("E_STRUCTURE", where + "a " + std::to_string(o.in.h) + "×" + std::to_string(o.in.w) + " input is too small for offset " + std::to_string(o.offset));
-        o.out = {o.in.c, o.in.h - o.offset, o.in.w - o.offset};
+        o.out = o.fill ? o.in : Shape{o.in.c, o.in.h - o.offset, o.in.w - o.offset};
         break;
       case ShapeRule::Concat: {
         int64_t c = 0;

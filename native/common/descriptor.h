@@ -31,6 +31,7 @@ struct OpDesc {
   int32_t pad = 0;                     // window ops: d·(k−1)/2, or AVGPOOL's pad attribute
   int32_t dilation = 1;                // DWCONV's dilation d (1 for every other op)
   int32_t offset = 0;                  // CROP: rows / columns dropped at the top and left
+  int32_t fill = 0;                    // CROP: 1 = zero-filled back to the input's H×W
   std::vector<int32_t> inputs;         // value ids of every input (n-ary ADD)
   std::vector<int32_t> inputSlots;     // their slots
   std::vector<int32_t> inputChannels;  // channels of every input (CONCAT's output channel offsets follow from them)

@@ -386,7 +386,7 @@ __global__ void cropKernel(const T* x, T* y, size_t n, int H, int W, int Ho, int
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
     const int j = static_cast<int>(i % Wo), r = static_cast<int>((i / Wo) % Ho);
     const size_t p = i / (static_cast<size_t>(Wo) * Ho);
-    y[i] = x[(p * H + r + o) * W + j + o];
+    y[i] = r + o < H && j + o < W ? x[(p * H + r + o) * W + j + o] : fromF<T>(0.0f);  // fill: zeros past the input
   }
 }
 

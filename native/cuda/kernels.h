@@ -107,7 +107,7 @@ void launchAvgPool(const void* x, void* y, DType t, int N, int C, int H, int W, 
                    bool countIncludePad, cudaStream_t stream);
 /** y = x ⊙ gate[n][c] broadcast over H·W (SE); y may equal x. */
 void launchChannelMul(const void* x, const void* gate, void* y, DType t, int N, int C, int HW, cudaStream_t stream);
-/** CROP: y[p][i][j] = x[p][i + o][j + o] for every plane p of NC (x planes H×W, y planes Ho×Wo). */
+/** CROP: y[p][i][j] = x[p][i + o][j + o] for every plane p of NC (x planes H×W, y planes Ho×Wo; 0 past the input: fill). */
 void launchCrop(const void* x, void* y, DType t, int NC, int H, int W, int Ho, int Wo, int o, cudaStream_t stream);
 /** CROP backward: dx[p][iy][ix] (+)= dy[p][iy − o][ix − o] inside the kept window, + 0 elsewhere. */
 void launchCropBwd(const float* dy, float* dx, int NC, int H, int W, int Ho, int Wo, int o, bool acc, cudaStream_t stream);

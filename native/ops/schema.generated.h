@@ -29,7 +29,7 @@ enum class OpCode : int32_t {
 enum class ShapeRule : int32_t { Same, Window, Global, Linear, Gate, Elementwise, Concat, Crop };
 enum class WeightKind : int32_t { None, Conv, Depthwise, Linear, BN };
 /** Which OpDesc field an attribute fills. */
-enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation, Offset };
+enum class AttrField : int32_t { Cout, Kernel, Stride, Bias, CountIncludePad, Pad, Dilation, Offset, Fill };
 
 struct AttrSpec {
   AttrField field;
@@ -73,7 +73,7 @@ constexpr OpSpec kOpSchema[] = {
     {OpCode::Hswish, "hswish", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
     {OpCode::Hsigmoid, "hsigmoid", 1, 1, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Same, WeightKind::None, true, true},
     {OpCode::Concat, "concat", 2, 64, 0, 0, {{AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Concat, WeightKind::None, true, false},
-    {OpCode::Crop, "crop", 1, 1, 1, 1, {{AttrField::Offset, "offset", 1, 7, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Crop, WeightKind::None, true, false},
+    {OpCode::Crop, "crop", 1, 1, 2, 1, {{AttrField::Offset, "offset", 1, 7, false, false, false}, {AttrField::Fill, "fill", 0, 1, false, false, true}, {AttrField::Cout, nullptr, 0, 0, false, false, false}, {AttrField::Cout, nullptr, 0, 0, false, false, false}}, ShapeRule::Crop, WeightKind::None, true, false},
 };
 
 inline const OpSpec* opSpec(int32_t code) { return code >= 1 && code <= kMaxOpCode ? &kOpSchema[code - 1] : nullptr; }

@@ -18,17 +18,14 @@
  *   none: x·0 (stride 2: x[:, :, ::2, ::2]·0, here a 1×1/2 pool then ZERO);
  *   avg_pool_3x3: AvgPool2d(3, s, 1, count_include_pad=False); max_pool_3x3: MaxPool2d(3, s, 1);
  *   skip_connect: identity, or FactorizedReduce at stride 2 (ReLU; conv 1×1/2 of x and of
- *   x[:, :, 1:, 1:] to C/2 channels each; concat; BN);
+ *   x[:, :, 1:, 1:] zero-padded back to H×W, as TE-NAS, to C/2 channels each; concat; BN — on even
+ *   maps the stride-2 conv never reads the padding, which is DARTS's own x[:, :, 1:, 1:]);
  *   sep_conv_k: twice (ReLU → depthwise k×k → conv 1×1 → BN), the first with the stride;
  *   dil_conv_k: ReLU → depthwise k×k dilation 2 → conv 1×1 → BN.
  *
- * Deviations (documented): (1) TE-NAS's MixedOp weights an edge's ops by softmax(α) = 1/k, as in
- * the NAS-Bench-201 supernet zennas sums them (the engine has no scalar-scale op). (2) TE-NAS's
- * FactorizedReduce zero-pads one row and column before taking x[:, :, 1:, 1:]; on the even map
- * sizes every DARTS net has the stride-2 conv never reads the padding, so zennas crops without
- * padding — odd sizes entering a reduction are E_STRUCTURE / E_DESCRIPTOR here. (3) DARTS's own
- * model_search adds an affine-free BN after each pool of a MixedOp; TE-NAS does not, nor does
- * zennas.
+ * Deviation (documented): TE-NAS's MixedOp weights an edge's ops by softmax(α) = 1/k; as in the
+ * NAS-Bench-201 supernet zennas sums them (the engine has no scalar-scale op). Not a deviation
+ * from TE-NAS but from DARTS's own model_search: no affine-free BN after the pools of a MixedOp.
  */
 import { ZennasError } from '../errors';
 import { Graph, GraphNode, NodeRole } from '../ops/graph';
@@ -119,19 +116,20 @@ class Builder {
   zero(v: number): number { return this.emit('zero', [v], this.c(v)); }
   maxpool(v: number, s: number): number { return this.emit('maxpool', [v], this.c(v), 3, s); }
   avgpool(v: number, k: number, s: number, countIncludePad: 0 | 1): number { return this.emit('avgpool', [v], this.c(v), k, s, { countIncludePad }); }
-  crop(v: number, offset: number): number { return this.emit('crop', [v], this.c(v), 0, 0, { offset }); }
+  /** x[:, :, o:, o:] zero-padded back to H×W (TE-NAS's ConstantPad2d((0, 1, 0, 1)) then [1:, 1:]). */
+  shift(v: number, offset: number): number { return this.emit('crop', [v], this.c(v), 0, 0, { offset, fill: 1 }); }
   concat(vs: number[]): number { return this.emit('concat', vs, vs.reduce((a, v) => a + this.c(v), 0)); }
   gap(v: number): number { return this.emit('gap', [v], this.c(v)); }
   linear(v: number, cout: number): number { return this.emit('linear', [v], cout, 0, 0, { bias: 1 }); }
   sum(vs: number[]): number { return vs.length === 1 ? vs[0]! : this.emit('add', vs, this.c(vs[0]!)); }
   reluConvBn(v: number, cout: number): number { return this.bn(this.conv(this.relu(v), cout, 1, 1)); }
-  /** ReLU; conv 1×1/2 of x and of x[:, :, 1:, 1:] (C_out/2 and the rest); concat; BN. */
+  /** ReLU; conv 1×1/2 of x and of x[:, :, 1:, 1:] zero-padded (C_out/2 and the rest); concat; BN. */
   factorizedReduce(v: number, cout: number): number {
     const half = cout >> 1;
     if (half < 1) throw new ZennasError('E_STRUCTURE', `FactorizedReduce to ${cout} channel(s): needs at least 2`);
     const x = this.relu(v);
     const a = this.conv(x, half, 1, 2);
-    const b = this.conv(this.crop(x, 1), cout - half, 1, 2);
+    const b = this.conv(this.shift(x, 1), cout - half, 1, 2);
     return this.bn(this.concat([a, b]));
   }
   /** ReLU → depthwise k×k (stride, dilation) → conv 1×1 → BN (TE-NAS's SepConv). */

@@ -29,9 +29,7 @@
  * groups one after the other, each seeing the previous ones pruned. TE-NAS's DARTS settings
  * (prune_launch.py, CIFAR-10): 3 ops removed per edge per round (prune_number), NTK batch 14, the
  * NTK net C 1, N 1, depth 2, stem multiplier 1, the thin net the same without a stem on 1 channel.
- * ξ-GSNR's (§C.2): batch 4 × 2 batches, one op per edge per round (Algorithm 1). Deviation: the
- * thin net's linear regions are counted on 4×4 inputs, not TE-NAS's 3×3 (odd maps cannot enter
- * zennas's FactorizedReduce, which crops without TE-NAS's zero padding).
+ * ξ-GSNR's (§C.2): batch 4 × 2 batches, one op per edge per round (Algorithm 1).
  *
  * Both: 'none' is removed from every edge before the first round (TE-NAS `alpha[:, 0] = -INF`;
  * option `none: 'search'` keeps it as a candidate). TE-NAS's supernet weights an edge's ops by
@@ -402,9 +400,7 @@ export async function pruneDarts(engine: Engine, options: DartsPruneOptions = {}
     xiEngine: { batchSize: 4, numBatches: 2, xi: 1e-8, resolution: 32 },
     xiNet: {},
     tenasPruneNumber: 3,
-    // Deviation: TE-NAS counts linear regions on 3×3 inputs; its FactorizedReduce zero-pads before
-    // x[:, :, 1:, 1:], zennas's crop does not, so odd maps cannot enter a reduction cell: 4×4 here.
-    tenas: { ntkBatchSize: 14, lrResolution: 4, ntkNet: TENAS_DARTS_NETS.ntkNet, lrNet: TENAS_DARTS_NETS.lrNet },
+    tenas: { ntkBatchSize: 14, ntkNet: TENAS_DARTS_NETS.ntkNet, lrNet: TENAS_DARTS_NETS.lrNet },
     groups: DARTS_GROUPS,
   };
   const r = await pruneLoop(engine, space, options);

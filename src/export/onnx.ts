@@ -367,7 +367,10 @@ export function buildOnnxModel(network: Int32Array | ExportNet, options: OnnxExp
         const o = attrValue(op as Graph['nodes'][number], 'offset');
         const starts = tensorInt64(inits, `${at}_starts`, [o, o]), ends = tensorInt64(inits, `${at}_ends`, [x.h, x.w]);
         const axes = shared('slice_axes_hw', () => tensorInt64(inits, 'slice_axes_hw', [2, 3]));
-        y = { name: node('Slice', at, [x.name, starts, ends, axes]), ...shape, rank: 4 };
+        const fill = attrValue(op as Graph['nodes'][number], 'fill') === 1;
+        const sliced = node('Slice', fill ? `${at}_slice` : at, [x.name, starts, ends, axes]);
+        // fill: zeros at the end of H and W (pads = [begins of N, C, H, W, ends of N, C, H, W]).
+        y = { name: fill ? node('Pad', at, [sliced, tensorInt64(inits, `${at}_pads`, [0, 0, 0, 0, 0, 0, o, o])]) : sliced, ...shape, rank: 4 };
         break;
       }
       case 'concat': {

@@ -82,7 +82,11 @@ export function exportPytorch(descriptor: Int32Array, options: PytorchExportOpti
       case 'mul': expr = `${x} * ${v(n.inputs[1]!)}`; break; // the gate [N][C][1][1] broadcasts
       case 'add': expr = n.inputs.map(v).join(' + '); break;
       case 'concat': expr = `torch.cat([${n.inputs.map(v).join(', ')}], dim=1)`; break;
-      case 'crop': expr = `${x}[:, :, ${attrValue(n as never, 'offset')}:, ${attrValue(n as never, 'offset')}:]`; break;
+      case 'crop': {
+        const o = attrValue(n as never, 'offset'), cropped = `${x}[:, :, ${o}:, ${o}:]`;
+        expr = attrValue(n as never, 'fill') === 1 ? `F.pad(${cropped}, (0, ${o}, 0, ${o}))` : cropped;
+        break;
+      }
       default: throw new ZennasError('E_INTERNAL', `pytorch export: no mapping for op '${(n as { op: string }).op}'`);
     }
     fwd.push(`${v(i + 1)} = ${expr}`);

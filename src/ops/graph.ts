@@ -30,6 +30,8 @@ export interface GraphNode {
   dilation?: number;
   /** CROP: rows and columns dropped at the top and left. */
   offset?: number;
+  /** CROP: 1 = zero-filled back to the input's H×W (absent: 0, the record omits it). */
+  fill?: number;
   /** Index of the structure block this node came from; -1 for the classifier head. */
   block: number;
   role: NodeRole;
@@ -142,7 +144,7 @@ export function inferGraph(g: Graph, resolution: number, mode: 'shapes' | 'struc
         const o = attrValue(n, 'offset');
         if (mode === 'structure') { out = { ...x }; break; }
         if (x.h <= o || x.w <= o) fail('E_STRUCTURE', `${where}: a ${x.h}×${x.w} input is too small for offset ${o}`);
-        out = { c: x.c, h: x.h - o, w: x.w - o };
+        out = attrValue(n, 'fill') === 1 ? { ...x } : { c: x.c, h: x.h - o, w: x.w - o };
         break;
       }
     }

@@ -19,7 +19,7 @@ export type ShapeRule =
   | 'gate'      // input 1 is [C][1][1] broadcast over input 0's H×W; output = input 0
   | 'elementwise' // every input has the same shape; output = that shape
   | 'concat'    // every input has the same H×W; output channels = the sum of the inputs' (input order)
-  | 'crop';     // [C][H − offset][W − offset]: the first `offset` rows and columns dropped
+  | 'crop';     // [C][H − offset][W − offset] (the first `offset` rows and columns dropped), or [C][H][W] with fill
 
 /** Which learnable tensors an op has (all drawn from Philox stream op index + 1, see DESCRIPTOR.md). */
 export type WeightKind =
@@ -31,7 +31,7 @@ export type WeightKind =
 
 /** An integer attribute of an op, stored in the descriptor record in schema order. */
 export interface AttrSpec {
-  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad' | 'pad' | 'dilation' | 'offset';
+  readonly name: 'cout' | 'kernel' | 'stride' | 'bias' | 'countIncludePad' | 'pad' | 'dilation' | 'offset' | 'fill';
   readonly min: number;
   readonly max: number;
   /** Must be odd (symmetric padding (k−1)/2). */
@@ -94,7 +94,7 @@ export const OP_SCHEMA = [
   { code: 15, name: 'hswish', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSwish', doc: 'x · min(max(x + 3, 0), 6) / 6 (hard-swish, MobileNetV3)' },
   { code: 16, name: 'hsigmoid', inputs: [1, 1], attrs: [], shape: 'same', weights: 'none', differentiable: true, inPlace: true, onnx: 'HardSigmoid(α = 1/6, β = ½)', doc: 'min(max(x + 3, 0), 6) / 6 (hard-sigmoid, the SE gate of MobileNetV3 / HardCoRe-NAS)' },
   { code: 17, name: 'concat', inputs: [2, 64], attrs: [], shape: 'concat', weights: 'none', differentiable: true, inPlace: false, onnx: 'Concat(axis = 1)', doc: 'the inputs (one H×W) stacked along channels in input order (a DARTS cell’s output)' },
-  { code: 18, name: 'crop', inputs: [1, 1], attrs: [{ name: 'offset', min: 1, max: 7 }], shape: 'crop', weights: 'none', differentiable: true, inPlace: false, onnx: 'Slice(axes 2, 3)', doc: 'x[:, :, o:, o:] (the shifted half of DARTS’s FactorizedReduce reads x[:, :, 1:, 1:])' },
+  { code: 18, name: 'crop', inputs: [1, 1], attrs: [{ name: 'offset', min: 1, max: 7 }, { name: 'fill', min: 0, max: 1, default: 0, optional: true }], shape: 'crop', weights: 'none', differentiable: true, inPlace: false, onnx: 'Slice(axes 2, 3) (+ Pad)', doc: 'x[:, :, o:, o:] (the shifted half of DARTS’s FactorizedReduce); fill 1 zero-pads it back to H×W at the bottom and right (TE-NAS’s ConstantPad2d before the slice)' },
 ] as const satisfies readonly OpSpec[];
 
 /** The name of an op of the schema (`conv`, `bn`, `relu`, …). */

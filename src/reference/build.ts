@@ -21,6 +21,8 @@ export interface NodeSpec {
   dilation?: number;
   /** CROP: rows / columns dropped at the top and left. */
   offset?: number;
+  /** CROP: 1 = zero-filled back to H×W. */
+  fill?: number;
 }
 
 /**
@@ -40,6 +42,7 @@ export function buildGraph(inputChannels: number, specs: readonly NodeSpec[], ou
     if (s.pad !== undefined) n.pad = s.pad;
     if (s.dilation !== undefined) n.dilation = s.dilation;
     if (s.offset !== undefined) n.offset = s.offset;
+    if (s.fill !== undefined) n.fill = s.fill;
     channels.push(n.cout);
     return n;
   });

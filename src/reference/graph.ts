@@ -150,7 +150,7 @@ export function referenceWeights(net: ReferenceNet, seed: number, repeat: number
 }
 
 /** Attribute of a decoded node (schema default when unset). */
-function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad' | 'dilation' | 'offset'): number {
+function attr(n: DecodedNode, name: 'bias' | 'countIncludePad' | 'pad' | 'dilation' | 'offset' | 'fill'): number {
   return attrValue(n as GraphNode, name);
 }
 
@@ -228,7 +228,7 @@ export function referenceForward(net: ReferenceNet, weights: ReferenceWeights, x
       case 'mul': y = mulForward(src, xs[1]!); break;
       case 'add': y = addForward(xs); break;
       case 'concat': y = concatForward(xs); break;
-      case 'crop': y = cropForward(src, attr(n, 'offset')); break;
+      case 'crop': y = cropForward(src, attr(n, 'offset'), attr(n, 'fill') === 1); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no reference for op ${String(never)}`); }
     }
     values.push(y);

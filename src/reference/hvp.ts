@@ -156,7 +156,7 @@ export function referenceHvp(net: ReferenceNet, weights: ReferenceWeights, fwd: 
       case 'mul': ry = add(mulForward(rx, values[n.inputs[1]!]!), mulForward(x, rv[n.inputs[1]!]!)); break;
       case 'add': ry = addForward(n.inputs.map((v) => rv[v]!)); break;
       case 'concat': ry = concatForward(n.inputs.map((v) => rv[v]!)); break;  // linear: R concat = concat of R inputs
-      case 'crop': ry = cropForward(rx, attrValue(n as GraphNode, 'offset')); break;
+      case 'crop': ry = cropForward(rx, attrValue(n as GraphNode, 'offset'), attrValue(n as GraphNode, 'fill') === 1); break;
       default: { const never: never = n.op; throw new ZennasError('E_INTERNAL', `no R-operator for op ${String(never)}`); }
     }
     rv.push(ry);

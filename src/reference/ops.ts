@@ -426,21 +426,21 @@ export function addForward(xs: readonly Tensor4[]): Tensor4 {
   for (let k = 1; k < xs.length; k++) for (let j = 0; j < y.data.length; j++) y.data[j]! += xs[k]!.data[j]!;
   return y;
 }
-/** CROP: y = x[:, :, o:, o:]. */
-export function cropForward(x: Tensor4, o: number): Tensor4 {
-  const y = tensor(x.n, x.c, x.h - o, x.w - o);
+/** CROP: y = x[:, :, o:, o:]; with fill, zero-padded back to H×W at the bottom and right. */
+export function cropForward(x: Tensor4, o: number, fill = false): Tensor4 {
+  const y = fill ? tensor(x.n, x.c, x.h, x.w) : tensor(x.n, x.c, x.h - o, x.w - o);
   for (let nc = 0; nc < x.n * x.c; nc++)
-    for (let i = 0; i < y.h; i++)
-      for (let j = 0; j < y.w; j++) y.data[(nc * y.h + i) * y.w + j] = x.data[(nc * x.h + i + o) * x.w + j + o]!;
+    for (let i = 0; i < x.h - o; i++)
+      for (let j = 0; j < x.w - o; j++) y.data[(nc * y.h + i) * y.w + j] = x.data[(nc * x.h + i + o) * x.w + j + o]!;
   return y;
 }
 
-/** VJP of CROP: gy goes back to the kept positions, 0 to the dropped rows and columns. */
+/** VJP of CROP: gy goes back to the kept positions, 0 to the dropped rows and columns (and nothing from the fill). */
 export function cropBackward(x: Tensor4, gy: Tensor4, o: number): Tensor4 {
   const dx = zerosLike(x);
   for (let nc = 0; nc < x.n * x.c; nc++)
-    for (let i = 0; i < gy.h; i++)
-      for (let j = 0; j < gy.w; j++) dx.data[(nc * x.h + i + o) * x.w + j + o] = gy.data[(nc * gy.h + i) * gy.w + j]!;
+    for (let i = 0; i < x.h - o; i++)
+      for (let j = 0; j < x.w - o; j++) dx.data[(nc * x.h + i + o) * x.w + j + o] = gy.data[(nc * gy.h + i) * gy.w + j]!;
   return dx;
 }
 

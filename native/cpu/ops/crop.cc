@@ -1,5 +1,5 @@
-// CROP: y = x[:, :, o:, o:] (the shifted half of DARTS's FactorizedReduce); dx gets dy at the kept
-// positions and 0 at the dropped rows and columns.
+// CROP: y = x[:, :, o:, o:] (the shifted half of DARTS's FactorizedReduce), with fill zero-padded
+// back to H×W at the bottom and right (TE-NAS's); dx gets dy at the kept positions, 0 elsewhere.
 #include <cstring>
 
 #include "op.h"
@@ -14,7 +14,8 @@ void forward(const OpStep& s) {
     for (int64_t n = 0; n < s.images; ++n) {
       const float* x = s.inputs[0] + c * s.g.inStride + n * h * w;
       float* y = s.out + c * s.g.outStride + n * oh * ow;
-      for (int64_t i = 0; i < oh; ++i) std::memcpy(y + i * ow, x + (i + o) * w + o, sizeof(float) * static_cast<size_t>(ow));
+      if (s.op.fill) std::memset(y, 0, sizeof(float) * static_cast<size_t>(oh * ow));
+      for (int64_t i = 0; i < h - o; ++i) std::memcpy(y + i * ow, x + (i + o) * w + o, sizeof(float) * static_cast<size_t>(w - o));
     }
   });
 }
@@ -28,8 +29,8 @@ void backward(const OpStep& s) {
     for (int64_t n = 0; n < s.images; ++n) {
       const float* dy = s.dy + c * s.g.outStride + n * oh * ow;
       float* dx = dxc + n * h * w;
-      for (int64_t i = 0; i < oh; ++i)
-        for (int64_t j = 0; j < ow; ++j) dx[(i + o) * w + j + o] += dy[i * ow + j];
+      for (int64_t i = 0; i < h - o; ++i)
+        for (int64_t j = 0; j < w - o; ++j) dx[(i + o) * w + j + o] += dy[i * ow + j];
     }
   });
 }
