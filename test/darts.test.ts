@@ -16,6 +16,10 @@ import { findPython } from './helpers/python';
 import { relErr } from './helpers/grad';
 import { zennas } from './helpers/cli';
 import { pruneDarts } from '../src/cells/prune';
+import { dartsSupernetProxyGraph, runCellProxy } from '../src/cells/lowering';
+import { PROXY_NAMES } from '../src/proxies/table';
+import { proxyReference } from '../src/reference/proxies';
+import { zenScoreReference } from '../src/reference';
 
 const python = findPython(['json']);
 
@@ -247,4 +251,23 @@ test('zennas prune --space darts: a DARTS genotype and its params/FLOPs, JSON; n
   t.regex(bad.stderr, /--reduction-pool and --residuals apply to --space nb201 only/);
   t.regex(zennas('prune', '--space', 'nb201', '--depth', '1').stderr, /--depth applies to --space darts only/);
   t.regex(zennas('prune', '--space', 'nas').stderr, /--space must be 'nb201' or 'darts'/);
+});
+
+test('every proxy runs on the DARTS supernet (concat, dilated and padded-shift ops, an odd 9×9 map); native = float64 reference', async (t) => {
+  const engine = new Engine({ threads: 2 });
+  try {
+    for (const p of PROXY_NAMES) {
+      const g = dartsSupernetProxyGraph(PARTIAL, p, { channels: 2, cells: 1, depth: 2 });
+      const fixedBatch = p === 'synflow' || p === 'synflow_zc';
+      const o = { resolution: 9, seed: 3, ...(fixedBatch ? {} : { batchSize: 4 }), ...(p === 'gsnr' ? { numBatches: 2 } : {}) };
+      const r = await runCellProxy(engine, p, g, o);
+      const ref = p === 'zen'
+        ? zenScoreReference(encodeDescriptor(g), { batchSize: 4, resolution: 9, repeats: 1, seed: 3 } as never).scores[0]!
+        : proxyReference(p as never, g, { ...o, float32Draws: true }).scores[0]!;
+      const tol = p === 'gsnr' ? 5e-4 : p === 'grasp' ? 2e-4 : p.startsWith('tenas') ? 1e-5 : 2e-6;
+      t.true(Number.isFinite(r.scores[0]!) && Math.abs(r.scores[0]! - ref) <= tol * Math.max(1, Math.abs(ref)), `${p}: native ${r.scores[0]} vs reference ${ref}`);
+    }
+  } finally {
+    engine.close();
+  }
 });

@@ -139,9 +139,9 @@ test('zennas prune --space nb201 --proxy gsnr: a valid single-path genotype, par
   t.deepEqual(rr.runs.map((x) => x.seed), [0, 1]);
   t.is(rr.runs[0]!.genotypeString, r.genotypeString);
   t.is(rr.frequencies.reduce((a, f) => a + f.count, 0), 2);
-  const bad = zennas('prune', '--space', 'darts');
+  const bad = zennas('prune', '--space', 'nas-bench-101');
   t.is(bad.code, 2);
-  t.regex(bad.stderr, /zennas: error \[E_OPTION\]: --space must be 'nb201'/);
+  t.regex(bad.stderr, /zennas: error \[E_OPTION\]: --space must be 'nb201' or 'darts'/);
   const bad2 = zennas('prune', '--space', 'nb201', '--algorithm', 'tenas', '--xi', '1e-8');
   t.is(bad2.code, 2);
   t.regex(bad2.stderr, /--xi does not apply to --algorithm tenas/);

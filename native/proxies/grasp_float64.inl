@@ -56,11 +56,12 @@ struct Dims {
 struct ConvShape {
   int64_t n, cin, cout, h, w, oh, ow, k, s, p;
   bool dw;
+  int64_t d;  // dilation (DWCONV; 1 for dense convs and LINEAR)
 };
 
 ConvShape convShape(const OpDesc& o, int64_t n) {
   return {n, o.in.c, o.out.c, o.in.h, o.in.w, o.out.h, o.out.w, o.op == OpCode::Linear ? 1 : o.kernel, o.op == OpCode::Linear ? 1 : o.stride,
-          o.op == OpCode::Linear ? 0 : (o.kernel - 1) / 2, o.op == OpCode::DwConv};
+          o.op == OpCode::Linear ? 0 : o.pad, o.op == OpCode::DwConv, o.op == OpCode::DwConv ? o.dilation : 1};
 }
 
 /** Output columns ox whose input column ox·s − p + kx lies in [0, w): [*lo, *hi) (branch-free inner loops). */
@@ -86,12 +87,12 @@ const double* im2col(const ConvShape& g, const double* x, int64_t img, std::vect
     const int64_t ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;
     double* row = buf.data() + (k - k0) * P;
     int64_t lo, hi;
-    validCols(g, kx, &lo, &hi);
+    validCols(g, kx * g.d, &lo, &hi);
     for (int64_t oy = 0; oy < g.oh; ++oy) {
-      const int64_t iy = oy * g.s - g.p + ky;
+      const int64_t iy = oy * g.s - g.p + ky * g.d;
       if (iy < 0 || iy >= g.h) continue;
       const double* src = in + (ci * g.h + iy) * g.w;
-      for (int64_t ox = lo; ox < hi; ++ox) row[oy * g.ow + ox] = src[ox * g.s + kx - g.p];
+      for (int64_t ox = lo; ox < hi; ++ox) row[oy * g.ow + ox] = src[ox * g.s + kx * g.d - g.p];
     }
   }
   return buf.data();
@@ -119,12 +120,12 @@ void col2imAdd(const ConvShape& g, const double* dcol, double* dx, int64_t img) 
       for (int64_t kx = 0; kx < g.k; ++kx) {
         const double* row = dcol + ((ci * g.k + ky) * g.k + kx) * P;
         int64_t lo, hi;
-        validCols(g, kx, &lo, &hi);
+        validCols(g, kx * g.d, &lo, &hi);
         for (int64_t oy = 0; oy < g.oh; ++oy) {
-          const int64_t iy = oy * g.s - g.p + ky;
+          const int64_t iy = oy * g.s - g.p + ky * g.d;
           if (iy < 0 || iy >= g.h) continue;
           double* dst = out + (ci * g.h + iy) * g.w;
-          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.s + kx - g.p] += row[oy * g.ow + ox];
+          for (int64_t ox = lo; ox < hi; ++ox) dst[ox * g.s + kx * g.d - g.p] += row[oy * g.ow + ox];
         }
       }
 }
@@ -164,10 +165,10 @@ void convFwd(const ConvShape& g, const double* x, const double* W, double* y, Th
           const double wv = wk[ky * g.k + kx];
           if (wv == 0) continue;
           int64_t lo, hi;
-          validCols(g, kx, &lo, &hi);
-          const int64_t off = kx - g.p;
+          validCols(g, kx * g.d, &lo, &hi);
+          const int64_t off = kx * g.d - g.p;
           for (int64_t oy = 0; oy < g.oh; ++oy) {
-            const int64_t iy = oy * g.s - g.p + ky;
+            const int64_t iy = oy * g.s - g.p + ky * g.d;
             if (iy < 0 || iy >= g.h) continue;
             const double* row = in + iy * g.w;
             double* o = out + oy * g.ow;
@@ -213,10 +214,10 @@ void convBwdData(const ConvShape& g, const double* gy, const double* W, double* 
           const double wv = wk[ky * g.k + kx];
           if (wv == 0) continue;
           int64_t lo, hi;
-          validCols(g, kx, &lo, &hi);
-          const int64_t off = kx - g.p;
+          validCols(g, kx * g.d, &lo, &hi);
+          const int64_t off = kx * g.d - g.p;
           for (int64_t oy = 0; oy < g.oh; ++oy) {
-            const int64_t iy = oy * g.s - g.p + ky;
+            const int64_t iy = oy * g.s - g.p + ky * g.d;
             if (iy < 0 || iy >= g.h) continue;
             double* row = d + iy * g.w;
             const double* o = gr + oy * g.ow;
@@ -257,13 +258,13 @@ void convBwdWeight(const ConvShape& g, const double* x, const double* gy, double
         for (int64_t kx = 0; kx < g.k; ++kx) {
           double s = 0;
           int64_t lo, hi;
-          validCols(g, kx, &lo, &hi);
-          const int64_t off = kx - g.p;
+          validCols(g, kx * g.d, &lo, &hi);
+          const int64_t off = kx * g.d - g.p;
           for (int64_t n = 0; n < g.n; ++n) {
             const double* in = x + (n * g.cin + ci) * g.h * g.w;
             const double* gr = gy + (n * g.cout + co) * g.oh * g.ow;
             for (int64_t oy = 0; oy < g.oh; ++oy) {
-              const int64_t iy = oy * g.s - g.p + ky;
+              const int64_t iy = oy * g.s - g.p + ky * g.d;
               if (iy < 0 || iy >= g.h) continue;
               const double* row = in + iy * g.w;
               const double* o = gr + oy * g.ow;
@@ -402,6 +403,26 @@ class Grasp {
             for (size_t j = 0; j < y.size(); ++j) y[j] += a[j];
           }
           break;
+        case OpCode::Crop: {  // linear: the same copy for values and their R (fill: zeros past the input)
+          const int64_t o2 = o.offset, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
+          for (int64_t t = 0; t < n_ * o.in.c; ++t)
+            for (int64_t a = 0; a < oh; ++a)
+              for (int64_t b = 0; b < ow; ++b)
+                if (a + o2 < H && b + o2 < Wd) y[static_cast<size_t>((t * oh + a) * ow + b)] = xs[static_cast<size_t>((t * H + a + o2) * Wd + b + o2)];
+          break;
+        }
+        case OpCode::Concat: {  // linear: the same copy for values and their R
+          const int64_t hw = o.out.plane();
+          int64_t off = 0;
+          for (size_t k = 0; k < o.inputs.size(); ++k) {
+            const Vec& a = out[static_cast<size_t>(o.inputs[k])];
+            const int64_t ck = o.inputChannels[k];
+            for (int64_t n = 0; n < n_; ++n)
+              std::copy(a.begin() + n * ck * hw, a.begin() + (n + 1) * ck * hw, y.begin() + (n * o.cout + off) * hw);
+            off += ck;
+          }
+          break;
+        }
         default:
           if (!isAct(o.op)) fail("E_INTERNAL", std::string("grasp: no R-operator for op ") + opName(o.op));
           for (size_t j = 0; j < y.size(); ++j) y[j] = R ? d1Act(o.op, x[j]) * xs[j] : fwdAct(o.op, x[j]);
@@ -459,7 +480,7 @@ class Grasp {
   }
 
   void maxPoolForward(size_t i, const OpDesc& o, const Vec& x, Vec& y) {
-    const int64_t k = o.kernel, s = o.stride, p = (k - 1) / 2, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
+    const int64_t k = o.kernel, s = o.stride, p = o.pad, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
     argmax[i].assign(y.size(), 0);
     for (int64_t t = 0; t < n_ * o.in.c; ++t)
       for (int64_t a = 0; a < oh; ++a)
@@ -484,7 +505,7 @@ class Grasp {
 
   /** Average pool forward (x → y) or its transpose (backward: y is ∂out, x receives +=). */
   void avgPool(const OpDesc& o, const double* x, double* y, bool transpose) {
-    const int64_t k = o.kernel, s = o.stride, p = (k - 1) / 2, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
+    const int64_t k = o.kernel, s = o.stride, p = o.pad, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
     double* dx = const_cast<double*>(x);
     for (int64_t t = 0; t < n_ * o.in.c; ++t)
       for (int64_t a = 0; a < oh; ++a)
@@ -582,6 +603,27 @@ class Grasp {
             for (size_t j = 0; j < gs.size(); ++j) dx[j] += gs[j];
           }
           break;
+        case OpCode::Crop: {
+          Vec& dx = into(in);
+          const int64_t o2 = o.offset, H = o.in.h, Wd = o.in.w, oh = o.out.h, ow = o.out.w;
+          for (int64_t t = 0; t < n_ * o.in.c; ++t)
+            for (int64_t a = 0; a < oh; ++a)
+              for (int64_t b = 0; b < ow; ++b)
+                if (a + o2 < H && b + o2 < Wd) dx[static_cast<size_t>((t * H + a + o2) * Wd + b + o2)] += gs[static_cast<size_t>((t * oh + a) * ow + b)];
+          break;
+        }
+        case OpCode::Concat: {
+          const int64_t hw = o.out.plane();
+          int64_t off = 0;
+          for (size_t k = 0; k < o.inputs.size(); ++k) {
+            Vec& dx = into(static_cast<size_t>(o.inputs[k]));
+            const int64_t ck = o.inputChannels[k];
+            for (int64_t n = 0; n < n_; ++n)
+              for (int64_t j = 0; j < ck * hw; ++j) dx[static_cast<size_t>(n * ck * hw + j)] += gs[static_cast<size_t>((n * o.cout + off) * hw + j)];
+            off += ck;
+          }
+          break;
+        }
         default: {  // elementwise: dx = f'(x) gy; R dx = f'(x) R gy + f''(x) R x gy
           Vec& dx = into(in);
           for (size_t j = 0; j < gs.size(); ++j) dx[j] += d1Act(o.op, x[j]) * gs[j] + (R ? d2Act(o.op, x[j]) * rval[in][j] * gy[j] : 0);

@@ -62,7 +62,7 @@ bool isElementwise(OpCode op) {
          op == OpCode::Zero;
 }
 /** Linear parameter-free ops: R y = the op on the R of its inputs. */
-bool isLinearOp(OpCode op) { return op == OpCode::AvgPool || op == OpCode::Gap || op == OpCode::Add; }
+bool isLinearOp(OpCode op) { return op == OpCode::AvgPool || op == OpCode::Gap || op == OpCode::Add || op == OpCode::Concat || op == OpCode::Crop; }
 
 double sigm(double v) { return 1 / (1 + std::exp(-v)); }
 
@@ -116,7 +116,8 @@ class Tangent {
       g.outStride = x_.channelStride(o.value);
       g.k = o.kernel > 0 ? o.kernel : 1;
       g.stride = o.stride > 0 ? o.stride : 1;
-      g.pad = (g.k - 1) / 2;
+      g.pad = o.pad;  // d·(k−1)/2, or AVGPOOL's pad attribute
+      g.dil = o.dilation;
       if (o.op == OpCode::Linear) { g.k = 1; g.stride = 1; g.pad = 0; }
       const int64_t row = n_ * std::max(o.out.plane(), o.in.plane());
       p.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, row));
