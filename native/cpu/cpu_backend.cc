@@ -175,7 +175,7 @@ class PlanCache {
 
   std::shared_ptr<Executor> acquire(const std::vector<int32_t>& desc, const ExecutorConfig& c, const std::function<bool()>& cancelled) {
     std::string key(reinterpret_cast<const char*>(desc.data()), desc.size() * sizeof(int32_t));
-    const int64_t parts[4] = {c.images, c.groups, c.resolution, c.backward ? 1 : 0};
+    const int64_t parts[5] = {c.images, c.groups, c.resolution, c.backward ? 1 : 0, c.convDirect ? 1 : 0};
     key.append(reinterpret_cast<const char*>(parts), sizeof parts);
     {
       std::lock_guard<std::mutex> g(m_);
@@ -391,7 +391,8 @@ class CpuBackend final : public Backend {
     const CpuProxy* proxy = findCpuProxy(r.proxy);
     if (!proxy) fail("E_OPTION", "unknown proxy '" + r.proxy + "' (the CPU backend has: " + cpuProxyNames() + ")");
     const auto t0 = std::chrono::steady_clock::now();
-    const ExecutorConfig config = proxy->config(r);
+    ExecutorConfig config = proxy->config(r);
+    config.convDirect = r.conv == "direct";
     try {
       PlanLease plan(cache_, cache_.acquire(r.descriptor, config, r.cancelled));
       ProxyResult out;
