@@ -18,8 +18,8 @@ import { Graph } from '../src/ops/graph';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerForScoring } from '../src/model/lower';
 
-type ConvHook = (n: number, cin: number, cout: number, h: number, w: number, x: Float32Array, w8: Float32Array, algo: string, simd?: string, tiles?: number) => Float32Array;
-const conv3x3 = (loadNative() as unknown as { _conv3x3: ConvHook })._conv3x3;
+type ConvHook = (n: number, cin: number, cout: number, h: number, w: number, k: number, x: Float32Array, w8: Float32Array, algo: string, simd?: string, tiles?: number) => Float32Array;
+const convStride1 = (loadNative() as unknown as { _convStride1: ConvHook })._convStride1;
 
 /** A small fixed-seed generator (mulberry32) for shapes and values. */
 function rng(seed: number): () => number {
@@ -33,8 +33,9 @@ function rng(seed: number): () => number {
   };
 }
 
-/** float64 3×3 stride-1 pad-1 conv, NCHW / OIHW; also Σ|w·x| per output (the error scale). */
-function conv64(n: number, cin: number, cout: number, h: number, w: number, x: Float32Array, wt: Float32Array): { y: Float64Array; mag: Float64Array } {
+/** float64 k×k stride-1 "same" conv, NCHW / OIHW; also Σ|w·x| per output (the error scale). */
+function conv64(n: number, cin: number, cout: number, h: number, w: number, k: number, x: Float32Array, wt: Float32Array): { y: Float64Array; mag: Float64Array } {
+  const pad = (k - 1) / 2;
   const y = new Float64Array(n * cout * h * w), mag = new Float64Array(y.length);
   for (let i = 0; i < n; i++)
     for (let o = 0; o < cout; o++)
@@ -42,13 +43,13 @@ function conv64(n: number, cin: number, cout: number, h: number, w: number, x: F
         for (let ox = 0; ox < w; ox++) {
           let s = 0, m = 0;
           for (let c = 0; c < cin; c++)
-            for (let ky = 0; ky < 3; ky++) {
-              const iy = oy + ky - 1;
+            for (let ky = 0; ky < k; ky++) {
+              const iy = oy + ky - pad;
               if (iy < 0 || iy >= h) continue;
-              for (let kx = 0; kx < 3; kx++) {
-                const ix = ox + kx - 1;
+              for (let kx = 0; kx < k; kx++) {
+                const ix = ox + kx - pad;
                 if (ix < 0 || ix >= w) continue;
-                const p = wt[((o * cin + c) * 3 + ky) * 3 + kx]! * x[((i * cin + c) * h + iy) * w + ix]!;
+                const p = wt[((o * cin + c) * k + ky) * k + kx]! * x[((i * cin + c) * h + iy) * w + ix]!;
                 s += p;
                 m += Math.abs(p);
               }
@@ -70,29 +71,31 @@ function worstError(got: Float32Array, want: { y: Float64Array; mag: Float64Arra
 const SHAPES = (() => {
   const r = rng(18);
   const pick = <T>(a: readonly T[]) => a[Math.floor(r() * a.length)]!;
-  const out: Array<{ n: number; cin: number; cout: number; h: number; w: number }> = [
-    { n: 1, cin: 1, cout: 1, h: 1, w: 1 },  // one partial tile, one pixel
-    { n: 2, cin: 3, cout: 5, h: 4, w: 4 },  // exactly one tile per image
-    { n: 1, cin: 8, cout: 16, h: 2, w: 7 },
+  const out: Array<{ n: number; cin: number; cout: number; h: number; w: number; k: number }> = [
+    { n: 1, cin: 1, cout: 1, h: 1, w: 1, k: 3 },  // one partial tile, one pixel
+    { n: 2, cin: 3, cout: 5, h: 4, w: 4, k: 3 },  // exactly one tile per image
+    { n: 1, cin: 8, cout: 16, h: 2, w: 7, k: 3 },
+    { n: 1, cin: 2, cout: 3, h: 1, w: 2, k: 7 },  // a 7×7 kernel over a plane smaller than it
+    { n: 2, cin: 4, cout: 6, h: 3, w: 5, k: 5 },
   ];
-  for (let i = 0; i < 12; i++) {
-    out.push({ n: pick([1, 2, 3]), cin: pick([1, 3, 7, 8, 12, 16, 17, 24, 31, 40, 64, 72]), cout: pick([1, 5, 6, 8, 13, 16, 24, 33, 48, 72]), h: pick([3, 5, 7, 8, 9, 13, 16, 17]), w: pick([3, 5, 7, 8, 9, 13, 16, 17, 32]) });
+  for (let i = 0; i < 18; i++) {
+    out.push({ n: pick([1, 2, 3]), cin: pick([1, 3, 7, 8, 12, 16, 17, 24, 31, 40, 64, 72]), cout: pick([1, 5, 6, 8, 13, 16, 24, 33, 48, 72]), h: pick([3, 5, 7, 8, 9, 13, 16, 17]), w: pick([3, 5, 7, 8, 9, 13, 16, 17, 32]), k: pick([3, 3, 5, 7]) });
   }
   return out;
 })();
 
-test('Winograd F(4,3) = float64 direct conv, element by element, on random shapes (SIMD and scalar, any tile split)', (t) => {
+test('Winograd F(4,3) (3×3; 5×5 and 7×7 as nested 3×3) = float64 direct conv, element by element, on random shapes (SIMD and scalar, any tile split)', (t) => {
   let worstWino = 0, worstDirect = 0;
   SHAPES.forEach((s, si) => {
     const r = rng(100 + si);
     const x = Float32Array.from({ length: s.n * s.cin * s.h * s.w }, () => 2 * r() - 1);
-    const wt = Float32Array.from({ length: s.cout * s.cin * 9 }, () => 2 * r() - 1);
-    const want = conv64(s.n, s.cin, s.cout, s.h, s.w, x, wt);
-    const direct = conv3x3(s.n, s.cin, s.cout, s.h, s.w, x, wt, 'direct');
-    const wino = conv3x3(s.n, s.cin, s.cout, s.h, s.w, x, wt, 'winograd');
-    const winoScalar = conv3x3(s.n, s.cin, s.cout, s.h, s.w, x, wt, 'winograd', 'scalar');
-    const winoSplit = conv3x3(s.n, s.cin, s.cout, s.h, s.w, x, wt, 'winograd', undefined, 16);
-    const label = `n ${s.n}, ${s.cin}→${s.cout}, ${s.h}×${s.w}`;
+    const wt = Float32Array.from({ length: s.cout * s.cin * s.k * s.k }, () => 2 * r() - 1);
+    const want = conv64(s.n, s.cin, s.cout, s.h, s.w, s.k, x, wt);
+    const direct = convStride1(s.n, s.cin, s.cout, s.h, s.w, s.k, x, wt, 'direct');
+    const wino = convStride1(s.n, s.cin, s.cout, s.h, s.w, s.k, x, wt, 'winograd');
+    const winoScalar = convStride1(s.n, s.cin, s.cout, s.h, s.w, s.k, x, wt, 'winograd', 'scalar');
+    const winoSplit = convStride1(s.n, s.cin, s.cout, s.h, s.w, s.k, x, wt, 'winograd', undefined, 16);
+    const label = `n ${s.n}, ${s.cin}→${s.cout}, k ${s.k}, ${s.h}×${s.w}`;
     const ed = worstError(direct, want), ew = worstError(wino, want), es = worstError(winoScalar, want);
     worstDirect = Math.max(worstDirect, ed);
     worstWino = Math.max(worstWino, ew, es);
@@ -106,35 +109,40 @@ test('Winograd F(4,3) = float64 direct conv, element by element, on random shape
   t.log(`largest relative error: winograd ${worstWino.toExponential(2)}, direct ${worstDirect.toExponential(2)}`);
 });
 
-test('_conv3x3 refuses bad arguments with E_OPTION (no crash)', (t) => {
+test('_convStride1 refuses bad arguments with E_OPTION (no crash)', (t) => {
   const x = new Float32Array(4), w = new Float32Array(9);
-  t.throws(() => conv3x3(1, 1, 1, 2, 2, x, w, 'fft'), { message: /algo/ });
-  t.throws(() => conv3x3(1, 1, 1, 2, 3, x, w, 'winograd'), { message: /lengths/ });
-  t.throws(() => conv3x3(0, 1, 1, 2, 2, x, w, 'winograd'), { message: /range/ });
+  t.throws(() => convStride1(1, 1, 1, 2, 2, 3, x, w, 'fft'), { message: /algo/ });
+  t.throws(() => convStride1(1, 1, 1, 2, 3, 3, x, w, 'winograd'), { message: /lengths/ });
+  t.throws(() => convStride1(0, 1, 1, 2, 2, 3, x, w, 'winograd'), { message: /range/ });
+  t.throws(() => convStride1(1, 1, 1, 2, 2, 4, x, w, 'winograd'), { message: /range/ });
 });
 
 const structure = (s: string): Graph => lowerForScoring(parseStructure(s));
 const cell: NodeSpec[] = [
-  { op: 'conv', inputs: [0], cout: 16, kernel: 3, stride: 1 },
+  { op: 'conv', inputs: [0], cout: 48, kernel: 3, stride: 1 },
   { op: 'bn', inputs: [1] },
   { op: 'swish', inputs: [2] },
-  { op: 'conv', inputs: [3], cout: 24, kernel: 3, stride: 1 },  // Winograd under 'auto'
+  { op: 'conv', inputs: [3], cout: 64, kernel: 3, stride: 1 },  // Winograd under 'auto'
   { op: 'bn', inputs: [4] },
   { op: 'relu', inputs: [5] },
   { op: 'avgpool', inputs: [6], kernel: 3, stride: 1, countIncludePad: 1 },
   { op: 'add', inputs: [6, 7] },
-  { op: 'conv', inputs: [8], cout: 17, kernel: 3, stride: 1 },  // Winograd, odd channels
+  { op: 'conv', inputs: [8], cout: 41, kernel: 3, stride: 1 },  // Winograd, odd channels
   { op: 'bn', inputs: [9] },
 ];
 
-/** Test nets: the engine-reference nets and wider ones where 'auto' picks Winograd (`wino`: it must). */
+/**
+ * Test nets: the engine-reference nets and wider ones where 'auto' picks Winograd (`wino`: it
+ * must; the planner's cost model wants ≳ 32 channels for 3×3 and 5×5, ≳ 48 for 7×7).
+ */
 const NETS: Array<{ name: string; graph: () => Graph; batch: number; res: number; bnEps: number; wino: boolean }> = [
-  { name: 'SuperConvK3BNRELU + SuperResK3K3/K5K5', graph: () => structure('SuperConvK3BNRELU(3,16,1,1)SuperResK3K3(16,24,2,16,1)SuperResK5K5(24,32,1,16,1)'), batch: 4, res: 16, bnEps: 1e-5, wino: true },
+  { name: 'SuperConvK3BNRELU + SuperResK3K3/K5K5', graph: () => structure('SuperConvK3BNRELU(3,32,1,1)SuperResK3K3(32,48,2,32,1)SuperResK5K5(48,48,1,32,1)'), batch: 4, res: 16, bnEps: 1e-5, wino: true },
   { name: 'K7 stride-2 stem + max-pool + K1K7K1', graph: () => structure('SuperConvK7BNRELU(3,16,2,1)MaxPool(16,16,3,2)SuperResK1K7K1(16,32,2,8,1)'), batch: 4, res: 32, bnEps: 1e-3, wino: false },
   { name: 'IDW + SE', graph: () => structure('SuperConvK3BNRELU(3,16,1,1)SuperResIDWE4K5(16,24,2,16,1)'), batch: 8, res: 12, bnEps: 1e-5, wino: false },
   { name: 'CIFAR-like K3K3 stack, 32×32', graph: () => structure('SuperConvK3BNRELU(3,24,1,1)SuperResK3K3(24,32,1,24,2)SuperResK3K3(32,48,2,32,1)SuperResK3K3(48,64,2,40,1)'), batch: 4, res: 32, bnEps: 1e-5, wino: true },
-  { name: 'odd plane (13×13), odd widths', graph: () => structure('SuperConvK3BNRELU(3,17,1,1)SuperResK3K3(17,19,1,21,1)'), batch: 3, res: 13, bnEps: 1e-5, wino: true },
-  { name: 'v2 cell (swish, avgpool, n-ary add)', graph: () => buildGraph(3, cell), batch: 4, res: 11, bnEps: 1e-5, wino: true },
+  { name: 'odd plane (13×13), wide', graph: () => structure('SuperConvK3BNRELU(3,72,1,1)SuperResK3K3(72,80,1,72,1)'), batch: 2, res: 13, bnEps: 1e-5, wino: true },
+  { name: 'wide K7K7 (nested 3×3 Winograd)', graph: () => structure('SuperConvK3BNRELU(3,64,1,1)SuperResK7K7(64,64,1,64,1)'), batch: 2, res: 8, bnEps: 1e-5, wino: true },
+  { name: 'v2 cell (swish, avgpool, n-ary add)', graph: () => buildGraph(3, cell), batch: 4, res: 16, bnEps: 1e-5, wino: true },
 ];
 
 const bits = (x: number) => Buffer.from(new Float64Array([x]).buffer).toString('hex');

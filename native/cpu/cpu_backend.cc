@@ -187,6 +187,7 @@ class PlanCache {
         }
       }
     }
+    const auto t0 = std::chrono::steady_clock::now();
     Descriptor d = parseDescriptor(desc.data(), desc.size(), c.resolution, c.backward);
     MemoryBudget& budget = MemoryBudget::instance();
     const double need = Executor::estimateBytes(d, c), limit = budget.limit();
@@ -196,6 +197,10 @@ class PlanCache {
     const double real = static_cast<double>(box->exec.bytes());
     if (real > need) box->reservation.grow(real - need);
     std::shared_ptr<Executor> plan(box, &box->exec);
+    static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+    if (profile)  // parse + plan + buffers (what a new structure costs before its first repeat)
+      std::fprintf(stderr, "zennas-profile plan compile %.3f ms (%.2f MiB)\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                   real / (1024.0 * 1024.0));
     std::lock_guard<std::mutex> g(m_);
     entries_.push_front({std::move(key), plan, true});
     return plan;

@@ -88,8 +88,8 @@ ConvGeom planGeom(const OpDesc& o, int64_t n) {
 
 /** Tiles per Winograd task: its scratch fits the worker's, its V and M blocks stay near L2. */
 int64_t winoChunk(const ConvGeom& g) {
-  const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / (kWinoXi * (g.cin + g.cout + 2));
-  const int64_t l2 = (int64_t(1) << 18) / (kWinoXi * (g.cin + g.cout));
+  const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / (kWinoXi * (winoK(g) + g.cout + 2));
+  const int64_t l2 = (int64_t(1) << 18) / (kWinoXi * (winoK(g) + g.cout));
   return std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
 }
 
@@ -100,10 +100,16 @@ bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const Executor
   const int env = convEnv();
   if (env == 1 || (env == 0 && c.convDirect)) return false;
   if (env == 2) return true;
-  // Cost model (measured on this engine's kernels, benchmarks/search-workload): the GEMM work drops
-  // 4× (36 vs 144 multiplies per 4×4 tile); the transforms cost about as much as a GEMM of ~12
-  // channels per input and per output channel. Pays when both channel counts are not tiny.
-  return g.cin >= 16 && g.cout >= 16;
+  // Cost model in FLOP of the GEMM micro-kernel (fitted to single-thread AVX2 timings of the two
+  // kernels on 3×3 / 5×5 / 7×7 convs of 8–64 channels, benchmarks/search-workload/README.md):
+  // per 4×4 tile, Winograd does 36·S² multiply-adds per (cin, cout) pair plus one input transform
+  // per (sub-kernel, input channel) ≈ 4000 FLOP and one output transform per output channel ≈ 2200;
+  // the direct GEMM does k² per output pixel and pair. Winograd only when it saves > 10 %.
+  const double S2 = static_cast<double>(winoSub(g) * winoSub(g)), ci = static_cast<double>(g.cin), co = static_cast<double>(g.cout);
+  const double tiles = static_cast<double>(winoTilesH(g) * winoTilesW(g)), pixels = static_cast<double>(g.oh * g.ow);
+  const double direct = pixels * 2.0 * static_cast<double>(g.k * g.k) * ci * co;
+  const double wino = tiles * (2.0 * 36.0 * S2 * ci * co + 4000.0 * S2 * ci + 2200.0 * co);
+  return direct > 1.1 * wino;
 }
 
 int64_t Executor::channelStrideFor(int64_t images, int64_t plane) {
@@ -405,6 +411,8 @@ void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
 
 void Executor::transformWinoWeights(ThreadPool& pool) {
   constexpr int64_t kRows = 8;  // output channels per task
+  static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+  const auto t0 = std::chrono::steady_clock::now();
   for (const Step& s : steps_) {
     if (!s.wino) continue;
     const float* w = weights_.data() + s.weightOffset;
@@ -414,6 +422,8 @@ void Executor::transformWinoWeights(ThreadPool& pool) {
     });
   }
   winoStale_ = false;
+  if (profile)
+    std::fprintf(stderr, "zennas-profile winograd weights %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
 }
 
 void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
