@@ -17,6 +17,9 @@ import { encodeDescriptor } from '../src/ops/descriptor';
 import { Graph } from '../src/ops/graph';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerForScoring } from '../src/model/lower';
+import { searchConfig } from '../src/search/config';
+import { configDifference } from '../src/search/store';
+import { checkScorerMatchesConfig, engineScorer } from '../src/search/engine-scorer';
 
 type ConvHook = (n: number, cin: number, cout: number, h: number, w: number, k: number, x: Float32Array, w8: Float32Array, algo: string, simd?: string, tiles?: number) => Float32Array;
 const convStride1 = (loadNative() as unknown as { _convStride1: ConvHook })._convStride1;
@@ -216,4 +219,22 @@ test("conv option: validated from the option table; 'direct' = ZENNAS_CONV=direc
   } finally {
     engine.close();
   }
+});
+
+test('search runs do not mix conv algorithms: the scoring record names conv, a resume with another is refused, a run from before the option resumes as direct', (t) => {
+  const auto = searchConfig({ space: 'I' });
+  t.is(auto.scoring.conv, 'auto');
+  const direct = searchConfig({ space: 'I', proxyOptions: { conv: 'direct' } });
+  t.regex(configDifference(auto, direct) ?? '', /'scoring' was .*"conv":"auto".* but is .*"conv":"direct"/);
+  t.is(configDifference(direct, direct), null);
+  const { conv: _c, ...old } = auto.scoring;  // a checkpoint written before the option
+  const before = { ...auto, scoring: old };
+  t.is(configDifference(before, direct), null, 'an old run goes on with the direct convolutions');
+  t.truthy(configDifference(before, auto), 'and not with Winograd');
+  // A scorer built with other engine options than the config is refused before the run starts.
+  const fake = { zenScore: async () => ({ mean: 0, seconds: 0 }), close: () => {} };
+  const opts = { batchSize: 64, resolution: 32, repeats: 1, seed: 0, mode: 'paper' as const, alpha: 0.01, bnEps: 1e-5 };
+  t.notThrows(() => checkScorerMatchesConfig(engineScorer(fake, opts), auto));
+  t.throws(() => checkScorerMatchesConfig(engineScorer(fake, { ...opts, conv: 'direct' }), auto), { code: 'E_OPTION', message: /conv/ });
+  t.throws(() => searchConfig({ space: 'I', proxy: 'grad_norm', proxyOptions: { conv: 'direct' } }), { code: 'E_OPTION', message: /conv/ });
 });
