@@ -136,8 +136,8 @@ async function main(): Promise<void> {
     for (const conv of CONVS) await engine.zenScore(p.descriptor, { batchSize: BATCH, resolution: RES, repeats: 1, seed: SEED + 1, conv });
     if (torch) await torch.ask({ net: net(p), threads, philox: false });
   }
-  type Row = { wall: Record<Conv | 'torch', number[]>; engineSeconds: Record<Conv, number[]>; score: Partial<Record<Conv, number>>; torchScore?: number; torchPhiloxScore?: number; torchParts?: Record<string, number[]> };
-  const rows: Row[] = prepared.map(() => ({ wall: { auto: [], direct: [], torch: [] }, engineSeconds: { auto: [], direct: [] }, score: {}, torchParts: { build: [], init: [], forward: [] } }));
+  type Row = { wall: Record<Conv | 'torch' | 'torchWarm', number[]>; engineSeconds: Record<Conv, number[]>; score: Partial<Record<Conv, number>>; torchScore?: number; torchPhiloxScore?: number; torchParts?: Record<string, number[]> };
+  const rows: Row[] = prepared.map(() => ({ wall: { auto: [], direct: [], torch: [], torchWarm: [] }, engineSeconds: { auto: [], direct: [] }, score: {}, torchParts: { build: [], init: [], forward: [] } }));
   for (let round = 0; round < rounds; round++) {
     for (const [i, p] of prepared.entries()) {
       // alternate the order within a candidate from round to round (auto, direct, torch / torch, direct, auto)
@@ -146,10 +146,9 @@ async function main(): Promise<void> {
         const row = rows[i]!;
         if (who === 'torch') {
           if (!torch) continue;
-          const t0 = process.hrtime.bigint();
-          const r = await torch.ask<{ seconds: number; buildSeconds: number; initSeconds: number; forwardSeconds: number; score: number; philoxScore?: number }>({ net: net(p), threads, philox: round === 0 });
-          void t0;
+          const r = await torch.ask<{ seconds: number; buildSeconds: number; initSeconds: number; forwardSeconds: number; warmForwardSeconds?: number; score: number; philoxScore?: number }>({ net: net(p), threads, philox: round === 0, warm: true });
           row.wall.torch.push(r.seconds);  // the worker's own timing: build + init + two forwards + score (no IPC)
+          row.wall.torchWarm.push(r.buildSeconds + r.initSeconds + r.warmForwardSeconds!);
           row.torchParts!.build!.push(r.buildSeconds); row.torchParts!.init!.push(r.initSeconds); row.torchParts!.forward!.push(r.forwardSeconds);
           if (r.philoxScore !== undefined) row.torchPhiloxScore = r.philoxScore;
           continue;
@@ -173,18 +172,18 @@ async function main(): Promise<void> {
   const ghz = (m.mhz || 2600) / 1000;
   const peakAvx2 = m.logicalCores * 2 * 8 * 2 * ghz;  // cores × 2 FMA ports × 8 fp32 lanes × 2 FLOP × GHz
   const flopAll = sum(prepared.map((p) => p.flopPerCandidate));
-  const per = (who: Conv | 'torch') => {
+  const per = (who: Conv | 'torch' | 'torchWarm') => {
     const seconds = rows.map((r) => median(r.wall[who]));
     const total = sum(seconds);
     return { secondsPerCandidateMedian: seconds, totalSeconds: total, candidatesPerSecond: prepared.length / total, gflops: flopAll / total / 1e9, percentOfAvx2Peak: (100 * flopAll) / total / 1e9 / peakAvx2 };
   };
-  const auto = per('auto'), direct = per('direct'), torchFig = torch ? per('torch') : undefined;
+  const auto = per('auto'), direct = per('direct'), torchFig = torch ? per('torch') : undefined, torchWarm = torch ? per('torchWarm') : undefined;
   const candidates = prepared.map((p, i) => {
     const r = rows[i]!, pr = prof[i]!;
     const ov = (c: Conv) => pr[c] ? (pr[c].compileMs + pr[c].drawMs + pr[c].winoWeightsMs) / pr[c].totalMs : undefined;
     return {
       iteration: p.iteration, structure: p.structure, params: p.params, macsPerImage: p.macs,
-      seconds: { auto: median(r.wall.auto), direct: median(r.wall.direct), torch: torch ? median(r.wall.torch) : undefined },
+      seconds: { auto: median(r.wall.auto), direct: median(r.wall.direct), torch: torch ? median(r.wall.torch) : undefined, torchWarm: torch ? median(r.wall.torchWarm) : undefined },
       torchParts: torch ? Object.fromEntries(Object.entries(r.torchParts!).map(([k, v]) => [k, median(v)])) : undefined,
       score: { auto: r.score.auto, direct: r.score.direct, torchPhilox: r.torchPhiloxScore },
       absScoreDiffAutoVsDirect: Math.abs(r.score.auto! - r.score.direct!),
@@ -204,13 +203,15 @@ async function main(): Promise<void> {
     peak: { avx2GFlops: peakAvx2, basis: `${m.logicalCores} cores × 2 FMA ports × 8 fp32 lanes (AVX2) × 2 FLOP × ${ghz} GHz (cpuinfo); the zennas kernels are AVX2+FMA${m.avx512 ? '; this CPU also has AVX-512 (torch/oneDNN may use it: twice this peak)' : ''}` },
     method: 'Each candidate: lowerForScoring + encodeDescriptor once (outside the timing); zennas: engine.zenScore(batch 64, 32², repeats 1, seed 0) wall time through the API '
       + '(plan compile + weight/input draw + two BN groups in one forward + score; 40 structures cycle through the 8-plan cache, so every call compiles); '
-      + 'torch: torch_worker.py (torch_zen.py definitions) build nn.Module + nn.init.normal_/torch.randn + two train-mode forwards + score, its own timing. '
+      + 'torch: torch_worker.py (torch_zen.py definitions) build nn.Module + nn.init.normal_/torch.randn + two train-mode forwards + score, its own timing '
+      + '(what a PyTorch search pays for a new structure, per-shape oneDNN set-up included); "torch, warm forwards": the same with the two forwards timed a second time on the same model (a lower bound). '
       + 'Per candidate the three run back to back, order alternating by round; figures are medians over rounds. '
       + 'GFLOP/s = Σ 2 forwards × multiply-adds of the scored net × 64 × 2 / Σ seconds (direct-convolution equivalent, also for Winograd). '
       + 'Overhead: a separate pass with ZENNAS_PROFILE=1 (plan compile incl. buffers, weight + input draw, Winograd weight transform) / the call\'s engine seconds.',
     figures: {
-      auto, direct, torch: torchFig,
+      auto, direct, torch: torchFig, torchWarm,
       ratioTorchOverAuto: torchFig ? torchFig.totalSeconds / auto.totalSeconds : undefined,
+      ratioTorchWarmOverAuto: torchWarm ? torchWarm.totalSeconds / auto.totalSeconds : undefined,
       ratioTorchOverDirect: torchFig ? torchFig.totalSeconds / direct.totalSeconds : undefined,
       ratioDirectOverAuto: direct.totalSeconds / auto.totalSeconds,
       maxAbsScoreDiffAutoVsDirect: Math.max(...candidates.map((c) => c.absScoreDiffAutoVsDirect)),
@@ -224,9 +225,9 @@ async function main(): Promise<void> {
   console.log(`load average (1 min) over the run: ${load.map((l) => l.toFixed(2)).join(' → ')}${load.some((l) => l > threads + 0.5) ? '  WARNING: other work shared the CPU' : ''}`);
   console.log('| side | candidates/s | s total | GFLOP/s (direct-equiv.) | % AVX2 peak |');
   console.log('|---|---|---|---|---|');
-  for (const [name, v] of [['zennas auto', auto], ['zennas direct', direct], ['torch', torchFig]] as const)
+  for (const [name, v] of [['zennas auto', auto], ['zennas direct', direct], ['torch', torchFig], ['torch, warm forwards', torchWarm]] as const)
     if (v) console.log(`| ${name} | ${fmt(v.candidatesPerSecond, 2)} | ${fmt(v.totalSeconds, 2)} | ${fmt(v.gflops, 1)} | ${fmt(v.percentOfAvx2Peak, 1)} |`);
-  console.log(`torch/auto ${fmt(f.ratioTorchOverAuto, 2)}×, torch/direct ${fmt(f.ratioTorchOverDirect, 2)}×, direct/auto ${fmt(f.ratioDirectOverAuto, 2)}×; max |score auto − direct| ${f.maxAbsScoreDiffAutoVsDirect.toExponential(1)}`
+  console.log(`torch/auto ${fmt(f.ratioTorchOverAuto, 2)}× (warm forwards ${fmt(f.ratioTorchWarmOverAuto, 2)}×), torch/direct ${fmt(f.ratioTorchOverDirect, 2)}×, direct/auto ${fmt(f.ratioDirectOverAuto, 2)}×; max |score auto − direct| ${f.maxAbsScoreDiffAutoVsDirect.toExponential(1)}`
     + (f.maxAbsScoreDiffDirectVsTorch !== undefined ? `, max |score direct − torch (Philox)| ${f.maxAbsScoreDiffDirectVsTorch.toExponential(1)}` : ''));
   for (const c of CONVS) {
     const o = f.overhead[c];
