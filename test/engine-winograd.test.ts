@@ -20,6 +20,7 @@ import { lowerForScoring } from '../src/model/lower';
 import { searchConfig } from '../src/search/config';
 import { configDifference } from '../src/search/store';
 import { checkScorerMatchesConfig, engineScorer } from '../src/search/engine-scorer';
+import { encodePayload, readPayload } from '../src/distributed/payload';
 
 type ConvHook = (n: number, cin: number, cout: number, h: number, w: number, k: number, x: Float32Array, w8: Float32Array, algo: string, simd?: string, tiles?: number) => Float32Array;
 const convStride1 = (loadNative() as unknown as { _convStride1: ConvHook })._convStride1;
@@ -237,4 +238,9 @@ test('search runs do not mix conv algorithms: the scoring record names conv, a r
   t.notThrows(() => checkScorerMatchesConfig(engineScorer(fake, opts), auto));
   t.throws(() => checkScorerMatchesConfig(engineScorer(fake, { ...opts, conv: 'direct' }), auto), { code: 'E_OPTION', message: /conv/ });
   t.throws(() => searchConfig({ space: 'I', proxy: 'grad_norm', proxyOptions: { conv: 'direct' } }), { code: 'E_OPTION', message: /conv/ });
+  // Queue jobs carry it to the workers (a Zen-score option; other proxies do not take it).
+  const d = encodeDescriptor(structure('SuperConvK3BNRELU(3,8,1,1)'));
+  t.is(readPayload(encodePayload('zen', d, { ...opts, conv: 'direct' })).options.conv, 'direct');
+  t.throws(() => readPayload(encodePayload('zen', d, { ...opts, conv: 'fft' })), { message: /conv must be 'auto' or 'direct'/ });
+  t.throws(() => readPayload(encodePayload('grad_norm', d, { batchSize: 64, conv: 'direct' })), { message: /not an option of proxy 'grad_norm'/ });
 });
