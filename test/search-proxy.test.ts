@@ -43,7 +43,7 @@ const cifar = (over: Partial<SearchConfigInput> = {}) => searchConfig({ space: '
 
 test('searchConfig: the default scoring is the Zen-score record the search always wrote; no algorithm field', (t) => {
   const c = searchConfig({ space: 'I' });
-  t.deepEqual(c.scoring, { proxy: 'zen', batchSize: 64, repeats: 1, mode: 'paper', bnEps: 1e-5, alpha: 0.01, backend: 'cpu' });
+  t.deepEqual(c.scoring, { proxy: 'zen', batchSize: 64, repeats: 1, mode: 'paper', bnEps: 1e-5, alpha: 0.01, backend: 'cpu', conv: 'auto' });
   t.false('algorithm' in c);
   t.false('algorithm' in searchConfig({ space: 'I', algorithm: 'zen-nas' }));
   t.is(searchConfig({ space: 'I', algorithm: 'xi-gsnr-evolution' }).algorithm, 'xi-gsnr-evolution');

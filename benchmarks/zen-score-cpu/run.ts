@@ -4,7 +4,10 @@
  * rounding), same thread count. See README.md here.
  *
  *   npx tsx benchmarks/zen-score-cpu/run.ts [--repeats 8] [--threads 2] [--seed 1] [--mode paper]
- *        [--cases resnet18,resnet50,cifar05M,cifar1M,cifar2M] [--json out.json] [--torch-only]
+ *        [--cases resnet18,resnet50,cifar05M,cifar1M,cifar2M] [--conv auto,direct] [--json out.json] [--torch-only]
+ *
+ * --conv: the engine's conv algorithms to time, each a separate zennas row (first = `zennas`):
+ * 'auto' (the planner may choose Winograd) and/or 'direct'.
  *
  * Env: ZENNAS_PYTHON (a Python with torch+numpy; default: .venv-bench/, created from the local
  * wheelhouse with `python3 -m venv` + `pip install torch numpy` if missing), ZENNAS_ZOO (the
@@ -142,11 +145,15 @@ async function main(): Promise<void> {
   // means other work shared the CPU and the timings are contended
   const load: Record<string, number> = { zennasStart: os.loadavg()[0]! };
   // ---- zennas native engine
-  const ours: Record<string, { result?: ZenResult; secondsPerRepeat?: number; firstCallSeconds?: number; error?: string }> = {};
+  type Ours = { result?: ZenResult; secondsPerRepeat?: number; firstCallSeconds?: number; error?: string };
+  const convs = arg('conv', 'auto').split(',') as Array<'auto' | 'direct'>;
+  const byConv: Record<string, Record<string, Ours>> = {};
   const engine = torchOnly ? 'skipped (--torch-only)' : loadEngine(threads);
+  for (const conv of convs) {
+  const ours: Record<string, Ours> = (byConv[conv] = {});
   for (const p of prepared) {
     if (typeof engine === 'string') { ours[p.c.key] = { error: engine }; continue; }
-    const opts = { batchSize: p.c.batch, resolution: p.c.resolution, seed, mode, bnEps: p.c.bnEps, alpha: 0.01 };
+    const opts = { batchSize: p.c.batch, resolution: p.c.resolution, seed, mode, bnEps: p.c.bnEps, alpha: 0.01, conv };
     try {
       const t0 = process.hrtime.bigint();
       await engine.zenScore(p.descriptor, { ...opts, repeats: 1, seed: seed + 1000 }); // plan compile + warm-up
@@ -159,6 +166,8 @@ async function main(): Promise<void> {
       ours[p.c.key] = { error: (e as Error).message };
     }
   }
+  }
+  const ours = byConv[convs[0]!]!;
   if (typeof engine !== 'string') engine.close();
 
   load.zennasEnd = os.loadavg()[0]!;
@@ -192,6 +201,15 @@ async function main(): Promise<void> {
         secondsPerRepeatPhiloxInit: t.meanRepeatSecondsPhilox, philoxInitSeconds: t.meanInitPhiloxSeconds,
         gflops: flopPerRepeat / t.meanRepeatSeconds / 1e9, gflopsForwardOnly: flopPerRepeat / t.meanForwardSeconds / 1e9,
       },
+      conv: convs[0],
+      byConv: Object.fromEntries(convs.map((cv) => {
+        const x = byConv[cv]![p.c.key]!;
+        return [cv, x.result ? {
+          scores: x.result.scores, secondsPerRepeat: x.secondsPerRepeat, gflops: flopPerRepeat / x.secondsPerRepeat! / 1e9,
+          speedRatioTorchOverZennas: t.meanRepeatSeconds / x.secondsPerRepeat!,
+          maxAbsScoreDiffVsFirstConv: o.result ? Math.max(...x.result.scores.map((v, k) => Math.abs(v - o.result!.scores[k]!))) : undefined,
+        } : { error: x.error }];
+      })),
       speedRatioTorchOverZennas: o.secondsPerRepeat ? t.meanRepeatSeconds / o.secondsPerRepeat : undefined,
       maxAbsScoreDiff: absDiff ? Math.max(...absDiff) : undefined,
       absScoreDiffPerRepeat: absDiff,
@@ -210,7 +228,7 @@ async function main(): Promise<void> {
   const m = machine();
   const report = {
     benchmark: 'zen-score-cpu', machine: { ...m, torch: torchOut.torch, numpy: torchOut.numpy },
-    settings: { repeats, threads, seed, mode, alpha: 0.01 },
+    settings: { repeats, threads, seed, mode, alpha: 0.01, conv: convs },
     loadAverage1m: load,
     method: 'Same descriptor (lowerForScoring) for both; same Philox seed/streams (DESCRIPTOR.md), so scores agree per repeat up to float32 rounding. '
       + 'zennas: one untimed warm-up call (plan compile), then one zenScore call with `repeats`; seconds/repeat = engine-reported seconds / repeats. '
@@ -228,6 +246,14 @@ async function main(): Promise<void> {
   console.log(show(header));
   console.log('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
   for (const l of lines) console.log(show(l));
+  if (convs.length > 1) {
+    console.log(`per conv algorithm (${convs.join(' vs ')}): seconds/repeat, GFLOP/s, torch/zennas, max |Δscore| vs '${convs[0]}'`);
+    for (const r of rows)
+      console.log(`  ${r.case}: ` + convs.map((cv) => {
+        const x = r.byConv[cv] as { secondsPerRepeat?: number; gflops?: number; speedRatioTorchOverZennas?: number; maxAbsScoreDiffVsFirstConv?: number };
+        return `${cv} ${fmt(x.secondsPerRepeat)} s, ${fmt(x.gflops, 1)} GFLOP/s, ${fmt(x.speedRatioTorchOverZennas, 2)}×, Δ ${x.maxAbsScoreDiffVsFirstConv?.toExponential(1) ?? '—'}`;
+      }).join(' | '));
+  }
   const jsonOut = arg('json', '');
   if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify(report, null, 2) + '\n');
   console.log(JSON.stringify(report));

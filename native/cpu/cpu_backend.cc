@@ -175,7 +175,7 @@ class PlanCache {
 
   std::shared_ptr<Executor> acquire(const std::vector<int32_t>& desc, const ExecutorConfig& c, const std::function<bool()>& cancelled) {
     std::string key(reinterpret_cast<const char*>(desc.data()), desc.size() * sizeof(int32_t));
-    const int64_t parts[4] = {c.images, c.groups, c.resolution, c.backward ? 1 : 0};
+    const int64_t parts[5] = {c.images, c.groups, c.resolution, c.backward ? 1 : 0, c.convDirect ? 1 : 0};
     key.append(reinterpret_cast<const char*>(parts), sizeof parts);
     {
       std::lock_guard<std::mutex> g(m_);
@@ -187,6 +187,7 @@ class PlanCache {
         }
       }
     }
+    const auto t0 = std::chrono::steady_clock::now();
     Descriptor d = parseDescriptor(desc.data(), desc.size(), c.resolution, c.backward);
     MemoryBudget& budget = MemoryBudget::instance();
     const double need = Executor::estimateBytes(d, c), limit = budget.limit();
@@ -196,6 +197,10 @@ class PlanCache {
     const double real = static_cast<double>(box->exec.bytes());
     if (real > need) box->reservation.grow(real - need);
     std::shared_ptr<Executor> plan(box, &box->exec);
+    static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+    if (profile)  // parse + plan + buffers (what a new structure costs before its first repeat)
+      std::fprintf(stderr, "zennas-profile plan compile %.3f ms (%.2f MiB)\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                   real / (1024.0 * 1024.0));
     std::lock_guard<std::mutex> g(m_);
     entries_.push_front({std::move(key), plan, true});
     return plan;
@@ -391,7 +396,8 @@ class CpuBackend final : public Backend {
     const CpuProxy* proxy = findCpuProxy(r.proxy);
     if (!proxy) fail("E_OPTION", "unknown proxy '" + r.proxy + "' (the CPU backend has: " + cpuProxyNames() + ")");
     const auto t0 = std::chrono::steady_clock::now();
-    const ExecutorConfig config = proxy->config(r);
+    ExecutorConfig config = proxy->config(r);
+    config.convDirect = r.conv == "direct";
     try {
       PlanLease plan(cache_, cache_.acquire(r.descriptor, config, r.cancelled));
       ProxyResult out;

@@ -64,7 +64,53 @@ bool useDot(const ConvGeom& g) {
   return !(g.ow <= 4 || (g.cin >= 64 && g.cout >= 64));
 }
 
+/** ZENNAS_CONV: 'direct' (also 'packed' / 'indirect', which pick the direct GEMM path) = no Winograd; 'winograd' = Winograd wherever eligible; else auto. */
+int convEnv() {
+  static const int mode = [] {
+    const char* v = std::getenv("ZENNAS_CONV");
+    if (!v) return 0;
+    if (!std::strcmp(v, "direct") || !std::strcmp(v, "packed") || !std::strcmp(v, "indirect")) return 1;
+    return !std::strcmp(v, "winograd") ? 2 : 0;
+  }();
+  return mode;
+}
+
+/** The geometry the planner decides on (strides between channels left out). */
+ConvGeom planGeom(const OpDesc& o, int64_t n) {
+  ConvGeom g;
+  g.cin = o.cin; g.cout = o.cout; g.n = n;
+  g.h = o.in.h; g.w = o.in.w; g.oh = o.out.h; g.ow = o.out.w;
+  g.k = o.kernel > 0 ? o.kernel : 1;
+  g.stride = o.stride > 0 ? o.stride : 1;
+  g.pad = (g.k - 1) / 2;
+  return g;
+}
+
+/** Tiles per Winograd task: its scratch fits the worker's, its V and M blocks stay near L2. */
+int64_t winoChunk(const ConvGeom& g) {
+  const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / (kWinoXi * (winoK(g) + g.cout + 2));
+  const int64_t l2 = (int64_t(1) << 18) / (kWinoXi * (winoK(g) + g.cout));
+  return std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
+}
+
 }  // namespace
+
+bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
+  if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
+  const int env = convEnv();
+  if (env == 1 || (env == 0 && c.convDirect)) return false;
+  if (env == 2) return true;
+  // Cost model in FLOP of the GEMM micro-kernel (fitted to single-thread AVX2 timings of the two
+  // kernels on 3×3 / 5×5 / 7×7 convs of 8–64 channels, benchmarks/search-workload/README.md):
+  // per 4×4 tile, Winograd does 36·S² multiply-adds per (cin, cout) pair plus one input transform
+  // per (sub-kernel, input channel) ≈ 4000 FLOP and one output transform per output channel ≈ 2200;
+  // the direct GEMM does k² per output pixel and pair. Winograd only when it saves > 10 %.
+  const double S2 = static_cast<double>(winoSub(g) * winoSub(g)), ci = static_cast<double>(g.cin), co = static_cast<double>(g.cout);
+  const double tiles = static_cast<double>(winoTilesH(g) * winoTilesW(g)), pixels = static_cast<double>(g.oh * g.ow);
+  const double direct = pixels * 2.0 * static_cast<double>(g.k * g.k) * ci * co;
+  const double wino = tiles * (2.0 * 36.0 * S2 * ci * co + 4000.0 * S2 * ci + 2200.0 * co);
+  return direct > 1.1 * wino;
+}
 
 int64_t Executor::channelStrideFor(int64_t images, int64_t plane) {
   int64_t s = roundUp(images * plane, 16);
@@ -86,6 +132,7 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
   for (double f : slotFloats) b += 4.0 * f;
   for (const OpDesc& o : d.ops) {
     if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout)) + 4.0 * o.cout;
+    if (o.op == OpCode::Conv && chooseWinograd(planGeom(o, n), o, c)) b += 4.0 * static_cast<double>(winoWeightFloats(planGeom(o, n)));
     else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
     if (o.op == OpCode::BN) b += (24.0 + 8.0) * o.cin * c.groups;
     if (c.backward) b += 4.0 * static_cast<double>(paramCount(o)) + (isGemm(o.op) ? 4.0 * static_cast<double>(packedASize(o.cin, o.weights / o.cin)) : 0.0);
@@ -105,7 +152,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   const int64_t n = c_.images;
 
   // ---- steps, geometry, fusion, weight layout
-  int64_t wOff = 0, gOff = 0;
+  int64_t wOff = 0, gOff = 0, uOff = 0;
   steps_.resize(d_.ops.size());
   wgradOffset_.assign(d_.ops.size(), -1);
   wgradSize_.assign(d_.ops.size(), 0);
@@ -158,6 +205,14 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       const int64_t cols = g.cols();
       s.perTask = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
       s.tasks = (cols + s.perTask - 1) / s.perTask;
+      if (chooseWinograd(g, o, c_)) {
+        s.wino = true;
+        s.winoOffset = uOff;
+        uOff += winoWeightFloats(g);
+        const int64_t tiles = winoTiles(g);
+        s.perTask = std::min(winoChunk(g), roundUp((tiles + 7) / 8, kNR));
+        s.tasks = (tiles + s.perTask - 1) / s.perTask;
+      }
     } else {  // per channel
       const int64_t row = n * std::max(plane, o.in.plane());
       s.perTask = std::max<int64_t>(1, kElemTask / std::max<int64_t>(1, row));
@@ -181,6 +236,11 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   weights_.resize(static_cast<size_t>(std::max<int64_t>(wOff, 1)));
   std::memset(weights_.data(), 0, sizeof(float) * weights_.size());  // padding rows of packed A and biases stay 0
   bytes_ += weights_.size() * 4;
+  if (uOff > 0) {
+    winoU_.resize(static_cast<size_t>(uOff));
+    std::memset(winoU_.data(), 0, sizeof(float) * winoU_.size());  // padding rows stay 0
+    bytes_ += winoU_.size() * 4;
+  }
   const size_t bnAll = static_cast<size_t>(bnChannels * c_.groups);
   bnMean_.assign(bnAll, 0.0);
   bnVar_.assign(bnAll, 0.0);
@@ -323,6 +383,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
 }
 
 void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
+  winoStale_ = true;
   const PhiloxKey key = PhiloxKey::fromSeed(seed);
   // Weights: stream = op index + 1, element order = OIHW, scattered into the packed GEMM layout.
   pool.parallelFor(static_cast<int64_t>(weightChunks_.size()), [&](int64_t t, int, float* scratch) {
@@ -349,6 +410,23 @@ void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
   });
 }
 
+void Executor::transformWinoWeights(ThreadPool& pool) {
+  constexpr int64_t kRows = 8;  // output channels per task
+  static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (const Step& s : steps_) {
+    if (!s.wino) continue;
+    const float* w = weights_.data() + s.weightOffset;
+    float* u = winoU_.data() + s.winoOffset;
+    pool.parallelFor((s.g.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
+      k_.winoWeights(s.g, w, u, t * kRows, std::min(s.g.cout, (t + 1) * kRows));
+    });
+  }
+  winoStale_ = false;
+  if (profile)
+    std::fprintf(stderr, "zennas-profile winograd weights %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+}
+
 void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
   const Step& s = steps_[i];
   const OpDesc& o = d_.ops[i];
@@ -368,6 +446,12 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
   }
   switch (o.op) {
     case OpCode::Conv: case OpCode::Linear: {
+      if (s.wino) {
+        if (winoStale_) transformWinoWeights(pool);
+        const float* u = winoU_.data() + s.winoOffset;
+        each([&](int64_t b, int64_t e, float* scratch) { k_.winoConv(s.g, u, in, out, b, e, scratch); }, winoTiles(s.g));
+        break;
+      }
       const float* w = weights_.data() + s.weightOffset;
       each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.g, w, in, out, b, e, scratch); }, s.g.cols());
       if (s.biasOffset >= 0) {

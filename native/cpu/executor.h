@@ -21,6 +21,7 @@ struct ExecutorConfig {
   int groups = 1;       // BN statistic groups: images [g·N/G, (g+1)·N/G) are normalised together
   int resolution = 32;
   bool backward = false;  // keep every activation, allocate gradient buffers
+  bool convDirect = false;  // engine option conv 'direct': no Winograd, today's bits (else the planner chooses per layer)
 };
 
 class Executor {
@@ -113,6 +114,9 @@ class Executor {
     int32_t applyDst = 0;       // where the BN (+ReLU) result goes
     bool skip = false;          // a RELU folded into the preceding BN
     int64_t tasks = 1, perTask = 1;
+    // Forward 3×3 stride-1 conv by Winograd F(4,3) (winograd.h): tasks of perTask tiles.
+    bool wino = false;
+    int64_t winoOffset = -1;     // into winoU_ (transformed weights)
     std::vector<bool> gradAcc;  // per input: add into its gradient (another consumer wrote it first)
     // Stride-1 conv / LINEAR backward: dX = conv(dY, W flipped and transposed), a forward conv.
     ConvGeom gT;
@@ -134,6 +138,10 @@ class Executor {
     int64_t begin, end;
   };
   static int64_t channelStrideFor(int64_t images, int64_t plane);
+  /** The planner's choice for a dense conv: Winograd F(4,3) (else packed / indirect GEMM). */
+  static bool chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c);
+  /** U = G g Gᵀ of every Winograd conv from the packed weights (after each weight change). */
+  void transformWinoWeights(ThreadPool& pool);
   int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
   void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
   /** fused: a BN whose RELU was folded into it in the forward takes the RELU's gradient and mask (backward() only). */
@@ -151,6 +159,8 @@ class Executor {
   std::vector<WeightChunk> weightChunks_;
   std::vector<AlignedBuffer> slots_;
   AlignedBuffer weights_;
+  AlignedBuffer winoU_;      // Winograd-transformed weights (36 packed A per conv that uses it)
+  bool winoStale_ = true;    // weights_ changed since winoU_ was computed
   std::vector<int32_t> bnOp_;
   std::vector<int64_t> bnOffset_;
   std::vector<double> bnMean_, bnVar_;  // [bn offset·G + group·C + c]

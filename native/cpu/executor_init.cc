@@ -37,6 +37,7 @@ void uniformFill(PhiloxKey key, uint32_t stream, uint32_t repeat, int64_t begin,
 }  // namespace
 
 void Executor::drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
+  winoStale_ = true;
   const PhiloxKey key = PhiloxKey::fromSeed(seed);
   // fan_in = weights / cout: CONV cin·k², DWCONV k² (one input channel per group), LINEAR cin.
   auto bound = [&](const OpDesc& o) { return 1.0 / std::sqrt(static_cast<double>(o.weights / o.cout)); };
@@ -64,6 +65,7 @@ void Executor::drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool
 }
 
 void Executor::absParams() {
+  winoStale_ = true;
   float* w = weights_.data();
   for (size_t j = 0; j < weights_.size(); ++j) w[j] = std::fabs(w[j]);  // packing pads are 0 and stay 0
 }

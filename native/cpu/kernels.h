@@ -9,6 +9,7 @@
 #include "pool.h"
 #include "reduce.h"
 #include "rng.h"
+#include "winograd.h"
 
 namespace zennas {
 namespace cpu {
@@ -44,6 +45,9 @@ struct Kernels {
   ConvBwdDataImagesFn convBwdDataImages;  // strided k×k input gradient, tasks over images
   ConvBwdWeightFn convBwdWeightPacked;     // weight-gradient GEMM on dY packed once per conv
   BnBwdFusedFn bnBwdFused;                 // BN backward, optionally through its folded ReLU
+  // Winograd F(4×4, 3×3) (winograd.h)
+  WinoWeightsFn winoWeights;
+  WinoConvFn winoConv;
 };
 
 const Kernels& kernelsScalar();

@@ -644,6 +644,7 @@ void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin,
 #endif
 }
 
+#include "winograd_impl.inl"
 #include "backward_impl.inl"
 
 }  // namespace
@@ -653,7 +654,7 @@ const Kernels& table() {
                             relu, sigmoid, add, scale, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
-                            convBwdDataImages, convBwdWeightPacked, bnBwdFused};
+                            convBwdDataImages, convBwdWeightPacked, bnBwdFused, winoWeights, winoConv};
   return k;
 }
 

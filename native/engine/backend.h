@@ -20,6 +20,7 @@ struct ProxyRequest {
   uint32_t repeats = 1, firstRepeat = 0;
   uint64_t seed = 0;
   double bnEps = 1e-5;
+  std::string conv = "auto";       // 'auto' (the planner picks direct / indirect GEMM / Winograd per layer) | 'direct' (no Winograd)
   // Zen-score
   bool official = false;
   double alpha = 0.01;

@@ -221,6 +221,7 @@ Napi::Value EngineWrap::Run(const Napi::CallbackInfo& info) {
     r.official = o.choice("mode", "paper", {"paper", "official"}) == "official";
     r.alpha = o.number("alpha", 0.01, 1e-6, 1e6, false);
     r.bnEps = o.number("bnEps", 1e-5, 0, 1e6, false, true);
+    r.conv = o.choice("conv", "auto", {"auto", "direct"});
     r.bnStatistics = o.flag("bnStatistics", false);
     r.loss = o.choice("loss", "sum", {"sum", "cross-entropy"});
     r.returnGradients = o.flag("returnGradients", false);

@@ -127,7 +127,8 @@ export function readPayload(data: unknown, opts: { sized?: boolean } = {}): Chec
   const keys = Object.keys(o);
   if (keys.length > MAX_OPTIONS) throw new PayloadError('E_OPTION', `options has ${keys.length} keys, at most ${MAX_OPTIONS}`);
   // Against the proxy's table entry: only the keys it takes, each in its range (the one option table).
-  const takes = proxySpec(p.proxy)!.keys as readonly string[];
+  // The Zen-score also takes conv (engine.zenScore's keys: the table's and the CPU conv algorithm).
+  const takes: readonly string[] = [...(proxySpec(p.proxy)!.keys as readonly string[]), ...(p.proxy === 'zen' ? ['conv'] : [])];
   for (const k of keys) {
     if (!Object.prototype.hasOwnProperty.call(ENGINE_OPTIONS, k)) throw new PayloadError('E_OPTION', `options.${k} is not an engine option`);
     const v = (o as Record<string, unknown>)[k];

@@ -49,6 +49,8 @@ export interface ZenScoreOptions {
   alpha: number;
   /** BN ε > 0 (default 1e-5; the ZenNet masternet uses 1e-3). */
   bnEps: number;
+  /** CPU conv algorithm: 'auto' (default: direct / indirect GEMM / Winograd per layer) or 'direct' (no Winograd). */
+  conv: 'auto' | 'direct';
 }
 
 /** Result of `zenScore`. */
@@ -103,6 +105,8 @@ export interface BnStatisticsOptions {
   /** Philox seed: the images are the Zen-score input x of repeat 0 of this seed. */
   seed?: number;
   bnEps?: number;
+  /** CPU conv algorithm (see ZenScoreOptions.conv). */
+  conv?: 'auto' | 'direct';
 }
 
 /** Batch statistics of one BN op (training mode, clean forward): per channel. */
@@ -130,7 +134,7 @@ export interface BackendsInfo {
   cudaReason?: string;
 }
 
-const ZEN_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'mode', 'alpha', 'bnEps'] as const;
+const ZEN_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'mode', 'alpha', 'bnEps', 'conv'] as const;
 
 /** Defaults of zenScore (DESIGN §3 CIFAR setting), from the option table. */
 export const ZEN_SCORE_DEFAULTS: Readonly<ZenScoreOptions> = Object.freeze(resolveOptions('zenScore', ZEN_KEYS, {}));
@@ -235,6 +239,8 @@ export interface GradientsOptions {
   inputGradient: boolean;
   /** 'normal' (N(0,1) weights, biases 0; default) or 'torch' (PyTorch's default init, DESCRIPTOR.md). */
   init: 'normal' | 'torch';
+  /** CPU conv algorithm (see ZenScoreOptions.conv). */
+  conv: 'auto' | 'direct';
 }
 
 /** Result of a proxy run. */
@@ -256,7 +262,7 @@ export interface RunResult {
   seconds: number;
 }
 
-const GRAD_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps', 'loss', 'returnGradients', 'inputGradient', 'init'] as const;
+const GRAD_KEYS = ['batchSize', 'resolution', 'repeats', 'firstRepeat', 'seed', 'bnEps', 'loss', 'returnGradients', 'inputGradient', 'init', 'conv'] as const;
 
 /** The zero-shot proxies of src/proxies/table.ts besides the Zen-score. */
 export type ZeroShotProxyName = Exclude<ProxyName, 'zen'>;
@@ -471,7 +477,7 @@ export class Engine {
     const given = readOptions('bnStatistics', options);
     if (given === undefined) optionError('bnStatistics options are required: { batchSize, resolution, seed?, bnEps? }');
     const g = stripUndefined(given as object) as Partial<BnStatisticsOptions>;
-    const r = resolveOptions('bnStatistics', ['batchSize', 'resolution', 'seed', 'bnEps'] as const, g);
+    const r = resolveOptions('bnStatistics', ['batchSize', 'resolution', 'seed', 'bnEps', 'conv'] as const, g);
     for (const k of ['batchSize', 'resolution'] as const) {
       if (g[k] === undefined) optionError(`bnStatistics option ${k} is required (${ENGINE_OPTIONS[k].doc}, an integer in [${ENGINE_OPTIONS[k].min}, ${ENGINE_OPTIONS[k].max}])`);
     }

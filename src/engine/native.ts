@@ -15,6 +15,8 @@ export interface NativeRunOptions {
   firstRepeat?: number;
   seed: number;
   bnEps: number;
+  /** CPU conv algorithm: 'auto' (Winograd where the planner chooses it) | 'direct'. */
+  conv?: 'auto' | 'direct';
   mode?: 'paper' | 'official';
   alpha?: number;
   /** Also return the clean forward's per-BN batch statistics (Zen-score). */

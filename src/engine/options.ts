@@ -26,6 +26,7 @@ export const ENGINE_OPTIONS = {
   // Below ~1e-6, x + α·ε rounds back to x in float32 (24-bit mantissa) and Δ = 0 (score −∞).
   alpha: { kind: 'number', min: ALPHA_MIN, max: ALPHA_MAX, default: 0.01, doc: 'Zen-score perturbation scale α (smaller perturbations vanish in float32)' },
   bnEps: { kind: 'number', min: 0, max: 1e6, minExclusive: true, default: 1e-5, doc: 'BN ε (the ZenNet masternet uses 1e-3)' },
+  conv: { kind: 'choice', values: ['auto', 'direct'], default: 'auto', doc: "CPU convolution algorithm: 'auto' the planner picks direct / indirect GEMM / Winograd F(4,3) per layer from its shape, 'direct' no Winograd (the bits of zennas before it); ZENNAS_CONV=direct overrides" },
   bnStatistics: { kind: 'flag', default: false, doc: 'also return the clean forward’s per-BN batch statistics' },
   loss: { kind: 'choice', values: ['sum', 'cross-entropy'], default: 'sum', doc: "loss head of gradient proxies: 'sum' of outputs or softmax 'cross-entropy'" },
   returnGradients: { kind: 'flag', default: false, doc: 'return every weight gradient (last repeat)' },

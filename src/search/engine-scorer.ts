@@ -16,6 +16,8 @@ export interface EngineScoreOptions {
   mode: 'paper' | 'official';
   alpha: number;
   bnEps: number;
+  /** CPU conv algorithm ('auto' when absent, the engine's default); the config's scoring.conv. */
+  conv?: 'auto' | 'direct';
 }
 
 /** The part of src/engine/engine's Engine the search uses. */
@@ -68,10 +70,10 @@ export function checkScorerMatchesConfig(scorer: unknown, config: { resolution: 
   }
   const want: Record<string, unknown> = {
     resolution: config.resolution, seed: config.seed, batchSize: s.batchSize, repeats: s.repeats ?? 1,
-    mode: s.mode ?? 'paper', alpha: s.alpha ?? 0.01, bnEps: s.bnEps ?? 1e-5,
+    mode: s.mode ?? 'paper', alpha: s.alpha ?? 0.01, bnEps: s.bnEps ?? 1e-5, conv: s.conv ?? 'auto',
   };
   for (const [k, v] of Object.entries(want)) {
-    const got = (used as unknown as Record<string, unknown>)[k];
+    const got = (used as unknown as Record<string, unknown>)[k] ?? (k === 'conv' ? 'auto' : undefined);
     if (v !== undefined && got !== v) {
       const where = k === 'resolution' || k === 'seed' ? k : `scoring.${k}`;
       throw keyedError('E_OPTION')`${opt('scorer')} scores with ${k} ${JSON.stringify(got)} but the config says ${opt(where)} ${JSON.stringify(v)}: the run's summary and checkpoint would describe a search that never ran; omit ${opt('scorer')} (runSearch builds it from the config and ${opt('engine')}) or make them agree`;

@@ -45,9 +45,11 @@ export interface ProxyOptions {
   alpha?: number;
   /** 'cpu' (default) or 'cuda' (the Zen-score only: the other proxies run on the CPU engine). */
   backend?: 'cpu' | 'cuda';
+  /** Zen-score only: CPU conv algorithm, 'auto' (default: Winograd where the planner picks it) or 'direct'. */
+  conv?: 'auto' | 'direct';
 }
 
-const OPTION_KEYS = ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode', 'mode', 'alpha', 'backend'] as const;
+const OPTION_KEYS = ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode', 'mode', 'alpha', 'backend', 'conv'] as const;
 type ScoringRecord = SearchConfig['scoring'];
 
 const isCounted = (p: unknown): p is CountedProxy => (COUNTED_PROXIES as readonly unknown[]).includes(p);
@@ -92,8 +94,8 @@ export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { ba
   if (o.backend !== undefined && o.backend !== 'cpu' && o.backend !== 'cuda') refuse('backend', `must be 'cpu' or 'cuda', got ${JSON.stringify(o.backend)}`);
   if (proxy === 'zen') {
     for (const k of given) if (k === 'init' || k === 'numBatches' || k === 'xi' || k === 'gsnrMode') refuse(k, `does not apply to the Zen-score (it is an option of ${PROXY_NAMES.filter((n) => (proxySpec(n)!.keys as readonly string[]).includes(k)).join(', ')})`);
-    const r = { proxy: 'zen', batchSize: o.batchSize ?? defaults.batchSize, repeats: o.repeats ?? 1, mode: o.mode ?? 'paper', bnEps: o.bnEps ?? 1e-5, alpha: o.alpha ?? 0.01, backend: o.backend ?? 'cpu' };
-    for (const k of ['batchSize', 'repeats', 'mode', 'bnEps', 'alpha'] as const) check(k, r[k]);
+    const r = { proxy: 'zen', batchSize: o.batchSize ?? defaults.batchSize, repeats: o.repeats ?? 1, mode: o.mode ?? 'paper', bnEps: o.bnEps ?? 1e-5, alpha: o.alpha ?? 0.01, backend: o.backend ?? 'cpu', conv: o.conv ?? 'auto' };
+    for (const k of ['batchSize', 'repeats', 'mode', 'bnEps', 'alpha', 'conv'] as const) check(k, r[k]);
     return r;
   }
   if (isCounted(proxy)) {
@@ -104,7 +106,9 @@ export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { ba
   if (!spec) throw keyedError('E_OPTION')`${opt('proxy')}: unknown proxy '${proxy}'; a search takes: ${SEARCH_PROXIES.join(', ')}`;
   const keys = spec.keys as readonly string[];
   for (const k of given) {
-    if (k === 'backend') {
+    if (k === 'conv') {
+      refuse(k, `applies to the Zen-score only (proxy '${proxy}' runs with the engine's default convolutions)`);
+    } else if (k === 'backend') {
       if (o.backend !== 'cpu') refuse(k, `'${o.backend}': proxy '${proxy}' runs on the CPU engine (the CUDA backend scores the Zen-score only)`);
     } else if (!keys.includes(k)) {
       refuse(k, `does not apply to proxy '${proxy}' (it takes ${keys.filter((x) => (OPTION_KEYS as readonly string[]).includes(x)).join(', ')})`);
@@ -121,6 +125,13 @@ export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { ba
   r.backend = 'cpu';
   for (const k of ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode'] as const) if (r[k] !== undefined) check(k, r[k]);
   return r;
+}
+
+/** The conv algorithm of a Zen-score record (absent: 'auto', the engine's default; see configDifference for old checkpoints). */
+export function zenConv(s: ScoringRecord): 'auto' | 'direct' {
+  const c = s.conv ?? 'auto';
+  if (c !== 'auto' && c !== 'direct') throw keyedError('E_OPTION')`${opt('scoring.conv')} must be 'auto' or 'direct', got ${JSON.stringify(c)}`;
+  return c;
 }
 
 /**
@@ -231,7 +242,7 @@ export function configScorer<G = Structure>(config: SearchConfig, engine?: Searc
     // The Zen-score reads only the candidate's descriptor (the space's lowering), never the genotype.
     return engineScorer(engine, {
       batchSize: num('batchSize'), resolution: config.resolution, repeats: num('repeats', 1), seed: config.seed,
-      mode, alpha: num('alpha', 0.01), bnEps: num('bnEps', 1e-5),
+      mode, alpha: num('alpha', 0.01), bnEps: num('bnEps', 1e-5), conv: zenConv(s),
     }) as unknown as Scorer<G>;
   }
   return proxyScorer(engine, config, space);

@@ -52,7 +52,13 @@ function canonical(x: unknown): string {
 }
 
 /** The first config field that differs, as a sentence; null when equal. */
-export function configDifference(saved: SearchConfig, now: SearchConfig): string | null {
+export function configDifference(savedIn: SearchConfig, nowIn: SearchConfig): string | null {
+  // A saved Zen-score record without conv, where the config now names one, was written before the
+  // option (the CLI and searchConfig always name it): it was scored by the direct convolutions.
+  const zen = (c: SearchConfig) => !!c.scoring && (c.scoring.proxy === 'zen' || c.scoring.proxy === undefined);
+  const saved = zen(savedIn) && zen(nowIn) && savedIn.scoring.conv === undefined && nowIn.scoring.conv !== undefined
+    ? { ...savedIn, scoring: { ...savedIn.scoring, conv: 'direct' } } : savedIn;
+  const now = nowIn;
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].sort();
   for (const k of keys) {
     const a = canonical((saved as unknown as Record<string, unknown>)[k]);

@@ -27,7 +27,7 @@ import { openCommandQueue } from '../../distributed/search-queue';
 interface SearchFlags {
   space: string; preset?: string; variant?: string; init?: string; resolution?: number; numClasses?: number;
   budgetParams?: number | NoBudget; budgetFlops?: number | NoBudget; maxLayers?: number | NoBudget; budgetLatency?: number | NoBudget;
-  population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string;
+  population: number; iterations?: number; batchSize?: number; repeats: number; mode: string; bnEps: string; conv: string;
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
   latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean; quiet?: boolean; config?: string;
   queue?: string; queueName?: string; queueJobSize?: number;
@@ -104,9 +104,11 @@ function scoringFromFlags(f: SearchFlags, preset: SpacePreset, given: (k: string
   if (tableOnly && (f.proxy === 'zen' || (COUNTED_PROXIES as readonly string[]).includes(f.proxy))) {
     throw new ZennasError('E_OPTION', `${tableOnly[1]} applies to the proxies of the table ('zennas proxies'), not to --proxy ${f.proxy}`);
   }
+  if (f.conv !== 'auto' && f.conv !== 'direct') throw new ZennasError('E_OPTION', `--conv must be 'auto' or 'direct', got ${JSON.stringify(f.conv)}`);
   if (f.proxy === 'zen') {
-    return { proxy: 'zen', batchSize: f.batchSize ?? preset.batchSize, repeats: f.repeats, mode: f.mode, bnEps: positiveFloat('--bn-eps', f.bnEps), alpha: 0.01, backend: f.backend };
+    return { proxy: 'zen', batchSize: f.batchSize ?? preset.batchSize, repeats: f.repeats, mode: f.mode, bnEps: positiveFloat('--bn-eps', f.bnEps), alpha: 0.01, backend: f.backend, conv: f.conv };
   }
+  if (given('conv')) throw new ZennasError('E_OPTION', `--conv applies to the Zen-score (--proxy zen), not to --proxy ${f.proxy}`);
   if (f.proxy === 'flops' || f.proxy === 'params' || f.proxy === 'random') return { proxy: f.proxy };
   const o: ProxyOptions = {
     ...(f.batchSize !== undefined ? { batchSize: f.batchSize } : {}),
@@ -261,6 +263,9 @@ function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) =
   if (typeof sc.mode === 'string') set('mode', sc.mode);
   if (typeof sc.bnEps === 'number') set('bnEps', String(sc.bnEps));
   if (typeof sc.backend === 'string') set('backend', sc.backend);
+  // A Zen-score run from before the conv option was scored by the direct convolutions: it goes on with them.
+  if (typeof sc.conv === 'string') set('conv', sc.conv);
+  else if (sc.proxy === 'zen' || sc.proxy === undefined) set('conv', 'direct');
   if (typeof sc.latencyBackend === 'string' && sc.latencyBackend !== 'none' && !sc.latencyBackend.startsWith('lut:')) set('latencyBackend', sc.latencyBackend);
   if (typeof sc.latencyPrecision === 'string') set('latencyPrecision', sc.latencyPrecision);
   if (typeof sc.latencyBatchSize === 'number') set('latencyBatchSize', sc.latencyBatchSize);
@@ -303,6 +308,7 @@ export function registerSearchCommand(program: Command): void {
     .option('--algorithm <name>', "'zen-nas' (Zen-NAS Algorithm 2, default) or 'xi-gsnr-evolution' (ξ-GSNR's: a random initial population of --population budget-fitting nets, then a child replaces the lowest member only if it scores higher)", 'zen-nas')
     .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
     .option('--bn-eps <x>', 'BN ε for scoring', '1e-5')
+    .option('--conv <mode>', "Zen-score convolutions: 'auto' (the planner picks direct GEMM or Winograd per layer) or 'direct' (no Winograd; the bits of runs before the option); part of the run: a resume keeps it", 'auto')
     .option('-s, --seed <n>', 'seed of the search (mutations) and of the Zen-score weights/inputs', int('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('-t, --threads <n>', 'engine threads, shared by the candidates in flight (default: all cores)', int('--threads', 1, 1024))
     .option('--in-flight <n>', 'candidates scored concurrently (part of the result: keep it when resuming)', int('--in-flight', 1, 256), 2)

@@ -1,0 +1,49 @@
+// Winograd F(4×4, 3×3) for dense 3×3 stride-1 "same" convolutions (Lavin & Gray 2016) on the
+// engine's [C][N][H][W] layout. A tile is 4×4 outputs of one image, read from a 6×6 input patch
+// (zero outside the image); tiles are numbered (image, tile row, tile column). Per tile and
+// channel the patch is transformed (Bᵀ d B), the 36 transformed planes are 36 GEMMs
+// U[ξ] (cout × cin) · V[ξ] (cin × tiles) on the packed SGEMM micro-kernel, and each output tile
+// is Aᵀ m A. The weights are transformed (G g Gᵀ, in float64) once per weight draw.
+// 5×5 and 7×7 stride-1 convs are nested 3×3 ones: the kernel, zero-padded to 6×6 / 9×9, is a
+// grid of S = 2×2 / 3×3 sub-kernels 3×3, each a Winograd conv of the input shifted by 3 rows /
+// columns; the S transformed inputs are stacked along K, so each ξ is one GEMM with K = S·cin
+// (25 → 9 and 49 → 20.25 multiplies per output).
+// Every tile's result depends only on its own inputs and the fixed K order of the GEMM: results
+// do not depend on how tiles are split between workers (thread-count independent).
+#pragma once
+#include <cstdint>
+
+#include "conv.h"
+#include "gemm.h"
+
+namespace zennas {
+namespace cpu {
+
+constexpr int64_t kWinoXi = 36;  // transformed points per tile (6 × 6)
+
+inline int64_t winoTilesH(const ConvGeom& g) { return (g.oh + 3) / 4; }
+inline int64_t winoTilesW(const ConvGeom& g) { return (g.ow + 3) / 4; }
+inline int64_t winoTiles(const ConvGeom& g) { return g.n * winoTilesH(g) * winoTilesW(g); }
+/** Sub-kernels 3×3 per side: 1 (3×3), 2 (5×5), 3 (7×7). */
+inline int64_t winoSub(const ConvGeom& g) { return (g.k + 2) / 3; }
+/** GEMM depth: S·cin (row q = sub-kernel · cin + input channel). */
+inline int64_t winoK(const ConvGeom& g) { return winoSub(g) * winoSub(g) * g.cin; }
+/** Floats of the transformed weights: 36 packed A matrices of cout × S·cin. */
+inline int64_t winoWeightFloats(const ConvGeom& g) { return kWinoXi * packedASize(g.cout, winoK(g)); }
+/** Scratch floats a chunk of `tiles` (a multiple of 16) needs. */
+inline int64_t winoScratchFloats(const ConvGeom& g, int64_t tiles) { return kWinoXi * tiles * (winoK(g) + g.cout + 2); }
+/** A 3×3, 5×5 or 7×7 stride-1 "same" conv (pad (k−1)/2). */
+inline bool winoEligible(const ConvGeom& g) {
+  return (g.k == 3 || g.k == 5 || g.k == 7) && g.stride == 1 && g.pad == (g.k - 1) / 2 && g.oh == g.h && g.ow == g.w && g.h > 0 && g.w > 0;
+}
+
+/**
+ * Transformed weights of output channels [co0, co1): U[ξ] packed as GEMM A (gemm.h) from the
+ * conv's packed A (OIHW rows); padding rows of U stay as they are (zero).
+ */
+using WinoWeightsFn = void (*)(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1);
+/** The conv for tiles [t0, t1) (t1 − t0 ≤ the plan's chunk); scratch ≥ winoScratchFloats(g, chunk rounded up to 16). */
+using WinoConvFn = void (*)(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch);
+
+}  // namespace cpu
+}  // namespace zennas

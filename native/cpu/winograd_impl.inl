@@ -1,0 +1,270 @@
+// Winograd F(4×4, 3×3) kernel bodies (winograd.h), included by kernels_impl.inl into both ISA
+// translation units (inside its anonymous namespace: microKernel, kKC, kMR, kNR). The transforms
+// are loops over the tiles of a chunk (innermost, contiguous), which the AVX2 TU vectorises.
+
+constexpr int64_t kWinoMaxChunk = 256;  // tiles per call (stack arrays below)
+
+void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1) {
+  const int64_t K = g.cin * g.k * g.k, S = winoSub(g), Kw = winoK(g), uSize = packedASize(g.cout, Kw);
+  for (int64_t co = co0; co < co1; ++co)
+    for (int64_t sub = 0; sub < S * S; ++sub)
+      for (int64_t ci = 0; ci < g.cin; ++ci) {
+        double w[3][3], t[6][3];
+        for (int q = 0; q < 9; ++q) {  // taps (3a + u, 3b + v) of the kernel, zero past its edge
+          const int64_t ky = 3 * (sub / S) + q / 3, kx = 3 * (sub % S) + q % 3;
+          w[q / 3][q % 3] = ky < g.k && kx < g.k ? packedA[packedAIndex(co, (ci * g.k + ky) * g.k + kx, K)] : 0.0;
+        }
+        for (int x = 0; x < 3; ++x) {  // G w: rows of G = (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1)
+          const double a = w[0][x], b = w[1][x], c = w[2][x];
+          t[0][x] = a / 4; t[1][x] = -(a + b + c) / 6; t[2][x] = -(a - b + c) / 6;
+          t[3][x] = a / 24 + b / 12 + c / 6; t[4][x] = a / 24 - b / 12 + c / 6; t[5][x] = c;
+        }
+        for (int i = 0; i < 6; ++i) {  // (G w) Gᵀ
+          const double a = t[i][0], b = t[i][1], c = t[i][2];
+          const double u[6] = {a / 4, -(a + b + c) / 6, -(a - b + c) / 6, a / 24 + b / 12 + c / 6, a / 24 - b / 12 + c / 6, c};
+          for (int j = 0; j < 6; ++j) U[(i * 6 + j) * uSize + packedAIndex(co, sub * g.cin + ci, Kw)] = static_cast<float>(u[j]);
+        }
+      }
+}
+
+/** Bᵀ x of 6 rows (row stride `rs` floats) for `n` tiles, into 6 rows of `o` (stride `os`). */
+inline void winoBt(const float* __restrict x, int64_t rs, float* __restrict o, int64_t os, int64_t n) {
+  const float *x0 = x, *x1 = x + rs, *x2 = x + 2 * rs, *x3 = x + 3 * rs, *x4 = x + 4 * rs, *x5 = x + 5 * rs;
+  float *o0 = o, *o1 = o + os, *o2 = o + 2 * os, *o3 = o + 3 * os, *o4 = o + 4 * os, *o5 = o + 5 * os;
+  for (int64_t t = 0; t < n; ++t) {
+    const float a0 = x0[t], a1 = x1[t], a2 = x2[t], a3 = x3[t], a4 = x4[t], a5 = x5[t];
+    o0[t] = 4.f * a0 - 5.f * a2 + a4;
+    o1[t] = -4.f * (a1 + a2) + (a3 + a4);
+    o2[t] = 4.f * (a1 - a2) + (a4 - a3);
+    o3[t] = 2.f * (a3 - a1) + (a4 - a2);
+    o4[t] = 2.f * (a1 - a3) + (a4 - a2);
+    o5[t] = 4.f * a1 - 5.f * a3 + a5;
+  }
+}
+
+/** Aᵀ m of 6 rows (stride `rs`) for `n` tiles, into 4 rows of `o` (stride `os`). */
+inline void winoAt(const float* __restrict m, int64_t rs, float* __restrict o, int64_t os, int64_t n) {
+  const float *m0 = m, *m1 = m + rs, *m2 = m + 2 * rs, *m3 = m + 3 * rs, *m4 = m + 4 * rs, *m5 = m + 5 * rs;
+  float *o0 = o, *o1 = o + os, *o2 = o + 2 * os, *o3 = o + 3 * os;
+  for (int64_t t = 0; t < n; ++t) {
+    const float p12 = m1[t] + m2[t], d12 = m1[t] - m2[t], p34 = m3[t] + m4[t], d34 = m3[t] - m4[t];
+    o0[t] = m0[t] + p12 + p34;
+    o1[t] = d12 + 2.f * d34;
+    o2[t] = p12 + 4.f * p34;
+    o3[t] = d12 + 8.f * d34 + m5[t];
+  }
+}
+
+#if ZENNAS_VEC
+/** 8×8 transpose of r[0..7] in place. */
+inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]), t2 = _mm256_unpacklo_ps(r[2], r[3]),
+               t3 = _mm256_unpackhi_ps(r[2], r[3]), t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]),
+               t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE), s2 = _mm256_shuffle_ps(t1, t3, 0x44),
+               s3 = _mm256_shuffle_ps(t1, t3, 0xEE), s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE),
+               s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20); r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20); r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31); r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31); r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+
+/** Bᵀ of 6 vectors (the same formulas as winoBt). */
+inline void winoBt8(const __m256 a[6], __m256 o[6]) {
+  const __m256 four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f), two = _mm256_set1_ps(2.f);
+  const __m256 a34 = _mm256_add_ps(a[3], a[4]), a12 = _mm256_add_ps(a[1], a[2]), d12 = _mm256_sub_ps(a[1], a[2]), d43 = _mm256_sub_ps(a[4], a[3]);
+  const __m256 d42 = _mm256_sub_ps(a[4], a[2]), d31 = _mm256_sub_ps(a[3], a[1]);
+  o[0] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, a[0]), _mm256_mul_ps(five, a[2])), a[4]);
+  o[1] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(-4.f), a12), a34);
+  o[2] = _mm256_add_ps(_mm256_mul_ps(four, d12), d43);
+  o[3] = _mm256_add_ps(_mm256_mul_ps(two, d31), d42);
+  o[4] = _mm256_add_ps(_mm256_mul_ps(two, _mm256_sub_ps(a[1], a[3])), d42);
+  o[5] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, a[1]), _mm256_mul_ps(five, a[3])), a[5]);
+}
+
+/** Aᵀ of 6 vectors (the same formulas as winoAt). */
+inline void winoAt8(const __m256 m[6], __m256 o[4]) {
+  const __m256 p12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]), p34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
+  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], p12), p34);
+  o[1] = _mm256_add_ps(d12, _mm256_mul_ps(_mm256_set1_ps(2.f), d34));
+  o[2] = _mm256_add_ps(p12, _mm256_mul_ps(_mm256_set1_ps(4.f), p34));
+  o[3] = _mm256_add_ps(_mm256_add_ps(d12, _mm256_mul_ps(_mm256_set1_ps(8.f), d34)), m[5]);
+}
+
+/**
+ * Input transform of channel `chan` for 8 tiles (t0 .. t0+7 of the chunk; ≥ nt: zero) into 36
+ * rows of 8 floats, `vs` floats apart (ξ = 6i + j): rows of each patch are loaded as vectors,
+ * Bᵀ runs down them, an 8×8 transpose puts the tiles in the lanes, then B along the patch rows.
+ */
+inline void winoInput8(const ConvGeom& g, const float* chan, const int64_t* base, const int32_t* ty, const int32_t* tx, int64_t t0, int64_t nt,
+                       int64_t offY, int64_t offX, float* V, int64_t vs) {
+  alignas(32) float z[6][8][8];  // [i'][tile][j]
+  alignas(32) float patch[6][8];
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  for (int k = 0; k < 8; ++k) {
+    const int64_t t = t0 + k;
+    __m256 d[6], zz[6];
+    if (t >= nt) {
+      for (int i = 0; i < 6; ++i) d[i] = _mm256_setzero_ps();
+    } else {
+      const float* p = chan + base[t];
+      const int64_t y0 = ty[t] + offY, x0 = tx[t] + offX;
+      if (y0 >= 0 && y0 + 6 <= g.h && x0 >= 0 && x0 + 6 <= g.w) {
+        for (int i = 0; i < 6; ++i) d[i] = _mm256_maskload_ps(p + (y0 + i) * g.w + x0, six);
+      } else {
+        for (int i = 0; i < 6; ++i) {
+          const int64_t y = y0 + i;
+          for (int j = 0; j < 8; ++j) {
+            const int64_t x = x0 + j;
+            patch[i][j] = j < 6 && y >= 0 && y < g.h && x >= 0 && x < g.w ? p[y * g.w + x] : 0.f;
+          }
+          d[i] = _mm256_load_ps(patch[i]);
+        }
+      }
+    }
+    winoBt8(d, zz);
+    for (int i = 0; i < 6; ++i) _mm256_store_ps(z[i][k], zz[i]);
+  }
+  for (int i = 0; i < 6; ++i) {
+    __m256 r[8];
+    for (int k = 0; k < 8; ++k) r[k] = _mm256_load_ps(z[i][k]);
+    transpose8(r);  // r[j]: element j of row i' of every tile
+    __m256 o[6];
+    winoBt8(r, o);
+    for (int j = 0; j < 6; ++j) _mm256_store_ps(V + (i * 6 + j) * vs, o[j]);
+  }
+}
+
+/** Output transform of 8 tiles from M (row ξ at m + ξ·ms, 8 tiles wide) into the output channel `oc`. */
+inline void winoOutput8(const ConvGeom& g, const float* m, int64_t ms, float* oc, const int64_t* base, const int32_t* ty, const int32_t* tx,
+                        int64_t t0, int64_t nt) {
+  alignas(32) float q[4][6][8];  // [r][j][tile]
+  for (int j = 0; j < 6; ++j) {
+    __m256 a[6], o[4];
+    for (int i = 0; i < 6; ++i) a[i] = _mm256_load_ps(m + (i * 6 + j) * ms);
+    winoAt8(a, o);
+    for (int r = 0; r < 4; ++r) _mm256_store_ps(q[r][j], o[r]);
+  }
+  for (int r = 0; r < 4; ++r) {
+    __m256 a[6], y[4];
+    for (int j = 0; j < 6; ++j) a[j] = _mm256_load_ps(q[r][j]);
+    winoAt8(a, y);  // y[s]: output (r, s) of every tile
+    __m128 lo0 = _mm256_castps256_ps128(y[0]), lo1 = _mm256_castps256_ps128(y[1]), lo2 = _mm256_castps256_ps128(y[2]), lo3 = _mm256_castps256_ps128(y[3]);
+    __m128 hi0 = _mm256_extractf128_ps(y[0], 1), hi1 = _mm256_extractf128_ps(y[1], 1), hi2 = _mm256_extractf128_ps(y[2], 1), hi3 = _mm256_extractf128_ps(y[3], 1);
+    _MM_TRANSPOSE4_PS(lo0, lo1, lo2, lo3);
+    _MM_TRANSPOSE4_PS(hi0, hi1, hi2, hi3);
+    const __m128 row[8] = {lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3};  // row[k]: outputs (r, 0..3) of tile k
+    for (int k = 0; k < 8; ++k) {
+      const int64_t t = t0 + k;
+      if (t >= nt) break;
+      const int64_t oy = ty[t] + r, ox0 = tx[t];
+      if (oy >= g.oh) continue;
+      float* dst = oc + base[t] + oy * g.ow + ox0;
+      if (ox0 + 4 <= g.ow) {
+        _mm_storeu_ps(dst, row[k]);
+      } else {
+        alignas(16) float v[4];
+        _mm_store_ps(v, row[k]);
+        for (int64_t s = 0; s < g.ow - ox0; ++s) dst[s] = v[s];
+      }
+    }
+  }
+}
+#endif
+
+void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch) {
+  const int64_t nt = t1 - t0, T = (nt + kNR - 1) / kNR * kNR, panels = T / kNR;
+  if (nt <= 0 || T > kWinoMaxChunk) return;
+  const int64_t cin = g.cin, cout = g.cout, S = winoSub(g), Kw = winoK(g), uSize = packedASize(cout, Kw);
+  float* V = scratch;                  // [36][panel][S·cin][16]: the packed B of each ξ
+  float* Mb = V + kWinoXi * Kw * T;    // [36][cout][T]: the GEMM results
+  float* X = Mb + kWinoXi * cout * T;  // [36][T]: gathered patches, then output tiles
+  float* Tm = X + kWinoXi * T;         // [36][T]: after the first 1-D transform
+  const int64_t tw = winoTilesW(g), tpi = tw * winoTilesH(g), plane = g.h * g.w;
+  int64_t base[kWinoMaxChunk];  // image offset of each tile
+  int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
+  for (int64_t t = 0; t < nt; ++t) {
+    const int64_t tile = t0 + t, r = tile % tpi;
+    base[t] = (tile / tpi) * plane;
+    ty[t] = static_cast<int32_t>(4 * (r / tw));
+    tx[t] = static_cast<int32_t>(4 * (r % tw));
+  }
+  for (int64_t xi = 0; xi < kWinoXi; ++xi)
+    for (int64_t t = nt; t < T; ++t) X[xi * T + t] = 0.f;  // padding tiles: zero columns
+
+  // ---- input transform, (sub-kernel, channel) by (sub-kernel, channel), into the packed B of every ξ;
+  // sub-kernel (a, b) reads the patch shifted by (3a, 3b) from the conv's own (−pad, −pad)
+  for (int64_t q = 0; q < Kw; ++q) {
+    const int64_t sub = q / cin, ci = q % cin, offY = 3 * (sub / S) - g.pad, offX = 3 * (sub % S) - g.pad;
+    const float* chan = in + ci * g.inStride;
+#if ZENNAS_VEC
+    for (int64_t t = 0; t < T; t += 8) winoInput8(g, chan, base, ty, tx, t, nt, offY, offX, V + (t / kNR) * Kw * kNR + q * kNR + t % kNR, Kw * T);
+#else
+    for (int64_t t = 0; t < nt; ++t) {
+      const float* p = chan + base[t];
+      const int64_t y0 = ty[t] + offY, x0 = tx[t] + offX;
+      if (y0 >= 0 && y0 + 6 <= g.h && x0 >= 0 && x0 + 6 <= g.w) {
+        for (int64_t i = 0; i < 6; ++i) {
+          const float* row = p + (y0 + i) * g.w + x0;
+          for (int64_t j = 0; j < 6; ++j) X[(i * 6 + j) * T + t] = row[j];
+        }
+      } else {
+        for (int64_t i = 0; i < 6; ++i) {
+          const int64_t y = y0 + i;
+          const bool rowOk = y >= 0 && y < g.h;
+          for (int64_t j = 0; j < 6; ++j) {
+            const int64_t x = x0 + j;
+            X[(i * 6 + j) * T + t] = rowOk && x >= 0 && x < g.w ? p[y * g.w + x] : 0.f;
+          }
+        }
+      }
+    }
+    for (int64_t j = 0; j < 6; ++j) winoBt(X + j * T, 6 * T, Tm + j * T, 6 * T, T);  // Bᵀ d (down the columns)
+    for (int64_t i = 0; i < 6; ++i)                                                    // (Bᵀ d) B (along the rows)
+      for (int64_t p = 0; p < panels; ++p)
+        winoBt(Tm + i * 6 * T + p * kNR, T, V + (i * 6) * Kw * T + p * Kw * kNR + q * kNR, Kw * T, kNR);
+#endif
+  }
+
+  // ---- 36 GEMMs: M[ξ] (cout × T) = U[ξ] (cout × S·cin) · V[ξ] (S·cin × T); K order fixed by S·cin and KC
+  for (int64_t xi = 0; xi < kWinoXi; ++xi) {
+    const float* A = U + xi * uSize;
+    const float* B = V + xi * Kw * T;
+    float* C = Mb + xi * cout * T;
+    for (int64_t pc = 0; pc < Kw; pc += kKC) {
+      const int64_t kc = std::min<int64_t>(kKC, Kw - pc);
+      for (int64_t ir = 0; ir < cout; ir += kMR) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, cout - ir));
+        const float* a = A + (ir / kMR) * Kw * kMR + pc * kMR;
+        for (int64_t p = 0; p < panels; ++p) microKernel(kc, a, B + p * Kw * kNR + pc * kNR, C + ir * T + p * kNR, T, pc > 0, mr, kNR);
+      }
+    }
+  }
+
+  // ---- output transform, channel by channel
+#if ZENNAS_VEC
+  for (int64_t co = 0; co < cout; ++co)
+    for (int64_t t = 0; t < nt; t += 8) winoOutput8(g, Mb + co * T + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
+  (void)Tm;
+  return;
+#endif
+  for (int64_t co = 0; co < cout; ++co) {
+    for (int64_t j = 0; j < 6; ++j) winoAt(Mb + j * cout * T + co * T, 6 * cout * T, Tm + j * T, 6 * T, T);  // Aᵀ m
+    for (int64_t r = 0; r < 4; ++r) winoAt(Tm + r * 6 * T, T, X + r * 4 * T, T, T);                          // (Aᵀ m) A
+    float* oc = out + co * g.outStride;
+    for (int64_t t = 0; t < nt; ++t) {
+      float* q = oc + base[t];
+      const int64_t oy0 = ty[t], ox0 = tx[t];
+      if (oy0 + 4 <= g.oh && ox0 + 4 <= g.ow) {
+        for (int64_t r = 0; r < 4; ++r) {
+          float* row = q + (oy0 + r) * g.ow + ox0;
+          for (int64_t s = 0; s < 4; ++s) row[s] = X[(r * 4 + s) * T + t];
+        }
+      } else {
+        for (int64_t r = 0; r < 4 && oy0 + r < g.oh; ++r)
+          for (int64_t s = 0; s < 4 && ox0 + s < g.ow; ++s) q[(oy0 + r) * g.ow + ox0 + s] = X[(r * 4 + s) * T + t];
+      }
+    }
+  }
+}
