@@ -28,7 +28,8 @@
  * from TE-NAS but from DARTS's own model_search: no affine-free BN after the pools of a MixedOp.
  */
 import { ZennasError } from '../errors';
-import { Graph, GraphNode, NodeRole } from '../ops/graph';
+import { Graph } from '../ops/graph';
+import { CellGraphBuilder } from './graph-builder';
 import { DARTS_EDGE_LIST, DARTS_OPS, DARTS_STEPS, DartsGenotype, DartsOp, checkDartsGenotype, isDartsOp } from './darts';
 
 /** Options of the DARTS search network. */
@@ -93,36 +94,8 @@ function resolve(o: DartsNetOptions | undefined): Resolved {
   return r;
 }
 
-/** SSA graph builder (node i → value i + 1). */
-class Builder {
-  readonly nodes: GraphNode[] = [];
-  private readonly ch: number[];
-  block = 0;
-  role: NodeRole = 'main';
-
-  constructor(inputChannels: number) { this.ch = [inputChannels]; }
-
-  private emit(op: GraphNode['op'], inputs: number[], cout: number, kernel = 0, stride = 0, extra: Partial<GraphNode> = {}): number {
-    this.nodes.push({ op, inputs, cin: this.ch[inputs[0]!]!, cout, kernel, stride, ...extra, block: this.block, role: this.role });
-    return this.ch.push(cout) - 1;
-  }
-
-  c(v: number): number { return this.ch[v]!; }
-  conv(v: number, cout: number, k: number, s: number): number { return this.emit('conv', [v], cout, k, s); }
-  dwconv(v: number, k: number, s: number, dilation = 1): number { return this.emit('dwconv', [v], this.c(v), k, s, dilation > 1 ? { dilation } : {}); }
-  bn(v: number): number { return this.emit('bn', [v], this.c(v)); }
-  relu(v: number): number { return this.emit('relu', [v], this.c(v)); }
-  identity(v: number): number { return this.emit('identity', [v], this.c(v)); }
-  zero(v: number): number { return this.emit('zero', [v], this.c(v)); }
-  maxpool(v: number, s: number): number { return this.emit('maxpool', [v], this.c(v), 3, s); }
-  avgpool(v: number, k: number, s: number, countIncludePad: 0 | 1): number { return this.emit('avgpool', [v], this.c(v), k, s, { countIncludePad }); }
-  /** x[:, :, o:, o:] zero-padded back to H×W (TE-NAS's ConstantPad2d((0, 1, 0, 1)) then [1:, 1:]). */
-  shift(v: number, offset: number): number { return this.emit('crop', [v], this.c(v), 0, 0, { offset, fill: 1 }); }
-  concat(vs: number[]): number { return this.emit('concat', vs, vs.reduce((a, v) => a + this.c(v), 0)); }
-  gap(v: number): number { return this.emit('gap', [v], this.c(v)); }
-  linear(v: number, cout: number): number { return this.emit('linear', [v], cout, 0, 0, { bias: 1 }); }
-  sum(vs: number[]): number { return vs.length === 1 ? vs[0]! : this.emit('add', vs, this.c(vs[0]!)); }
-  reluConvBn(v: number, cout: number): number { return this.bn(this.conv(this.relu(v), cout, 1, 1)); }
+/** The shared cell builder plus DARTS's two compound ops. */
+class Builder extends CellGraphBuilder {
   /** ReLU; conv 1×1/2 of x and of x[:, :, 1:, 1:] zero-padded (C_out/2 and the rest); concat; BN. */
   factorizedReduce(v: number, cout: number): number {
     const half = cout >> 1;

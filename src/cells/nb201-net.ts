@@ -19,7 +19,8 @@
  * floor(H/2) shortcut would not add to the ceil(H/2) main branch otherwise).
  */
 import { ZennasError } from '../errors';
-import { Graph, GraphNode, NodeRole, inferGraph } from '../ops/graph';
+import { Graph, inferGraph } from '../ops/graph';
+import { CellGraphBuilder } from './graph-builder';
 import { layerFlops, layerParams } from '../model/layers';
 import { NB201_EDGES, NB201_OPS, Nb201Genotype, Nb201Op, isNb201Op } from './nb201';
 
@@ -99,41 +100,11 @@ function resolve(o: Nb201NetOptions | undefined): Resolved {
   return r;
 }
 
-/** SSA graph builder (node i → value i + 1). */
-class CellBuilder {
-  readonly nodes: GraphNode[] = [];
-  private readonly ch: number[];
-  block = 0;
-  role: NodeRole = 'main';
-
-  constructor(inputChannels: number) { this.ch = [inputChannels]; }
-
-  private emit(op: GraphNode['op'], inputs: number[], cout: number, kernel = 0, stride = 0, extra: Partial<GraphNode> = {}): number {
-    this.nodes.push({ op, inputs, cin: this.ch[inputs[0]!]!, cout, kernel, stride, ...extra, block: this.block, role: this.role });
-    return this.ch.push(cout) - 1;
-  }
-
-  c(v: number): number { return this.ch[v]!; }
-  conv(v: number, cout: number, k: number, s: number): number { return this.emit('conv', [v], cout, k, s); }
-  bn(v: number): number { return this.emit('bn', [v], this.c(v)); }
-  relu(v: number): number { return this.emit('relu', [v], this.c(v)); }
-  identity(v: number): number { return this.emit('identity', [v], this.c(v)); }
-  zero(v: number): number { return this.emit('zero', [v], this.c(v)); }
-  avgpool(v: number, k: number, s: number, countIncludePad: 0 | 1, pad?: number): number {
-    return this.emit('avgpool', [v], this.c(v), k, s, pad === undefined ? { countIncludePad } : { countIncludePad, pad });
-  }
-  gap(v: number): number { return this.emit('gap', [v], this.c(v)); }
-  linear(v: number, cout: number): number { return this.emit('linear', [v], cout, 0, 0, { bias: 1 }); }
-  /** Sum of the inputs (one input: itself). */
-  sum(vs: number[]): number { return vs.length === 1 ? vs[0]! : this.emit('add', vs, this.c(vs[0]!)); }
-  /** ReLU → conv (no bias) → BN (ReLUConvBN). */
-  reluConvBn(v: number, cout: number, k: number, s: number): number { return this.bn(this.conv(this.relu(v), cout, k, s)); }
-}
 
 /** Nodes an op lowers to (a placeholder of an absent op emits as many). */
 const OP_NODES: Record<Nb201Op, number> = { none: 1, skip_connect: 1, nor_conv_1x1: 3, nor_conv_3x3: 3, avg_pool_3x3: 1 };
 
-function edgeOp(b: CellBuilder, op: Nb201Op, x: number): number {
+function edgeOp(b: CellGraphBuilder, op: Nb201Op, x: number): number {
   switch (op) {
     case 'none': return b.zero(x);
     case 'skip_connect': return b.identity(x);
@@ -156,7 +127,7 @@ function checkEdgeOps(edges: Nb201EdgeOps, slots: readonly Nb201Op[] | undefined
 }
 
 /** One cell: node j = Σ over edges i→j of Σ over the edge's ops. */
-function cell(b: CellBuilder, x: number, edges: Nb201EdgeOps, o: Resolved, slots: readonly Nb201Op[] | undefined): number {
+function cell(b: CellGraphBuilder, x: number, edges: Nb201EdgeOps, o: Resolved, slots: readonly Nb201Op[] | undefined): number {
   const nodes = [x];
   let e = 0;
   for (let j = 1; j <= 3; j++) {
@@ -175,7 +146,7 @@ function cell(b: CellBuilder, x: number, edges: Nb201EdgeOps, o: Resolved, slots
 }
 
 /** ResNet basic block, stride 2: shortcut (pool + 1×1 conv) + main (ReLUConvBN ×2). */
-function reduction(b: CellBuilder, x: number, cout: number, o: Resolved): number {
+function reduction(b: CellGraphBuilder, x: number, cout: number, o: Resolved): number {
   const main = b.reluConvBn(b.reluConvBn(x, cout, 3, 2), cout, 3, 1);
   if (o.residuals === 'remove') return main;
   b.role = 'shortcut';
@@ -188,7 +159,7 @@ function reduction(b: CellBuilder, x: number, cout: number, o: Resolved): number
 
 function build(edges: Nb201EdgeOps, o: Resolved, slots: readonly Nb201Op[] | undefined): Graph {
   checkEdgeOps(edges, slots);
-  const b = new CellBuilder(o.inputChannels);
+  const b = new CellGraphBuilder(o.inputChannels);
   const C = o.channels;
   b.block = 0;
   let x = o.stem ? b.bn(b.conv(0, C, 3, 1)) : 0;
