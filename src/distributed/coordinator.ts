@@ -208,7 +208,24 @@ export async function openQueueClient(o: QueueEvaluatorOptions & { runId: string
     f(p);
     prune();
   };
-  const completed = (id: string, returnvalue: unknown) => settle(id, (p) => {
+  // A worker always returns a result object, so a completed job whose return value reads as null
+  // lost it (seen after Redis restarted from its append-only file mid-run): score it again, a few
+  // times at most, instead of recording a failed candidate.
+  const lostResults = new Map<string, number>();
+  const completed = (id: string, returnvalue: unknown) => {
+    const p = pending.get(id);
+    if (p && (returnvalue === null || returnvalue === undefined)) {
+      const n = (lostResults.get(id) ?? 0) + 1;
+      lostResults.set(id, n);
+      if (n <= 3) {
+        void queue.remove(id).catch(() => 0).then(() => queue.add('score', p.payload, { jobId: id })).catch(() => {});
+        return;
+      }
+    }
+    lostResults.delete(id);
+    settleCompleted(id, returnvalue);
+  };
+  const settleCompleted = (id: string, returnvalue: unknown) => settle(id, (p) => {
     if (p.calls.length === 1 && !('calls' in p.payload)) {
       try {
         p.calls[0]!.resolve(readResult(returnvalue));
