@@ -192,14 +192,7 @@ function build(edges: DartsEdgeOps, o: Resolved, slots: readonly DartsOp[] | und
     s1 = out;
     reductionPrev = reduction;
   }
-  b.block = count + 1;
-  let x = b.relu(b.bn(s1));
-  if (o.numClasses > 0) {
-    b.block = -1;
-    b.role = 'classifier';
-    x = b.linear(b.gap(x), o.numClasses);
-  }
-  return { inputChannels: o.inputChannels, nodes: b.nodes, outputs: [x] };
+  return b.finish(s1, count + 1, o.numClasses);
 }
 
 /** The supernet with the given ops on every edge of the normal and reduction cells (summed; an empty edge is masked out). */

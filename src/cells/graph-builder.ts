@@ -3,7 +3,7 @@
  * cell uses, each appending a node and returning its value (node i → value i + 1; value 0 is the
  * input). `block` and `role` label the nodes that follow, for counting and the report.
  */
-import { GraphNode, NodeRole } from '../ops/graph';
+import { Graph, GraphNode, NodeRole } from '../ops/graph';
 
 export class CellGraphBuilder {
   readonly nodes: GraphNode[] = [];
@@ -38,6 +38,20 @@ export class CellGraphBuilder {
   linear(v: number, cout: number): number { return this.emit('linear', [v], cout, 0, 0, { bias: 1 }); }
   /** Sum of the inputs (one input: itself). */
   sum(vs: number[]): number { return vs.length === 1 ? vs[0]! : this.emit('add', vs, this.c(vs[0]!)); }
+  /**
+   * The cell networks' tail — BN → ReLU ("lastact"), then, with classes, GAP → linear (with bias)
+   * — and the finished graph with it as the one output.
+   */
+  finish(x: number, block: number, numClasses: number): Graph {
+    this.block = block;
+    let y = this.relu(this.bn(x));
+    if (numClasses > 0) {
+      this.block = -1;
+      this.role = 'classifier';
+      y = this.linear(this.gap(y), numClasses);
+    }
+    return { inputChannels: this.ch[0]!, nodes: this.nodes, outputs: [y] };
+  }
   /** ReLU → conv (no bias) → BN (ReLUConvBN). */
   reluConvBn(v: number, cout: number, k = 1, s = 1): number { return this.bn(this.conv(this.relu(v), cout, k, s)); }
 }

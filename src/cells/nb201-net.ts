@@ -175,14 +175,7 @@ function build(edges: Nb201EdgeOps, o: Resolved, slots: readonly Nb201Op[] | und
       x = cell(b, x, edges, o, slots);
     }
   }
-  b.block = block;
-  x = b.relu(b.bn(x));
-  if (o.numClasses > 0) {
-    b.block = -1;
-    b.role = 'classifier';
-    x = b.linear(b.gap(x), o.numClasses);
-  }
-  return { inputChannels: o.inputChannels, nodes: b.nodes, outputs: [x] };
+  return b.finish(x, block, o.numClasses);
 }
 
 /** The NAS-Bench-201 network of a genotype (compact: no placeholders). */
