@@ -85,3 +85,23 @@ test('weight-gradient GEMM vs the dot form, and its scalar build: edge shapes (M
   // strided k×k input gradients (col2im GEMM over image blocks): SIMD vs scalar; float64 checks are in engine-grad-torch
   t.true(rel(gemmScalar.x, gemm.x) < 1e-5, `input gradient, scalar vs SIMD ${rel(gemmScalar.x, gemm.x)}`);
 });
+
+test('stride-1 input gradients by Winograd (the forward conv of dY with the flipped weights, k = 3, 5, 7) agree with the direct path (ZENNAS_CONV=direct), AVX2 and scalar', (t) => {
+  // wide enough that the planner picks Winograd for the transposed convs; 2 images at 13²: tiles with edges
+  const d = desc([
+    [CONV, 0, 1, 0, 3, 32, 3, 1], [BN, 1, 1, 0, 32, 32, 0, 0], [RELU, 1, 1, 0, 32, 32, 0, 0],
+    [CONV, 1, 2, 0, 32, 48, 3, 1], [BN, 2, 2, 0, 48, 48, 0, 0], [RELU, 2, 2, 0, 48, 48, 0, 0],
+    [CONV, 2, 3, 0, 48, 40, 5, 1], [BN, 3, 3, 0, 40, 40, 0, 0], [RELU, 3, 3, 0, 40, 40, 0, 0],
+    [CONV, 3, 4, 0, 40, 36, 7, 1], [BN, 4, 4, 0, 36, 36, 0, 0], [RELU, 4, 4, 0, 36, 36, 0, 0],
+    [CONV, 4, 5, 0, 36, 20, 3, 1], [BN, 5, 5, 0, 20, 20, 0, 0], [RELU, 5, 5, 0, 20, 20, 0, 0],
+  ], { output: 5 });
+  const o = { batchSize: 2, resolution: 13, loss: 'sum' as const };
+  for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+    const direct = gradients(d, o, { ...simd, ZENNAS_CONV: 'direct' });
+    const wino = gradients(d, o, { ...simd, ZENNAS_CONV: 'winograd' });
+    t.is(wino.g.length, direct.g.length);
+    wino.g.forEach((g, i) => t.true(rel(g, direct.g[i]!) < 1e-4, `${wino.simd}: gradient ${i}: ${rel(g, direct.g[i]!)}`));
+    t.true(rel(wino.x, direct.x) < 1e-4, `${wino.simd}: input gradient ${rel(wino.x, direct.x)}`);
+    t.notDeepEqual(wino.x, direct.x, 'the Winograd path ran (different rounding)');
+  }
+});

@@ -136,6 +136,11 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
     else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
     if (o.op == OpCode::BN) b += (24.0 + 8.0) * o.cin * c.groups;
     if (c.backward) b += 4.0 * static_cast<double>(paramCount(o)) + (isGemm(o.op) ? 4.0 * static_cast<double>(packedASize(o.cin, o.weights / o.cin)) : 0.0);
+    if (c.backward && o.op == OpCode::Conv && o.in.h == o.out.h && o.in.w == o.out.w) {  // Winograd input gradient (transposed geometry)
+      ConvGeom t = planGeom(o, n);
+      std::swap(t.cin, t.cout);
+      if (chooseWinograd(t, o, c)) b += 4.0 * static_cast<double>(winoWeightFloats(t));
+    }
   }
   return b;
 }
@@ -256,7 +261,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       grads_[v].resize(static_cast<size_t>(sh.c * stride(sh.plane())));
       bytes_ += grads_[v].size() * 4;
     }
-    int64_t tOff = 0, maxGrad = 1;
+    int64_t tOff = 0, utOff = 0, maxGrad = 1;
     for (size_t v = 0; v < nValues; ++v) maxGrad = std::max<int64_t>(maxGrad, static_cast<int64_t>(grads_[v].size()));
     for (size_t i = 0; i < d_.ops.size(); ++i) {
       Step& s = steps_[i];
@@ -287,10 +292,23 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       const int64_t cols = t.cols();
       s.perTaskT = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
       s.tasksT = (cols + s.perTaskT - 1) / s.perTaskT;
+      if (!scatter && o.op == OpCode::Conv && chooseWinograd(t, o, c_)) {
+        s.winoT = true;
+        s.winoTOffset = utOff;
+        utOff += winoWeightFloats(t);
+        const int64_t tiles = winoTiles(t);
+        s.perTaskWT = std::min(winoChunk(t), roundUp((tiles + 7) / 8, kNR));
+        s.tasksWT = (tiles + s.perTaskWT - 1) / s.perTaskWT;
+      }
     }
     weightsT_.resize(static_cast<size_t>(std::max<int64_t>(tOff, 1)));
     std::memset(weightsT_.data(), 0, sizeof(float) * weightsT_.size());
     bytes_ += weightsT_.size() * 4;
+    if (utOff > 0) {
+      winoUT_.resize(static_cast<size_t>(utOff));
+      std::memset(winoUT_.data(), 0, sizeof(float) * winoUT_.size());  // padding rows stay 0
+      bytes_ += winoUT_.size() * 4;
+    }
     int64_t maxSub = 1;
     for (size_t i = 0; i < d_.ops.size(); ++i)
       if (steps_[i].scatterT) maxSub = std::max<int64_t>(maxSub, steps_[i].g.cin * stride(steps_[i].g.oh * steps_[i].g.ow));
@@ -664,11 +682,24 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
             for (int64_t q = 0; q < kk; ++q) wt[packedAIndex(ci, co * kk + (kk - 1 - q), Kt)] = w[packedAIndex(co, ci * kk + q, K)];
         });
         float* dst = acc0 || s.scatterT ? gradScratch_.data() : dx;
-        const int64_t cols = s.gT.cols();
-        pool.parallelFor(s.tasksT, [&](int64_t t, int, float* scratch) {
-          const int64_t b = t * s.perTaskT;
-          k_.convGemm(s.gT, wt, dy, dst, b, std::min(cols, b + s.perTaskT), scratch);
-        });
+        if (s.winoT) {  // U' = G W' Gᵀ each pass (the weights may have changed), then the tiles of dY
+          constexpr int64_t kRows = 8;
+          float* u = winoUT_.data() + s.winoTOffset;
+          pool.parallelFor((s.gT.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
+            k_.winoWeights(s.gT, wt, u, t * kRows, std::min(s.gT.cout, (t + 1) * kRows));
+          });
+          const int64_t tiles = winoTiles(s.gT);
+          pool.parallelFor(s.tasksWT, [&](int64_t t, int, float* scratch) {
+            const int64_t b = t * s.perTaskWT;
+            k_.winoConv(s.gT, u, dy, dst, b, std::min(tiles, b + s.perTaskWT), scratch);
+          });
+        } else {
+          const int64_t cols = s.gT.cols();
+          pool.parallelFor(s.tasksT, [&](int64_t t, int, float* scratch) {
+            const int64_t b = t * s.perTaskT;
+            k_.convGemm(s.gT, wt, dy, dst, b, std::min(cols, b + s.perTaskT), scratch);
+          });
+        }
         if (s.scatterT) {
           const int64_t st = g.stride, ohw = g.oh * g.ow;
           perChannel([&](int64_t c) {

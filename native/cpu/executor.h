@@ -123,6 +123,10 @@ class Executor {
     int64_t weightTOffset = -1;  // into weightsT_ (packed A of the flipped weights)
     bool scatterT = false;       // 1×1 strided: Wᵀ·dY on the output grid, scattered to every s-th input pixel
     int64_t tasksT = 1, perTaskT = 1;
+    // Stride-1 'same' 3×3/5×5/7×7: that forward conv of dY by Winograd (the forward's choice rule on gT).
+    bool winoT = false;
+    int64_t winoTOffset = -1;    // into winoUT_ (transformed flipped weights)
+    int64_t tasksWT = 1, perTaskWT = 1;
     // Strided k×k conv backward: Wᵀ packed into weightsT_ (col2im GEMM), tasks over blocks of images.
     int64_t weightColOffset = -1;
     int64_t imagesPerTaskCol = 1;
@@ -174,6 +178,7 @@ class Executor {
   std::vector<bool> needsGrad_;        // per value: some gradient flows into it
   AlignedBuffer wgrad_;
   AlignedBuffer weightsT_;             // flipped, transposed weights (backward of stride-1 convs)
+  AlignedBuffer winoUT_;               // their Winograd transform (input gradients by Winograd)
   AlignedBuffer gradScratch_;          // a gradient computed before it is added into a shared one
   AlignedBuffer subsampled_;           // 1×1 strided: the input at the sampled pixels (weight gradient)
   std::vector<int64_t> wgradOffset_, wgradSize_;
