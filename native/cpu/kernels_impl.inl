@@ -29,49 +29,49 @@ namespace {
 // packed panel (PackedB) or read in place from padded input rows (IndirectB, convGemmIndirect).
 // Sharing the FMA loop is what makes the two paths give the same bits.
 #if ZENNAS_VEC
-template <class LoadB>
-inline void microKernelT(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int mr, int nr) {
-  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00, c40 = c00,
-         c41 = c00, c50 = c00, c51 = c00;
+// R live rows of the MR-row panel (R = mr): a 2- or 4-row tail panel (cout = 8, 16, 32, 40, 64 …)
+// skips the FMAs of its zero padding rows. Every output element is the same FMA chain over p
+// whatever R is, so the bits do not depend on it.
+template <int R, class LoadB>
+inline void microKernelR(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int nr) {
+  __m256 lo[R], hi[R];
+  for (int i = 0; i < R; ++i) lo[i] = hi[i] = _mm256_setzero_ps();
   for (int64_t p = 0; p < kc; ++p) {
     __m256 b0, b1;
     loadB(p, b0, b1);
-    __m256 a = _mm256_broadcast_ss(A + 0);
-    c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-    a = _mm256_broadcast_ss(A + 1);
-    c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-    a = _mm256_broadcast_ss(A + 2);
-    c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-    a = _mm256_broadcast_ss(A + 3);
-    c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-    a = _mm256_broadcast_ss(A + 4);
-    c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-    a = _mm256_broadcast_ss(A + 5);
-    c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    for (int i = 0; i < R; ++i) {
+      const __m256 a = _mm256_broadcast_ss(A + i);
+      lo[i] = _mm256_fmadd_ps(a, b0, lo[i]);
+      hi[i] = _mm256_fmadd_ps(a, b1, hi[i]);
+    }
     A += kMR;
   }
-  if (mr == kMR && nr == kNR) {
-#define ZENNAS_STORE_ROW(i, lo, hi)                                                          \
-  {                                                                                          \
-    float* c = C + (i) * ldc;                                                                \
-    if (acc) { lo = _mm256_add_ps(_mm256_loadu_ps(c), lo); hi = _mm256_add_ps(_mm256_loadu_ps(c + 8), hi); } \
-    _mm256_storeu_ps(c, lo);                                                                 \
-    _mm256_storeu_ps(c + 8, hi);                                                             \
-  }
-    ZENNAS_STORE_ROW(0, c00, c01) ZENNAS_STORE_ROW(1, c10, c11) ZENNAS_STORE_ROW(2, c20, c21)
-    ZENNAS_STORE_ROW(3, c30, c31) ZENNAS_STORE_ROW(4, c40, c41) ZENNAS_STORE_ROW(5, c50, c51)
-#undef ZENNAS_STORE_ROW
+  if (nr == kNR) {
+    for (int i = 0; i < R; ++i) {
+      float* c = C + i * ldc;
+      if (acc) { lo[i] = _mm256_add_ps(_mm256_loadu_ps(c), lo[i]); hi[i] = _mm256_add_ps(_mm256_loadu_ps(c + 8), hi[i]); }
+      _mm256_storeu_ps(c, lo[i]);
+      _mm256_storeu_ps(c + 8, hi[i]);
+    }
     return;
   }
-  alignas(32) float t[kMR][kNR];
-  _mm256_store_ps(t[0], c00); _mm256_store_ps(t[0] + 8, c01);
-  _mm256_store_ps(t[1], c10); _mm256_store_ps(t[1] + 8, c11);
-  _mm256_store_ps(t[2], c20); _mm256_store_ps(t[2] + 8, c21);
-  _mm256_store_ps(t[3], c30); _mm256_store_ps(t[3] + 8, c31);
-  _mm256_store_ps(t[4], c40); _mm256_store_ps(t[4] + 8, c41);
-  _mm256_store_ps(t[5], c50); _mm256_store_ps(t[5] + 8, c51);
-  for (int i = 0; i < mr; ++i)
+  alignas(32) float t[R][kNR];
+  for (int i = 0; i < R; ++i) { _mm256_store_ps(t[i], lo[i]); _mm256_store_ps(t[i] + 8, hi[i]); }
+  for (int i = 0; i < R; ++i)
     for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+}
+
+template <class LoadB>
+inline void microKernelT(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int mr, int nr) {
+  static_assert(kMR == 6, "microKernelT dispatches R = 1 .. 6");
+  switch (mr) {
+    case 1: microKernelR<1>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 2: microKernelR<2>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 3: microKernelR<3>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 4: microKernelR<4>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 5: microKernelR<5>(kc, A, loadB, C, ldc, acc, nr); return;
+    default: microKernelR<6>(kc, A, loadB, C, ldc, acc, nr); return;
+  }
 }
 
 struct PackedB {  // a packed kc × NR panel, 32-byte aligned
