@@ -7,6 +7,7 @@
  *
  *   zennas lut build --space hardcore --runtime onnxruntime -o benchmarks/latency-model/hardcore-ort-b1.json
  *   npx tsx benchmarks/latency-model/bench.ts --lut benchmarks/latency-model/hardcore-ort-b1.json [--nets 150] [--seed 15] [--train 0.6] [--repeat 30] [--iterations N]
+ *       [--passes K [--runs-per-pass R] [--group G] [--pass-warmup W]]   (interleaved protocol; the table's own protocol must match)
  *
  * Writes results-<runtime>-b<batch>-<clock>-<statistic>.json and estimate-vs-measured-<clock>-<statistic>.svg beside this file.
  */
@@ -35,6 +36,10 @@ const OUT = path.resolve(arg('out', __dirname));
 const REPEAT = Number(arg('repeat', '30'));
 /** Timed runs per whole net (default: the table's per piece). */
 const ITERATIONS = process.argv.includes('--iterations') ? Number(arg('iterations')) : undefined;
+/** Interleaved protocol (src/lut/interleave.ts): --passes K [--runs-per-pass R] [--group G]; absent: one pass per net. */
+const INTERLEAVE = process.argv.includes('--passes')
+  ? { passes: Number(arg('passes')), runsPerPass: Number(arg('runs-per-pass', '10')), groupSize: Number(arg('group', '50')), passWarmup: Number(arg('pass-warmup', '1')), seed: SEED }
+  : undefined;
 
 interface Row { key: string; estimateMs: number; measuredMs: number; p90Ms: number; features: number[]; corrected?: number; split: 'train' | 'test' }
 
@@ -61,7 +66,11 @@ async function main() {
   const space = hardcoreLutSpace(variant);
   const ix = indexLut(lut);
   const o = { resolution: lut.meta.resolution, numClasses: lut.meta.numClasses };
-  const rt = await openLutRuntime({ runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: ITERATIONS ?? lut.meta.iterations, precision: lut.meta.precision, clock: lut.meta.clock });
+  const open = (seed: number) => openLutRuntime({
+    runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: ITERATIONS ?? lut.meta.iterations,
+    precision: lut.meta.precision, clock: lut.meta.clock, ...(INTERLEAVE ? { interleave: { ...INTERLEAVE, seed } } : {}),
+  });
+  const rt = await open(SEED);
   assertCompatible(lutContext(lut.meta), rt.context, 'the benchmark measures under the table\'s conditions');
   const rng = new Sfc32(SEED);
   const nets: HardcoreGenotype[] = [hardcoreLightest(variant), hardcoreHeaviest(variant)];
@@ -73,21 +82,28 @@ async function main() {
   const load0 = os.loadavg();
   const t0 = Date.now();
   const rows: Row[] = [];
+  const stat = (r: { minMs: number; medianMs: number }) => (lut.meta.statistic === 'min' ? r.minMs : r.medianMs); // the table's statistic on both sides
+  const measureAll = async (r: typeof rt, gs: HardcoreGenotype[]) => {
+    if (r.measureMany) return r.measureMany(gs.map((g) => space.net(g, o)));
+    const out = [];
+    for (const g of gs) out.push(await r.measure(space.net(g, o)));
+    return out;
+  };
+  const measured = await measureAll(rt, nets);
+  process.stderr.write(`${nets.length} nets measured, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0]!.toFixed(2)}\n`);
   for (const [i, g] of nets.entries()) {
     const c = space.toChoices(g);
-    const r = await rt.measure(space.net(g, o));
-    const ms = lut.meta.statistic === 'min' ? r.minMs : r.medianMs; // the table's statistic on both sides
-    rows.push({ key: hardcoreKey(g), estimateMs: estimateLatency(ix, c).ms, measuredMs: ms, p90Ms: r.p90Ms, features: blockFeatures(ix, c), split: 'test' });
-    if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1}/${nets.length} nets, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0]!.toFixed(2)}\n`);
+    const r = measured[i]!;
+    rows.push({ key: hardcoreKey(g), estimateMs: estimateLatency(ix, c).ms, measuredMs: stat(r), p90Ms: r.p90Ms, features: blockFeatures(ix, c), split: 'test' });
   }
-  // The noise floor: the first REPEAT nets measured again (what no model of the estimate can beat).
-  const repeat = rows.slice(0, REPEAT).map((r, i) => ({ first: r.measuredMs, again: 0, i }));
-  for (const x of repeat) {
-    const r = await rt.measure(space.net(nets[x.i]!, o));
-    x.again = lut.meta.statistic === 'min' ? r.minMs : r.medianMs;
-  }
-  const load1 = os.loadavg();
   rt.close();
+  // The noise floor: the first REPEAT nets measured again, an independent measurement under the
+  // same protocol (fresh sessions, another visiting order): what no model of the estimate can beat.
+  const rt2 = await open(SEED + 1);
+  const again = await measureAll(rt2, nets.slice(0, REPEAT));
+  rt2.close();
+  const repeat = rows.slice(0, REPEAT).map((r, i) => ({ first: r.measuredMs, again: stat(again[i]!), i }));
+  const load1 = os.loadavg();
   // Held-out split: a seeded shuffle (the lightest and heaviest nets may land on either side).
   const order = rows.map((_, i) => i);
   const srng = new Sfc32(SEED + 1);
@@ -108,7 +124,7 @@ async function main() {
   const result = {
     lut: path.relative(process.cwd(), LUT), space: `${lut.meta.space}/${variant}`, context: lutContext(lut.meta), resolution: o.resolution,
     statistic: lut.meta.statistic, warmup: lut.meta.warmup, iterations: lut.meta.iterations, netIterations: ITERATIONS ?? lut.meta.iterations, overhead: lut.meta.overhead, overheadMs: lut.meta.overheadMs,
-    nets: rows.length, seed: SEED, train: train.length, test: test.length, seconds: (Date.now() - t0) / 1000,
+    protocol: rt.context.protocol ?? 'sequential', interleave: INTERLEAVE ?? null, nets: rows.length, seed: SEED, train: train.length, test: test.length, seconds: (Date.now() - t0) / 1000,
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, loadBefore: load0, loadAfter: load1 },
     lightest: { measuredMs: lightest.measuredMs, estimateMs: lightest.estimateMs }, heaviest: { measuredMs: heaviest.measuredMs, estimateMs: heaviest.estimateMs },
     estimate: { all: errorStats(rows.map((r) => [r.estimateMs, r.measuredMs])), test: errorStats(test.map((r) => [r.estimateMs, r.measuredMs])) },
@@ -116,7 +132,7 @@ async function main() {
     corrected: { model: { target: useRatio ? 'measured/estimate' : 'measured', lambda: (useRatio ? ratioModel : model).lambda, cvError: (useRatio ? ratioModel : model).cvError }, train: errorStats(train.map((r) => [r.corrected!, r.measuredMs])), test: errorStats(test.map((r) => [r.corrected!, r.measuredMs])) },
     rows: rows.map(({ features: _f, ...r }) => r),
   };
-  const suffix = `${lut.meta.runtime}-b${lut.meta.batchSize}-${lut.meta.clock}-${lut.meta.statistic}`;
+  const suffix = `${lut.meta.runtime}-b${lut.meta.batchSize}-${lut.meta.clock}-${lut.meta.statistic}${INTERLEAVE ? `-il${INTERLEAVE.passes}x${INTERLEAVE.runsPerPass}` : ''}`;
   const name = `results-${suffix}`;
   fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(result, null, 1) + '\n');
   const lo = Math.min(...rows.map((r) => Math.min(r.measuredMs, r.estimateMs))) * 0.95;

@@ -14,8 +14,8 @@ import { onnxRuntimeLatency, OnnxRuntimeLatencyResult, onnxRuntimeStatus } from 
 export { findTrtexec, tensorRtLatency, trtexecCandidates, parseExportTimes, parseTensorRtVersion, parseDevice, TENSORRT_ROOTS } from './tensorrt';
 export type { TensorRtLatencyOptions, TensorRtLatencyResult } from './tensorrt';
 export { latencyStats, quantile } from './stats';
-export { onnxRuntimeLatency, onnxRuntimeStatus, onnxRuntimeOptions, cpuDescription } from './onnxruntime';
-export type { OnnxRuntimeLatencyOptions, OnnxRuntimeLatencyResult } from './onnxruntime';
+export { onnxRuntimeLatency, openOnnxRuntimeSession, onnxRuntimeStatus, onnxRuntimeOptions, cpuDescription } from './onnxruntime';
+export type { OnnxRuntimeLatencyOptions, OnnxRuntimeLatencyResult, OnnxRuntimeSession } from './onnxruntime';
 export type { LatencySummary } from './stats';
 
 /**

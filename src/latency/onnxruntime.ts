@@ -142,13 +142,20 @@ export function onnxRuntimeOptions(options: OnnxRuntimeLatencyOptions = {}): Req
   };
 }
 
+/** An onnxruntime session ready to time: `run` times one run (ms, the options' clock). */
+export interface OnnxRuntimeSession {
+  options: ReturnType<typeof onnxRuntimeOptions>;
+  /** Seconds of export + session creation. */
+  setupSeconds: number;
+  run(): Promise<number>;
+  release(): Promise<void>;
+}
+
 /**
- * Latency of a network on onnxruntime's CPU provider: `network` is an engine descriptor (exported
- * here at the batch size and resolution of the options) or ONNX bytes already exported (static in
- * H, W; batch fixed or symbolic). One session per call, default graph optimisations (what
- * deployments get), input N(0,1)-like values fixed once.
+ * Export `network` (as onnxRuntimeLatency does) and create its session, untimed and not warmed up:
+ * the interleaved protocol (src/lut/interleave.ts) holds many at once and times them in turn.
  */
-export async function onnxRuntimeLatency(network: Int32Array | Uint8Array, options: OnnxRuntimeLatencyOptions = {}): Promise<OnnxRuntimeLatencyResult> {
+export async function openOnnxRuntimeSession(network: Int32Array | Uint8Array, options: OnnxRuntimeLatencyOptions = {}): Promise<OnnxRuntimeSession> {
   const o = onnxRuntimeOptions(options);
   const rt = ort();
   const t0 = performance.now();
@@ -182,7 +189,7 @@ export async function onnxRuntimeLatency(network: Int32Array | Uint8Array, optio
   } catch (e) {
     throw new ZennasError('E_BACKEND', `onnxruntime could not load the model: ${(e as Error).message}`);
   }
-  try {
+  {
     const name = session.inputNames[0] ?? ONNX_INPUT;
     const dims = [o.batchSize, inputChannels, o.resolution, o.resolution];
     const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
@@ -194,29 +201,44 @@ export async function onnxRuntimeLatency(network: Int32Array | Uint8Array, optio
     }
     const feeds = { [name]: new rt.Tensor('float32', data, dims) };
     const setupSeconds = (performance.now() - t0) / 1000;
-    try {
-      for (let i = 0; i < o.warmup; i++) await session.run(feeds);
-      const samples: number[] = [];
-      for (let i = 0; i < o.iterations; i++) {
+    const sess = session;
+    const run = async (): Promise<number> => {
+      try {
         if (o.clock === 'cpu') {
           const c = process.cpuUsage();
-          await session.run(feeds);
+          await sess.run(feeds);
           const d = process.cpuUsage(c);
-          samples.push((d.user + d.system) / 1000);
-        } else {
-          const a = performance.now();
-          await session.run(feeds);
-          samples.push(performance.now() - a);
+          return (d.user + d.system) / 1000;
         }
+        const a = performance.now();
+        await sess.run(feeds);
+        return performance.now() - a;
+      } catch (e) {
+        throw new ZennasError('E_BACKEND', `onnxruntime failed to run the model: ${(e as Error).message}`);
       }
-      return {
-        ...latencyStats(samples, o.batchSize), engine: 'onnxruntime', onnxruntimeVersion: onnxRuntimeStatus().version ?? 'unknown',
-        threads: o.threads, batchSize: o.batchSize, resolution: o.resolution, clock: o.clock, device: cpuDescription(), setupSeconds,
-      };
-    } catch (e) {
-      throw new ZennasError('E_BACKEND', `onnxruntime failed to run the model: ${(e as Error).message}`);
-    }
+    };
+    return { options: o, setupSeconds, run, release: () => sess.release().catch(() => undefined) };
+  }
+}
+
+/**
+ * Latency of a network on onnxruntime's CPU provider: `network` is an engine descriptor (exported
+ * here at the batch size and resolution of the options) or ONNX bytes already exported (static in
+ * H, W; batch fixed or symbolic). One session per call, default graph optimisations (what
+ * deployments get), input N(0,1)-like values fixed once.
+ */
+export async function onnxRuntimeLatency(network: Int32Array | Uint8Array, options: OnnxRuntimeLatencyOptions = {}): Promise<OnnxRuntimeLatencyResult> {
+  const r = await openOnnxRuntimeSession(network, options);
+  const o = r.options;
+  try {
+    for (let i = 0; i < o.warmup; i++) await r.run();
+    const samples: number[] = [];
+    for (let i = 0; i < o.iterations; i++) samples.push(await r.run());
+    return {
+      ...latencyStats(samples, o.batchSize), engine: 'onnxruntime', onnxruntimeVersion: onnxRuntimeStatus().version ?? 'unknown',
+      threads: o.threads, batchSize: o.batchSize, resolution: o.resolution, clock: o.clock, device: cpuDescription(), setupSeconds: r.setupSeconds,
+    };
   } finally {
-    await session.release().catch(() => undefined);
+    await r.release();
   }
 }

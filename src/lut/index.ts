@@ -16,3 +16,5 @@ export { fitLutCorrection, correctedEstimate, assertCorrectionFor, lutFingerprin
 export type { LutCorrectionFile, CorrectionTarget, MeasuredNet } from './correction-file';
 export { getLutSpace, lutSpaceEntry, LUT_SPACE_IDS } from './spaces';
 export type { LutSpaceEntry } from './spaces';
+export { interleaveOptions, measureInterleaved, parseProtocol, passOrder, protocolName } from './interleave';
+export type { InterleaveOptions, PreparedPiece } from './interleave';

@@ -8,6 +8,8 @@ import { ZennasError } from '../errors';
 import { Engine } from '../engine/engine';
 import { cpuDescription, LatencyRuntime, onnxRuntimeLatency, onnxRuntimeStatus, tensorRtLatency } from '../latency';
 import type { LatencyContext, LutNet } from './types';
+import { InterleaveOptions, interleaveOptions, measureInterleaved, protocolName } from './interleave';
+import { openOnnxRuntimeSession } from '../latency/onnxruntime';
 
 /** Median and p90 of one piece's timed runs (ms per run of `batchSize` images). */
 export interface PieceLatency {
@@ -21,6 +23,8 @@ export interface LutRuntime {
   /** The context of every number it returns (unit ms). */
   readonly context: LatencyContext;
   measure(net: LutNet): Promise<PieceLatency>;
+  /** Several nets under the runtime's protocol (interleaved: all passes over them; in `nets` order). */
+  measureMany?(nets: readonly LutNet[]): Promise<PieceLatency[]>;
   close(): void;
 }
 
@@ -37,6 +41,11 @@ export interface LutRuntimeOptions {
   precision?: 'fp32' | 'fp16';
   /** onnxruntime: 'wall' (default) or 'cpu' (CPU time of the run, 1 thread; see src/latency/onnxruntime.ts). */
   clock?: 'wall' | 'cpu';
+  /**
+   * The interleaved multi-pass protocol (onnxruntime only; src/lut/interleave.ts): `warmup` runs
+   * once per session, then passes × runsPerPass timed runs replace `iterations`. Absent: sequential.
+   */
+  interleave?: InterleaveOptions;
 }
 
 /** The zennas build that measured (runtime 'cpu' / 'cuda' tables record it as their runtime version). */
@@ -61,18 +70,38 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
   const clock = o.clock ?? 'wall';
   if (clock === 'cpu' && o.runtime !== 'onnxruntime') throw new ZennasError('E_OPTION', `clock 'cpu' is a clock of runtime 'onnxruntime' only, got runtime '${o.runtime}'`);
   if (clock === 'cpu' && threads !== 1) throw new ZennasError('E_OPTION', `clock 'cpu' needs threads 1 (CPU time of several threads is not a latency), got ${threads}`);
+  const il = o.interleave !== undefined ? interleaveOptions(o.interleave) : null;
+  if (il && o.runtime !== 'onnxruntime') throw new ZennasError('E_OPTION', `interleave: the interleaved protocol holds many sessions at once, a feature of runtime 'onnxruntime' only, got runtime '${o.runtime}'`);
+  const sequentially = (measure: (net: LutNet) => Promise<PieceLatency>) => async (nets: readonly LutNet[]) => {
+    const out: PieceLatency[] = [];
+    for (const n of nets) out.push(await measure(n));
+    return out;
+  };
   if (o.runtime === 'onnxruntime') {
     const st = onnxRuntimeStatus();
     if (!st.available) throw new ZennasError('E_BACKEND', st.reason!);
     const cpu = new Engine({ backend: 'cpu', threads: 1 });
-    return {
-      context: { unit: 'ms', batchSize, precision, runtime: 'onnxruntime', runtimeVersion: `onnxruntime-node ${st.version}`, hardware: cpuDescription(), threads, clock },
-      async measure(net) {
-        const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, clock, bnSource: cpu });
-        return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs };
-      },
-      close: () => cpu.close(),
+    const context: LatencyContext = { unit: 'ms', batchSize, precision, runtime: 'onnxruntime', runtimeVersion: `onnxruntime-node ${st.version}`, hardware: cpuDescription(), threads, clock };
+    if (il) {
+      context.protocol = protocolName(il);
+      const prepare = async (net: LutNet) => {
+        const s = await openOnnxRuntimeSession(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations: 1, threads, clock, bnSource: cpu });
+        try {
+          for (let i = 0; i < warmup; i++) await s.run();
+        } catch (e) {
+          await s.release();
+          throw e;
+        }
+        return s;
+      };
+      const many = (nets: readonly LutNet[]) => measureInterleaved(nets, prepare, il);
+      return { context, measure: async (net) => (await many([net]))[0]!, measureMany: many, close: () => cpu.close() };
+    }
+    const measure = async (net: LutNet): Promise<PieceLatency> => {
+      const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, clock, bnSource: cpu });
+      return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs };
     };
+    return { context, measure, measureMany: sequentially(measure), close: () => cpu.close() };
   }
   if (o.runtime === 'cpu' || o.runtime === 'cuda') {
     const engine = new Engine({ backend: o.runtime, ...(o.runtime === 'cpu' ? { threads } : {}) });

@@ -9,6 +9,7 @@ import { getSpace } from '../spaces';
 import type { LatencyRepair, LatencySource, SearchConfig, SearchResult } from '../search/types';
 import { formatDuration } from '../util/units';
 import { openLutRuntime, LutRuntime } from './runtime';
+import { parseProtocol } from './interleave';
 import { LatencyCheck, checkLutForSearch, lutEstimator, lutRepair, measureTopCandidates, MeasuredCandidate } from './search';
 import { lutSpaceEntry } from './spaces';
 import { assertCompatible, lutContext, readLut } from './table';
@@ -60,7 +61,7 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
   const est = lutEstimator(ls, lut, correction);
   const runtime: LutRuntime = await openLutRuntime({
     runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: lut.meta.iterations, precision: lut.meta.precision,
-    clock: lut.meta.clock,
+    clock: lut.meta.clock, ...(parseProtocol(lut.meta.protocol) ? { interleave: parseProtocol(lut.meta.protocol)! } : {}),
   });
   try {
     // TensorRT and CUDA learn their device only when they run: checked at the final measurement then.

@@ -23,6 +23,7 @@ const metaSchema = object({
   hardware: text(300),
   threads: int(0, 1024),
   clock: literal('wall', 'cpu'),
+  protocol: optional(text(100)),
   space: text(100),
   variant: text(100),
   resolution: int(1, 4096),
@@ -124,7 +125,7 @@ export function writeLut(file: string, t: Lut): void {
 
 /** The context of a table's numbers (as stored: its own unit). */
 export function lutContext(m: LutMeta): LatencyContext {
-  return { unit: m.unit, batchSize: m.batchSize, precision: m.precision, runtime: m.runtime, runtimeVersion: m.runtimeVersion, hardware: m.hardware, threads: m.threads, clock: m.clock };
+  return { unit: m.unit, batchSize: m.batchSize, precision: m.precision, runtime: m.runtime, runtimeVersion: m.runtimeVersion, hardware: m.hardware, threads: m.threads, clock: m.clock, ...(m.protocol !== undefined ? { protocol: m.protocol } : {}) };
 }
 
 /**
@@ -132,7 +133,8 @@ export function lutContext(m: LutMeta): LatencyContext {
  * converted). Empty: their numbers can be added and compared.
  */
 export function incompatibilities(a: LatencyContext, b: LatencyContext): string[] {
-  return CONTEXT_FIELDS.filter((k) => k !== 'unit' && a[k] !== b[k]).map((k) => `${k} ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
+  const v = (c: LatencyContext, k: keyof LatencyContext) => (k === 'protocol' ? c.protocol ?? 'sequential' : c[k]); // tables from before the field: sequential
+  return CONTEXT_FIELDS.filter((k) => k !== 'unit' && v(a, k) !== v(b, k)).map((k) => `${k} ${JSON.stringify(v(a, k))} vs ${JSON.stringify(v(b, k))}`);
 }
 
 /** Throws E_OPTION naming every difference when `a` and `b` may not be combined or compared. */

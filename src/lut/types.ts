@@ -35,6 +35,11 @@ export interface LatencyContext {
    * without the time other processes hold the core).
    */
   clock: LatencyClock;
+  /**
+   * How runs were scheduled (src/lut/interleave.ts `protocolName`): absent = 'sequential' (each
+   * piece's runs back to back), or e.g. 'interleaved 5x10+1'.
+   */
+  protocol?: string;
 }
 
 /** How a run is timed (LatencyContext.clock). */
@@ -44,7 +49,7 @@ export type LatencyClock = 'wall' | 'cpu';
 export type LutStatistic = 'median' | 'min';
 
 /** The fields of a LatencyContext, in the order errors list them. */
-export const CONTEXT_FIELDS: readonly (keyof LatencyContext)[] = ['unit', 'batchSize', 'precision', 'runtime', 'runtimeVersion', 'hardware', 'threads', 'clock'];
+export const CONTEXT_FIELDS: readonly (keyof LatencyContext)[] = ['unit', 'batchSize', 'precision', 'runtime', 'runtimeVersion', 'hardware', 'threads', 'clock', 'protocol'];
 
 /** How a table was measured and for which networks. */
 export interface LutMeta extends LatencyContext {

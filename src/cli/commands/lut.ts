@@ -17,7 +17,7 @@ import { formatDuration } from '../../util/units';
 
 interface BuildFlags {
   space: string; variant?: string; runtime: string; batchSize: number; resolution: number; numClasses: number; threads: number;
-  warmup: number; iterations: number; precision?: string; statistic: string; clock: string; overhead: string; output: string; overwrite?: boolean; progress: boolean; json?: boolean;
+  warmup: number; iterations: number; precision?: string; statistic: string; clock: string; overhead: string; output: string; overwrite?: boolean; passes?: number; runsPerPass: number; passWarmup: number; group: number; orderSeed: number; progress: boolean; json?: boolean;
 }
 interface EstimateFlags { lut: string; correction?: string; json?: boolean }
 interface FitFlags { lut: string; measured: string; output: string; target: string; split?: string; json?: boolean }
@@ -57,6 +57,11 @@ Run 'zennas lut <command> --help' for each command's flags and examples.`);
     .option('--clock <c>', "onnxruntime: 'wall' (default, elapsed) or 'cpu' (the run's CPU time, 1 thread: what the inference costs on a machine busy with other work)", 'wall')
     .option('--statistic <s>', "stored per piece: 'median' (default, HardCoRe-NAS's p50) or 'min' (least disturbed by other work on the machine)", 'median')
     .option('--overhead <mode>', "'subtracted' (default: the runtime's per-run overhead measured once, subtracted from every piece, counted once) or 'kept'", 'subtracted')
+    .option('--passes <k>', "onnxruntime: interleaved protocol, K passes over a group of pieces, each timing every piece --runs-per-pass times in a seeded shuffled order (the statistic over all passes' runs replaces -i); recorded as the table's protocol", intOption('--passes', 1, 10000))
+    .option('--runs-per-pass <n>', 'interleaved: timed runs of a piece per visit', intOption('--runs-per-pass', 1, 100000), 10)
+    .option('--pass-warmup <n>', 'interleaved: untimed runs at each visit', intOption('--pass-warmup', 0, 100000), 1)
+    .option('--group <n>', 'interleaved: pieces whose sessions are held at once (bounds memory)', intOption('--group', 1, 100000), 50)
+    .option('--order-seed <n>', 'interleaved: seed of the visiting order', intOption('--order-seed', 0, 0xffffffff), 0)
     .requiredOption('-o, --output <file>', 'lut.json to write (a partial one there is resumed when its conditions match)')
     .option('--overwrite', 'start afresh even when --output holds a table')
     .option('--no-progress', 'no progress bar (plain lines on stderr instead)')
@@ -91,6 +96,7 @@ tables or measurements that differ in any of them are never combined or compared
       const space = getLutSpace(f.space, variant);
       const runtime = await openLutRuntime({
         runtime: f.runtime as LatencyRuntime, batchSize: f.batchSize, threads: f.threads, warmup: f.warmup, iterations: f.iterations, clock: f.clock as 'wall' | 'cpu',
+        ...(f.passes !== undefined ? { interleave: { passes: f.passes, runsPerPass: f.runsPerPass, passWarmup: f.passWarmup, groupSize: f.group, seed: f.orderSeed } } : {}),
         ...(f.precision ? { precision: f.precision as 'fp32' | 'fp16' } : {}),
       });
       const abort = new AbortController();
