@@ -15,9 +15,15 @@ import { packageRoot } from '../src/engine/native';
 import { parseStructure } from '../src/grammar/parse';
 import { lowerAsTrained } from '../src/model/lower';
 import { encodeDescriptor } from '../src/ops/descriptor';
-import { desc, CONV, BN, RELU, ADD, IDENTITY, GAP, LINEAR } from './helpers/slot-ops';
+import { desc, SlotOp, CONV, BN, RELU, ADD, IDENTITY, GAP, LINEAR } from './helpers/slot-ops';
 
 interface Grads { simd: string; loss: number; g: number[][]; x: number[] }
+
+/** CONV → BN → RELU per [cin, cout, kernel, stride], slot i → i + 1, the last slot the output. */
+const convBnReluChain = (convs: Array<[number, number, number, number]>): Int32Array =>
+  desc(convs.flatMap(([cin, cout, k, s], i): SlotOp[] => [
+    [CONV, i, i + 1, 0, cin, cout, k, s], [BN, i + 1, i + 1, 0, cout, cout, 0, 0], [RELU, i + 1, i + 1, 0, cout, cout, 0, 0],
+  ]), { output: convs.length });
 
 /** engine.run('gradients') in a fresh process with `env`: every weight gradient and the input gradient. */
 function gradients(d: Int32Array, o: { batchSize: number; resolution: number; loss: 'sum' | 'cross-entropy' }, env: Record<string, string>): Grads {
@@ -63,13 +69,7 @@ test('fused BN+ReLU backward and shared ADD / IDENTITY gradient buffers: the sam
 
 test('weight-gradient GEMM vs the dot form, and its scalar build: edge shapes (M % 6 ≠ 0, K tails, column-chunk tails, strides 1 and 2, k = 3, 5, 7)', (t) => {
   // 3 images at 11²: 363 columns (one 256-chunk and a 107 tail, not a multiple of 8); after stride 2: 6² · 3 = 108
-  const d = desc([
-    [CONV, 0, 1, 0, 3, 13, 3, 1], [BN, 1, 1, 0, 13, 13, 0, 0], [RELU, 1, 1, 0, 13, 13, 0, 0],
-    [CONV, 1, 2, 0, 13, 20, 5, 2], [BN, 2, 2, 0, 20, 20, 0, 0], [RELU, 2, 2, 0, 20, 20, 0, 0],
-    [CONV, 2, 3, 0, 20, 7, 7, 1], [BN, 3, 3, 0, 7, 7, 0, 0], [RELU, 3, 3, 0, 7, 7, 0, 0],
-    [CONV, 3, 4, 0, 7, 70, 3, 1], [BN, 4, 4, 0, 70, 70, 0, 0], [RELU, 4, 4, 0, 70, 70, 0, 0],
-    [CONV, 4, 5, 0, 70, 67, 3, 2], [BN, 5, 5, 0, 67, 67, 0, 0], [RELU, 5, 5, 0, 67, 67, 0, 0],  // (Σ BN(x) alone has gradient 0)
-  ], { output: 5 });
+  const d = convBnReluChain([[3, 13, 3, 1], [13, 20, 5, 2], [20, 7, 7, 1], [7, 70, 3, 1], [70, 67, 3, 2]]);  // ReLU last: Σ BN(x) alone has gradient 0
   const o = { batchSize: 3, resolution: 11, loss: 'sum' as const };
   const gemm = gradients(d, o, { ZENNAS_BWD_DW: 'gemm' }), dot = gradients(d, o, { ZENNAS_BWD_DW: 'dot' });
   const gemmScalar = gradients(d, o, { ZENNAS_BWD_DW: 'gemm', ZENNAS_SIMD: 'scalar' });
@@ -88,13 +88,7 @@ test('weight-gradient GEMM vs the dot form, and its scalar build: edge shapes (M
 
 test('stride-1 input gradients by Winograd (the forward conv of dY with the flipped weights, k = 3, 5, 7) agree with the direct path (ZENNAS_CONV=direct), AVX2 and scalar', (t) => {
   // wide enough that the planner picks Winograd for the transposed convs; 2 images at 13²: tiles with edges
-  const d = desc([
-    [CONV, 0, 1, 0, 3, 32, 3, 1], [BN, 1, 1, 0, 32, 32, 0, 0], [RELU, 1, 1, 0, 32, 32, 0, 0],
-    [CONV, 1, 2, 0, 32, 48, 3, 1], [BN, 2, 2, 0, 48, 48, 0, 0], [RELU, 2, 2, 0, 48, 48, 0, 0],
-    [CONV, 2, 3, 0, 48, 40, 5, 1], [BN, 3, 3, 0, 40, 40, 0, 0], [RELU, 3, 3, 0, 40, 40, 0, 0],
-    [CONV, 3, 4, 0, 40, 36, 7, 1], [BN, 4, 4, 0, 36, 36, 0, 0], [RELU, 4, 4, 0, 36, 36, 0, 0],
-    [CONV, 4, 5, 0, 36, 20, 3, 1], [BN, 5, 5, 0, 20, 20, 0, 0], [RELU, 5, 5, 0, 20, 20, 0, 0],
-  ], { output: 5 });
+  const d = convBnReluChain([[3, 32, 3, 1], [32, 48, 3, 1], [48, 40, 5, 1], [40, 36, 7, 1], [36, 20, 3, 1]]);
   const o = { batchSize: 2, resolution: 13, loss: 'sum' as const };
   for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
     const direct = gradients(d, o, { ...simd, ZENNAS_CONV: 'direct' });

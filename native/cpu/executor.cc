@@ -28,6 +28,14 @@ bool isGemm(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
 
 int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// Parallel split of a conv's GEMM columns (winoSplit below: of its Winograd tiles): ≈ 8 tasks of
+// whole NR panels, at most a chunk each; independent of the thread count, so are the results.
+void gemmSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
+  const int64_t cols = g.cols();
+  perTask = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
+  tasks = (cols + perTask - 1) / perTask;
+}
+
 /** True when `slot` is read by op i (i >= from), or is an output, before being overwritten. */
 bool readLater(const Descriptor& d, int32_t slot, size_t from) {
   for (size_t i = from; i < d.ops.size(); ++i) {
@@ -91,6 +99,12 @@ int64_t winoChunk(const ConvGeom& g) {
   const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / (kWinoXi * (winoK(g) + g.cout + 2));
   const int64_t l2 = (int64_t(1) << 18) / (kWinoXi * (winoK(g) + g.cout));
   return std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
+}
+
+void winoSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
+  const int64_t tiles = winoTiles(g);
+  perTask = std::min(winoChunk(g), roundUp((tiles + 7) / 8, kNR));
+  tasks = (tiles + perTask - 1) / perTask;
 }
 
 }  // namespace
@@ -207,16 +221,12 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     // Parallel split (independent of the thread count; outputs are disjoint per task).
     const int64_t plane = o.out.plane();
     if (isGemm(o.op)) {
-      const int64_t cols = g.cols();
-      s.perTask = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
-      s.tasks = (cols + s.perTask - 1) / s.perTask;
+      gemmSplit(g, s.perTask, s.tasks);
       if (chooseWinograd(g, o, c_)) {
         s.wino = true;
         s.winoOffset = uOff;
         uOff += winoWeightFloats(g);
-        const int64_t tiles = winoTiles(g);
-        s.perTask = std::min(winoChunk(g), roundUp((tiles + 7) / 8, kNR));
-        s.tasks = (tiles + s.perTask - 1) / s.perTask;
+        winoSplit(g, s.perTask, s.tasks);
       }
     } else {  // per channel
       const int64_t row = n * std::max(plane, o.in.plane());
@@ -289,16 +299,12 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       }
       s.weightTOffset = tOff;
       tOff += packedASize(t.cout, t.K());
-      const int64_t cols = t.cols();
-      s.perTaskT = std::min<int64_t>(kMaxChunkCols, std::max<int64_t>(kNR, roundUp((cols + 7) / 8, kNR)));
-      s.tasksT = (cols + s.perTaskT - 1) / s.perTaskT;
+      gemmSplit(t, s.perTaskT, s.tasksT);
       if (!scatter && o.op == OpCode::Conv && chooseWinograd(t, o, c_)) {
         s.winoT = true;
         s.winoTOffset = utOff;
         utOff += winoWeightFloats(t);
-        const int64_t tiles = winoTiles(t);
-        s.perTaskWT = std::min(winoChunk(t), roundUp((tiles + 7) / 8, kNR));
-        s.tasksWT = (tiles + s.perTaskWT - 1) / s.perTaskWT;
+        winoSplit(t, s.perTaskWT, s.tasksWT);
       }
     }
     weightsT_.resize(static_cast<size_t>(std::max<int64_t>(tOff, 1)));
@@ -428,18 +434,18 @@ void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
   });
 }
 
-void Executor::transformWinoWeights(ThreadPool& pool) {
+void Executor::winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w, float* u) {
   constexpr int64_t kRows = 8;  // output channels per task
+  pool.parallelFor((g.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
+    k_.winoWeights(g, w, u, t * kRows, std::min(g.cout, (t + 1) * kRows));
+  });
+}
+
+void Executor::transformWinoWeights(ThreadPool& pool) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
   const auto t0 = std::chrono::steady_clock::now();
-  for (const Step& s : steps_) {
-    if (!s.wino) continue;
-    const float* w = weights_.data() + s.weightOffset;
-    float* u = winoU_.data() + s.winoOffset;
-    pool.parallelFor((s.g.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
-      k_.winoWeights(s.g, w, u, t * kRows, std::min(s.g.cout, (t + 1) * kRows));
-    });
-  }
+  for (const Step& s : steps_)
+    if (s.wino) winoTransform(pool, s.g, weights_.data() + s.weightOffset, winoU_.data() + s.winoOffset);
   winoStale_ = false;
   if (profile)
     std::fprintf(stderr, "zennas-profile winograd weights %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
@@ -683,11 +689,8 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         });
         float* dst = acc0 || s.scatterT ? gradScratch_.data() : dx;
         if (s.winoT) {  // U' = G W' Gᵀ each pass (the weights may have changed), then the tiles of dY
-          constexpr int64_t kRows = 8;
           float* u = winoUT_.data() + s.winoTOffset;
-          pool.parallelFor((s.gT.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
-            k_.winoWeights(s.gT, wt, u, t * kRows, std::min(s.gT.cout, (t + 1) * kRows));
-          });
+          winoTransform(pool, s.gT, wt, u);
           const int64_t tiles = winoTiles(s.gT);
           pool.parallelFor(s.tasksWT, [&](int64_t t, int, float* scratch) {
             const int64_t b = t * s.perTaskWT;

@@ -145,6 +145,7 @@ class Executor {
   /** The planner's choice for a dense conv: Winograd F(4,3) (else packed / indirect GEMM). */
   static bool chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c);
   /** U = G g Gᵀ of every Winograd conv from the packed weights (after each weight change). */
+  void winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w, float* u);  // U = G W Gᵀ
   void transformWinoWeights(ThreadPool& pool);
   int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
   void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
