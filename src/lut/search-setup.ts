@@ -59,9 +59,10 @@ export async function lutSearchSetup<G>(config: SearchConfig, o: LutSearchOption
   const correction = o.correction !== undefined ? readLutCorrection(o.correction) : undefined;
   if (correction) assertCorrectionFor(correction, lut, `--lut-correction ${o.correction}`);
   const est = lutEstimator(ls, lut, correction);
+  const interleave = parseProtocol(lut.meta.protocol);  // the final measurement under the table's own protocol
   const runtime: LutRuntime = await openLutRuntime({
     runtime: lut.meta.runtime, batchSize: lut.meta.batchSize, threads: lut.meta.threads || 1, warmup: lut.meta.warmup, iterations: lut.meta.iterations, precision: lut.meta.precision,
-    clock: lut.meta.clock, ...(parseProtocol(lut.meta.protocol) ? { interleave: parseProtocol(lut.meta.protocol)! } : {}),
+    clock: lut.meta.clock, ...(interleave ? { interleave } : {}),
   });
   try {
     // TensorRT and CUDA learn their device only when they run: checked at the final measurement then.
