@@ -9,7 +9,7 @@
  *   npx tsx benchmarks/latency-model/bench.ts --lut benchmarks/latency-model/hardcore-ort-b1.json [--nets 150] [--seed 15] [--train 0.6] [--repeat 30] [--iterations N]
  *       [--passes K [--runs-per-pass R] [--group G] [--pass-warmup W]]   (interleaved protocol; the table's own protocol must match)
  *
- * Writes results-<runtime>-b<batch>-<clock>-<statistic>.json and estimate-vs-measured-<clock>-<statistic>.svg beside this file.
+ * Writes results-<runtime>-b<batch>-<clock>-<statistic>[-il<K>x<R>].json and estimate-vs-measured-<clock>-<statistic>[-il<K>x<R>].svg beside this file.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -17,7 +17,7 @@ import * as path from 'path';
 import { Sfc32 } from '../../src/rng/sfc32';
 import { quantile } from '../../src/latency/stats';
 import { renderPlot, Series } from '../../src/report/svg';
-import { assertCompatible, estimateLatency, indexLut, lutContext, openLutRuntime, readLut } from '../../src/lut';
+import { assertCompatible, estimateLatency, indexLut, lutContext, measureNets, openLutRuntime, readLut } from '../../src/lut';
 import { hardcoreLutSpace } from '../../src/lut/hardcore';
 import { blockFeatures, fitRidgeCv, predictLatency } from '../../src/lut/correction';
 import { HARDCORE_CONFIGS, HardcoreGenotype, HardcoreVariant, hardcoreHeaviest, hardcoreKey, hardcoreLightest, hardcoreStages } from '../../src/spaces/hardcore';
@@ -83,12 +83,7 @@ async function main() {
   const t0 = Date.now();
   const rows: Row[] = [];
   const stat = (r: { minMs: number; medianMs: number }) => (lut.meta.statistic === 'min' ? r.minMs : r.medianMs); // the table's statistic on both sides
-  const measureAll = async (r: typeof rt, gs: HardcoreGenotype[]) => {
-    if (r.measureMany) return r.measureMany(gs.map((g) => space.net(g, o)));
-    const out = [];
-    for (const g of gs) out.push(await r.measure(space.net(g, o)));
-    return out;
-  };
+  const measureAll = (r: typeof rt, gs: HardcoreGenotype[]) => measureNets(r, gs.map((g) => space.net(g, o)));
   const measured = await measureAll(rt, nets);
   process.stderr.write(`${nets.length} nets measured, ${((Date.now() - t0) / 1000).toFixed(0)} s, load ${os.loadavg()[0]!.toFixed(2)}\n`);
   for (const [i, g] of nets.entries()) {
@@ -132,7 +127,8 @@ async function main() {
     corrected: { model: { target: useRatio ? 'measured/estimate' : 'measured', lambda: (useRatio ? ratioModel : model).lambda, cvError: (useRatio ? ratioModel : model).cvError }, train: errorStats(train.map((r) => [r.corrected!, r.measuredMs])), test: errorStats(test.map((r) => [r.corrected!, r.measuredMs])) },
     rows: rows.map(({ features: _f, ...r }) => r),
   };
-  const suffix = `${lut.meta.runtime}-b${lut.meta.batchSize}-${lut.meta.clock}-${lut.meta.statistic}${INTERLEAVE ? `-il${INTERLEAVE.passes}x${INTERLEAVE.runsPerPass}` : ''}`;
+  const il = INTERLEAVE ? `-il${INTERLEAVE.passes}x${INTERLEAVE.runsPerPass}` : '';  // an interleaved run never overwrites a sequential one's files
+  const suffix = `${lut.meta.runtime}-b${lut.meta.batchSize}-${lut.meta.clock}-${lut.meta.statistic}${il}`;
   const name = `results-${suffix}`;
   fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(result, null, 1) + '\n');
   const lo = Math.min(...rows.map((r) => Math.min(r.measuredMs, r.estimateMs))) * 0.95;
@@ -148,7 +144,7 @@ async function main() {
     title: `hardcore/${variant}: LUT estimate vs measured, ${lut.meta.runtime} batch ${lut.meta.batchSize}, ${lut.meta.threads} thread(s)`,
     xLabel: `measured whole-net latency (ms, ${lut.meta.statistic})`, yLabel: 'estimated latency (ms)', series, width: 720, height: 480,
   });
-  fs.writeFileSync(path.join(OUT, `estimate-vs-measured-${lut.meta.clock}-${lut.meta.statistic}.svg`), `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
+  fs.writeFileSync(path.join(OUT, `estimate-vs-measured-${lut.meta.clock}-${lut.meta.statistic}${il}.svg`), `<?xml version="1.0" encoding="UTF-8"?>\n${svg}\n`);
   const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
   const line = (what: string, s: ReturnType<typeof errorStats>) =>
     `${what.padEnd(28)} n=${String(s.n).padStart(3)}  median ${pct(s.medianAbsRelError)}  p95 ${pct(s.p95AbsRelError)}  max ${pct(s.maxAbsRelError)}  mean signed ${pct(s.meanSignedRelError)}  within 5%: ${pct(s.within5pct)}`;

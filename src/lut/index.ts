@@ -7,7 +7,7 @@ export { repairChoices, flopsValue } from './repair';
 export type { BlockValue, RepairOptions, RepairStep, RepairResult } from './repair';
 export { buildLut, buildMeta, buildPieces, overheadNet } from './build';
 export type { BuildPiece, LutBuildOptions, LutBuildProgress } from './build';
-export { openLutRuntime } from './runtime';
+export { openLutRuntime, measureNets } from './runtime';
 export type { LutRuntime, LutRuntimeOptions, PieceLatency } from './runtime';
 export { checkLutForSearch, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates } from './search';
 export type { LutSearchSetting, LutEstimator, MeasuredCandidate, LatencyCheck, RankedMember } from './search';

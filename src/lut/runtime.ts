@@ -6,10 +6,9 @@
 import { packageVersion } from '../util/package';
 import { ZennasError } from '../errors';
 import { Engine } from '../engine/engine';
-import { cpuDescription, LatencyRuntime, onnxRuntimeLatency, onnxRuntimeStatus, tensorRtLatency } from '../latency';
+import { cpuDescription, LatencyRuntime, onnxRuntimeLatency, onnxRuntimeStatus, openOnnxRuntimeSession, tensorRtLatency } from '../latency';
 import type { LatencyContext, LutNet } from './types';
 import { InterleaveOptions, interleaveOptions, measureInterleaved, protocolName } from './interleave';
-import { openOnnxRuntimeSession } from '../latency/onnxruntime';
 
 /** Median and p90 of one piece's timed runs (ms per run of `batchSize` images). */
 export interface PieceLatency {
@@ -48,6 +47,14 @@ export interface LutRuntimeOptions {
   interleave?: InterleaveOptions;
 }
 
+/** `nets` measured on `rt` in order: under its protocol where it has one (measureMany), else one by one. */
+export async function measureNets(rt: LutRuntime, nets: readonly LutNet[]): Promise<PieceLatency[]> {
+  if (rt.measureMany) return rt.measureMany(nets);
+  const out: PieceLatency[] = [];
+  for (const n of nets) out.push(await rt.measure(n));
+  return out;
+}
+
 /** The zennas build that measured (runtime 'cpu' / 'cuda' tables record it as their runtime version). */
 function zennasVersion(): string {
   const v = packageVersion();
@@ -72,11 +79,6 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
   if (clock === 'cpu' && threads !== 1) throw new ZennasError('E_OPTION', `clock 'cpu' needs threads 1 (CPU time of several threads is not a latency), got ${threads}`);
   const il = o.interleave !== undefined ? interleaveOptions(o.interleave) : null;
   if (il && o.runtime !== 'onnxruntime') throw new ZennasError('E_OPTION', `interleave: the interleaved protocol holds many sessions at once, a feature of runtime 'onnxruntime' only, got runtime '${o.runtime}'`);
-  const sequentially = (measure: (net: LutNet) => Promise<PieceLatency>) => async (nets: readonly LutNet[]) => {
-    const out: PieceLatency[] = [];
-    for (const n of nets) out.push(await measure(n));
-    return out;
-  };
   if (o.runtime === 'onnxruntime') {
     const st = onnxRuntimeStatus();
     if (!st.available) throw new ZennasError('E_BACKEND', st.reason!);
@@ -101,7 +103,7 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
       const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, clock, bnSource: cpu });
       return { medianMs: r.medianMs, p90Ms: r.p90Ms, minMs: r.minMs };
     };
-    return { context, measure, measureMany: sequentially(measure), close: () => cpu.close() };
+    return { context, measure, close: () => cpu.close() };
   }
   if (o.runtime === 'cpu' || o.runtime === 'cuda') {
     const engine = new Engine({ backend: o.runtime, ...(o.runtime === 'cpu' ? { threads } : {}) });
