@@ -65,10 +65,14 @@ export function passOrder(n: number, seed: number, pass: number): number[] {
 /**
  * Time `nets` under the interleaved protocol. `prepare` creates a net's session (its own warm-up
  * included); groups of `groupSize` are prepared, timed over all passes and released in turn.
+ * Group g (counted from `firstGroup`) visits its nets in the orders passOrder(n, seed, g × passes + p),
+ * so that a caller timing a long list group by group (a LUT build, written after each group) gets
+ * the orders of one call over the whole list.
  * Returns per net the median, p90 and min over its passes × runsPerPass runs, in `nets` order.
  */
-export async function measureInterleaved<N>(nets: readonly N[], prepare: (net: N) => Promise<PreparedPiece>, options: InterleaveOptions = {}): Promise<PieceLatency[]> {
+export async function measureInterleaved<N>(nets: readonly N[], prepare: (net: N) => Promise<PreparedPiece>, options: InterleaveOptions = {}, firstGroup = 0): Promise<PieceLatency[]> {
   const o = interleaveOptions(options);
+  checkInt('firstGroup', firstGroup, 0, 0x7fffffff);
   const out: PieceLatency[] = [];
   for (let g0 = 0; g0 < nets.length; g0 += o.groupSize) {
     const group = nets.slice(g0, g0 + o.groupSize);
@@ -77,7 +81,7 @@ export async function measureInterleaved<N>(nets: readonly N[], prepare: (net: N
       for (const n of group) ready.push(await prepare(n));
       const samples = group.map(() => new Array<number>(o.passes * o.runsPerPass));
       for (let p = 0; p < o.passes; p++) {
-        for (const i of passOrder(group.length, o.seed, g0 / o.groupSize * o.passes + p)) {
+        for (const i of passOrder(group.length, o.seed, (firstGroup + g0 / o.groupSize) * o.passes + p)) {
           const r = ready[i]!;
           for (let w = 0; w < o.passWarmup; w++) await r.run();
           for (let k = 0; k < o.runsPerPass; k++) {

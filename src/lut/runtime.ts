@@ -22,8 +22,14 @@ export interface LutRuntime {
   /** The context of every number it returns (unit ms). */
   readonly context: LatencyContext;
   measure(net: LutNet): Promise<PieceLatency>;
-  /** Several nets under the runtime's protocol (interleaved: all passes over them; in `nets` order). */
-  measureMany?(nets: readonly LutNet[]): Promise<PieceLatency[]>;
+  /**
+   * Several nets under the runtime's protocol (interleaved: all passes over them; in `nets` order).
+   * `firstGroup`: the index of their first group of `interleave.groupSize` in a longer list timed
+   * call by call (it chooses the visiting orders: src/lut/interleave.ts `measureInterleaved`).
+   */
+  measureMany?(nets: readonly LutNet[], firstGroup?: number): Promise<PieceLatency[]>;
+  /** The interleaved protocol's options where the runtime times under it (absent: sequential). */
+  readonly interleave?: Required<InterleaveOptions>;
   close(): void;
 }
 
@@ -47,9 +53,12 @@ export interface LutRuntimeOptions {
   interleave?: InterleaveOptions;
 }
 
-/** `nets` measured on `rt` in order: under its protocol where it has one (measureMany), else one by one. */
-export async function measureNets(rt: LutRuntime, nets: readonly LutNet[]): Promise<PieceLatency[]> {
-  if (rt.measureMany) return rt.measureMany(nets);
+/**
+ * `nets` measured on `rt` in order: under its protocol where it has one (measureMany, `firstGroup`
+ * passed on), else one by one.
+ */
+export async function measureNets(rt: LutRuntime, nets: readonly LutNet[], firstGroup = 0): Promise<PieceLatency[]> {
+  if (rt.measureMany) return rt.measureMany(nets, firstGroup);
   const out: PieceLatency[] = [];
   for (const n of nets) out.push(await rt.measure(n));
   return out;
@@ -96,8 +105,8 @@ export async function openLutRuntime(o: LutRuntimeOptions): Promise<LutRuntime> 
         }
         return s;
       };
-      const many = (nets: readonly LutNet[]) => measureInterleaved(nets, prepare, il);
-      return { context, measure: async (net) => (await many([net]))[0]!, measureMany: many, close: () => cpu.close() };
+      const many = (nets: readonly LutNet[], firstGroup = 0) => measureInterleaved(nets, prepare, il, firstGroup);
+      return { context, interleave: il, measure: async (net) => (await many([net]))[0]!, measureMany: many, close: () => cpu.close() };
     }
     const measure = async (net: LutNet): Promise<PieceLatency> => {
       const r = await onnxRuntimeLatency(net.descriptor, { batchSize, resolution: net.inputResolution, warmup, iterations, threads, clock, bnSource: cpu });

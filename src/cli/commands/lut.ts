@@ -34,6 +34,12 @@ function choicesOf(t: Lut, text: string, where: string): LutChoices {
 
 const zennasVersion = (): string => `zennas ${packageVersion()}`;
 
+/** How a table's pieces were timed, e.g. 'median of 50 runs after 10 warm-up' or 'median of 50 runs (interleaved 5x10+1) after 10 warm-up'. */
+function runsLine(t: Lut): string {
+  const p = t.meta.protocol !== undefined && t.meta.protocol !== 'sequential' ? ` (${t.meta.protocol})` : '';
+  return `${t.meta.statistic} of ${t.meta.iterations} runs${p} after ${t.meta.warmup} warm-up`;
+}
+
 /** `zennas lut build | estimate | info`: latency lookup tables (src/lut). */
 export function registerLutCommand(program: Command): void {
   const lut = program.command('lut').description('Latency lookup tables: build one for a space on a runtime, estimate a net from one, fit a correction, show one');
@@ -60,7 +66,7 @@ Run 'zennas lut <command> --help' for each command's flags and examples.`);
     .option('--passes <k>', "onnxruntime: interleaved protocol, K passes over a group of pieces, each timing every piece --runs-per-pass times in a seeded shuffled order (the statistic over all passes' runs replaces -i); recorded as the table's protocol", intOption('--passes', 1, 10000))
     .option('--runs-per-pass <n>', 'interleaved: timed runs of a piece per visit', intOption('--runs-per-pass', 1, 100000), 10)
     .option('--pass-warmup <n>', 'interleaved: untimed runs at each visit', intOption('--pass-warmup', 0, 100000), 1)
-    .option('--group <n>', 'interleaved: pieces whose sessions are held at once (bounds memory)', intOption('--group', 1, 100000), 50)
+    .option('--group <n>', 'interleaved: block entries timed together, their sessions held at once (bounds memory); the table is written after each group', intOption('--group', 1, 100000), 50)
     .option('--order-seed <n>', 'interleaved: seed of the visiting order', intOption('--order-seed', 0, 0xffffffff), 0)
     .requiredOption('-o, --output <file>', 'lut.json to write (a partial one there is resumed when its conditions match)')
     .option('--overwrite', 'start afresh even when --output holds a table')
@@ -103,7 +109,7 @@ tables or measurements that differ in any of them are never combined or compared
       const onSigint = () => {
         if (abort.signal.aborted) process.exit(130);
         abort.abort();
-        process.stderr.write('\nzennas: stopping after the current piece; run the same command to resume (Ctrl-C again to quit now)\n');
+        process.stderr.write(`\nzennas: stopping after the current ${runtime.interleave ? 'group of pieces' : 'piece'}; run the same command to resume (Ctrl-C again to quit now)\n`);
       };
       process.on('SIGINT', onSigint);
       // A bar on a terminal, a plain line every few seconds in a log (src/cli/progress.ts).
@@ -130,7 +136,7 @@ tables or measurements that differ in any of them are never combined or compared
           `${f.output}: ${t.entries.length} block entries + ${t.fixed.length} fixed pieces of ${t.meta.space}/${t.meta.variant} at ${t.meta.resolution}×${t.meta.resolution} ` +
             `in ${formatDuration(Date.now() - t0)}\n` +
             `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), ${t.meta.clock} clock, on ${t.meta.hardware}; ` +
-            `${t.meta.statistic} of ${t.meta.iterations} runs after ${t.meta.warmup}; fixed part ${ix.fixedMs.toFixed(3)} ms` +
+            `${runsLine(t)}; fixed part ${ix.fixedMs.toFixed(3)} ms` +
             `${t.meta.overhead === 'subtracted' ? ` (incl. the per-run overhead ${t.meta.overheadMs.toFixed(3)} ms, subtracted from every piece)` : ''}\n`,
         );
       } finally {
@@ -226,7 +232,7 @@ Examples:
       process.stdout.write(
         `${file}: ${t.meta.space}/${t.meta.variant} at ${t.meta.resolution}×${t.meta.resolution}, ${t.complete ? 'complete' : `unfinished (${t.entries.length}/${want} entries)`}\n` +
           `${t.meta.runtime} (${t.meta.runtimeVersion}), batch ${t.meta.batchSize}, ${t.meta.precision}, ${t.meta.threads} thread(s), ${t.meta.clock} clock, on ${t.meta.hardware}\n` +
-          `${t.meta.statistic} of ${t.meta.iterations} runs after ${t.meta.warmup} warm-up; overhead ${t.meta.overhead} (${t.meta.overheadMs.toFixed(3)} ms); fixed part ${ix.fixedMs.toFixed(3)} ms; ` +
+          `${runsLine(t)}; overhead ${t.meta.overhead} (${t.meta.overheadMs.toFixed(3)} ms); fixed part ${ix.fixedMs.toFixed(3)} ms; ` +
           `configurations ${t.meta.configs.join(' ')}; built ${t.meta.created} by ${t.meta.zennas}\n`,
       );
     });
