@@ -44,7 +44,7 @@ export interface StructureScore extends ProxyScore {
 }
 
 const KEYS: readonly string[] = [
-  'proxy', 'backend', 'threads', 'engine', 'batchSize', 'resolution', 'repeats', 'seed', 'bnEps', 'init', 'numBatches', 'xi', 'gsnrMode',
+  'proxy', 'backend', 'threads', 'engine', 'batchSize', 'resolution', 'repeats', 'seed', 'bnEps', 'init', 'numBatches', 'xi', 'gsnrMode', 'hvpPrecision',
   'mode', 'alpha', 'numClasses', 'se', 'data', 'labels', 'signal',
 ];
 

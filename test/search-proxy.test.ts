@@ -11,7 +11,7 @@ import { runSearch, SearchConfig, Scorer } from '../src/search/evolution';
 import { searchConfig, SearchConfigInput } from '../src/search/config';
 import { openEngine, SearchEngine } from '../src/search/engine-scorer';
 import { checkScoring, proxyScoring, SEARCH_PROXIES } from '../src/search/proxy-scorer';
-import { readCandidatesFile } from '../src/search/store';
+import { configDifference, readCandidatesFile } from '../src/search/store';
 import { CandidateRecord } from '../src/search/types';
 import { PROXY_NAMES, PROXY_TABLE } from '../src/proxies/table';
 import { zennas } from './helpers/cli';
@@ -365,4 +365,68 @@ nativeCli('CLI: --proxy synflow prints the lowest synflow value; --algorithm xi-
   const x = zennas('search', '--proxy', 'flops', '--algorithm', 'xi-gsnr-evolution', '--iterations', '40', '--population', '8', '--json');
   t.is(x.code, 0, x.stderr);
   t.is(JSON.parse(x.stdout).algorithm, 'xi-gsnr-evolution');
+});
+
+// ---- grasp's hvpPrecision (--hvp-precision)
+
+test("proxyScoring('grasp'): hvpPrecision recorded (default float32); refused, naming grasp, where the table lacks it; out of the table's values refused", (t) => {
+  t.deepEqual(proxyScoring('grasp'), { proxy: 'grasp', direction: 'max', batchSize: PROXY_TABLE.grasp.batchSize!, repeats: 1, init: PROXY_TABLE.grasp.init, bnEps: 1e-5, hvpPrecision: 'float32', backend: 'cpu' });
+  t.is(proxyScoring('grasp', { hvpPrecision: 'float64' }).hvpPrecision, 'float64');
+  t.false('hvpPrecision' in proxyScoring('snip'));
+  const err = (f: () => unknown, re: RegExp) => t.regex(t.throws(f, { code: 'E_OPTION' } as never)!.message, re);
+  err(() => proxyScoring('snip', { hvpPrecision: 'float64' }), /^proxyOptions\.hvpPrecision does not apply to proxy 'snip' \(it takes repeats, bnEps, batchSize, init; hvpPrecision is an option of grasp\)/);
+  err(() => proxyScoring('gsnr', { hvpPrecision: 'float64' }), /hvpPrecision is an option of grasp/);
+  err(() => proxyScoring('grasp', { gsnrMode: 'sample' }), /proxyOptions\.gsnrMode does not apply to proxy 'grasp' .*gsnrMode is an option of gsnr/);
+  err(() => proxyScoring('zen', { hvpPrecision: 'float64' }), /proxyOptions\.hvpPrecision does not apply to the Zen-score \(it is an option of grasp\)/);
+  err(() => proxyScoring('grasp', { hvpPrecision: 'float16' as never }), /proxyOptions\.hvpPrecision is out of range: hvpPrecision must be 'float32' or 'float64', got 'float16'/);
+});
+
+test('a grasp search hands hvpPrecision to engine.run; an old grasp checkpoint without it resumes as float32, not as float64', async (t) => {
+  const engine = fakeEngine();
+  await runSearch(cifar({ proxy: 'grasp', proxyOptions: { hvpPrecision: 'float64', batchSize: 4 }, iterations: 6 }), { engine });
+  t.true(engine.calls.length > 0);
+  for (const c of engine.calls) t.deepEqual(c, { proxy: 'grasp', o: { resolution: 32, seed: 4, batchSize: 4, repeats: 1, init: PROXY_TABLE.grasp.init, bnEps: 1e-5, hvpPrecision: 'float64' } });
+  const now32 = cifar({ proxy: 'grasp' });
+  const { hvpPrecision: _h, ...old } = now32.scoring;
+  const before = { ...now32, scoring: old };
+  t.is(configDifference(before, now32), null, 'written before the option: the float32 product');
+  t.regex(configDifference(before, cifar({ proxy: 'grasp', proxyOptions: { hvpPrecision: 'float64' } }))!, /^'scoring' was .*"hvpPrecision":"float32".* in the checkpoint but is .*"hvpPrecision":"float64"/);
+  t.regex(configDifference(now32, cifar({ proxy: 'grasp', proxyOptions: { hvpPrecision: 'float64' } }))!, /^'scoring' was/);
+});
+
+const TINY = 'SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)';
+nativeCli('CLI: search --proxy grasp --hvp-precision float64 records it in the checkpoint, resumes with it to the uninterrupted run; refusals name grasp and the values', (t) => {
+  const base = ['search', '--proxy', 'grasp', '--init', TINY, '--resolution', '8', '--batch-size', '4', '--population', '4', '--rho', '0.2', '--threads', '2', '--seed', '3', '--quiet'];
+  const whole = path.join(tmp('hvp-whole'), 'run');
+  const w = zennas(...base, '--hvp-precision', 'float64', '--iterations', '12', '--out', whole);
+  t.is(w.code, 0, w.stderr);
+  const cp = JSON.parse(read(whole, 'checkpoint.json'));
+  t.like(cp.config.scoring, { proxy: 'grasp', hvpPrecision: 'float64', batchSize: 4 });
+  // Stopped after 6 iterations, then resumed to 12 with no --hvp-precision: the checkpoint's float64 goes on
+  // (a constant --rho: the paper's schedule depends on the total iterations).
+  const part = path.join(tmp('hvp-part'), 'run');
+  t.is(zennas(...base, '--hvp-precision', 'float64', '--iterations', '6', '--out', part).code, 0);
+  const r = zennas('search', '--out', part, '--resume', '--iterations', '12', '--threads', '2', '--quiet');
+  t.is(r.code, 0, r.stderr);
+  t.is(JSON.parse(read(part, 'checkpoint.json')).config.scoring.hvpPrecision, 'float64');
+  t.deepEqual(records(part), records(whole), 'resumed = uninterrupted (float64 throughout)');
+  // The float32 product scores the same candidates differently (same seed, same first candidate).
+  const f32 = path.join(tmp('hvp-32'), 'run');
+  t.is(zennas(...base, '--iterations', '1', '--out', f32).code, 0);
+  t.is(JSON.parse(read(f32, 'checkpoint.json')).config.scoring.hvpPrecision, 'float32');
+  t.not(records(f32)[0]!.score, records(whole)[0]!.score);
+  // A resume that names the other precision is another search.
+  const other = zennas('search', '--out', part, '--resume', '--iterations', '14', '--hvp-precision', 'float32');
+  t.is(other.code, 2);
+  t.regex(other.stderr, /E_CHECKPOINT.*hvpPrecision/);
+  for (const [args, re] of [
+    [['--proxy', 'snip', '--hvp-precision', 'float64'], /E_OPTION.*--hvp-precision does not apply to proxy 'snip' \(.*hvpPrecision is an option of grasp\)/],
+    [['--proxy', 'zen', '--hvp-precision', 'float64'], /E_OPTION.*--hvp-precision applies to the proxies of the table \('zennas proxies'\) that take it \(grasp\), not to --proxy zen/],
+    [['--proxy', 'grasp', '--hvp-precision', 'double'], /E_OPTION.*--hvp-precision must be 'float32' or 'float64', got 'double'/],
+    [['--proxy', 'gsnr', '--gsnr-mode', 'running'], /E_OPTION.*--gsnr-mode must be 'batch', 'official' or 'sample', got 'running'/],
+  ] as Array<[string[], RegExp]>) {
+    const e = zennas('search', '--iterations', '4', ...args);
+    t.is(e.code, 2, args.join(' '));
+    t.regex(e.stderr, re);
+  }
 });

@@ -1,7 +1,7 @@
 import { Structure } from '../grammar/ast';
 import { parseStructure } from '../grammar/parse';
 import { ZennasError } from '../errors';
-import { ENGINE_OPTIONS } from '../engine/options';
+import { ENGINE_OPTIONS, EngineOptionKey, Resolved } from '../engine/options';
 import { LIMITS } from '../grammar/limits';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -110,6 +110,33 @@ export function loadStructureArg(arg: string): StructureArg {
 export function engineIntOption(flag: string, key: 'batchSize' | 'resolution' | 'repeats' | 'seed' | 'warmup' | 'iterations' | 'firstRepeat'): (v: string) => number {
   const spec = ENGINE_OPTIONS[key];
   return intOption(flag, spec.min, spec.max);
+}
+
+/** The keys of ENGINE_OPTIONS whose kind is 'choice'. */
+export type EngineChoiceKey = { [K in EngineOptionKey]: (typeof ENGINE_OPTIONS)[K] extends { kind: 'choice' } ? K : never }[EngineOptionKey];
+
+/** `'a', 'b' or 'c'`: the allowed values of a choice option, as a message lists them. */
+function listChoices(values: readonly string[]): string {
+  const q = values.map((v) => `'${v}'`);
+  return q.length <= 1 ? q.join('') : `${q.slice(0, -1).join(', ')} or ${q[q.length - 1]}`;
+}
+
+/**
+ * The value of a flag that sets choice option `key` of the engine's table (--gsnr-mode, --hvp-precision):
+ * undefined when the flag was not given, else the value if the table allows it, else E_OPTION naming
+ * the flag, the table's values and what was given. The allowed values live only in ENGINE_OPTIONS.
+ */
+export function engineChoiceFlag<K extends EngineChoiceKey>(flag: string, key: K, v: string | undefined): Resolved<K>[K] | undefined {
+  if (v === undefined) return undefined;
+  const values: readonly string[] = ENGINE_OPTIONS[key].values;
+  if (!values.includes(v)) throw new ZennasError('E_OPTION', `${flag} must be ${listChoices(values)}, got '${v}'`);
+  return v as Resolved<K>[K];
+}
+
+/** Help text of a choice flag: the table's doc of `key` and its default. */
+export function engineChoiceHelp(key: EngineChoiceKey): string {
+  const s = ENGINE_OPTIONS[key];
+  return `${s.doc} (default '${s.default}')`;
 }
 
 export function intOption(flag: string, min: number, max: number): (v: string) => number {

@@ -22,6 +22,8 @@ export interface ProxyScoreOptions {
   numBatches?: number;
   xi?: number;
   gsnrMode?: 'batch' | 'official' | 'sample';
+  /** grasp only: Hessian-vector product in 'float32' (default) or 'float64'. */
+  hvpPrecision?: 'float32' | 'float64';
   /** Zen-score only. */
   mode?: 'paper' | 'official';
   alpha?: number;
@@ -65,7 +67,7 @@ export interface ProxyScore {
   labels?: { images: number; of: number };
 }
 
-const ENGINE_KEYS = ['batchSize', 'resolution', 'repeats', 'seed', 'bnEps', 'init', 'numBatches', 'xi', 'gsnrMode', 'mode', 'alpha'] as const;
+const ENGINE_KEYS = ['batchSize', 'resolution', 'repeats', 'seed', 'bnEps', 'init', 'numBatches', 'xi', 'gsnrMode', 'hvpPrecision', 'mode', 'alpha'] as const;
 
 /**
  * 'all' → every proxy of the table; else a comma-separated list of names (E_OPTION naming an

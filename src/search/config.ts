@@ -22,7 +22,7 @@ const inputSchema = object({
   proxy: optional(str(64)),
   proxyOptions: optional(object({
     batchSize: maybeNum, repeats: maybeNum, init: optional(str(16)), bnEps: maybeNum, numBatches: maybeNum, xi: maybeNum,
-    gsnrMode: optional(str(16)), mode: optional(str(16)), alpha: maybeNum, backend: optional(str(16)), conv: optional(str(16)),
+    gsnrMode: optional(str(16)), hvpPrecision: optional(str(16)), mode: optional(str(16)), alpha: maybeNum, backend: optional(str(16)), conv: optional(str(16)),
   })),
 }) as Check<SearchConfigInput>;
 

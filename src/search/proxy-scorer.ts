@@ -40,6 +40,8 @@ export interface ProxyOptions {
   numBatches?: number;
   xi?: number;
   gsnrMode?: 'batch' | 'official' | 'sample';
+  /** grasp only: Hessian-vector product in 'float32' (default) or 'float64'. */
+  hvpPrecision?: 'float32' | 'float64';
   /** Zen-score only. */
   mode?: 'paper' | 'official';
   alpha?: number;
@@ -49,7 +51,13 @@ export interface ProxyOptions {
   conv?: 'auto' | 'direct';
 }
 
-const OPTION_KEYS = ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode', 'mode', 'alpha', 'backend', 'conv'] as const;
+const OPTION_KEYS = ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode', 'hvpPrecision', 'mode', 'alpha', 'backend', 'conv'] as const;
+/** The engine options of a table proxy's scoring record (each where the proxy's table keys have it). */
+const TABLE_KEYS = ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode', 'hvpPrecision'] as const;
+/** Options only some table proxies take: refusing one names the proxies that do. */
+const PROXY_SPECIFIC = ['init', 'numBatches', 'xi', 'gsnrMode', 'hvpPrecision'] as const;
+/** The table proxies whose keys include `k` ('gsnr' for gsnrMode, 'grasp' for hvpPrecision). */
+const takers = (k: string): string => PROXY_NAMES.filter((n) => (proxySpec(n)!.keys as readonly string[]).includes(k)).join(', ');
 type ScoringRecord = SearchConfig['scoring'];
 
 const isCounted = (p: unknown): p is CountedProxy => (COUNTED_PROXIES as readonly unknown[]).includes(p);
@@ -76,8 +84,9 @@ export function scoreName(scoring: ScoringRecord): string {
  * defaults filled in, so that a checkpoint names them and a resume compares them. 'zen' gives the
  * record the search always wrote ({ proxy, batchSize, repeats, mode, bnEps, alpha, backend });
  * a table proxy { proxy, direction, [batchSize], repeats, [init], bnEps, [numBatches, xi,
- * gsnrMode], backend: 'cpu' } with the keys it takes; a counted one { proxy }. An option the
- * proxy does not take is E_OPTION naming `proxyOptions.<key>`; an unknown proxy names `proxy`.
+ * gsnrMode], [hvpPrecision], backend: 'cpu' } with the keys it takes; a counted one { proxy }.
+ * An option the proxy does not take is E_OPTION naming `proxyOptions.<key>` (and, for one only
+ * some proxies take, the proxies that do); an unknown proxy names `proxy`.
  */
 export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { batchSize: number } = { batchSize: ENGINE_OPTIONS.batchSize.default }): ScoringRecord {
   const given = OPTION_KEYS.filter((k) => o[k] !== undefined);
@@ -93,7 +102,7 @@ export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { ba
   };
   if (o.backend !== undefined && o.backend !== 'cpu' && o.backend !== 'cuda') refuse('backend', `must be 'cpu' or 'cuda', got ${JSON.stringify(o.backend)}`);
   if (proxy === 'zen') {
-    for (const k of given) if (k === 'init' || k === 'numBatches' || k === 'xi' || k === 'gsnrMode') refuse(k, `does not apply to the Zen-score (it is an option of ${PROXY_NAMES.filter((n) => (proxySpec(n)!.keys as readonly string[]).includes(k)).join(', ')})`);
+    for (const k of given) if ((PROXY_SPECIFIC as readonly string[]).includes(k)) refuse(k, `does not apply to the Zen-score (it is an option of ${takers(k)})`);
     const r = { proxy: 'zen', batchSize: o.batchSize ?? defaults.batchSize, repeats: o.repeats ?? 1, mode: o.mode ?? 'paper', bnEps: o.bnEps ?? 1e-5, alpha: o.alpha ?? 0.01, backend: o.backend ?? 'cpu', conv: o.conv ?? 'auto' };
     for (const k of ['batchSize', 'repeats', 'mode', 'bnEps', 'alpha', 'conv'] as const) check(k, r[k]);
     return r;
@@ -111,7 +120,8 @@ export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { ba
     } else if (k === 'backend') {
       if (o.backend !== 'cpu') refuse(k, `'${o.backend}': proxy '${proxy}' runs on the CPU engine (the CUDA backend scores the Zen-score only)`);
     } else if (!keys.includes(k)) {
-      refuse(k, `does not apply to proxy '${proxy}' (it takes ${keys.filter((x) => (OPTION_KEYS as readonly string[]).includes(x)).join(', ')})`);
+      const of = (PROXY_SPECIFIC as readonly string[]).includes(k) ? `; ${k} is an option of ${takers(k)}` : '';
+      refuse(k, `does not apply to proxy '${proxy}' (it takes ${keys.filter((x) => (OPTION_KEYS as readonly string[]).includes(x)).join(', ')}${of})`);
     }
   }
   const r: ScoringRecord = { proxy, direction: spec.direction };
@@ -122,8 +132,9 @@ export function proxyScoring(proxy: string, o: ProxyOptions = {}, defaults: { ba
   if (keys.includes('numBatches')) r.numBatches = o.numBatches ?? ENGINE_OPTIONS.numBatches.default;
   if (keys.includes('xi')) r.xi = o.xi ?? ENGINE_OPTIONS.xi.default;
   if (keys.includes('gsnrMode')) r.gsnrMode = o.gsnrMode ?? ENGINE_OPTIONS.gsnrMode.default;
+  if (keys.includes('hvpPrecision')) r.hvpPrecision = o.hvpPrecision ?? ENGINE_OPTIONS.hvpPrecision.default;
   r.backend = 'cpu';
-  for (const k of ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode'] as const) if (r[k] !== undefined) check(k, r[k]);
+  for (const k of TABLE_KEYS) if (r[k] !== undefined) check(k, r[k]);
   return r;
 }
 
@@ -200,7 +211,7 @@ export function proxyScorer<G = Structure>(engine: SearchEngine, config: SearchC
   if (typeof engine.run !== 'function') throw keyedError('E_OPTION')`${opt('engine')}: this engine has no run(proxy, …) for proxy '${spec.name}'`;
   const s = config.scoring;
   const o: Record<string, unknown> = { resolution: config.resolution, seed: config.seed };
-  for (const k of ['batchSize', 'repeats', 'init', 'bnEps', 'numBatches', 'xi', 'gsnrMode'] as const) {
+  for (const k of TABLE_KEYS) {
     if (s[k] !== undefined && (spec.keys as readonly string[]).includes(k)) o[k] = s[k];
   }
   const lowerOpts = { numClasses: config.numClasses, se: config.se };

@@ -56,8 +56,13 @@ export function configDifference(savedIn: SearchConfig, nowIn: SearchConfig): st
   // A saved Zen-score record without conv, where the config now names one, was written before the
   // option (the CLI and searchConfig always name it): it was scored by the direct convolutions.
   const zen = (c: SearchConfig) => !!c.scoring && (c.scoring.proxy === 'zen' || c.scoring.proxy === undefined);
-  const saved = zen(savedIn) && zen(nowIn) && savedIn.scoring.conv === undefined && nowIn.scoring.conv !== undefined
+  let saved = zen(savedIn) && zen(nowIn) && savedIn.scoring.conv === undefined && nowIn.scoring.conv !== undefined
     ? { ...savedIn, scoring: { ...savedIn.scoring, conv: 'direct' } } : savedIn;
+  // Likewise a grasp record without hvpPrecision was written before the option: it ran the float32 product.
+  const grasp = (c: SearchConfig) => !!c.scoring && c.scoring.proxy === 'grasp';
+  if (grasp(saved) && grasp(nowIn) && saved.scoring.hvpPrecision === undefined && nowIn.scoring.hvpPrecision !== undefined) {
+    saved = { ...saved, scoring: { ...saved.scoring, hvpPrecision: 'float32' } };
+  }
   const now = nowIn;
   const keys = [...new Set([...Object.keys(saved), ...Object.keys(now)])].sort();
   for (const k of keys) {

@@ -7,7 +7,7 @@ import { Engine } from '../../engine/engine';
 import { ZennasError } from '../../errors';
 import { PROXY_NAMES, PROXY_TABLE, ProxySpec } from '../../proxies/table';
 import { ProxyScoreOptions, parseProxyList, scoreProxies } from '../../proxies/score';
-import { intOption, loadStructureArg } from '../structure-input';
+import { engineChoiceFlag, engineChoiceHelp, intOption, loadStructureArg } from '../structure-input';
 import { ENGINE_OPTIONS } from '../../engine/options';
 import { readImagesNpy, readLabelsNpy } from '../../util/npy';
 
@@ -58,13 +58,14 @@ function addScoreFlags(score: Command): void {
     .option('--init <name>', "proxies: weight init 'normal' or 'torch' (default: each proxy's)")
     .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', intOption('--num-batches', ENGINE_OPTIONS.numBatches.min, ENGINE_OPTIONS.numBatches.max))
     .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
-    .option('--gsnr-mode <mode>', "gsnr: 'batch' (default), 'official' (running sums) or 'sample' (per-image gradients)");
+    .option('--gsnr-mode <mode>', engineChoiceHelp('gsnrMode'))
+    .option('--hvp-precision <p>', engineChoiceHelp('hvpPrecision'));
 }
 
 export interface ProxyFlags {
   proxy: string; resolution: number; batchSize: number; repeats: number; seed: number; mode: string; threads?: number; alpha: string; bnEps: string;
   se?: boolean; backend: string; json?: boolean; numClasses?: number; init?: string; numBatches?: number; xi?: string; gsnrMode?: string;
-  data?: string; labels?: string;
+  hvpPrecision?: string; data?: string; labels?: string;
 }
 
 function fmt(x: number): string {
@@ -81,7 +82,8 @@ function fmt(x: number): string {
 export function proxyFlagOptions(f: Omit<ProxyFlags, 'proxy'>, cmd: Command, dataResolution?: number): ProxyScoreOptions {
   const given = (key: string) => cmd.getOptionValueSource(key) === 'cli';
   if (f.init !== undefined && f.init !== 'normal' && f.init !== 'torch') throw new ZennasError('E_OPTION', `--init must be 'normal' or 'torch', got '${f.init}'`);
-  if (f.gsnrMode !== undefined && !['batch', 'official', 'sample'].includes(f.gsnrMode)) throw new ZennasError('E_OPTION', `--gsnr-mode must be 'batch', 'official' or 'sample', got '${f.gsnrMode}'`);
+  const gsnrMode = engineChoiceFlag('--gsnr-mode', 'gsnrMode', f.gsnrMode);
+  const hvpPrecision = engineChoiceFlag('--hvp-precision', 'hvpPrecision', f.hvpPrecision);
   return {
     resolution: given('resolution') ? f.resolution : dataResolution ?? 32,
     repeats: f.repeats,
@@ -93,7 +95,8 @@ export function proxyFlagOptions(f: Omit<ProxyFlags, 'proxy'>, cmd: Command, dat
     ...(f.init !== undefined ? { init: f.init as 'normal' | 'torch' } : {}),
     ...(f.numBatches !== undefined ? { numBatches: f.numBatches } : {}),
     ...(f.xi !== undefined ? { xi: positive('--xi', f.xi) } : {}),
-    ...(f.gsnrMode !== undefined ? { gsnrMode: f.gsnrMode as 'batch' | 'official' | 'sample' } : {}),
+    ...(gsnrMode !== undefined ? { gsnrMode } : {}),
+    ...(hvpPrecision !== undefined ? { hvpPrecision } : {}),
     numClasses: f.numClasses ?? 10,
     se: !!f.se,
   };

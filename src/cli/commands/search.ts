@@ -8,7 +8,7 @@ import { getPreset, getSpace, listSpaces, SearchSpace, SpacePreset } from '../..
 import { runSearch, SearchConfig, SearchProgress, SearchHooks, Scorer } from '../../search/evolution';
 import { scorerEvaluator } from '../../search/evaluator';
 import { COUNTED_PROXIES, configScorer, ProxyOptions, proxyScoring, SEARCH_PROXIES } from '../../search/proxy-scorer';
-import { PROXY_NAMES } from '../../proxies/table';
+import { PROXY_NAMES, PROXY_TABLE } from '../../proxies/table';
 import { ENGINE_OPTIONS } from '../../engine/options';
 import { Budgets, describeBudgets } from '../../search/budget';
 import { buildSummary } from '../../search/summary';
@@ -16,7 +16,7 @@ import { readCheckpoint } from '../../search/store';
 import { backends } from '../../engine/engine';
 import { engineLatencySource, openEngine, SearchEngine } from '../../search/engine-scorer';
 import { parseCount, parseDuration, formatCount, formatDuration } from '../../util/units';
-import { loadStructureArg, engineIntOption } from '../structure-input';
+import { loadStructureArg, engineChoiceFlag, engineChoiceHelp, engineIntOption } from '../structure-input';
 import { formatLatencyCheck, lutSearchSetup } from '../../lut/search-setup';
 import type { LatencyCheck } from '../../lut/search';
 import { Progress, startProgress } from '../progress';
@@ -31,7 +31,7 @@ interface SearchFlags {
   seed: number; threads?: number; inFlight: number; rho: string; se?: boolean; backend: string;
   latencyBackend?: string; latencyPrecision?: string; latencyBatchSize: number; latencyIterations: number; out?: string; resume?: boolean; overwrite?: boolean; json?: boolean; progress: boolean; quiet?: boolean; config?: string;
   queue?: string; queueName?: string; queueJobSize?: number;
-  checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; algorithm: string;
+  checkpointEvery: number; proxy: string; weightInit?: string; numBatches?: number; xi?: string; gsnrMode?: string; hvpPrecision?: string; algorithm: string;
 }
 
 /** The flags of a hard-constrained search with a latency lookup table (src/lut). */
@@ -71,7 +71,7 @@ const OPTION_FLAGS: Readonly<Record<string, string>> = {
   outDir: '--out', resume: '--resume', overwrite: '--overwrite', scorer: '--proxy', evaluator: '--proxy', engine: '--proxy',
   proxy: '--proxy', 'scoring.proxy': '--proxy', algorithm: '--algorithm',
   'proxyOptions.batchSize': '--batch-size', 'proxyOptions.repeats': '--repeats', 'proxyOptions.init': '--weight-init', 'proxyOptions.bnEps': '--bn-eps',
-  'proxyOptions.numBatches': '--num-batches', 'proxyOptions.xi': '--xi', 'proxyOptions.gsnrMode': '--gsnr-mode', 'proxyOptions.mode': '--mode',
+  'proxyOptions.numBatches': '--num-batches', 'proxyOptions.xi': '--xi', 'proxyOptions.gsnrMode': '--gsnr-mode', 'proxyOptions.hvpPrecision': '--hvp-precision', 'proxyOptions.mode': '--mode',
   'proxyOptions.backend': '--backend',
 };
 const flagOf = (key: string): string => OPTION_FLAGS[key] ?? key;
@@ -100,9 +100,11 @@ function pick(v: number | NoBudget | undefined, fallback: number | undefined): n
  * table proxy with the table's defaults for every flag not given (`given`: on the command line).
  */
 function scoringFromFlags(f: SearchFlags, preset: SpacePreset, given: (k: string) => boolean): SearchConfig['scoring'] {
-  const tableOnly = ([['weightInit', '--weight-init'], ['numBatches', '--num-batches'], ['xi', '--xi'], ['gsnrMode', '--gsnr-mode']] as const).find(([k]) => f[k] !== undefined);
+  const tableOnly = ([['weightInit', '--weight-init', 'init'], ['numBatches', '--num-batches', 'numBatches'], ['xi', '--xi', 'xi'], ['gsnrMode', '--gsnr-mode', 'gsnrMode'], ['hvpPrecision', '--hvp-precision', 'hvpPrecision']] as const).find(([k]) => f[k] !== undefined);
   if (tableOnly && (f.proxy === 'zen' || (COUNTED_PROXIES as readonly string[]).includes(f.proxy))) {
-    throw new ZennasError('E_OPTION', `${tableOnly[1]} applies to the proxies of the table ('zennas proxies'), not to --proxy ${f.proxy}`);
+    const takers = PROXY_NAMES.filter((n) => n !== 'zen' && (PROXY_TABLE[n].keys as readonly string[]).includes(tableOnly[2]));
+    const which = takers.length < PROXY_NAMES.length - 1 ? ` that take it (${takers.join(', ')})` : '';
+    throw new ZennasError('E_OPTION', `${tableOnly[1]} applies to the proxies of the table ('zennas proxies')${which}, not to --proxy ${f.proxy}`);
   }
   if (f.conv !== 'auto' && f.conv !== 'direct') throw new ZennasError('E_OPTION', `--conv must be 'auto' or 'direct', got ${JSON.stringify(f.conv)}`);
   if (f.proxy === 'zen') {
@@ -117,7 +119,8 @@ function scoringFromFlags(f: SearchFlags, preset: SpacePreset, given: (k: string
     bnEps: positiveFloat('--bn-eps', f.bnEps),
     ...(f.numBatches !== undefined ? { numBatches: f.numBatches } : {}),
     ...(f.xi !== undefined ? { xi: positiveFloat('--xi', f.xi) } : {}),
-    ...(f.gsnrMode !== undefined ? { gsnrMode: f.gsnrMode as 'batch' | 'official' | 'sample' } : {}),
+    ...(f.gsnrMode !== undefined ? { gsnrMode: engineChoiceFlag('--gsnr-mode', 'gsnrMode', f.gsnrMode)! } : {}),
+    ...(f.hvpPrecision !== undefined ? { hvpPrecision: engineChoiceFlag('--hvp-precision', 'hvpPrecision', f.hvpPrecision)! } : {}),
     ...(given('mode') ? { mode: f.mode as 'paper' | 'official' } : {}),
     ...(given('backend') || f.backend !== 'cpu' ? { backend: f.backend as 'cpu' | 'cuda' } : {}),
   };
@@ -132,7 +135,8 @@ export function configFromFlags(f: SearchFlags, given: (k: string) => boolean = 
   if (f.mode !== 'paper' && f.mode !== 'official') throw new ZennasError('E_OPTION', `--mode must be 'paper' or 'official', got '${f.mode}'`);
   if (f.algorithm !== 'zen-nas' && f.algorithm !== 'xi-gsnr-evolution') throw new ZennasError('E_OPTION', `--algorithm must be 'zen-nas' or 'xi-gsnr-evolution', got '${f.algorithm}'`);
   if (f.weightInit !== undefined && f.weightInit !== 'normal' && f.weightInit !== 'torch') throw new ZennasError('E_OPTION', `--weight-init must be 'normal' or 'torch', got '${f.weightInit}'`);
-  if (f.gsnrMode !== undefined && !['batch', 'official', 'sample'].includes(f.gsnrMode)) throw new ZennasError('E_OPTION', `--gsnr-mode must be 'batch', 'official' or 'sample', got '${f.gsnrMode}'`);
+  engineChoiceFlag('--gsnr-mode', 'gsnrMode', f.gsnrMode);
+  engineChoiceFlag('--hvp-precision', 'hvpPrecision', f.hvpPrecision);
   const rho: SearchConfig['rho'] = f.rho === 'paper' ? 'paper' : Number(f.rho);
   if (rho !== 'paper' && !(Number.isFinite(rho) && rho >= 0 && rho <= 1)) throw new ZennasError('E_OPTION', `--rho must be 'paper' or a number in [0,1], got '${f.rho}'`);
   const initial = f.init ? formatStructure(loadStructureArg(f.init).structure) : preset.initial;
@@ -258,6 +262,7 @@ function applySaved(f: SearchFlags, saved: SearchConfig, explicit: (k: string) =
   if (typeof sc.numBatches === 'number') set('numBatches', sc.numBatches);
   if (typeof sc.xi === 'number') set('xi', String(sc.xi));
   if (typeof sc.gsnrMode === 'string') set('gsnrMode', sc.gsnrMode);
+  if (typeof sc.hvpPrecision === 'string') set('hvpPrecision', sc.hvpPrecision);
   if (typeof sc.batchSize === 'number') set('batchSize', sc.batchSize);
   if (typeof sc.repeats === 'number') set('repeats', sc.repeats);
   if (typeof sc.mode === 'string') set('mode', sc.mode);
@@ -304,7 +309,8 @@ export function registerSearchCommand(program: Command): void {
     .option('--weight-init <name>', "weight init of a table proxy: 'normal' or 'torch' (default: the proxy's)")
     .option('--num-batches <n>', 'gsnr: gradient samples (default 8)', int('--num-batches', ENGINE_OPTIONS.numBatches.min, ENGINE_OPTIONS.numBatches.max))
     .option('--xi <x>', 'gsnr: ξ (default 1e-8)')
-    .option('--gsnr-mode <mode>', "gsnr: 'batch' (default), 'official' or 'sample'")
+    .option('--gsnr-mode <mode>', engineChoiceHelp('gsnrMode'))
+    .option('--hvp-precision <p>', engineChoiceHelp('hvpPrecision'))
     .option('--algorithm <name>', "'zen-nas' (Zen-NAS Algorithm 2, default) or 'xi-gsnr-evolution' (ξ-GSNR's: a random initial population of --population budget-fitting nets, then a child replaces the lowest member only if it scores higher)", 'zen-nas')
     .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
     .option('--bn-eps <x>', 'BN ε for scoring', '1e-5')
@@ -333,8 +339,9 @@ ${spaces}
 Budgets count the model with its classifier (GAP + Linear), as the official code does. The initial
 structure must fit them. Units: counts 1M, 400M, 1.5e6, 250k; durations 0.5ms, 500us.
 --proxy NAME scores with that proxy of the table (lowered, initialised and batched as 'zennas proxies'
-lists; --batch-size, --weight-init, --repeats, --num-batches/--xi/--gsnr-mode override); a proxy whose
-lower values are better (synflow) is maximised as its negation: candidates.jsonl keeps both (score, value).
+lists; --batch-size, --weight-init, --repeats, --num-batches/--xi/--gsnr-mode (gsnr) and --hvp-precision
+(grasp) override); a proxy whose lower values are better (synflow) is maximised as its negation:
+candidates.jsonl keeps both (score, value).
 --algorithm xi-gsnr-evolution first draws --population random nets on the initial structure's
 skeleton (same blocks and strides; block types uniform, widths log-uniform 8..2048, sub-layers 1..5,
 then scaled to fit the budgets), then mutates uniformly drawn members; a child joins only by beating
