@@ -99,3 +99,23 @@ test('stride-1 input gradients by Winograd (the forward conv of dY with the flip
     t.notDeepEqual(wino.x, direct.x, 'the Winograd path ran (different rounding)');
   }
 });
+
+test('stride-1 weight gradients by Winograd F(3×3, 4×4) (k = 3, 5, 7) agree with the direct GEMM (ZENNAS_BWD_DW=gemm), AVX2 and scalar, over several tile chunks', (t) => {
+  // 3 images at 35²: 9 × 9 tiles each, 243 tiles (one chunk, a tail of 3 in the last group of 8) at the
+  // first convs; the chunk width falls for the wide 7×7 one (its transforms would pass 8 MiB), so
+  // it takes several chunks; cout 13 / 20 (panel tails), S·cin = 13·4 = 52 and 20·9 (B-panel tails)
+  const d = convBnReluChain([[3, 13, 3, 1], [13, 20, 5, 1], [20, 64, 7, 1], [64, 30, 3, 1]]);
+  const o = { batchSize: 3, resolution: 35, loss: 'sum' as const };
+  for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+    const gemm = gradients(d, o, { ...simd, ZENNAS_CONV: 'winograd', ZENNAS_BWD_DW: 'gemm' });
+    const wino = gradients(d, o, { ...simd, ZENNAS_CONV: 'winograd' });
+    t.is(wino.loss, gemm.loss, 'the same forward');
+    t.deepEqual(wino.x, gemm.x, 'the same input-gradient path');
+    for (let c = 0; c < 4; c++) {
+      const a = wino.g[2 * c]!, b = gemm.g[2 * c]!;  // conv weights (the BN ones follow each)
+      t.true(rel(a, b) < 1e-4, `${wino.simd}: conv ${c}: ${rel(a, b)}`);
+      t.true(b.some((v) => v !== 0));
+      t.notDeepEqual(a, b, `${wino.simd}: conv ${c}: the Winograd path ran (different rounding)`);
+    }
+  }
+});

@@ -101,6 +101,16 @@ int64_t winoChunk(const ConvGeom& g) {
   return std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
 }
 
+/**
+ * Tiles per chunk of the Winograd weight gradient: a multiple of 8, ≤ 256, its transforms ≤ 32 MiB
+ * (so that the wide, small-map layers take one chunk: M, 4× the size of dW, is then written once).
+ */
+int64_t winoWgradChunk(const ConvGeom& g) {
+  const int64_t perTile = kWinoXi * ((g.cout + 5) / 6 * 6 + winoWgradKwPad(g));
+  const int64_t fit = std::max<int64_t>(32, (int64_t(1) << 23) / perTile / 8 * 8);
+  return std::min<int64_t>({256, roundUp(winoTiles(g), 8), fit});
+}
+
 void winoSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
   const int64_t tiles = winoTiles(g);
   perTask = std::min(winoChunk(g), roundUp((tiles + 7) / 8, kNR));
@@ -108,6 +118,13 @@ void winoSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
 }
 
 }  // namespace
+
+bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
+  // ZENNAS_BWD_DW=dot|gemm forces the direct forms (A/B comparisons); else the forward's rule (the
+  // same 36 GEMMs per tile against k² per output pixel, and transforms of both operands).
+  if (std::getenv("ZENNAS_BWD_DW")) return false;
+  return chooseWinograd(g, o, c);
+}
 
 bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
   if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
@@ -273,10 +290,16 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     }
     int64_t tOff = 0, utOff = 0, maxGrad = 1;
     for (size_t v = 0; v < nValues; ++v) maxGrad = std::max<int64_t>(maxGrad, static_cast<int64_t>(grads_[v].size()));
+    int64_t winoWgFloats = 0;
     for (size_t i = 0; i < d_.ops.size(); ++i) {
       Step& s = steps_[i];
       const OpDesc& o = d_.ops[i];
       if (!isGemm(o.op)) continue;
+      if (wgradOffset_[i] >= 0 && chooseWinogradWgrad(s.g, o, c_)) {
+        s.winoW = true;
+        s.winoWCt = winoWgradChunk(s.g);
+        winoWgFloats = std::max(winoWgFloats, winoWgradFloats(s.g, s.winoWCt));
+      }
       const bool same = s.g.stride == 1 && s.g.oh == s.g.h && s.g.ow == s.g.w;
       const bool scatter = s.g.k == 1 && s.g.stride > 1;
       if (!same && !scatter) {
@@ -306,6 +329,10 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
         utOff += winoWeightFloats(t);
         winoSplit(t, s.perTaskWT, s.tasksWT);
       }
+    }
+    if (winoWgFloats > 0) {
+      winoWg_.resize(static_cast<size_t>(winoWgFloats));
+      bytes_ += winoWg_.size() * 4;
     }
     weightsT_.resize(static_cast<size_t>(std::max<int64_t>(tOff, 1)));
     std::memset(weightsT_.data(), 0, sizeof(float) * weightsT_.size());
@@ -559,8 +586,11 @@ void Executor::profiled(size_t i, const char* pass, double flopFactor, Fn&& fn) 
   const OpDesc& o = d_.ops[i];
   const ConvGeom& g = steps_[i].g;
   const double gflop = isGemm(o.op) ? flopFactor * 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;
-  std::fprintf(stderr, "zennas-profile %s%-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s cpu %8.3f ms\n", pass, opName(o.op), o.cin,
-               o.cout, o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3), cpuMs);
+  const Step& s = steps_[i];
+  const bool fwd = pass[0] == '\0', dX = !fwd && pass[3] == 'X', dW = !fwd && pass[3] == 'W';
+  const char* kernel = !isGemm(o.op) ? "" : (fwd ? s.wino : dX ? s.winoT : dW && s.winoW) ? " winograd" : " direct";
+  std::fprintf(stderr, "zennas-profile %s%-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s cpu %8.3f ms%s\n", pass, opName(o.op), o.cin,
+               o.cout, o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3), cpuMs, kernel);
 }
 
 void Executor::shareGrads(bool on) {
@@ -611,7 +641,21 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
       const int64_t mb = (M + kDotRows - 1) / kDotRows;
       const double scratchFloats = static_cast<double>(ThreadPool::kScratchFloats);
       profiled(i, "bwdW", 1.0, [&] {
-      if (s.scatterT) {  // 1×1 strided: the sampled input pixels, then the 1×1 stride-1 dot form
+      if (s.winoW) {
+        // Chunk by chunk of tiles: transform dY and X (tasks over A panels and blocks of 8 q), then
+        // the 36 GEMMs (tasks over ξ; each chunk adds into M in order: thread-count independent).
+        const int64_t tiles = winoTiles(g), ct = s.winoWCt, units = winoWgradUnits(g);
+        float* ad = winoWg_.data();
+        float* bx = ad + kWinoXi * winoWgradASize(g, ct);
+        float* mm = bx + kWinoXi * winoWgradBSize(g, ct);
+        for (int64_t t0 = 0; t0 < tiles; t0 += ct) {
+          const int64_t nt = std::min(ct, tiles - t0);
+          pool.parallelFor(units, [&](int64_t u, int, float*) { k_.winoWgradPack(g, dy, x, ad, bx, ct, t0, nt, u, u + 1); });
+          pool.parallelFor(kWinoXi, [&](int64_t xi, int, float*) { k_.winoWgradGemm(g, ad, bx, mm, ct, nt, xi, xi + 1, t0 > 0); });
+        }
+        constexpr int64_t kRows = 8;
+        pool.parallelFor((M + kRows - 1) / kRows, [&](int64_t t, int, float*) { k_.winoWgradFinish(g, mm, wg, t * kRows, std::min(M, (t + 1) * kRows)); });
+      } else if (s.scatterT) {  // 1×1 strided: the sampled input pixels, then the 1×1 stride-1 dot form
         ConvGeom gs = g;
         gs.h = g.oh; gs.w = g.ow; gs.stride = 1;
         gs.inStride = stride(g.oh * g.ow);

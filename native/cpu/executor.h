@@ -127,6 +127,9 @@ class Executor {
     bool winoT = false;
     int64_t winoTOffset = -1;    // into winoUT_ (transformed flipped weights)
     int64_t tasksWT = 1, perTaskWT = 1;
+    // Stride-1 'same' 3×3/5×5/7×7 weight gradient by Winograd F(3×3, 4×4) (the forward's choice rule), tiles in chunks of winoWCt.
+    bool winoW = false;
+    int64_t winoWCt = 0;
     // Strided k×k conv backward: Wᵀ packed into weightsT_ (col2im GEMM), tasks over blocks of images.
     int64_t weightColOffset = -1;
     int64_t imagesPerTaskCol = 1;
@@ -144,6 +147,8 @@ class Executor {
   static int64_t channelStrideFor(int64_t images, int64_t plane);
   /** The planner's choice for a dense conv: Winograd F(4,3) (else packed / indirect GEMM). */
   static bool chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c);
+  /** The same for the weight gradient (ZENNAS_BWD_DW=dot|gemm: never). */
+  static bool chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c);
   /** U = G g Gᵀ of every Winograd conv from the packed weights (after each weight change). */
   void winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w, float* u);  // U = G W Gᵀ
   void transformWinoWeights(ThreadPool& pool);
@@ -181,6 +186,7 @@ class Executor {
   AlignedBuffer weightsT_;             // flipped, transposed weights (backward of stride-1 convs)
   AlignedBuffer winoUT_;               // their Winograd transform (input gradients by Winograd)
   AlignedBuffer gradScratch_;          // a gradient computed before it is added into a shared one
+  AlignedBuffer winoWg_;               // Winograd weight gradient: one chunk's transforms and M (winoWgradFloats)
   AlignedBuffer subsampled_;           // 1×1 strided: the input at the sampled pixels (weight gradient)
   std::vector<int64_t> wgradOffset_, wgradSize_;
   std::vector<double> bnSums_;         // backward scratch: dγ, dβ per BN channel

@@ -654,7 +654,8 @@ const Kernels& table() {
                             relu, sigmoid, add, scale, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
-                            convBwdDataImages, convBwdWeightPacked, bnBwdFused, winoWeights, winoConv};
+                            convBwdDataImages, convBwdWeightPacked, bnBwdFused, winoWeights, winoConv,
+                            winoWgradPack, winoWgradGemm, winoWgradFinish};
   return k;
 }
 

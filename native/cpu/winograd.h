@@ -45,5 +45,30 @@ using WinoWeightsFn = void (*)(const ConvGeom& g, const float* packedA, float* U
 /** The conv for tiles [t0, t1) (t1 − t0 ≤ the plan's chunk); scratch ≥ winoScratchFloats(g, chunk rounded up to 16). */
 using WinoConvFn = void (*)(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch);
 
+/**
+ * Winograd weight gradient F(3×3, 4×4), the dual of the forward's F(4×4, 3×3): per 4×4 output tile,
+ * dW_sub = Gᵀ [(A dY Aᵀ) ⊙ (Bᵀ D B)] G (D: the 6×6 input patch of sub-kernel (a, b), shifted by
+ * (3a, 3b)), summed over tiles as 36 GEMMs M[ξ] (cout × S·cin) = Σ_t dỸ[ξ][co][t] · X̃[ξ][q][t].
+ * Tiles are taken in chunks of `ct` (a multiple of 8, ≤ 256): winoWgradPack transforms a chunk into
+ * the GEMM's packed A (dỸ, MR-row panels over the chunk's tiles) and packed B (X̃, 16-column panels
+ * of q), units [u0, u1) of winoWgradUnits (the A panels, then blocks of 8 q); the executor runs the
+ * 36 GEMMs per chunk (accumulating in M), then winoWgradFinish turns M into dW rows [co0, co1).
+ */
+inline int64_t winoWgradKwPad(const ConvGeom& g) { return (winoK(g) + 15) / 16 * 16; }
+inline int64_t winoWgradASize(const ConvGeom& g, int64_t ct) { return (g.cout + 5) / 6 * 6 * ct; }
+inline int64_t winoWgradBSize(const ConvGeom& g, int64_t ct) { return winoWgradKwPad(g) * ct; }
+inline int64_t winoWgradUnits(const ConvGeom& g) { return (g.cout + 5) / 6 + winoWgradKwPad(g) / 8; }
+/** Floats of the plan buffer: packed A and B of every ξ for one chunk, then M. */
+inline int64_t winoWgradFloats(const ConvGeom& g, int64_t ct) {
+  return kWinoXi * (winoWgradASize(g, ct) + winoWgradBSize(g, ct) + g.cout * winoWgradKwPad(g));
+}
+using WinoWgradPackFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* Ad, float* Bx, int64_t ct, int64_t t0,
+                                 int64_t nt, int64_t u0, int64_t u1);
+/** M[ξ] (+)= Ad[ξ] · Bx[ξ] over the chunk's nt tiles for ξ ∈ [xi0, xi1) (acc: add; the first chunk overwrites). */
+using WinoWgradGemmFn = void (*)(const ConvGeom& g, const float* Ad, const float* Bx, float* M, int64_t ct, int64_t nt, int64_t xi0, int64_t xi1,
+                                 bool acc);
+/** dW[co][ci·k·k] (row stride cin·k·k, overwritten) from M ([36][cout][KwPad]), rows [co0, co1). */
+using WinoWgradFinishFn = void (*)(const ConvGeom& g, const float* M, float* dW, int64_t co0, int64_t co1);
+
 }  // namespace cpu
 }  // namespace zennas

@@ -268,3 +268,214 @@ void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, in
     }
   }
 }
+
+// ---------------------------------------------------------------- weight gradient F(3×3, 4×4) (winograd.h)
+
+/** A y of a 4-vector (A = the transpose of winoAt's Aᵀ): 6 values. */
+inline void winoA(float y0, float y1, float y2, float y3, float* o, int64_t os) {
+  const float p02 = y0 + y2, p13 = y1 + y3, q02 = y0 + 4.f * y2, q13 = 2.f * y1 + 8.f * y3;
+  o[0] = y0; o[os] = p02 + p13; o[2 * os] = p02 - p13; o[3 * os] = q02 + q13; o[4 * os] = q02 - q13; o[5 * os] = y3;
+}
+
+/** Tile coordinates of the chunk's tiles [t0, t0 + nt) (as winoConv). */
+inline void winoTileCoords(const ConvGeom& g, int64_t t0, int64_t nt, int64_t* base, int32_t* ty, int32_t* tx) {
+  const int64_t tw = winoTilesW(g), tpi = tw * winoTilesH(g), plane = g.h * g.w;
+  for (int64_t t = 0; t < nt; ++t) {
+    const int64_t tile = t0 + t, r = tile % tpi;
+    base[t] = (tile / tpi) * plane;
+    ty[t] = static_cast<int32_t>(4 * (r / tw));
+    tx[t] = static_cast<int32_t>(4 * (r % tw));
+  }
+}
+
+/** A dY Aᵀ of one 4×4 output tile (zero past the map's edge) into o[ξ·os]. */
+inline void winoDyTile(const ConvGeom& g, const float* chan, int64_t base, int64_t ty, int64_t tx, float* o, int64_t os) {
+  float y[4][4], t[6][4];
+  for (int r = 0; r < 4; ++r)
+    for (int s = 0; s < 4; ++s) y[r][s] = ty + r < g.oh && tx + s < g.ow ? chan[base + (ty + r) * g.ow + tx + s] : 0.f;
+  for (int s = 0; s < 4; ++s) {
+    float col[6];
+    winoA(y[0][s], y[1][s], y[2][s], y[3][s], col, 1);
+    for (int i = 0; i < 6; ++i) t[i][s] = col[i];
+  }
+  for (int i = 0; i < 6; ++i) winoA(t[i][0], t[i][1], t[i][2], t[i][3], o + i * 6 * os, os);
+}
+
+/** Bᵀ D B of one 6×6 input patch at (y0, x0) (zero outside the map) into o[ξ·os]. */
+inline void winoPatchTile(const ConvGeom& g, const float* chan, int64_t base, int64_t y0, int64_t x0, float* o, int64_t os) {
+  float d[36], t[36];
+  for (int i = 0; i < 6; ++i)
+    for (int j = 0; j < 6; ++j) {
+      const int64_t y = y0 + i, x = x0 + j;
+      d[i * 6 + j] = y >= 0 && y < g.h && x >= 0 && x < g.w ? chan[base + y * g.w + x] : 0.f;
+    }
+  for (int j = 0; j < 6; ++j) winoBt(d + j, 6, t + j, 6, 1);
+  for (int i = 0; i < 6; ++i) winoBt(t + i * 6, 1, o + i * 6 * os, os, 1);
+}
+
+#if ZENNAS_VEC
+/** A dY Aᵀ of 8 tiles (t0 .. t0+7; ≥ nt: zero) into 36 rows of 8 floats, `vs` apart (the dual of winoInput8). */
+inline void winoDy8(const ConvGeom& g, const float* chan, const int64_t* base, const int32_t* ty, const int32_t* tx, int64_t t0, int64_t nt,
+                    float* V, int64_t vs) {
+  alignas(32) float z[6][8][8];  // [ξr][tile][s]
+  alignas(32) float row[4][8];
+  const __m256 two = _mm256_set1_ps(2.f), four = _mm256_set1_ps(4.f), eight = _mm256_set1_ps(8.f);
+  for (int k = 0; k < 8; ++k) {
+    const int64_t t = t0 + k;
+    __m256 y[4];
+    if (t >= nt) {
+      for (int r = 0; r < 4; ++r) y[r] = _mm256_setzero_ps();
+    } else {
+      const float* p = chan + base[t];
+      const int64_t oy = ty[t], ox = tx[t];
+      if (oy + 4 <= g.oh && ox + 4 <= g.ow) {
+        for (int r = 0; r < 4; ++r) y[r] = _mm256_insertf128_ps(_mm256_setzero_ps(), _mm_loadu_ps(p + (oy + r) * g.ow + ox), 0);
+      } else {
+        for (int r = 0; r < 4; ++r) {
+          for (int s = 0; s < 8; ++s) row[r][s] = s < 4 && oy + r < g.oh && ox + s < g.ow ? p[(oy + r) * g.ow + ox + s] : 0.f;
+          y[r] = _mm256_load_ps(row[r]);
+        }
+      }
+    }
+    const __m256 p02 = _mm256_add_ps(y[0], y[2]), p13 = _mm256_add_ps(y[1], y[3]);
+    const __m256 q02 = _mm256_fmadd_ps(four, y[2], y[0]), q13 = _mm256_fmadd_ps(eight, y[3], _mm256_mul_ps(two, y[1]));
+    _mm256_store_ps(z[0][k], y[0]);
+    _mm256_store_ps(z[1][k], _mm256_add_ps(p02, p13));
+    _mm256_store_ps(z[2][k], _mm256_sub_ps(p02, p13));
+    _mm256_store_ps(z[3][k], _mm256_add_ps(q02, q13));
+    _mm256_store_ps(z[4][k], _mm256_sub_ps(q02, q13));
+    _mm256_store_ps(z[5][k], y[3]);
+  }
+  for (int i = 0; i < 6; ++i) {
+    __m256 r[8];
+    for (int k = 0; k < 8; ++k) r[k] = _mm256_load_ps(z[i][k]);
+    transpose8(r);  // r[s]: column s of row ξr of every tile (s < 4)
+    const __m256 p02 = _mm256_add_ps(r[0], r[2]), p13 = _mm256_add_ps(r[1], r[3]);
+    const __m256 q02 = _mm256_fmadd_ps(four, r[2], r[0]), q13 = _mm256_fmadd_ps(eight, r[3], _mm256_mul_ps(two, r[1]));
+    float* o = V + i * 6 * vs;
+    _mm256_store_ps(o, r[0]);
+    _mm256_store_ps(o + vs, _mm256_add_ps(p02, p13));
+    _mm256_store_ps(o + 2 * vs, _mm256_sub_ps(p02, p13));
+    _mm256_store_ps(o + 3 * vs, _mm256_add_ps(q02, q13));
+    _mm256_store_ps(o + 4 * vs, _mm256_sub_ps(q02, q13));
+    _mm256_store_ps(o + 5 * vs, r[3]);
+  }
+}
+#endif
+
+void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* Ad, float* Bx, int64_t ct, int64_t t0, int64_t nt, int64_t u0,
+                   int64_t u1) {
+  if (nt <= 0 || ct > kWinoMaxChunk || nt > ct) return;
+  const int64_t coPanels = (g.cout + 5) / 6, S = winoSub(g), Kw = winoK(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  const int64_t nt8 = (nt + 7) / 8 * 8;  // tiles written (≤ ct): whole groups of 8, zero past nt
+  int64_t base[kWinoMaxChunk];
+  int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
+  winoTileCoords(g, t0, nt, base, ty, tx);
+  for (int64_t u = u0; u < u1; ++u) {
+    if (u < coPanels) {  // dỸ of output channels 6u .. 6u+5 into A panel u
+      float* panel = Ad + u * ct * kMR;
+#if ZENNAS_VEC
+      alignas(32) float tmp[kMR][kWinoXi][8];
+      for (int64_t t = 0; t < nt8; t += 8) {
+        for (int r = 0; r < kMR; ++r) {
+          const int64_t co = u * kMR + r;
+          if (co < g.cout) winoDy8(g, dy + co * g.outStride, base, ty, tx, t, nt, tmp[r][0], 8);
+          else std::memset(tmp[r], 0, sizeof(tmp[r]));
+        }
+        const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+        for (int64_t xi = 0; xi < kWinoXi; ++xi) {
+          __m256 v[8];
+          for (int r = 0; r < kMR; ++r) v[r] = _mm256_load_ps(tmp[r][xi]);
+          v[6] = v[7] = _mm256_setzero_ps();
+          transpose8(v);  // v[k]: the 6 channels of tile t + k
+          for (int k = 0; k < 8; ++k) _mm256_maskstore_ps(panel + xi * aSize + (t + k) * kMR, six, v[k]);
+        }
+      }
+#else
+      float o[kWinoXi];
+      for (int r = 0; r < kMR; ++r) {
+        const int64_t co = u * kMR + r;
+        for (int64_t t = 0; t < nt8; ++t) {
+          if (co < g.cout && t < nt) winoDyTile(g, dy + co * g.outStride, base[t], ty[t], tx[t], o, 1);
+          else std::fill(o, o + kWinoXi, 0.f);
+          for (int64_t xi = 0; xi < kWinoXi; ++xi) panel[xi * aSize + t * kMR + r] = o[xi];
+        }
+      }
+#endif
+    } else {  // X̃ of rows q = 8v .. 8v+7 (sub-kernel · cin + channel) into B panel q / 16
+      const int64_t q0 = (u - coPanels) * 8;
+      float* panel = Bx + (q0 / kNR) * ct * kNR + q0 % kNR;
+#if ZENNAS_VEC
+      alignas(32) float tmp[8][kWinoXi][8];
+      for (int64_t t = 0; t < nt8; t += 8) {
+        for (int qq = 0; qq < 8; ++qq) {
+          const int64_t q = q0 + qq;
+          if (q >= Kw) { std::memset(tmp[qq], 0, sizeof(tmp[qq])); continue; }
+          const int64_t sub = q / g.cin, ci = q % g.cin;
+          winoInput8(g, in + ci * g.inStride, base, ty, tx, t, nt, 3 * (sub / S) - g.pad, 3 * (sub % S) - g.pad, tmp[qq][0], 8);
+        }
+        for (int64_t xi = 0; xi < kWinoXi; ++xi) {
+          __m256 v[8];
+          for (int qq = 0; qq < 8; ++qq) v[qq] = _mm256_load_ps(tmp[qq][xi]);
+          transpose8(v);  // v[k]: the 8 rows q of tile t + k
+          for (int k = 0; k < 8; ++k) _mm256_storeu_ps(panel + xi * bSize + (t + k) * kNR, v[k]);
+        }
+      }
+#else
+      float o[kWinoXi];
+      for (int qq = 0; qq < 8; ++qq) {
+        const int64_t q = q0 + qq, sub = q / g.cin, ci = q % g.cin;
+        for (int64_t t = 0; t < nt8; ++t) {
+          if (q < Kw && t < nt)
+            winoPatchTile(g, in + ci * g.inStride, base[t], ty[t] + 3 * (sub / S) - g.pad, tx[t] + 3 * (sub % S) - g.pad, o, 1);
+          else std::fill(o, o + kWinoXi, 0.f);
+          for (int64_t xi = 0; xi < kWinoXi; ++xi) panel[xi * bSize + t * kNR + qq] = o[xi];
+        }
+      }
+#endif
+    }
+  }
+}
+
+void winoWgradGemm(const ConvGeom& g, const float* Ad, const float* Bx, float* M, int64_t ct, int64_t nt, int64_t xi0, int64_t xi1, bool acc) {
+  const int64_t coPanels = (g.cout + 5) / 6, Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  for (int64_t xi = xi0; xi < xi1; ++xi)
+    for (int64_t p = 0; p < KwP / kNR; ++p) {
+      const float* b = Bx + xi * bSize + p * ct * kNR;
+      const int nr = static_cast<int>(std::min<int64_t>(kNR, Kw - p * kNR));
+      for (int64_t ip = 0; ip < coPanels; ++ip) {
+        const int mr = static_cast<int>(std::min<int64_t>(kMR, g.cout - ip * kMR));
+        microKernel(nt, Ad + xi * aSize + ip * ct * kMR, b, M + (xi * g.cout + ip * kMR) * KwP + p * kNR, KwP, acc, mr, nr);
+      }
+    }
+}
+
+void winoWgradFinish(const ConvGeom& g, const float* M, float* dW, int64_t co0, int64_t co1) {
+  const int64_t S = winoSub(g), Kw = winoK(g), KwP = winoWgradKwPad(g), K = g.cin * g.k * g.k;
+  // G (6 × 3) of winoWeights; dW_sub = Gᵀ m G for 8 rows q at a time (lanes: the compiler vectorises them)
+  static const float G[6][3] = {{0.25f, 0, 0}, {-1.f / 6, -1.f / 6, -1.f / 6}, {-1.f / 6, 1.f / 6, -1.f / 6},
+                                {1.f / 24, 1.f / 12, 1.f / 6}, {1.f / 24, -1.f / 12, 1.f / 6}, {0, 0, 1}};
+  for (int64_t co = co0; co < co1; ++co)
+    for (int64_t q0 = 0; q0 < Kw; q0 += 8) {  // KwP is a multiple of 16: lanes past Kw read padding
+      float t[3][6][8], w[3][3][8];
+      for (int k = 0; k < 3; ++k)
+        for (int j = 0; j < 6; ++j)
+          for (int l = 0; l < 8; ++l) {
+            float s = 0.f;
+            for (int i = 0; i < 6; ++i) s += G[i][k] * M[((i * 6 + j) * g.cout + co) * KwP + q0 + l];
+            t[k][j][l] = s;
+          }
+      for (int k = 0; k < 3; ++k)
+        for (int c = 0; c < 3; ++c)
+          for (int l = 0; l < 8; ++l) {
+            float s = 0.f;
+            for (int j = 0; j < 6; ++j) s += t[k][j][l] * G[j][c];
+            w[k][c][l] = s;
+          }
+      for (int64_t l = 0; l < std::min<int64_t>(8, Kw - q0); ++l) {
+        const int64_t q = q0 + l, sub = q / g.cin, ci = q % g.cin, ky0 = 3 * (sub / S), kx0 = 3 * (sub % S);
+        for (int k = 0; k < 3 && ky0 + k < g.k; ++k)
+          for (int c = 0; c < 3 && kx0 + c < g.k; ++c) dW[co * K + (ci * g.k + ky0 + k) * g.k + kx0 + c] = w[k][c][l];
+      }
+    }
+}
