@@ -7,7 +7,8 @@
  *
  *   zennas lut build --space hardcore --runtime onnxruntime -o benchmarks/latency-model/hardcore-ort-b1.json
  *   npx tsx benchmarks/latency-model/bench.ts --lut benchmarks/latency-model/hardcore-ort-b1.json [--nets 150] [--seed 15] [--train 0.6] [--repeat 30] [--iterations N]
- *       [--passes K [--runs-per-pass R] [--group G] [--pass-warmup W]]   (interleaved protocol; the table's own protocol must match)
+ *       [--passes K [--runs-per-pass R] [--group G] [--pass-warmup W]]   (interleaved protocol; the table's own protocol must match;
+ *       G defaults to every net in one group: nets of different groups drift apart; 150 hardcore nets held at once: 6.5 GB RSS)
  *
  * Writes results-<runtime>-b<batch>-<clock>-<statistic>[-il<K>x<R>].json and estimate-vs-measured-<clock>-<statistic>[-il<K>x<R>].svg beside this file.
  */
@@ -38,7 +39,7 @@ const REPEAT = Number(arg('repeat', '30'));
 const ITERATIONS = process.argv.includes('--iterations') ? Number(arg('iterations')) : undefined;
 /** Interleaved protocol (src/lut/interleave.ts): --passes K [--runs-per-pass R] [--group G]; absent: one pass per net. */
 const INTERLEAVE = process.argv.includes('--passes')
-  ? { passes: Number(arg('passes')), runsPerPass: Number(arg('runs-per-pass', '10')), groupSize: Number(arg('group', '50')), passWarmup: Number(arg('pass-warmup', '1')), seed: SEED }
+  ? { passes: Number(arg('passes')), runsPerPass: Number(arg('runs-per-pass', '10')), groupSize: Number(arg('group', String(NETS))), passWarmup: Number(arg('pass-warmup', '1')), seed: SEED }
   : undefined;
 
 interface Row { key: string; estimateMs: number; measuredMs: number; p90Ms: number; features: number[]; corrected?: number; split: 'train' | 'test' }
@@ -130,6 +131,7 @@ async function main() {
   const il = INTERLEAVE ? `-il${INTERLEAVE.passes}x${INTERLEAVE.runsPerPass}` : '';  // an interleaved run never overwrites a sequential one's files
   const suffix = `${lut.meta.runtime}-b${lut.meta.batchSize}-${lut.meta.clock}-${lut.meta.statistic}${il}`;
   const name = `results-${suffix}`;
+  fs.mkdirSync(OUT, { recursive: true });
   fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(result, null, 1) + '\n');
   const lo = Math.min(...rows.map((r) => Math.min(r.measuredMs, r.estimateMs))) * 0.95;
   const hi = Math.max(...rows.map((r) => Math.max(r.measuredMs, r.estimateMs))) * 1.05;

@@ -66,7 +66,7 @@ Run 'zennas lut <command> --help' for each command's flags and examples.`);
     .option('--passes <k>', "onnxruntime: interleaved protocol, K passes over a group of pieces, each timing every piece --runs-per-pass times in a seeded shuffled order (the statistic over all passes' runs replaces -i); recorded as the table's protocol", intOption('--passes', 1, 10000))
     .option('--runs-per-pass <n>', 'interleaved: timed runs of a piece per visit', intOption('--runs-per-pass', 1, 100000), 10)
     .option('--pass-warmup <n>', 'interleaved: untimed runs at each visit', intOption('--pass-warmup', 0, 100000), 1)
-    .option('--group <n>', 'interleaved: block entries timed together, their sessions held at once (bounds memory); the table is written after each group', intOption('--group', 1, 100000), 50)
+    .option('--group <n>', 'interleaved: block entries timed together, their sessions held at once (bounds memory); the table is written after each group. Entries of different groups drift apart: the default holds all 252 hardcore blocks in one group', intOption('--group', 1, 100000), 300)
     .option('--order-seed <n>', 'interleaved: seed of the visiting order', intOption('--order-seed', 0, 0xffffffff), 0)
     .requiredOption('-o, --output <file>', 'lut.json to write (a partial one there is resumed when its conditions match)')
     .option('--overwrite', 'start afresh even when --output holds a table')
