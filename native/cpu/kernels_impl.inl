@@ -272,6 +272,17 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
           __m256 v;
           if (g.stride == 1) {
             v = _mm256_maskload_ps(row + ix + t0, ok);
+          } else if (g.stride == 2) {
+            // The 16 floats from row[ix + 2·t0] by two masked loads (a lane outside [0, W) reads
+            // nothing and gives 0), their even ones kept: the gather's values, several times faster.
+            const int64_t b0 = ix + 2 * t0;
+            const __m256i i0 = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(b0)), lane);
+            const __m256i i1 = _mm256_add_epi32(i0, _mm256_set1_epi32(8));
+            const __m256i ok0 = _mm256_and_si256(_mm256_cmpgt_epi32(i0, minus1), _mm256_cmpgt_epi32(wv, i0));
+            const __m256i ok1 = _mm256_and_si256(_mm256_cmpgt_epi32(i1, minus1), _mm256_cmpgt_epi32(wv, i1));
+            const __m256 lo = _mm256_maskload_ps(row + b0, ok0), hi = _mm256_maskload_ps(row + b0 + 8, ok1);
+            const __m256 ev = _mm256_shuffle_ps(lo, hi, 0x88);  // lo0 lo2 hi0 hi2 | lo4 lo6 hi4 hi6
+            v = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8));
           } else {
             v = _mm256_mask_i32gather_ps(_mm256_setzero_ps(), row, idx, _mm256_castsi256_ps(ok), 4);
           }
