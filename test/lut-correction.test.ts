@@ -11,74 +11,26 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Sfc32 } from '../src/rng/sfc32';
-import { registerSpace, SearchSpace, getSpace } from '../src/spaces';
+import { getSpace } from '../src/spaces';
 import { runSearch, SearchConfig } from '../src/search/evolution';
-import { LatencyContext, Lut, LutChoices, LutNet, LutRuntime, LutSpace, buildLut, checkLut, lutContext, estimateLatency, indexLut, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates, readLut, repairChoices } from '../src/lut';
+import { Lut, LutChoices, buildLut, checkLut, lutContext, estimateLatency, indexLut, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates, readLut, repairChoices } from '../src/lut';
 import {
   LutCorrectionFile, assertCorrectionFor, checkLutCorrection, correctedEstimate, correctionId, fitLutCorrection, lutFingerprint, measuredNetsOf, readLutCorrection, writeLutCorrection,
 } from '../src/lut/correction-file';
 import { lutSpaceEntry } from '../src/lut/spaces';
 import { onnxRuntimeStatus } from '../src/latency';
 import { zennas } from './helpers/cli';
+import { CTX, Toy, blockMs, encode, registerToyLutSpace } from './helpers/toy-lut-space';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-lutcorr-'));
 const code = (e: unknown) => (e as { code?: string }).code;
 
-// ---- A made-up LUT-able space: 3 stages of depth 1..3, configurations named as the hardcore ones.
-type Toy = number[][];
-const CONFIGS = ['e3k3', 'e3k5se', 'e6k3', 'e6k5se'];
-const toyLut: LutSpace<Toy> = {
-  id: 'TOYCORR', variant: 'v', configs: CONFIGS,
-  stages: () => [0, 1, 2].map((s) => ({ minDepth: 1, maxDepth: 3, slots: [0, 1, 2].map((j) => ({ stage: s, position: j, inputChannels: 8, outputChannels: 8, stride: 1, inputResolution: 8 })) })),
-  toChoices: (g) => ({ depths: g.map((b) => b.length), configs: g.map((b) => [...b]) }),
-  fromChoices: (c) => c.configs.map((b) => [...b]),
-  blockNet: (slot, config): LutNet => ({ descriptor: Int32Array.of(slot.stage, slot.position, config), inputChannels: 8, inputResolution: 8 }),
-  blockCost: (_s, config) => ({ params: 10 * (config + 1), flops: 100 * (config + 1) ** 2 }),
-  fixedNets: () => [{ name: 'fixed', descriptor: Int32Array.of(-1), inputChannels: 3, inputResolution: 8 }],
-  net: (g) => ({ descriptor: Int32Array.of(-2, ...g.map((b) => b.length), ...g.flat()), inputChannels: 3, inputResolution: 8 }),
-};
-const encode = (g: Toy) => g.map((b) => b.join('.')).join('|');
-const decode = (k: string): Toy => k.split('|').map((b) => b.split('.').map(Number));
-const blockMs = (s: number, j: number, c: number) => 1 + 0.5 * c + 0.2 * s + 0.05 * j;
+// ---- A made-up LUT-able space (test/helpers/toy-lut-space.ts), configurations named as the hardcore ones.
 /** The "true" whole-net latency: the table overestimates by a factor plus a per-block overhead it cannot see. */
 const trueMs = (g: Toy) => 0.7 * (2 + g.reduce((a, b, s) => a + b.reduce((x, c, j) => x + blockMs(s, j, c), 0), 0)) + 0.1 * g.flat().length;
-const CTX: LatencyContext = { unit: 'ms', batchSize: 1, precision: 'fp32', runtime: 'onnxruntime', runtimeVersion: 'fake 1', hardware: 'fake CPU', threads: 1, clock: 'wall' };
-function fakeRuntime(): LutRuntime & { measured: number } {
-  const rt = {
-    context: CTX, measured: 0,
-    async measure(net: LutNet) {
-      const d = [...net.descriptor];
-      let ms: number;
-      if (d[0] === -2) {
-        rt.measured++;
-        let at = 4;
-        ms = trueMs(d.slice(1, 4).map((n) => { const b = d.slice(at, at + n); at += n; return b; }));
-      } else ms = net.inputResolution === 1 ? 0 : d[0] === -1 ? 2 : blockMs(d[0]!, d[1]!, d[2]!);
-      return { medianMs: ms, p90Ms: ms, minMs: ms };
-    },
-    close() {},
-  };
-  return rt;
-}
-const toySpace: SearchSpace<Toy> = {
-  id: 'TOYCORR', title: 'toy correction space', description: 'three stages of up to three blocks, four configurations', supportsSe: false, defaultPreset: 'v',
-  presets: { v: { name: 'v', description: 'v', initial: '0|0|0', resolution: 8, batchSize: 1, numClasses: 0, maxLayers: 100, iterations: 100 } },
-  encode, decode, check: () => undefined,
-  count: (g) => ({ params: g.flat().reduce((a, c) => a + 10 * (c + 1), 0), flops: g.flat().reduce((a, c) => a + 100 * (c + 1) ** 2, 0), layers: g.flat().length }),
-  lower: (g) => Int32Array.from(g.flat()),
-  mutate(parent, ctx) {
-    const g = parent.map((b) => [...b]);
-    for (let n = 0; n < ctx.changes; n++) {
-      const s = ctx.rng.int(3);
-      const r = ctx.rng.next();
-      if (r < 0.3 && g[s]!.length < 3) g[s]!.push(ctx.rng.int(4));
-      else if (r < 0.4 && g[s]!.length > 1) g[s]!.pop();
-      else g[s]![ctx.rng.int(g[s]!.length)] = ctx.rng.int(4);
-    }
-    return g;
-  },
-};
-registerSpace(toySpace);
+const { toyLut, toySpace, decode, fakeRuntime } = registerToyLutSpace({
+  id: 'TOYCORR', title: 'toy correction space', configs: ['e3k3', 'e3k5se', 'e6k3', 'e6k5se'], wholeMs: trueMs, strictDecode: false,
+});
 
 const randomToy = (rng: Sfc32): Toy => [0, 1, 2].map(() => Array.from({ length: 1 + rng.int(3) }, () => rng.int(4)));
 const toyTable = () => buildLut(toyLut, fakeRuntime(), { resolution: 8, numClasses: 0, warmup: 0, iterations: 1 });

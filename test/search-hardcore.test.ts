@@ -12,36 +12,16 @@ import test from 'ava';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ZennasError } from '../src/errors';
-import { registerSpace, SearchSpace } from '../src/spaces';
 import { runSearch, SearchConfig } from '../src/search/evolution';
 import { buildSummary } from '../src/search/summary';
-import { LatencyContext, Lut, LutNet, LutRuntime, LutSpace, buildLut, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates } from '../src/lut';
+import { Lut, buildLut, lutEstimator, lutLatencySource, lutRepair, measureTopCandidates } from '../src/lut';
 import { onnxRuntimeStatus } from '../src/latency';
 import { zennas, zennasWithEnv } from './helpers/cli';
+import { CTX, Toy, blockMs, encode, registerToyLutSpace } from './helpers/toy-lut-space';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-hc-'));
 
-// ---- A made-up space: 3 stages of depth 1..3, configurations 0..3 (heavier with the index).
-type Toy = number[][];
-const CONFIGS = ['c0', 'c1', 'c2', 'c3'];
-const toyLut: LutSpace<Toy> = {
-  id: 'TOYLUT', variant: 'v', configs: CONFIGS,
-  stages: () => [0, 1, 2].map((s) => ({ minDepth: 1, maxDepth: 3, slots: [0, 1, 2].map((j) => ({ stage: s, position: j, inputChannels: 8, outputChannels: 8, stride: 1, inputResolution: 8 })) })),
-  toChoices: (g) => ({ depths: g.map((b) => b.length), configs: g.map((b) => [...b]) }),
-  fromChoices: (c) => c.configs.map((b) => [...b]),
-  blockNet: (slot, config): LutNet => ({ descriptor: Int32Array.of(slot.stage, slot.position, config), inputChannels: 8, inputResolution: 8 }),
-  blockCost: (_s, config) => ({ params: 10 * (config + 1), flops: 100 * (config + 1) ** 2 }),
-  fixedNets: () => [{ name: 'fixed', descriptor: Int32Array.of(-1), inputChannels: 3, inputResolution: 8 }],
-  net: (g) => ({ descriptor: Int32Array.of(-2, ...g.map((b) => b.length), ...g.flat()), inputChannels: 3, inputResolution: 8 }),
-};
-const encode = (g: Toy) => g.map((b) => b.join('.')).join('|');
-const decode = (k: string): Toy => {
-  const g = k.split('|').map((b) => b.split('.').map(Number));
-  if (g.length !== 3 || g.some((b) => b.length < 1 || b.length > 3 || b.some((c) => !Number.isInteger(c) || c < 0 || c > 3))) throw new ZennasError('E_PARSE', `not a toy net: ${k}`);
-  return g;
-};
-const blockMs = (s: number, j: number, c: number) => 1 + 0.5 * c + 0.2 * s + 0.05 * j;
+// ---- A made-up LUT-able space (test/helpers/toy-lut-space.ts): configurations 0..3, heavier with the index.
 /** Measured whole net: the sum of its blocks, off by a key-dependent −8…+12 % (what a LUT cannot see). */
 const wholeMs = (g: Toy) => {
   const sum = 2 + g.reduce((a, b, s) => a + b.reduce((x, c, j) => x + blockMs(s, j, c), 0), 0);
@@ -49,44 +29,9 @@ const wholeMs = (g: Toy) => {
   for (const ch of encode(g)) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
   return sum * (0.92 + 0.2 * (h / 2 ** 32));
 };
-const CTX: LatencyContext = { unit: 'ms', batchSize: 1, precision: 'fp32', runtime: 'onnxruntime', runtimeVersion: 'fake 1', hardware: 'fake CPU', threads: 1, clock: 'wall' };
-function fakeRuntime(): LutRuntime & { measured: number } {
-  const rt = {
-    context: CTX, measured: 0,
-    async measure(net: LutNet) {
-      const d = [...net.descriptor];
-      let ms: number;
-      if (d[0] === -2) {
-        rt.measured++;
-        const depths = d.slice(1, 4);
-        let at = 4;
-        ms = wholeMs(depths.map((n) => { const b = d.slice(at, at + n); at += n; return b; }));
-      } else ms = net.inputResolution === 1 ? 0 : d[0] === -1 ? 2 : blockMs(d[0]!, d[1]!, d[2]!);
-      return { medianMs: ms, p90Ms: ms, minMs: ms };
-    },
-    close() {},
-  };
-  return rt;
-}
-const toySpace: SearchSpace<Toy> = {
-  id: 'TOYLUT', title: 'toy LUT space', description: 'three stages of up to three blocks, four configurations', supportsSe: false, defaultPreset: 'v',
-  presets: { v: { name: 'v', description: 'v', initial: '0|0|0', resolution: 8, batchSize: 1, numClasses: 0, maxLayers: 100, iterations: 100 } },
-  encode, decode, check: () => undefined,
-  count: (g) => ({ params: g.flat().reduce((a, c) => a + 10 * (c + 1), 0), flops: g.flat().reduce((a, c) => a + 100 * (c + 1) ** 2, 0), layers: g.flat().length }),
-  lower: (g) => Int32Array.from(g.flat()),
-  mutate(parent, ctx) {
-    const g = parent.map((b) => [...b]);
-    for (let n = 0; n < ctx.changes; n++) {
-      const s = ctx.rng.int(3);
-      const r = ctx.rng.next();
-      if (r < 0.3 && g[s]!.length < 3) g[s]!.push(ctx.rng.int(4));
-      else if (r < 0.4 && g[s]!.length > 1) g[s]!.pop();
-      else g[s]![ctx.rng.int(g[s]!.length)] = ctx.rng.int(4);
-    }
-    return g;
-  },
-};
-registerSpace(toySpace);
+const { toyLut, toySpace, decode, fakeRuntime } = registerToyLutSpace({
+  id: 'TOYLUT', title: 'toy LUT space', configs: ['c0', 'c1', 'c2', 'c3'], wholeMs, strictDecode: true,
+});
 
 test('LUT search on a made-up space: rejected or repaired before scoring, the result within the budget by measurement', async (t) => {
   const lut: Lut = await buildLut(toyLut, fakeRuntime(), { resolution: 8, numClasses: 0, warmup: 0, iterations: 1 });
