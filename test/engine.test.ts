@@ -387,6 +387,24 @@ test('indirect k×k convolutions give the same bits as packed ones (ZENNAS_CONV=
   }
 });
 
+test('stride-2 k×k convolutions on phase-split rows (indirect) give the same bits as packed ones, k = 3, 5, 7', async (t) => {
+  // 32² → 16² → 8² (output widths multiples of 8, so the indirect-only mode must take every conv), odd channel counts
+  for (const k of [3, 5, 7]) {
+    const d = desc([
+      [CONV, 0, 1, 0, 3, 13, k, 2], [BN, 1, 1, 0, 13, 13, 0, 0], [RELU, 1, 1, 0, 13, 13, 0, 0],
+      [CONV, 1, 2, 0, 13, 20, k, 2], [BN, 2, 2, 0, 20, 20, 0, 0], [RELU, 2, 2, 0, 20, 20, 0, 0],
+      [CONV, 2, 3, 0, 20, 8, k, 1], [BN, 3, 3, 0, 8, 8, 0, 0], [RELU, 3, 3, 0, 8, 8, 0, 0],
+    ], { output: 3 });
+    for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+      const packed = scoresInProcess(t, d, 32, { ...simd, ZENNAS_CONV: 'packed' });
+      const indirect = scoresInProcess(t, d, 32, { ...simd, ZENNAS_CONV: 'indirect' });
+      t.deepEqual(indirect.scores, packed.scores, `k ${k}, ${indirect.simd}`);
+    }
+  }
+  // …and an output width that is not a multiple of 8 (28² → 14²) still packs
+  scoresInProcess(t, desc([[CONV, 0, 1, 0, 3, 8, 3, 2], [BN, 1, 1, 0, 8, 8, 0, 0], [RELU, 1, 1, 0, 8, 8, 0, 0]], { output: 1 }), 28, { ZENNAS_CONV: 'indirect' }, true);
+});
+
 test('the descriptor is copied at the call: mutating it afterwards does not change the result', async (t) => {
   await withEngine(2, async (e) => {
     const d = small.slice();

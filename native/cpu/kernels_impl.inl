@@ -157,13 +157,35 @@ inline void padRows(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0
 }
 
 /**
- * Stride-1 k×k packing through zero-padded input rows: for each (channel, ky) the input rows the
+ * Stride 2: each zero-padded input row split into its even and odd phases (Lp floats each), so that
+ * tap kx of output columns ox.. reads phase kx % 2 contiguously from ox + kx / 2 — the indirect path
+ * then serves stride-2 convs as it does stride-1 ones. Rows `2·Lp` floats apart from `dst`.
+ */
+inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t Lp) {
+  const int64_t plane = g.h * g.w;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy * 2 - g.pad + ky;
+    float* prow = dst + r * 2 * Lp;
+    if (iy < 0 || iy >= g.h) { zero(prow, 2 * Lp); continue; }
+    const float* src = chan + img * plane + iy * g.w;
+    for (int64_t p = 0; p < 2; ++p)
+      for (int64_t x = 0; x < Lp; ++x) {
+        const int64_t j = 2 * x + p - g.pad;
+        prow[p * Lp + x] = j >= 0 && j < g.w ? src[j] : 0.f;
+      }
+  }
+}
+
+/**
+ * Stride-1 (and stride-2, on phase-split rows) k×k packing through zero-padded input rows: for each (channel, ky) the input rows the
  * chunk needs are copied once with a (k−1)/2 zero halo, then every kx is a plain shifted copy,
  * so no per-element bounds checks remain. Returns false when the rows do not fit the scratch.
  */
 bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c0, int64_t cols, float* Bp, float* pad,
                  int64_t padFloats) {
-  const int64_t rowLen = g.w + 2 * g.pad + kNR;  // halo + slack for 16-wide over-reads
+  const bool s2 = g.stride == 2;  // rows split into phases (padRowsPhases): every kx is a shifted copy again
+  const int64_t Lp = (g.w + 2 * g.pad + 1) / 2 + kNR;
+  const int64_t rowLen = s2 ? 2 * Lp : g.w + 2 * g.pad + kNR;  // halo + slack for 16-wide over-reads
   const int64_t r0 = c0 / g.ow, r1 = (c0 + cols - 1) / g.ow;
   const int64_t nrows = r1 - r0 + 1;
   if (nrows * rowLen > padFloats || cols > 256) return false;
@@ -189,12 +211,14 @@ bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int
     const int64_t kidx = pc + q, ci = kidx / kk2, ky = (kidx % kk2) / g.k;
     int64_t kx = kidx % g.k;
     const float* chan = in + ci * g.inStride;
-    padRows(g, chan, ky, r0, nrows, pad, rowLen, g.pad + kNR);
+    if (s2) padRowsPhases(g, chan, ky, r0, nrows, pad, Lp);
+    else padRows(g, chan, ky, r0, nrows, pad, rowLen, g.pad + kNR);
     for (; kx < g.k && q < kc; ++kx, ++q) {
+      const int64_t shift = s2 ? (kx % 2) * Lp + kx / 2 : kx;
       for (int s = 0; s < nseg; ++s) {
         const Seg& sg = seg[s];
         float* o = Bp + sg.panel * kc * kNR + q * kNR + sg.dst;
-        const float* src = pad + sg.row * rowLen + sg.ox + kx;
+        const float* src = pad + sg.row * rowLen + sg.ox + shift;
 #if ZENNAS_VEC
         if (sg.len == kNR) {
           _mm256_storeu_ps(o, _mm256_loadu_ps(src));
@@ -315,7 +339,7 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
 constexpr int64_t kIndirectScratch = int64_t(1) << 19;  // floats of padded rows (≤ ThreadPool::kScratchFloats)
 
 /**
- * Stride-1 k×k convolution without im2col copies ("indirect GEMM"), when the output width is a
+ * Stride-1 and stride-2 k×k convolution without im2col copies ("indirect GEMM"), when the output width is a
  * multiple of 8 (every 8-column half of a micro-panel lies in one output row): for each K block
  * the zero-padded input rows the column chunk needs are copied once per (channel, ky), and B rows
  * are read from them in place (off[q] selects channel, ky and kx; a half's base selects image,
@@ -325,9 +349,11 @@ constexpr int64_t kIndirectScratch = int64_t(1) << 19;  // floats of padded rows
  * Returns false (nothing done) when the geometry does not fit; convGemm then packs.
  */
 bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1, float* pad) {
-  if (g.stride != 1 || g.k == 1 || g.ow % 8 != 0 || col0 % kNR != 0 || (col1 - col0) % kNR != 0) return false;
+  if ((g.stride != 1 && g.stride != 2) || g.k == 1 || g.ow % 8 != 0 || col0 % kNR != 0 || (col1 - col0) % kNR != 0) return false;
   const int64_t K = g.K(), M = g.cout, ldc = g.outStride;
-  const int64_t rowLen = g.w + 2 * g.pad;
+  const bool s2 = g.stride == 2;
+  const int64_t Lp = (g.w + 2 * g.pad + 1) / 2;  // stride 2: floats of one phase of a padded row
+  const int64_t rowLen = s2 ? 2 * Lp : g.w + 2 * g.pad;
   const int64_t r0 = col0 / g.ow, nrows = (col1 - 1) / g.ow - r0 + 1;
   const int64_t maxGroups = (std::min<int64_t>(kKC, K) + g.k - 1) / g.k + 1;  // (ci, ky) groups a K block can touch
   if (maxGroups * nrows * rowLen > kIndirectScratch) return false;
@@ -338,9 +364,13 @@ bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, 
     const int64_t g0 = pc / g.k, groups = (pc + kc - 1) / g.k - g0 + 1;
     for (int64_t j = 0; j < groups; ++j) {
       const int64_t gk = g0 + j;
-      padRows(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, rowLen, g.pad);
+      if (s2) padRowsPhases(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, Lp);
+      else padRows(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, rowLen, g.pad);
     }
-    for (int64_t q = 0; q < kc; ++q) off[q] = ((pc + q) / g.k - g0) * nrows * rowLen + (pc + q) % g.k;  // (ci, ky) group, kx
+    for (int64_t q = 0; q < kc; ++q) {  // (ci, ky) group, then kx (stride 2: its phase, then its shift in it)
+      const int64_t kx = (pc + q) % g.k;
+      off[q] = ((pc + q) / g.k - g0) * nrows * rowLen + (s2 ? (kx % 2) * Lp + kx / 2 : kx);
+    }
     // Where the 8 floats of column c start in the padded rows.
     const auto at = [&](int64_t c) { return pad + (c / g.ow - r0) * rowLen + c % g.ow; };
     for (int64_t ir = 0; ir < M; ir += kMR) {
@@ -366,7 +396,7 @@ void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* o
   for (int64_t pc = 0; pc < K; pc += kKC) {
     const int64_t kc = std::min<int64_t>(kKC, K - pc);
     const int64_t packed = panels * kc * kNR;
-    if (!(g.stride == 1 && g.k > 1 && packBPadded(g, in, pc, kc, col0, cols, Bp, Bp + packed, kPadScratch)))
+    if (!((g.stride == 1 || g.stride == 2) && g.k > 1 && packBPadded(g, in, pc, kc, col0, cols, Bp, Bp + packed, kPadScratch)))
       packB(g, in, pc, kc, col0, cols, Bp);
     // A-stationary: one MR-row A micro-panel (≤ 6 KiB) stays in L1 while the packed B chunk
     // (≤ 256 KiB, in L2) streams through; measured faster than the classic MC blocking here.
