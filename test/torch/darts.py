@@ -18,6 +18,8 @@ import sys
 import torch
 import torch.nn as nn
 
+from cell_common import forward, multiply_adds
+
 SPACE = ["none", "skip_connect", "sep_conv_3x3", "sep_conv_5x5", "dil_conv_3x3", "dil_conv_5x5", "avg_pool_3x3", "max_pool_3x3"]
 
 
@@ -133,36 +135,7 @@ class Network(nn.Module):
 
 
 def count(model, cin, resolution):
-    flops = [0]
-
-    def hook(m, inp, out):
-        if isinstance(m, nn.Conv2d):
-            flops[0] += m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1] * m.out_channels * out.shape[2] * out.shape[3]
-        else:
-            flops[0] += m.in_features * m.out_features
-
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, cin, resolution, resolution))
-    for h in hs:
-        h.remove()
-    return {"params": sum(p.numel() for p in model.parameters()), "flops": flops[0]}
-
-
-def forward(model, weights, x, cin, resolution):
-    model = model.double().train()
-    with torch.no_grad():
-        off = 0
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                k = m.weight.numel()
-                assert off + k <= len(weights), "fewer weights than the model has"
-                m.weight.copy_(torch.tensor(weights[off:off + k], dtype=torch.float64).reshape(m.weight.shape))
-                off += k
-                if m.bias is not None:
-                    m.bias.zero_()
-        assert off == len(weights), f"{len(weights) - off} weights left over"
-        return model(torch.tensor(x, dtype=torch.float64).reshape(-1, cin, resolution, resolution)).flatten().tolist()
+    return {"params": sum(p.numel() for p in model.parameters()), "flops": sum(multiply_adds(model, cin, resolution).values())}
 
 
 def main():

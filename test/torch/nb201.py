@@ -23,6 +23,8 @@ import sys
 import torch
 import torch.nn as nn
 
+from cell_common import forward, multiply_adds
+
 OPS = ["none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3"]
 
 
@@ -127,43 +129,11 @@ class TinyNetwork(nn.Module):
 
 
 def count(model, resolution):
-    flops = {"all": 0, "classifier": 0}
-
-    def hook(m, inp, out):
-        if isinstance(m, nn.Conv2d):
-            f = m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1] * m.out_channels * out.shape[2] * out.shape[3]
-        else:
-            f = m.in_features * m.out_features
-        flops["all"] += f
-        if m is model.classifier:
-            flops["classifier"] += f
-
-    hs = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, resolution, resolution))
-    for h in hs:
-        h.remove()
+    per = multiply_adds(model, 3, resolution)
+    flops, cls_flops = sum(per.values()), per.get(model.classifier, 0)
     params = sum(p.numel() for p in model.parameters())
     cls = sum(p.numel() for p in model.classifier.parameters())
-    return {"params": params, "flops": flops["all"], "paramsNoClassifier": params - cls, "flopsNoClassifier": flops["all"] - flops["classifier"]}
-
-
-def forward(model, weights, x, resolution):
-    """Logits of `model` in float64, train-mode BN, with the given conv/linear weights (registration order)."""
-    model = model.double().train()
-    with torch.no_grad():
-        off = 0
-        for m in model.modules():
-            if isinstance(m, (nn.Conv2d, nn.Linear)):
-                n = m.weight.numel()
-                assert off + n <= len(weights), "fewer weights than the model has"
-                m.weight.copy_(torch.tensor(weights[off:off + n], dtype=torch.float64).reshape(m.weight.shape))
-                off += n
-                if m.bias is not None:
-                    m.bias.zero_()
-        assert off == len(weights), f"{len(weights) - off} weights left over"
-        xs = torch.tensor(x, dtype=torch.float64).reshape(-1, 3, resolution, resolution)
-        return model(xs).flatten().tolist()
+    return {"params": params, "flops": flops, "paramsNoClassifier": params - cls, "flopsNoClassifier": flops - cls_flops}
 
 
 def main():
@@ -173,7 +143,7 @@ def main():
         model = TinyNetwork(parse(n["genotype"]), n.get("C", 16), n.get("N", 5), n.get("numClasses", 10), n.get("reductionPool", "avg2"))
         r = count(model, n.get("resolution", 32))
         if "weights" in n:
-            r["logits"] = forward(model, n["weights"], n["input"], n.get("resolution", 32))
+            r["logits"] = forward(model, n["weights"], n["input"], 3, n.get("resolution", 32))
         out.append(r)
     json.dump({"nets": out}, sys.stdout)
 
