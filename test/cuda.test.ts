@@ -11,6 +11,7 @@ import type { Graph } from '../src/ops/graph';
 import { buildGraph, type NodeSpec } from '../src/reference/build';
 import { zennas } from './helpers/cli';
 import { relErr } from './helpers/grad';
+import { PADDED_POOL_HEAD, V2_CELL_HEAD } from './helpers/v2-cells';
 
 // The CUDA backend (native/cuda/). Without a GPU (CI, this repository's dev machines) only the
 // "unavailable" contract is checked: clear E_BACKEND errors, never a crash (the host-side plans
@@ -183,17 +184,7 @@ gpuTest("engine 'tensorrt' (measureLatency): measured by trtexec when TensorRT i
 
 /** A cell of every v2 op (n-ary ADD, AVGPOOL in both count modes, SWISH, IDENTITY, ZERO, DWCONV); `logits` adds GAP + LINEAR with bias. */
 const cellSpecs = (logits: boolean): NodeSpec[] => [
-  { op: 'conv', inputs: [0], cout: 8, kernel: 3, stride: 1 },                  // v1
-  { op: 'bn', inputs: [1] },                                                    // v2
-  { op: 'swish', inputs: [2] },                                                 // v3
-  { op: 'avgpool', inputs: [3], kernel: 3, stride: 1, countIncludePad: 0 },     // v4
-  { op: 'avgpool', inputs: [3], kernel: 5, stride: 1, countIncludePad: 1 },     // v5
-  { op: 'identity', inputs: [3] },                                              // v6
-  { op: 'zero', inputs: [2] },                                                  // v7
-  { op: 'add', inputs: [4, 5, 6, 7] },                                          // v8
-  { op: 'dwconv', inputs: [8], kernel: 5, stride: 2 },                          // v9
-  { op: 'bn', inputs: [9] },                                                    // v10
-  { op: 'relu', inputs: [10] },                                                 // v11
+  ...V2_CELL_HEAD,                                                              // v1–v11
   { op: 'avgpool', inputs: [11], kernel: 3, stride: 2, countIncludePad: 0 },    // v12 (strided, overlapping windows)
   { op: 'conv', inputs: [12], cout: 12, kernel: 1, stride: 1 },                 // v13
   { op: 'bn', inputs: [13] },                                                   // v14
@@ -232,17 +223,7 @@ const allOps = (): Graph => buildGraph(3, allOpsSpecs, [19]);
 
 /** AVGPOOL with its pad attribute: 2×2/2 pad 0 (NAS-Bench-201), 2×2/1 pad 1, 3×3/2 pad 0, 4×4/4 pad 2; both count modes. */
 const paddedPoolSpecs: NodeSpec[] = [
-  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 },                           // v1 [6][10][10]
-  { op: 'bn', inputs: [1] },                                                             // v2
-  { op: 'relu', inputs: [2] },                                                           // v3
-  { op: 'avgpool', inputs: [3], kernel: 2, stride: 2, pad: 0 },                          // v4 [6][5][5]
-  { op: 'conv', inputs: [4], cout: 8, kernel: 1, stride: 1 },                            // v5
-  { op: 'conv', inputs: [3], cout: 8, kernel: 3, stride: 2 },                            // v6 [8][5][5]
-  { op: 'add', inputs: [5, 6] },                                                         // v7
-  { op: 'avgpool', inputs: [7], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 },      // v8 [8][6][6]
-  { op: 'avgpool', inputs: [8], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },      // v9 [8][2][2]
-  { op: 'avgpool', inputs: [8], kernel: 4, stride: 4, pad: 2, countIncludePad: 1 },      // v10 [8][2][2]
-  { op: 'add', inputs: [9, 10] },                                                        // v11
+  ...PADDED_POOL_HEAD,                                                                   // v1–v11
   { op: 'gap', inputs: [11] },                                                           // v12
   { op: 'linear', inputs: [12], cout: 5, bias: 1 },                                      // v13
 ];

@@ -16,20 +16,11 @@ import { lowerForScoring, lowerAsTrained } from '../src/model/lower';
 import { philoxLabels } from '../src/rng/philox';
 import { Engine } from '../src/engine/engine';
 import { relErr, flatGradient } from './helpers/grad';
+import { PADDED_POOL_HEAD, V2_CELL_HEAD } from './helpers/v2-cells';
 
 /** A cell of the v2 ops; outputs[0] is the pre-GAP feature map (Zen-score), `logits` the classifier. */
 const cellSpecs = (logits: boolean): NodeSpec[] => [
-  { op: 'conv', inputs: [0], cout: 8, kernel: 3, stride: 1 },                  // v1
-  { op: 'bn', inputs: [1] },                                                    // v2
-  { op: 'swish', inputs: [2] },                                                 // v3
-  { op: 'avgpool', inputs: [3], kernel: 3, stride: 1, countIncludePad: 0 },     // v4
-  { op: 'avgpool', inputs: [3], kernel: 5, stride: 1, countIncludePad: 1 },     // v5
-  { op: 'identity', inputs: [3] },                                              // v6
-  { op: 'zero', inputs: [2] },                                                  // v7
-  { op: 'add', inputs: [4, 5, 6, 7] },                                          // v8
-  { op: 'dwconv', inputs: [8], kernel: 5, stride: 2 },                          // v9
-  { op: 'bn', inputs: [9] },                                                    // v10
-  { op: 'relu', inputs: [10] },                                                 // v11
+  ...V2_CELL_HEAD,                                                              // v1–v11
   { op: 'conv', inputs: [11], cout: 12, kernel: 1, stride: 1 },                 // v12
   { op: 'bn', inputs: [12] },                                                   // v13
   { op: 'relu', inputs: [13] },                                                 // v14
@@ -38,17 +29,7 @@ const cellSpecs = (logits: boolean): NodeSpec[] => [
 
 /** AVGPOOL with its pad attribute: NAS-Bench-201's 2×2/2 pad 0 shortcut, an even window with pad 1, pad 0 on a 3×3; both count modes. */
 const paddedPoolSpecs = (logits: boolean): NodeSpec[] => [
-  { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 },                           // v1 [6][10][10]
-  { op: 'bn', inputs: [1] },                                                             // v2
-  { op: 'relu', inputs: [2] },                                                           // v3
-  { op: 'avgpool', inputs: [3], kernel: 2, stride: 2, pad: 0 },                          // v4 [6][5][5]
-  { op: 'conv', inputs: [4], cout: 8, kernel: 1, stride: 1 },                            // v5 (the basic block's shortcut)
-  { op: 'conv', inputs: [3], cout: 8, kernel: 3, stride: 2 },                            // v6 [8][5][5]
-  { op: 'add', inputs: [5, 6] },                                                         // v7
-  { op: 'avgpool', inputs: [7], kernel: 2, stride: 1, pad: 1, countIncludePad: 0 },      // v8 [8][6][6]
-  { op: 'avgpool', inputs: [8], kernel: 3, stride: 2, pad: 0, countIncludePad: 0 },      // v9 [8][2][2]
-  { op: 'avgpool', inputs: [8], kernel: 4, stride: 4, pad: 2, countIncludePad: 1 },      // v10 [8][2][2]
-  { op: 'add', inputs: [9, 10] },                                                        // v11
+  ...PADDED_POOL_HEAD,                                                                   // v1–v11
   { op: 'bn', inputs: [11] },                                                            // v12
   { op: 'relu', inputs: [12] },                                                          // v13
   ...(logits ? [{ op: 'gap', inputs: [13] }, { op: 'linear', inputs: [14], cout: 5, bias: 1 }] as NodeSpec[] : []),
