@@ -17,7 +17,7 @@ import { Engine } from '../src/engine/engine';
 import { score } from '../src/score';
 import { proxyCall } from '../src/proxies/score';
 import { parseStructure } from '../src/grammar/parse';
-import { RedisServer, redisSkipReason, startRedis } from './helpers/redis';
+import { sharedRedis } from './helpers/redis-suite';
 import { BIN } from './helpers/cli';
 
 const NETS = [
@@ -65,33 +65,21 @@ test('scoreLinesOnQueue: an option the proxy does not take, data arrays or an un
 
 // ---------------------------------------------------------------- against redis-server
 
-const withRedis = redisSkipReason ? test.skip : test.serial;
-if (redisSkipReason) test('Redis-backed tests', (t) => t.pass(`skipped: ${redisSkipReason}`));
-
-let server: RedisServer;
-let engine: Engine;
-test.before(async () => {
-  if (redisSkipReason) return;
-  server = await startRedis();
-  engine = new Engine({ threads: 1 });
-});
-test.after.always(async () => {
-  engine?.close();
-  await server?.stop();
-});
+const shared = sharedRedis(() => new Engine({ threads: 1 }));
+const withRedis = shared.test;
 
 withRedis('scoreLinesOnQueue with gsnr, synflow (min) and naswot (7 classes) on two workers: every line = the local score() bit for bit, in line order', async (t) => {
-  const workers = await Promise.all([0, 1].map(() => startWorker({ redis: server.url, queue: 'proxies', threads: 1, concurrency: 2 })));
+  const workers = await Promise.all([0, 1].map(() => startWorker({ redis: shared.server.url, queue: 'proxies', threads: 1, concurrency: 2 })));
   try {
     const text = `${NETS[0]}\n# comment\n${NETS[1]}\nNotAStructure(\n${NETS[2]}\n`;
     for (const [proxy, o] of [['gsnr', { batchSize: 4, numBatches: 2, repeats: 2, seed: 3, resolution: 16 }], ['synflow', { repeats: 2, seed: 1, resolution: 16 }], ['naswot', { batchSize: 6, repeats: 1, seed: 2, resolution: 16, numClasses: 7 }]] as const) {
       const got: LineScore[] = [];
-      const r = await scoreLinesOnQueue(text, { proxy, ...o }, { redis: server.url, queue: 'proxies', inFlight: 3 }, (l) => got.push(l));
+      const r = await scoreLinesOnQueue(text, { proxy, ...o }, { redis: shared.server.url, queue: 'proxies', inFlight: 3 }, (l) => got.push(l));
       t.deepEqual(r, { scored: 3, failed: 1 }, proxy);
       t.deepEqual(got.map((l) => l.line), [1, 3, 4, 5]);
       t.regex(got[2]!.error!, /^unknown block 'NotAStructure'/);
       for (const [k, l] of [got[0]!, got[1]!, got[3]!].entries()) {
-        const local = await score(NETS[k]!, { proxy, engine, ...o });
+        const local = await score(NETS[k]!, { proxy, engine: shared.engine, ...o });
         t.true(Object.is(l.mean, local.mean), `${proxy} line ${l.line}: ${l.mean} vs ${local.mean}`);
         t.deepEqual(l.scores, local.scores);
       }
@@ -103,13 +91,13 @@ withRedis('scoreLinesOnQueue with gsnr, synflow (min) and naswot (7 classes) on 
 });
 
 withRedis('zennas score FILE --queue --proxy gsnr prints the local zennas score --proxy gsnr numbers; lists and --data are refused', async (t) => {
-  const w = await startWorker({ redis: server.url, queue: 'cli', threads: 1, concurrency: 2 });
+  const w = await startWorker({ redis: shared.server.url, queue: 'cli', threads: 1, concurrency: 2 });
   try {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zennas-dist-proxies-'));
     const file = path.join(dir, 'nets.txt');
     fs.writeFileSync(file, NETS.join('\n') + '\n');
     const flags = ['--proxy', 'gsnr', '-b', '4', '--num-batches', '2', '-n', '2', '-r', '16', '-s', '5'];
-    const remote = await zennasAsync('score', file, '--queue', server.url, '--queue-name', 'cli', ...flags, '--json');
+    const remote = await zennasAsync('score', file, '--queue', shared.server.url, '--queue-name', 'cli', ...flags, '--json');
     t.is(remote.code, 0, remote.stderr);
     const lines = remote.stdout.trim().split('\n').map((l) => JSON.parse(l) as { proxy: string; line: number; mean: number; scores: number[] });
     t.deepEqual(lines.map((l) => [l.proxy, l.line]), [['gsnr', 1], ['gsnr', 2], ['gsnr', 3]]);
@@ -120,13 +108,13 @@ withRedis('zennas score FILE --queue --proxy gsnr prints the local zennas score 
       t.true(Object.is(l.mean, p.mean), `line ${l.line}: ${l.mean} vs ${p.mean}`);
       t.deepEqual(l.scores, p.scores);
     }
-    const text = await zennasAsync('score', file, '--queue', server.url, '--queue-name', 'cli', ...flags, '--no-progress');
+    const text = await zennasAsync('score', file, '--queue', shared.server.url, '--queue-name', 'cli', ...flags, '--no-progress');
     t.is(text.code, 0, text.stderr);
     t.regex(text.stdout, /^line 1: gsnr \d/);
-    const list = await zennasAsync('score', file, '--queue', server.url, '--proxy', 'gsnr,snip');
+    const list = await zennasAsync('score', file, '--queue', shared.server.url, '--proxy', 'gsnr,snip');
     t.is(list.code, 2);
     t.regex(list.stderr, /--queue scores one proxy per run, --proxy names 2 \(gsnr, snip\)/);
-    const foreign = await zennasAsync('score', file, '--queue', server.url, '--proxy', 'snip', '--num-batches', '2');
+    const foreign = await zennasAsync('score', file, '--queue', shared.server.url, '--proxy', 'snip', '--num-batches', '2');
     t.is(foreign.code, 2);
     t.regex(foreign.stderr, /option 'numBatches' applies to none of the proxies snip/);
   } finally {
@@ -135,8 +123,8 @@ withRedis('zennas score FILE --queue --proxy gsnr prints the local zennas score 
 });
 
 withRedis('a job naming an unknown proxy or an option its proxy does not take fails once; the worker keeps serving proxy jobs', async (t) => {
-  const w = await startWorker({ redis: server.url, queue: 'badproxy', threads: 1 });
-  const q = new Queue('badproxy', { connection: parseRedisUrl(server.url).connection });
+  const w = await startWorker({ redis: shared.server.url, queue: 'badproxy', threads: 1 });
+  const q = new Queue('badproxy', { connection: parseRedisUrl(shared.server.url).connection });
   try {
     const call = proxyCall(parseStructure(S), 'snip', { batchSize: 4, resolution: 16, seed: 2 });
     const ok = encodePayload('snip', call.descriptor, call.options);
@@ -160,7 +148,7 @@ withRedis('a job naming an unknown proxy or an option its proxy does not take fa
       t.regex(j.failedReason, re);
       t.is(j.attemptsMade, 1, `case ${i} was tried once`);
     }
-    const local = await engine.run('snip', call.descriptor, call.options as never);
+    const local = await shared.engine.run('snip', call.descriptor, call.options as never);
     t.true(Object.is((await q.getJob('bp-good'))!.returnvalue.mean, local.mean));
   } finally {
     await q.obliterate({ force: true }).catch(() => {});

@@ -21,7 +21,8 @@ import {
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerForScoring } from '../src/model/lower';
 import { parseStructure } from '../src/grammar/parse';
-import { RedisServer, redisSkipReason, startRedis } from './helpers/redis';
+import { startRedis } from './helpers/redis';
+import { sharedRedis } from './helpers/redis-suite';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-dist-${name}-`));
 /** Candidate records without their timing (the one field that varies between equal runs). */
@@ -104,32 +105,20 @@ test('numbers travel bit for bit (NaN, ±Infinity, −0 as strings); failures ke
 
 // ---------------------------------------------------------------- against redis-server
 
-const withRedis = redisSkipReason ? test.skip : test.serial;
-if (redisSkipReason) test('Redis-backed tests', (t) => t.pass(`skipped: ${redisSkipReason}`));
-
-let server: RedisServer;
-let engine: SearchEngine;
-test.before(async () => {
-  if (redisSkipReason) return;
-  server = await startRedis();
-  engine = openEngine('cpu', 1);
-});
-test.after.always(async () => {
-  engine?.close();
-  await server?.stop();
-});
+const shared = sharedRedis((): SearchEngine => openEngine('cpu', 1));
+const withRedis = shared.test;
 
 withRedis('a search on two workers writes the candidates.jsonl of the local search, bit for bit (zen and a min proxy)', async (t) => {
-  const workers = await Promise.all([0, 1].map((i) => startWorker({ redis: server.url, queue: 'same', threads: 1, concurrency: 1 + i })));
+  const workers = await Promise.all([0, 1].map((i) => startWorker({ redis: shared.server.url, queue: 'same', threads: 1, concurrency: 1 + i })));
   try {
     for (const cfg of [cifar({ proxyOptions: { batchSize: 4 } }), cifar({ proxy: 'synflow', iterations: 24, seed: 5 })]) {
       const local = tmp('local');
-      const a = await runSearch(cfg, { engine, outDir: local });
+      const a = await runSearch(cfg, { engine: shared.engine, outDir: local });
       t.true(a.state.counts.scored > 10);
       // One candidate per job, and 3 per job (jobSize: fewer, larger jobs; same result).
       for (const jobSize of [1, 3]) {
         const remote = tmp(`remote-${jobSize}`);
-        const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'same', jobSize, runId: `same${jobSize}` });
+        const ev = await queueEvaluator(cfg, { redis: shared.server.url, queue: 'same', jobSize, runId: `same${jobSize}` });
         const b = await runSearch(cfg, { evaluator: ev, outDir: remote });
         const st = await ev.stats();
         await ev.close();
@@ -150,8 +139,8 @@ withRedis('a search on two workers writes the candidates.jsonl of the local sear
 });
 
 withRedis('a job with a bad payload fails once with its reason (no retry) and the worker goes on serving', async (t) => {
-  const w = await startWorker({ redis: server.url, queue: 'bad', threads: 1 });
-  const q = new Queue('bad', { connection: parseRedisUrl(server.url).connection });
+  const w = await startWorker({ redis: shared.server.url, queue: 'bad', threads: 1 });
+  const q = new Queue('bad', { connection: parseRedisUrl(shared.server.url).connection });
   try {
     const ok = encodePayload('zen', descriptor(), { batchSize: 2, resolution: 16, seed: 3 });
     const wrongMagic = Int32Array.from(descriptor()); wrongMagic[0] = 7;
@@ -179,7 +168,7 @@ withRedis('a job with a bad payload fails once with its reason (no retry) and th
       t.is(j.attemptsMade, 1, `case ${i} was tried once`);
     }
     const g = (await q.getJob('good'))!;
-    const local = await engine.zenScore(descriptor(), { batchSize: 2, resolution: 16, seed: 3 });
+    const local = await shared.engine.zenScore(descriptor(), { batchSize: 2, resolution: 16, seed: 3 });
     t.true(Object.is(g.returnvalue.mean, local.mean));
     t.is(w.counts.failed, cases.length);
     t.is(w.counts.done, 1);
@@ -205,11 +194,11 @@ withRedis('a candidate the engine refuses is recorded with the local run\'s erro
   const local = tmp('oom-local');
   const a = await runSearch(cfg, { engine: flaky(false), outDir: local });
   t.true(a.state.counts.failed > 0 && a.state.counts.failed < a.state.counts.scored, `${a.state.counts.failed} of ${a.state.counts.scored} failed`);
-  const w = await startWorker({ redis: server.url, queue: 'oom', engine: flaky(false) });
+  const w = await startWorker({ redis: shared.server.url, queue: 'oom', engine: flaky(false) });
   for (const jobSize of [1, 4]) {
     // With 4 candidates per job, a refused candidate fails alone: the other three keep their scores.
     const remote = tmp('oom-remote');
-    const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'oom', jobSize, runId: `oom${jobSize}` });
+    const ev = await queueEvaluator(cfg, { redis: shared.server.url, queue: 'oom', jobSize, runId: `oom${jobSize}` });
     await runSearch(cfg, { evaluator: ev, outDir: remote });
     await ev.close();
     t.deepEqual(records(remote), records(local));
@@ -217,8 +206,8 @@ withRedis('a candidate the engine refuses is recorded with the local run\'s erro
   await w.close();
   t.true(records(local).some((r) => r.score === null && /^plan of \d+ words does not fit$/.test(r.error ?? '')));
 
-  const w2 = await startWorker({ redis: server.url, queue: 'fatal', engine: flaky(true) });
-  const ev2 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', attempts: 2, coveredIteration: () => 0 });
+  const w2 = await startWorker({ redis: shared.server.url, queue: 'fatal', engine: flaky(true) });
+  const ev2 = await queueEvaluator(cfg, { redis: shared.server.url, queue: 'fatal', attempts: 2, coveredIteration: () => 0 });
   const fatalDir = tmp('fatal');
   const e = await t.throwsAsync(runSearch(cfg, { evaluator: ev2, outDir: fatalDir }));
   t.is((e as ZennasError).code, 'E_NATIVE');
@@ -227,8 +216,8 @@ withRedis('a candidate the engine refuses is recorded with the local run\'s erro
   await w2.close();
   // Healthy workers, the run resumed: the jobs that failed because the workers broke are retried
   // (the candidates' own failures are not), and the result is the local one.
-  const w3 = await startWorker({ redis: server.url, queue: 'fatal', engine: flaky(false) });
-  const ev3 = await queueEvaluator(cfg, { redis: server.url, queue: 'fatal', coveredIteration: () => 0 });
+  const w3 = await startWorker({ redis: shared.server.url, queue: 'fatal', engine: flaky(false) });
+  const ev3 = await queueEvaluator(cfg, { redis: shared.server.url, queue: 'fatal', coveredIteration: () => 0 });
   await runSearch(cfg, { evaluator: ev3, outDir: fatalDir, resume: true });
   await ev3.close();
   await w3.close();
@@ -247,23 +236,23 @@ withRedis('a resumed coordinator re-attaches to the jobs of its killed session: 
   await runSearch(cfg, { engine: counting, outDir: reference });
   const scored = records(reference).length;
   calls.length = 0;
-  const w = await startWorker({ redis: server.url, queue: 'resume', engine: counting });
+  const w = await startWorker({ redis: shared.server.url, queue: 'resume', engine: counting });
   const dir = tmp('resume');
   class Kill extends Error {}
   for (const at of [13, 37]) {
-    const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: checkpointWatcher(dir) });
+    const ev = await queueEvaluator(cfg, { redis: shared.server.url, queue: 'resume', coveredIteration: checkpointWatcher(dir) });
     await t.throwsAsync(runSearch(cfg, {
       evaluator: ev, outDir: dir, resume: at !== 13, checkpointEveryIterations: 10,
       afterBatchWritten: (it) => { if (it >= at) throw new Kill(); },
     }), { instanceOf: Kill });
     await ev.close();
   }
-  const ev = await queueEvaluator(cfg, { redis: server.url, queue: 'resume', coveredIteration: checkpointWatcher(dir) });
+  const ev = await queueEvaluator(cfg, { redis: shared.server.url, queue: 'resume', coveredIteration: checkpointWatcher(dir) });
   await runSearch(cfg, { evaluator: ev, outDir: dir, resume: true });
   await ev.close();
   await w.close();
   // Jobs go once a checkpoint covers them, those the killed sessions left behind included: none is left.
-  const redis = openRedis(parseRedisUrl(server.url).connection, 'test');
+  const redis = openRedis(parseRedisUrl(shared.server.url).connection, 'test');
   t.deepEqual(await redis.keys(`bull:resume:${ev.runId}-*`), []);
   redis.disconnect();
   t.deepEqual(records(dir), records(reference));
@@ -305,7 +294,7 @@ withRedis('requirepass: the password of the URL is used; a wrong one is a clear 
 });
 
 withRedis('zennas score --queue: a file of structures scored on the workers gives zennas score\'s numbers, in line order, bad lines as errors', async (t) => {
-  const w = await startWorker({ redis: server.url, queue: 'file', threads: 1, concurrency: 2 });
+  const w = await startWorker({ redis: shared.server.url, queue: 'file', threads: 1, concurrency: 2 });
   try {
     const nets = [
       'SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperConvK1BNRELU(16,32,1,1)',
@@ -315,13 +304,13 @@ withRedis('zennas score --queue: a file of structures scored on the workers give
     const text = `${nets[0]}\n\n# a comment\n${nets[1]}\nNotAStructure(\n${nets[2]}\n`;
     const o = { batchSize: 4, resolution: 32, repeats: 3, seed: 2, mode: 'paper' as const, alpha: 0.01, bnEps: 1e-5, se: false };
     const got: import('../src/distributed').LineScore[] = [];
-    const r = await scoreLinesOnQueue(text, o, { redis: server.url, queue: 'file', inFlight: 2 }, (l) => got.push(l));
+    const r = await scoreLinesOnQueue(text, o, { redis: shared.server.url, queue: 'file', inFlight: 2 }, (l) => got.push(l));
     t.deepEqual(r, { scored: 3, failed: 1 });
     t.deepEqual(got.map((l) => l.line), [1, 4, 5, 6]);
     t.regex(got[2]!.error!, /^unknown block 'NotAStructure'/);
     for (const [k, l] of [got[0]!, got[1]!, got[3]!].entries()) {
       const { se: _se, ...zen } = o;
-      const local = await engine.zenScore(encodeDescriptor(lowerForScoring(parseStructure(nets[k]!))), zen);
+      const local = await shared.engine.zenScore(encodeDescriptor(lowerForScoring(parseStructure(nets[k]!))), zen);
       t.true(Object.is(l.mean, local.mean), `line ${l.line}`);
       t.deepEqual(l.scores, local.scores);
       t.is(l.std, local.std);
@@ -334,10 +323,10 @@ withRedis('zennas score --queue: a file of structures scored on the workers give
 withRedis('the command queue\'s progress line: workers (slots), queued, running, done, candidates/s', async (t) => {
   t.is(formatQueueStats({ workers: 3, slots: 12, queued: 40, running: 12, done: 1200, pending: 52, candidatesPerSecond: 35.24 }),
     'queue: 3 workers (12 slots) | queued 40 | running 12 | done 1200 | 35.2 cand/s');
-  const w = await startWorker({ redis: server.url, queue: 'progress', standIn: { delayMs: 40 }, concurrency: 2 });
+  const w = await startWorker({ redis: shared.server.url, queue: 'progress', standIn: { delayMs: 40 }, concurrency: 2 });
   const lines: string[] = [];
   const cfg = cifar({ iterations: 40 });
-  const q = await openCommandQueue(cfg, { url: server.url, queueName: 'progress', progress: true, progressSeconds: 0.2, write: (l) => lines.push(l) });
+  const q = await openCommandQueue(cfg, { url: shared.server.url, queueName: 'progress', progress: true, progressSeconds: 0.2, write: (l) => lines.push(l) });
   await runSearch(cfg, { evaluator: q.evaluator });
   await q.stop();
   await w.close();
