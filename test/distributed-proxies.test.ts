@@ -17,7 +17,7 @@ import { Engine } from '../src/engine/engine';
 import { score } from '../src/score';
 import { proxyCall } from '../src/proxies/score';
 import { parseStructure } from '../src/grammar/parse';
-import { sharedRedis } from './helpers/redis-suite';
+import { settledStates, sharedRedis } from './helpers/redis-suite';
 import { BIN } from './helpers/cli';
 
 const NETS = [
@@ -135,13 +135,7 @@ withRedis('a job naming an unknown proxy or an option its proxy does not take fa
     ];
     const jobs = await Promise.all(cases.map(([data], i) => q.add('score', data, { jobId: `bp-${i}`, attempts: 5 })));
     const good = await q.add('score', ok, { jobId: 'bp-good', attempts: 5 });
-    const until = Date.now() + 30_000;
-    let states: string[] = [];
-    while (Date.now() < until) {
-      states = await Promise.all([...jobs, good].map((j) => j.getState()));
-      if (states.every((s) => s === 'completed' || s === 'failed')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const states = await settledStates([...jobs, good]);
     t.deepEqual(states, ['failed', 'failed', 'failed', 'completed']);
     for (const [i, [, re]] of cases.entries()) {
       const j = (await q.getJob(`bp-${i}`))!;

@@ -22,7 +22,7 @@ import { encodeDescriptor } from '../src/ops/descriptor';
 import { lowerForScoring } from '../src/model/lower';
 import { parseStructure } from '../src/grammar/parse';
 import { startRedis } from './helpers/redis';
-import { sharedRedis } from './helpers/redis-suite';
+import { settledStates, sharedRedis } from './helpers/redis-suite';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `zennas-dist-${name}-`));
 /** Candidate records without their timing (the one field that varies between equal runs). */
@@ -154,13 +154,7 @@ withRedis('a job with a bad payload fails once with its reason (no retry) and th
     ];
     const jobs = await Promise.all(cases.map(([data], i) => q.add('score', data, { jobId: `bad-${i}`, attempts: 5 })));
     const good = await q.add('score', ok, { jobId: 'good', attempts: 5 });
-    const until = Date.now() + 30_000;
-    let states: string[] = [];
-    while (Date.now() < until) {
-      states = await Promise.all([...jobs, good].map((j) => j.getState()));
-      if (states.every((s) => s === 'completed' || s === 'failed')) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const states = await settledStates([...jobs, good]);
     t.deepEqual(states, ['failed', 'failed', 'failed', 'failed', 'failed', 'completed']);
     for (const [i, [, re]] of cases.entries()) {
       const j = (await q.getJob(`bad-${i}`))!;
