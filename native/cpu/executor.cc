@@ -161,6 +161,7 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
     if (c.backward) b += 4.0 * f;  // gradient buffer
   }
   for (double f : slotFloats) b += 4.0 * f;
+  double wgradWino = 0;
   for (const OpDesc& o : d.ops) {
     if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout)) + 4.0 * o.cout;
     if (o.op == OpCode::Conv && chooseWinograd(planGeom(o, n), o, c)) b += 4.0 * static_cast<double>(winoWeightFloats(planGeom(o, n)));
@@ -172,8 +173,10 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
       std::swap(t.cin, t.cout);
       if (chooseWinograd(t, o, c)) b += 4.0 * static_cast<double>(winoWeightFloats(t));
     }
+    if (c.backward && o.op == OpCode::Conv && chooseWinogradWgrad(planGeom(o, n), o, c))  // one buffer, the largest layer's
+      wgradWino = std::max(wgradWino, 4.0 * static_cast<double>(winoWgradFloats(planGeom(o, n), winoWgradChunk(planGeom(o, n)))));
   }
-  return b;
+  return b + wgradWino;
 }
 
 Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k_(selectKernels()), d_(std::move(d)), c_(c) {
