@@ -59,13 +59,18 @@ int64_t paramCount(const OpDesc& o) {
   return 0;
 }
 
-/** Dot form for the weight gradient, else the packed GEMM (ZENNAS_BWD_DW=dot|gemm forces one). */
-bool useDot(const ConvGeom& g) {
+/** ZENNAS_BWD_DW: 'dot' = 1, 'gemm' = 2 (the direct weight-gradient form forced), else 0 (the planner's choice). */
+int bwdDwEnv() {
   static const int mode = [] {
     const char* v = std::getenv("ZENNAS_BWD_DW");
     return !v ? 0 : std::strcmp(v, "dot") == 0 ? 1 : std::strcmp(v, "gemm") == 0 ? 2 : 0;
   }();
-  if (mode) return mode == 1;
+  return mode;
+}
+
+/** Dot form for the weight gradient, else the packed GEMM (ZENNAS_BWD_DW=dot|gemm forces one). */
+bool useDot(const ConvGeom& g) {
+  if (const int mode = bwdDwEnv()) return mode == 1;
   // Measured (CPU time, benchmarks/backward-cpu/profile.ts): the GEMM wins on wide layers and on
   // tiny maps (the dot form's rows are then a few floats); the dot form on narrow layers.
   if (g.k == 1 && g.stride == 1) return true;
@@ -106,7 +111,7 @@ int64_t winoChunk(const ConvGeom& g) {
  * (so that the wide, small-map layers take one chunk: M, 4× the size of dW, is then written once).
  */
 int64_t winoWgradChunk(const ConvGeom& g) {
-  const int64_t perTile = kWinoXi * ((g.cout + 5) / 6 * 6 + winoWgradKwPad(g));
+  const int64_t perTile = kWinoXi * (winoWgradASize(g, 1) + winoWgradBSize(g, 1));
   const int64_t fit = std::max<int64_t>(32, (int64_t(1) << 23) / perTile / 8 * 8);
   return std::min<int64_t>({256, roundUp(winoTiles(g), 8), fit});
 }
@@ -122,8 +127,7 @@ void winoSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
 bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
   // ZENNAS_BWD_DW=dot|gemm forces the direct forms (A/B comparisons); else the forward's rule (the
   // same 36 GEMMs per tile against k² per output pixel, and transforms of both operands).
-  if (std::getenv("ZENNAS_BWD_DW")) return false;
-  return chooseWinograd(g, o, c);
+  return bwdDwEnv() == 0 && chooseWinograd(g, o, c);
 }
 
 bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {

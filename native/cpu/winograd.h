@@ -54,10 +54,11 @@ using WinoConvFn = void (*)(const ConvGeom& g, const float* U, const float* in, 
  * of q), units [u0, u1) of winoWgradUnits (the A panels, then blocks of 8 q); the executor runs the
  * 36 GEMMs per chunk (accumulating in M), then winoWgradFinish turns M into dW rows [co0, co1).
  */
-inline int64_t winoWgradKwPad(const ConvGeom& g) { return (winoK(g) + 15) / 16 * 16; }
-inline int64_t winoWgradASize(const ConvGeom& g, int64_t ct) { return (g.cout + 5) / 6 * 6 * ct; }
+inline int64_t winoWgradKwPad(const ConvGeom& g) { return (winoK(g) + kNR - 1) / kNR * kNR; }
+inline int64_t winoWgradCoPanels(const ConvGeom& g) { return (g.cout + kMR - 1) / kMR; }
+inline int64_t winoWgradASize(const ConvGeom& g, int64_t ct) { return winoWgradCoPanels(g) * kMR * ct; }
 inline int64_t winoWgradBSize(const ConvGeom& g, int64_t ct) { return winoWgradKwPad(g) * ct; }
-inline int64_t winoWgradUnits(const ConvGeom& g) { return (g.cout + 5) / 6 + winoWgradKwPad(g) / 8; }
+inline int64_t winoWgradUnits(const ConvGeom& g) { return winoWgradCoPanels(g) + winoWgradKwPad(g) / 8; }
 /** Floats of the plan buffer: packed A and B of every ξ for one chunk, then M. */
 inline int64_t winoWgradFloats(const ConvGeom& g, int64_t ct) {
   return kWinoXi * (winoWgradASize(g, ct) + winoWgradBSize(g, ct) + g.cout * winoWgradKwPad(g));

@@ -173,6 +173,17 @@ inline void winoOutput8(const ConvGeom& g, const float* m, int64_t ms, float* oc
 }
 #endif
 
+/** Tile coordinates of the tiles [t0, t0 + nt): image offset, top row, left column. */
+inline void winoTileCoords(const ConvGeom& g, int64_t t0, int64_t nt, int64_t* base, int32_t* ty, int32_t* tx) {
+  const int64_t tw = winoTilesW(g), tpi = tw * winoTilesH(g), plane = g.h * g.w;
+  for (int64_t t = 0; t < nt; ++t) {
+    const int64_t tile = t0 + t, r = tile % tpi;
+    base[t] = (tile / tpi) * plane;
+    ty[t] = static_cast<int32_t>(4 * (r / tw));
+    tx[t] = static_cast<int32_t>(4 * (r % tw));
+  }
+}
+
 void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch) {
   const int64_t nt = t1 - t0, T = (nt + kNR - 1) / kNR * kNR, panels = T / kNR;
   if (nt <= 0 || T > kWinoMaxChunk) return;
@@ -181,15 +192,9 @@ void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, in
   float* Mb = V + kWinoXi * Kw * T;    // [36][cout][T]: the GEMM results
   float* X = Mb + kWinoXi * cout * T;  // [36][T]: gathered patches, then output tiles
   float* Tm = X + kWinoXi * T;         // [36][T]: after the first 1-D transform
-  const int64_t tw = winoTilesW(g), tpi = tw * winoTilesH(g), plane = g.h * g.w;
   int64_t base[kWinoMaxChunk];  // image offset of each tile
   int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
-  for (int64_t t = 0; t < nt; ++t) {
-    const int64_t tile = t0 + t, r = tile % tpi;
-    base[t] = (tile / tpi) * plane;
-    ty[t] = static_cast<int32_t>(4 * (r / tw));
-    tx[t] = static_cast<int32_t>(4 * (r % tw));
-  }
+  winoTileCoords(g, t0, nt, base, ty, tx);
   for (int64_t xi = 0; xi < kWinoXi; ++xi)
     for (int64_t t = nt; t < T; ++t) X[xi * T + t] = 0.f;  // padding tiles: zero columns
 
@@ -277,17 +282,6 @@ inline void winoA(float y0, float y1, float y2, float y3, float* o, int64_t os) 
   o[0] = y0; o[os] = p02 + p13; o[2 * os] = p02 - p13; o[3 * os] = q02 + q13; o[4 * os] = q02 - q13; o[5 * os] = y3;
 }
 
-/** Tile coordinates of the chunk's tiles [t0, t0 + nt) (as winoConv). */
-inline void winoTileCoords(const ConvGeom& g, int64_t t0, int64_t nt, int64_t* base, int32_t* ty, int32_t* tx) {
-  const int64_t tw = winoTilesW(g), tpi = tw * winoTilesH(g), plane = g.h * g.w;
-  for (int64_t t = 0; t < nt; ++t) {
-    const int64_t tile = t0 + t, r = tile % tpi;
-    base[t] = (tile / tpi) * plane;
-    ty[t] = static_cast<int32_t>(4 * (r / tw));
-    tx[t] = static_cast<int32_t>(4 * (r % tw));
-  }
-}
-
 /** A dY Aᵀ of one 4×4 output tile (zero past the map's edge) into o[ξ·os]. */
 inline void winoDyTile(const ConvGeom& g, const float* chan, int64_t base, int64_t ty, int64_t tx, float* o, int64_t os) {
   float y[4][4], t[6][4];
@@ -366,7 +360,7 @@ inline void winoDy8(const ConvGeom& g, const float* chan, const int64_t* base, c
 void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* Ad, float* Bx, int64_t ct, int64_t t0, int64_t nt, int64_t u0,
                    int64_t u1) {
   if (nt <= 0 || ct > kWinoMaxChunk || nt > ct) return;
-  const int64_t coPanels = (g.cout + 5) / 6, S = winoSub(g), Kw = winoK(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  const int64_t coPanels = winoWgradCoPanels(g), S = winoSub(g), Kw = winoK(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
   const int64_t nt8 = (nt + 7) / 8 * 8;  // tiles written (≤ ct): whole groups of 8, zero past nt
   int64_t base[kWinoMaxChunk];
   int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
@@ -438,7 +432,7 @@ void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* A
 }
 
 void winoWgradGemm(const ConvGeom& g, const float* Ad, const float* Bx, float* M, int64_t ct, int64_t nt, int64_t xi0, int64_t xi1, bool acc) {
-  const int64_t coPanels = (g.cout + 5) / 6, Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  const int64_t coPanels = winoWgradCoPanels(g), Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
   for (int64_t xi = xi0; xi < xi1; ++xi)
     for (int64_t p = 0; p < KwP / kNR; ++p) {
       const float* b = Bx + xi * bSize + p * ct * kNR;
