@@ -469,7 +469,7 @@ void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
 }
 
 void Executor::winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w, float* u) {
-  constexpr int64_t kRows = 8;  // output channels per task
+  constexpr int64_t kRows = 2 * kMR;  // output channels per task: whole MR-row panels (winoWeights computes a panel at once)
   pool.parallelFor((g.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
     k_.winoWeights(g, w, u, t * kRows, std::min(g.cout, (t + 1) * kRows));
   });

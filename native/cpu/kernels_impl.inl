@@ -55,10 +55,16 @@ inline void microKernelR(int64_t kc, const float* __restrict A, LoadB loadB, flo
     }
     return;
   }
-  alignas(32) float t[R][kNR];
-  for (int i = 0; i < R; ++i) { _mm256_store_ps(t[i], lo[i]); _mm256_store_ps(t[i] + 8, hi[i]); }
-  for (int i = 0; i < R; ++i)
-    for (int j = 0; j < nr; ++j) C[i * ldc + j] = acc ? C[i * ldc + j] + t[i][j] : t[i][j];
+  // Tail columns by masked loads and stores, straight from the registers: a stack copy of lo/hi
+  // here made GCC keep the accumulators in memory, storing them on every iteration of the loop.
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane), m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+  for (int i = 0; i < R; ++i) {
+    float* c = C + i * ldc;
+    if (acc) { lo[i] = _mm256_add_ps(_mm256_maskload_ps(c, m0), lo[i]); hi[i] = _mm256_add_ps(_mm256_maskload_ps(c + 8, m1), hi[i]); }
+    _mm256_maskstore_ps(c, m0, lo[i]);
+    _mm256_maskstore_ps(c + 8, m1, hi[i]);
+  }
 }
 
 template <class LoadB>

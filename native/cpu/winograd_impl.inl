@@ -4,27 +4,102 @@
 
 constexpr int64_t kWinoMaxChunk = 256;  // tiles per call (stack arrays below)
 
+// U = G w Gᵀ in float64 for the rows of an MR-row panel at once: lanes 0–3 in a 4-double vector, 4–5
+// in a 2-double one (kMR = 6), read and written as the panel's contiguous rows. The values are
+// exactly those of the scalar float64 expressions a/4, −(a+b+c)/6, −(a−b+c)/6, a/24 + b/12 + c/6,
+// a/24 − b/12 + c/6, c (the rows of G): x/(3·2ᵏ) is written (x/3)·2⁻ᵏ, the same double (scaling by a
+// power of 2 commutes with rounding; these operands are sums of floats' transforms, far from the
+// subnormal range), so three divisions by 3 per column replace nine divisions.
+typedef double WinoD4 __attribute__((vector_size(32)));
+typedef double WinoD2 __attribute__((vector_size(16)));
+typedef float WinoF4 __attribute__((vector_size(16)));
+typedef float WinoF2 __attribute__((vector_size(8)));
+
+/** RN(x / 3). With FMA: q₀ = RN(x·t), t = RN(1/3); r = x − 3q₀ (exact, one FMA); RN(q₀ + r·t). x/3 is
+ *  never closer than 1/6 ulp to a rounding boundary (3 is odd: x/3 has a fraction of 0, 1/3 or 2/3
+ *  ulp), and q₀ + r·t is within 2⁻⁵² ulp of x/3, so the result is the correctly rounded quotient —
+ *  what the division gives, in 3 FMA-unit operations instead of a 13-cycle divide. */
+template <class V> inline V winoDiv3(const V& x) {
+#if ZENNAS_VEC
+  constexpr double t = 1.0 / 3.0;
+  if constexpr (sizeof(V) == 32) {
+    const __m256d q0 = _mm256_mul_pd(x, _mm256_set1_pd(t)), r = _mm256_fnmadd_pd(q0, _mm256_set1_pd(3.0), x);
+    return _mm256_fmadd_pd(r, _mm256_set1_pd(t), q0);
+  } else {
+    const __m128d q0 = _mm_mul_pd(x, _mm_set1_pd(t)), r = _mm_fnmadd_pd(q0, _mm_set1_pd(3.0), x);
+    return _mm_fmadd_pd(r, _mm_set1_pd(t), q0);
+  }
+#else
+  return x / 3.0;
+#endif
+}
+
+template <class V> inline void winoG(const V& a, const V& b, const V& c, V o[6]) {
+  const V a3 = winoDiv3(a), b3 = winoDiv3(b), c3 = winoDiv3(c);
+  o[0] = a * 0.25;
+  o[1] = -winoDiv3(a + b + c) * 0.5;
+  o[2] = -winoDiv3(a - b + c) * 0.5;
+  o[3] = a3 * 0.125 + b3 * 0.25 + c3 * 0.5;
+  o[4] = a3 * 0.125 - b3 * 0.25 + c3 * 0.5;
+  o[5] = c;
+}
+
+/** One transform of the lanes of V (`tap(q, w)`: the 9 taps of the 3×3 sub-kernel, `put(ξ, u)`: the 36 results). */
+template <class V, class Tap, class Put> inline void winoWeightLanes(Tap tap, Put put) {
+  V w[3][3], t[6][3];
+  for (int q = 0; q < 9; ++q) tap(q, w[q / 3][q % 3]);
+  for (int x = 0; x < 3; ++x) {  // G w
+    V o[6];
+    winoG(w[0][x], w[1][x], w[2][x], o);
+    for (int i = 0; i < 6; ++i) t[i][x] = o[i];
+  }
+  for (int i = 0; i < 6; ++i) {  // (G w) Gᵀ
+    V u[6];
+    winoG(t[i][0], t[i][1], t[i][2], u);
+    for (int j = 0; j < 6; ++j) put(i * 6 + j, u[j]);
+  }
+}
+
 void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1) {
   const int64_t K = g.cin * g.k * g.k, S = winoSub(g), Kw = winoK(g), uSize = packedASize(g.cout, Kw);
-  for (int64_t co = co0; co < co1; ++co)
+  static_assert(kMR == 6, "a panel's rows are 4 + 2 lanes");
+  for (int64_t p = co0 / kMR; p * kMR < co1; ++p) {  // MR-row panels: a row's taps and U values are kMR floats apart
+    const int64_t r0 = std::max<int64_t>(co0 - p * kMR, 0), r1 = std::min<int64_t>(co1 - p * kMR, kMR);
+    const bool whole = r0 == 0 && r1 == kMR;
+    const float* panel = packedA + p * K * kMR;
+    float* uPanel = U + p * Kw * kMR;
     for (int64_t sub = 0; sub < S * S; ++sub)
       for (int64_t ci = 0; ci < g.cin; ++ci) {
-        double w[3][3], t[6][3];
-        for (int q = 0; q < 9; ++q) {  // taps (3a + u, 3b + v) of the kernel, zero past its edge
+        // taps (3a + u, 3b + v) of the kernel, zero past its edge
+        const auto src = [&](int q) -> const float* {
           const int64_t ky = 3 * (sub / S) + q / 3, kx = 3 * (sub % S) + q % 3;
-          w[q / 3][q % 3] = ky < g.k && kx < g.k ? packedA[packedAIndex(co, (ci * g.k + ky) * g.k + kx, K)] : 0.0;
-        }
-        for (int x = 0; x < 3; ++x) {  // G w: rows of G = (1/4, 0, 0), −(1, 1, 1)/6, −(1, −1, 1)/6, (1/24, 1/12, 1/6), (1/24, −1/12, 1/6), (0, 0, 1)
-          const double a = w[0][x], b = w[1][x], c = w[2][x];
-          t[0][x] = a / 4; t[1][x] = -(a + b + c) / 6; t[2][x] = -(a - b + c) / 6;
-          t[3][x] = a / 24 + b / 12 + c / 6; t[4][x] = a / 24 - b / 12 + c / 6; t[5][x] = c;
-        }
-        for (int i = 0; i < 6; ++i) {  // (G w) Gᵀ
-          const double a = t[i][0], b = t[i][1], c = t[i][2];
-          const double u[6] = {a / 4, -(a + b + c) / 6, -(a - b + c) / 6, a / 24 + b / 12 + c / 6, a / 24 - b / 12 + c / 6, c};
-          for (int j = 0; j < 6; ++j) U[(i * 6 + j) * uSize + packedAIndex(co, sub * g.cin + ci, Kw)] = static_cast<float>(u[j]);
-        }
+          return ky < g.k && kx < g.k ? panel + ((ci * g.k + ky) * g.k + kx) * kMR : nullptr;
+        };
+        float* dst = uPanel + (sub * g.cin + ci) * kMR;
+        winoWeightLanes<WinoD4>(
+            [&](int q, WinoD4& w) {
+              WinoF4 f = {0, 0, 0, 0};
+              if (const float* s = src(q)) std::memcpy(&f, s, sizeof f);
+              w = __builtin_convertvector(f, WinoD4);
+            },
+            [&](int xi, const WinoD4& u) {
+              const WinoF4 f = __builtin_convertvector(u, WinoF4);
+              if (whole) { std::memcpy(dst + xi * uSize, &f, sizeof f); return; }
+              for (int64_t r = r0; r < std::min<int64_t>(r1, 4); ++r) dst[xi * uSize + r] = f[r];
+            });
+        winoWeightLanes<WinoD2>(
+            [&](int q, WinoD2& w) {
+              WinoF2 f = {0, 0};
+              if (const float* s = src(q)) std::memcpy(&f, s + 4, sizeof f);
+              w = __builtin_convertvector(f, WinoD2);
+            },
+            [&](int xi, const WinoD2& u) {
+              const WinoF2 f = __builtin_convertvector(u, WinoF2);
+              if (whole) { std::memcpy(dst + xi * uSize + 4, &f, sizeof f); return; }
+              for (int64_t r = std::max<int64_t>(r0, 4); r < r1; ++r) dst[xi * uSize + r] = f[r - 4];
+            });
       }
+  }
 }
 
 /** Bᵀ x of 6 rows (row stride `rs` floats) for `n` tiles, into 6 rows of `o` (stride `os`). */
