@@ -17,7 +17,7 @@ import { lowerAsTrained } from '../src/model/lower';
 import { encodeDescriptor } from '../src/ops/descriptor';
 import { desc, SlotOp, CONV, BN, RELU, ADD, IDENTITY, GAP, LINEAR } from './helpers/slot-ops';
 
-interface Grads { simd: string; loss: number; g: number[][]; x: number[] }
+interface Grads { simd: string; loss: number; g: number[][]; x: number[]; stderr: string }
 
 /** CONV → BN → RELU per [cin, cout, kernel, stride], slot i → i + 1, the last slot the output. */
 const convBnReluChain = (convs: Array<[number, number, number, number]>): Int32Array =>
@@ -34,7 +34,7 @@ function gradients(d: Int32Array, o: { batchSize: number; resolution: number; lo
       .then((r) => { console.log(JSON.stringify({ simd: z.cpuFeatures().simd, loss: r.scores[0], g: r.gradients.map((x) => Array.from(x.data)), x: Array.from(r.inputGradient) })); e.close(); });`;
   const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(r.stderr);
-  return JSON.parse(r.stdout) as Grads;
+  return { ...(JSON.parse(r.stdout) as Omit<Grads, 'stderr'>), stderr: r.stderr };
 }
 
 const rel = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / Math.max(1e-300, b.reduce((s, v) => s + v * v, 0)));
@@ -117,5 +117,22 @@ test('stride-1 weight gradients by Winograd F(3×3, 4×4) (k = 3, 5, 7) agree wi
       t.true(b.some((v) => v !== 0));
       t.notDeepEqual(a, b, `${wino.simd}: conv ${c}: the Winograd path ran (different rounding)`);
     }
+  }
+});
+
+test('layer-wide Winograd (ZENNAS_WINO_WIDE=1: each piece over the whole layer) gives the same bits as the tile chunks (=0), forward and input gradients, k = 3, 5, 7, AVX2 and scalar', (t) => {
+  // 4 images at 35²: 324 tiles, two transform chunks (256 + 68, a column tail); channel counts that
+  // are not multiples of the 16-row tasks or the 6-row panels; the last conv's output is the net's
+  const d = convBnReluChain([[3, 13, 3, 1], [13, 37, 3, 1], [37, 20, 5, 1], [20, 29, 7, 1], [29, 18, 3, 1]]);
+  const o = { batchSize: 4, resolution: 35, loss: 'sum' as const };
+  for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+    const env = { ...simd, ZENNAS_CONV: 'winograd', ZENNAS_PROFILE: '1' };
+    const chunks = gradients(d, o, { ...env, ZENNAS_WINO_WIDE: '0' }), wide = gradients(d, o, { ...env, ZENNAS_WINO_WIDE: '1' });
+    t.true(wide.stderr.includes(' winograd-wide\n') && !chunks.stderr.includes('winograd-wide'), `${wide.simd}: the wide path ran only when asked`);
+    t.true(chunks.stderr.includes(' winograd\n'));
+    t.is(wide.loss, chunks.loss, `${wide.simd}: the same forward`);
+    wide.g.forEach((g, i) => t.deepEqual(g, chunks.g[i], `${wide.simd}: gradient ${i}`));
+    t.deepEqual(wide.x, chunks.x, `${wide.simd}: input gradient`);
+    t.true(wide.x.some((v) => v !== 0));
   }
 });

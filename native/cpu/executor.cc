@@ -122,6 +122,30 @@ void winoSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
   tasks = (tiles + perTask - 1) / perTask;
 }
 
+/** ZENNAS_WINO_WIDE: '0' = never layer-wide, '1' = every Winograd conv layer-wide (tests, A/B), else the rule. */
+int winoWideEnv() {
+  static const int mode = [] {
+    const char* v = std::getenv("ZENNAS_WINO_WIDE");
+    return !v ? -1 : std::strcmp(v, "0") == 0 ? 0 : std::strcmp(v, "1") == 0 ? 1 : -1;
+  }();
+  return mode;
+}
+
+/**
+ * Layer-wide Winograd (winograd.h) when its extra traffic — V and M written and read once — is under
+ * half of what the chunks would read of U (each chunk streams all of it), and V + M stay ≤ 64 MiB.
+ * ResNet-18 at batch 32: the 256- and 512-channel stages go wide (U 9.4 / 37.7 MB read by 32 / 8
+ * chunks), the 64- and 128-channel ones, and every CIFAR search candidate, stay chunked.
+ */
+bool winoWideFor(const ConvGeom& g) {
+  const double vm = static_cast<double>(winoWideFloats(g));
+  if (vm > static_cast<double>(int64_t(1) << 24)) return false;
+  if (const int env = winoWideEnv(); env >= 0) return env == 1;
+  int64_t perTask = 0, tasks = 0;
+  winoSplit(g, perTask, tasks);
+  return static_cast<double>(tasks) * static_cast<double>(winoWeightFloats(g)) > 2.0 * 2.0 * vm;
+}
+
 }  // namespace
 
 bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
@@ -165,22 +189,27 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
     if (c.backward) b += 4.0 * f;  // gradient buffer
   }
   for (double f : slotFloats) b += 4.0 * f;
-  double wgradWino = 0;
+  double wgradWino = 0, wide = 0;  // one buffer each, the largest layer's
   for (const OpDesc& o : d.ops) {
     if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout)) + 4.0 * o.cout;
-    if (o.op == OpCode::Conv && chooseWinograd(planGeom(o, n), o, c)) b += 4.0 * static_cast<double>(winoWeightFloats(planGeom(o, n)));
-    else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
+    if (o.op == OpCode::Conv && chooseWinograd(planGeom(o, n), o, c)) {
+      b += 4.0 * static_cast<double>(winoWeightFloats(planGeom(o, n)));
+      if (winoWideFor(planGeom(o, n))) wide = std::max(wide, 4.0 * static_cast<double>(winoWideFloats(planGeom(o, n))));
+    } else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
     if (o.op == OpCode::BN) b += (24.0 + 8.0) * o.cin * c.groups;
     if (c.backward) b += 4.0 * static_cast<double>(paramCount(o)) + (isGemm(o.op) ? 4.0 * static_cast<double>(packedASize(o.cin, o.weights / o.cin)) : 0.0);
     if (c.backward && o.op == OpCode::Conv && o.in.h == o.out.h && o.in.w == o.out.w) {  // Winograd input gradient (transposed geometry)
       ConvGeom t = planGeom(o, n);
       std::swap(t.cin, t.cout);
-      if (chooseWinograd(t, o, c)) b += 4.0 * static_cast<double>(winoWeightFloats(t));
+      if (chooseWinograd(t, o, c)) {
+        b += 4.0 * static_cast<double>(winoWeightFloats(t));
+        if (winoWideFor(t)) wide = std::max(wide, 4.0 * static_cast<double>(winoWideFloats(t)));
+      }
     }
     if (c.backward && o.op == OpCode::Conv && chooseWinogradWgrad(planGeom(o, n), o, c))  // one buffer, the largest layer's
       wgradWino = std::max(wgradWino, 4.0 * static_cast<double>(winoWgradFloats(planGeom(o, n), winoWgradChunk(planGeom(o, n)))));
   }
-  return b + wgradWino;
+  return b + wgradWino + wide;
 }
 
 Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k_(selectKernels()), d_(std::move(d)), c_(c) {
@@ -195,7 +224,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   const int64_t n = c_.images;
 
   // ---- steps, geometry, fusion, weight layout
-  int64_t wOff = 0, gOff = 0, uOff = 0;
+  int64_t wOff = 0, gOff = 0, uOff = 0, wideFloats = 0;
   steps_.resize(d_.ops.size());
   wgradOffset_.assign(d_.ops.size(), -1);
   wgradSize_.assign(d_.ops.size(), 0);
@@ -251,6 +280,8 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
         s.winoOffset = uOff;
         uOff += winoWeightFloats(g);
         winoSplit(g, s.perTask, s.tasks);
+        s.winoWide = winoWideFor(g);
+        if (s.winoWide) wideFloats = std::max(wideFloats, winoWideFloats(g));
       }
     } else {  // per channel
       const int64_t row = n * std::max(plane, o.in.plane());
@@ -279,6 +310,10 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     winoU_.resize(static_cast<size_t>(uOff));
     std::memset(winoU_.data(), 0, sizeof(float) * winoU_.size());  // padding rows stay 0
     bytes_ += winoU_.size() * 4;
+  }
+  if (wideFloats > 0) {
+    winoWide_.resize(static_cast<size_t>(wideFloats));
+    bytes_ += winoWide_.size() * 4;
   }
   const size_t bnAll = static_cast<size_t>(bnChannels * c_.groups);
   bnMean_.assign(bnAll, 0.0);
@@ -335,6 +370,8 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
         s.winoTOffset = utOff;
         utOff += winoWeightFloats(t);
         winoSplit(t, s.perTaskWT, s.tasksWT);
+        s.winoWideT = winoWideFor(t);
+        if (s.winoWideT) wideFloats = std::max(wideFloats, winoWideFloats(t));
       }
     }
     if (winoWgFloats > 0) {
@@ -348,6 +385,11 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       winoUT_.resize(static_cast<size_t>(utOff));
       std::memset(winoUT_.data(), 0, sizeof(float) * winoUT_.size());  // padding rows stay 0
       bytes_ += winoUT_.size() * 4;
+    }
+    if (wideFloats > 0 && winoWide_.size() < static_cast<size_t>(wideFloats)) {
+      bytes_ -= winoWide_.size() * 4;
+      winoWide_.resize(static_cast<size_t>(wideFloats));
+      bytes_ += winoWide_.size() * 4;
     }
     int64_t maxSub = 1;
     for (size_t i = 0; i < d_.ops.size(); ++i)
@@ -475,6 +517,32 @@ void Executor::winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w
   });
 }
 
+void Executor::winoRun(ThreadPool& pool, const ConvGeom& g, const float* u, const float* in, float* out, bool wide, int64_t perTask,
+                       int64_t tasks) {
+  const int64_t tiles = winoTiles(g);
+  if (!wide) {
+    pool.parallelFor(tasks, [&](int64_t t, int, float* scratch) {
+      const int64_t b = t * perTask;
+      k_.winoConv(g, u, in, out, b, std::min(tiles, b + perTask), scratch);
+    });
+    return;
+  }
+  const int64_t T = roundUp(tiles, kNR), Kw = winoK(g), chunks = (tiles + kWinoMaxChunk - 1) / kWinoMaxChunk;
+  float* V = winoWide_.data();
+  float* M = V + kWinoXi * Kw * T;
+  constexpr int64_t kRowsPerTask = 16;  // input rows (sub-kernel, channel) / output channels per transform task
+  const int64_t qb = (Kw + kRowsPerTask - 1) / kRowsPerTask, cb = (g.cout + kRowsPerTask - 1) / kRowsPerTask;
+  pool.parallelFor(chunks * qb, [&](int64_t t, int, float* scratch) {
+    const int64_t t0 = (t / qb) * kWinoMaxChunk, q0 = (t % qb) * kRowsPerTask;
+    k_.winoInputCols(g, in, V, T, t0, t0, std::min(kWinoMaxChunk, tiles - t0), q0, std::min(Kw, q0 + kRowsPerTask), scratch);
+  });
+  pool.parallelFor(kWinoXi, [&](int64_t xi, int, float*) { k_.winoGemmCols(g, u, V, M, T, xi, xi + 1, 0, T / kNR); });
+  pool.parallelFor(chunks * cb, [&](int64_t t, int, float* scratch) {
+    const int64_t t0 = (t / cb) * kWinoMaxChunk, co0 = (t % cb) * kRowsPerTask;
+    k_.winoOutputCols(g, M, T, t0, out, t0, std::min(kWinoMaxChunk, tiles - t0), co0, std::min(g.cout, co0 + kRowsPerTask), scratch);
+  });
+}
+
 void Executor::transformWinoWeights(ThreadPool& pool) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
   const auto t0 = std::chrono::steady_clock::now();
@@ -506,8 +574,7 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
     case OpCode::Conv: case OpCode::Linear: {
       if (s.wino) {
         if (winoStale_) transformWinoWeights(pool);
-        const float* u = winoU_.data() + s.winoOffset;
-        each([&](int64_t b, int64_t e, float* scratch) { k_.winoConv(s.g, u, in, out, b, e, scratch); }, winoTiles(s.g));
+        winoRun(pool, s.g, winoU_.data() + s.winoOffset, in, out, s.winoWide, s.perTask, s.tasks);
         break;
       }
       const float* w = weights_.data() + s.weightOffset;
@@ -595,7 +662,8 @@ void Executor::profiled(size_t i, const char* pass, double flopFactor, Fn&& fn) 
   const double gflop = isGemm(o.op) ? flopFactor * 2.0 * g.cout * g.K() * g.cols() / 1e9 : 0;
   const Step& s = steps_[i];
   const bool fwd = pass[0] == '\0', dX = !fwd && pass[3] == 'X', dW = !fwd && pass[3] == 'W';
-  const char* kernel = !isGemm(o.op) ? "" : (fwd ? s.wino : dX ? s.winoT : dW && s.winoW) ? " winograd" : " direct";
+  const bool wino = fwd ? s.wino : dX ? s.winoT : dW && s.winoW, wide = fwd ? s.winoWide : dX && s.winoWideT;
+  const char* kernel = !isGemm(o.op) ? "" : wide ? " winograd-wide" : wino ? " winograd" : " direct";
   std::fprintf(stderr, "zennas-profile %s%-8s cin %5d cout %5d k %d s %d %4lldx%-4lld %8.3f ms %7.1f GFLOP/s cpu %8.3f ms%s\n", pass, opName(o.op), o.cin,
                o.cout, o.kernel, o.stride, (long long)o.out.h, (long long)o.out.w, ms, gflop / (ms / 1e3), cpuMs, kernel);
 }
@@ -742,11 +810,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         if (s.winoT) {  // U' = G W' Gᵀ each pass (the weights may have changed), then the tiles of dY
           float* u = winoUT_.data() + s.winoTOffset;
           winoTransform(pool, s.gT, wt, u);
-          const int64_t tiles = winoTiles(s.gT);
-          pool.parallelFor(s.tasksWT, [&](int64_t t, int, float* scratch) {
-            const int64_t b = t * s.perTaskWT;
-            k_.winoConv(s.gT, u, dy, dst, b, std::min(tiles, b + s.perTaskWT), scratch);
-          });
+          winoRun(pool, s.gT, u, dy, dst, s.winoWideT, s.perTaskWT, s.tasksWT);
         } else {
           const int64_t cols = s.gT.cols();
           pool.parallelFor(s.tasksT, [&](int64_t t, int, float* scratch) {

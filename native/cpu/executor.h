@@ -117,6 +117,7 @@ class Executor {
     // Forward 3×3 stride-1 conv by Winograd F(4,3) (winograd.h): tasks of perTask tiles.
     bool wino = false;
     int64_t winoOffset = -1;     // into winoU_ (transformed weights)
+    bool winoWide = false;       // layer-wide pieces in winoWide_ instead of chunks (winoWideFor)
     std::vector<bool> gradAcc;  // per input: add into its gradient (another consumer wrote it first)
     // Stride-1 conv / LINEAR backward: dX = conv(dY, W flipped and transposed), a forward conv.
     ConvGeom gT;
@@ -126,6 +127,7 @@ class Executor {
     // Stride-1 'same' 3×3/5×5/7×7: that forward conv of dY by Winograd (the forward's choice rule on gT).
     bool winoT = false;
     int64_t winoTOffset = -1;    // into winoUT_ (transformed flipped weights)
+    bool winoWideT = false;      // layer-wide (winoWideFor on gT)
     int64_t tasksWT = 1, perTaskWT = 1;
     // Stride-1 'same' 3×3/5×5/7×7 weight gradient by Winograd F(3×3, 4×4) (the forward's choice rule), tiles in chunks of winoWCt.
     bool winoW = false;
@@ -151,6 +153,8 @@ class Executor {
   static bool chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c);
   /** U = G g Gᵀ of every Winograd conv from the packed weights (after each weight change). */
   void winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w, float* u);  // U = G W Gᵀ
+  /** A Winograd conv: chunks of perTask tiles, or (wide) the layer-wide pieces in winoWide_. */
+  void winoRun(ThreadPool& pool, const ConvGeom& g, const float* u, const float* in, float* out, bool wide, int64_t perTask, int64_t tasks);
   void transformWinoWeights(ThreadPool& pool);
   int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
   void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
@@ -170,6 +174,7 @@ class Executor {
   std::vector<AlignedBuffer> slots_;
   AlignedBuffer weights_;
   AlignedBuffer winoU_;      // Winograd-transformed weights (36 packed A per conv that uses it)
+  AlignedBuffer winoWide_;   // V and M of the largest layer-wide Winograd conv (forward or input gradient)
   bool winoStale_ = true;    // weights_ changed since winoU_ was computed
   std::vector<int32_t> bnOp_;
   std::vector<int64_t> bnOffset_;

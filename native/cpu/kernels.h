@@ -48,6 +48,9 @@ struct Kernels {
   // Winograd F(4×4, 3×3) (winograd.h)
   WinoWeightsFn winoWeights;
   WinoConvFn winoConv;
+  WinoInputColsFn winoInputCols;    // the same conv layer-wide: input transform,
+  WinoGemmColsFn winoGemmCols;      // the 36 GEMMs,
+  WinoOutputColsFn winoOutputCols;  // the output transform
   WinoWgradPackFn winoWgradPack;  // weight gradient F(3×3, 4×4): transform a chunk of tiles,
   WinoWgradGemmFn winoWgradGemm;  // its 36 GEMMs (accumulated over chunks),
   WinoWgradFinishFn winoWgradFinish;  // then dW = Gᵀ M G

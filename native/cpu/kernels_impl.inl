@@ -702,6 +702,7 @@ const Kernels& table() {
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
                             convBwdDataImages, convBwdWeightPacked, bnBwdFused, winoWeights, winoConv,
+                            winoInputCols, winoGemmCols, winoOutputCols,
                             winoWgradPack, winoWgradGemm, winoWgradFinish};
   return k;
 }

@@ -20,6 +20,7 @@ namespace zennas {
 namespace cpu {
 
 constexpr int64_t kWinoXi = 36;  // transformed points per tile (6 × 6)
+constexpr int64_t kWinoMaxChunk = 256;  // tiles per transform call (stack arrays of tile coordinates)
 
 inline int64_t winoTilesH(const ConvGeom& g) { return (g.oh + 3) / 4; }
 inline int64_t winoTilesW(const ConvGeom& g) { return (g.ow + 3) / 4; }
@@ -44,6 +45,24 @@ inline bool winoEligible(const ConvGeom& g) {
 using WinoWeightsFn = void (*)(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1);
 /** The conv for tiles [t0, t1) (t1 − t0 ≤ the plan's chunk); scratch ≥ winoScratchFloats(g, chunk rounded up to 16). */
 using WinoConvFn = void (*)(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch);
+
+/**
+ * The same conv in three pieces over the whole layer ("layer-wide"), for layers whose transformed
+ * weights are large next to their tiles (the wide, small-map stages: 37.7 MB of U for 512 → 512
+ * channels, 64–128 tiles): each chunk of tiles would stream all of U again, here it is read once.
+ * V ([36][T/16][S·cin][16]) and M ([36][cout][T]) hold one column per tile, T = tiles rounded up to
+ * 16 (winoWideFloats). Input transform of tiles [t0, t0 + nt) (nt ≤ kWinoMaxChunk) into columns from
+ * c0 (a multiple of 16), rows q ∈ [q0, q1); the GEMMs of ξ ∈ [xi0, xi1) over column panels
+ * [p0, p1); the output transform of channels [co0, co1). Scratch: 72·kWinoMaxChunk floats (the
+ * portable transforms). The same operations as winoConv, so the same bits.
+ */
+inline int64_t winoWideFloats(const ConvGeom& g) { return kWinoXi * (winoK(g) + g.cout) * ((winoTiles(g) + 15) / 16 * 16); }
+using WinoInputColsFn = void (*)(const ConvGeom& g, const float* in, float* V, int64_t T, int64_t c0, int64_t t0, int64_t nt, int64_t q0, int64_t q1,
+                                 float* scratch);
+using WinoGemmColsFn = void (*)(const ConvGeom& g, const float* U, const float* V, float* M, int64_t T, int64_t xi0, int64_t xi1, int64_t p0,
+                                int64_t p1);
+using WinoOutputColsFn = void (*)(const ConvGeom& g, const float* M, int64_t T, int64_t c0, float* out, int64_t t0, int64_t nt, int64_t co0,
+                                  int64_t co1, float* scratch);
 
 /**
  * Winograd weight gradient F(3×3, 4×4), the dual of the forward's F(4×4, 3×3): per 4×4 output tile,

@@ -2,8 +2,6 @@
 // translation units (inside its anonymous namespace: microKernel, kKC, kMR, kNR). The transforms
 // are loops over the tiles of a chunk (innermost, contiguous), which the AVX2 TU vectorises.
 
-constexpr int64_t kWinoMaxChunk = 256;  // tiles per call (stack arrays below)
-
 // U = G w Gᵀ in float64 for the rows of an MR-row panel at once: lanes 0–3 in a 4-double vector, 4–5
 // in a 2-double one (kMR = 6), read and written as the panel's contiguous rows. The values are
 // exactly those of the scalar float64 expressions a/4, −(a+b+c)/6, −(a−b+c)/6, a/24 + b/12 + c/6,
@@ -259,27 +257,35 @@ inline void winoTileCoords(const ConvGeom& g, int64_t t0, int64_t nt, int64_t* b
   }
 }
 
-void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch) {
-  const int64_t nt = t1 - t0, T = (nt + kNR - 1) / kNR * kNR, panels = T / kNR;
-  if (nt <= 0 || T > kWinoMaxChunk) return;
-  const int64_t cin = g.cin, cout = g.cout, S = winoSub(g), Kw = winoK(g), uSize = packedASize(cout, Kw);
-  float* V = scratch;                  // [36][panel][S·cin][16]: the packed B of each ξ
-  float* Mb = V + kWinoXi * Kw * T;    // [36][cout][T]: the GEMM results
-  float* X = Mb + kWinoXi * cout * T;  // [36][T]: gathered patches, then output tiles
-  float* Tm = X + kWinoXi * T;         // [36][T]: after the first 1-D transform
+// The forward in three pieces on a column layout: V ([36][T/16][Kw][16], the packed B of each ξ)
+// and M ([36][cout][T]) hold T columns, one per tile; a chunk of tiles starts at column c0 (a
+// multiple of 16). winoConv runs all three on one chunk in the worker's scratch; the layer-wide
+// form (executor) runs each piece over the whole layer, so the transformed weights are read once.
+
+void winoInputCols(const ConvGeom& g, const float* in, float* V, int64_t T, int64_t c0, int64_t t0, int64_t nt, int64_t q0, int64_t q1,
+                   float* scratch) {
+  const int64_t Tl = (nt + kNR - 1) / kNR * kNR;  // this chunk's columns (tiles ≥ nt: zero)
+  if (nt <= 0 || Tl > kWinoMaxChunk) return;
+  const int64_t cin = g.cin, S = winoSub(g), Kw = winoK(g);
+  float* Vc = V + c0 * Kw;  // the chunk's first panel
   int64_t base[kWinoMaxChunk];  // image offset of each tile
   int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
   winoTileCoords(g, t0, nt, base, ty, tx);
+#if !ZENNAS_VEC
+  float* X = scratch;         // [36][Tl]: gathered patches
+  float* Tm = X + kWinoXi * Tl;  // [36][Tl]: after the first 1-D transform
   for (int64_t xi = 0; xi < kWinoXi; ++xi)
-    for (int64_t t = nt; t < T; ++t) X[xi * T + t] = 0.f;  // padding tiles: zero columns
-
-  // ---- input transform, (sub-kernel, channel) by (sub-kernel, channel), into the packed B of every ξ;
-  // sub-kernel (a, b) reads the patch shifted by (3a, 3b) from the conv's own (−pad, −pad)
-  for (int64_t q = 0; q < Kw; ++q) {
+    for (int64_t t = nt; t < Tl; ++t) X[xi * Tl + t] = 0.f;  // padding tiles: zero columns
+#else
+  (void)scratch;
+#endif
+  // (sub-kernel, channel) by (sub-kernel, channel), into the packed B of every ξ; sub-kernel (a, b)
+  // reads the patch shifted by (3a, 3b) from the conv's own (−pad, −pad)
+  for (int64_t q = q0; q < q1; ++q) {
     const int64_t sub = q / cin, ci = q % cin, offY = 3 * (sub / S) - g.pad, offX = 3 * (sub % S) - g.pad;
     const float* chan = in + ci * g.inStride;
 #if ZENNAS_VEC
-    for (int64_t t = 0; t < T; t += 8) winoInput8(g, chan, base, ty, tx, t, nt, offY, offX, V + (t / kNR) * Kw * kNR + q * kNR + t % kNR, Kw * T);
+    for (int64_t t = 0; t < Tl; t += 8) winoInput8(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR + t % kNR, Kw * T);
 #else
     for (int64_t t = 0; t < nt; ++t) {
       const float* p = chan + base[t];
@@ -287,7 +293,7 @@ void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, in
       if (y0 >= 0 && y0 + 6 <= g.h && x0 >= 0 && x0 + 6 <= g.w) {
         for (int64_t i = 0; i < 6; ++i) {
           const float* row = p + (y0 + i) * g.w + x0;
-          for (int64_t j = 0; j < 6; ++j) X[(i * 6 + j) * T + t] = row[j];
+          for (int64_t j = 0; j < 6; ++j) X[(i * 6 + j) * Tl + t] = row[j];
         }
       } else {
         for (int64_t i = 0; i < 6; ++i) {
@@ -295,43 +301,55 @@ void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, in
           const bool rowOk = y >= 0 && y < g.h;
           for (int64_t j = 0; j < 6; ++j) {
             const int64_t x = x0 + j;
-            X[(i * 6 + j) * T + t] = rowOk && x >= 0 && x < g.w ? p[y * g.w + x] : 0.f;
+            X[(i * 6 + j) * Tl + t] = rowOk && x >= 0 && x < g.w ? p[y * g.w + x] : 0.f;
           }
         }
       }
     }
-    for (int64_t j = 0; j < 6; ++j) winoBt(X + j * T, 6 * T, Tm + j * T, 6 * T, T);  // Bᵀ d (down the columns)
-    for (int64_t i = 0; i < 6; ++i)                                                    // (Bᵀ d) B (along the rows)
-      for (int64_t p = 0; p < panels; ++p)
-        winoBt(Tm + i * 6 * T + p * kNR, T, V + (i * 6) * Kw * T + p * Kw * kNR + q * kNR, Kw * T, kNR);
+    for (int64_t j = 0; j < 6; ++j) winoBt(X + j * Tl, 6 * Tl, Tm + j * Tl, 6 * Tl, Tl);  // Bᵀ d (down the columns)
+    for (int64_t i = 0; i < 6; ++i)                                                        // (Bᵀ d) B (along the rows)
+      for (int64_t p = 0; p < Tl / kNR; ++p)
+        winoBt(Tm + i * 6 * Tl + p * kNR, Tl, Vc + (i * 6) * Kw * T + p * Kw * kNR + q * kNR, Kw * T, kNR);
 #endif
   }
+}
 
-  // ---- 36 GEMMs: M[ξ] (cout × T) = U[ξ] (cout × S·cin) · V[ξ] (S·cin × T); K order fixed by S·cin and KC
-  for (int64_t xi = 0; xi < kWinoXi; ++xi) {
+void winoGemmCols(const ConvGeom& g, const float* U, const float* V, float* M, int64_t T, int64_t xi0, int64_t xi1, int64_t p0, int64_t p1) {
+  // M[ξ] (cout × T) = U[ξ] (cout × S·cin) · V[ξ] (S·cin × T); K order fixed by S·cin and KC
+  const int64_t cout = g.cout, Kw = winoK(g), uSize = packedASize(cout, Kw);
+  for (int64_t xi = xi0; xi < xi1; ++xi) {
     const float* A = U + xi * uSize;
     const float* B = V + xi * Kw * T;
-    float* C = Mb + xi * cout * T;
+    float* C = M + xi * cout * T;
     for (int64_t pc = 0; pc < Kw; pc += kKC) {
       const int64_t kc = std::min<int64_t>(kKC, Kw - pc);
       for (int64_t ir = 0; ir < cout; ir += kMR) {
         const int mr = static_cast<int>(std::min<int64_t>(kMR, cout - ir));
         const float* a = A + (ir / kMR) * Kw * kMR + pc * kMR;
-        for (int64_t p = 0; p < panels; ++p) microKernel(kc, a, B + p * Kw * kNR + pc * kNR, C + ir * T + p * kNR, T, pc > 0, mr, kNR);
+        for (int64_t p = p0; p < p1; ++p) microKernel(kc, a, B + p * Kw * kNR + pc * kNR, C + ir * T + p * kNR, T, pc > 0, mr, kNR);
       }
     }
   }
+}
 
-  // ---- output transform, channel by channel
+void winoOutputCols(const ConvGeom& g, const float* M, int64_t T, int64_t c0, float* out, int64_t t0, int64_t nt, int64_t co0, int64_t co1,
+                    float* scratch) {
+  const int64_t Tl = (nt + kNR - 1) / kNR * kNR;
+  if (nt <= 0 || Tl > kWinoMaxChunk) return;
+  const int64_t cout = g.cout;
+  int64_t base[kWinoMaxChunk];
+  int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
+  winoTileCoords(g, t0, nt, base, ty, tx);
 #if ZENNAS_VEC
-  for (int64_t co = 0; co < cout; ++co)
-    for (int64_t t = 0; t < nt; t += 8) winoOutput8(g, Mb + co * T + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
-  (void)Tm;
-  return;
-#endif
-  for (int64_t co = 0; co < cout; ++co) {
-    for (int64_t j = 0; j < 6; ++j) winoAt(Mb + j * cout * T + co * T, 6 * cout * T, Tm + j * T, 6 * T, T);  // Aᵀ m
-    for (int64_t r = 0; r < 4; ++r) winoAt(Tm + r * 6 * T, T, X + r * 4 * T, T, T);                          // (Aᵀ m) A
+  (void)scratch;
+  for (int64_t co = co0; co < co1; ++co)
+    for (int64_t t = 0; t < nt; t += 8) winoOutput8(g, M + co * T + c0 + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
+#else
+  float* X = scratch;            // [16][Tl]: output tiles
+  float* Tm = X + kWinoXi * Tl;  // [24][Tl]: after the first 1-D transform
+  for (int64_t co = co0; co < co1; ++co) {
+    for (int64_t j = 0; j < 6; ++j) winoAt(M + j * cout * T + co * T + c0, 6 * cout * T, Tm + j * Tl, 6 * Tl, Tl);  // Aᵀ m
+    for (int64_t r = 0; r < 4; ++r) winoAt(Tm + r * 6 * Tl, Tl, X + r * 4 * Tl, Tl, Tl);                              // (Aᵀ m) A
     float* oc = out + co * g.outStride;
     for (int64_t t = 0; t < nt; ++t) {
       float* q = oc + base[t];
@@ -339,14 +357,26 @@ void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, in
       if (oy0 + 4 <= g.oh && ox0 + 4 <= g.ow) {
         for (int64_t r = 0; r < 4; ++r) {
           float* row = q + (oy0 + r) * g.ow + ox0;
-          for (int64_t s = 0; s < 4; ++s) row[s] = X[(r * 4 + s) * T + t];
+          for (int64_t s = 0; s < 4; ++s) row[s] = X[(r * 4 + s) * Tl + t];
         }
       } else {
         for (int64_t r = 0; r < 4 && oy0 + r < g.oh; ++r)
-          for (int64_t s = 0; s < 4 && ox0 + s < g.ow; ++s) q[(oy0 + r) * g.ow + ox0 + s] = X[(r * 4 + s) * T + t];
+          for (int64_t s = 0; s < 4 && ox0 + s < g.ow; ++s) q[(oy0 + r) * g.ow + ox0 + s] = X[(r * 4 + s) * Tl + t];
       }
     }
   }
+#endif
+}
+
+void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch) {
+  const int64_t nt = t1 - t0, T = (nt + kNR - 1) / kNR * kNR;
+  if (nt <= 0 || T > kWinoMaxChunk) return;
+  float* V = scratch;                                // [36][panel][S·cin][16]
+  float* Mb = V + kWinoXi * winoK(g) * T;            // [36][cout][T]
+  float* rest = Mb + kWinoXi * g.cout * T;           // 72·T floats for the portable transforms
+  winoInputCols(g, in, V, T, 0, t0, nt, 0, winoK(g), rest);
+  winoGemmCols(g, U, V, Mb, T, 0, kWinoXi, 0, T / kNR);
+  winoOutputCols(g, Mb, T, 0, out, t0, nt, 0, g.cout, rest);
 }
 
 // ---------------------------------------------------------------- weight gradient F(3×3, 4×4) (winograd.h)
