@@ -173,7 +173,6 @@ inline void winoAt8(const __m256 m[6], __m256 o[4]) {
 inline void winoInput8(const ConvGeom& g, const float* chan, const int64_t* base, const int32_t* ty, const int32_t* tx, int64_t t0, int64_t nt,
                        int64_t offY, int64_t offX, float* V, int64_t vs) {
   alignas(32) float z[6][8][8];  // [i'][tile][j]
-  alignas(32) float patch[6][8];
   const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
   for (int k = 0; k < 8; ++k) {
     const int64_t t = t0 + k;
@@ -186,13 +185,17 @@ inline void winoInput8(const ConvGeom& g, const float* chan, const int64_t* base
       if (y0 >= 0 && y0 + 6 <= g.h && x0 >= 0 && x0 + 6 <= g.w) {
         for (int i = 0; i < 6; ++i) d[i] = _mm256_maskload_ps(p + (y0 + i) * g.w + x0, six);
       } else {
+        // A patch over the map's edge: masked loads of the columns inside it (a lane outside reads
+        // nothing and gives 0). Building it by scalar stores and loading it back as a vector cost a
+        // store-forwarding stall per row: most of the transform's time on 32² and smaller maps.
+        const __m256i xs = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(x0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        const __m256i cols = _mm256_and_si256(six, _mm256_and_si256(_mm256_cmpgt_epi32(xs, _mm256_set1_epi32(-1)),
+                                                                     _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(g.w)), xs)));
+        const uintptr_t rowAt = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(x0 * static_cast<int64_t>(sizeof(float)));
         for (int i = 0; i < 6; ++i) {
           const int64_t y = y0 + i;
-          for (int j = 0; j < 8; ++j) {
-            const int64_t x = x0 + j;
-            patch[i][j] = j < 6 && y >= 0 && y < g.h && x >= 0 && x < g.w ? p[y * g.w + x] : 0.f;
-          }
-          d[i] = _mm256_load_ps(patch[i]);
+          d[i] = y >= 0 && y < g.h ? _mm256_maskload_ps(reinterpret_cast<const float*>(rowAt + static_cast<uintptr_t>(y * g.w * static_cast<int64_t>(sizeof(float)))), cols)
+                                   : _mm256_setzero_ps();
         }
       }
     }
