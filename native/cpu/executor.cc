@@ -148,27 +148,48 @@ bool winoWideFor(const ConvGeom& g) {
 
 }  // namespace
 
-bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
-  // ZENNAS_BWD_DW=dot|gemm forces the direct forms (A/B comparisons); else the forward's rule (the
-  // same 36 GEMMs per tile against k² per output pixel, and transforms of both operands).
-  return bwdDwEnv() == 0 && chooseWinograd(g, o, c);
-}
-
-bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
-  if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
-  const int env = convEnv();
-  if (env == 1 || (env == 0 && c.convDirect)) return false;
-  if (env == 2) return true;
-  // Cost model in FLOP of the GEMM micro-kernel (fitted to single-thread AVX2 timings of the two
-  // kernels on 3×3 / 5×5 / 7×7 convs of 8–64 channels, benchmarks/search-workload/README.md):
-  // per 4×4 tile, Winograd does 36·S² multiply-adds per (cin, cout) pair plus one input transform
-  // per (sub-kernel, input channel) ≈ 4000 FLOP and one output transform per output channel ≈ 2200;
-  // the direct GEMM does k² per output pixel and pair. Winograd only when it saves > 10 %.
+namespace {
+/** Winograd's modelled cost per 4×4 tile against the direct conv's (both in FLOP of the GEMM
+ *  micro-kernel): the 36·S² multiply-adds per (cin, cout) pair, weighted by `gemm` (Winograd's
+ *  GEMMs run slower per FLOP than the direct one: K is S·cin, and V and M go through L2), one input
+ *  transform per (sub-kernel, input channel) and one output transform per output channel. */
+double winoSaving(const ConvGeom& g, double gemm, double inPerChannel, double outPerChannel) {
   const double S2 = static_cast<double>(winoSub(g) * winoSub(g)), ci = static_cast<double>(g.cin), co = static_cast<double>(g.cout);
   const double tiles = static_cast<double>(winoTilesH(g) * winoTilesW(g)), pixels = static_cast<double>(g.oh * g.ow);
   const double direct = pixels * 2.0 * static_cast<double>(g.k * g.k) * ci * co;
-  const double wino = tiles * (2.0 * 36.0 * S2 * ci * co + 4000.0 * S2 * ci + 2200.0 * co);
-  return direct > 1.1 * wino;
+  const double wino = tiles * (gemm * 2.0 * 36.0 * S2 * ci * co + inPerChannel * S2 * ci + outPerChannel * co);
+  return direct / wino;
+}
+
+bool winoEnvChoice(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c, int& decided) {
+  if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) { decided = 0; return true; }
+  const int env = convEnv();
+  if (env == 1 || (env == 0 && c.convDirect)) { decided = 0; return true; }
+  if (env == 2) { decided = 1; return true; }
+  return false;
+}
+}  // namespace
+
+bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
+  // ZENNAS_BWD_DW=dot|gemm forces the direct forms (A/B comparisons). Else the model below with the
+  // constants of its first fit (4000 / 2200, GEMM weight 1), which chose it from ≈ 32 channels:
+  // the forward's refit (which picks narrower layers) is not measured for the weight gradient.
+  if (bwdDwEnv() != 0) return false;
+  int decided = 0;
+  if (winoEnvChoice(g, o, c, decided)) return decided == 1;
+  return winoSaving(g, 1.0, 4000.0, 2200.0) > 1.1;
+}
+
+bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
+  int decided = 0;
+  if (winoEnvChoice(g, o, c, decided)) return decided == 1;
+  // Fitted (least squares on ln(direct / Winograd time)) to two sweeps of C → C convs, C = 8 … 96,
+  // k = 3 / 5 / 7, 32² / 16² / 8² maps, batch 2 × 64, each kernel timed per layer with
+  // ZENNAS_PROFILE (2-core EPYC Zen 4, after the micro-kernel kept its accumulators in registers):
+  // GEMM weight 1.6, 500 FLOP per input channel, 1000 per output channel. It picks the faster
+  // kernel in 57 of the 63 cells (the misses are within 12 % either way); the constants before
+  // (GEMM weight 1, 4000, 2200) missed 32. Winograd only when it saves > 10 %.
+  return winoSaving(g, 1.6, 500.0, 1000.0) > 1.1;
 }
 
 int64_t Executor::channelStrideFor(int64_t images, int64_t plane) {
