@@ -331,8 +331,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   std::memset(weights_.data(), 0, sizeof(float) * weights_.size());  // padding rows of packed A and biases stay 0
   bytes_ += weights_.size() * 4;
   if (uOff > 0) {
-    winoU_.resize(static_cast<size_t>(uOff));
-    std::memset(winoU_.data(), 0, sizeof(float) * winoU_.size());  // padding rows stay 0
+    winoU_.resize(static_cast<size_t>(uOff));  // every float, padding rows included, written by winoWeights
     bytes_ += winoU_.size() * 4;
   }
   if (wideFloats > 0) {
@@ -406,8 +405,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     std::memset(weightsT_.data(), 0, sizeof(float) * weightsT_.size());
     bytes_ += weightsT_.size() * 4;
     if (utOff > 0) {
-      winoUT_.resize(static_cast<size_t>(utOff));
-      std::memset(winoUT_.data(), 0, sizeof(float) * winoUT_.size());  // padding rows stay 0
+      winoUT_.resize(static_cast<size_t>(utOff));  // written whole by winoWeights
       bytes_ += winoUT_.size() * 4;
     }
     if (wideFloats > 0 && winoWide_.size() < static_cast<size_t>(wideFloats)) {

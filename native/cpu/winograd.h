@@ -40,7 +40,7 @@ inline bool winoEligible(const ConvGeom& g) {
 
 /**
  * Transformed weights of output channels [co0, co1): U[ξ] packed as GEMM A (gemm.h) from the
- * conv's packed A (OIHW rows); padding rows of U stay as they are (zero).
+ * conv's packed A (OIHW rows); the call whose range ends at cout also zeroes U's padding rows.
  */
 using WinoWeightsFn = void (*)(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1);
 /** The conv for tiles [t0, t1) (t1 − t0 ≤ the plan's chunk); scratch ≥ winoScratchFloats(g, chunk rounded up to 16). */

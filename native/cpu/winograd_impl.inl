@@ -62,7 +62,10 @@ void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0,
   const int64_t K = g.cin * g.k * g.k, S = winoSub(g), Kw = winoK(g), uSize = packedASize(g.cout, Kw);
   static_assert(kMR == 6, "a panel's rows are 4 + 2 lanes");
   for (int64_t p = co0 / kMR; p * kMR < co1; ++p) {  // MR-row panels: a row's taps and U values are kMR floats apart
+    // rows [r0, r1) of this panel; the task that ends at cout also writes the padding rows past it
+    // (zero: the plan does not clear U, and the micro-kernel never reads them, but U stays defined)
     const int64_t r0 = std::max<int64_t>(co0 - p * kMR, 0), r1 = std::min<int64_t>(co1 - p * kMR, kMR);
+    const int64_t live = std::min<int64_t>(g.cout - p * kMR, kMR), r1w = co1 == g.cout ? kMR : r1;
     const bool whole = r0 == 0 && r1 == kMR;
     const float* panel = packedA + p * K * kMR;
     float* uPanel = U + p * Kw * kMR;
@@ -83,7 +86,7 @@ void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0,
             [&](int xi, const WinoD4& u) {
               const WinoF4 f = __builtin_convertvector(u, WinoF4);
               if (whole) { std::memcpy(dst + xi * uSize, &f, sizeof f); return; }
-              for (int64_t r = r0; r < std::min<int64_t>(r1, 4); ++r) dst[xi * uSize + r] = f[r];
+              for (int64_t r = r0; r < std::min<int64_t>(r1w, 4); ++r) dst[xi * uSize + r] = r < live ? f[r] : 0.f;
             });
         winoWeightLanes<WinoD2>(
             [&](int q, WinoD2& w) {
@@ -94,7 +97,7 @@ void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0,
             [&](int xi, const WinoD2& u) {
               const WinoF2 f = __builtin_convertvector(u, WinoF2);
               if (whole) { std::memcpy(dst + xi * uSize + 4, &f, sizeof f); return; }
-              for (int64_t r = std::max<int64_t>(r0, 4); r < r1; ++r) dst[xi * uSize + r] = f[r - 4];
+              for (int64_t r = std::max<int64_t>(r0, 4); r < r1w; ++r) dst[xi * uSize + r] = r < live ? f[r - 4] : 0.f;
             });
       }
   }
