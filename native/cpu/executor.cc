@@ -118,7 +118,7 @@ int64_t winoWgradChunk(const ConvGeom& g) {
 
 void winoSplit(const ConvGeom& g, int64_t& perTask, int64_t& tasks) {
   const int64_t tiles = winoTiles(g);
-  perTask = std::min(winoChunk(g), roundUp((tiles + 7) / 8, kNR));
+  perTask = std::max<int64_t>(kNR, std::min(winoChunk(g), roundUp((tiles + 7) / 8, kNR)));  // ≥ 16 also for 0 images (size estimates)
   tasks = (tiles + perTask - 1) / perTask;
 }
 
@@ -139,7 +139,7 @@ int winoWideEnv() {
  */
 bool winoWideFor(const ConvGeom& g) {
   const double vm = static_cast<double>(winoWideFloats(g));
-  if (vm > static_cast<double>(int64_t(1) << 24)) return false;
+  if (winoTiles(g) == 0 || vm > static_cast<double>(int64_t(1) << 24)) return false;
   if (const int env = winoWideEnv(); env >= 0) return env == 1;
   int64_t perTask = 0, tasks = 0;
   winoSplit(g, perTask, tasks);
