@@ -825,8 +825,14 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         float* wt = weightsT_.data() + s.weightTOffset;
         const int64_t k = g.k, kk = k * k, Kt = s.gT.K();
         pool.parallelFor(g.cin, [&](int64_t ci, int, float*) {
-          for (int64_t co = 0; co < M; ++co)
-            for (int64_t q = 0; q < kk; ++q) wt[packedAIndex(ci, co * kk + (kk - 1 - q), Kt)] = w[packedAIndex(co, ci * kk + q, K)];
+          // packedAIndex(ci, co·kk + kk−1−q, Kt) ← packedAIndex(co, ci·kk + q, K), walked with strides
+          // (both run kMR floats per tap; no index division per element)
+          float* dRow = wt + packedAIndex(ci, kk - 1, Kt);
+          for (int64_t co = 0; co < M; ++co, dRow += kk * kMR) {
+            const float* sp = w + packedAIndex(co, ci * kk, K);
+            float* dp = dRow;
+            for (int64_t q = 0; q < kk; ++q, sp += kMR, dp -= kMR) *dp = *sp;
+          }
         });
         float* dst = acc0 || s.scatterT ? gradScratch_.data() : dx;
         if (s.winoT) {  // U' = G W' Gᵀ each pass (the weights may have changed), then the tiles of dY
