@@ -37,6 +37,9 @@ function gradients(d: Int32Array, o: { batchSize: number; resolution: number; lo
   return { ...(JSON.parse(r.stdout) as Omit<Grads, 'stderr'>), stderr: r.stderr };
 }
 
+/** The default kernels and the scalar build (the environment of a fresh process). */
+const SIMD_ENVS: Record<string, string>[] = [{}, { ZENNAS_SIMD: 'scalar' }];
+
 const rel = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0) / Math.max(1e-300, b.reduce((s, v) => s + v * v, 0)));
 
 const trained = (s: string, classes: number, se = false) => encodeDescriptor(lowerAsTrained(parseStructure(s), { numClasses: classes, se }));
@@ -57,7 +60,7 @@ test('fused BN+ReLU backward and shared ADD / IDENTITY gradient buffers: the sam
     },
   ];
   for (const n of nets)
-    for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+    for (const simd of SIMD_ENVS) {
       const fast = gradients(n.d, n, simd), plain = gradients(n.d, n, { ...simd, ZENNAS_BWD_FUSE: '0' });
       t.is(fast.loss, plain.loss);
       t.is(fast.g.length, plain.g.length);
@@ -90,7 +93,7 @@ test('stride-1 input gradients by Winograd (the forward conv of dY with the flip
   // wide enough that the planner picks Winograd for the transposed convs; 2 images at 13²: tiles with edges
   const d = convBnReluChain([[3, 32, 3, 1], [32, 48, 3, 1], [48, 40, 5, 1], [40, 36, 7, 1], [36, 20, 3, 1]]);
   const o = { batchSize: 2, resolution: 13, loss: 'sum' as const };
-  for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+  for (const simd of SIMD_ENVS) {
     const direct = gradients(d, o, { ...simd, ZENNAS_CONV: 'direct' });
     const wino = gradients(d, o, { ...simd, ZENNAS_CONV: 'winograd' });
     t.is(wino.g.length, direct.g.length);
@@ -106,7 +109,7 @@ test('stride-1 weight gradients by Winograd F(3×3, 4×4) (k = 3, 5, 7) agree wi
   // it takes several chunks; cout 13 / 20 (panel tails), S·cin = 13·4 = 52 and 20·9 (B-panel tails)
   const d = convBnReluChain([[3, 13, 3, 1], [13, 20, 5, 1], [20, 64, 7, 1], [64, 30, 3, 1]]);
   const o = { batchSize: 3, resolution: 35, loss: 'sum' as const };
-  for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+  for (const simd of SIMD_ENVS) {
     const gemm = gradients(d, o, { ...simd, ZENNAS_CONV: 'winograd', ZENNAS_BWD_DW: 'gemm' });
     const wino = gradients(d, o, { ...simd, ZENNAS_CONV: 'winograd' });
     t.is(wino.loss, gemm.loss, 'the same forward');
@@ -125,7 +128,7 @@ test('layer-wide Winograd (ZENNAS_WINO_WIDE=1: each piece over the whole layer) 
   // are not multiples of the 16-row tasks or the 6-row panels; the last conv's output is the net's
   const d = convBnReluChain([[3, 13, 3, 1], [13, 37, 3, 1], [37, 20, 5, 1], [20, 29, 7, 1], [29, 18, 3, 1]]);
   const o = { batchSize: 4, resolution: 35, loss: 'sum' as const };
-  for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+  for (const simd of SIMD_ENVS) {
     const env = { ...simd, ZENNAS_CONV: 'winograd', ZENNAS_PROFILE: '1' };
     const chunks = gradients(d, o, { ...env, ZENNAS_WINO_WIDE: '0' }), wide = gradients(d, o, { ...env, ZENNAS_WINO_WIDE: '1' });
     t.true(wide.stderr.includes(' winograd-wide\n') && !chunks.stderr.includes('winograd-wide'), `${wide.simd}: the wide path ran only when asked`);

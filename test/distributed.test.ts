@@ -9,10 +9,11 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Queue } from 'bullmq';
-import { ZennasError } from '../src/errors';
+import { ZennasError, ZennasErrorCode } from '../src/errors';
+import { Engine } from '../src/engine/engine';
 import { runSearch, SearchConfig } from '../src/search/evolution';
 import { searchConfig, SearchConfigInput } from '../src/search/config';
-import { openEngine, SearchEngine } from '../src/search/engine-scorer';
+import { SearchEngine } from '../src/search/engine-scorer';
 import { readCandidatesFile } from '../src/search/store';
 import {
   encodePayload, readPayload, parseRedisUrl, maskUrl, MAX_PAYLOAD_BYTES, queueEvaluator, startWorker, listWorkers, openRedis,
@@ -67,7 +68,7 @@ test('job payloads: what a worker refuses names the field, before any engine see
   const back = readPayload(JSON.parse(JSON.stringify(ok)));
   t.deepEqual([...back.descriptor], [...d]);
   t.deepEqual(back.options, ok.options);
-  const bad = (data: unknown, code: string, re: RegExp) => {
+  const bad = (data: unknown, code: ZennasErrorCode, re: RegExp) => {
     const e = t.throws(() => readPayload(data));
     t.is((e as ZennasError).code, code);
     t.regex(e!.message, re);
@@ -105,7 +106,7 @@ test('numbers travel bit for bit (NaN, ±Infinity, −0 as strings); failures ke
 
 // ---------------------------------------------------------------- against redis-server
 
-const shared = sharedRedis((): SearchEngine => openEngine('cpu', 1));
+const shared = sharedRedis(() => new Engine({ backend: 'cpu', threads: 1 }));
 const withRedis = shared.test;
 
 withRedis('a search on two workers writes the candidates.jsonl of the local search, bit for bit (zen and a min proxy)', async (t) => {

@@ -30,6 +30,8 @@ function chain(cin: number, widths: number[], k = 3): { d: Int32Array; bns: numb
 }
 
 const small = chain(3, [8, 16, 16]).d;
+/** The default kernels and the scalar build (the environment of a fresh process). */
+const SIMD_ENVS: Record<string, string>[] = [{}, { ZENNAS_SIMD: 'scalar' }];
 const opts = (o: Partial<ZenScoreOptions> = {}): Partial<ZenScoreOptions> => ({ batchSize: 4, resolution: 12, repeats: 2, seed: 3, ...o });
 
 async function withEngine<T>(threads: number, fn: (e: Engine) => Promise<T>): Promise<T> {
@@ -283,8 +285,8 @@ for (const [name, o, re] of BAD_OPTIONS) {
 }
 
 test('bad engine options → E_OPTION; closed engine → E_BACKEND', async (t) => {
-  t.is(t.throws(() => new Engine({ threads: 0 }))?.['code' as never], 'E_OPTION');
-  t.is(t.throws(() => new Engine({ backend: 'tpu' as never }))?.['code' as never], 'E_OPTION');
+  t.is(t.throws<ZennasError>(() => new Engine({ threads: 0 }))?.code, 'E_OPTION');
+  t.is(t.throws<ZennasError>(() => new Engine({ backend: 'tpu' as never }))?.code, 'E_OPTION');
   const e = new Engine({ threads: 1 });
   e.close();
   e.close();
@@ -377,7 +379,7 @@ test('indirect k×k convolutions give the same bits as packed ones (ZENNAS_CONV=
   for (const k of [3, 5, 7]) {
     const d = chain(3, [16, 24, 8], k).d;
     for (const resolution of [16, 24, 32]) {
-      for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+      for (const simd of SIMD_ENVS) {
         const packed = scoresInProcess(t, d, resolution, { ...simd, ZENNAS_CONV: 'packed' });
         // ZENNAS_CONV=indirect fails the call if any conv falls back to packing: all of these must not.
         const indirect = scoresInProcess(t, d, resolution, { ...simd, ZENNAS_CONV: 'indirect' });
@@ -395,7 +397,7 @@ test('stride-2 k×k convolutions on phase-split rows (indirect) give the same bi
       [CONV, 1, 2, 0, 13, 20, k, 2], [BN, 2, 2, 0, 20, 20, 0, 0], [RELU, 2, 2, 0, 20, 20, 0, 0],
       [CONV, 2, 3, 0, 20, 8, k, 1], [BN, 3, 3, 0, 8, 8, 0, 0], [RELU, 3, 3, 0, 8, 8, 0, 0],
     ], { output: 3 });
-    for (const simd of [{}, { ZENNAS_SIMD: 'scalar' }]) {
+    for (const simd of SIMD_ENVS) {
       const packed = scoresInProcess(t, d, 32, { ...simd, ZENNAS_CONV: 'packed' });
       const indirect = scoresInProcess(t, d, 32, { ...simd, ZENNAS_CONV: 'indirect' });
       t.deepEqual(indirect.scores, packed.scores, `k ${k}, ${indirect.simd}`);

@@ -14,9 +14,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Engine, ENGINE_PROXIES, resolveZenScoreOptions } from '../src/engine/engine';
-import { ENGINE_OPTIONS } from '../src/engine/options';
+import { ENGINE_OPTIONS, OptionSpec } from '../src/engine/options';
 import { loadNative } from '../src/engine/native';
-import { ZennasError } from '../src/errors';
+import { ZennasError, ZennasErrorCode } from '../src/errors';
 import { desc, CONV, BN, RELU, GAP, LINEAR } from './helpers/slot-ops';
 import { fuzzRuns, fuzzSeed, LONG } from './fuzz/config';
 import { arbGraph, ALL_OPS } from './fuzz/graphs';
@@ -34,7 +34,7 @@ test.after.always(() => engine?.close());
 
 const boom = (k: string) => Object.defineProperty({}, k, { enumerable: true, get() { throw new Error(`boom ${k}`); } });
 
-async function rejects(t: ExecutionContext, f: () => Promise<unknown>, code: string, re: RegExp): Promise<void> {
+async function rejects(t: ExecutionContext, f: () => Promise<unknown>, code: ZennasErrorCode, re: RegExp): Promise<void> {
   const e = await t.throwsAsync(f());
   t.true(e instanceof ZennasError, `${e?.constructor.name}: ${e?.message}`);
   t.is((e as ZennasError).code, code, e!.message);
@@ -126,7 +126,8 @@ function arbValid(key: string): fc.Arbitrary<unknown> {
   if (key === 'seed') return fc.oneof(fc.nat(), fc.constant(Number.MAX_SAFE_INTEGER));
   if (key === 'labels') return fc.array(fc.integer({ min: -1, max: 12 }), { maxLength: 6 }).map((a) => Int32Array.from(a));
   if (key === 'input') return fc.array(fc.float({ noNaN: false }), { maxLength: 40 }).map((a) => Float32Array.from(a));
-  const spec = (ENGINE_OPTIONS as Record<string, (typeof ENGINE_OPTIONS)[keyof typeof ENGINE_OPTIONS]>)[key];
+  const table: Readonly<Record<string, OptionSpec>> = ENGINE_OPTIONS;
+  const spec = table[key];
   if (!spec) return fc.constant(undefined);
   switch (spec.kind) {
     case 'int': return fc.integer({ min: spec.min, max: Math.min(spec.max, spec.min + 3) });

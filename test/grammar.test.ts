@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { parseStructure } from '../src/grammar/parse';
 import { formatStructure } from '../src/grammar/format';
 import { arbStructure, ZOO } from './helpers/arbitraries';
-import { ZennasError } from '../src/errors';
+import { ZennasError, ZennasErrorCode } from '../src/errors';
 
 
 test('all 12 ZenNet zoo files round-trip exactly', (t) => {
@@ -36,7 +36,7 @@ test('whitespace around blocks and a trailing newline are accepted', (t) => {
 });
 
 /** Each case: input, expected code, a fragment of the message, expected position. */
-const BAD: Array<[string, string, string, number | undefined]> = [
+const BAD: Array<[string, ZennasErrorCode, string, number | undefined]> = [
   ['', 'E_PARSE', 'empty', 0],
   ['Foo(1,2)', 'E_PARSE', "unknown block 'Foo'", 0],
   ['BN(8)Foo(1)', 'E_PARSE', "unknown block 'Foo'", 5],

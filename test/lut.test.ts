@@ -146,7 +146,7 @@ test('estimate = Σ block entries + fixed part, on a hand-made table', (t) => {
 function randomDistribution(rng: Sfc32, stages: Array<{ minDepth: number; maxDepth: number }>, C: number): ArchitectureDistribution {
   const simplex = (n: number) => {
     const v = Array.from({ length: n }, () => (rng.next() < 0.2 ? 0 : rng.next()));
-    if (v.every((x) => x === 0)) v[0] = 1;
+    if (v.every((x): boolean => x === 0)) v[0] = 1;  // `: boolean`: not a type predicate (which would narrow v to 0[])
     const s = v.reduce((a, b) => a + b, 0);
     return v.map((x) => x / s);
   };

@@ -294,8 +294,9 @@ const ortPython = findPython(['onnx', 'onnxruntime', 'numpy']);
       }
       const net = decodeForReference(d);
       const stats: BnRunningStats[] = await calibrateBn(engine, d, { resolution, seed });
-      const bn: EvalBn = { mean: net.nodes.map(() => null), variance: net.nodes.map(() => null) };
-      for (const s of stats) { bn.mean[s.op] = Float64Array.from(s.mean); bn.variance[s.op] = Float64Array.from(s.variance); }
+      const mean: (Float64Array | null)[] = net.nodes.map(() => null), variance: (Float64Array | null)[] = net.nodes.map(() => null);
+      for (const s of stats) { mean[s.op] = Float64Array.from(s.mean); variance[s.op] = Float64Array.from(s.variance); }
+      const bn: EvalBn = { mean, variance };
       const x = referenceInput('input', 9, 0, batch, 3, resolution);
       const want = referenceForward(net, referenceWeights(net, seed, 0), x, { bnEps: 1e-5, bn }).outputs[0]!.data;
       const mf = path.join(dir, 'm.onnx'), xf = path.join(dir, 'x.bin'), yf = path.join(dir, 'y.bin');

@@ -144,7 +144,7 @@ test('synflow: a train-mode BN over one 1×1 image is an error; synflow_zc at th
   t.true((await engine.run('synflow_zc', d, { resolution: 2 })).scores[0]! > 0, 'BN → identity: defined on 1×1');
   const raw = new (loadNative().Engine)({ backend: 'cpu', threads: 1 });
   try {
-    await t.throwsAsync(raw.run('synflow_zc', d, { resolution: 4 }), { code: 'E_DESCRIPTOR', message: /BN replaced by identity/ });
+    await t.throwsAsync(raw.run('synflow_zc', d, { batchSize: 64, resolution: 4, repeats: 1, seed: 0, bnEps: 1e-5 }), { code: 'E_DESCRIPTOR', message: /BN replaced by identity/ });
   } finally {
     raw.close();
   }

@@ -9,11 +9,15 @@ import { PruneResult, genotypeFrequencies, pruneNb201, pyRound, roundTo } from '
 import { NB201_EDGES, nb201Index, parseNb201 } from '../src/cells/nb201';
 import { countGraph, nb201Graph, nb201SupernetGraph } from '../src/cells/nb201-net';
 import { nb201SupernetProxyGraph, runCellProxy } from '../src/cells/lowering';
-import { NB201_OPS } from '../src/cells/nb201';
+import { NB201_OPS, Nb201Op, isNb201Op } from '../src/cells/nb201';
 import { zennas } from './helpers/cli';
 
 const TINY = { net: { channels: 3, cells: 1 }, engineOptions: { batchSize: 8, numBatches: 2, resolution: 8 } };
 const TENAS_TINY = { ntkBatchSize: 6, ntkResolution: 8, lrBatchSize: 50, lrSampleBatches: 2 };
+
+/** A round's edges (string[][]: the loop is shared with DARTS) as NAS-Bench-201 ops, each checked. */
+const nb201Edges = (edges: string[][]): Nb201Op[][] =>
+  edges.map((e) => e.map((o) => { if (!isNb201Op(o)) throw new Error(`not a NAS-Bench-201 op: '${o}'`); return o; }));
 
 let engine: Engine;
 test.before(() => { engine = new Engine({ threads: 1 }); });
@@ -51,7 +55,7 @@ test('ξ-GSNR Algorithm 1: s(o) = P(N_t) − P(N_t \\ o), the argmin of every ed
     }
   }
   // P(N_t) is gsnr on the supernet of the round with the run's seed: recompute round 2's base.
-  const g = nb201SupernetProxyGraph(r.rounds[1]!.edges, 'gsnr', { ...TINY.net, slots: NB201_OPS });
+  const g = nb201SupernetProxyGraph(nb201Edges(r.rounds[1]!.edges), 'gsnr', { ...TINY.net, slots: NB201_OPS });
   t.is((await runCellProxy(engine, 'gsnr', g, { ...TINY.engineOptions, seed: 4, repeats: 1 })).mean, r.rounds[1]!.base as number);
   // Deterministic with a seed.
   const again = await pruneNb201(engine, { ...TINY, seed: 4 });
@@ -66,7 +70,7 @@ test("ξ-GSNR with none: 'search' prunes in 4 rounds; a 'min' proxy is negated; 
   for (const c of r.rounds[0]!.candidates.filter((c) => c.op === 'none')) t.is(c.score, 0);
   const ntk = await pruneNb201(engine, { proxy: 'tenas_ntk', net: TINY.net, engineOptions: { batchSize: 6, resolution: 8 }, seed: 2 });
   checkLoop(t, ntk, 4);
-  const g = nb201SupernetProxyGraph(ntk.rounds[0]!.edges, 'tenas_ntk', { ...TINY.net, slots: NB201_OPS });
+  const g = nb201SupernetProxyGraph(nb201Edges(ntk.rounds[0]!.edges), 'tenas_ntk', { ...TINY.net, slots: NB201_OPS });
   t.is(ntk.rounds[0]!.base, -(await runCellProxy(engine, 'tenas_ntk', g, { batchSize: 6, resolution: 8, seed: 2, repeats: 1 })).mean);
   await t.throwsAsync(pruneNb201(engine, { ...TINY, proxy: 'nope' as never }), { code: 'E_OPTION', message: /unknown proxy 'nope'/ });
   await t.throwsAsync(pruneNb201(engine, { algorithm: 'tenas', proxy: 'gsnr' }), { code: 'E_OPTION', message: /does not apply/ });

@@ -397,8 +397,8 @@ test('the float64 reference refuses nets past its size bound with E_OUT_OF_MEMOR
   t.regex(input!.message, /needs a tensor of 3221225472 values \(24\.0 GiB\), over its bound of 268435456 values/);
   // Weights: a 7×7 conv 4096→4096 is 8.2e8 values, past the bound before any activation is made.
   const wide = encodeDescriptor({ inputChannels: 3, nodes: [
-    { op: 'conv', inputs: [0], cin: 3, cout: 4096, kernel: 1, stride: 1 },
-    { op: 'conv', inputs: [1], cin: 4096, cout: 4096, kernel: 7, stride: 1 },
+    { op: 'conv', inputs: [0], cin: 3, cout: 4096, kernel: 1, stride: 1, block: 0, role: 'main' },
+    { op: 'conv', inputs: [1], cin: 4096, cout: 4096, kernel: 7, stride: 1, block: 0, role: 'main' },
   ], outputs: [2] });
   for (const f of [() => zenScoreReference(wide, { batchSize: 1, resolution: 1 }), () => proxyReference('grad_norm', wide, { batchSize: 1, resolution: 1 })]) {
     const e = t.throws(f);

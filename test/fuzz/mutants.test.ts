@@ -6,7 +6,7 @@
 import test from 'ava';
 import { checkOption, ENGINE_OPTIONS, resolveOptions } from '../../src/engine/options';
 import { quantile, quantileSorted, summarizeScores } from '../../src/util/stats';
-import { ZennasError } from '../../src/errors';
+import { ZennasError, ZennasErrorCode } from '../../src/errors';
 
 // ---------------------------------------------------------------- src/util/stats.ts
 
@@ -126,7 +126,7 @@ import { formatStructure } from '../../src/grammar/format';
 const KNOWN = 'known blocks: SuperConvK{k}BNRELU, SuperResK{k}K{k}, SuperResK1K{k}K1, SuperResIDWE{e}K{k}, MBInvResE{e}K{k}{RELU|SWISH|HSWISH}[SE|HSE], ConvKX, ConvDW, BN, RELU, MaxPool, AdaptiveAvgPool, Linear, SE, SWISH, HSWISH';
 
 /** [structure, code, message without the position suffix, position]: every parser and block check, at its boundary. */
-const PARSE_ERRORS: [string, string, string, number][] = [
+const PARSE_ERRORS: [string, ZennasErrorCode, string, number][] = [
   ['XSuperConvK3BNRELU(3,8,1,1)', 'E_PARSE', `unknown block 'XSuperConvK3BNRELU'; ${KNOWN}`, 0],
   ['SuperConvK3BNRELUX(3,8,1,1)', 'E_PARSE', `unknown block 'SuperConvK3BNRELUX'; ${KNOWN}`, 0],
   ['XSuperResK1K3K1(8,8,1,8,1)', 'E_PARSE', `unknown block 'XSuperResK1K3K1'; ${KNOWN}`, 0],
@@ -296,7 +296,7 @@ const conv = (i: number, cin: number, cout: number, k = 3, s = 1) => node('conv'
 const graph = (nodes: GraphNode[], outputs = [nodes.length], inputChannels = 3): Graph => ({ inputChannels, nodes, outputs });
 
 /** [name, graph, resolution, code, message]: every rule of the TypeScript validator. */
-const GRAPH_ERRORS: [string, Graph, number, string, string][] = [
+const GRAPH_ERRORS: [string, Graph, number, ZennasErrorCode, string][] = [
   ['input channels 0', graph([conv(0, 0, 8)], [1], 0), 8, 'E_DESCRIPTOR', 'input channels 0 out of range 1..65536'],
   ['input channels 65537', graph([conv(0, 65537, 8)], [1], 65537), 8, 'E_DESCRIPTOR', 'input channels 65537 out of range 1..65536'],
   ['input channels 1.5', graph([conv(0, 3, 8)], [1], 1.5), 8, 'E_DESCRIPTOR', 'input channels 1.5 out of range 1..65536'],
