@@ -270,12 +270,16 @@ inline void padPhaseImage(const ConvGeom& g, const float* in, int64_t ci, int64_
     const int64_t iy = r - g.pad;
     for (int64_t q = 0; q < s; ++q) {
       float* d = dst + (r * s + q) * wq;
-      int64_t t = 0;
-      for (; q + t * s < wp; ++t) {
-        const int64_t ix = q + t * s - g.pad;
-        d[t] = (iy >= 0 && iy < g.h && ix >= 0 && ix < g.w) ? src[iy * g.w + ix] : 0.f;
-      }
-      for (; t < wq; ++t) d[t] = 0.f;
+      if (iy < 0 || iy >= g.h) { zero(d, wq); continue; }
+      // t of phase q reads column ix = q + t·s − pad: inside the row for t ∈ [lo, hi), zero elsewhere
+      // (ranges instead of a test per element: this copy was a fifth of the dot form's time)
+      const int64_t lo = std::max<int64_t>(0, (g.pad - q + s - 1) / s), hi = std::max<int64_t>(lo, (g.w + g.pad - q + s - 1) / s);
+      const float* row = src + iy * g.w + q - g.pad;
+      zero(d, lo);
+      if (s == 1) std::memcpy(d + lo, row + lo, sizeof(float) * static_cast<size_t>(hi - lo));
+      else
+        for (int64_t t = lo; t < hi; ++t) d[t] = row[t * s];
+      zero(d + hi, wq - hi);
     }
   }
 }
