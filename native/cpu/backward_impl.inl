@@ -435,6 +435,31 @@ constexpr int64_t kColRows = 8 * kMR;  // rows of the column matrix per block (4
 
 static_assert(kBwdCols == 256 && kColRows == 48, "bwdDataImagesScratch (backward.h) assumes these");
 
+/** drow[ox·stride] += s0[ox] for ox ∈ [a, b): one add per element, so any order gives the same bits.
+ *  Stride 2 (AVX2): 8 values spread to the even lanes of two vectors, read and written by masked
+ *  loads and stores of those lanes only (the odd ones may be another task's image). */
+inline void col2imRow(float* drow, const float* s0, int64_t a, int64_t b, int64_t stride) {
+  int64_t ox = a;
+  if (stride == 1) {
+    for (; ox < b; ++ox) drow[ox] += s0[ox];
+    return;
+  }
+#if ZENNAS_VEC
+  if (stride == 2) {
+    const __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+    for (; ox + 8 <= b; ox += 8) {
+      const __m256 v = _mm256_loadu_ps(s0 + ox);
+      const __m256 lo = _mm256_unpacklo_ps(v, v), hi = _mm256_unpackhi_ps(v, v);  // (v0 v0 v1 v1 | v4 v4 v5 v5), (v2 v2 v3 v3 | v6 v6 v7 v7)
+      const __m256 e0 = _mm256_permute2f128_ps(lo, hi, 0x20), e1 = _mm256_permute2f128_ps(lo, hi, 0x31);
+      float* d = drow + 2 * ox;
+      _mm256_maskstore_ps(d, even, _mm256_add_ps(_mm256_maskload_ps(d, even), e0));
+      _mm256_maskstore_ps(d + 8, even, _mm256_add_ps(_mm256_maskload_ps(d + 8, even), e1));
+    }
+  }
+#endif
+  for (; ox < b; ++ox) drow[ox * stride] += s0[ox];
+}
+
 void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, float* dx, int64_t n0, int64_t n1, bool acc, float* scratch) {
   const int64_t M = g.cout, K = g.K(), kk = g.k * g.k, ihw = g.h * g.w, ohw = g.oh * g.ow;
   const int64_t cPanelsMax = kBwdCols / kNR;
@@ -463,16 +488,20 @@ void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, floa
         const float* src = dcol + r * ldd;
         int64_t lo, hi;
         validRange(kx, g, &lo, &hi);
+        // (image, output row, column) of `col`, then advanced segment by segment (no division per row)
+        int64_t img = col / ohw, oy = (col % ohw) / g.ow, ox0 = col % g.ow;
         for (int64_t c = col; c < col + cc;) {
-          const int64_t img = c / ohw, rr = c % ohw, oy = rr / g.ow, ox0 = rr % g.ow;
           const int64_t seg = std::min(g.ow - ox0, col + cc - c);
           const int64_t iy = oy * g.stride - g.pad + ky;
           if (iy >= 0 && iy < g.h) {
             float* drow = plane + img * ihw + iy * g.w - g.pad + kx;
             const float* s0 = src + (c - col) - ox0;
-            for (int64_t ox = std::max(ox0, lo); ox < std::min(ox0 + seg, hi); ++ox) drow[ox * g.stride] += s0[ox];
+            const int64_t a = std::max(ox0, lo), b = std::min(ox0 + seg, hi);
+            col2imRow(drow, s0, a, b, g.stride);
           }
           c += seg;
+          ox0 = 0;
+          if (++oy == g.oh) { oy = 0; ++img; }
         }
       }
     }
