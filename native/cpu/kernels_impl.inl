@@ -239,9 +239,11 @@ bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int
           _mm256_storeu_ps(o + 8, _mm256_loadu_ps(src + 8));
           continue;
         }
-        if (sg.len >= 8) {
-          _mm256_storeu_ps(o, _mm256_loadu_ps(src));
-          for (int t = 8; t < sg.len; ++t) o[t] = src[t];
+        {  // short segments (rows of 4- to 14-wide maps): masked copies, no scalar loop
+          const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+          const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(sg.len), lane), m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(sg.len - 8), lane);
+          _mm256_maskstore_ps(o, m0, _mm256_maskload_ps(src, m0));
+          if (sg.len > 8) _mm256_maskstore_ps(o + 8, m1, _mm256_maskload_ps(src + 8, m1));
           continue;
         }
 #endif
