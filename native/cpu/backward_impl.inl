@@ -436,8 +436,10 @@ constexpr int64_t kColRows = 8 * kMR;  // rows of the column matrix per block (4
 static_assert(kBwdCols == 256 && kColRows == 48, "bwdDataImagesScratch (backward.h) assumes these");
 
 /** drow[ox·stride] += s0[ox] for ox ∈ [a, b): one add per element, so any order gives the same bits.
- *  Stride 2 (AVX2): 8 values spread to the even lanes of two vectors, read and written by masked
- *  loads and stores of those lanes only (the odd ones may be another task's image). */
+ *  Stride 2 (AVX2): 8 values spread to the even lanes of two vectors and added there (a blend keeps
+ *  the odd lanes' bits); only blocks whose 16 floats end before the last even element, so every
+ *  float touched lies between two of this row's own (the rest, scalar: past it may be another
+ *  task's image). Masked stores would be simpler but are slow on AMD cores. */
 inline void col2imRow(float* drow, const float* s0, int64_t a, int64_t b, int64_t stride) {
   int64_t ox = a;
   if (stride == 1) {
@@ -446,14 +448,14 @@ inline void col2imRow(float* drow, const float* s0, int64_t a, int64_t b, int64_
   }
 #if ZENNAS_VEC
   if (stride == 2) {
-    const __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
-    for (; ox + 8 <= b; ox += 8) {
+    for (; ox + 9 <= b; ox += 8) {
       const __m256 v = _mm256_loadu_ps(s0 + ox);
       const __m256 lo = _mm256_unpacklo_ps(v, v), hi = _mm256_unpackhi_ps(v, v);  // (v0 v0 v1 v1 | v4 v4 v5 v5), (v2 v2 v3 v3 | v6 v6 v7 v7)
       const __m256 e0 = _mm256_permute2f128_ps(lo, hi, 0x20), e1 = _mm256_permute2f128_ps(lo, hi, 0x31);
       float* d = drow + 2 * ox;
-      _mm256_maskstore_ps(d, even, _mm256_add_ps(_mm256_maskload_ps(d, even), e0));
-      _mm256_maskstore_ps(d + 8, even, _mm256_add_ps(_mm256_maskload_ps(d + 8, even), e1));
+      const __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+      _mm256_storeu_ps(d, _mm256_blend_ps(d0, _mm256_add_ps(d0, e0), 0x55));
+      _mm256_storeu_ps(d + 8, _mm256_blend_ps(d1, _mm256_add_ps(d1, e1), 0x55));
     }
   }
 #endif

@@ -487,13 +487,18 @@ void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* A
           if (co < g.cout) winoDy8(g, dy + co * g.outStride, base, ty, tx, t, nt, tmp[r][0], 8);
           else std::memset(tmp[r], 0, sizeof(tmp[r]));
         }
-        const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
         for (int64_t xi = 0; xi < kWinoXi; ++xi) {
           __m256 v[8];
           for (int r = 0; r < kMR; ++r) v[r] = _mm256_load_ps(tmp[r][xi]);
           v[6] = v[7] = _mm256_setzero_ps();
           transpose8(v);  // v[k]: the 6 channels of tile t + k
-          for (int k = 0; k < 8; ++k) _mm256_maskstore_ps(panel + xi * aSize + (t + k) * kMR, six, v[k]);
+          // 6 floats per tile: full 8-float stores in tile order (lanes 6–7, zero, are overwritten by the
+          // next tile's store), the last one as 4 + 2 so nothing past this group's slots is touched
+          // (masked stores are slow on AMD cores: a fifth of this function's time)
+          float* a = panel + xi * aSize + t * kMR;
+          for (int k = 0; k < 7; ++k) _mm256_storeu_ps(a + k * kMR, v[k]);
+          _mm_storeu_ps(a + 7 * kMR, _mm256_castps256_ps128(v[7]));
+          _mm_storel_pi(reinterpret_cast<__m64*>(a + 7 * kMR + 4), _mm256_extractf128_ps(v[7], 1));
         }
       }
 #else
