@@ -261,14 +261,15 @@ inline int64_t phaseImageFloats(const ConvGeom& g) {
   return hp * g.stride * wq;
 }
 
-/** Image n of input channel ci, zero-padded and split into `stride` phases per padded row. */
+/** Image n of input channel ci, zero-padded and split into `stride` phases per padded row (only the rows and phases the dot form reads: r % stride < k, phase < k). */
 inline void padPhaseImage(const ConvGeom& g, const float* in, int64_t ci, int64_t n, float* dst, int64_t* wqOut) {
   const int64_t hp = g.h + 2 * g.pad, wp = g.w + 2 * g.pad, s = g.stride, wq = (wp + s - 1) / s + 8;
   *wqOut = wq;
   const float* src = in + ci * g.inStride + n * g.h * g.w;
   for (int64_t r = 0; r < hp; ++r) {
     const int64_t iy = r - g.pad;
-    for (int64_t q = 0; q < s; ++q) {
+    if (r % s >= g.k) continue;  // a kernel narrower than the stride (1×1 stride 2) never reads these rows
+    for (int64_t q = 0; q < s && q < g.k; ++q) {  // nor these phases
       float* d = dst + (r * s + q) * wq;
       if (iy < 0 || iy >= g.h) { zero(d, wq); continue; }
       // t of phase q reads column ix = q + t·s − pad: inside the row for t ∈ [lo, hi), zero elsewhere
