@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "../common/errors.h"
@@ -146,9 +147,6 @@ bool winoWideFor(const ConvGeom& g) {
   return static_cast<double>(tasks) * static_cast<double>(winoWeightFloats(g)) > 2.0 * 2.0 * vm;
 }
 
-}  // namespace
-
-namespace {
 /** Winograd's modelled cost per 4×4 tile against the direct conv's (both in FLOP of the GEMM
  *  micro-kernel): the 36·S² multiply-adds per (cin, cout) pair, weighted by `gemm` (Winograd's
  *  GEMMs run slower per FLOP than the direct one: K is S·cin, and V and M go through L2), one input
@@ -161,13 +159,15 @@ double winoSaving(const ConvGeom& g, double gemm, double inPerChannel, double ou
   return direct / wino;
 }
 
-bool winoEnvChoice(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c, int& decided) {
-  if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) { decided = 0; return true; }
+/** The choice when it is not the cost model's: not eligible, or forced by ZENNAS_CONV / conv 'direct'. */
+std::optional<bool> winoForcedChoice(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
+  if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
   const int env = convEnv();
-  if (env == 1 || (env == 0 && c.convDirect)) { decided = 0; return true; }
-  if (env == 2) { decided = 1; return true; }
-  return false;
+  if (env == 1 || (env == 0 && c.convDirect)) return false;
+  if (env == 2) return true;
+  return std::nullopt;
 }
+
 }  // namespace
 
 bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
@@ -176,8 +176,7 @@ bool Executor::chooseWinogradWgrad(const ConvGeom& g, const OpDesc& o, const Exe
 }
 
 bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
-  int decided = 0;
-  if (winoEnvChoice(g, o, c, decided)) return decided == 1;
+  if (const std::optional<bool> forced = winoForcedChoice(g, o, c)) return *forced;
   // Forward-only plans (the Zen-score, the forward proxies): fitted (least squares on ln(direct /
   // Winograd time)) to two sweeps of C → C convs, C = 8 … 96, k = 3 / 5 / 7, 32² / 16² / 8² maps,
   // batch 2 × 64, each kernel timed per layer with ZENNAS_PROFILE (2-core EPYC Zen 4, after the
@@ -215,23 +214,24 @@ double Executor::estimateBytes(const Descriptor& d, const ExecutorConfig& c) {
   for (double f : slotFloats) b += 4.0 * f;
   double wgradWino = 0, wide = 0;  // one buffer each, the largest layer's
   for (const OpDesc& o : d.ops) {
+    const ConvGeom pg = planGeom(o, n);
     if (isGemm(o.op)) b += 4.0 * static_cast<double>(packedASize(o.cout, o.weights / o.cout)) + 4.0 * o.cout;
-    if (o.op == OpCode::Conv && chooseWinograd(planGeom(o, n), o, c)) {
-      b += 4.0 * static_cast<double>(winoWeightFloats(planGeom(o, n)));
-      if (winoWideFor(planGeom(o, n))) wide = std::max(wide, 4.0 * static_cast<double>(winoWideFloats(planGeom(o, n))));
+    if (o.op == OpCode::Conv && chooseWinograd(pg, o, c)) {
+      b += 4.0 * static_cast<double>(winoWeightFloats(pg));
+      if (winoWideFor(pg)) wide = std::max(wide, 4.0 * static_cast<double>(winoWideFloats(pg)));
     } else if (o.op == OpCode::DwConv) b += 4.0 * static_cast<double>(o.weights);
     if (o.op == OpCode::BN) b += (24.0 + 8.0) * o.cin * c.groups;
     if (c.backward) b += 4.0 * static_cast<double>(paramCount(o)) + (isGemm(o.op) ? 4.0 * static_cast<double>(packedASize(o.cin, o.weights / o.cin)) : 0.0);
     if (c.backward && o.op == OpCode::Conv && o.in.h == o.out.h && o.in.w == o.out.w) {  // Winograd input gradient (transposed geometry)
-      ConvGeom t = planGeom(o, n);
+      ConvGeom t = pg;
       std::swap(t.cin, t.cout);
       if (chooseWinograd(t, o, c)) {
         b += 4.0 * static_cast<double>(winoWeightFloats(t));
         if (winoWideFor(t)) wide = std::max(wide, 4.0 * static_cast<double>(winoWideFloats(t)));
       }
     }
-    if (c.backward && o.op == OpCode::Conv && chooseWinogradWgrad(planGeom(o, n), o, c))  // one buffer, the largest layer's
-      wgradWino = std::max(wgradWino, 4.0 * static_cast<double>(winoWgradFloats(planGeom(o, n), winoWgradChunk(planGeom(o, n)))));
+    if (c.backward && o.op == OpCode::Conv && chooseWinogradWgrad(pg, o, c))  // one buffer, the largest layer's
+      wgradWino = std::max(wgradWino, 4.0 * static_cast<double>(winoWgradFloats(pg, winoWgradChunk(pg))));
   }
   return b + wgradWino + wide;
 }
@@ -334,10 +334,6 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     winoU_.resize(static_cast<size_t>(uOff));  // every float, padding rows included, written by winoWeights
     bytes_ += winoU_.size() * 4;
   }
-  if (wideFloats > 0) {
-    winoWide_.resize(static_cast<size_t>(wideFloats));
-    bytes_ += winoWide_.size() * 4;
-  }
   const size_t bnAll = static_cast<size_t>(bnChannels * c_.groups);
   bnMean_.assign(bnAll, 0.0);
   bnVar_.assign(bnAll, 0.0);
@@ -408,11 +404,6 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       winoUT_.resize(static_cast<size_t>(utOff));  // written whole by winoWeights
       bytes_ += winoUT_.size() * 4;
     }
-    if (wideFloats > 0 && winoWide_.size() < static_cast<size_t>(wideFloats)) {
-      bytes_ -= winoWide_.size() * 4;
-      winoWide_.resize(static_cast<size_t>(wideFloats));
-      bytes_ += winoWide_.size() * 4;
-    }
     int64_t maxSub = 1;
     for (size_t i = 0; i < d_.ops.size(); ++i)
       if (steps_[i].scatterT) maxSub = std::max<int64_t>(maxSub, steps_[i].g.cin * stride(steps_[i].g.oh * steps_[i].g.ow));
@@ -476,6 +467,10 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       if (!gradShared_[v]) gradShared_[v] = grads_[v].data();
     }
     gradPtr_ = gradOwn_;
+  }
+  if (wideFloats > 0) {  // the largest layer-wide Winograd conv's V and M, forward or input gradient
+    winoWide_.resize(static_cast<size_t>(wideFloats));
+    bytes_ += winoWide_.size() * 4;
   }
 
   // Registered ops get their buffers once (no per-call allocation).
@@ -549,7 +544,7 @@ void Executor::winoRun(ThreadPool& pool, const ConvGeom& g, const float* u, cons
     });
     return;
   }
-  const int64_t T = roundUp(tiles, kNR), Kw = winoK(g), chunks = (tiles + kWinoMaxChunk - 1) / kWinoMaxChunk;
+  const int64_t T = winoCols(tiles), Kw = winoK(g), chunks = (tiles + kWinoMaxChunk - 1) / kWinoMaxChunk;
   float* V = winoWide_.data();
   float* M = V + kWinoXi * Kw * T;
   constexpr int64_t kRowsPerTask = 16;  // input rows (sub-kernel, channel) / output channels per transform task

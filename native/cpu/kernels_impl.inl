@@ -29,6 +29,13 @@ namespace {
 // packed panel (PackedB) or read in place from padded input rows (IndirectB, convGemmIndirect).
 // Sharing the FMA loop is what makes the two paths give the same bits.
 #if ZENNAS_VEC
+/** Lane masks of the first n of 16 floats: lanes [0, 8) in m0, [8, 16) in m1. */
+inline void firstLanes16(int n, __m256i& m0, __m256i& m1) {
+  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n), lane);
+  m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8), lane);
+}
+
 // R live rows of the MR-row panel (R = mr): a 2- or 4-row tail panel (cout = 8, 16, 32, 40, 64 …)
 // skips the FMAs of its zero padding rows. Every output element is the same FMA chain over p
 // whatever R is, so the bits do not depend on it.
@@ -64,8 +71,8 @@ inline void microKernelR(int64_t kc, const float* __restrict A, LoadB loadB, flo
     return;
   }
   // Tail columns by masked loads and stores.
-  const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lane), m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lane);
+  __m256i m0, m1;
+  firstLanes16(nr, m0, m1);
   for (int i = 0; i < R; ++i) {
     float* c = C + i * ldc;
     __m256 x = lo[i], y = hi[i];
@@ -240,8 +247,8 @@ bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int
           continue;
         }
         {  // short segments (rows of 4- to 14-wide maps): masked copies, no scalar loop
-          const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-          const __m256i m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(sg.len), lane), m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(sg.len - 8), lane);
+          __m256i m0, m1;
+          firstLanes16(sg.len, m0, m1);
           _mm256_maskstore_ps(o, m0, _mm256_maskload_ps(src, m0));
           if (sg.len > 8) _mm256_maskstore_ps(o + 8, m1, _mm256_maskload_ps(src + 8, m1));
           continue;

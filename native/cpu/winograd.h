@@ -56,7 +56,9 @@ using WinoConvFn = void (*)(const ConvGeom& g, const float* U, const float* in, 
  * [p0, p1); the output transform of channels [co0, co1). Scratch: 72·kWinoMaxChunk floats (the
  * portable transforms). The same operations as winoConv, so the same bits.
  */
-inline int64_t winoWideFloats(const ConvGeom& g) { return kWinoXi * (winoK(g) + g.cout) * ((winoTiles(g) + 15) / 16 * 16); }
+/** Columns of V and M for `tiles` tiles: whole 16-column GEMM panels (padding tiles are zero columns). */
+inline int64_t winoCols(int64_t tiles) { return (tiles + kNR - 1) / kNR * kNR; }
+inline int64_t winoWideFloats(const ConvGeom& g) { return kWinoXi * (winoK(g) + g.cout) * winoCols(winoTiles(g)); }
 using WinoInputColsFn = void (*)(const ConvGeom& g, const float* in, float* V, int64_t T, int64_t c0, int64_t t0, int64_t nt, int64_t q0, int64_t q1,
                                  float* scratch);
 using WinoGemmColsFn = void (*)(const ConvGeom& g, const float* U, const float* V, float* M, int64_t T, int64_t xi0, int64_t xi1, int64_t p0,

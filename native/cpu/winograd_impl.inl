@@ -58,6 +58,28 @@ template <class V, class Tap, class Put> inline void winoWeightLanes(Tap tap, Pu
   }
 }
 
+/**
+ * Rows [kOff, kOff + lanes of V) of one panel's sub-kernel: `src(q)` points at tap q's kMR floats
+ * (nullptr past the kernel's edge: zero), `dst` at its U rows (ξ apart by uSize). A whole panel is
+ * stored as vectors; else rows [r0, r1w) only, those from `live` on (past cout) as zero.
+ */
+template <class V, class F, int kOff, class Src>
+inline void winoPanelLanes(const Src& src, float* dst, int64_t uSize, bool whole, int64_t r0, int64_t r1w, int64_t live) {
+  constexpr int64_t kLanes = sizeof(F) / sizeof(float);
+  winoWeightLanes<V>(
+      [&](int q, V& w) {
+        F f = {};
+        if (const float* s = src(q)) std::memcpy(&f, s + kOff, sizeof f);
+        w = __builtin_convertvector(f, V);
+      },
+      [&](int xi, const V& u) {
+        const F f = __builtin_convertvector(u, F);
+        float* d = dst + xi * uSize;
+        if (whole) { std::memcpy(d + kOff, &f, sizeof f); return; }
+        for (int64_t r = std::max<int64_t>(r0, kOff); r < std::min<int64_t>(r1w, kOff + kLanes); ++r) d[r] = r < live ? f[r - kOff] : 0.f;
+      });
+}
+
 void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1) {
   const int64_t K = g.cin * g.k * g.k, S = winoSub(g), Kw = winoK(g), uSize = packedASize(g.cout, Kw);
   static_assert(kMR == 6, "a panel's rows are 4 + 2 lanes");
@@ -77,28 +99,8 @@ void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0,
           return ky < g.k && kx < g.k ? panel + ((ci * g.k + ky) * g.k + kx) * kMR : nullptr;
         };
         float* dst = uPanel + (sub * g.cin + ci) * kMR;
-        winoWeightLanes<WinoD4>(
-            [&](int q, WinoD4& w) {
-              WinoF4 f = {0, 0, 0, 0};
-              if (const float* s = src(q)) std::memcpy(&f, s, sizeof f);
-              w = __builtin_convertvector(f, WinoD4);
-            },
-            [&](int xi, const WinoD4& u) {
-              const WinoF4 f = __builtin_convertvector(u, WinoF4);
-              if (whole) { std::memcpy(dst + xi * uSize, &f, sizeof f); return; }
-              for (int64_t r = r0; r < std::min<int64_t>(r1w, 4); ++r) dst[xi * uSize + r] = r < live ? f[r] : 0.f;
-            });
-        winoWeightLanes<WinoD2>(
-            [&](int q, WinoD2& w) {
-              WinoF2 f = {0, 0};
-              if (const float* s = src(q)) std::memcpy(&f, s + 4, sizeof f);
-              w = __builtin_convertvector(f, WinoD2);
-            },
-            [&](int xi, const WinoD2& u) {
-              const WinoF2 f = __builtin_convertvector(u, WinoF2);
-              if (whole) { std::memcpy(dst + xi * uSize + 4, &f, sizeof f); return; }
-              for (int64_t r = std::max<int64_t>(r0, 4); r < r1w; ++r) dst[xi * uSize + r] = r < live ? f[r - 4] : 0.f;
-            });
+        winoPanelLanes<WinoD4, WinoF4, 0>(src, dst, uSize, whole, r0, r1w, live);
+        winoPanelLanes<WinoD2, WinoF2, 4>(src, dst, uSize, whole, r0, r1w, live);
       }
   }
 }
@@ -270,7 +272,7 @@ inline void winoTileCoords(const ConvGeom& g, int64_t t0, int64_t nt, int64_t* b
 
 void winoInputCols(const ConvGeom& g, const float* in, float* V, int64_t T, int64_t c0, int64_t t0, int64_t nt, int64_t q0, int64_t q1,
                    float* scratch) {
-  const int64_t Tl = (nt + kNR - 1) / kNR * kNR;  // this chunk's columns (tiles ≥ nt: zero)
+  const int64_t Tl = winoCols(nt);  // this chunk's columns (tiles ≥ nt: zero)
   if (nt <= 0 || Tl > kWinoMaxChunk) return;
   const int64_t cin = g.cin, S = winoSub(g), Kw = winoK(g);
   float* Vc = V + c0 * Kw;  // the chunk's first panel
@@ -340,7 +342,7 @@ void winoGemmCols(const ConvGeom& g, const float* U, const float* V, float* M, i
 
 void winoOutputCols(const ConvGeom& g, const float* M, int64_t T, int64_t c0, float* out, int64_t t0, int64_t nt, int64_t co0, int64_t co1,
                     float* scratch) {
-  const int64_t Tl = (nt + kNR - 1) / kNR * kNR;
+  const int64_t Tl = winoCols(nt);
   if (nt <= 0 || Tl > kWinoMaxChunk) return;
   const int64_t cout = g.cout;
   int64_t base[kWinoMaxChunk];
@@ -375,7 +377,7 @@ void winoOutputCols(const ConvGeom& g, const float* M, int64_t T, int64_t c0, fl
 }
 
 void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, int64_t t0, int64_t t1, float* scratch) {
-  const int64_t nt = t1 - t0, T = (nt + kNR - 1) / kNR * kNR;
+  const int64_t nt = t1 - t0, T = winoCols(nt);
   if (nt <= 0 || T > kWinoMaxChunk) return;
   float* V = scratch;                                // [36][panel][S·cin][16]
   float* Mb = V + kWinoXi * winoK(g) * T;            // [36][cout][T]
