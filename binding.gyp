@@ -19,9 +19,9 @@
       "msvs_settings": { "VCCLCompilerTool": { "ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17"] } },
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", {
-          "dependencies": ["zennas_avx2"]
+          "dependencies": ["zennas_avx2", "zennas_avx512"]
         }, {
-          "sources": ["native/cpu/kernels_avx2.cc"]
+          "sources": ["native/cpu/kernels_avx2.cc", "native/cpu/kernels_avx512.cc"]
         }]
       ]
     },
@@ -36,6 +36,18 @@
       "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-mavx2", "-mfma", "-ffp-contract=off"],
       "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx2", "-mfma", "-ffp-contract=off"] },
       "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/arch:AVX2"] } }
+    },
+    {
+      # The same kernels with the GEMM register block at 512 bits (-mavx512f), picked at run time
+      # when cpuid and the OS (XCR0) say the CPU has AVX-512.
+      "target_name": "zennas_avx512",
+      "type": "static_library",
+      "sources": ["native/cpu/kernels_avx512.cc"],
+      "include_dirs": ["native"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17", "-O2"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fPIC", "-mavx2", "-mfma", "-mavx512f", "-ffp-contract=off"],
+      "xcode_settings": { "CLANG_CXX_LANGUAGE_STANDARD": "c++17", "OTHER_CPLUSPLUSFLAGS": ["-O3", "-mavx2", "-mfma", "-mavx512f", "-ffp-contract=off"] },
+      "msvs_settings": { "VCCLCompilerTool": { "AdditionalOptions": ["/std:c++17", "/arch:AVX512"] } }
     }
   ]
 }

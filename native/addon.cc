@@ -30,6 +30,7 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("avx2", f.avx2);
   o.Set("fma", f.fma);
+  o.Set("avx512f", f.avx512f);
   o.Set("threads", static_cast<double>(std::max(1u, std::thread::hardware_concurrency())));
   o.Set("simd", cpu::selectKernels().simd);
   return o;

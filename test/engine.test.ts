@@ -48,7 +48,9 @@ async function withEngine<T>(threads: number, fn: (e: Engine) => Promise<T>): Pr
 test('version, cpuFeatures, backends', (t) => {
   t.regex(version(), /^\d+\.\d+\.\d+/);
   const f = cpuFeatures();
-  t.true(f.simd === 'avx2' || f.simd === 'scalar');
+  t.true(f.simd === 'avx512' || f.simd === 'avx2' || f.simd === 'scalar');
+  t.is(typeof f.avx512f, 'boolean');
+  if (f.simd === 'avx512') t.true(f.avx512f && f.avx2 && f.fma);
   t.true(f.threads >= 1);
   const b = backends();
   t.is(b.cpu, true);

@@ -94,7 +94,12 @@ void convBwdWeightPacked(const ConvGeom& g, const float* dyPacked, const float* 
     for (int64_t ip = 0; ip < mPanels; ++ip) {
       const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ip * kMR));
       const float* a = dyPacked + (m0 / kMR + ip) * cols * kMR + c0 * kMR;
-      for (int64_t jp = 0; jp < kPanels; ++jp) {
+      int64_t jp = 0;
+      if (mr == kMR) {  // the whole panels as one strip (AVX-512: two per register block), the edge below
+        jp = KB / kNR;
+        microKernelStrip(cc, a, Bp, cc8 * kNR, dW + (m0 + ip * kMR) * K + k0, K, acc, kMR, jp, kNR);
+      }
+      for (; jp < kPanels; ++jp) {
         const int nr = static_cast<int>(std::min<int64_t>(kNR, KB - jp * kNR));
         float* c = dW + (m0 + ip * kMR) * K + k0 + jp * kNR;
         const float* b = Bp + jp * cc8 * kNR;
@@ -181,7 +186,12 @@ void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* d
     const bool acc = c0 > 0;
     for (int64_t ip = 0; ip < mPanels; ++ip) {
       const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ip * kMR));
-      for (int64_t jp = 0; jp < kPanels; ++jp) {
+      int64_t jp = 0;
+      if (mr == kMR) {
+        jp = KB / kNR;
+        microKernelStrip(cc, Ap + ip * cc * kMR, Bp, cc * kNR, dW + (m0 + ip * kMR) * K + k0, K, acc, kMR, jp, kNR);
+      }
+      for (; jp < kPanels; ++jp) {
         const int nr = static_cast<int>(std::min<int64_t>(kNR, KB - jp * kNR));
         float* c = dW + (m0 + ip * kMR) * K + k0 + jp * kNR;
         if (mr == kMR && nr == kNR) {
@@ -406,8 +416,7 @@ void convBwdData(const ConvGeom& g, const float* packedA, const float* dy, float
       packDy(g, dy, p0, kc, col, cc, Bp);
       packWt(packedA, K, r0, rows, p0, kc, Ap);
       for (int64_t ip = 0; ip < rPanels; ++ip)
-        for (int64_t jp = 0; jp * kNR < cc; ++jp)
-          microKernel(kc, Ap + ip * kc * kMR, Bp + jp * kc * kNR, dcol + ip * kMR * ldd + jp * kNR, ldd, p0 > 0, kMR, kNR);
+        microKernelStrip(kc, Ap + ip * kc * kMR, Bp, kc * kNR, dcol + ip * kMR * ldd, ldd, p0 > 0, kMR, (cc + kNR - 1) / kNR, kNR);
     }
     // col2im: scatter-add the chunk's columns into the input planes (fixed order: r, then column),
     // walked by output-row segments.
@@ -478,12 +487,11 @@ void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, floa
     for (int64_t r0 = 0; r0 < K; r0 += kColRows) {
       const int64_t rows = std::min(kColRows, K - r0), rPanels = (rows + kMR - 1) / kMR;
       for (int64_t ip = 0; ip < rPanels; ++ip)
-        for (int64_t jp = 0; jp < cPanels; ++jp)
-          for (int64_t p0 = 0; p0 < M; p0 += kKC) {
-            const int64_t kc = std::min<int64_t>(kKC, M - p0);
-            microKernel(kc, wT + (r0 / kMR + ip) * M * kMR + p0 * kMR, Bp + p0 * cPanelsMax * kNR + jp * kc * kNR, dcol + ip * kMR * ldd + jp * kNR,
-                        ldd, p0 > 0, kMR, kNR);
-          }
+        for (int64_t p0 = 0; p0 < M; p0 += kKC) {  // each element: its K blocks in order (the bits of any loop order)
+          const int64_t kc = std::min<int64_t>(kKC, M - p0);
+          microKernelStrip(kc, wT + (r0 / kMR + ip) * M * kMR + p0 * kMR, Bp + p0 * cPanelsMax * kNR, kc * kNR, dcol + ip * kMR * ldd, ldd, p0 > 0,
+                           kMR, cPanels, kNR);
+        }
       // col2im of these rows (fixed order: row, then column; the task's images only).
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;

@@ -1,5 +1,6 @@
 // The CPU kernel table: one implementation compiled for AVX2+FMA (kernels_avx2.cc, built with
-// -mavx2 -mfma) and one portable (kernels_scalar.cc); selectKernels() picks at run time.
+// -mavx2 -mfma), the same with a 512-bit GEMM block (kernels_avx512.cc, -mavx512f; same bits) and
+// one portable (kernels_scalar.cc); selectKernels() picks at run time.
 #pragma once
 #include "backward.h"
 #include "bn.h"
@@ -15,7 +16,7 @@ namespace zennas {
 namespace cpu {
 
 struct Kernels {
-  const char* simd;  // "avx2" | "scalar"
+  const char* simd;  // "avx512" | "avx2" | "scalar"
   GaussianFillFn gaussianFill;
   ConvGemmFn convGemm;
   DwConvFn dwConv;
@@ -57,14 +58,18 @@ struct Kernels {
 };
 
 const Kernels& kernelsScalar();
-const Kernels* kernelsAvx2();  // nullptr when not compiled in (non-x86 builds)
+const Kernels* kernelsAvx2();    // nullptr when not compiled in (non-x86 builds)
+const Kernels* kernelsAvx512();  // nullptr when not compiled in
 
 struct CpuFeatures {
-  bool avx2 = false, fma = false;
+  bool avx2 = false, fma = false, avx512f = false;  // avx512f: the CPU has it and the OS saves the zmm state
 };
 CpuFeatures detectCpuFeatures();
 
-/** AVX2 when the CPU has AVX2 and FMA (and ZENNAS_SIMD != "scalar"), else scalar. */
+/**
+ * AVX-512 when the CPU has AVX2, FMA and AVX-512F, else AVX2 when it has AVX2 and FMA, else scalar;
+ * ZENNAS_SIMD=avx2 / scalar caps the choice (tests, A/B runs).
+ */
 const Kernels& selectKernels();
 
 }  // namespace cpu

@@ -17,6 +17,14 @@
 #else
 #define ZENNAS_VEC 0
 #endif
+// The AVX-512 build (kernels_avx512.cc) is the AVX2 one plus a 512-bit GEMM register block: every
+// other kernel is the same AVX2 code, and the GEMM's per-element FMA chains are the same, so the
+// two give the same bits.
+#if ZENNAS_VEC && defined(__AVX512F__)
+#define ZENNAS_VEC512 1
+#else
+#define ZENNAS_VEC512 0
+#endif
 
 namespace zennas {
 namespace cpu {
@@ -110,6 +118,94 @@ struct IndirectB {  // row p: the 8 floats at base + off[p], then the 8 at base1
     b1 = _mm256_loadu_ps(base1 + off[p]);
   }
 };
+#if ZENNAS_VEC512
+// P (1 or 2) adjacent 16-column panels of C in one register block: 6 × 32 = 12 zmm accumulators
+// (two FMA pipes × four cycles of latency need eight chains in flight; 6 × 16 would leave it
+// latency-bound). Each element is the FMA chain of microKernelR over p, so the bits are its bits.
+template <int R, int P, class LoadB>
+inline void microKernelZ(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int nr) {
+  __m512 l0 = _mm512_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
+  __m512 h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0;
+  static_assert(kMR == 6 && R >= 1 && R <= 6 && (P == 1 || P == 2), "rows 0 .. 5, one or two panels");
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0, b1;
+    loadB(p, b0, b1);
+#define ZENNAS_ROW(i)                                           \
+  if constexpr (R > i) {                                        \
+    const __m512 a = _mm512_set1_ps(A[i]);                      \
+    l##i = _mm512_fmadd_ps(a, b0, l##i);                        \
+    if constexpr (P == 2) h##i = _mm512_fmadd_ps(a, b1, h##i);  \
+  }
+    ZENNAS_ROW(0) ZENNAS_ROW(1) ZENNAS_ROW(2) ZENNAS_ROW(3) ZENNAS_ROW(4) ZENNAS_ROW(5)
+#undef ZENNAS_ROW
+    A += kMR;
+  }
+  const __m512 lo[6] = {l0, l1, l2, l3, l4, l5}, hi[6] = {h0, h1, h2, h3, h4, h5};
+  // Columns [0, nr) of the P·16: full stores where whole (masked AVX-512 stores only at a tail).
+  const int n0 = std::min(nr, kNR), n1 = nr - n0;
+  const __mmask16 m0 = static_cast<__mmask16>((1u << n0) - 1), m1 = static_cast<__mmask16>((1u << std::max(n1, 0)) - 1);
+  for (int i = 0; i < R; ++i) {
+    float* c = C + i * ldc;
+    __m512 x = lo[i];
+    if (n0 == kNR) {
+      if (acc) x = _mm512_add_ps(_mm512_loadu_ps(c), x);
+      _mm512_storeu_ps(c, x);
+    } else {
+      if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), x);
+      _mm512_mask_storeu_ps(c, m0, x);
+    }
+    if constexpr (P == 2) {
+      __m512 y = hi[i];
+      if (n1 == kNR) {
+        if (acc) y = _mm512_add_ps(_mm512_loadu_ps(c + kNR), y);
+        _mm512_storeu_ps(c + kNR, y);
+      } else {
+        if (acc) y = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + kNR), y);
+        _mm512_mask_storeu_ps(c + kNR, m1, y);
+      }
+    }
+  }
+}
+
+template <int P, class LoadB>
+inline void microKernelZT(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int mr, int nr) {
+  switch (mr) {
+    case 1: microKernelZ<1, P>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 2: microKernelZ<2, P>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 3: microKernelZ<3, P>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 4: microKernelZ<4, P>(kc, A, loadB, C, ldc, acc, nr); return;
+    case 5: microKernelZ<5, P>(kc, A, loadB, C, ldc, acc, nr); return;
+    default: microKernelZ<6, P>(kc, A, loadB, C, ldc, acc, nr); return;
+  }
+}
+
+struct PackedBZ {  // row p of two packed kc × NR panels (the second unread when P = 1)
+  const float *B0, *B1;
+  void operator()(int64_t p, __m512& b0, __m512& b1) const {
+    b0 = _mm512_loadu_ps(B0 + p * kNR);
+    b1 = _mm512_loadu_ps(B1 + p * kNR);
+  }
+};
+/** 16 floats from two runs of 8 (columns c .. c+7 and c+8 .. c+15 of an indirect B row). */
+inline __m512 loadHalves(const float* a, const float* b) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(a))), _mm256_castps_pd(_mm256_loadu_ps(b)), 1));
+}
+template <bool Contiguous>
+struct IndirectBZ {  // row p of up to two indirect panels: halves at b[h] + off[p] (Contiguous: b[1] = b[0] + 8, b[3] = b[2] + 8)
+  const float* b[4];
+  const int64_t* off;
+  void operator()(int64_t p, __m512& b0, __m512& b1) const {
+    const int64_t o = off[p];
+    if constexpr (Contiguous) {
+      b0 = _mm512_loadu_ps(b[0] + o);
+      b1 = _mm512_loadu_ps(b[2] + o);
+    } else {
+      b0 = loadHalves(b[0] + o, b[1] + o);
+      b1 = loadHalves(b[2] + o, b[3] + o);
+    }
+  }
+};
+#endif
 #else
 template <class LoadB>
 inline void microKernelT(int64_t kc, const float* __restrict A, LoadB b, float* C, int64_t ldc, bool acc, int mr, int nr) {
@@ -144,6 +240,44 @@ inline void microKernel(int64_t kc, const float* __restrict A, const float* __re
 inline void microKernelIndirect(int64_t kc, const float* __restrict A, const float* base, const float* base1, const int64_t* off, float* C,
                                 int64_t ldc, bool acc, int mr) {
   microKernelT(kc, A, IndirectB{base, base1, off}, C, ldc, acc, mr, kNR);
+}
+
+/**
+ * One MR-row strip of C across np adjacent 16-column panels: panel j's B at B + j·bStride, its C
+ * at C + j·kNR, the last one lastNr columns wide. The AVX-512 build takes the panels two by two
+ * in one register block; each element's FMA chain is the one microKernel computes, so the bits do
+ * not depend on the build.
+ */
+inline void microKernelStrip(int64_t kc, const float* __restrict A, const float* B, int64_t bStride, float* C, int64_t ldc, bool acc, int mr,
+                             int64_t np, int lastNr) {
+#if ZENNAS_VEC512
+  int64_t j = 0;
+  for (; j + 2 <= np; j += 2)
+    microKernelZT<2>(kc, A, PackedBZ{B + j * bStride, B + (j + 1) * bStride}, C + j * kNR, ldc, acc, mr, kNR + (j + 2 == np ? lastNr : kNR));
+  if (j < np) microKernelZT<1>(kc, A, PackedBZ{B + j * bStride, B + j * bStride}, C + j * kNR, ldc, acc, mr, lastNr);
+#else
+  for (int64_t j = 0; j < np; ++j) microKernel(kc, A, B + j * bStride, C + j * kNR, ldc, acc, mr, j + 1 == np ? lastNr : kNR);
+#endif
+}
+
+/**
+ * microKernelIndirect over the full panels of columns [c0, c1) (a multiple of 16 wide): `at(c)`
+ * is where the 8 floats of column c start in the padded rows. AVX-512: two panels per block.
+ */
+template <class At>
+inline void microKernelIndirectStrip(int64_t kc, const float* __restrict A, At at, const int64_t* off, float* C, int64_t ldc, bool acc, int mr,
+                                     int64_t c0, int64_t c1) {
+#if ZENNAS_VEC512
+  int64_t c = c0;
+  for (; c + 2 * kNR <= c1; c += 2 * kNR) {
+    const float* b[4] = {at(c), at(c + 8), at(c + 16), at(c + 24)};
+    if (b[1] == b[0] + 8 && b[3] == b[2] + 8) microKernelZT<2>(kc, A, IndirectBZ<true>{{b[0], b[1], b[2], b[3]}, off}, C + c, ldc, acc, mr, 2 * kNR);
+    else microKernelZT<2>(kc, A, IndirectBZ<false>{{b[0], b[1], b[2], b[3]}, off}, C + c, ldc, acc, mr, 2 * kNR);
+  }
+  if (c < c1) microKernelIndirect(kc, A, at(c), at(c + 8), off, C + c, ldc, acc, mr);
+#else
+  for (int64_t c = c0; c < c1; c += kNR) microKernelIndirect(kc, A, at(c), at(c + 8), off, C + c, ldc, acc, mr);
+#endif
 }
 
 // ---------------------------------------------------------------- implicit-im2col B packing
@@ -399,7 +533,7 @@ bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, 
     for (int64_t ir = 0; ir < M; ir += kMR) {
       const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ir));
       const float* a = packedA + (ir / kMR) * K * kMR + pc * kMR;
-      for (int64_t c = col0; c < col1; c += kNR) microKernelIndirect(kc, a, at(c), at(c + 8), off, out + ir * ldc + c, ldc, pc > 0, mr);
+      microKernelIndirectStrip(kc, a, at, off, out + ir * ldc, ldc, pc > 0, mr, col0, col1);
     }
   }
   return true;
@@ -426,10 +560,7 @@ void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* o
     for (int64_t ir = 0; ir < M; ir += kMR) {
       const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ir));
       const float* a = packedA + (ir / kMR) * K * kMR + pc * kMR;
-      for (int64_t p = 0; p < panels; ++p) {
-        const int nr = static_cast<int>(std::min<int64_t>(kNR, cols - p * kNR));
-        microKernel(kc, a, Bp + p * kc * kNR, out + ir * ldc + col0 + p * kNR, ldc, pc > 0, mr, nr);
-      }
+      microKernelStrip(kc, a, Bp, kc * kNR, out + ir * ldc + col0, ldc, pc > 0, mr, panels, static_cast<int>(cols - (panels - 1) * kNR));
     }
   }
 }
@@ -714,7 +845,7 @@ void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin,
 }  // namespace
 
 const Kernels& table() {
-  static const Kernels k = {ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnApply, maxPool, gap,
+  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnApply, maxPool, gap,
                             relu, sigmoid, add, scale, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,

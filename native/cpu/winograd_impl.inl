@@ -334,7 +334,7 @@ void winoGemmCols(const ConvGeom& g, const float* U, const float* V, float* M, i
       for (int64_t ir = 0; ir < cout; ir += kMR) {
         const int mr = static_cast<int>(std::min<int64_t>(kMR, cout - ir));
         const float* a = A + (ir / kMR) * Kw * kMR + pc * kMR;
-        for (int64_t p = p0; p < p1; ++p) microKernel(kc, a, B + p * Kw * kNR + pc * kNR, C + ir * T + p * kNR, T, pc > 0, mr, kNR);
+        if (p1 > p0) microKernelStrip(kc, a, B + p0 * Kw * kNR + pc * kNR, Kw * kNR, C + ir * T + p0 * kNR, T, pc > 0, mr, p1 - p0, kNR);
       }
     }
   }
@@ -551,14 +551,12 @@ void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* A
 
 void winoWgradGemm(const ConvGeom& g, const float* Ad, const float* Bx, float* M, int64_t ct, int64_t nt, int64_t xi0, int64_t xi1, bool acc) {
   const int64_t coPanels = winoWgradCoPanels(g), Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  const int64_t np = KwP / kNR;
   for (int64_t xi = xi0; xi < xi1; ++xi)
-    for (int64_t p = 0; p < KwP / kNR; ++p) {
-      const float* b = Bx + xi * bSize + p * ct * kNR;
-      const int nr = static_cast<int>(std::min<int64_t>(kNR, Kw - p * kNR));
-      for (int64_t ip = 0; ip < coPanels; ++ip) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, g.cout - ip * kMR));
-        microKernel(nt, Ad + xi * aSize + ip * ct * kMR, b, M + (xi * g.cout + ip * kMR) * KwP + p * kNR, KwP, acc, mr, nr);
-      }
+    for (int64_t ip = 0; ip < coPanels; ++ip) {
+      const int mr = static_cast<int>(std::min<int64_t>(kMR, g.cout - ip * kMR));
+      microKernelStrip(nt, Ad + xi * aSize + ip * ct * kMR, Bx + xi * bSize, ct * kNR, M + (xi * g.cout + ip * kMR) * KwP, KwP, acc, mr, np,
+                       static_cast<int>(Kw - (np - 1) * kNR));
     }
 }
 

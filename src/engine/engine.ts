@@ -122,8 +122,11 @@ export interface BnStatistics {
 export interface CpuFeatures {
   avx2: boolean;
   fma: boolean;
+  /** AVX-512F in the CPU and enabled by the OS. */
+  avx512f: boolean;
   threads: number;
-  simd: 'avx2' | 'scalar';
+  /** The kernels in use: 'avx512' (AVX2 kernels with a 512-bit GEMM block, same bits as 'avx2'), 'avx2' or 'scalar'; ZENNAS_SIMD=avx2|scalar caps it. */
+  simd: 'avx512' | 'avx2' | 'scalar';
 }
 
 /** Backends of this build / machine. */

@@ -110,7 +110,7 @@ export interface NativeAddon {
   /** Hands the addon the error class it throws (src/errors.ts ZennasError). */
   setErrorClass(cls: typeof ZennasError): void;
   version(): string;
-  cpuFeatures(): { avx2: boolean; fma: boolean; threads: number; simd: 'avx2' | 'scalar' };
+  cpuFeatures(): { avx2: boolean; fma: boolean; avx512f: boolean; threads: number; simd: 'avx512' | 'avx2' | 'scalar' };
   /** cudaBuilt: the build produced zennas_cuda.node; cudaReason: why not. */
   backends(): { cpu: boolean; cuda: boolean; cudaBuilt?: boolean; cudaReason?: string };
   _philox(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): Uint32Array;
