@@ -159,6 +159,12 @@ double winoSaving(const ConvGeom& g, double gemm, double inPerChannel, double ou
   return direct / wino;
 }
 
+/** Whether the kernels in use are the AVX-512 build (whose cost model differs; same bits otherwise). */
+bool avx512Kernels() {
+  static const bool yes = std::strcmp(selectKernels().simd, "avx512") == 0;
+  return yes;
+}
+
 /** The choice when it is not the cost model's: not eligible, or forced by ZENNAS_CONV / conv 'direct'. */
 std::optional<bool> winoForcedChoice(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
   if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
@@ -191,7 +197,15 @@ bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const Executor
   // float64, against 1e-6 for torch's float32 and the direct kernels: too far for the proxies'
   // float64-agreement tests of the definitions. `conv: 'winograd'` / ZENNAS_CONV=winograd still
   // forces it everywhere.
-  return c.backward ? winoSaving(g, 1.0, 4000.0, 2200.0) > 1.1 : winoSaving(g, 1.6, 500.0, 1000.0) > 1.1;
+  if (c.backward) return winoSaving(g, 1.0, 4000.0, 2200.0) > 1.1;
+  // The AVX-512 kernels run every GEMM (direct and Winograd) in a 512-bit register block but the
+  // Winograd transforms as in AVX2, so the transforms weigh more: refitted (the same sweep, two runs,
+  // geometric mean; 2-core EPYC Zen 5) on the per-cell loss against the better of the two — GEMM
+  // weight 1 (2 for 7×7: nine sub-kernels' V and M through L2), 4000 FLOP per input channel, 250 per
+  // output channel: sweep total 2454 ms against 2408 for the best choice in every cell, 2783 for
+  // all-direct and 3010 with the AVX2 fit (which picked Winograd where it now loses).
+  if (avx512Kernels()) return winoSaving(g, g.k == 7 ? 2.0 : 1.0, 4000.0, 250.0) > 1.1;
+  return winoSaving(g, 1.6, 500.0, 1000.0) > 1.1;
 }
 
 int64_t Executor::channelStrideFor(int64_t images, int64_t plane) {
