@@ -4,8 +4,9 @@
  * that reach every GEMM caller: the packed and indirect direct convs (strides 1 and 2, k = 1, 3, 5,
  * 7, column tails, 1 .. 6-row panels), Winograd per tile and layer-wide, and in the reverse pass
  * the weight-gradient GEMMs (packed dY, Winograd), the input-gradient GEMMs (col2im over channels
- * and over images, the flipped-weight forward). Zen-scores are compared as float64 bits, gradients
- * element by element. Each side runs in a fresh process (the kernels are chosen once per process).
+ * and over images, the flipped-weight forward), and the 16-tile Winograd input / output transforms.
+ * Zen-scores are compared as float64 bits (under 'auto' to 1e-5: the forward's Winograd rule is
+ * fitted per build), gradients element by element. Each side runs in a fresh process (the kernels are chosen once per process).
  * Skipped, and says so, on a CPU without AVX-512.
  */
 import test from 'ava';
@@ -46,15 +47,18 @@ const NETS: { name: string; s: string; batchSize: number; resolution: number }[]
 
 const avx512 = cpuFeatures().simd === 'avx512';
 
+// 'auto': the forward plans' Winograd rule is fitted per build (the AVX-512 GEMMs make Winograd pay
+// later), so its Zen-scores agree to float32 rounding only; backward plans share one rule: same bits.
 for (const conv of ['auto', 'direct', 'winograd', 'packed'] as const) {
-  test(`AVX-512 kernels = AVX2 kernels, bit for bit (ZENNAS_CONV=${conv})`, (t) => {
+  test(`AVX-512 kernels = AVX2 kernels, bit for bit (ZENNAS_CONV=${conv}${conv === 'auto' ? ': gradients; Zen-scores to 1e-5' : ''})`, (t) => {
     if (!avx512) { t.log(`skipped: this CPU / build has no AVX-512 kernels (simd ${cpuFeatures().simd})`); t.pass(); return; }
     const env: Record<string, string> = conv === 'auto' ? {} : { ZENNAS_CONV: conv };
     for (const n of NETS) {
       const wide = run(n.s, n, env), narrow = run(n.s, n, { ...env, ZENNAS_SIMD: 'avx2' });
       t.is(wide.simd, 'avx512');
       t.is(narrow.simd, 'avx2');
-      t.deepEqual(wide.scores, narrow.scores, `${n.name}: Zen-scores`);
+      if (conv === 'auto') wide.scores.forEach((v, i) => t.true(Math.abs(v - narrow.scores[i]!) <= 1e-5 * Math.abs(narrow.scores[i]!), `${n.name}: ${v} vs ${narrow.scores[i]}`));
+      else t.deepEqual(wide.scores, narrow.scores, `${n.name}: Zen-scores`);
       t.true(wide.scores.every((v) => Number.isFinite(v) && v > 0), `${n.name}: scores ${wide.scores}`);
       t.is(wide.g.length, narrow.g.length);
       wide.g.forEach((g, i) => t.deepEqual(g, narrow.g[i], `${n.name}: gradient ${i}`));

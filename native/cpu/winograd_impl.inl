@@ -148,62 +148,69 @@ inline void transpose8(__m256 r[8]) {
   r[6] = _mm256_permute2f128_ps(s2, s6, 0x31); r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
-/** Bᵀ of 6 vectors (the same formulas as winoBt). */
-inline void winoBt8(const __m256 a[6], __m256 o[6]) {
-  const __m256 four = _mm256_set1_ps(4.f), five = _mm256_set1_ps(5.f), two = _mm256_set1_ps(2.f);
-  const __m256 a34 = _mm256_add_ps(a[3], a[4]), a12 = _mm256_add_ps(a[1], a[2]), d12 = _mm256_sub_ps(a[1], a[2]), d43 = _mm256_sub_ps(a[4], a[3]);
-  const __m256 d42 = _mm256_sub_ps(a[4], a[2]), d31 = _mm256_sub_ps(a[3], a[1]);
-  o[0] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, a[0]), _mm256_mul_ps(five, a[2])), a[4]);
-  o[1] = _mm256_add_ps(_mm256_mul_ps(_mm256_set1_ps(-4.f), a12), a34);
-  o[2] = _mm256_add_ps(_mm256_mul_ps(four, d12), d43);
-  o[3] = _mm256_add_ps(_mm256_mul_ps(two, d31), d42);
-  o[4] = _mm256_add_ps(_mm256_mul_ps(two, _mm256_sub_ps(a[1], a[3])), d42);
-  o[5] = _mm256_add_ps(_mm256_sub_ps(_mm256_mul_ps(four, a[1]), _mm256_mul_ps(five, a[3])), a[5]);
+/** Bᵀ of 6 vectors (the same formulas as winoBt; V = __m256 or __m512, GCC's vector operators). */
+template <class V>
+inline void winoBtV(const V a[6], V o[6]) {
+  const V a34 = a[3] + a[4], a12 = a[1] + a[2], d12 = a[1] - a[2], d43 = a[4] - a[3], d42 = a[4] - a[2], d31 = a[3] - a[1];
+  o[0] = (4.f * a[0] - 5.f * a[2]) + a[4];
+  o[1] = -4.f * a12 + a34;
+  o[2] = 4.f * d12 + d43;
+  o[3] = 2.f * d31 + d42;
+  o[4] = 2.f * (a[1] - a[3]) + d42;
+  o[5] = (4.f * a[1] - 5.f * a[3]) + a[5];
 }
+inline void winoBt8(const __m256 a[6], __m256 o[6]) { winoBtV(a, o); }
 
 /** Aᵀ of 6 vectors (the same formulas as winoAt). */
-inline void winoAt8(const __m256 m[6], __m256 o[4]) {
-  const __m256 p12 = _mm256_add_ps(m[1], m[2]), d12 = _mm256_sub_ps(m[1], m[2]), p34 = _mm256_add_ps(m[3], m[4]), d34 = _mm256_sub_ps(m[3], m[4]);
-  o[0] = _mm256_add_ps(_mm256_add_ps(m[0], p12), p34);
-  o[1] = _mm256_add_ps(d12, _mm256_mul_ps(_mm256_set1_ps(2.f), d34));
-  o[2] = _mm256_add_ps(p12, _mm256_mul_ps(_mm256_set1_ps(4.f), p34));
-  o[3] = _mm256_add_ps(_mm256_add_ps(d12, _mm256_mul_ps(_mm256_set1_ps(8.f), d34)), m[5]);
+template <class V>
+inline void winoAtV(const V m[6], V o[4]) {
+  const V p12 = m[1] + m[2], d12 = m[1] - m[2], p34 = m[3] + m[4], d34 = m[3] - m[4];
+  o[0] = (m[0] + p12) + p34;
+  o[1] = d12 + 2.f * d34;
+  o[2] = p12 + 4.f * p34;
+  o[3] = (d12 + 8.f * d34) + m[5];
 }
+inline void winoAt8(const __m256 m[6], __m256 o[4]) { winoAtV(m, o); }
 
 /**
  * Input transform of channel `chan` for 8 tiles (t0 .. t0+7 of the chunk; ≥ nt: zero) into 36
  * rows of 8 floats, `vs` floats apart (ξ = 6i + j): rows of each patch are loaded as vectors,
  * Bᵀ runs down them, an 8×8 transpose puts the tiles in the lanes, then B along the patch rows.
  */
+/** The 6 rows of tile t's 6 × 6 input patch (lanes 0–5; ≥ nt: zero), from (ty + offY, tx + offX). */
+inline void winoPatch(const ConvGeom& g, const float* chan, const int64_t* base, const int32_t* ty, const int32_t* tx, int64_t t, int64_t nt,
+                      int64_t offY, int64_t offX, __m256 d[6]) {
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  if (t >= nt) {
+    for (int i = 0; i < 6; ++i) d[i] = _mm256_setzero_ps();
+    return;
+  }
+  const float* p = chan + base[t];
+  const int64_t y0 = ty[t] + offY, x0 = tx[t] + offX;
+  if (y0 >= 0 && y0 + 6 <= g.h && x0 >= 0 && x0 + 6 <= g.w) {
+    for (int i = 0; i < 6; ++i) d[i] = _mm256_maskload_ps(p + (y0 + i) * g.w + x0, six);
+    return;
+  }
+  // A patch over the map's edge: masked loads of the columns inside it (a lane outside reads
+  // nothing and gives 0). Building it by scalar stores and loading it back as a vector cost a
+  // store-forwarding stall per row: most of the transform's time on 32² and smaller maps.
+  const __m256i xs = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(x0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  const __m256i cols = _mm256_and_si256(six, _mm256_and_si256(_mm256_cmpgt_epi32(xs, _mm256_set1_epi32(-1)),
+                                                               _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(g.w)), xs)));
+  const uintptr_t rowAt = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(x0 * static_cast<int64_t>(sizeof(float)));
+  for (int i = 0; i < 6; ++i) {
+    const int64_t y = y0 + i;
+    d[i] = y >= 0 && y < g.h ? _mm256_maskload_ps(reinterpret_cast<const float*>(rowAt + static_cast<uintptr_t>(y * g.w * static_cast<int64_t>(sizeof(float)))), cols)
+                             : _mm256_setzero_ps();
+  }
+}
+
 inline void winoInput8(const ConvGeom& g, const float* chan, const int64_t* base, const int32_t* ty, const int32_t* tx, int64_t t0, int64_t nt,
                        int64_t offY, int64_t offX, float* V, int64_t vs) {
   alignas(32) float z[6][8][8];  // [i'][tile][j]
-  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
   for (int k = 0; k < 8; ++k) {
-    const int64_t t = t0 + k;
     __m256 d[6], zz[6];
-    if (t >= nt) {
-      for (int i = 0; i < 6; ++i) d[i] = _mm256_setzero_ps();
-    } else {
-      const float* p = chan + base[t];
-      const int64_t y0 = ty[t] + offY, x0 = tx[t] + offX;
-      if (y0 >= 0 && y0 + 6 <= g.h && x0 >= 0 && x0 + 6 <= g.w) {
-        for (int i = 0; i < 6; ++i) d[i] = _mm256_maskload_ps(p + (y0 + i) * g.w + x0, six);
-      } else {
-        // A patch over the map's edge: masked loads of the columns inside it (a lane outside reads
-        // nothing and gives 0). Building it by scalar stores and loading it back as a vector cost a
-        // store-forwarding stall per row: most of the transform's time on 32² and smaller maps.
-        const __m256i xs = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(x0)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-        const __m256i cols = _mm256_and_si256(six, _mm256_and_si256(_mm256_cmpgt_epi32(xs, _mm256_set1_epi32(-1)),
-                                                                     _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(g.w)), xs)));
-        const uintptr_t rowAt = reinterpret_cast<uintptr_t>(p) + static_cast<uintptr_t>(x0 * static_cast<int64_t>(sizeof(float)));
-        for (int i = 0; i < 6; ++i) {
-          const int64_t y = y0 + i;
-          d[i] = y >= 0 && y < g.h ? _mm256_maskload_ps(reinterpret_cast<const float*>(rowAt + static_cast<uintptr_t>(y * g.w * static_cast<int64_t>(sizeof(float)))), cols)
-                                   : _mm256_setzero_ps();
-        }
-      }
-    }
+    winoPatch(g, chan, base, ty, tx, t0 + k, nt, offY, offX, d);
     winoBt8(d, zz);
     for (int i = 0; i < 6; ++i) _mm256_store_ps(z[i][k], zz[i]);
   }
@@ -214,6 +221,30 @@ inline void winoInput8(const ConvGeom& g, const float* chan, const int64_t* base
     __m256 o[6];
     winoBt8(r, o);
     for (int j = 0; j < 6; ++j) _mm256_store_ps(V + (i * 6 + j) * vs, o[j]);
+  }
+}
+
+/** Row r of the 4 × 4 outputs of tiles t0 .. t0+7 (y_s: output (r, s) of each tile, one lane per tile) into the output channel `oc`. */
+inline void winoStoreRows8(const ConvGeom& g, __m256 y0, __m256 y1, __m256 y2, __m256 y3, float* oc, const int64_t* base, const int32_t* ty,
+                           const int32_t* tx, int64_t t0, int64_t nt, int r) {
+  __m128 lo0 = _mm256_castps256_ps128(y0), lo1 = _mm256_castps256_ps128(y1), lo2 = _mm256_castps256_ps128(y2), lo3 = _mm256_castps256_ps128(y3);
+  __m128 hi0 = _mm256_extractf128_ps(y0, 1), hi1 = _mm256_extractf128_ps(y1, 1), hi2 = _mm256_extractf128_ps(y2, 1), hi3 = _mm256_extractf128_ps(y3, 1);
+  _MM_TRANSPOSE4_PS(lo0, lo1, lo2, lo3);
+  _MM_TRANSPOSE4_PS(hi0, hi1, hi2, hi3);
+  const __m128 row[8] = {lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3};  // row[k]: outputs (r, 0..3) of tile k
+  for (int k = 0; k < 8; ++k) {
+    const int64_t t = t0 + k;
+    if (t >= nt) break;
+    const int64_t oy = ty[t] + r, ox0 = tx[t];
+    if (oy >= g.oh) continue;
+    float* dst = oc + base[t] + oy * g.ow + ox0;
+    if (ox0 + 4 <= g.ow) {
+      _mm_storeu_ps(dst, row[k]);
+    } else {
+      alignas(16) float v[4];
+      _mm_store_ps(v, row[k]);
+      for (int64_t s = 0; s < g.ow - ox0; ++s) dst[s] = v[s];
+    }
   }
 }
 
@@ -231,24 +262,73 @@ inline void winoOutput8(const ConvGeom& g, const float* m, int64_t ms, float* oc
     __m256 a[6], y[4];
     for (int j = 0; j < 6; ++j) a[j] = _mm256_load_ps(q[r][j]);
     winoAt8(a, y);  // y[s]: output (r, s) of every tile
-    __m128 lo0 = _mm256_castps256_ps128(y[0]), lo1 = _mm256_castps256_ps128(y[1]), lo2 = _mm256_castps256_ps128(y[2]), lo3 = _mm256_castps256_ps128(y[3]);
-    __m128 hi0 = _mm256_extractf128_ps(y[0], 1), hi1 = _mm256_extractf128_ps(y[1], 1), hi2 = _mm256_extractf128_ps(y[2], 1), hi3 = _mm256_extractf128_ps(y[3], 1);
-    _MM_TRANSPOSE4_PS(lo0, lo1, lo2, lo3);
-    _MM_TRANSPOSE4_PS(hi0, hi1, hi2, hi3);
-    const __m128 row[8] = {lo0, lo1, lo2, lo3, hi0, hi1, hi2, hi3};  // row[k]: outputs (r, 0..3) of tile k
-    for (int k = 0; k < 8; ++k) {
-      const int64_t t = t0 + k;
-      if (t >= nt) break;
-      const int64_t oy = ty[t] + r, ox0 = tx[t];
-      if (oy >= g.oh) continue;
-      float* dst = oc + base[t] + oy * g.ow + ox0;
-      if (ox0 + 4 <= g.ow) {
-        _mm_storeu_ps(dst, row[k]);
-      } else {
-        alignas(16) float v[4];
-        _mm_store_ps(v, row[k]);
-        for (int64_t s = 0; s < g.ow - ox0; ++s) dst[s] = v[s];
-      }
+    winoStoreRows8(g, y[0], y[1], y[2], y[3], oc, base, ty, tx, t0, nt, r);
+  }
+}
+#endif
+
+#if ZENNAS_VEC512
+/** Two 8 × 8 transposes at once: lanes 0–7 and 8–15 of r[0..7] each transposed in place (transpose8's steps per 256-bit half). */
+inline void transpose8x2(__m512 r[8]) {
+  const __m512 t0 = _mm512_unpacklo_ps(r[0], r[1]), t1 = _mm512_unpackhi_ps(r[0], r[1]), t2 = _mm512_unpacklo_ps(r[2], r[3]),
+               t3 = _mm512_unpackhi_ps(r[2], r[3]), t4 = _mm512_unpacklo_ps(r[4], r[5]), t5 = _mm512_unpackhi_ps(r[4], r[5]),
+               t6 = _mm512_unpacklo_ps(r[6], r[7]), t7 = _mm512_unpackhi_ps(r[6], r[7]);
+  const __m512 s0 = _mm512_shuffle_ps(t0, t2, 0x44), s1 = _mm512_shuffle_ps(t0, t2, 0xEE), s2 = _mm512_shuffle_ps(t1, t3, 0x44),
+               s3 = _mm512_shuffle_ps(t1, t3, 0xEE), s4 = _mm512_shuffle_ps(t4, t6, 0x44), s5 = _mm512_shuffle_ps(t4, t6, 0xEE),
+               s6 = _mm512_shuffle_ps(t5, t7, 0x44), s7 = _mm512_shuffle_ps(t5, t7, 0xEE);
+  // permute2f128 per half: 128-bit lanes (0, 2) of a with (0, 2) of b → a0 b0 a2 b2; (1, 3) → a1 b1 a3 b3
+  const auto lo = [](__m512 a, __m512 b) { return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27), b); };
+  const auto hi = [](__m512 a, __m512 b) { return _mm512_permutex2var_ps(a, _mm512_setr_epi32(4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31), b); };
+  r[0] = lo(s0, s4); r[1] = lo(s1, s5); r[2] = lo(s2, s6); r[3] = lo(s3, s7);
+  r[4] = hi(s0, s4); r[5] = hi(s1, s5); r[6] = hi(s2, s6); r[7] = hi(s3, s7);
+}
+
+inline __m512 joinHalves(__m256 a, __m256 b) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(a)), _mm256_castps_pd(b), 1));
+}
+
+/** winoInput8 for 16 tiles (t0 .. t0+15) at once: tiles k and k + 8 share a 512-bit vector; the same operations per element, so the same bits. */
+inline void winoInput16(const ConvGeom& g, const float* chan, const int64_t* base, const int32_t* ty, const int32_t* tx, int64_t t0, int64_t nt,
+                        int64_t offY, int64_t offX, float* V, int64_t vs) {
+  alignas(64) float z[6][8][16];  // [i'][k][j of tile k (lanes 0–7), of tile k + 8 (lanes 8–15)]
+  for (int k = 0; k < 8; ++k) {
+    __m256 da[6], db[6];
+    winoPatch(g, chan, base, ty, tx, t0 + k, nt, offY, offX, da);
+    winoPatch(g, chan, base, ty, tx, t0 + 8 + k, nt, offY, offX, db);
+    __m512 d[6], zz[6];
+    for (int i = 0; i < 6; ++i) d[i] = joinHalves(da[i], db[i]);
+    winoBtV(d, zz);
+    for (int i = 0; i < 6; ++i) _mm512_store_ps(z[i][k], zz[i]);
+  }
+  for (int i = 0; i < 6; ++i) {
+    __m512 r[8];
+    for (int k = 0; k < 8; ++k) r[k] = _mm512_load_ps(z[i][k]);
+    transpose8x2(r);  // r[j]: element j of row i' of tiles 0–7 (lanes 0–7) and 8–15 (lanes 8–15)
+    __m512 o[6];
+    winoBtV(r, o);
+    for (int j = 0; j < 6; ++j) _mm512_storeu_ps(V + (i * 6 + j) * vs, o[j]);
+  }
+}
+
+/** winoOutput8 for 16 tiles: both 1-D transforms at 512 bits, the stores per 8 tiles as there. */
+inline void winoOutput16(const ConvGeom& g, const float* m, int64_t ms, float* oc, const int64_t* base, const int32_t* ty, const int32_t* tx,
+                         int64_t t0, int64_t nt) {
+  alignas(64) float q[4][6][16];  // [r][j][tile]
+  for (int j = 0; j < 6; ++j) {
+    __m512 a[6], o[4];
+    for (int i = 0; i < 6; ++i) a[i] = _mm512_loadu_ps(m + (i * 6 + j) * ms);
+    winoAtV(a, o);
+    for (int r = 0; r < 4; ++r) _mm512_store_ps(q[r][j], o[r]);
+  }
+  for (int r = 0; r < 4; ++r) {
+    __m512 a[6], y[4];
+    for (int j = 0; j < 6; ++j) a[j] = _mm512_load_ps(q[r][j]);
+    winoAtV(a, y);  // y[s]: output (r, s) of every tile
+    for (int h = 0; h < 2; ++h) {
+      const int64_t tb = t0 + 8 * h;
+      if (tb >= nt) break;
+      const auto half = [h](__m512 v) { return h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v); };
+      winoStoreRows8(g, half(y[0]), half(y[1]), half(y[2]), half(y[3]), oc, base, ty, tx, tb, nt, r);
     }
   }
 }
@@ -293,7 +373,11 @@ void winoInputCols(const ConvGeom& g, const float* in, float* V, int64_t T, int6
     const int64_t sub = q / cin, ci = q % cin, offY = 3 * (sub / S) - g.pad, offX = 3 * (sub % S) - g.pad;
     const float* chan = in + ci * g.inStride;
 #if ZENNAS_VEC
+#if ZENNAS_VEC512
+    for (int64_t t = 0; t < Tl; t += kNR) winoInput16(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR, Kw * T);
+#else
     for (int64_t t = 0; t < Tl; t += 8) winoInput8(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR + t % kNR, Kw * T);
+#endif
 #else
     for (int64_t t = 0; t < nt; ++t) {
       const float* p = chan + base[t];
@@ -351,7 +435,11 @@ void winoOutputCols(const ConvGeom& g, const float* M, int64_t T, int64_t c0, fl
 #if ZENNAS_VEC
   (void)scratch;
   for (int64_t co = co0; co < co1; ++co)
+#if ZENNAS_VEC512
+    for (int64_t t = 0; t < nt; t += 16) winoOutput16(g, M + co * T + c0 + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
+#else
     for (int64_t t = 0; t < nt; t += 8) winoOutput8(g, M + co * T + c0 + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
+#endif
 #else
   float* X = scratch;            // [16][Tl]: output tiles
   float* Tm = X + kWinoXi * Tl;  // [24][Tl]: after the first 1-D transform
