@@ -12,6 +12,8 @@ typedef double WinoD4 __attribute__((vector_size(32)));
 typedef double WinoD2 __attribute__((vector_size(16)));
 typedef float WinoF4 __attribute__((vector_size(16)));
 typedef float WinoF2 __attribute__((vector_size(8)));
+typedef double WinoD8 __attribute__((vector_size(64)));  // the AVX-512 build: a panel's 6 rows in one vector
+typedef float WinoF8 __attribute__((vector_size(32)));
 
 /** RN(x / 3). With FMA: q₀ = RN(x·t), t = RN(1/3); r = x − 3q₀ (exact, one FMA); RN(q₀ + r·t). x/3 is
  *  never closer than 1/6 ulp to a rounding boundary (3 is odd: x/3 has a fraction of 0, 1/3 or 2/3
@@ -20,6 +22,12 @@ typedef float WinoF2 __attribute__((vector_size(8)));
 template <class V> inline V winoDiv3(const V& x) {
 #if ZENNAS_VEC
   constexpr double t = 1.0 / 3.0;
+#if ZENNAS_VEC512
+  if constexpr (sizeof(V) == 64) {
+    const __m512d q0 = _mm512_mul_pd(x, _mm512_set1_pd(t)), r = _mm512_fnmadd_pd(q0, _mm512_set1_pd(3.0), x);
+    return _mm512_fmadd_pd(r, _mm512_set1_pd(t), q0);
+  } else
+#endif
   if constexpr (sizeof(V) == 32) {
     const __m256d q0 = _mm256_mul_pd(x, _mm256_set1_pd(t)), r = _mm256_fnmadd_pd(q0, _mm256_set1_pd(3.0), x);
     return _mm256_fmadd_pd(r, _mm256_set1_pd(t), q0);
@@ -65,17 +73,17 @@ template <class V, class Tap, class Put> inline void winoWeightLanes(Tap tap, Pu
  */
 template <class V, class F, int kOff, class Src>
 inline void winoPanelLanes(const Src& src, float* dst, int64_t uSize, bool whole, int64_t r0, int64_t r1w, int64_t live) {
-  constexpr int64_t kLanes = sizeof(F) / sizeof(float);
+  constexpr int64_t kLanes = std::min<int64_t>(sizeof(F) / sizeof(float), kMR - kOff);  // rows of the panel in V (an 8-lane V: 6)
   winoWeightLanes<V>(
       [&](int q, V& w) {
         F f = {};
-        if (const float* s = src(q)) std::memcpy(&f, s + kOff, sizeof f);
+        if (const float* s = src(q)) std::memcpy(&f, s + kOff, kLanes * sizeof(float));
         w = __builtin_convertvector(f, V);
       },
       [&](int xi, const V& u) {
         const F f = __builtin_convertvector(u, F);
         float* d = dst + xi * uSize;
-        if (whole) { std::memcpy(d + kOff, &f, sizeof f); return; }
+        if (whole) { std::memcpy(d + kOff, &f, kLanes * sizeof(float)); return; }
         for (int64_t r = std::max<int64_t>(r0, kOff); r < std::min<int64_t>(r1w, kOff + kLanes); ++r) d[r] = r < live ? f[r - kOff] : 0.f;
       });
 }
@@ -99,8 +107,12 @@ void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0,
           return ky < g.k && kx < g.k ? panel + ((ci * g.k + ky) * g.k + kx) * kMR : nullptr;
         };
         float* dst = uPanel + (sub * g.cin + ci) * kMR;
+#if ZENNAS_VEC512
+        winoPanelLanes<WinoD8, WinoF8, 0>(src, dst, uSize, whole, r0, r1w, live);  // the same double operations per row, so the same bits
+#else
         winoPanelLanes<WinoD4, WinoF4, 0>(src, dst, uSize, whole, r0, r1w, live);
         winoPanelLanes<WinoD2, WinoF2, 4>(src, dst, uSize, whole, r0, r1w, live);
+#endif
       }
   }
 }
