@@ -219,7 +219,43 @@ alignas(32) static const float kZeros[kZeroRun + 8] = {};
 /** out[r·3 + j] = Σ_rows Σ_t y_r[row·ys_r + t] · x_j[row·xs_j + t], t < len (stride 0 for kZeros). */
 inline void dotRows4x3(const float* const y[4], const int64_t ys[4], const float* const x[3], const int64_t xs[3], int64_t rows, int64_t len,
                        float out[12]) {
-#if ZENNAS_VEC
+#if ZENNAS_VEC512
+  // The AVX2 loop with y rows 2p and 2p + 1 in the two halves of one zmm (each x row in both): every
+  // lane's FMA chain and the final reduction are the AVX2 loop's, so the same bits, half the FMAs.
+  __m512 b[2][3];
+  for (int p = 0; p < 2; ++p)
+    for (int j = 0; j < 3; ++j) b[p][j] = _mm512_setzero_ps();
+  const int64_t full = len & ~int64_t(7);
+  alignas(32) int32_t mk[8];
+  for (int t = 0; t < 8; ++t) mk[t] = t < (len & 7) ? -1 : 0;
+  const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mk));
+  const auto both = [](__m256 v) { return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(v))); };
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* y0 = y[0] + row * ys[0]; const float* y1 = y[1] + row * ys[1];
+    const float* y2 = y[2] + row * ys[2]; const float* y3 = y[3] + row * ys[3];
+    const float* x0 = x[0] + row * xs[0]; const float* x1 = x[1] + row * xs[1]; const float* x2 = x[2] + row * xs[2];
+    auto step = [&](__m256 v0, __m256 v1, __m256 v2, __m256 w0, __m256 w1, __m256 w2, __m256 w3) {
+      const __m512 u0 = both(v0), u1 = both(v1), u2 = both(v2), z01 = joinHalves(w0, w1), z23 = joinHalves(w2, w3);
+      b[0][0] = _mm512_fmadd_ps(z01, u0, b[0][0]); b[0][1] = _mm512_fmadd_ps(z01, u1, b[0][1]); b[0][2] = _mm512_fmadd_ps(z01, u2, b[0][2]);
+      b[1][0] = _mm512_fmadd_ps(z23, u0, b[1][0]); b[1][1] = _mm512_fmadd_ps(z23, u1, b[1][1]); b[1][2] = _mm512_fmadd_ps(z23, u2, b[1][2]);
+    };
+    int64_t t = 0;
+    for (; t < full; t += 8)
+      step(_mm256_loadu_ps(x0 + t), _mm256_loadu_ps(x1 + t), _mm256_loadu_ps(x2 + t), _mm256_loadu_ps(y0 + t), _mm256_loadu_ps(y1 + t),
+           _mm256_loadu_ps(y2 + t), _mm256_loadu_ps(y3 + t));
+    if (t < len)
+      step(_mm256_maskload_ps(x0 + t, mask), _mm256_maskload_ps(x1 + t, mask), _mm256_maskload_ps(x2 + t, mask), _mm256_maskload_ps(y0 + t, mask),
+           _mm256_maskload_ps(y1 + t, mask), _mm256_maskload_ps(y2 + t, mask), _mm256_maskload_ps(y3 + t, mask));
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 3; ++j) {
+      const __m512 v = b[r / 2][j];
+      const __m256 a = r % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
+      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      out[r * 3 + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+    }
+#elif ZENNAS_VEC
   __m256 a[4][3];
   for (int r = 0; r < 4; ++r)
     for (int j = 0; j < 3; ++j) a[r][j] = _mm256_setzero_ps();
