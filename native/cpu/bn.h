@@ -8,6 +8,8 @@ namespace cpu {
 
 /** Σx and Σx² of x[0..n) in float64. */
 using BnStatsFn = void (*)(const float* x, int64_t n, double* sum, double* sumsq);
+/** bnStats of `runs` runs of n values each (xs[r]), their chains interleaved; the same sums as bnStats run by run. */
+using BnStatsRunsFn = void (*)(const float* const* xs, int runs, int64_t n, double* sum, double* sumsq);
 /** y[i] = (x[i] − mean)·invstd, then max(·, 0) when relu; y may equal x. */
 using BnApplyFn = void (*)(const float* x, float* y, int64_t n, float mean, float invstd, bool relu);
 

@@ -641,11 +641,18 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
       const size_t base = static_cast<size_t>(bnOffset_[static_cast<size_t>(s.bn)] * G);
       double* rv = runningVar_.data() + bnOffset_[static_cast<size_t>(s.bn)];
       each([&](int64_t b, int64_t e, float*) {
-        for (int64_t c = b; c < e; ++c) {
-          for (int gi = 0; gi < G; ++gi) {
-            const float* x = in + c * s.g.inStride + gi * groupLen;
-            double sum, sumsq;
-            k_.bnStats(x, groupLen, &sum, &sumsq);
+        constexpr int64_t kRuns = 4;  // (channel, group) runs whose sums are taken together (their add chains interleave)
+        const float* xs[kRuns];
+        double sums[kRuns], sumsqs[kRuns];
+        for (int64_t r0 = b * G; r0 < e * G; r0 += kRuns) {
+          const int runs = static_cast<int>(std::min(kRuns, e * G - r0));
+          for (int r = 0; r < runs; ++r) xs[r] = in + ((r0 + r) / G) * s.g.inStride + ((r0 + r) % G) * groupLen;
+          k_.bnStatsRuns(xs, runs, groupLen, sums, sumsqs);
+          for (int r = 0; r < runs; ++r) {
+            const int64_t c = (r0 + r) / G;
+            const int gi = static_cast<int>((r0 + r) % G);
+            const float* x = xs[r];
+            const double sum = sums[r], sumsq = sumsqs[r];
             const double mean = sum / cnt;
             const double var = std::max(0.0, sumsq / cnt - mean * mean);
             const size_t at = base + static_cast<size_t>(gi * o.cin + c);

@@ -21,6 +21,7 @@ struct Kernels {
   ConvGemmFn convGemm;
   DwConvFn dwConv;
   BnStatsFn bnStats;
+  BnStatsRunsFn bnStatsRuns;
   BnApplyFn bnApply;
   MaxPoolFn maxPool;
   GapFn gap;

@@ -17,9 +17,9 @@
 #else
 #define ZENNAS_VEC 0
 #endif
-// The AVX-512 build (kernels_avx512.cc) is the AVX2 one plus a 512-bit GEMM register block: every
-// other kernel is the same AVX2 code, and the GEMM's per-element FMA chains are the same, so the
-// two give the same bits.
+// The AVX-512 build (kernels_avx512.cc) is the AVX2 one with some hot loops at 512 bits (the GEMM
+// register block, Winograd transforms, Gaussian draw, dot-form weight gradient): each keeps every
+// value's sequence of operations, so the two builds give the same bits.
 #if ZENNAS_VEC && defined(__AVX512F__)
 #define ZENNAS_VEC512 1
 #else
@@ -683,6 +683,73 @@ void bnStats(const float* x, int64_t n, double* sumOut, double* sumsqOut) {
   *sumsqOut = q;
 }
 
+/**
+ * bnStats of R runs of n values at once (the executor's channels × BN groups): one run's sums are a
+ * chain of dependent adds (its latency bounds bnStats, not the loads), so R runs' chains interleave.
+ * Each run's lanes and final reduction are bnStats's, so the same bits.
+ */
+template <int R>
+inline void bnStatsR(const float* const* xs, int64_t n, double* sumOut, double* sumsqOut) {
+  int64_t i = 0;
+  double s[R] = {}, q[R] = {};
+#if ZENNAS_VEC512
+  __m512d a0[R], b0[R];  // lanes 0–3 / 4–7 = bnStats's s0 / s1 (and q0 / q1)
+  for (int r = 0; r < R; ++r) a0[r] = b0[r] = _mm512_setzero_pd();
+  for (; i + 8 <= n; i += 8)
+    for (int r = 0; r < R; ++r) {
+      const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(xs[r] + i));
+      a0[r] = _mm512_add_pd(a0[r], v);
+      b0[r] = _mm512_fmadd_pd(v, v, b0[r]);
+    }
+  for (int r = 0; r < R; ++r) {
+    alignas(32) double ts[4], tq[4];
+    _mm256_store_pd(ts, _mm256_add_pd(_mm512_castpd512_pd256(a0[r]), _mm512_extractf64x4_pd(a0[r], 1)));
+    _mm256_store_pd(tq, _mm256_add_pd(_mm512_castpd512_pd256(b0[r]), _mm512_extractf64x4_pd(b0[r], 1)));
+    s[r] = (ts[0] + ts[1]) + (ts[2] + ts[3]);
+    q[r] = (tq[0] + tq[1]) + (tq[2] + tq[3]);
+  }
+#elif ZENNAS_VEC
+  __m256d s0[R], s1[R], q0[R], q1[R];
+  for (int r = 0; r < R; ++r) s0[r] = s1[r] = q0[r] = q1[r] = _mm256_setzero_pd();
+  for (; i + 8 <= n; i += 8)
+    for (int r = 0; r < R; ++r) {
+      const __m256 v = _mm256_loadu_ps(xs[r] + i);
+      const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), b = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+      s0[r] = _mm256_add_pd(s0[r], a); s1[r] = _mm256_add_pd(s1[r], b);
+      q0[r] = _mm256_fmadd_pd(a, a, q0[r]); q1[r] = _mm256_fmadd_pd(b, b, q1[r]);
+    }
+  for (int r = 0; r < R; ++r) {
+    alignas(32) double ts[4], tq[4];
+    _mm256_store_pd(ts, _mm256_add_pd(s0[r], s1[r]));
+    _mm256_store_pd(tq, _mm256_add_pd(q0[r], q1[r]));
+    s[r] = (ts[0] + ts[1]) + (ts[2] + ts[3]);
+    q[r] = (tq[0] + tq[1]) + (tq[2] + tq[3]);
+  }
+#endif
+  for (int r = 0; r < R; ++r) {
+    for (int64_t j = i; j < n; ++j) {
+      const double v = xs[r][j];
+      s[r] += v;
+      q[r] += v * v;
+    }
+    sumOut[r] = s[r];
+    sumsqOut[r] = q[r];
+  }
+}
+
+void bnStatsRuns(const float* const* xs, int runs, int64_t n, double* sumOut, double* sumsqOut) {
+  // AVX-512: up to 4 runs (8 zmm chains); AVX2: 2 (8 ymm chains of 16 registers)
+  constexpr int kMax = ZENNAS_VEC512 ? 4 : 2;
+  for (int r = 0; r < runs;) {
+    const int k = std::min(kMax, runs - r);
+    if (k >= 4) bnStatsR<4>(xs + r, n, sumOut + r, sumsqOut + r);
+    else if (k == 3) bnStatsR<3>(xs + r, n, sumOut + r, sumsqOut + r);
+    else if (k == 2) bnStatsR<2>(xs + r, n, sumOut + r, sumsqOut + r);
+    else bnStatsR<1>(xs + r, n, sumOut + r, sumsqOut + r);
+    r += k;
+  }
+}
+
 void bnApply(const float* x, float* y, int64_t n, float mean, float invstd, bool relu) {
   if (relu) {
     for (int64_t i = 0; i < n; ++i) y[i] = std::max((x[i] - mean) * invstd, 0.f);
@@ -975,7 +1042,7 @@ void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin,
 }  // namespace
 
 const Kernels& table() {
-  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnApply, maxPool, gap,
+  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnStatsRuns, bnApply, maxPool, gap,
                             relu, sigmoid, add, scale, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
