@@ -305,24 +305,9 @@ inline void padRows(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0
     const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
     float* prow = dst + r * rowLen;
     if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
-    const float* src = chan + img * plane + iy * g.w;
-#if ZENNAS_VEC512
-    // The padded row in 16-float pieces, each one masked load (lanes outside the row read nothing:
-    // AVX-512 masked loads do not fault) and one store: on CIFAR maps (rows of 8–32 floats) the
-    // libc memcpy + two memsets per row cost 6 % of a search's time.
-    const int64_t len = g.pad + g.w + tail;
-    for (int64_t j = 0; j < len; j += 16) {
-      const int64_t lo = std::max<int64_t>(0, g.pad - j), hi = std::min<int64_t>(16, g.pad + g.w - j);  // lanes [lo, hi) from the row
-      const __mmask16 in = hi > lo ? static_cast<__mmask16>(((1u << hi) - 1) & ~((1u << lo) - 1)) : 0;
-      const __m512 v = _mm512_maskz_loadu_ps(in, src + (j - g.pad));
-      if (j + 16 <= len) _mm512_storeu_ps(prow + j, v);
-      else _mm512_mask_storeu_ps(prow + j, static_cast<__mmask16>((1u << (len - j)) - 1), v);
-    }
-#else
     zero(prow, g.pad);
-    std::memcpy(prow + g.pad, src, sizeof(float) * g.w);
+    std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
     zero(prow + g.pad + g.w, tail);
-#endif
   }
 }
 
