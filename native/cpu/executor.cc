@@ -151,11 +151,13 @@ bool winoWideFor(const ConvGeom& g) {
  *  micro-kernel): the 36·S² multiply-adds per (cin, cout) pair, weighted by `gemm` (Winograd's
  *  GEMMs run slower per FLOP than the direct one: K is S·cin, and V and M go through L2), one input
  *  transform per (sub-kernel, input channel) and one output transform per output channel. */
-double winoSaving(const ConvGeom& g, double gemm, double inPerChannel, double outPerChannel) {
+double winoSaving(const ConvGeom& g, double gemm, double inPerChannel, double outPerChannel, double uStream = 0.0) {
   const double S2 = static_cast<double>(winoSub(g) * winoSub(g)), ci = static_cast<double>(g.cin), co = static_cast<double>(g.cout);
   const double tiles = static_cast<double>(winoTilesH(g) * winoTilesW(g)), pixels = static_cast<double>(g.oh * g.ow);
   const double direct = pixels * 2.0 * static_cast<double>(g.k * g.k) * ci * co;
-  const double wino = tiles * (gemm * 2.0 * 36.0 * S2 * ci * co + inPerChannel * S2 * ci + outPerChannel * co);
+  // uStream: each chunk of tiles streams all of U (36·S²·ci·co floats), and a chunk holds fewer tiles
+  // the deeper V and M are (∝ 1 / (S²·ci + co)): per tile ∝ S²·ci·co·(S²·ci + co)
+  const double wino = tiles * (gemm * 2.0 * 36.0 * S2 * ci * co + inPerChannel * S2 * ci + outPerChannel * co + uStream * S2 * ci * co * (S2 * ci + co));
   return direct / wino;
 }
 
@@ -198,13 +200,13 @@ bool Executor::chooseWinograd(const ConvGeom& g, const OpDesc& o, const Executor
   // float64-agreement tests of the definitions. `conv: 'winograd'` / ZENNAS_CONV=winograd still
   // forces it everywhere.
   if (c.backward) return winoSaving(g, 1.0, 4000.0, 2200.0) > 1.1;
-  // The AVX-512 kernels run every GEMM (direct and Winograd) in a 512-bit register block but the
-  // Winograd transforms as in AVX2, so the transforms weigh more: refitted (the same sweep, two runs,
-  // geometric mean; 2-core EPYC Zen 5) on the per-cell loss against the better of the two — GEMM
-  // weight 1 (2 for 7×7: nine sub-kernels' V and M through L2), 4000 FLOP per input channel, 250 per
-  // output channel: sweep total 2454 ms against 2408 for the best choice in every cell, 2783 for
-  // all-direct and 3010 with the AVX2 fit (which picked Winograd where it now loses).
-  if (avx512Kernels()) return winoSaving(g, g.k == 7 ? 2.0 : 1.0, 4000.0, 250.0) > 1.1;
+  // The AVX-512 kernels (512-bit GEMMs, 16-tile transforms): refitted to the same sweep (two runs,
+  // geometric mean; 2-core EPYC Zen 5) on the per-cell loss against the better of the two, with a
+  // term for U streamed once per chunk of tiles (what makes 7×7 Winograd lose from ≈ 96 channels:
+  // nine sub-kernels make V deep and the chunks short) — GEMM weight 1.5, 500 FLOP per input and
+  // per output channel, U stream 0.064: sweep total 2039 ms against 2038 for the best choice in every
+  // cell and 2494 all-direct (the AVX2 fit's constants: 2636, wrong in 37 of 72 cells).
+  if (avx512Kernels()) return winoSaving(g, 1.5, 500.0, 500.0, 0.064) > 1.1;
   return winoSaving(g, 1.6, 500.0, 1000.0) > 1.1;
 }
 
