@@ -323,11 +323,24 @@ inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int6
     float* prow = dst + r * 2 * Lp;
     if (iy < 0 || iy >= g.h) { zero(prow, 2 * Lp); continue; }
     const float* src = chan + img * plane + iy * g.w;
-    for (int64_t p = 0; p < 2; ++p)
-      for (int64_t x = 0; x < Lp; ++x) {
-        const int64_t j = 2 * x + p - g.pad;
-        prow[p * Lp + x] = j >= 0 && j < g.w ? src[j] : 0.f;
+    for (int64_t p = 0; p < 2; ++p) {
+      float* d = prow + p * Lp;
+      int64_t x = 0;
+      for (; x < Lp && 2 * x + p - g.pad < 0; ++x) d[x] = 0.f;  // the left halo
+#if ZENNAS_VEC
+      // the interior 8 at a time (j + 15 inside the row): the even floats of 16 by one shuffle and one
+      // permute — a strided scalar copy here was a third of the strided convs' time on CIFAR maps
+      for (; x + 8 <= Lp && 2 * x + p - g.pad + 15 < g.w; x += 8) {
+        const float* q = src + (2 * x + p - g.pad);
+        const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(2, 0, 2, 0));  // q0 q2 q8 q10 | q4 q6 q12 q14
+        _mm256_storeu_ps(d + x, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
       }
+#endif
+      for (; x < Lp; ++x) {
+        const int64_t j = 2 * x + p - g.pad;
+        d[x] = j < g.w ? src[j] : 0.f;
+      }
+    }
   }
 }
 
