@@ -311,6 +311,14 @@ inline void padRows(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0
   }
 }
 
+#if ZENNAS_VEC
+/** d[i] = q[2i], i < 8 (q[0 .. 15] read): one shuffle, one permute. */
+inline void evens8(const float* q, float* d) {
+  const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(2, 0, 2, 0));  // q0 q2 q8 q10 | q4 q6 q12 q14
+  _mm256_storeu_ps(d, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
+}
+#endif
+
 /**
  * Stride 2: each zero-padded input row split into its even and odd phases (Lp floats each), so that
  * tap kx of output columns ox.. reads phase kx % 2 contiguously from ox + kx / 2 — the indirect path
@@ -330,11 +338,7 @@ inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int6
 #if ZENNAS_VEC
       // the interior 8 at a time (j + 15 inside the row): the even floats of 16 by one shuffle and one
       // permute — a strided scalar copy here was a third of the strided convs' time on CIFAR maps
-      for (; x + 8 <= Lp && 2 * x + p - g.pad + 15 < g.w; x += 8) {
-        const float* q = src + (2 * x + p - g.pad);
-        const __m256 e = _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(2, 0, 2, 0));  // q0 q2 q8 q10 | q4 q6 q12 q14
-        _mm256_storeu_ps(d + x, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), _MM_SHUFFLE(3, 1, 2, 0))));
-      }
+      for (; x + 8 <= Lp && 2 * x + p - g.pad + 15 < g.w; x += 8) evens8(src + (2 * x + p - g.pad), d + x);
 #endif
       for (; x < Lp; ++x) {
         const int64_t j = 2 * x + p - g.pad;
