@@ -29,6 +29,7 @@ struct Kernels {
   SigmoidFn sigmoid;
   AddFn add;
   ScaleFn scale;
+  AbsMaxFn absMax;
   L1DiffFn l1Diff;
   // backward pass (backward.h) and the ops added with it
   ConvBwdWeightFn convBwdWeight;

@@ -776,6 +776,31 @@ void scale(const float* x, float* y, int64_t n, float g) {
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * g;
 }
 
+float absMax(const float* x, int64_t n) {
+  // On the bits of |x| as unsigned integers: the same order as the floats', and NaN (above inf) wins.
+  uint32_t m = 0;
+  int64_t i = 0;
+#if ZENNAS_VEC
+  const __m256i mag = _mm256_set1_epi32(0x7fffffff);
+  __m256i v0 = _mm256_setzero_si256(), v1 = v0;
+  for (; i + 16 <= n; i += 16) {
+    v0 = _mm256_max_epu32(v0, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i)), mag));
+    v1 = _mm256_max_epu32(v1, _mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + i + 8)), mag));
+  }
+  alignas(32) uint32_t t[8];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(t), _mm256_max_epu32(v0, v1));
+  for (uint32_t u : t) m = std::max(m, u);
+#endif
+  for (; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    m = std::max(m, u & 0x7fffffffu);
+  }
+  float f;
+  std::memcpy(&f, &m, sizeof f);
+  return f;
+}
+
 double l1Diff(const float* a, const float* b, int64_t n) {
   int64_t i = 0;
   double s = 0;
@@ -1045,7 +1070,7 @@ void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin,
 
 const Kernels& table() {
   static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnStatsRuns, bnApply, maxPool, gap,
-                            relu, sigmoid, add, scale, l1Diff,
+                            relu, sigmoid, add, scale, absMax, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
                             convBwdDataImages, convBwdWeightPacked, bnBwdFused, winoWeights, winoConv,

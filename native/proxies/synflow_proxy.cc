@@ -76,9 +76,12 @@ bool allFinite(Executor& x) {
 float maxAbs(Executor& x, int32_t v, const float* buf) {
   const Shape s = x.descriptor().valueShape[static_cast<size_t>(v)];
   const int64_t cs = x.channelStride(v), len = x.config().images * s.plane();
+  const Kernels& k = selectKernels();
   float m = 0;
-  for (int64_t c = 0; c < s.c; ++c)
-    for (int64_t j = 0; j < len; ++j) m = std::max(m, std::fabs(buf[c * cs + j]));
+  for (int64_t c = 0; c < s.c; ++c) {
+    const float a = k.absMax(buf + c * cs, len);
+    if (!(a <= m)) m = a;  // a NaN sticks (renormalise refuses it)
+  }
   return m;
 }
 

@@ -49,7 +49,11 @@ export interface ZenScoreOptions {
   alpha: number;
   /** BN ε > 0 (default 1e-5; the ZenNet masternet uses 1e-3). */
   bnEps: number;
-  /** CPU conv algorithm: 'auto' (default: direct / indirect GEMM / Winograd per layer) or 'direct' (no Winograd). */
+  /**
+   * CPU conv algorithm: 'auto' (default: direct / indirect GEMM / Winograd per layer, by a cost model
+   * of the kernels in use — AVX-512 and AVX2 machines may choose differently, so their 'auto' scores
+   * can differ by float32 rounding) or 'direct' (no Winograd: the same bits on AVX-512 and AVX2).
+   */
   conv: 'auto' | 'direct';
 }
 

@@ -314,7 +314,7 @@ export function registerSearchCommand(program: Command): void {
     .option('--algorithm <name>', "'zen-nas' (Zen-NAS Algorithm 2, default) or 'xi-gsnr-evolution' (ξ-GSNR's: a random initial population of --population budget-fitting nets, then a child replaces the lowest member only if it scores higher)", 'zen-nas')
     .option('-m, --mode <mode>', "Zen-score mode 'paper' or 'official'", 'paper')
     .option('--bn-eps <x>', 'BN ε for scoring', '1e-5')
-    .option('--conv <mode>', "Zen-score convolutions: 'auto' (the planner picks direct GEMM or Winograd per layer) or 'direct' (no Winograd; the bits of runs before the option); part of the run: a resume keeps it", 'auto')
+    .option('--conv <mode>', "Zen-score convolutions: 'auto' (the planner picks direct GEMM or Winograd per layer, by a cost model of this CPU's kernels: AVX-512 and AVX2 machines may round differently) or 'direct' (no Winograd; the same bits on every x86-64 with AVX2, and those of runs before the option); part of the run: a resume keeps it", 'auto')
     .option('-s, --seed <n>', 'seed of the search (mutations) and of the Zen-score weights/inputs', int('--seed', 0, Number.MAX_SAFE_INTEGER), 0)
     .option('-t, --threads <n>', 'engine threads, shared by the candidates in flight (default: all cores)', int('--threads', 1, 1024))
     .option('--in-flight <n>', 'candidates scored concurrently (part of the result: keep it when resuming)', int('--in-flight', 1, 256), 2)
