@@ -15,25 +15,6 @@ namespace {
 
 bool gemmOp(OpCode op) { return op == OpCode::Conv || op == OpCode::Linear; }
 
-/**
- * Elements [begin, end) of the uniform tensor U(−b, b) of (key, stream, repeat): element n is
- * b·(2·u(x) − 1), x = lane n mod 4 of Philox(⌊n/4⌋, stream, repeat, 0), u(x) = (x + 0.5)/2³²,
- * in float64, rounded to float32 once.
- */
-void uniformFill(PhiloxKey key, uint32_t stream, uint32_t repeat, int64_t begin, int64_t end, double bound, float* out) {
-  uint32_t o[4];
-  int64_t block = -1;
-  for (int64_t n = begin; n < end; ++n) {
-    if (n / 4 != block) {
-      block = n / 4;
-      const uint32_t ctr[4] = {static_cast<uint32_t>(block), stream, repeat, 0};
-      philox4x32_10(ctr, key, o);
-    }
-    const double u = (static_cast<double>(o[n % 4]) + 0.5) / 4294967296.0;
-    out[n - begin] = static_cast<float>(bound * (2.0 * u - 1.0));
-  }
-}
-
 }  // namespace
 
 void Executor::drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
@@ -48,10 +29,10 @@ void Executor::drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool
     float* w = weights_.data() + s.weightOffset;
     const uint32_t stream = static_cast<uint32_t>(c.step + 1);
     if (!gemmOp(o.op)) {
-      uniformFill(key, stream, repeat, c.begin, c.end, bound(o), w + c.begin);
+      k_.uniformFill(key, stream, repeat, c.begin, c.end, bound(o), w + c.begin);
       return;
     }
-    uniformFill(key, stream, repeat, c.begin, c.end, bound(o), scratch);
+    k_.uniformFill(key, stream, repeat, c.begin, c.end, bound(o), scratch);
     const int64_t K = o.weights / o.cout;
     for (int64_t e = c.begin; e < c.end; ++e) w[packedAIndex(e / K, e % K, K)] = scratch[e - c.begin];
   });
@@ -60,7 +41,7 @@ void Executor::drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool
     const Step& s = steps_[i];
     const OpDesc& o = d_.ops[i];
     if (s.biasOffset < 0) continue;
-    uniformFill(key, static_cast<uint32_t>(i + 1), repeat, o.weights, o.weights + o.cout, bound(o), weights_.data() + s.biasOffset);
+    k_.uniformFill(key, static_cast<uint32_t>(i + 1), repeat, o.weights, o.weights + o.cout, bound(o), weights_.data() + s.biasOffset);
   }
 }
 

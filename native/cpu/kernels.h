@@ -18,6 +18,7 @@ namespace cpu {
 struct Kernels {
   const char* simd;  // "avx512" | "avx2" | "scalar"
   GaussianFillFn gaussianFill;
+  UniformFillFn uniformFill;
   ConvGemmFn convGemm;
   DwConvFn dwConv;
   BnStatsFn bnStats;

@@ -1063,13 +1063,55 @@ void gaussianFill(PhiloxKey key, uint32_t stream, uint32_t repeat, size_t begin,
 #endif
 }
 
+void uniformFillScalar(PhiloxKey key, uint32_t stream, uint32_t repeat, int64_t begin, int64_t end, double bound, float* out) {
+  uint32_t o[4];
+  int64_t block = -1;
+  for (int64_t n = begin; n < end; ++n) {
+    if (n / 4 != block) {
+      block = n / 4;
+      const uint32_t ctr[4] = {static_cast<uint32_t>(block), stream, repeat, 0};
+      philox4x32_10(ctr, key, o);
+    }
+    const double u = (static_cast<double>(o[n % 4]) + 0.5) / 4294967296.0;
+    out[n - begin] = static_cast<float>(bound * (2.0 * u - 1.0));
+  }
+}
+
+void uniformFill(PhiloxKey key, uint32_t stream, uint32_t repeat, int64_t begin, int64_t end, double bound, float* out) {
+#if ZENNAS_VEC
+  // 8 counters at a time (philox8); per word, 4 counters' doubles as the scalar formula (÷ 2³² is
+  // the exact × 2⁻³²), then a 4 × 4 transpose puts each counter's 4 words in order
+  int64_t n = begin;
+  const int64_t head = std::min(end, (begin + 3) / 4 * 4);
+  if (head > n) { uniformFillScalar(key, stream, repeat, n, head, bound, out); n = head; }
+  const __m256d b = _mm256_set1_pd(bound), two = _mm256_set1_pd(2.0), one = _mm256_set1_pd(1.0);
+  for (; n + 32 <= end; n += 32) {
+    __m256i x[4];
+    philox8(static_cast<uint32_t>(n / 4), stream, repeat, key, x);
+    float* o = out + (n - begin);
+    for (int h = 0; h < 2; ++h) {
+      __m128 a[4];
+      for (int w = 0; w < 4; ++w) {
+        const __m128i xw = h ? _mm256_extracti128_si256(x[w], 1) : _mm256_castsi256_si128(x[w]);
+        a[w] = _mm256_cvtpd_ps(_mm256_mul_pd(b, _mm256_sub_pd(_mm256_mul_pd(two, uniformOpen4(xw)), one)));
+      }
+      _MM_TRANSPOSE4_PS(a[0], a[1], a[2], a[3]);
+      for (int c = 0; c < 4; ++c) _mm_storeu_ps(o + 16 * h + 4 * c, a[c]);
+    }
+  }
+  if (n < end) uniformFillScalar(key, stream, repeat, n, end, bound, out + (n - begin));
+#else
+  uniformFillScalar(key, stream, repeat, begin, end, bound, out);
+#endif
+}
+
 #include "winograd_impl.inl"
 #include "backward_impl.inl"
 
 }  // namespace
 
 const Kernels& table() {
-  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, convGemm, dwConv, bnStats, bnStatsRuns, bnApply, maxPool, gap,
+  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, uniformFill, convGemm, dwConv, bnStats, bnStatsRuns, bnApply, maxPool, gap,
                             relu, sigmoid, add, scale, absMax, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
