@@ -51,7 +51,7 @@ void run(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out)
     std::fill(sum.begin(), sum.end(), 0.0);
     for (int64_t j = 0; j < N; ++j) {
       checkCancelled(r);
-      crossEntropyBackward(x, r, repeat, j * per, pool, "gsnr");
+      crossEntropyBackward(x, r, repeat, j * per, pool, "gsnr", true);  // reads weight gradients only
       const double k = static_cast<double>(j + 1);
       for (size_t l = 0; l < layers.size(); ++l) {
         const float* g = x.weightGrad(layers[l]);

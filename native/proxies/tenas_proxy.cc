@@ -50,7 +50,7 @@ Ntk ntkCond(Executor& x, const ProxyRequest& r, uint32_t repeat, ThreadPool& poo
   for (int64_t i = 0; i < B; ++i) {
     checkCancelled(r);
     seedImageSum(x, i, 1.f);
-    x.backward(pool, false);
+    x.backward(pool, false, true);  // reads weight gradients only: the fused BN + ReLU step may run
     float* row = G.data() + i * P;
     for (size_t op = 0; op < d.ops.size(); ++op) {
       const OpDesc& o = d.ops[op];

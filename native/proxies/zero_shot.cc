@@ -125,13 +125,14 @@ double seedCrossEntropy(Executor& x, const ProxyRequest& r, uint32_t repeat, int
   return loss / static_cast<double>(B);
 }
 
-double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy) {
+double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy,
+                            bool weightGradsOnly) {
   fillImages(x, r, repeat, first, x.config().images, pool);
   Executor::ForwardMode mode;
   mode.bnEps = r.bnEps;
   x.forward(pool, mode);
   const double loss = seedCrossEntropy(x, r, repeat, first, proxy);
-  x.backward(pool, false);
+  x.backward(pool, false, weightGradsOnly);
   return loss;
 }
 
@@ -145,7 +146,7 @@ void runCrossEntropyRepeats(Executor& x, const ProxyRequest& r, ThreadPool& pool
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
     initParams(x, init, r.seed, repeat, pool);
-    loss.push_back(crossEntropyBackward(x, r, repeat, 0, pool, proxy));
+    loss.push_back(crossEntropyBackward(x, r, repeat, 0, pool, proxy, true));  // the scores read weight gradients only
     out.scores.push_back(score(x));
   }
   out.series.emplace_back("loss", std::move(loss));

@@ -57,15 +57,19 @@ double seedSum(Executor& x, float g);
 
 /**
  * One cross-entropy gradient of the plan's images: images and labels [first, first + images) of
- * this repeat, training-mode forward, CE seed, reverse pass (weight gradients only). Returns the loss.
+ * this repeat, training-mode forward, CE seed, reverse pass (no input gradient). weightGradsOnly:
+ * the caller reads weight gradients only, so a BN with a folded ReLU may run both backward steps as
+ * one (the same bits; its output value then has no gradient of its own). Returns the loss.
  */
-double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy);
+double crossEntropyBackward(Executor& x, const ProxyRequest& r, uint32_t repeat, int64_t first, ThreadPool& pool, const char* proxy,
+                            bool weightGradsOnly = false);
 
 /**
  * The loop of the single-gradient proxies (grad_norm, grad_norm_zc, snip): checks the data and the
  * training-mode BN, then per repeat draws the parameters (`r.init`, else `def`), runs one
- * cross-entropy gradient and pushes score(x) to out.scores; biases are zeroed again on exit and the
- * losses become the series `loss`.
+ * cross-entropy gradient and pushes score(x) to out.scores (score reads weight gradients only:
+ * crossEntropyBackward's weightGradsOnly); biases are zeroed again on exit and the losses become
+ * the series `loss`.
  */
 void runCrossEntropyRepeats(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out, const char* proxy, Init def,
                             const std::function<double(Executor&)>& score);
