@@ -102,6 +102,20 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+namespace {
+/** A short busy wait for `ready()` (≈ 20 µs at most) before the caller sleeps on a condition variable. */
+template <class Ready>
+void spinBriefly(Ready ready) {
+  for (int i = 0; i < 256 && !ready(); ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+    for (int j = 0; j < 16; ++j) __builtin_ia32_pause();
+#else
+    std::this_thread::yield();
+#endif
+  }
+}
+}  // namespace
+
 void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int, float*)>& fn) {
   if (n <= 0) return;
   Job job;
@@ -109,8 +123,9 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int, f
   job.n = n;
   std::unique_lock<std::mutex> lk(m_);
   queue_.push_back(&job);
+  queued_.store(queue_.size(), std::memory_order_release);
   if (n == 1) cv_.notify_one(); else cv_.notify_all();
-  job.cv.wait(lk, [&] { return job.done == job.n; });
+  job.cv.wait(lk, [&] { return job.done.load(std::memory_order_relaxed) == job.n; });
   lk.unlock();
   if (job.error) std::rethrow_exception(job.error);
 }
@@ -119,11 +134,19 @@ void ThreadPool::loop(int id) {
   float* scratch = scratch_[id].data();
   std::unique_lock<std::mutex> lk(m_);
   for (;;) {
+    if (queue_.empty() && !stop_) {  // spin a little for the next job before sleeping (the predicate below re-checks under the lock)
+      lk.unlock();
+      spinBriefly([&] { return queued_.load(std::memory_order_acquire) > 0; });
+      lk.lock();
+    }
     cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stop_
     Job* job = queue_.front();
     const int64_t i = job->next++;
-    if (job->next >= job->n) queue_.pop_front();  // every chunk claimed
+    if (job->next >= job->n) {  // every chunk claimed
+      queue_.pop_front();
+      queued_.store(queue_.size(), std::memory_order_release);
+    }
     lk.unlock();
     std::exception_ptr err;
     try {
@@ -133,7 +156,7 @@ void ThreadPool::loop(int id) {
     }
     lk.lock();
     if (err && !job->error) job->error = err;
-    if (++job->done == job->n) job->cv.notify_all();
+    if (job->done.fetch_add(1, std::memory_order_acq_rel) + 1 == job->n) job->cv.notify_all();
   }
 }
 
