@@ -659,36 +659,11 @@ void gap(const ConvGeom& g, const float* in, float* out, int64_t c0, int64_t c1)
 
 // ---------------------------------------------------------------- BN, element-wise, reductions
 
-void bnStats(const float* x, int64_t n, double* sumOut, double* sumsqOut) {
-  int64_t i = 0;
-  double s = 0, q = 0;
-#if ZENNAS_VEC
-  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256d a = _mm256_cvtps_pd(_mm256_castps256_ps128(v)), b = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
-    s0 = _mm256_add_pd(s0, a); s1 = _mm256_add_pd(s1, b);
-    q0 = _mm256_fmadd_pd(a, a, q0); q1 = _mm256_fmadd_pd(b, b, q1);
-  }
-  alignas(32) double ts[4], tq[4];
-  _mm256_store_pd(ts, _mm256_add_pd(s0, s1));
-  _mm256_store_pd(tq, _mm256_add_pd(q0, q1));
-  s = (ts[0] + ts[1]) + (ts[2] + ts[3]);
-  q = (tq[0] + tq[1]) + (tq[2] + tq[3]);
-#endif
-  for (; i < n; ++i) {
-    const double v = x[i];
-    s += v;
-    q += v * v;
-  }
-  *sumOut = s;
-  *sumsqOut = q;
-}
-
 /**
- * bnStats of R runs of n values at once (the executor's channels × BN groups): one run's sums are a
- * chain of dependent adds (its latency bounds bnStats, not the loads), so R runs' chains interleave.
- * Each run's lanes and final reduction are bnStats's, so the same bits.
+ * Σx and Σx² (float64) of R runs of n values at once (the executor's channels × BN groups): lane j
+ * of a run sums its values j mod 8 in order, then the lanes pairwise. One run's sums are a chain of
+ * dependent adds (its latency, not the loads, bounds the time), so R runs' chains interleave; each
+ * run's sums do not depend on R (bnStats is R = 1).
  */
 template <int R>
 inline void bnStatsR(const float* const* xs, int64_t n, double* sumOut, double* sumsqOut) {
@@ -738,6 +713,8 @@ inline void bnStatsR(const float* const* xs, int64_t n, double* sumOut, double* 
     sumsqOut[r] = q[r];
   }
 }
+
+void bnStats(const float* x, int64_t n, double* sumOut, double* sumsqOut) { bnStatsR<1>(&x, n, sumOut, sumsqOut); }
 
 void bnStatsRuns(const float* const* xs, int runs, int64_t n, double* sumOut, double* sumsqOut) {
   // AVX-512: up to 4 runs (8 zmm chains); AVX2: 2 (8 ymm chains of 16 registers)
