@@ -297,14 +297,15 @@ inline void zero(float* p, int64_t n) {
 /**
  * Rows r0 .. r0+nrows−1 of the output (R = image·oh + oy), for kernel row ky of channel `chan`: each
  * input row iy = oy − pad + ky copied with a `pad`-wide zero halo on the left and `tail` zeros on
- * the right (a row outside the image is all zeros), rows `rowLen` floats apart from `dst`.
+ * the right (a row outside the image is all zeros), rows `rowLen` floats apart from `dst`; floats past
+ * pad + w + tail of a row are not written.
  */
 inline void padRows(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t rowLen, int64_t tail) {
   const int64_t plane = g.h * g.w;
   for (int64_t r = 0; r < nrows; ++r) {
     const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
     float* prow = dst + r * rowLen;
-    if (iy < 0 || iy >= g.h) { zero(prow, rowLen); continue; }
+    if (iy < 0 || iy >= g.h) { zero(prow, g.pad + g.w + tail); continue; }
     zero(prow, g.pad);
     std::memcpy(prow + g.pad, chan + img * plane + iy * g.w, sizeof(float) * g.w);
     zero(prow + g.pad + g.w, tail);
@@ -320,30 +321,29 @@ inline void evens8(const float* q, float* d) {
 #endif
 
 /**
- * Stride 2: each zero-padded input row split into its even and odd phases (Lp floats each), so that
+ * Stride 2: each zero-padded input row split into its even and odd phases (Lp floats apart), so that
  * tap kx of output columns ox.. reads phase kx % 2 contiguously from ox + kx / 2 — the indirect path
- * then serves stride-2 convs as it does stride-1 ones. Rows `2·Lp` floats apart from `dst`.
+ * then serves stride-2 convs as it does stride-1 ones. Rows `2·Lp` floats apart from `dst`; the
+ * first Lw ≤ Lp floats of each phase are written (the caller zeroes any slack past them once).
  */
-inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t Lp) {
+inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t Lp, int64_t Lw) {
   const int64_t plane = g.h * g.w;
   for (int64_t r = 0; r < nrows; ++r) {
     const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy * 2 - g.pad + ky;
     float* prow = dst + r * 2 * Lp;
-    if (iy < 0 || iy >= g.h) { zero(prow, 2 * Lp); continue; }
+    if (iy < 0 || iy >= g.h) { zero(prow, Lw); zero(prow + Lp, Lw); continue; }
     const float* src = chan + img * plane + iy * g.w;
     for (int64_t p = 0; p < 2; ++p) {
       float* d = prow + p * Lp;
       int64_t x = 0;
-      for (; x < Lp && 2 * x + p - g.pad < 0; ++x) d[x] = 0.f;  // the left halo
+      for (; x < Lw && 2 * x + p - g.pad < 0; ++x) d[x] = 0.f;  // the left halo
 #if ZENNAS_VEC
       // the interior 8 at a time (j + 15 inside the row): the even floats of 16 by one shuffle and one
       // permute — a strided scalar copy here was a third of the strided convs' time on CIFAR maps
-      for (; x + 8 <= Lp && 2 * x + p - g.pad + 15 < g.w; x += 8) evens8(src + (2 * x + p - g.pad), d + x);
+      for (; x + 8 <= Lw && 2 * x + p - g.pad + 15 < g.w; x += 8) evens8(src + (2 * x + p - g.pad), d + x);
 #endif
-      for (; x < Lp; ++x) {
-        const int64_t j = 2 * x + p - g.pad;
-        d[x] = j < g.w ? src[j] : 0.f;
-      }
+      for (; x < Lw && 2 * x + p - g.pad < g.w; ++x) d[x] = src[2 * x + p - g.pad];
+      zero(d + x, Lw - x);  // the right halo
     }
   }
 }
@@ -356,11 +356,14 @@ inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int6
 bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c0, int64_t cols, float* Bp, float* pad,
                  int64_t padFloats) {
   const bool s2 = g.stride == 2;  // rows split into phases (padRowsPhases): every kx is a shifted copy again
-  const int64_t Lp = (g.w + 2 * g.pad + 1) / 2 + kNR;
+  const int64_t Lw = (g.w + 2 * g.pad + 1) / 2, Lp = Lw + kNR;
   const int64_t rowLen = s2 ? 2 * Lp : g.w + 2 * g.pad + kNR;  // halo + slack for 16-wide over-reads
   const int64_t r0 = c0 / g.ow, r1 = (c0 + cols - 1) / g.ow;
   const int64_t nrows = r1 - r0 + 1;
   if (nrows * rowLen > padFloats || cols > 256) return false;
+  // The slack is zeroed once here, not again for every (channel, ky): on small maps (rows of 4–8)
+  // rewriting it was most of the packing and the packing most of the conv (perf: 4×4 stride-2 convs).
+  zero(pad, nrows * rowLen);
   struct Seg {
     int32_t panel, dst, len, row;
     int64_t ox;
@@ -383,8 +386,8 @@ bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int
     const int64_t kidx = pc + q, ci = kidx / kk2, ky = (kidx % kk2) / g.k;
     int64_t kx = kidx % g.k;
     const float* chan = in + ci * g.inStride;
-    if (s2) padRowsPhases(g, chan, ky, r0, nrows, pad, Lp);
-    else padRows(g, chan, ky, r0, nrows, pad, rowLen, g.pad + kNR);
+    if (s2) padRowsPhases(g, chan, ky, r0, nrows, pad, Lp, Lw);
+    else padRows(g, chan, ky, r0, nrows, pad, rowLen, g.pad);
     for (; kx < g.k && q < kc; ++kx, ++q) {
       const int64_t shift = s2 ? (kx % 2) * Lp + kx / 2 : kx;
       for (int s = 0; s < nseg; ++s) {
@@ -538,7 +541,7 @@ bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, 
     const int64_t g0 = pc / g.k, groups = (pc + kc - 1) / g.k - g0 + 1;
     for (int64_t j = 0; j < groups; ++j) {
       const int64_t gk = g0 + j;
-      if (s2) padRowsPhases(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, Lp);
+      if (s2) padRowsPhases(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, Lp, Lp);
       else padRows(g, in + (gk / g.k) * g.inStride, gk % g.k, r0, nrows, pad + j * nrows * rowLen, rowLen, g.pad);
     }
     for (int64_t q = 0; q < kc; ++q) {  // (ci, ky) group, then kx (stride 2: its phase, then its shift in it)
