@@ -400,7 +400,13 @@ bool packBPadded(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int
           _mm256_storeu_ps(o + 8, _mm256_loadu_ps(src + 8));
           continue;
         }
-        {  // short segments (rows of 4- to 14-wide maps): masked copies, no scalar loop
+        if ((sg.len & 3) == 0) {  // rows of 4-, 8- or 12-wide maps: plain 8- and 4-float copies
+          int t = 0;
+          for (; t + 8 <= sg.len; t += 8) _mm256_storeu_ps(o + t, _mm256_loadu_ps(src + t));
+          if (t < sg.len) _mm_storeu_ps(o + t, _mm_loadu_ps(src + t));
+          continue;
+        }
+        {  // other short segments (rows of 5- to 14-wide maps): masked copies (slow stores on AMD), no scalar loop
           __m256i m0, m1;
           firstLanes16(sg.len, m0, m1);
           _mm256_maskstore_ps(o, m0, _mm256_maskload_ps(src, m0));
