@@ -72,6 +72,12 @@ using BnBwdFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, 
  */
 using BnBwdFusedFn = void (*)(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu,
                               double* dGamma, double* dBeta);
+/**
+ * A 1×1 strided conv's input gradient from its values on the output grid, channels [c0, c1):
+ * dx[c][img][oy·s][ox·s] (+)= src[c][img][oy][ox] (src channels `srcStride` apart); every other
+ * pixel 0 (acc: unchanged).
+ */
+using SpreadStridedFn = void (*)(const ConvGeom& g, const float* src, int64_t srcStride, float* dx, int64_t c0, int64_t c1, bool acc);
 /** Element-wise backward: dx (+)= dy · f'(·); ReLU and sigmoid read the forward output y. */
 using ReluBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
 using SigmoidBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);

@@ -523,6 +523,16 @@ inline void col2imRow(float* drow, const float* s0, int64_t a, int64_t b, int64_
   for (; ox < b; ++ox) drow[ox * stride] += s0[ox];
 }
 
+void spreadStrided(const ConvGeom& g, const float* src, int64_t srcStride, float* dx, int64_t c0, int64_t c1, bool acc) {
+  const int64_t st = g.stride, ihw = g.h * g.w, ohw = g.oh * g.ow;
+  for (int64_t c = c0; c < c1; ++c) {
+    float* d = dx + c * g.inStride;
+    if (!acc) std::memset(d, 0, sizeof(float) * static_cast<size_t>(g.n * ihw));
+    for (int64_t img = 0; img < g.n; ++img)
+      for (int64_t oy = 0; oy < g.oh; ++oy) col2imRow(d + img * ihw + oy * st * g.w, src + c * srcStride + img * ohw + oy * g.ow, 0, g.ow, st);
+  }
+}
+
 void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, float* dx, int64_t n0, int64_t n1, bool acc, float* scratch) {
   const int64_t M = g.cout, K = g.K(), kk = g.k * g.k, ihw = g.h * g.w, ohw = g.oh * g.ow;
   const int64_t cPanelsMax = kBwdCols / kNR;

@@ -20,6 +20,11 @@ struct ConvGeom {
 /** Dense conv (or LINEAR with k = 1, h = w = 1) for output columns [col0, col1) via packed GEMM. */
 using ConvGemmFn = void (*)(const ConvGeom& g, const float* packedA, const float* in, float* out, int64_t col0, int64_t col1,
                             float* scratch);
+/**
+ * A 1×1 strided conv's input at the pixels it reads, channels [c0, c1): out[c][img][oy][ox] =
+ * in[c][img][oy·s][ox·s] (out channels `outStride` apart) — the conv is then a 1×1 stride-1 GEMM.
+ */
+using SubsampleFn = void (*)(const ConvGeom& g, const float* in, float* out, int64_t outStride, int64_t c0, int64_t c1);
 /** Depthwise conv of channels [c0, c1); weights [C][k][k]. */
 using DwConvFn = void (*)(const ConvGeom& g, const float* w, const float* in, float* out, int64_t c0, int64_t c1);
 

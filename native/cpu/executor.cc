@@ -264,7 +264,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   const int64_t n = c_.images;
 
   // ---- steps, geometry, fusion, weight layout
-  int64_t wOff = 0, gOff = 0, uOff = 0, wideFloats = 0;
+  int64_t wOff = 0, gOff = 0, uOff = 0, wideFloats = 0, maxSub = 1;
   steps_.resize(d_.ops.size());
   wgradOffset_.assign(d_.ops.size(), -1);
   wgradSize_.assign(d_.ops.size(), 0);
@@ -315,6 +315,15 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     const int64_t plane = o.out.plane();
     if (isGemm(o.op)) {
       gemmSplit(g, s.perTask, s.tasks);
+      if (o.op == OpCode::Conv && g.k == 1 && g.stride > 1 && g.pad == 0) {
+        // Sampling once (vectorised) and a plain-copy B beats packing strided columns per K block:
+        // the Space-I nets' stride-2 shortcuts ran at ≈ 10–25 GFLOP/s. Same floats, same K order.
+        s.subsample = true;
+        s.gSub = g;
+        s.gSub.h = g.oh; s.gSub.w = g.ow; s.gSub.stride = 1;
+        s.gSub.inStride = stride(g.oh * g.ow);
+        maxSub = std::max<int64_t>(maxSub, g.cin * s.gSub.inStride);
+      }
       if (chooseWinograd(g, o, c_)) {
         s.wino = true;
         s.winoOffset = uOff;
@@ -356,6 +365,8 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   bnMeanF_.assign(bnAll, 0.f);
   bnInvstdF_.assign(bnAll, 0.f);
   runningVar_.assign(static_cast<size_t>(bnChannels), 1.0);
+  subsampled_.resize(static_cast<size_t>(maxSub));
+  bytes_ += subsampled_.size() * 4;
 
   if (c_.backward) {
     const size_t nValues = d_.valueShape.size();
@@ -378,7 +389,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
         winoWgFloats = std::max(winoWgFloats, winoWgradFloats(s.g, s.winoWCt));
       }
       const bool same = s.g.stride == 1 && s.g.oh == s.g.h && s.g.ow == s.g.w;
-      const bool scatter = s.g.k == 1 && s.g.stride > 1;
+      const bool scatter = s.subsample;
       if (!same && !scatter) {
         if (bwdDataImagesScratch(s.g.cout) <= static_cast<int64_t>(ThreadPool::kScratchFloats)) {
           s.weightColOffset = tOff;
@@ -420,11 +431,6 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       winoUT_.resize(static_cast<size_t>(utOff));  // written whole by winoWeights
       bytes_ += winoUT_.size() * 4;
     }
-    int64_t maxSub = 1;
-    for (size_t i = 0; i < d_.ops.size(); ++i)
-      if (steps_[i].scatterT) maxSub = std::max<int64_t>(maxSub, steps_[i].g.cin * stride(steps_[i].g.oh * steps_[i].g.ow));
-    subsampled_.resize(static_cast<size_t>(maxSub));
-    bytes_ += subsampled_.size() * 4;
     for (size_t i = 0; i < d_.ops.size(); ++i)  // also holds a conv's dY packed for its weight gradient
       if (isGemm(d_.ops[i].op)) maxGrad = std::max(maxGrad, packedASize(steps_[i].g.cout, steps_[i].g.cols()));
     gradScratch_.resize(static_cast<size_t>(maxGrad));
@@ -611,7 +617,16 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
         break;
       }
       const float* w = weights_.data() + s.weightOffset;
-      each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.g, w, in, out, b, e, scratch); }, s.g.cols());
+      if (s.subsample) {
+        float* sub = subsampled_.data();
+        const int64_t per = std::max<int64_t>(1, s.g.cin / 8);
+        pool.parallelFor((s.g.cin + per - 1) / per, [&](int64_t t, int, float*) {
+          k_.subsample(s.g, in, sub, s.gSub.inStride, t * per, std::min(s.g.cin, (t + 1) * per));
+        });
+        each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.gSub, w, sub, out, b, e, scratch); }, s.g.cols());
+      } else {
+        each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.g, w, in, out, b, e, scratch); }, s.g.cols());
+      }
       if (s.biasOffset >= 0) {
         const float* bias = weights_.data() + s.biasOffset;
         for (int64_t c = 0; c < o.cout; ++c)
@@ -771,18 +786,9 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         constexpr int64_t kRows = 8;
         pool.parallelFor((M + kRows - 1) / kRows, [&](int64_t t, int, float*) { k_.winoWgradFinish(g, mm, wg, t * kRows, std::min(M, (t + 1) * kRows)); });
       } else if (s.scatterT) {  // 1×1 strided: the sampled input pixels, then the 1×1 stride-1 dot form
-        ConvGeom gs = g;
-        gs.h = g.oh; gs.w = g.ow; gs.stride = 1;
-        gs.inStride = stride(g.oh * g.ow);
+        const ConvGeom& gs = s.gSub;
         float* sub = subsampled_.data();
-        const int64_t st = g.stride, ohw = g.oh * g.ow;
-        perChannel([&](int64_t c) {
-          const float* src = x + c * g.inStride;
-          float* d = sub + c * gs.inStride;
-          for (int64_t img = 0; img < n; ++img)
-            for (int64_t oy = 0; oy < g.oh; ++oy)
-              for (int64_t ox = 0; ox < g.ow; ++ox) d[img * ohw + oy * g.ow + ox] = src[img * inPlane + oy * st * g.w + ox * st];
-        }, g.cin);
+        perChannel([&](int64_t c) { k_.subsample(g, x, sub, gs.inStride, c, c + 1); }, g.cin);
         const int64_t cb = (g.cin + 11) / 12;
         pool.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / cb, ic = t % cb;
@@ -865,15 +871,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
           });
         }
         if (s.scatterT) {
-          const int64_t st = g.stride, ohw = g.oh * g.ow;
-          perChannel([&](int64_t c) {
-            float* d = dx + c * g.inStride;
-            if (!acc0) std::memset(d, 0, sizeof(float) * static_cast<size_t>(n * inPlane));
-            const float* src = dst + c * s.gT.outStride;
-            for (int64_t img = 0; img < n; ++img)
-              for (int64_t oy = 0; oy < g.oh; ++oy)
-                for (int64_t ox = 0; ox < g.ow; ++ox) d[img * inPlane + oy * st * g.w + ox * st] += src[img * ohw + oy * g.ow + ox];
-          }, g.cin);
+          perChannel([&](int64_t c) { k_.spreadStrided(g, dst, s.gT.outStride, dx, c, c + 1, acc0); }, g.cin);
         } else if (acc0) {
           perChannel([&](int64_t c) { k_.add(dx + c * g.inStride, dst + c * g.inStride, dx + c * g.inStride, n * inPlane); }, g.cin);
         }

@@ -118,6 +118,9 @@ class Executor {
     bool wino = false;
     int64_t winoOffset = -1;     // into winoU_ (transformed weights)
     bool winoWide = false;       // layer-wide pieces in winoWide_ instead of chunks (winoWideFor)
+    // 1×1 strided conv: its input sampled into subsampled_, then the 1×1 stride-1 GEMM of gSub.
+    bool subsample = false;
+    ConvGeom gSub;
     std::vector<bool> gradAcc;  // per input: add into its gradient (another consumer wrote it first)
     // Stride-1 conv / LINEAR backward: dX = conv(dY, W flipped and transposed), a forward conv.
     ConvGeom gT;
@@ -192,7 +195,7 @@ class Executor {
   AlignedBuffer winoUT_;               // their Winograd transform (input gradients by Winograd)
   AlignedBuffer gradScratch_;          // a gradient computed before it is added into a shared one
   AlignedBuffer winoWg_;               // Winograd weight gradient: one chunk's transforms and M (winoWgradFloats)
-  AlignedBuffer subsampled_;           // 1×1 strided: the input at the sampled pixels (weight gradient)
+  AlignedBuffer subsampled_;           // 1×1 strided: the input at the sampled pixels (forward, weight gradient)
   std::vector<int64_t> wgradOffset_, wgradSize_;
   std::vector<double> bnSums_;         // backward scratch: dγ, dβ per BN channel
   size_t bytes_ = 0;

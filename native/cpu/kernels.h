@@ -20,6 +20,7 @@ struct Kernels {
   GaussianFillFn gaussianFill;
   UniformFillFn uniformFill;
   ConvGemmFn convGemm;
+  SubsampleFn subsample;
   DwConvFn dwConv;
   BnStatsFn bnStats;
   BnStatsRunsFn bnStatsRuns;
@@ -49,6 +50,7 @@ struct Kernels {
   ConvBwdDataImagesFn convBwdDataImages;  // strided k×k input gradient, tasks over images
   ConvBwdWeightFn convBwdWeightPacked;     // weight-gradient GEMM on dY packed once per conv
   BnBwdFusedFn bnBwdFused;                 // BN backward, optionally through its folded ReLU
+  SpreadStridedFn spreadStrided;           // 1×1 strided input gradient
   // Winograd F(4×4, 3×3) (winograd.h)
   WinoWeightsFn winoWeights;
   WinoConvFn winoConv;

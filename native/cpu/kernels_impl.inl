@@ -519,6 +519,25 @@ void packB(const ConvGeom& g, const float* in, int64_t pc, int64_t kc, int64_t c
   }
 }
 
+void subsample(const ConvGeom& g, const float* in, float* out, int64_t outStride, int64_t c0, int64_t c1) {
+  const int64_t st = g.stride, ihw = g.h * g.w, ohw = g.oh * g.ow;
+  for (int64_t c = c0; c < c1; ++c)
+    for (int64_t img = 0; img < g.n; ++img)
+      for (int64_t oy = 0; oy < g.oh; ++oy) {
+        const float* src = in + c * g.inStride + img * ihw + oy * st * g.w;
+        float* d = out + c * outStride + img * ohw + oy * g.ow;
+        int64_t ox = 0;
+#if ZENNAS_VEC
+        if (st == 2) {  // the even floats of 16 (8) read inside the row
+          for (; ox + 8 <= g.ow && 2 * ox + 15 < g.w; ox += 8) evens8(src + 2 * ox, d + ox);
+          for (; ox + 4 <= g.ow && 2 * ox + 7 < g.w; ox += 4)
+            _mm_storeu_ps(d + ox, _mm_shuffle_ps(_mm_loadu_ps(src + 2 * ox), _mm_loadu_ps(src + 2 * ox + 4), _MM_SHUFFLE(2, 0, 2, 0)));
+        }
+#endif
+        for (; ox < g.ow; ++ox) d[ox] = src[ox * st];
+      }
+}
+
 constexpr int64_t kIndirectScratch = int64_t(1) << 19;  // floats of padded rows (≤ ThreadPool::kScratchFloats)
 
 /**
@@ -1097,11 +1116,11 @@ void uniformFill(PhiloxKey key, uint32_t stream, uint32_t repeat, int64_t begin,
 }  // namespace
 
 const Kernels& table() {
-  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, uniformFill, convGemm, dwConv, bnStats, bnStatsRuns, bnApply, maxPool, gap,
+  static const Kernels k = {ZENNAS_VEC512 ? "avx512" : ZENNAS_VEC ? "avx2" : "scalar", gaussianFill, uniformFill, convGemm, subsample, dwConv, bnStats, bnStatsRuns, bnApply, maxPool, gap,
                             relu, sigmoid, add, scale, absMax, l1Diff,
                             convBwdWeight, convBwdWeightDot, conv1x1BwdWeightDot, convBwdData, dwConvBwd, maxPoolBwd, avgPool, avgPoolBwd, bnBwd,
                             reluBwd, sigmoidBwd, scaleBwd, dot,
-                            convBwdDataImages, convBwdWeightPacked, bnBwdFused, winoWeights, winoConv,
+                            convBwdDataImages, convBwdWeightPacked, bnBwdFused, spreadStrided, winoWeights, winoConv,
                             winoInputCols, winoGemmCols, winoOutputCols,
                             winoWgradPack, winoWgradGemm, winoWgradFinish};
   return k;
