@@ -302,8 +302,9 @@ inline void zero(float* p, int64_t n) {
  */
 inline void padRows(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t rowLen, int64_t tail) {
   const int64_t plane = g.h * g.w;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy - g.pad + ky;
+  int64_t img = r0 / g.oh, oy = r0 % g.oh;  // of row r, advanced per row (a division per row was ≈ 4 % of a small conv)
+  for (int64_t r = 0; r < nrows; ++r, oy = oy + 1 < g.oh ? oy + 1 : (++img, 0)) {
+    const int64_t iy = oy - g.pad + ky;
     float* prow = dst + r * rowLen;
     if (iy < 0 || iy >= g.h) { zero(prow, g.pad + g.w + tail); continue; }
     zero(prow, g.pad);
@@ -328,8 +329,9 @@ inline void evens8(const float* q, float* d) {
  */
 inline void padRowsPhases(const ConvGeom& g, const float* chan, int64_t ky, int64_t r0, int64_t nrows, float* dst, int64_t Lp, int64_t Lw) {
   const int64_t plane = g.h * g.w;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const int64_t R = r0 + r, img = R / g.oh, oy = R % g.oh, iy = oy * 2 - g.pad + ky;
+  int64_t img = r0 / g.oh, oy = r0 % g.oh;  // of row r, advanced per row
+  for (int64_t r = 0; r < nrows; ++r, oy = oy + 1 < g.oh ? oy + 1 : (++img, 0)) {
+    const int64_t iy = oy * 2 - g.pad + ky;
     float* prow = dst + r * 2 * Lp;
     if (iy < 0 || iy >= g.h) { zero(prow, Lw); zero(prow + Lp, Lw); continue; }
     const float* src = chan + img * plane + iy * g.w;
