@@ -78,6 +78,9 @@ bool useDot(const ConvGeom& g) {
   return !(g.ow <= 4 || (g.cin >= 64 && g.cout >= 64));
 }
 
+/** Channels per task of a conv's per-channel passes (≈ 8 tasks): its perTask counts GEMM columns. */
+int64_t convChannelsPerTask(int64_t channels) { return std::max<int64_t>(1, channels / 8); }
+
 /** ZENNAS_CONV: 'direct' (also 'packed' / 'indirect', which pick the direct GEMM path) = no Winograd; 'winograd' = Winograd wherever eligible; else auto. */
 int convEnv() {
   static const int mode = [] {
@@ -619,7 +622,7 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
       const float* w = weights_.data() + s.weightOffset;
       if (s.subsample) {
         float* sub = subsampled_.data();
-        const int64_t per = std::max<int64_t>(1, s.g.cin / 8);
+        const int64_t per = convChannelsPerTask(s.g.cin);
         pool.parallelFor((s.g.cin + per - 1) / per, [&](int64_t t, int, float*) {
           k_.subsample(s.g, in, sub, s.gSub.inStride, t * per, std::min(s.g.cin, (t + 1) * per));
         });
@@ -756,7 +759,8 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
   const float* x = slots_[static_cast<size_t>(o.src)].data();
   float* wg = wgradOffset_[i] >= 0 ? wgrad_.data() + wgradOffset_[i] : nullptr;
   auto perChannel = [&](const std::function<void(int64_t)>& fn, int64_t channels) {
-    const int64_t per = s.perTask;
+    // a conv's perTask is its GEMM split (columns), which as channels made these passes one task
+    const int64_t per = isGemm(o.op) ? convChannelsPerTask(channels) : s.perTask;
     pool.parallelFor((channels + per - 1) / per, [&](int64_t t, int, float*) {
       for (int64_t c = t * per; c < std::min(channels, (t + 1) * per); ++c) fn(c);
     });
