@@ -47,6 +47,22 @@ test('8 calls in flight on two engines never hold more than the process budget (
   t.is(r.after.plans, 0);
 });
 
+test('tenas_ntk runs its per-image passes on one plan per thread when the budget has room (the bits of one thread), else on its one plan', (t) => {
+  const one = child('lanes', undefined, '1'), two = child('lanes', undefined, '2'), three = child('lanes', undefined, '3');
+  t.true(Number.isFinite(one.score) && one.score > 1, JSON.stringify(one));
+  for (const r of [two, three]) {
+    t.is(r.score, one.score, 'the lane a pass runs in changes nothing');
+    t.is(r.lambdaMin, one.lambdaMin);
+    t.is(r.after.usedBytes, 0);
+  }
+  t.true(two.peak >= 1.9 * one.peak, `two lanes: peak ${two.peak} vs one plan ${one.peak}`);
+  t.true(three.peak >= 2.9 * one.peak, `three lanes: peak ${three.peak} vs one plan ${one.peak}`);
+  // Room for one plan and a half: the call takes no second lane rather than wait for memory.
+  const tight = child('lanes', Math.floor(one.peak * 1.5), '2');
+  t.is(tight.score, one.score);
+  t.true(tight.peak <= tight.limit && tight.peak < 1.1 * one.peak, `peak ${tight.peak}, limit ${tight.limit}`);
+});
+
 test('a plan larger than the whole budget is refused at once: E_OUT_OF_MEMORY, activations dominate → lower batchSize or resolution', (t) => {
   const r = child('refused', Math.floor(planBytes / 2));
   t.false(r.ok);

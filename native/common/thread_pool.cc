@@ -93,6 +93,11 @@ ThreadPool::ThreadPool(int threads) {
   }
 }
 
+ThreadPool::ThreadPool(Inline) : inline_(true) {
+  scratch_.resize(1);
+  scratch_[0].resize(kScratchFloats);
+}
+
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> g(m_);
@@ -118,6 +123,10 @@ void spinBriefly(Ready ready) {
 
 void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int, float*)>& fn) {
   if (n <= 0) return;
+  if (inline_) {
+    for (int64_t i = 0; i < n; ++i) fn(i, 0, scratch_[0].data());
+    return;
+  }
   Job job;
   job.fn = &fn;
   job.n = n;

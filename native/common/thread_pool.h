@@ -52,8 +52,15 @@ class ThreadPool {
   static constexpr size_t kScratchFloats = size_t(1) << 20;
 
   explicit ThreadPool(int threads);
+  /**
+   * A pool without workers: parallelFor runs every chunk on the calling thread, in order, with
+   * this pool's scratch. For a lane of a call that splits its independent passes over the cores
+   * (CpuBackend's lanes): one pass per core needs no hand-off between threads at all.
+   */
+  struct Inline {};
+  explicit ThreadPool(Inline);
   ~ThreadPool();
-  int threads() const { return static_cast<int>(workers_.size()); }
+  int threads() const { return inline_ ? 1 : static_cast<int>(workers_.size()); }
 
   /**
    * Run fn(i, worker, scratch) for i in [0, n) on the workers and wait. The first exception a
@@ -79,6 +86,7 @@ class ThreadPool {
   bool stop_ = false;
   std::vector<std::thread> workers_;
   std::vector<AlignedBuffer> scratch_;
+  bool inline_ = false;
 };
 
 }  // namespace zennas

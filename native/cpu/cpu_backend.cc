@@ -84,6 +84,8 @@ class MemoryBudget {
 
   /** Holds `bytes` (≤ limit) for the caller: evicts idle plans, then waits in FIFO order; E_CANCELLED when `cancelled` fires first. */
   void reserve(double bytes, const std::function<bool()>& cancelled);
+  /** Holds `bytes` now if they fit (after evicting idle plans) and nobody is waiting; never waits. */
+  bool tryReserve(double bytes);
   /** Accounts `bytes` more at once (a plan's real size above its estimate). */
   void grow(double bytes) {
     std::lock_guard<std::mutex> g(m_);
@@ -173,7 +175,8 @@ class PlanCache {
   PlanCache(const PlanCache&) = delete;
   PlanCache& operator=(const PlanCache&) = delete;
 
-  std::shared_ptr<Executor> acquire(const std::vector<int32_t>& desc, const ExecutorConfig& c, const std::function<bool()>& cancelled) {
+  /** The idle cached plan of (desc, c), else a new one; with `wait` false, nullptr when the budget has no room now. */
+  std::shared_ptr<Executor> acquire(const std::vector<int32_t>& desc, const ExecutorConfig& c, const std::function<bool()>& cancelled, bool wait = true) {
     std::string key(reinterpret_cast<const char*>(desc.data()), desc.size() * sizeof(int32_t));
     const int64_t parts[5] = {c.images, c.groups, c.resolution, c.backward ? 1 : 0, c.convDirect ? 1 : 0};
     key.append(reinterpret_cast<const char*>(parts), sizeof parts);
@@ -191,8 +194,12 @@ class PlanCache {
     Descriptor d = parseDescriptor(desc.data(), desc.size(), c.resolution, c.backward);
     MemoryBudget& budget = MemoryBudget::instance();
     const double need = Executor::estimateBytes(d, c), limit = budget.limit();
-    if (need > limit) fail("E_OUT_OF_MEMORY", planTooLargeMessage(d, c, need, limit));
-    budget.reserve(need, cancelled);  // waits while other plans hold the budget
+    if (!wait) {
+      if (need > limit || !budget.tryReserve(need)) return nullptr;
+    } else {
+      if (need > limit) fail("E_OUT_OF_MEMORY", planTooLargeMessage(d, c, need, limit));
+      budget.reserve(need, cancelled);  // waits while other plans hold the budget
+    }
     auto box = std::make_shared<PlanBox>(need, std::move(d), c, limit);  // the reservation is returned if this throws
     const double real = static_cast<double>(box->exec.bytes());
     if (real > need) box->reservation.grow(real - need);
@@ -314,6 +321,22 @@ void MemoryBudget::reserve(double bytes, const std::function<bool()>& cancelled)
   }
 }
 
+bool MemoryBudget::tryReserve(double bytes) {
+  std::unique_lock<std::mutex> lk(m_);
+  if (!queue_.empty()) return false;  // others wait first
+  if (used_ + bytes > limit_) {
+    const double want = used_ + bytes - limit_;
+    lk.unlock();
+    evictIdle(want);
+    lk.lock();
+    if (!queue_.empty() || used_ + bytes > limit_) return false;
+  }
+  used_ += bytes;
+  ++plans_;
+  peak_ = std::max(peak_, used_);
+  return true;
+}
+
 }  // namespace
 
 double planLimitBytes() { return MemoryBudget::instance().limit(); }
@@ -375,8 +398,12 @@ class PlanLease {
  public:
   PlanLease(PlanCache& c, std::shared_ptr<Executor> p) : c_(c), p_(std::move(p)) {}
   ~PlanLease() {
+    if (!p_) return;
     if (ok_) c_.release(p_); else c_.discard(p_);
   }
+  PlanLease(PlanLease&& o) noexcept : c_(o.c_), p_(std::move(o.p_)), ok_(o.ok_) {}
+  PlanLease(const PlanLease&) = delete;
+  PlanLease& operator=(const PlanLease&) = delete;
   Executor& operator*() { return *p_; }
   void ok() { ok_ = true; }
 
@@ -384,6 +411,42 @@ class PlanLease {
   PlanCache& c_;
   std::shared_ptr<Executor> p_;
   bool ok_ = false;
+};
+
+/** Lanes (proxy.h) over one call's plan: extra plans leased from the cache without waiting for memory. */
+class CallLanes final : public Lanes {
+ public:
+  CallLanes(PlanCache& cache, const ProxyRequest& r, const ExecutorConfig& c, Executor& first, int threads)
+      : cache_(cache), r_(r), c_(c), threads_(threads) {
+    plans_.push_back(&first);
+  }
+  int open(int want) override {
+    want = std::max(1, std::min(want, threads_));
+    while (static_cast<int>(plans_.size()) < want) {
+      std::shared_ptr<Executor> p = cache_.acquire(r_.descriptor, c_, r_.cancelled, false);
+      if (!p) break;
+      leases_.emplace_back(cache_, std::move(p));
+      plans_.push_back(&*leases_.back());
+    }
+    while (pools_.size() < plans_.size()) pools_.push_back(std::make_unique<ThreadPool>(ThreadPool::Inline{}));
+    return static_cast<int>(plans_.size());
+  }
+  int count() const override { return static_cast<int>(plans_.size()); }
+  Executor& plan(int lane) override { return *plans_[static_cast<size_t>(lane)]; }
+  ThreadPool& pool(int lane) override { return *pools_[static_cast<size_t>(lane)]; }
+  /** The call succeeded: the extra plans go back to the cache for the next call. */
+  void ok() {
+    for (PlanLease& l : leases_) l.ok();
+  }
+
+ private:
+  PlanCache& cache_;
+  const ProxyRequest& r_;
+  ExecutorConfig c_;
+  int threads_;
+  std::vector<Executor*> plans_;
+  std::deque<PlanLease> leases_;  // stable addresses
+  std::vector<std::unique_ptr<ThreadPool>> pools_;
 };
 
 class CpuBackend final : public Backend {
@@ -402,7 +465,13 @@ class CpuBackend final : public Backend {
       PlanLease plan(cache_, cache_.acquire(r.descriptor, config, r.cancelled));
       ProxyResult out;
       out.scores.reserve(r.repeats);
-      proxy->run(*plan, r, pool_, out);
+      if (proxy->runLanes) {
+        CallLanes lanes(cache_, r, config, *plan, pool_.threads());
+        proxy->runLanes(lanes, r, pool_, out);
+        lanes.ok();
+      } else {
+        proxy->run(*plan, r, pool_, out);
+      }
       plan.ok();
       out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       return out;

@@ -35,30 +35,47 @@ struct Ntk {
   double cond, lmin, lmax;
 };
 
-/** The NTK condition number of images [0, B) (forward + B backward passes). */
-Ntk ntkCond(Executor& x, const ProxyRequest& r, uint32_t repeat, ThreadPool& pool, std::vector<float>& G) {
+/**
+ * The NTK condition number of images [0, B): one forward, then B reverse passes (one per image),
+ * split over the lanes — lane l runs passes l, l + L, … on its own plan and one core — with the
+ * same parameters (`init`) and input on every lane's plan.
+ */
+Ntk ntkCond(Lanes& lanes, Init init, const ProxyRequest& r, uint32_t repeat, ThreadPool& pool, std::vector<float>& G) {
+  Executor& x = lanes.plan(0);
   const Descriptor& d = x.descriptor();
   const int64_t B = r.batch;
   int64_t P = 0;
   for (const OpDesc& o : d.ops) P += isWeightLayer(o.op) ? o.weights : o.op == OpCode::BN ? o.cin : 0;
   if (P == 0) fail("E_STRUCTURE", "tenas_ntk: the network has no weight parameter (conv, linear or BN γ)");
   G.resize(static_cast<size_t>(B * P));
-  fillImages(x, r, repeat, 0, B, pool);
+  const int L = lanes.open(static_cast<int>(std::min<int64_t>(B, pool.threads())));
   Executor::ForwardMode mode;
   mode.bnEps = r.bnEps;
-  x.forward(pool, mode);
-  for (int64_t i = 0; i < B; ++i) {
+  for (int l = 0; l < L; ++l) {  // lane 0's parameters were drawn by the caller
+    Executor& xl = lanes.plan(l);
+    if (l > 0) initParams(xl, init, r.seed, repeat, pool);
+    fillImages(xl, r, repeat, 0, B, pool);
+    xl.forward(pool, mode);
+  }
+  const auto pass = [&](Executor& xl, ThreadPool& pl, int64_t i) {
     checkCancelled(r);
-    seedImageSum(x, i, 1.f);
-    x.backward(pool, false, true);  // reads weight gradients only: the fused BN + ReLU step may run
+    seedImageSum(xl, i, 1.f);
+    xl.backward(pl, false, true);  // reads weight gradients only: the fused BN + ReLU step may run
     float* row = G.data() + i * P;
     for (size_t op = 0; op < d.ops.size(); ++op) {
       const OpDesc& o = d.ops[op];
       const int64_t n = isWeightLayer(o.op) ? o.weights : o.op == OpCode::BN ? o.cin : 0;  // BN: dγ first
       if (n == 0) continue;
-      std::memcpy(row, x.weightGrad(op), sizeof(float) * static_cast<size_t>(n));
+      std::memcpy(row, xl.weightGrad(op), sizeof(float) * static_cast<size_t>(n));
       row += n;
     }
+  };
+  if (L == 1) {
+    for (int64_t i = 0; i < B; ++i) pass(x, pool, i);
+  } else {
+    pool.parallelFor(L, [&](int64_t l, int, float*) {
+      for (int64_t i = l; i < B; i += L) pass(lanes.plan(static_cast<int>(l)), lanes.pool(static_cast<int>(l)), i);
+    });
   }
   std::vector<double> K(static_cast<size_t>(B * B));
   const Kernels& k = selectKernels();
@@ -74,6 +91,14 @@ Ntk ntkCond(Executor& x, const ProxyRequest& r, uint32_t repeat, ThreadPool& poo
   else if (std::isinf(cond)) cond = cond > 0 ? DBL_MAX : -DBL_MAX;
   return {cond, v.front(), v.back()};
 }
+
+/** Zeroes the biases of every lane's plan on exit (ZeroBiasesOnExit for lanes). */
+struct ZeroLaneBiasesOnExit {
+  Lanes& lanes;
+  ~ZeroLaneBiasesOnExit() {
+    for (int l = 0; l < lanes.count(); ++l) lanes.plan(l).scaleBiases(0);
+  }
+};
 
 /** Every RELU op (TE-NAS's hooks on nn.ReLU). */
 std::vector<size_t> relus(const Descriptor& d) {
@@ -133,16 +158,17 @@ void checkCommon(Executor& x, const ProxyRequest& r, const char* proxy, int64_t 
   checkTrainBn(x, proxy, "use batchSize ≥ 2");
 }
 
-void runNtk(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
+void runNtk(Lanes& lanes, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
+  Executor& x = lanes.plan(0);
   checkCommon(x, r, "tenas_ntk", r.batch);
   const Init init = resolveInit(r, Init::Torch);
-  ZeroBiasesOnExit restore{x};
+  ZeroLaneBiasesOnExit restore{lanes};
   std::vector<float> G;
   std::vector<double> lmin, lmax;
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
     initParams(x, init, r.seed, repeat, pool);
-    const Ntk n = ntkCond(x, r, repeat, pool, G);
+    const Ntk n = ntkCond(lanes, init, r, repeat, pool, G);
     out.scores.push_back(n.cond);
     lmin.push_back(n.lmin);
     lmax.push_back(n.lmax);
@@ -166,10 +192,11 @@ void runLr(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& ou
   out.series.emplace_back("units", std::move(units));
 }
 
-void runTenas(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
+void runTenas(Lanes& lanes, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
+  Executor& x = lanes.plan(0);
   checkCommon(x, r, "tenas", int64_t(r.sampleBatches) * r.batch);
   const Init init = resolveInit(r, Init::Torch);
-  ZeroBiasesOnExit restore{x};
+  ZeroLaneBiasesOnExit restore{lanes};
   std::vector<float> G;
   std::vector<double> lr, cond;
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
@@ -177,7 +204,7 @@ void runTenas(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult&
     initParams(x, init, r.seed, repeat, pool);
     double u = 0;
     const double regions = linearRegions(x, r, repeat, pool, &u);
-    const Ntk n = ntkCond(x, r, repeat, pool, G);
+    const Ntk n = ntkCond(lanes, init, r, repeat, pool, G);
     out.scores.push_back(regions - n.cond);
     lr.push_back(regions);
     cond.push_back(n.cond);
@@ -188,9 +215,9 @@ void runTenas(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult&
 
 }  // namespace
 
-extern const CpuProxy kTenasNtkProxy = {"tenas_ntk", config, runNtk};
+extern const CpuProxy kTenasNtkProxy = {"tenas_ntk", config, nullptr, runNtk};
 extern const CpuProxy kTenasLrProxy = {"tenas_lr", config, runLr};
-extern const CpuProxy kTenasProxy = {"tenas", config, runTenas};
+extern const CpuProxy kTenasProxy = {"tenas", config, nullptr, runTenas};
 
 }  // namespace cpu
 }  // namespace zennas

@@ -106,6 +106,14 @@ async function main(job: string): Promise<unknown> {
       b.close();
       return { first, second, held, used: m.usedBytes, plans: m.plans };
     }
+    case 'lanes': { // tenas_ntk on `threads` threads: one plan per lane while the budget has room for it
+      const e = new Engine({ threads: Number(process.argv[3]) });
+      memory(true);
+      const r = await e.run('tenas_ntk', NET, { batchSize: 5, resolution: 16, seed: 3 });
+      const m = memory();
+      e.close();
+      return { score: r.scores[0], lambdaMin: r.series.lambdaMin![0], peak: m.peakBytes, limit: m.limitBytes, after: memory() };
+    }
     case 'engine': { // a bad ZENNAS_MEMORY_LIMIT
       try {
         new Engine({ threads: 1 }).close();
