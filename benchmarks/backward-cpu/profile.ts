@@ -7,12 +7,15 @@
  *
  * Wall and process-CPU milliseconds per op (CPU time is the steadier figure on a shared machine).
  *
- *   npx tsx benchmarks/backward-cpu/profile.ts [--cases resnet18,zennet1M,spaceI] [--iterations 3] [--threads 2] [--top 12] [--raw]
+ * `--proxy zen` profiles a Zen-score repeat instead (engine.zenScore on the scoring lowering: two
+ * forwards of the clean and perturbed images; batch as the case's).
+ *
+ *   npx tsx benchmarks/backward-cpu/profile.ts [--cases resnet18,zennet1M,spaceI] [--proxy gradients|zen] [--iterations 3] [--threads 2] [--top 12] [--raw]
  */
 
 import { spawnSync } from 'child_process';
 import { parseStructure } from '../../src/grammar/parse';
-import { lowerAsTrained } from '../../src/model/lower';
+import { lowerAsTrained, lowerForScoring } from '../../src/model/lower';
 import { encodeDescriptor } from '../../src/ops/descriptor';
 import { Engine } from '../../src/engine/engine';
 import { CASES } from './cases';
@@ -20,16 +23,18 @@ import { CASES } from './cases';
 const arg = (k: string, d: string) => { const i = process.argv.indexOf(`--${k}`); return i >= 0 ? process.argv[i + 1]! : d; };
 const MARK = 'zennas-profile-mark';
 
-async function child(key: string, iterations: number, threads: number) {
+async function child(key: string, iterations: number, threads: number, proxy: string) {
   const c = CASES.find((x) => x.key === key)!;
-  const d = encodeDescriptor(lowerAsTrained(parseStructure(c.structure), { numClasses: c.classes }));
+  const zen = proxy === 'zen';
+  const d = encodeDescriptor(zen ? lowerForScoring(parseStructure(c.structure)) : lowerAsTrained(parseStructure(c.structure), { numClasses: c.classes }));
   const engine = new Engine({ threads });
   const o = { batchSize: c.batch, resolution: c.resolution, seed: 1 };
-  await engine.run('gradients', d, o);  // warm-up (plan compile)
+  const call = (i: number) => (zen ? engine.zenScore(d, { ...o, repeats: 1, firstRepeat: i }) : engine.run('gradients', d, { ...o, firstRepeat: i }));
+  await call(0);  // warm-up (plan compile)
   let total = 0;
   for (let i = 0; i < iterations; i++) {
     process.stderr.write(`${MARK}\n`);
-    total += (await engine.run('gradients', d, { ...o, firstRepeat: i })).seconds;
+    total += (await call(i)).seconds;
   }
   process.stderr.write(`${MARK} total ${total / iterations}\n`);
   engine.close();
@@ -40,9 +45,9 @@ interface Row { ms: number; cpu: number; gflop: number; n: number }
 function parent() {
   const keys = arg('cases', CASES.map((c) => c.key).join(',')).split(',');
   const iterations = Number(arg('iterations', '3')), threads = Number(arg('threads', '2')), top = Number(arg('top', '12'));
-  const raw = process.argv.includes('--raw');
+  const raw = process.argv.includes('--raw'), proxy = arg('proxy', 'gradients');
   for (const key of keys) {
-    const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', key, '--iterations', String(iterations), '--threads', String(threads)], {
+    const r = spawnSync(process.execPath, [...process.execArgv, __filename, '--child', key, '--iterations', String(iterations), '--threads', String(threads), '--proxy', proxy], {
       env: { ...process.env, ZENNAS_PROFILE: '1' }, encoding: 'utf8', maxBuffer: 1 << 28,
     });
     if (r.status !== 0) throw new Error(r.stderr);
@@ -66,7 +71,7 @@ function parent() {
       byPass.set(pass.startsWith('bwd') ? 'bwd' : 'fwd', (byPass.get(pass.startsWith('bwd') ? 'bwd' : 'fwd') ?? 0) + ms / iterations);
     }
     const sum = [...byKind.values()].reduce((a, v) => a + v.ms, 0);
-    console.log(`\n${key}: ${perRun.toFixed(1)} ms per run (ops ${sum.toFixed(1)} ms: fwd ${(byPass.get('fwd') ?? 0).toFixed(1)}, bwd ${(byPass.get('bwd') ?? 0).toFixed(1)}; other = weight/input draw, loss, norms ${(perRun - sum).toFixed(1)})`);
+    console.log(`\n${key}: ${perRun.toFixed(1)} ms per run (ops ${sum.toFixed(1)} ms: fwd ${(byPass.get('fwd') ?? 0).toFixed(1)}, bwd ${(byPass.get('bwd') ?? 0).toFixed(1)}; other = weight/input draw, loss, norms, Winograd weight transforms ${(perRun - sum).toFixed(1)})`);
     console.log('| pass op (shape) | ops | ms | % | CPU ms | GFLOP/s | GFLOP/CPU-s |');
     console.log('|---|---|---|---|---|---|---|');
     for (const [k, v] of [...byKind.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, top))
@@ -74,6 +79,6 @@ function parent() {
   }
 }
 
-if (process.argv.includes('--child')) child(arg('child', ''), Number(arg('iterations', '3')), Number(arg('threads', '2'))).catch((e) => { console.error(e); process.exit(1); });
+if (process.argv.includes('--child')) child(arg('child', ''), Number(arg('iterations', '3')), Number(arg('threads', '2')), arg('proxy', 'gradients')).catch((e) => { console.error(e); process.exit(1); });
 else parent();
 

@@ -3,7 +3,9 @@
  * zennas engine (engine.run('gradients')) vs PyTorch CPU autograd (bench_torch.py), in one run,
  * iterations alternating between the two (zennas, torch, zennas, …) so that both see the same
  * machine load; same networks (as trained: residual links, classifier head), same Philox weights
- * and input, same thread count. Reports seconds per forward+backward and the ratio, and checks
+ * and input, same thread count. Reports seconds per forward+backward and the ratio — of the same
+ * work as torch's timed step (forward, loss, backward: the engine's `passSeconds` series), and of
+ * the whole call (which also draws the weights and input and sums the gradient norm) — and checks
  * that both compute the same gradients: loss Σ logits (float32 torch, what is timed) and softmax
  * cross-entropy with fixed labels against float64 torch. See README.md here.
  *
@@ -85,15 +87,16 @@ async function main() {
       for (let i = 0; i < r.length; i++) { diff2 += (g.data[i]! - r[i]!) ** 2; ref2 += r[i]! ** 2; }
     }
     // Timing: zennas and torch alternate, warm-up first.
-    const zs: number[] = [], ts: number[] = [];
+    const zs: number[] = [], zp: number[] = [], ts: number[] = [];
     for (let i = 0; i < warmup + iterations; i++) {
       const z = await engine.run('gradients', d, { ...o, firstRepeat: i });
       const s = await torch.ask<{ seconds: number }>({ cmd: 'step' });
-      if (i >= warmup) { zs.push(z.seconds); ts.push(s.seconds); }
+      if (i >= warmup) { zs.push(z.seconds); zp.push(z.series.passSeconds![0]!); ts.push(s.seconds); }
     }
     rows.push({
       case: c.name, batch: c.batch, resolution: c.resolution,
-      zennasSeconds: median(zs), torchSeconds: median(ts), ratio: median(ts) / median(zs), zennasAll: zs, torchAll: ts,
+      zennasPassSeconds: median(zp), zennasCallSeconds: median(zs), torchSeconds: median(ts),
+      ratio: median(ts) / median(zp), callRatio: median(ts) / median(zs), zennasPassAll: zp, zennasCallAll: zs, torchAll: ts,
       lossRelDiff: Math.abs(sum.scores[0]! - t.loss) / Math.max(Math.abs(t.loss), 1e-30), worstGradNormRelDiff: worstNormDiff(sumNorms, t.norms),
       ceLossRelDiff64: Math.abs(ce.scores[0]! - t.ce.loss) / Math.max(Math.abs(t.ce.loss), 1e-30),
       ceWorstGradNormRelDiff64: worstNormDiff(ceNorms, t.ce.norms), ceGradRelL2Diff64: Math.sqrt(diff2 / Math.max(ref2, 1e-300)),
@@ -106,13 +109,13 @@ async function main() {
   try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { /* not a clone */ }
   const result = {
     commit, date: new Date().toISOString(), machine: `${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} logical CPUs)`, threads, iterations,
-    loadAverage: { before: loadBefore, after: os.loadavg() }, method: 'median of alternating zennas/torch iterations after one warm-up each', torch: torchVersion, rows,
+    loadAverage: { before: loadBefore, after: os.loadavg() }, method: 'median of alternating zennas/torch iterations after one warm-up each; ratio = torch step (zero grads, forward, Σ logits, backward) / zennas passSeconds (forward, loss seed, backward); callRatio = torch step / the whole engine call (also the Philox weight and input draw, the Winograd weight transforms, the gradient norm)', torch: torchVersion, rows,
   };
   const la = (v: number[]) => v.map((x) => x.toFixed(2)).join(' ');
   console.log(`backward-cpu @ ${commit}, ${result.machine}, ${threads} threads, torch ${torchVersion}, median of ${iterations} alternating, load ${la(loadBefore)} → ${la(os.loadavg())}`);
-  console.log('case                         batch res  zennas s  torch s  torch/zennas | Σ: loss Δrel  worst ‖g‖ Δrel | CE vs f64: loss Δrel  worst ‖g‖ Δrel  ‖Δg‖/‖g‖ (torch f32: worst ‖g‖, ‖Δg‖/‖g‖)');
+  console.log('case                         batch res  zennas s (call)  torch s  torch/zennas (call) | Σ: loss Δrel  worst ‖g‖ Δrel | CE vs f64: loss Δrel  worst ‖g‖ Δrel  ‖Δg‖/‖g‖ (torch f32: worst ‖g‖, ‖Δg‖/‖g‖)');
   for (const r of rows)
-    console.log(`${r.case.padEnd(28)} ${String(r.batch).padStart(5)} ${String(r.resolution).padStart(4)} ${r.zennasSeconds.toFixed(3).padStart(9)} ${r.torchSeconds.toFixed(3).padStart(8)} ${r.ratio.toFixed(2).padStart(12)}× | ${r.lossRelDiff.toExponential(1).padStart(12)} ${r.worstGradNormRelDiff.toExponential(1).padStart(14)} | ${r.ceLossRelDiff64.toExponential(1).padStart(20)} ${r.ceWorstGradNormRelDiff64.toExponential(1).padStart(14)} ${r.ceGradRelL2Diff64.toExponential(1).padStart(10)} (${r.torch32CeWorstGradNormRelDiff64.toExponential(1)}, ${r.torch32CeGradRelL2Diff64.toExponential(1)})`);
+    console.log(`${r.case.padEnd(28)} ${String(r.batch).padStart(5)} ${String(r.resolution).padStart(4)} ${r.zennasPassSeconds.toFixed(3).padStart(9)} (${r.zennasCallSeconds.toFixed(3)}) ${r.torchSeconds.toFixed(3).padStart(8)} ${r.ratio.toFixed(2).padStart(12)}× (${r.callRatio.toFixed(2)}×) | ${r.lossRelDiff.toExponential(1).padStart(12)} ${r.worstGradNormRelDiff.toExponential(1).padStart(14)} | ${r.ceLossRelDiff64.toExponential(1).padStart(20)} ${r.ceWorstGradNormRelDiff64.toExponential(1).padStart(14)} ${r.ceGradRelL2Diff64.toExponential(1).padStart(10)} (${r.torch32CeWorstGradNormRelDiff64.toExponential(1)}, ${r.torch32CeGradRelL2Diff64.toExponential(1)})`);
   const out = arg('json', '');
   if (out) fs.writeFileSync(out, JSON.stringify(result, null, 1) + '\n');
 }

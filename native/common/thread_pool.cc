@@ -1,5 +1,6 @@
 #include "thread_pool.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <new>
@@ -73,11 +74,15 @@ void AlignedBuffer::release() {
 
 ThreadPool::ThreadPool(int threads) {
   if (threads < 1) threads = 1;
+  threads_ = threads;
+  const char* env = std::getenv("ZENNAS_CALLER_COMPUTES");
+  callerComputes_ = threads > 1 && !(env && std::string(env) == "0");
+  const int workers = callerComputes_ ? threads - 1 : threads;
   scratch_.resize(threads);
   for (auto& s : scratch_) s.resize(kScratchFloats);
-  workers_.reserve(threads);
+  workers_.reserve(workers);
   try {
-    for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { loop(i); });
+    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { loop(i); });
   } catch (const std::exception& e) {
     // Thread creation failed part-way (ulimit -u, memory): stop and join what started, then report.
     const size_t started = workers_.size();
@@ -94,6 +99,7 @@ ThreadPool::ThreadPool(int threads) {
 }
 
 ThreadPool::ThreadPool(Inline) : inline_(true) {
+  threads_ = 1;
   scratch_.resize(1);
   scratch_[0].resize(kScratchFloats);
 }
@@ -121,6 +127,29 @@ void spinBriefly(Ready ready) {
 }
 }  // namespace
 
+int64_t ThreadPool::claim(Job* job) {
+  const int64_t i = job->next++;
+  if (job->next >= job->n) {  // every chunk claimed
+    if (!queue_.empty() && queue_.front() == job) queue_.pop_front();
+    else queue_.erase(std::find(queue_.begin(), queue_.end(), job));
+    queued_.store(queue_.size(), std::memory_order_release);
+  }
+  return i;
+}
+
+void ThreadPool::runChunk(Job* job, int64_t i, int id, std::unique_lock<std::mutex>& lk) {
+  lk.unlock();
+  std::exception_ptr err;
+  try {
+    (*job->fn)(i, id, scratch_[static_cast<size_t>(id)].data());
+  } catch (...) {
+    err = std::current_exception();
+  }
+  lk.lock();
+  if (err && !job->error) job->error = err;
+  if (job->done.fetch_add(1, std::memory_order_acq_rel) + 1 == job->n) job->cv.notify_all();
+}
+
 void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int, float*)>& fn) {
   if (n <= 0) return;
   if (inline_) {
@@ -130,17 +159,31 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int, f
   Job job;
   job.fn = &fn;
   job.n = n;
+  // The only call inside parallelFor computes too (its scratch is the last one): at most one
+  // caller does at a time, so the compute threads never outnumber `threads`.
+  const bool compute = callerComputes_ && inside_.fetch_add(1, std::memory_order_acq_rel) == 0;
   std::unique_lock<std::mutex> lk(m_);
   queue_.push_back(&job);
   queued_.store(queue_.size(), std::memory_order_release);
-  if (n == 1) cv_.notify_one(); else cv_.notify_all();
+  if (!compute || n > 1) {
+    if (n == 1 || (compute && n == 2)) cv_.notify_one(); else cv_.notify_all();
+  }
+  if (compute) {
+    const int id = threads_ - 1;
+    while (job.next < job.n) runChunk(&job, claim(&job), id, lk);
+    if (job.done.load(std::memory_order_acquire) != job.n) {  // the workers' last chunks: spin briefly, then sleep
+      lk.unlock();
+      spinBriefly([&] { return job.done.load(std::memory_order_acquire) == job.n; });
+      lk.lock();
+    }
+  }
   job.cv.wait(lk, [&] { return job.done.load(std::memory_order_relaxed) == job.n; });
   lk.unlock();
+  if (callerComputes_) inside_.fetch_sub(1, std::memory_order_acq_rel);
   if (job.error) std::rethrow_exception(job.error);
 }
 
 void ThreadPool::loop(int id) {
-  float* scratch = scratch_[id].data();
   std::unique_lock<std::mutex> lk(m_);
   for (;;) {
     if (queue_.empty() && !stop_) {  // spin a little for the next job before sleeping (the predicate below re-checks under the lock)
@@ -151,21 +194,7 @@ void ThreadPool::loop(int id) {
     cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stop_
     Job* job = queue_.front();
-    const int64_t i = job->next++;
-    if (job->next >= job->n) {  // every chunk claimed
-      queue_.pop_front();
-      queued_.store(queue_.size(), std::memory_order_release);
-    }
-    lk.unlock();
-    std::exception_ptr err;
-    try {
-      (*job->fn)(i, id, scratch);
-    } catch (...) {
-      err = std::current_exception();
-    }
-    lk.lock();
-    if (err && !job->error) job->error = err;
-    if (job->done.fetch_add(1, std::memory_order_acq_rel) + 1 == job->n) job->cv.notify_all();
+    runChunk(job, claim(job), id, lk);
   }
 }
 

@@ -1,9 +1,12 @@
-// One pool per Engine: `threads` workers shared by every call in flight (intra-op chunks of
-// concurrent calls interleave on the same workers, so 4 calls on 2 threads keep 2 cores busy
-// without oversubscription). Callers (AsyncWorker threads) only wait; they never compute. Between
-// jobs a worker spins for a few microseconds before sleeping on the condition variable (the caller
-// does not: it would take a core from a worker): a reverse pass is ~100 short parallelFor calls, and a futex wake-up per call and thread
-// was ~8 % of a small net's time (perf: the scheduler's wake-up paths).
+// One pool per Engine of `threads` compute threads shared by every call in flight: threads − 1
+// workers, and the caller (an AsyncWorker thread) as the last one. A caller that finds no other
+// call inside parallelFor computes chunks of its own job beside the workers; a caller that finds
+// one only waits, so 4 calls on 2 threads still keep 2 cores busy without oversubscription. A
+// pass is hundreds of short parallelFor calls: a caller asleep on a condition variable costs a
+// wake-up per call (tens of µs on a VM whose idle vCPU halted), which made 2 threads barely faster
+// than 1 on small nets. Between jobs a worker spins a few microseconds before sleeping, and so does
+// a caller waiting for the last chunks. `threads` = 1, or ZENNAS_CALLER_COMPUTES=0: `threads`
+// workers and callers that only wait (the earlier pool).
 // Results never depend on which worker runs a chunk: chunks write disjoint outputs and every
 // reduction is done per channel in a fixed order.
 #pragma once
@@ -60,11 +63,11 @@ class ThreadPool {
   struct Inline {};
   explicit ThreadPool(Inline);
   ~ThreadPool();
-  int threads() const { return inline_ ? 1 : static_cast<int>(workers_.size()); }
+  int threads() const { return threads_; }
 
   /**
-   * Run fn(i, worker, scratch) for i in [0, n) on the workers and wait. The first exception a
-   * chunk throws is rethrown here after all chunks finished.
+   * Run fn(i, worker, scratch) for i in [0, n) on the workers (and the caller, see above) and
+   * wait. The first exception a chunk throws is rethrown here after all chunks finished.
    */
   void parallelFor(int64_t n, const std::function<void(int64_t, int, float*)>& fn);
 
@@ -78,6 +81,10 @@ class ThreadPool {
     std::condition_variable cv;
   };
   void loop(int id);
+  /** Claims chunk job->next (m_ held); the last claim takes the job off the queue. */
+  int64_t claim(Job* job);
+  /** Runs chunk i and counts it done; the first exception is kept for the caller. */
+  void runChunk(Job* job, int64_t i, int id, std::unique_lock<std::mutex>& lk);
 
   std::mutex m_;
   std::condition_variable cv_;
@@ -85,7 +92,10 @@ class ThreadPool {
   std::atomic<size_t> queued_{0};  // queue_.size(), for workers spinning without the mutex
   bool stop_ = false;
   std::vector<std::thread> workers_;
-  std::vector<AlignedBuffer> scratch_;
+  std::vector<AlignedBuffer> scratch_;  // per worker, then the computing caller's
+  std::atomic<int> inside_{0};          // callers inside parallelFor
+  int threads_ = 1;
+  bool callerComputes_ = false;
   bool inline_ = false;
 };
 

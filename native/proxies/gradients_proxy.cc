@@ -4,6 +4,7 @@
 // 'cross-entropy' is softmax CE over the logits (outputs[0], [classes][1][1]) averaged over the
 // batch, with labels given or drawn from Philox (DESCRIPTOR.md).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 
@@ -85,16 +86,18 @@ void gradRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& 
   const Descriptor& d = x.descriptor();
   Executor::ForwardMode mode;
   mode.bnEps = r.bnEps;
-  std::vector<double> gradNorm;
+  std::vector<double> gradNorm, passSeconds;
   const Init init = resolveInit(r, Init::Normal);
   ZeroBiasesOnExit restore{x};
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
     initParams(x, init, r.seed, repeat, pool);
     drawGaussianImages(x, r.seed, kStreamInput, repeat, 0, r.batch, pool);
+    const auto t0 = std::chrono::steady_clock::now();
     x.forward(pool, mode);
     out.scores.push_back(seedLoss(x, r, repeat));
     x.backward(pool, r.inputGradient, true);  // reads weight and input gradients only: the fused BN + ReLU step may run
+    passSeconds.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     double sq = 0;
     for (size_t i = 0; i < d.ops.size(); ++i) {
       const float* g = x.weightGrad(i);
@@ -103,6 +106,7 @@ void gradRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& 
     gradNorm.push_back(std::sqrt(sq));
   }
   out.series.emplace_back("gradNorm", std::move(gradNorm));
+  out.series.emplace_back("passSeconds", std::move(passSeconds));  // forward + loss + backward only (what a PyTorch step times)
   if (r.returnGradients) {
     for (size_t i = 0; i < d.ops.size(); ++i) {
       const float* g = x.weightGrad(i);

@@ -258,7 +258,7 @@ export interface RunResult {
   mean: number;
   std: number;
   ci95: number;
-  /** Named per-repeat values (Zen-score: logDelta, logSigmaSum; gradients: gradNorm). */
+  /** Named per-repeat values (Zen-score: logDelta, logSigmaSum; gradients: gradNorm, and on the CPU passSeconds — forward + loss + backward, without the draws). */
   series: Record<string, number[]>;
   /** returnGradients: per op with parameters (op index, gradient: conv OIHW, dwconv [C][k][k], linear [cout][cin] then bias, BN dγ then dβ). */
   gradients?: { op: number; data: Float32Array }[];

@@ -41,7 +41,7 @@ export interface NativeBnStatistics {
 export interface NativeRunResult {
   /** One value per repeat (the proxy's score; for 'gradients' the loss). */
   scores: number[];
-  /** Named per-repeat values (Zen-score: logDelta, logSigmaSum; gradients: gradNorm). */
+  /** Named per-repeat values (Zen-score: logDelta, logSigmaSum; gradients: gradNorm, and on the CPU passSeconds). */
   series: Record<string, number[]>;
   seconds: number;
   bnStatistics?: NativeBnStatistics;
