@@ -63,6 +63,20 @@ test('tenas_ntk runs its per-image passes on one plan per thread when the budget
   t.true(tight.peak <= tight.limit && tight.peak < 1.1 * one.peak, `peak ${tight.peak}, limit ${tight.limit}`);
 });
 
+test('Zen-score on 2 threads: the two forwards on two plans of B images at once (paper mode, ≤ 64²), the bits of one plan of 2B; one plan when the budget has no room', (t) => {
+  const one = child('zenlanes', undefined, '1'), two = child('zenlanes', undefined, '2');
+  t.is(one.plansPaper, 1);
+  t.is(two.plansPaper, 2, 'two lanes, two plans of B images');
+  for (const k of ['paper', 'official', 'large']) t.deepEqual(two[k], one[k], k);
+  t.is(two.plans, 4, 'official mode and 72² kept the one plan of 2B images');
+  t.true(one.paper.every((v: number) => Number.isFinite(v)));
+  // Room for one plan of B images (half the 2B plan's activations), not for two: lane 0 runs both forwards in turn.
+  const tight = child('zenlanes', Math.floor(planBytes * 0.75), '2', 'paper-only');
+  t.is(tight.plansPaper, 1);
+  t.deepEqual(tight.paper, one.paper);
+  t.true(tight.peak <= tight.limit);
+});
+
 test('a plan larger than the whole budget is refused at once: E_OUT_OF_MEMORY, activations dominate → lower batchSize or resolution', (t) => {
   const r = child('refused', Math.floor(planBytes / 2));
   t.false(r.ok);

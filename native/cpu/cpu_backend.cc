@@ -460,12 +460,17 @@ class CpuBackend final : public Backend {
     if (!proxy) fail("E_OPTION", "unknown proxy '" + r.proxy + "' (the CPU backend has: " + cpuProxyNames() + ")");
     const auto t0 = std::chrono::steady_clock::now();
     ExecutorConfig config = proxy->config(r);
+    bool useLanes = proxy->runLanes && !proxy->run;
+    if (proxy->laneConfig) {
+      const ExecutorConfig lc = proxy->laneConfig(r, pool_.threads());
+      if (lc.images > 0) config = lc, useLanes = true;
+    }
     config.convDirect = r.conv == "direct";
     try {
       PlanLease plan(cache_, cache_.acquire(r.descriptor, config, r.cancelled));
       ProxyResult out;
       out.scores.reserve(r.repeats);
-      if (proxy->runLanes) {
+      if (useLanes) {
         CallLanes lanes(cache_, r, config, *plan, pool_.threads());
         proxy->runLanes(lanes, r, pool_, out);
         lanes.ok();

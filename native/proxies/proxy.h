@@ -46,6 +46,12 @@ struct CpuProxy {
   void (*run)(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out);
   /** Set instead of `run` by a proxy that splits its passes over lanes (lanes.plan(0) is the call's plan). */
   void (*runLanes)(Lanes& lanes, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) = nullptr;
+  /**
+   * Set beside both `run` and `runLanes` by a proxy whose lanes take another plan than `config`
+   * (the Zen-score: one plan per forward): the lanes' config for this request on `threads`
+   * threads, or images = 0 when `config` + `run` is the better choice.
+   */
+  ExecutorConfig (*laneConfig)(const ProxyRequest& r, int threads) = nullptr;
 };
 
 /** The proxy named `name`, or nullptr. */

@@ -114,6 +114,18 @@ async function main(job: string): Promise<unknown> {
       e.close();
       return { score: r.scores[0], lambdaMin: r.series.lambdaMin![0], peak: m.peakBytes, limit: m.limitBytes, after: memory() };
     }
+    case 'zenlanes': { // Zen-scores on `threads` threads (paper and official mode, 32² and 72²) and the plans they left cached
+      const e = new Engine({ threads: Number(process.argv[3]) });
+      memory(true);
+      const paper = await e.zenScore(NET, { ...OPTS, repeats: 3, firstRepeat: 1 });
+      const plansPaper = memory().plans;
+      const paperOnly = process.argv[4] === 'paper-only';
+      const official = paperOnly ? { scores: [] } : await e.zenScore(NET, { ...OPTS, repeats: 2, mode: 'official' });
+      const large = paperOnly ? { scores: [] } : await e.zenScore(NET, { ...OPTS, resolution: 72, repeats: 1 });
+      const m = memory();
+      e.close();
+      return { paper: paper.scores, official: official.scores, large: large.scores, plansPaper, plans: m.plans, peak: m.peakBytes, limit: m.limitBytes };
+    }
     case 'engine': { // a bad ZENNAS_MEMORY_LIMIT
       try {
         new Engine({ threads: 1 }).close();
