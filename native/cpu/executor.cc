@@ -585,13 +585,31 @@ void Executor::winoRun(ThreadPool& pool, const ConvGeom& g, const float* u, cons
   });
 }
 
+namespace {
+thread_local bool profileQuiet = false;
+}  // namespace
+
+void Executor::quietProfile(bool on) { profileQuiet = on; }
+
+void Executor::borrowWeights(const Executor* from) {
+  if (from) {
+    bool same = from->d_.ops.size() == d_.ops.size() && from->weights_.size() == weights_.size() && from->winoU_.size() == winoU_.size();
+    for (size_t i = 0; same && i < steps_.size(); ++i) {
+      const Step &a = steps_[i], &b = from->steps_[i];
+      same = a.wino == b.wino && a.weightOffset == b.weightOffset && a.winoOffset == b.winoOffset && a.biasOffset == b.biasOffset;
+    }
+    if (!same) fail("E_INTERNAL", "borrowWeights: the plans' weight layouts differ");
+  }
+  weightsFrom_ = from;
+}
+
 void Executor::transformWinoWeights(ThreadPool& pool) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
   const auto t0 = std::chrono::steady_clock::now();
   for (const Step& s : steps_)
     if (s.wino) winoTransform(pool, s.g, weights_.data() + s.weightOffset, winoU_.data() + s.winoOffset);
   winoStale_ = false;
-  if (profile)
+  if (profile && !profileQuiet)
     std::fprintf(stderr, "zennas-profile winograd weights %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
 }
 
@@ -614,12 +632,14 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
   }
   switch (o.op) {
     case OpCode::Conv: case OpCode::Linear: {
+      const Executor& params = weightsFrom_ ? *weightsFrom_ : *this;
       if (s.wino) {
-        if (winoStale_) transformWinoWeights(pool);
-        winoRun(pool, s.g, winoU_.data() + s.winoOffset, in, out, s.winoWide, s.perTask, s.tasks);
+        if (weightsFrom_ && weightsFrom_->winoStale_) fail("E_INTERNAL", "a plan borrowing weights ran before they were prepared");
+        if (winoStale_ && !weightsFrom_) transformWinoWeights(pool);
+        winoRun(pool, s.g, params.winoU_.data() + s.winoOffset, in, out, s.winoWide, s.perTask, s.tasks);
         break;
       }
-      const float* w = weights_.data() + s.weightOffset;
+      const float* w = params.weights_.data() + s.weightOffset;
       if (s.subsample) {
         float* sub = subsampled_.data();
         const int64_t per = convChannelsPerTask(s.g.cin);
@@ -631,14 +651,14 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
         each([&](int64_t b, int64_t e, float* scratch) { k_.convGemm(s.g, w, in, out, b, e, scratch); }, s.g.cols());
       }
       if (s.biasOffset >= 0) {
-        const float* bias = weights_.data() + s.biasOffset;
+        const float* bias = params.weights_.data() + s.biasOffset;
         for (int64_t c = 0; c < o.cout; ++c)
           for (int64_t j = 0; j < n; ++j) out[c * s.g.outStride + j] += bias[c];
       }
       break;
     }
     case OpCode::DwConv: {
-      const float* w = weights_.data() + s.weightOffset;
+      const float* w = (weightsFrom_ ? *weightsFrom_ : *this).weights_.data() + s.weightOffset;
       each([&](int64_t b, int64_t e, float*) { k_.dwConv(s.g, w, in, out, b, e); }, o.cout);
       break;
     }
@@ -705,7 +725,7 @@ void Executor::forward(ThreadPool& pool, const ForwardMode& m) {
 template <typename Fn>
 void Executor::profiled(size_t i, const char* pass, double flopFactor, Fn&& fn) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
-  if (!profile) {
+  if (!profile || profileQuiet) {
     fn();
     return;
   }

@@ -43,6 +43,17 @@ class Executor {
    * LINEAR biases U(−b, b), from the same Philox stream as drawWeights (uniform lanes).
    */
   void drawWeightsTorch(uint64_t seed, uint32_t repeat, ThreadPool& pool);
+  /**
+   * Forward passes read `from`'s weights and Winograd transforms instead of this plan's own (a
+   * lane of the same descriptor whose kernel choices match; E_INTERNAL otherwise), so that two
+   * lanes of one repeat draw and transform the weights once; nullptr ends it. Call
+   * from->prepareWeights before the forwards.
+   */
+  void borrowWeights(const Executor* from);
+  /** The Winograd weight transforms now, if the weights changed since they ran (else the next forward runs them). */
+  void prepareWeights(ThreadPool& pool) {
+    if (winoStale_ && winoU_.size() > 0) transformWinoWeights(pool);
+  }
   /** Every weight and bias ← |·| (synflow). */
   void absParams();
   /** Every LINEAR bias ← s · bias (s = 0: exactly 0, the state drawWeights expects). */
@@ -73,6 +84,13 @@ class Executor {
   const double* bnVar(int bn, int group) const { return bnVar_.data() + (bnOffset_[static_cast<size_t>(bn)] * c_.groups) + group * bnChannels(bn); }
   std::vector<double>& runningVar() { return runningVar_; }
   int64_t bnOffset(int bn) const { return bnOffset_[static_cast<size_t>(bn)]; }
+
+  /**
+   * ZENNAS_PROFILE=1 lines (per op, Winograd weights) are not printed on this thread while set: a
+   * lane that repeats lane 0's work at the same time (the Zen-score's perturbed forward), so the
+   * profile's sums stay wall time.
+   */
+  static void quietProfile(bool on);
 
   // ---- backward (plans built with config.backward)
   /**
@@ -179,6 +197,7 @@ class Executor {
   AlignedBuffer winoU_;      // Winograd-transformed weights (36 packed A per conv that uses it)
   AlignedBuffer winoWide_;   // V and M of the largest layer-wide Winograd conv (forward or input gradient)
   bool winoStale_ = true;    // weights_ changed since winoU_ was computed
+  const Executor* weightsFrom_ = nullptr;  // borrowWeights
   std::vector<int32_t> bnOp_;
   std::vector<int64_t> bnOffset_;
   std::vector<double> bnMean_, bnVar_;  // [bn offset·G + group·C + c]

@@ -27,15 +27,16 @@ ExecutorConfig zenConfig(const ProxyRequest& r) { return {2 * int64_t(r.batch), 
 
 /**
  * Two lanes (proxy.h), one plan of B images per forward, each forward on one core: on 2 threads
- * in paper mode at CIFAR-like resolutions (≤ 64). Small maps make a forward hundreds of short
- * parallel steps, and a lane pays no hand-off between threads per step: ZenNet-1M 7–13 % and the
- * Space-I nets ≈ 10 % faster (same-process A/B); at 224² the GEMMs already scale and each lane
- * drawing and transforming the weights again lost 9 % on ResNet-18. Same bits either way (every
- * kernel's result is independent of the other images in its plan). Official mode carries
- * running_var over both forwards in turn, so it keeps the one plan.
+ * in paper mode. Small maps make a forward hundreds of short parallel steps, and a lane pays no
+ * hand-off between threads per step: ZenNet-1M and the Space-I net ≈ 1.2× faster, ResNet-18 at
+ * 224² (whose GEMMs already scale) level to 1.04× (same-process A/B; a first version that drew
+ * and transformed the weights per lane lost 9 % there). Same bits either way (every kernel's
+ * result is independent of the other images in its plan). Official mode carries running_var
+ * over both forwards in turn, so it keeps the one plan. More threads: one plan (lanes are
+ * one-thread pools).
  */
 ExecutorConfig zenLaneConfig(const ProxyRequest& r, int threads) {
-  if (threads != 2 || r.official || r.resolution > 64) return {0, 1, r.resolution, false};
+  if (threads != 2 || r.official) return {0, 1, r.resolution, false};
   return {int64_t(r.batch), 1, r.resolution, false};
 }
 
@@ -149,11 +150,12 @@ class ZenScorer {
   bool lostDelta_ = false;
 };
 
-void profileDraw(const Descriptor& d, std::chrono::steady_clock::time_point t0) {
+using Clock = std::chrono::steady_clock;
+double msSince(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+void profileDraw(const Descriptor& d, double ms) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
-  if (profile)
-    std::fprintf(stderr, "zennas-profile draw %.0f weights: %.3f ms\n", d.totalWeights,
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  if (profile) std::fprintf(stderr, "zennas-profile draw %.0f weights: %.3f ms\n", d.totalWeights, ms);
 }
 
 Executor::ForwardMode zenMode(const ProxyRequest& r) {
@@ -177,10 +179,10 @@ void zenRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& o
   const uint32_t end = r.firstRepeat + r.repeats;
   for (uint32_t repeat = r.official ? 0 : r.firstRepeat; repeat < end; ++repeat) {
     checkCancelled(r);
-    const auto t0 = std::chrono::steady_clock::now();
+    const Clock::time_point t0 = Clock::now();
     x.drawWeights(r.seed, repeat, pool);
     drawZenInput(x, r, repeat, pool, Half::Both);
-    profileDraw(d, t0);
+    profileDraw(d, msSince(t0));
     x.forward(pool, mode);
     if (repeat < r.firstRepeat) continue;  // replayed only for its running_var update
     scorer.cleanStatistics(x, repeat);
@@ -193,8 +195,9 @@ void zenRun(Executor& x, const ProxyRequest& r, ThreadPool& pool, ProxyResult& o
 
 /**
  * Lanes (zenLaneConfig): plans of B images, the clean forward on lane 0 and the perturbed one on
- * lane 1 at once, each drawing the weights and its input on its own core. Without room for the
- * second plan, lane 0 runs both forwards in turn, keeping the clean feature map.
+ * lane 1 at once, each drawing its input on its own core; the weights are drawn and transformed
+ * once, on lane 0's plan with the call's pool, and lane 1 reads them (borrowWeights). Without room
+ * for the second plan, lane 0 runs both forwards in turn, keeping the clean feature map.
  */
 void zenRunLanes(Lanes& lanes, const ProxyRequest& r, ThreadPool& pool, ProxyResult& out) {
   Executor& x0 = lanes.plan(0);
@@ -205,17 +208,29 @@ void zenRunLanes(Lanes& lanes, const ProxyRequest& r, ThreadPool& pool, ProxyRes
   const int64_t half = int64_t(r.batch) * os.plane();
   ZenScorer scorer(d, r, out);
   const Executor::ForwardMode mode = zenMode(r);
+  struct Borrow {  // lane 1 reads lane 0's weights for this call only (plans go back to the cache)
+    Executor* x;
+    ~Borrow() { if (x) x->borrowWeights(nullptr); }
+  } borrow{L == 2 ? &lanes.plan(1) : nullptr};
+  if (borrow.x) borrow.x->borrowWeights(&x0);
   std::vector<float> clean;  // L = 1: the clean feature map, [C][B·H·W]
   for (uint32_t repeat = r.firstRepeat; repeat < r.firstRepeat + r.repeats; ++repeat) {
     checkCancelled(r);
-    const auto t0 = std::chrono::steady_clock::now();
+    const Clock::time_point t0 = Clock::now();
+    x0.drawWeights(r.seed, repeat, pool);
+    double drawMs = msSince(t0);
     if (L == 2) {
+      x0.prepareWeights(pool);
       pool.parallelFor(2, [&](int64_t l, int, float*) {
         Executor& x = lanes.plan(static_cast<int>(l));
         ThreadPool& p = lanes.pool(static_cast<int>(l));
-        x.drawWeights(r.seed, repeat, p);
+        struct Quiet {  // lane 1 repeats lane 0's work at the same time: the profile shows lane 0's
+          explicit Quiet(bool on) { Executor::quietProfile(on); }
+          ~Quiet() { Executor::quietProfile(false); }
+        } quiet(l > 0);
+        const Clock::time_point t1 = Clock::now();
         drawZenInput(x, r, repeat, p, l == 0 ? Half::Clean : Half::Perturbed);
-        if (l == 0) profileDraw(d, t0);
+        if (l == 0) profileDraw(d, drawMs + msSince(t1));
         x.forward(p, mode);
       });
       scorer.cleanStatistics(x0, repeat);
@@ -223,9 +238,9 @@ void zenRunLanes(Lanes& lanes, const ProxyRequest& r, ThreadPool& pool, ProxyRes
       scorer.score(repeat, pool, x0.value(outValue), x0.channelStride(outValue), x1.value(outValue), x1.channelStride(outValue));
       continue;
     }
-    x0.drawWeights(r.seed, repeat, pool);
+    const Clock::time_point t1 = Clock::now();
     drawZenInput(x0, r, repeat, pool, Half::Clean);
-    profileDraw(d, t0);
+    profileDraw(d, drawMs + msSince(t1));
     x0.forward(pool, mode);
     scorer.cleanStatistics(x0, repeat);
     clean.resize(static_cast<size_t>(os.c * half));
