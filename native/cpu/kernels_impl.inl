@@ -167,6 +167,53 @@ inline void microKernelZ(int64_t kc, const float* __restrict A, LoadB loadB, flo
   }
 }
 
+// One or two live rows (a tail panel of cout = 8, 32, 56, 80 …) over four 16-column panels at
+// once: with two panels such a block has 2–4 chains and as many loads as FMAs (half speed); with
+// four it has 4–8 chains and 5–6 loads per 8 FMAs. Each element's FMA chain over p is
+// microKernelZ's, so the bits are its bits. Full panels only (64 columns, no masks).
+template <int R, class LoadB4>
+inline void microKernelZ4(int64_t kc, const float* __restrict A, LoadB4 loadB, float* C, int64_t ldc, bool acc) {
+  static_assert(R == 1 || R == 2, "one or two rows");
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, c0 = a0, c1 = a0, c2 = a0, c3 = a0;
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0, b1, b2, b3;
+    loadB(p, b0, b1, b2, b3);
+    const __m512 x = _mm512_set1_ps(A[0]);
+    a0 = _mm512_fmadd_ps(x, b0, a0);
+    a1 = _mm512_fmadd_ps(x, b1, a1);
+    a2 = _mm512_fmadd_ps(x, b2, a2);
+    a3 = _mm512_fmadd_ps(x, b3, a3);
+    if constexpr (R == 2) {
+      const __m512 y = _mm512_set1_ps(A[1]);
+      c0 = _mm512_fmadd_ps(y, b0, c0);
+      c1 = _mm512_fmadd_ps(y, b1, c1);
+      c2 = _mm512_fmadd_ps(y, b2, c2);
+      c3 = _mm512_fmadd_ps(y, b3, c3);
+    }
+    A += kMR;
+  }
+  const auto put = [&](float* c, __m512 v0, __m512 v1, __m512 v2, __m512 v3) {
+    if (acc) {
+      v0 = _mm512_add_ps(_mm512_loadu_ps(c), v0);
+      v1 = _mm512_add_ps(_mm512_loadu_ps(c + kNR), v1);
+      v2 = _mm512_add_ps(_mm512_loadu_ps(c + 2 * kNR), v2);
+      v3 = _mm512_add_ps(_mm512_loadu_ps(c + 3 * kNR), v3);
+    }
+    _mm512_storeu_ps(c, v0);
+    _mm512_storeu_ps(c + kNR, v1);
+    _mm512_storeu_ps(c + 2 * kNR, v2);
+    _mm512_storeu_ps(c + 3 * kNR, v3);
+  };
+  put(C, a0, a1, a2, a3);
+  if constexpr (R == 2) put(C + ldc, c0, c1, c2, c3);
+}
+
+template <class LoadB4>
+inline void microKernelZ4T(int64_t kc, const float* __restrict A, LoadB4 loadB, float* C, int64_t ldc, bool acc, int mr) {
+  if (mr == 1) microKernelZ4<1>(kc, A, loadB, C, ldc, acc);
+  else microKernelZ4<2>(kc, A, loadB, C, ldc, acc);
+}
+
 template <int P, class LoadB>
 inline void microKernelZT(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int mr, int nr) {
   switch (mr) {
@@ -186,6 +233,15 @@ struct PackedBZ {  // row p of two packed kc × NR panels (the second unread whe
     b1 = _mm512_loadu_ps(B1 + p * kNR);
   }
 };
+struct PackedBZ4 {  // row p of four packed kc × NR panels
+  const float *B0, *B1, *B2, *B3;
+  void operator()(int64_t p, __m512& b0, __m512& b1, __m512& b2, __m512& b3) const {
+    b0 = _mm512_loadu_ps(B0 + p * kNR);
+    b1 = _mm512_loadu_ps(B1 + p * kNR);
+    b2 = _mm512_loadu_ps(B2 + p * kNR);
+    b3 = _mm512_loadu_ps(B3 + p * kNR);
+  }
+};
 /** 16 floats from two runs of 8 (columns c .. c+7 and c+8 .. c+15 of an indirect B row). */
 inline __m512 loadHalves(const float* a, const float* b) {
   return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(a))), _mm256_castps_pd(_mm256_loadu_ps(b)), 1));
@@ -202,6 +258,25 @@ struct IndirectBZ {  // row p of up to two indirect panels: halves at b[h] + off
     } else {
       b0 = loadHalves(b[0] + o, b[1] + o);
       b1 = loadHalves(b[2] + o, b[3] + o);
+    }
+  }
+};
+template <bool Contiguous>
+struct IndirectBZ4 {  // row p of four indirect panels: halves at b[h] + off[p] (Contiguous: b[2k+1] = b[2k] + 8)
+  const float* b[8];
+  const int64_t* off;
+  void operator()(int64_t p, __m512& b0, __m512& b1, __m512& b2, __m512& b3) const {
+    const int64_t o = off[p];
+    if constexpr (Contiguous) {
+      b0 = _mm512_loadu_ps(b[0] + o);
+      b1 = _mm512_loadu_ps(b[2] + o);
+      b2 = _mm512_loadu_ps(b[4] + o);
+      b3 = _mm512_loadu_ps(b[6] + o);
+    } else {
+      b0 = loadHalves(b[0] + o, b[1] + o);
+      b1 = loadHalves(b[2] + o, b[3] + o);
+      b2 = loadHalves(b[4] + o, b[5] + o);
+      b3 = loadHalves(b[6] + o, b[7] + o);
     }
   }
 };
@@ -252,6 +327,9 @@ inline void microKernelStrip(int64_t kc, const float* __restrict A, const float*
                              int64_t np, int lastNr) {
 #if ZENNAS_VEC512
   int64_t j = 0;
+  if (mr <= 2)  // four full panels per block (microKernelZ4)
+    for (; j + 4 < np || (j + 4 == np && lastNr == kNR); j += 4)
+      microKernelZ4T(kc, A, PackedBZ4{B + j * bStride, B + (j + 1) * bStride, B + (j + 2) * bStride, B + (j + 3) * bStride}, C + j * kNR, ldc, acc, mr);
   for (; j + 2 <= np; j += 2)
     microKernelZT<2>(kc, A, PackedBZ{B + j * bStride, B + (j + 1) * bStride}, C + j * kNR, ldc, acc, mr, kNR + (j + 2 == np ? lastNr : kNR));
   if (j < np) microKernelZT<1>(kc, A, PackedBZ{B + j * bStride, B + j * bStride}, C + j * kNR, ldc, acc, mr, lastNr);
@@ -269,6 +347,15 @@ inline void microKernelIndirectStrip(int64_t kc, const float* __restrict A, At a
                                      int64_t c0, int64_t c1) {
 #if ZENNAS_VEC512
   int64_t c = c0;
+  if (mr <= 2)  // four panels per block (microKernelZ4)
+    for (; c + 4 * kNR <= c1; c += 4 * kNR) {
+      const float* b[8];
+      bool contiguous = true;
+      for (int h = 0; h < 8; ++h) b[h] = at(c + 8 * h);
+      for (int h = 1; h < 8; h += 2) contiguous = contiguous && b[h] == b[h - 1] + 8;
+      if (contiguous) microKernelZ4T(kc, A, IndirectBZ4<true>{{b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]}, off}, C + c, ldc, acc, mr);
+      else microKernelZ4T(kc, A, IndirectBZ4<false>{{b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]}, off}, C + c, ldc, acc, mr);
+    }
   for (; c + 2 * kNR <= c1; c += 2 * kNR) {
     const float* b[4] = {at(c), at(c + 8), at(c + 16), at(c + 24)};
     if (b[1] == b[0] + 8 && b[3] == b[2] + 8) microKernelZT<2>(kc, A, IndirectBZ<true>{{b[0], b[1], b[2], b[3]}, off}, C + c, ldc, acc, mr, 2 * kNR);
