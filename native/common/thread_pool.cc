@@ -77,12 +77,11 @@ ThreadPool::ThreadPool(int threads) {
   threads_ = threads;
   const char* env = std::getenv("ZENNAS_CALLER_COMPUTES");
   callerComputes_ = threads > 1 && !(env && std::string(env) == "0");
-  const int workers = callerComputes_ ? threads - 1 : threads;
-  scratch_.resize(threads);
+  scratch_.resize(static_cast<size_t>(threads) + 1);  // per worker, then the computing caller's
   for (auto& s : scratch_) s.resize(kScratchFloats);
-  workers_.reserve(workers);
+  workers_.reserve(threads);
   try {
-    for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { loop(i); });
+    for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { loop(i); });
   } catch (const std::exception& e) {
     // Thread creation failed part-way (ulimit -u, memory): stop and join what started, then report.
     const size_t started = workers_.size();
@@ -108,6 +107,7 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> g(m_);
     stop_ = true;
+    stop_flag_.store(true, std::memory_order_relaxed);
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -159,42 +159,56 @@ void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t, int, f
   Job job;
   job.fn = &fn;
   job.n = n;
-  // The only call inside parallelFor computes too (its scratch is the last one): at most one
-  // caller does at a time, so the compute threads never outnumber `threads`.
-  const bool compute = callerComputes_ && inside_.fetch_add(1, std::memory_order_acq_rel) == 0;
   std::unique_lock<std::mutex> lk(m_);
   queue_.push_back(&job);
   queued_.store(queue_.size(), std::memory_order_release);
-  if (!compute || n > 1) {
-    if (n == 1 || (compute && n == 2)) cv_.notify_one(); else cv_.notify_all();
-  }
+  // This caller computes when it is the only call in flight (CallScope), no other caller computes
+  // and a core is free; the workers then run at most threads − 1 chunks at once.
+  const bool compute = callerComputes_ && !callerComputing_ && active_ < threads_ && calls_.load(std::memory_order_relaxed) <= 1;
   if (compute) {
-    const int id = threads_ - 1;
+    callerComputing_ = true;
+    if (n > 1 && spinning_ == 0) cv_.notify_one();  // a spinning worker takes the next chunk without a wake-up
+    const int id = threads_;
     while (job.next < job.n) runChunk(&job, claim(&job), id, lk);
+    callerComputing_ = false;
+    if (!queue_.empty()) cv_.notify_one();  // a worker held back by the limit may run other calls' chunks now
     if (job.done.load(std::memory_order_acquire) != job.n) {  // the workers' last chunks: spin briefly, then sleep
       lk.unlock();
       spinBriefly([&] { return job.done.load(std::memory_order_acquire) == job.n; });
       lk.lock();
     }
+  } else if (n == 1) {
+    cv_.notify_one();
+  } else {
+    cv_.notify_all();
   }
   job.cv.wait(lk, [&] { return job.done.load(std::memory_order_relaxed) == job.n; });
   lk.unlock();
-  if (callerComputes_) inside_.fetch_sub(1, std::memory_order_acq_rel);
   if (job.error) std::rethrow_exception(job.error);
 }
 
 void ThreadPool::loop(int id) {
   std::unique_lock<std::mutex> lk(m_);
   for (;;) {
-    if (queue_.empty() && !stop_) {  // spin a little for the next job before sleeping (the predicate below re-checks under the lock)
-      lk.unlock();
-      spinBriefly([&] { return queued_.load(std::memory_order_acquire) > 0; });
-      lk.lock();
+    if (stop_) return;
+    // At most `threads` compute threads: a computing caller takes one of them.
+    if (!queue_.empty() && active_ + (callerComputing_ ? 1 : 0) < threads_) {
+      Job* job = queue_.front();
+      const int64_t i = claim(job);
+      ++active_;
+      runChunk(job, i, id, lk);
+      --active_;
+      continue;
     }
-    cv_.wait(lk, [&] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_
-    Job* job = queue_.front();
-    runChunk(job, claim(job), id, lk);
+    if (queue_.empty()) {  // spin a little for the next job before sleeping (re-checked under the lock)
+      ++spinning_;
+      lk.unlock();
+      spinBriefly([&] { return queued_.load(std::memory_order_acquire) > 0 || stop_flag_.load(std::memory_order_relaxed); });
+      lk.lock();
+      --spinning_;
+      if (!queue_.empty() || stop_) continue;
+    }
+    cv_.wait(lk);  // a new job, a caller that stopped computing, or stop (spurious wake-ups loop back)
   }
 }
 

@@ -1,12 +1,14 @@
-// One pool per Engine of `threads` compute threads shared by every call in flight: threads − 1
-// workers, and the caller (an AsyncWorker thread) as the last one. A caller that finds no other
-// call inside parallelFor computes chunks of its own job beside the workers; a caller that finds
-// one only waits, so 4 calls on 2 threads still keep 2 cores busy without oversubscription. A
-// pass is hundreds of short parallelFor calls: a caller asleep on a condition variable costs a
-// wake-up per call (tens of µs on a VM whose idle vCPU halted), which made 2 threads barely faster
-// than 1 on small nets. Between jobs a worker spins a few microseconds before sleeping, and so does
-// a caller waiting for the last chunks. `threads` = 1, or ZENNAS_CALLER_COMPUTES=0: `threads`
-// workers and callers that only wait (the earlier pool).
+// One pool per Engine: `threads` workers shared by every call in flight, and at most `threads`
+// threads computing at once. A caller (an AsyncWorker thread) computes chunks of its own job when
+// its call is the only one in flight (CallScope) and no other caller is computing; the workers then run at most threads − 1 chunks at once (a worker
+// held back sleeps until a new job arrives or the caller stops computing). Other callers only
+// wait, so 4 calls on 2 threads keep 2 cores busy without oversubscription, and a caller between
+// two parallelFor calls leaves its core to the workers (a fixed threads − 1 workers left one core
+// idle then: the quick-start search, 2 calls in flight, lost 18 %). A pass is hundreds of short
+// parallelFor calls: a caller asleep on a condition variable paid a wake-up per call (tens of µs
+// on a VM whose idle vCPU halted), which made 2 threads barely faster than 1 on small nets. Between
+// jobs a worker spins a few microseconds before sleeping, and so does a caller waiting for the last
+// chunks. `threads` = 1, or ZENNAS_CALLER_COMPUTES=0: callers that only wait.
 // Results never depend on which worker runs a chunk: chunks write disjoint outputs and every
 // reduction is done per channel in a fixed order.
 #pragma once
@@ -66,6 +68,22 @@ class ThreadPool {
   int threads() const { return threads_; }
 
   /**
+   * A call in flight (the backend holds one per request): a caller computes chunks only while its
+   * call is the only one. With two in flight (the search's default) computing callers measured 5 %
+   * slower than waiting ones, whose cores the workers keep busy with both calls' chunks.
+   */
+  class CallScope {
+   public:
+    explicit CallScope(ThreadPool& p) : p_(p) { p_.calls_.fetch_add(1, std::memory_order_relaxed); }
+    ~CallScope() { p_.calls_.fetch_sub(1, std::memory_order_relaxed); }
+    CallScope(const CallScope&) = delete;
+    CallScope& operator=(const CallScope&) = delete;
+
+   private:
+    ThreadPool& p_;
+  };
+
+  /**
    * Run fn(i, worker, scratch) for i in [0, n) on the workers (and the caller, see above) and
    * wait. The first exception a chunk throws is rethrown here after all chunks finished.
    */
@@ -93,7 +111,11 @@ class ThreadPool {
   bool stop_ = false;
   std::vector<std::thread> workers_;
   std::vector<AlignedBuffer> scratch_;  // per worker, then the computing caller's
-  std::atomic<int> inside_{0};          // callers inside parallelFor
+  bool callerComputing_ = false;        // a caller is running chunks (m_)
+  std::atomic<int> calls_{0};           // CallScope
+  int active_ = 0;                      // workers running a chunk (m_)
+  int spinning_ = 0;                    // workers spinning for the next job (m_)
+  std::atomic<bool> stop_flag_{false};  // stop_, for spinning workers
   int threads_ = 1;
   bool callerComputes_ = false;
   bool inline_ = false;

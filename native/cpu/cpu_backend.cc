@@ -459,6 +459,7 @@ class CpuBackend final : public Backend {
     const CpuProxy* proxy = findCpuProxy(r.proxy);
     if (!proxy) fail("E_OPTION", "unknown proxy '" + r.proxy + "' (the CPU backend has: " + cpuProxyNames() + ")");
     const auto t0 = std::chrono::steady_clock::now();
+    const ThreadPool::CallScope inFlight(pool_);
     ExecutorConfig config = proxy->config(r);
     bool useLanes = proxy->runLanes && !proxy->run;
     if (proxy->laneConfig) {
