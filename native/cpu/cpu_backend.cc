@@ -487,6 +487,7 @@ class CpuBackend final : public Backend {
   }
 
   LatencyResult latency(const LatencyRequest& r) override {
+    const ThreadPool::CallScope inFlight(pool_);  // a call in flight like any other (a proxy call beside it does not compute as its caller)
     try {
       return measure(r);
     } catch (const std::bad_alloc&) {
