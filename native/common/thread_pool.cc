@@ -107,7 +107,6 @@ ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> g(m_);
     stop_ = true;
-    stop_flag_.store(true, std::memory_order_relaxed);
   }
   cv_.notify_all();
   for (auto& t : workers_) t.join();
@@ -203,7 +202,7 @@ void ThreadPool::loop(int id) {
     if (queue_.empty()) {  // spin a little for the next job before sleeping (re-checked under the lock)
       ++spinning_;
       lk.unlock();
-      spinBriefly([&] { return queued_.load(std::memory_order_acquire) > 0 || stop_flag_.load(std::memory_order_relaxed); });
+      spinBriefly([&] { return queued_.load(std::memory_order_acquire) > 0 || stop_.load(std::memory_order_relaxed); });
       lk.lock();
       --spinning_;
       if (!queue_.empty() || stop_) continue;

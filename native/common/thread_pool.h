@@ -108,14 +108,13 @@ class ThreadPool {
   std::condition_variable cv_;
   std::deque<Job*> queue_;
   std::atomic<size_t> queued_{0};  // queue_.size(), for workers spinning without the mutex
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};  // written under m_; spinning workers read it without
   std::vector<std::thread> workers_;
   std::vector<AlignedBuffer> scratch_;  // per worker, then the computing caller's
   bool callerComputing_ = false;        // a caller is running chunks (m_)
   std::atomic<int> calls_{0};           // CallScope
   int active_ = 0;                      // workers running a chunk (m_)
   int spinning_ = 0;                    // workers spinning for the next job (m_)
-  std::atomic<bool> stop_flag_{false};  // stop_, for spinning workers
   int threads_ = 1;
   bool callerComputes_ = false;
   bool inline_ = false;

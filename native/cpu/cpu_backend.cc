@@ -126,6 +126,12 @@ class MemoryBudget {
   }
   /** Evicts idle plans of every engine, least recently used first, until `want` bytes are free or none is left. */
   void evictIdle(double want);
+  /** Counts a plan of `bytes` as held (m_ held). */
+  void take(double bytes) {
+    used_ += bytes;
+    ++plans_;
+    peak_ = std::max(peak_, used_);
+  }
 
   std::mutex m_;
   std::condition_variable cv_;
@@ -298,9 +304,7 @@ void MemoryBudget::reserve(double bytes, const std::function<bool()>& cancelled)
     const bool first = queue_.front() == ticket;
     if (first && used_ + bytes <= limit_) {
       queue_.pop_front();
-      used_ += bytes;
-      ++plans_;
-      peak_ = std::max(peak_, used_);
+      take(bytes);
       cv_.notify_all();
       return;
     }
@@ -331,9 +335,7 @@ bool MemoryBudget::tryReserve(double bytes) {
     lk.lock();
     if (!queue_.empty() || used_ + bytes > limit_) return false;
   }
-  used_ += bytes;
-  ++plans_;
-  peak_ = std::max(peak_, used_);
+  take(bytes);
   return true;
 }
 

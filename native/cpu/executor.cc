@@ -632,7 +632,7 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
   }
   switch (o.op) {
     case OpCode::Conv: case OpCode::Linear: {
-      const Executor& params = weightsFrom_ ? *weightsFrom_ : *this;
+      const Executor& params = this->params();
       if (s.wino) {
         if (weightsFrom_ && weightsFrom_->winoStale_) fail("E_INTERNAL", "a plan borrowing weights ran before they were prepared");
         if (winoStale_ && !weightsFrom_) transformWinoWeights(pool);
@@ -658,7 +658,7 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
       break;
     }
     case OpCode::DwConv: {
-      const float* w = (weightsFrom_ ? *weightsFrom_ : *this).weights_.data() + s.weightOffset;
+      const float* w = params().weights_.data() + s.weightOffset;
       each([&](int64_t b, int64_t e, float*) { k_.dwConv(s.g, w, in, out, b, e); }, o.cout);
       break;
     }

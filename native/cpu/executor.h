@@ -198,6 +198,8 @@ class Executor {
   AlignedBuffer winoWide_;   // V and M of the largest layer-wide Winograd conv (forward or input gradient)
   bool winoStale_ = true;    // weights_ changed since winoU_ was computed
   const Executor* weightsFrom_ = nullptr;  // borrowWeights
+  /** The plan whose weights_ / winoU_ a forward reads: weightsFrom_, else this one. */
+  const Executor& params() const { return weightsFrom_ ? *weightsFrom_ : *this; }
   std::vector<int32_t> bnOp_;
   std::vector<int64_t> bnOffset_;
   std::vector<double> bnMean_, bnVar_;  // [bn offset·G + group·C + c]
