@@ -1,9 +1,10 @@
 /**
  * The reverse pass's fast paths (native/cpu/executor.cc, backward_impl.inl) against their plain
  * versions, each in a fresh process (kernel and path selection is read once per process):
- *  - BN backward fused with its folded ReLU's backward, and values read only by one ADD / IDENTITY
- *    sharing that op's gradient buffer, give the same bits as ZENNAS_BWD_FUSE=0 (separate steps,
- *    copies), with the AVX2 and the scalar kernels;
+ *  - BN backward fused with its folded ReLU's backward, BN → ADD → RELU as one step (forward and
+ *    backward), and values read only by one ADD / IDENTITY sharing that op's gradient buffer, give
+ *    the same bits as ZENNAS_BWD_FUSE=0 ZENNAS_FWD_FUSE=0 (separate steps, copies), with the AVX2
+ *    and the scalar kernels;
  *  - the weight-gradient GEMM (dY packed once, im2col rows transposed into panels) agrees with the
  *    dot form and with its scalar build on shapes that hit every edge (M not a multiple of 6, K not a
  *    multiple of the task width, column chunks with tails, strides 1 and 2, k = 3, 5, 7), and so do
@@ -44,7 +45,7 @@ const rel = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v
 
 const trained = (s: string, classes: number, se = false) => encodeDescriptor(lowerAsTrained(parseStructure(s), { numClasses: classes, se }));
 
-test('fused BN+ReLU backward and shared ADD / IDENTITY gradient buffers: the same bits as separate steps (ZENNAS_BWD_FUSE=0), AVX2 and scalar', (t) => {
+test('fused BN+ReLU and BN+ADD+ReLU steps and shared ADD / IDENTITY gradient buffers: the same bits as separate steps (ZENNAS_BWD_FUSE=0 ZENNAS_FWD_FUSE=0), AVX2 and scalar', (t) => {
   const nets: { name: string; d: Int32Array; batchSize: number; resolution: number; loss: 'sum' | 'cross-entropy' }[] = [
     { name: 'residual + SE, CE', d: trained('SuperConvK3BNRELU(3,8,1,1)SuperResK3K3(8,16,2,8,1)SuperResIDWE2K3(16,16,1,8,1)', 7, true), batchSize: 3, resolution: 11, loss: 'cross-entropy' },
     { name: 'bottleneck, sum', d: trained('SuperConvK3BNRELU(3,12,2,1)SuperResK1K5K1(12,16,1,8,2)', 5), batchSize: 5, resolution: 13, loss: 'sum' },
@@ -58,10 +59,21 @@ test('fused BN+ReLU backward and shared ADD / IDENTITY gradient buffers: the sam
         [GAP, 6, 7, 0, 8, 8, 0, 0], [LINEAR, 7, 8, 0, 8, 4, 0, 0],
       ], { output: 8 }),
     },
+    {
+      // BN → ADD → RELU folded into one step, the residual first (ADD(r, BN)) and second (ADD(BN, r)),
+      // r also read by the next conv (its gradient accumulates)
+      name: 'hand-made: BN → ADD → RELU, residual on either side', batchSize: 3, resolution: 9, loss: 'cross-entropy',
+      d: desc([
+        [CONV, 0, 1, 0, 3, 8, 3, 1], [BN, 1, 1, 0, 8, 8, 0, 0], [RELU, 1, 1, 0, 8, 8, 0, 0],
+        [CONV, 1, 2, 0, 8, 8, 3, 1], [BN, 2, 2, 0, 8, 8, 0, 0], [ADD, 1, 3, 2, 8, 8, 0, 0], [RELU, 3, 3, 0, 8, 8, 0, 0],
+        [CONV, 3, 4, 0, 8, 8, 1, 1], [BN, 4, 4, 0, 8, 8, 0, 0], [ADD, 4, 5, 3, 8, 8, 0, 0], [RELU, 5, 5, 0, 8, 8, 0, 0],
+        [GAP, 5, 6, 0, 8, 8, 0, 0], [LINEAR, 6, 7, 0, 8, 4, 0, 0],
+      ], { output: 7 }),
+    },
   ];
   for (const n of nets)
     for (const simd of SIMD_ENVS) {
-      const fast = gradients(n.d, n, simd), plain = gradients(n.d, n, { ...simd, ZENNAS_BWD_FUSE: '0' });
+      const fast = gradients(n.d, n, simd), plain = gradients(n.d, n, { ...simd, ZENNAS_BWD_FUSE: '0', ZENNAS_FWD_FUSE: '0' });
       t.is(fast.loss, plain.loss);
       t.is(fast.g.length, plain.g.length);
       fast.g.forEach((g, i) => t.deepEqual(g, plain.g[i], `${n.name} (${fast.simd}): gradient ${i}`));

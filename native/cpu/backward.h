@@ -79,6 +79,13 @@ using BnBwdFusedFn = void (*)(const float* x, const float* dy, float* dx, int64_
  */
 using SpreadStridedFn = void (*)(const ConvGeom& g, const float* src, int64_t srcStride, float* dx, int64_t c0, int64_t c1, bool acc);
 /** Element-wise backward: dx (+)= dy · f'(·); ReLU and sigmoid read the forward output y. */
+/**
+ * The reverse of BN → ADD → RELU (bnApplyAddRelu) as one step: g = y > 0 ? dy : 0 (RELU backward,
+ * y the RELU's output), res (+)= g (the ADD's residual input; null: none wanted), then BN backward of
+ * g into dx (+=) and dγ, dβ — the bits of reluBwd, scaleBwd(·, 1) and bnBwd run one after another.
+ */
+using BnAddReluBwdFn = void (*)(const float* x, const float* y, const float* dy, float* dx, float* res, int64_t n, float mean, float invstd,
+                                bool acc, bool accRes, double* dGamma, double* dBeta);
 using ReluBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
 using SigmoidBwdFn = void (*)(const float* y, const float* dy, float* dx, int64_t n, bool acc);
 /** dx (+)= dy · g over n values (MUL's x-gradient, GAP's 1/HW broadcast with g = 1/HW from one value). */

@@ -619,6 +619,13 @@ void dwConvBwd(const ConvGeom& g, const float* w, const float* in, const float* 
 }
 
 void maxPoolBwd(const ConvGeom& g, const float* in, const float* dy, float* dx, int64_t c0, int64_t c1, bool acc) {
+  // Per output row, blocks of output columns: each window's first maximum (taps in (ky, kx) order,
+  // the first valid tap taken whatever its value, then strictly greater ones: PyTorch's routing)
+  // found tap by tap over the block (branch-free selects the compiler vectorises), then the
+  // gradients added in (oy, ox) order as before — the same floats in the same order.
+  constexpr int64_t kBlock = 256;
+  float best[kBlock];
+  int32_t at[kBlock];
   const int64_t ihw = g.h * g.w, ohw = g.oh * g.ow;
   for (int64_t p = c0 * g.n; p < c1 * g.n; ++p) {
     const float* ip = in + (p / g.n) * g.inStride + (p % g.n) * ihw;
@@ -626,20 +633,33 @@ void maxPoolBwd(const ConvGeom& g, const float* in, const float* dy, float* dx, 
     float* xp = dx + (p / g.n) * g.inStride + (p % g.n) * ihw;
     if (!acc) std::memset(xp, 0, sizeof(float) * static_cast<size_t>(ihw));
     for (int64_t oy = 0; oy < g.oh; ++oy)
-      for (int64_t ox = 0; ox < g.ow; ++ox) {
-        float best = -std::numeric_limits<float>::infinity();
-        int64_t at = -1;
+      for (int64_t b0 = 0; b0 < g.ow; b0 += kBlock) {
+        const int64_t nb = std::min(kBlock, g.ow - b0);
+        for (int64_t j = 0; j < nb; ++j) { best[j] = 0.f; at[j] = -1; }
         for (int64_t ky = 0; ky < g.k; ++ky) {
           const int64_t iy = oy * g.stride - g.pad + ky;
           if (iy < 0 || iy >= g.h) continue;
           for (int64_t kx = 0; kx < g.k; ++kx) {
-            const int64_t ix = ox * g.stride - g.pad + kx;
-            if (ix < 0 || ix >= g.w) continue;
-            const float v = ip[iy * g.w + ix];
-            if (at < 0 || v > best) { best = v; at = iy * g.w + ix; }
+            // columns of the block whose tap (ky, kx) lies inside the row: ix = (b0 + j)·s − pad + kx ∈ [0, w)
+            const int64_t off = kx - g.pad;
+            if (g.w - 1 - off < 0) continue;  // the tap is right of every column's row (a map narrower than the window)
+            int64_t lo = off >= 0 ? 0 : (-off + g.stride - 1) / g.stride - b0;
+            int64_t hi = (g.w - 1 - off) / g.stride + 1 - b0;
+            lo = std::max<int64_t>(lo, 0);
+            hi = std::min<int64_t>(hi, nb);
+            const float* src = ip + iy * g.w + b0 * g.stride + off;
+            const int32_t base = static_cast<int32_t>(iy * g.w + b0 * g.stride + off);
+            for (int64_t j = lo; j < hi; ++j) {
+              const float v = src[j * g.stride];
+              const bool take = at[j] < 0 || v > best[j];
+              best[j] = take ? v : best[j];
+              at[j] = take ? base + static_cast<int32_t>(j * g.stride) : at[j];
+            }
           }
         }
-        if (at >= 0) xp[at] += gp[oy * g.ow + ox];
+        const float* grow = gp + oy * g.ow + b0;
+        for (int64_t j = 0; j < nb; ++j)
+          if (at[j] >= 0) xp[at[j]] += grow[j];
       }
   }
 }
@@ -713,22 +733,31 @@ double dot(const float* a, const float* b, int64_t n) {
   return s;
 }
 
-void bnBwdFused(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu, double* dGamma,
-                double* dBeta) {
-  // relu: dy is the gradient of ReLU(BN(x)); the ReLU's mask is recomputed from x exactly as the
+// The masks of bnBwdCore: none (plain BN), RELU(BN(x)) recomputed from x, or RELU(BN(x) + r) read from
+// the RELU's output (which also hands g to the ADD's residual input).
+enum class BnMask { None, ReluOfBn, ReluOfSum };
+
+template <BnMask kMask>
+inline void bnBwdCore(const float* x, const float* y, const float* dy, float* dx, float* res, int64_t n, float mean, float invstd, bool acc,
+                      bool accRes, double* dGamma, double* dBeta) {
+  // ReluOfBn: dy is the gradient of ReLU(BN(x)); the ReLU's mask is recomputed from x exactly as the
   // forward computed its output ((x − mean)·invstd > 0, same float operations), so this gives the
-  // bits of RELU backward then BN backward without the intermediate pass.
+  // bits of RELU backward then BN backward without the intermediate pass. ReluOfSum: the mask is
+  // y > 0 (y = ReLU(BN(x) + r), what RELU backward reads) and g also goes to r's gradient.
   // Σ dy and Σ dy·x in float64 (vectorised), then Σ dy·x̂ = invstd·(Σ dy·x − mean·Σ dy).
   double sdy = 0, sdyx = 0;
   int64_t i = 0;
 #if ZENNAS_VEC
   const __m256 vm = _mm256_set1_ps(mean), vs = _mm256_set1_ps(invstd), zero = _mm256_setzero_ps();
-  const __m256 keepAll = _mm256_castsi256_ps(_mm256_set1_epi32(-1));
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    const __m256 keep = relu ? _mm256_cmp_ps(_mm256_mul_ps(_mm256_sub_ps(v, vm), vs), zero, _CMP_GT_OQ) : keepAll;
-    const __m256 g = _mm256_and_ps(_mm256_loadu_ps(dy + i), keep);
+    __m256 g = _mm256_loadu_ps(dy + i);
+    if constexpr (kMask == BnMask::ReluOfBn) g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_mul_ps(_mm256_sub_ps(v, vm), vs), zero, _CMP_GT_OQ));
+    if constexpr (kMask == BnMask::ReluOfSum) {
+      g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ));
+      if (res) _mm256_storeu_ps(res + i, accRes ? _mm256_add_ps(_mm256_loadu_ps(res + i), g) : g);
+    }
     const __m256d g0 = _mm256_cvtps_pd(_mm256_castps256_ps128(g)), g1 = _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1));
     s0 = _mm256_add_pd(s0, g0); s1 = _mm256_add_pd(s1, g1);
     q0 = _mm256_fmadd_pd(g0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)), q0);
@@ -740,8 +769,15 @@ void bnBwdFused(const float* x, const float* dy, float* dx, int64_t n, float mea
   sdy = (ts[0] + ts[1]) + (ts[2] + ts[3]);
   sdyx = (tq[0] + tq[1]) + (tq[2] + tq[3]);
 #endif
+  const auto gradAt = [&](int64_t j) -> float {
+    if constexpr (kMask == BnMask::ReluOfBn) return (x[j] - mean) * invstd > 0.f ? dy[j] : 0.f;
+    if constexpr (kMask == BnMask::ReluOfSum) return y[j] > 0.f ? dy[j] : 0.f;
+    return dy[j];
+  };
   for (; i < n; ++i) {
-    const float g = relu && !((x[i] - mean) * invstd > 0.f) ? 0.f : dy[i];
+    const float g = gradAt(i);
+    if constexpr (kMask == BnMask::ReluOfSum)
+      if (res) res[i] = accRes ? res[i] + g : g;
     sdy += g;
     sdyx += static_cast<double>(g) * static_cast<double>(x[i]);
   }
@@ -750,10 +786,9 @@ void bnBwdFused(const float* x, const float* dy, float* dx, int64_t n, float mea
   *dBeta += sdy;
   if (!dx) return;
   const float a = static_cast<float>(sdy / static_cast<double>(n)), b = static_cast<float>(sdyxhat / static_cast<double>(n));
-  if (relu) {
+  if constexpr (kMask != BnMask::None) {
     for (int64_t j = 0; j < n; ++j) {
-      const float t = (x[j] - mean) * invstd;
-      const float g = t > 0.f ? dy[j] : 0.f;
+      const float g = gradAt(j);
       const float d = invstd * (g - a - (x[j] - mean) * invstd * b);
       dx[j] = acc ? dx[j] + d : d;
     }
@@ -762,6 +797,17 @@ void bnBwdFused(const float* x, const float* dy, float* dx, int64_t n, float mea
   } else {
     for (int64_t j = 0; j < n; ++j) dx[j] = invstd * (dy[j] - a - (x[j] - mean) * invstd * b);
   }
+}
+
+void bnBwdFused(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, bool relu, double* dGamma,
+                double* dBeta) {
+  if (relu) bnBwdCore<BnMask::ReluOfBn>(x, nullptr, dy, dx, nullptr, n, mean, invstd, acc, false, dGamma, dBeta);
+  else bnBwdCore<BnMask::None>(x, nullptr, dy, dx, nullptr, n, mean, invstd, acc, false, dGamma, dBeta);
+}
+
+void bnAddReluBwd(const float* x, const float* y, const float* dy, float* dx, float* res, int64_t n, float mean, float invstd, bool acc,
+                  bool accRes, double* dGamma, double* dBeta) {
+  bnBwdCore<BnMask::ReluOfSum>(x, y, dy, dx, res, n, mean, invstd, acc, accRes, dGamma, dBeta);
 }
 
 void bnBwd(const float* x, const float* dy, float* dx, int64_t n, float mean, float invstd, bool acc, double* dGamma, double* dBeta) {

@@ -12,6 +12,12 @@ using BnStatsFn = void (*)(const float* x, int64_t n, double* sum, double* sumsq
 using BnStatsRunsFn = void (*)(const float* const* xs, int runs, int64_t n, double* sum, double* sumsq);
 /** y[i] = (x[i] − mean)·invstd, then max(·, 0) when relu; y may equal x. */
 using BnApplyFn = void (*)(const float* x, float* y, int64_t n, float mean, float invstd, bool relu);
+/**
+ * BN → ADD → RELU in one pass: y[i] = max((x[i] − mean)·invstd + r[i], 0) (train), max(x[i] + r[i], 0)
+ * (eval: BN is the identity) — the floats of bnApply, add and relu run one after another (a + b = b + a
+ * in IEEE arithmetic, so the residual's side of the ADD does not matter); y may equal x or r.
+ */
+using BnApplyAddReluFn = void (*)(const float* x, const float* r, float* y, int64_t n, float mean, float invstd, bool train);
 
 }  // namespace cpu
 }  // namespace zennas

@@ -50,6 +50,15 @@ bool readLater(const Descriptor& d, int32_t slot, size_t from) {
   return false;
 }
 
+/** Ops that read value v, plus one if it is an output. */
+int readers(const Descriptor& d, int32_t v) {
+  int n = 0;
+  for (const OpDesc& o : d.ops)
+    for (int32_t u : o.inputs) n += u == v;
+  for (int32_t u : d.outputs) n += u == v;
+  return n;
+}
+
 int64_t paramCount(const OpDesc& o) {
   switch (opSpec(o.op).weights) {
     case WeightKind::Conv: case WeightKind::Depthwise: return o.weights;
@@ -311,6 +320,26 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
           s.fuseRelu = true;
           s.applyDst = r.dst;
           steps_[i + 1].skip = true;
+          steps_[i + 1].absorbedBy = static_cast<int>(i);
+        }
+      }
+      // BN → ADD(BN, r) → RELU, where the ADD is the BN value's only reader and the RELU the sum's
+      // (a residual block's tail): one pass y = max(BN(x) + r, 0) instead of three (same floats).
+      static const bool noAddFuse = [] { const char* v = std::getenv("ZENNAS_FWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
+      if (!s.fuseRelu && !noAddFuse && i + 2 < d_.ops.size()) {
+        const OpDesc& a = d_.ops[i + 1];
+        const OpDesc& r = d_.ops[i + 2];
+        const int k = a.op != OpCode::Add || a.inputs.size() != 2 ? -1 : a.inputs[0] == o.value ? 1 : a.inputs[1] == o.value ? 0 : -1;
+        if (k >= 0 && a.inputs[static_cast<size_t>(k)] != o.value && r.op == OpCode::Relu && r.inputs.size() == 1 && r.inputs[0] == a.value &&
+            readers(d_, o.value) == 1 && readers(d_, a.value) == 1) {
+          s.fuseAddRelu = true;
+          s.resInput = k;
+          s.resSlot = a.inputSlots[static_cast<size_t>(k)];
+          s.applyDst = r.dst;
+          for (size_t j = i + 1; j <= i + 2; ++j) {
+            steps_[j].skip = true;
+            steps_[j].absorbedBy = static_cast<int>(i);
+          }
         }
       }
     }
@@ -664,12 +693,14 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
     }
     case OpCode::BN: {
       float* dst = slots_[static_cast<size_t>(s.applyDst)].data();
-      if (!m.train) {  // eval mode, BN folded into the conv: identity (+ReLU)
-        if (!s.fuseRelu && dst == in) break;
+      const float* res = s.fuseAddRelu ? slots_[static_cast<size_t>(s.resSlot)].data() : nullptr;
+      if (!m.train) {  // eval mode, BN folded into the conv: identity (+ReLU, +ADD)
+        if (!s.fuseRelu && !s.fuseAddRelu && dst == in) break;
         each([&](int64_t b, int64_t e, float*) {
           for (int64_t c = b; c < e; ++c) {
             const int64_t off = c * s.g.inStride, len = n * inPlane;
-            if (s.fuseRelu) k_.relu(in + off, dst + off, len);
+            if (s.fuseAddRelu) k_.bnApplyAddRelu(in + off, res + off, dst + off, len, 0.f, 1.f, false);
+            else if (s.fuseRelu) k_.relu(in + off, dst + off, len);
             else std::memcpy(dst + off, in + off, sizeof(float) * static_cast<size_t>(len));
           }
         }, o.cout);
@@ -702,7 +733,9 @@ void Executor::runStep(size_t i, ThreadPool& pool, const ForwardMode& m) {
             const float meanF = static_cast<float>(mean), invstd = static_cast<float>(1.0 / std::sqrt(var + m.bnEps));
             bnMeanF_[at] = meanF;
             bnInvstdF_[at] = invstd;
-            k_.bnApply(x, dst + c * s.g.outStride + gi * groupLen, groupLen, meanF, invstd, s.fuseRelu);
+            const int64_t at2 = c * s.g.outStride + gi * groupLen;
+            if (s.fuseAddRelu) k_.bnApplyAddRelu(x, res + at2, dst + at2, groupLen, meanF, invstd, true);
+            else k_.bnApply(x, dst + at2, groupLen, meanF, invstd, s.fuseRelu);
           }
         }
       }, o.cout);
@@ -751,11 +784,16 @@ void Executor::shareGrads(bool on) {
   std::copy((on ? gradShared_ : gradOwn_).begin(), (on ? gradShared_ : gradOwn_).end(), gradPtr_.begin());  // no allocation
 }
 
-bool Executor::fusedBnRelu(size_t i) const {
+bool Executor::fusedBackward(size_t i) const {
   static const bool off = [] { const char* v = std::getenv("ZENNAS_BWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
   // The RELU is the BN value's only consumer (the forward's fusion rule), so its input gradient is
   // written, not accumulated: the fused step writes exactly what RELU backward + BN backward would.
-  return !off && steps_[i].fuseRelu && i + 1 < steps_.size() && !steps_[i + 1].gradAcc[0];
+  // BN → ADD → RELU: likewise the RELU's input gradient and the ADD's BN-side one.
+  const Step& s = steps_[i];
+  if (off) return false;
+  if (s.fuseRelu) return i + 1 < steps_.size() && !steps_[i + 1].gradAcc[0];
+  if (s.fuseAddRelu) return !steps_[i + 2].gradAcc[0] && !steps_[i + 1].gradAcc[static_cast<size_t>(1 - s.resInput)];
+  return false;
 }
 
 void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fused) {
@@ -771,7 +809,7 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
     return;
   }
   const int64_t n = c_.images, inPlane = o.in.plane();
-  const float* dy = grad(fused ? d_.ops[i + 1].value : o.value);
+  const float* dy = grad(fused ? d_.ops[i + (s.fuseAddRelu ? 2 : 1)].value : o.value);
   const int32_t v0 = o.inputs[0];
   const bool want0 = needsGrad_[static_cast<size_t>(v0)] && (v0 != 0 || inputGrad);
   float* dx = want0 ? grad(v0) : nullptr;
@@ -930,6 +968,13 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
       const int64_t groupLen = (n / G) * inPlane;
       const size_t base = static_cast<size_t>(bnOffset_[static_cast<size_t>(s.bn)] * G);
       double* sums = bnSums_.data() + 2 * bnOffset_[static_cast<size_t>(s.bn)];
+      // BN → ADD → RELU as one step: the RELU's mask from its output y, the ADD's residual gradient
+      // written here (the ADD's own step would write the same floats).
+      const bool tail = fused && s.fuseAddRelu;
+      const float* y = tail ? slots_[static_cast<size_t>(d_.ops[i + 2].dst)].data() : nullptr;
+      const Step& add = steps_[std::min(i + 1, steps_.size() - 1)];
+      float* res = tail ? (inputGrad ? add.dxAll : add.dxNoInput)[shared_ ? 1 : 0][static_cast<size_t>(s.resInput)] : nullptr;
+      const bool accRes = tail && add.gradAcc[static_cast<size_t>(s.resInput)];
       perChannel([&](int64_t c) {
         double dGamma = 0, dBeta = 0;
         for (int gi = 0; gi < G; ++gi) {
@@ -937,13 +982,19 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
           const int64_t off = gi * groupLen;
           const float* xc = x + c * s.g.inStride + off;
           const float* gc = dy + c * s.g.outStride + off;
-          if (dx) {
+          float* rc = res ? res + c * s.g.outStride + off : nullptr;
+          if (tail && dx) {
+            k_.bnAddReluBwd(xc, y + c * s.g.outStride + off, gc, dx + c * s.g.inStride + off, rc, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0,
+                            accRes, &dGamma, &dBeta);
+          } else if (dx) {
             k_.bnBwdFused(xc, gc, dx + c * s.g.inStride + off, groupLen, bnMeanF_[at], bnInvstdF_[at], acc0, fused, &dGamma, &dBeta);
           } else {
             double sdy = 0, sdyx = 0;
+            const float* yc = tail ? y + c * s.g.outStride + off : nullptr;
             for (int64_t j = 0; j < groupLen; ++j) {
               const float xh = (xc[j] - bnMeanF_[at]) * bnInvstdF_[at];
-              const float gj = fused && !(xh > 0.f) ? 0.f : gc[j];
+              const float gj = tail ? (yc[j] > 0.f ? gc[j] : 0.f) : fused && !(xh > 0.f) ? 0.f : gc[j];
+              if (rc) rc[j] = accRes ? rc[j] + gj : gj;
               sdy += gj;
               sdyx += static_cast<double>(gj) * static_cast<double>(xh);
             }
@@ -972,8 +1023,9 @@ void Executor::backward(ThreadPool& pool, bool inputGrad, bool weightGradsOnly) 
   if (inputGrad && !needsGrad_[0]) std::memset(grads_[0].data(), 0, sizeof(float) * grads_[0].size());
   shareGrads(true);
   for (size_t i = steps_.size(); i-- > 0;) {
-    if (weightGradsOnly && i > 0 && steps_[i].skip && fusedBnRelu(i - 1)) continue;  // done by the BN's fused step
-    profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad, weightGradsOnly && steps_[i].fuseRelu && fusedBnRelu(i)); });
+    const Step& s = steps_[i];
+    if (weightGradsOnly && s.absorbedBy >= 0 && fusedBackward(static_cast<size_t>(s.absorbedBy))) continue;  // done by the BN's fused step
+    profiled(i, "bwd ", 2.0, [&] { backwardStep(i, pool, inputGrad, weightGradsOnly && (s.fuseRelu || s.fuseAddRelu) && fusedBackward(i)); });
   }
 }
 

@@ -129,8 +129,12 @@ class Executor {
     int64_t biasOffset = -1;    // into weights_ (linear bias)
     int bn = -1;                // BN index
     bool fuseRelu = false;      // BN followed by a RELU folded into it (forward)
-    int32_t applyDst = 0;       // where the BN (+ReLU) result goes
-    bool skip = false;          // a RELU folded into the preceding BN
+    bool fuseAddRelu = false;   // BN → 2-input ADD → RELU folded into the BN (forward): one pass, y = max(BN(x) + r, 0)
+    int resInput = -1;          // fuseAddRelu: which of the ADD's inputs is the residual r
+    int32_t resSlot = -1;       // fuseAddRelu: r's buffer
+    int32_t applyDst = 0;       // where the BN (+ReLU, +ADD) result goes
+    bool skip = false;          // a RELU (or ADD) folded into a preceding BN
+    int absorbedBy = -1;        // skip: the BN step that does this op's work
     int64_t tasks = 1, perTask = 1;
     // Forward 3×3 stride-1 conv by Winograd F(4,3) (winograd.h): tasks of perTask tiles.
     bool wino = false;
@@ -179,10 +183,13 @@ class Executor {
   void transformWinoWeights(ThreadPool& pool);
   int64_t stride(int64_t plane) const { return channelStrideFor(c_.images, plane); }
   void runStep(size_t i, ThreadPool& pool, const ForwardMode& m);
-  /** fused: a BN whose RELU was folded into it in the forward takes the RELU's gradient and mask (backward() only). */
+  /**
+   * fused: a BN whose RELU (or ADD and RELU) was folded into it in the forward takes the RELU's
+   * gradient and mask, and hands the ADD's residual its gradient (backward() only).
+   */
   void backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fused = false);
-  /** Step i is a BN with the next op's RELU folded in, and backward() may run them as one step. */
-  bool fusedBnRelu(size_t i) const;
+  /** Step i is a BN with the next ops (RELU, or ADD then RELU) folded in, and backward() may run them as one step. */
+  bool fusedBackward(size_t i) const;
   /** Runs `fn` for step i, timing it to stderr under ZENNAS_PROFILE=1. */
   template <typename Fn>
   void profiled(size_t i, const char* pass, double flopFactor, Fn&& fn);

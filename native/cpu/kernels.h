@@ -60,6 +60,8 @@ struct Kernels {
   WinoWgradPackFn winoWgradPack;  // weight gradient F(3×3, 4×4): transform a chunk of tiles,
   WinoWgradGemmFn winoWgradGemm;  // its 36 GEMMs (accumulated over chunks),
   WinoWgradFinishFn winoWgradFinish;  // then dW = Gᵀ M G
+  BnApplyAddReluFn bnApplyAddRelu;  // BN → ADD → RELU forward in one pass
+  BnAddReluBwdFn bnAddReluBwd;      // and its reverse
 };
 
 const Kernels& kernelsScalar();

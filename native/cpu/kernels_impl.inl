@@ -854,6 +854,14 @@ void bnApply(const float* x, float* y, int64_t n, float mean, float invstd, bool
   }
 }
 
+void bnApplyAddRelu(const float* x, const float* r, float* y, int64_t n, float mean, float invstd, bool train) {
+  if (train) {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::max((x[i] - mean) * invstd + r[i], 0.f);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i] + r[i], 0.f);
+  }
+}
+
 void relu(const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] = std::max(x[i], 0.f);
 }
@@ -1211,7 +1219,7 @@ const Kernels& table() {
                             reluBwd, sigmoidBwd, scaleBwd, dot,
                             convBwdDataImages, convBwdWeightPacked, bnBwdFused, spreadStrided, winoWeights, winoConv,
                             winoInputCols, winoGemmCols, winoOutputCols,
-                            winoWgradPack, winoWgradGemm, winoWgradFinish};
+                            winoWgradPack, winoWgradGemm, winoWgradFinish, bnApplyAddRelu, bnAddReluBwd};
   return k;
 }
 
