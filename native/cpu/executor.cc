@@ -116,7 +116,10 @@ ConvGeom planGeom(const OpDesc& o, int64_t n) {
 int64_t winoChunk(const ConvGeom& g) {
   const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / (kWinoXi * (winoK(g) + g.cout + 2));
   const int64_t l2 = (int64_t(1) << 18) / (kWinoXi * (winoK(g) + g.cout));
-  return std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
+  int64_t chunk = std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
+  // the ξ planes' cache-line padding (winoVStride) must fit too (tiles per chunk do not change any bit)
+  while (chunk > kNR && winoScratchFloats(g, chunk) > static_cast<int64_t>(ThreadPool::kScratchFloats)) chunk -= kNR;
+  return chunk;
 }
 
 /**
@@ -181,7 +184,9 @@ bool avx512Kernels() {
 
 /** The choice when it is not the cost model's: not eligible, or forced by ZENNAS_CONV / conv 'direct'. */
 std::optional<bool> winoForcedChoice(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
-  if (o.op != OpCode::Conv || !winoEligible(g) || winoScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
+  static_assert(kWinoScratchBudget == static_cast<int64_t>(ThreadPool::kScratchFloats), "winograd.h's scratch budget");
+  // the unpadded chunk size (as before the ξ planes were padded: the same layers run Winograd)
+  if (o.op != OpCode::Conv || !winoEligible(g) || kWinoXi * kNR * (winoK(g) + g.cout + 2) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
   const int env = convEnv();
   if (env == 1 || (env == 0 && c.convDirect)) return false;
   if (env == 2) return true;
@@ -600,7 +605,7 @@ void Executor::winoRun(ThreadPool& pool, const ConvGeom& g, const float* u, cons
   }
   const int64_t T = winoCols(tiles), Kw = winoK(g), chunks = (tiles + kWinoMaxChunk - 1) / kWinoMaxChunk;
   float* V = winoWide_.data();
-  float* M = V + kWinoXi * Kw * T;
+  float* M = V + kWinoXi * winoVStride(g, T);
   constexpr int64_t kRowsPerTask = 16;  // input rows (sub-kernel, channel) / output channels per transform task
   const int64_t qb = (Kw + kRowsPerTask - 1) / kRowsPerTask, cb = (g.cout + kRowsPerTask - 1) / kRowsPerTask;
   pool.parallelFor(chunks * qb, [&](int64_t t, int, float* scratch) {
@@ -838,8 +843,8 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         // the 36 GEMMs (tasks over ξ; each chunk adds into M in order: thread-count independent).
         const int64_t tiles = winoTiles(g), ct = s.winoWCt, units = winoWgradUnits(g);
         float* ad = winoWg_.data();
-        float* bx = ad + kWinoXi * winoWgradASize(g, ct);
-        float* mm = bx + kWinoXi * winoWgradBSize(g, ct);
+        float* bx = ad + kWinoXi * winoWgradAStride(g, ct);
+        float* mm = bx + kWinoXi * winoWgradBStride(g, ct);
         for (int64_t t0 = 0; t0 < tiles; t0 += ct) {
           const int64_t nt = std::min(ct, tiles - t0);
           pool.parallelFor(units, [&](int64_t u, int, float*) { k_.winoWgradPack(g, dy, x, ad, bx, ct, t0, nt, u, u + 1); });

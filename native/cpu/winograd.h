@@ -29,10 +29,33 @@ inline int64_t winoTiles(const ConvGeom& g) { return g.n * winoTilesH(g) * winoT
 inline int64_t winoSub(const ConvGeom& g) { return (g.k + 2) / 3; }
 /** GEMM depth: S·cin (row q = sub-kernel · cin + input channel). */
 inline int64_t winoK(const ConvGeom& g) { return winoSub(g) * winoSub(g) * g.cin; }
-/** Floats of the transformed weights: 36 packed A matrices of cout × S·cin. */
-inline int64_t winoWeightFloats(const ConvGeom& g) { return kWinoXi * packedASize(g.cout, winoK(g)); }
+/**
+ * Floats between the 36 packed A matrices U[ξ] (cout × S·cin): whole cache lines, an odd number of
+ * them, so that the 36 ξ streams the weight transform writes fall into 36 different cache sets (with
+ * power-of-two channel counts the plain size is a multiple of 4 KiB for 512 channels and of 2 KiB
+ * for 128 and 256: all 36 streams in one or two sets of a 12-way L1).
+ */
+inline int64_t winoUStride(const ConvGeom& g) { return ((packedASize(g.cout, winoK(g)) + 15) / 16 | 1) * 16; }
+/** Floats of the transformed weights: 36 packed A matrices of cout × S·cin, winoUStride apart. */
+inline int64_t winoWeightFloats(const ConvGeom& g) { return kWinoXi * winoUStride(g); }
+/** `floats` rounded up to an odd number of cache lines (see winoXiStride). */
+inline int64_t winoOddLines(int64_t floats) { return ((floats + 15) / 16 | 1) * 16; }
+constexpr int64_t kWinoScratchBudget = int64_t(1) << 20;  // a pool thread's scratch floats (ThreadPool::kScratchFloats; checked in executor.cc)
+/**
+ * `floats` rounded up to an odd number of cache lines: 36 ξ planes that far apart fall into 36
+ * different cache sets (plain, power-of-two channel counts put them into one or two). Not for a
+ * layer whose 16-tile chunk would then outgrow the scratch (the planner's Winograd rule reads the
+ * unpadded size, so padding never changes which layers run Winograd, nor any bit).
+ */
+inline int64_t winoXiStride(const ConvGeom& g, int64_t floats) {
+  const bool room = kWinoXi * 16 * (winoK(g) + g.cout + 2) + 2 * kWinoXi * 32 <= kWinoScratchBudget;
+  return room ? winoOddLines(floats) : floats;
+}
+/** Floats between the ξ planes of V ([36][T/16][S·cin][16]) and of M ([36][cout][T]) for T columns. */
+inline int64_t winoVStride(const ConvGeom& g, int64_t T) { return winoXiStride(g, winoK(g) * T); }
+inline int64_t winoMStride(const ConvGeom& g, int64_t T) { return winoXiStride(g, g.cout * T); }
 /** Scratch floats a chunk of `tiles` (a multiple of 16) needs. */
-inline int64_t winoScratchFloats(const ConvGeom& g, int64_t tiles) { return kWinoXi * tiles * (winoK(g) + g.cout + 2); }
+inline int64_t winoScratchFloats(const ConvGeom& g, int64_t tiles) { return kWinoXi * (winoVStride(g, tiles) + winoMStride(g, tiles)) + 72 * tiles; }
 /** A 3×3, 5×5 or 7×7 stride-1 "same" conv (pad (k−1)/2). */
 inline bool winoEligible(const ConvGeom& g) {
   return (g.k == 3 || g.k == 5 || g.k == 7) && g.stride == 1 && g.pad == (g.k - 1) / 2 && g.oh == g.h && g.ow == g.w && g.h > 0 && g.w > 0;
@@ -58,7 +81,7 @@ using WinoConvFn = void (*)(const ConvGeom& g, const float* U, const float* in, 
  */
 /** Columns of V and M for `tiles` tiles: whole 16-column GEMM panels (padding tiles are zero columns). */
 inline int64_t winoCols(int64_t tiles) { return (tiles + kNR - 1) / kNR * kNR; }
-inline int64_t winoWideFloats(const ConvGeom& g) { return kWinoXi * (winoK(g) + g.cout) * winoCols(winoTiles(g)); }
+inline int64_t winoWideFloats(const ConvGeom& g) { return kWinoXi * (winoVStride(g, winoCols(winoTiles(g))) + winoMStride(g, winoCols(winoTiles(g)))); }
 using WinoInputColsFn = void (*)(const ConvGeom& g, const float* in, float* V, int64_t T, int64_t c0, int64_t t0, int64_t nt, int64_t q0, int64_t q1,
                                  float* scratch);
 using WinoGemmColsFn = void (*)(const ConvGeom& g, const float* U, const float* V, float* M, int64_t T, int64_t xi0, int64_t xi1, int64_t p0,
@@ -80,9 +103,13 @@ inline int64_t winoWgradCoPanels(const ConvGeom& g) { return (g.cout + kMR - 1) 
 inline int64_t winoWgradASize(const ConvGeom& g, int64_t ct) { return winoWgradCoPanels(g) * kMR * ct; }
 inline int64_t winoWgradBSize(const ConvGeom& g, int64_t ct) { return winoWgradKwPad(g) * ct; }
 inline int64_t winoWgradUnits(const ConvGeom& g) { return winoWgradCoPanels(g) + winoWgradKwPad(g) / 8; }
+/** Floats between the ξ planes of the packed A, the packed B and M: odd numbers of cache lines (winoXiStride). */
+inline int64_t winoWgradAStride(const ConvGeom& g, int64_t ct) { return winoOddLines(winoWgradASize(g, ct)); }
+inline int64_t winoWgradBStride(const ConvGeom& g, int64_t ct) { return winoOddLines(winoWgradBSize(g, ct)); }
+inline int64_t winoWgradMStride(const ConvGeom& g) { return winoOddLines(g.cout * winoWgradKwPad(g)); }
 /** Floats of the plan buffer: packed A and B of every ξ for one chunk, then M. */
 inline int64_t winoWgradFloats(const ConvGeom& g, int64_t ct) {
-  return kWinoXi * (winoWgradASize(g, ct) + winoWgradBSize(g, ct) + g.cout * winoWgradKwPad(g));
+  return kWinoXi * (winoWgradAStride(g, ct) + winoWgradBStride(g, ct) + winoWgradMStride(g));
 }
 using WinoWgradPackFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* Ad, float* Bx, int64_t ct, int64_t t0,
                                  int64_t nt, int64_t u0, int64_t u1);

@@ -68,7 +68,7 @@ template <class V, class Tap, class Put> inline void winoWeightLanes(Tap tap, Pu
 
 /**
  * Rows [kOff, kOff + lanes of V) of one panel's sub-kernel: `src(q)` points at tap q's kMR floats
- * (nullptr past the kernel's edge: zero), `dst` at its U rows (ξ apart by uSize). A whole panel is
+ * (nullptr past the kernel's edge: zero), `dst` at its U rows (ξ apart by uSize = winoUStride). A whole panel is
  * stored as vectors; else rows [r0, r1w) only, those from `live` on (past cout) as zero.
  */
 template <class V, class F, int kOff, class Src>
@@ -89,7 +89,7 @@ inline void winoPanelLanes(const Src& src, float* dst, int64_t uSize, bool whole
 }
 
 void winoWeights(const ConvGeom& g, const float* packedA, float* U, int64_t co0, int64_t co1) {
-  const int64_t K = g.cin * g.k * g.k, S = winoSub(g), Kw = winoK(g), uSize = packedASize(g.cout, Kw);
+  const int64_t K = g.cin * g.k * g.k, S = winoSub(g), Kw = winoK(g), uSize = winoUStride(g);
   static_assert(kMR == 6, "a panel's rows are 4 + 2 lanes");
   for (int64_t p = co0 / kMR; p * kMR < co1; ++p) {  // MR-row panels: a row's taps and U values are kMR floats apart
     // rows [r0, r1) of this panel; the task that ends at cout also writes the padding rows past it
@@ -366,7 +366,7 @@ void winoInputCols(const ConvGeom& g, const float* in, float* V, int64_t T, int6
                    float* scratch) {
   const int64_t Tl = winoCols(nt);  // this chunk's columns (tiles ≥ nt: zero)
   if (nt <= 0 || Tl > kWinoMaxChunk) return;
-  const int64_t cin = g.cin, S = winoSub(g), Kw = winoK(g);
+  const int64_t cin = g.cin, S = winoSub(g), Kw = winoK(g), vs = winoVStride(g, T);
   float* Vc = V + c0 * Kw;  // the chunk's first panel
   int64_t base[kWinoMaxChunk];  // image offset of each tile
   int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
@@ -386,9 +386,9 @@ void winoInputCols(const ConvGeom& g, const float* in, float* V, int64_t T, int6
     const float* chan = in + ci * g.inStride;
 #if ZENNAS_VEC
 #if ZENNAS_VEC512
-    for (int64_t t = 0; t < Tl; t += kNR) winoInput16(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR, Kw * T);
+    for (int64_t t = 0; t < Tl; t += kNR) winoInput16(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR, vs);
 #else
-    for (int64_t t = 0; t < Tl; t += 8) winoInput8(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR + t % kNR, Kw * T);
+    for (int64_t t = 0; t < Tl; t += 8) winoInput8(g, chan, base, ty, tx, t, nt, offY, offX, Vc + (t / kNR) * Kw * kNR + q * kNR + t % kNR, vs);
 #endif
 #else
     for (int64_t t = 0; t < nt; ++t) {
@@ -413,18 +413,18 @@ void winoInputCols(const ConvGeom& g, const float* in, float* V, int64_t T, int6
     for (int64_t j = 0; j < 6; ++j) winoBt(X + j * Tl, 6 * Tl, Tm + j * Tl, 6 * Tl, Tl);  // Bᵀ d (down the columns)
     for (int64_t i = 0; i < 6; ++i)                                                        // (Bᵀ d) B (along the rows)
       for (int64_t p = 0; p < Tl / kNR; ++p)
-        winoBt(Tm + i * 6 * Tl + p * kNR, Tl, Vc + (i * 6) * Kw * T + p * Kw * kNR + q * kNR, Kw * T, kNR);
+        winoBt(Tm + i * 6 * Tl + p * kNR, Tl, Vc + (i * 6) * vs + p * Kw * kNR + q * kNR, vs, kNR);
 #endif
   }
 }
 
 void winoGemmCols(const ConvGeom& g, const float* U, const float* V, float* M, int64_t T, int64_t xi0, int64_t xi1, int64_t p0, int64_t p1) {
   // M[ξ] (cout × T) = U[ξ] (cout × S·cin) · V[ξ] (S·cin × T); K order fixed by S·cin and KC
-  const int64_t cout = g.cout, Kw = winoK(g), uSize = packedASize(cout, Kw);
+  const int64_t cout = g.cout, Kw = winoK(g), uSize = winoUStride(g), vs = winoVStride(g, T), ms = winoMStride(g, T);
   for (int64_t xi = xi0; xi < xi1; ++xi) {
     const float* A = U + xi * uSize;
-    const float* B = V + xi * Kw * T;
-    float* C = M + xi * cout * T;
+    const float* B = V + xi * vs;
+    float* C = M + xi * ms;
     for (int64_t pc = 0; pc < Kw; pc += kKC) {
       const int64_t kc = std::min<int64_t>(kKC, Kw - pc);
       for (int64_t ir = 0; ir < cout; ir += kMR) {
@@ -440,7 +440,7 @@ void winoOutputCols(const ConvGeom& g, const float* M, int64_t T, int64_t c0, fl
                     float* scratch) {
   const int64_t Tl = winoCols(nt);
   if (nt <= 0 || Tl > kWinoMaxChunk) return;
-  const int64_t cout = g.cout;
+  const int64_t ms = winoMStride(g, T);
   int64_t base[kWinoMaxChunk];
   int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
   winoTileCoords(g, t0, nt, base, ty, tx);
@@ -448,15 +448,15 @@ void winoOutputCols(const ConvGeom& g, const float* M, int64_t T, int64_t c0, fl
   (void)scratch;
   for (int64_t co = co0; co < co1; ++co)
 #if ZENNAS_VEC512
-    for (int64_t t = 0; t < nt; t += 16) winoOutput16(g, M + co * T + c0 + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
+    for (int64_t t = 0; t < nt; t += 16) winoOutput16(g, M + co * T + c0 + t, ms, out + co * g.outStride, base, ty, tx, t, nt);
 #else
-    for (int64_t t = 0; t < nt; t += 8) winoOutput8(g, M + co * T + c0 + t, cout * T, out + co * g.outStride, base, ty, tx, t, nt);
+    for (int64_t t = 0; t < nt; t += 8) winoOutput8(g, M + co * T + c0 + t, ms, out + co * g.outStride, base, ty, tx, t, nt);
 #endif
 #else
   float* X = scratch;            // [16][Tl]: output tiles
   float* Tm = X + kWinoXi * Tl;  // [24][Tl]: after the first 1-D transform
   for (int64_t co = co0; co < co1; ++co) {
-    for (int64_t j = 0; j < 6; ++j) winoAt(M + j * cout * T + co * T + c0, 6 * cout * T, Tm + j * Tl, 6 * Tl, Tl);  // Aᵀ m
+    for (int64_t j = 0; j < 6; ++j) winoAt(M + j * ms + co * T + c0, 6 * ms, Tm + j * Tl, 6 * Tl, Tl);  // Aᵀ m
     for (int64_t r = 0; r < 4; ++r) winoAt(Tm + r * 6 * Tl, Tl, X + r * 4 * Tl, Tl, Tl);                              // (Aᵀ m) A
     float* oc = out + co * g.outStride;
     for (int64_t t = 0; t < nt; ++t) {
@@ -480,8 +480,8 @@ void winoConv(const ConvGeom& g, const float* U, const float* in, float* out, in
   const int64_t nt = t1 - t0, T = winoCols(nt);
   if (nt <= 0 || T > kWinoMaxChunk) return;
   float* V = scratch;                                // [36][panel][S·cin][16]
-  float* Mb = V + kWinoXi * winoK(g) * T;            // [36][cout][T]
-  float* rest = Mb + kWinoXi * g.cout * T;           // 72·T floats for the portable transforms
+  float* Mb = V + kWinoXi * winoVStride(g, T);       // [36][cout][T]
+  float* rest = Mb + kWinoXi * winoMStride(g, T);    // 72·T floats for the portable transforms
   winoInputCols(g, in, V, T, 0, t0, nt, 0, winoK(g), rest);
   winoGemmCols(g, U, V, Mb, T, 0, kWinoXi, 0, T / kNR);
   winoOutputCols(g, Mb, T, 0, out, t0, nt, 0, g.cout, rest);
@@ -573,7 +573,7 @@ inline void winoDy8(const ConvGeom& g, const float* chan, const int64_t* base, c
 void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* Ad, float* Bx, int64_t ct, int64_t t0, int64_t nt, int64_t u0,
                    int64_t u1) {
   if (nt <= 0 || ct > kWinoMaxChunk || nt > ct) return;
-  const int64_t coPanels = winoWgradCoPanels(g), S = winoSub(g), Kw = winoK(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  const int64_t coPanels = winoWgradCoPanels(g), S = winoSub(g), Kw = winoK(g), aSize = winoWgradAStride(g, ct), bSize = winoWgradBStride(g, ct);
   const int64_t nt8 = (nt + 7) / 8 * 8;  // tiles written (≤ ct): whole groups of 8, zero past nt
   int64_t base[kWinoMaxChunk];
   int32_t ty[kWinoMaxChunk], tx[kWinoMaxChunk];
@@ -650,18 +650,18 @@ void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* A
 }
 
 void winoWgradGemm(const ConvGeom& g, const float* Ad, const float* Bx, float* M, int64_t ct, int64_t nt, int64_t xi0, int64_t xi1, bool acc) {
-  const int64_t coPanels = winoWgradCoPanels(g), Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradASize(g, ct), bSize = winoWgradBSize(g, ct);
+  const int64_t coPanels = winoWgradCoPanels(g), Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradAStride(g, ct), bSize = winoWgradBStride(g, ct);
   const int64_t np = KwP / kNR;
   for (int64_t xi = xi0; xi < xi1; ++xi)
     for (int64_t ip = 0; ip < coPanels; ++ip) {
       const int mr = static_cast<int>(std::min<int64_t>(kMR, g.cout - ip * kMR));
-      microKernelStrip(nt, Ad + xi * aSize + ip * ct * kMR, Bx + xi * bSize, ct * kNR, M + (xi * g.cout + ip * kMR) * KwP, KwP, acc, mr, np,
+      microKernelStrip(nt, Ad + xi * aSize + ip * ct * kMR, Bx + xi * bSize, ct * kNR, M + xi * winoWgradMStride(g) + ip * kMR * KwP, KwP, acc, mr, np,
                        static_cast<int>(Kw - (np - 1) * kNR));
     }
 }
 
 void winoWgradFinish(const ConvGeom& g, const float* M, float* dW, int64_t co0, int64_t co1) {
-  const int64_t S = winoSub(g), Kw = winoK(g), KwP = winoWgradKwPad(g), K = g.cin * g.k * g.k;
+  const int64_t S = winoSub(g), Kw = winoK(g), KwP = winoWgradKwPad(g), K = g.cin * g.k * g.k, ms = winoWgradMStride(g);
   // G (6 × 3) of winoWeights; dW_sub = Gᵀ m G for 8 rows q at a time (lanes: the compiler vectorises them)
   static const float G[6][3] = {{0.25f, 0, 0}, {-1.f / 6, -1.f / 6, -1.f / 6}, {-1.f / 6, 1.f / 6, -1.f / 6},
                                 {1.f / 24, 1.f / 12, 1.f / 6}, {1.f / 24, -1.f / 12, 1.f / 6}, {0, 0, 1}};
@@ -672,7 +672,7 @@ void winoWgradFinish(const ConvGeom& g, const float* M, float* dW, int64_t co0, 
         for (int j = 0; j < 6; ++j)
           for (int l = 0; l < 8; ++l) {
             float s = 0.f;
-            for (int i = 0; i < 6; ++i) s += G[i][k] * M[((i * 6 + j) * g.cout + co) * KwP + q0 + l];
+            for (int i = 0; i < 6; ++i) s += G[i][k] * M[(i * 6 + j) * ms + co * KwP + q0 + l];
             t[k][j][l] = s;
           }
       for (int k = 0; k < 3; ++k)
