@@ -307,6 +307,57 @@ inline void dotRows4x3(const float* const y[4], const int64_t ys[4], const float
 #endif
 }
 
+#if ZENNAS_VEC512
+/**
+ * dotRows4x3 for J taps at once (J = 5, 7: a whole kernel row, no zero taps): out[r·J + j]. Each
+ * (r, j) sum has dotRows4x3's lane chains (y rows 2p and 2p + 1 in the halves of one zmm, the x row
+ * in both) and its final reduction, so the same bits; 2J FMAs per 2 y joins instead of 6.
+ */
+template <int J>
+inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float* const x[J], const int64_t xs[J], int64_t rows, int64_t len,
+                       float* out) {
+  __m512 b[2][J];
+  for (int p = 0; p < 2; ++p)
+    for (int j = 0; j < J; ++j) b[p][j] = _mm512_setzero_ps();
+  const int64_t full = len & ~int64_t(7);
+  alignas(32) int32_t mk[8];
+  for (int t = 0; t < 8; ++t) mk[t] = t < (len & 7) ? -1 : 0;
+  const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mk));
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* y0 = y[0] + row * ys[0]; const float* y1 = y[1] + row * ys[1];
+    const float* y2 = y[2] + row * ys[2]; const float* y3 = y[3] + row * ys[3];
+    const float* xr[J];
+    for (int j = 0; j < J; ++j) xr[j] = x[j] + row * xs[j];
+    int64_t t = 0;
+    for (; t < full; t += 8) {
+      const __m512 z01 = joinHalves(_mm256_loadu_ps(y0 + t), _mm256_loadu_ps(y1 + t)), z23 = joinHalves(_mm256_loadu_ps(y2 + t), _mm256_loadu_ps(y3 + t));
+      for (int j = 0; j < J; ++j) {
+        const __m512 u = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(xr[j] + t))));
+        b[0][j] = _mm512_fmadd_ps(z01, u, b[0][j]);
+        b[1][j] = _mm512_fmadd_ps(z23, u, b[1][j]);
+      }
+    }
+    if (t < len) {
+      const __m512 z01 = joinHalves(_mm256_maskload_ps(y0 + t, mask), _mm256_maskload_ps(y1 + t, mask));
+      const __m512 z23 = joinHalves(_mm256_maskload_ps(y2 + t, mask), _mm256_maskload_ps(y3 + t, mask));
+      for (int j = 0; j < J; ++j) {
+        const __m512 u = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_maskload_ps(xr[j] + t, mask))));
+        b[0][j] = _mm512_fmadd_ps(z01, u, b[0][j]);
+        b[1][j] = _mm512_fmadd_ps(z23, u, b[1][j]);
+      }
+    }
+  }
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < J; ++j) {
+      const __m512 v = b[r / 2][j];
+      const __m256 a = r % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
+      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      out[r * J + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+    }
+}
+#endif
+
 /** Floats of one image's padded, phase-split copy (see padPhaseImage). */
 inline int64_t phaseImageFloats(const ConvGeom& g) {
   const int64_t hp = g.h + 2 * g.pad, wq = (g.w + 2 * g.pad + g.stride - 1) / g.stride + 8;
@@ -367,6 +418,24 @@ void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float
         y[r] = ok ? dy + (co + r) * g.outStride + n * ohw : kZeros;
         ys[r] = ok ? g.ow : 0;
       }
+#if ZENNAS_VEC512
+      if (g.k == 5 || g.k == 7) {  // a whole kernel row per call (dotRows4xJ: the same sums as three taps at a time)
+        float row[28];
+        for (int64_t ky = 0; ky < g.k; ++ky) {
+          const float* x[7];
+          int64_t xs[7];
+          for (int64_t q = 0; q < g.k; ++q) {
+            x[q] = img + (ky * s + q % s) * wq + q / s;
+            xs[q] = xStride;
+          }
+          if (g.k == 5) dotRows4xJ<5>(y, ys, x, xs, g.oh, g.ow, row);
+          else dotRows4xJ<7>(y, ys, x, xs, g.oh, g.ow, row);
+          for (int r = 0; r < 4 && co + r < m1; ++r)
+            for (int64_t q = 0; q < g.k; ++q) acc[(co + r - m0) * kk + ky * g.k + q] += row[r * g.k + q];
+        }
+        continue;
+      }
+#endif
       for (int64_t ky = 0; ky < g.k; ++ky)
         for (int64_t kx = 0; kx < g.k; kx += 3) {
           const float* x[3];
