@@ -3,6 +3,7 @@
 // depend on the thread count. `acc` = add into the destination instead of overwriting it (a value
 // read by several ops receives the sum of their gradients).
 #pragma once
+#include <algorithm>
 #include <cstdint>
 
 #include "conv.h"
@@ -21,10 +22,11 @@ namespace cpu {
 using ConvBwdWeightFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t m0, int64_t m1, int64_t k0,
                                  int64_t k1, float* scratch);
 /**
- * The same weight gradient in dot form for one input channel ci and output channels [m0, m1)
- * (no packing: fast for the small channel counts of CIFAR nets). Scratch: phaseImageFloats + 2·M·k² floats.
+ * The same weight gradient in dot form for input channels [ci0, ci1) and output channels [m0, m1)
+ * (no packing: fast for the small channel counts of CIFAR nets); any split gives the same bits.
+ * Scratch: dotScratchFloats(g, ci1 − ci0, m1 − m0) floats.
  */
-using ConvBwdWeightDotFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t ci, int64_t m0, int64_t m1,
+using ConvBwdWeightDotFn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t ci0, int64_t ci1, int64_t m0, int64_t m1,
                                     float* scratch);
 /** Dot-form weight gradient of a 1×1 stride-1 conv / LINEAR for input channels [c0, c1), outputs [m0, m1). Scratch: 2·M·C floats. */
 using ConvBwdWeight1x1Fn = void (*)(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t c0, int64_t c1, int64_t m0,
@@ -32,6 +34,22 @@ using ConvBwdWeight1x1Fn = void (*)(const ConvGeom& g, const float* dy, const fl
 /** Floats of one padded, phase-split input image (the dot-form scratch). */
 inline int64_t dotScratchImageFloats(const ConvGeom& g) {
   return (g.h + 2 * g.pad) * g.stride * ((g.w + 2 * g.pad + g.stride - 1) / g.stride + 8);
+}
+/** Scratch of convBwdWeightDot for `channels` input and `rows` output channels: the phase images (each rounded to 16 floats) and the float64 sums. */
+inline int64_t dotScratchFloats(const ConvGeom& g, int64_t channels, int64_t rows) {
+  const int64_t img = channels > 1 ? (dotScratchImageFloats(g) + 15) / 16 * 16 : dotScratchImageFloats(g);
+  return channels * img + 2 * ((channels * rows * g.k * g.k + 7) / 8 * 8);
+}
+
+/**
+ * Input channels per convBwdWeightDot task: about 4 tasks with `rowBlocks` blocks of `rows` output
+ * channels (each task reads its dY rows once per image for all its input channels), within `scratch`.
+ */
+inline int64_t dotChannelsPerTask(const ConvGeom& g, int64_t rowBlocks, int64_t rows, int64_t scratch) {
+  const int64_t blocks = std::max<int64_t>(1, std::min<int64_t>(g.cin, (4 + rowBlocks - 1) / rowBlocks));
+  int64_t per = (g.cin + blocks - 1) / blocks;
+  while (per > 1 && dotScratchFloats(g, per, rows) > scratch) --per;
+  return per;
 }
 
 /**

@@ -396,19 +396,24 @@ inline void padPhaseImage(const ConvGeom& g, const float* in, int64_t ci, int64_
 }
 
 /**
- * Dot-form weight gradient for input channel ci and output channels [m0, m1): dW (row stride K,
- * OIHW) is overwritten. `scratch` holds one phase image and (m1 − m0)·k·k doubles.
+ * Dot-form weight gradient for input channels [ci0, ci1) and output channels [m0, m1): dW (row
+ * stride K, OIHW) is overwritten. Image by image: the block's phase images, then per 4 output
+ * channels every input channel of the block, so that those dY rows are read once per block of input
+ * channels (one per channel was the layer's dY from L3 per input channel). Each (output, input,
+ * tap) sum is the same float64 sum over images in order, so the blocks do not change any bit.
+ * `scratch` holds (ci1 − ci0) phase images and (ci1 − ci0)·(m1 − m0)·k·k doubles (dotScratchFloats).
  */
-void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t ci, int64_t m0, int64_t m1, float* scratch) {
+void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float* dW, int64_t ci0, int64_t ci1, int64_t m0, int64_t m1,
+                      float* scratch) {
   const int64_t K = g.K(), kk = g.k * g.k, ohw = g.oh * g.ow, s = g.stride;
-  const int64_t M = m1 - m0;
-  double* acc = reinterpret_cast<double*>(scratch);
-  float* img = scratch + 2 * roundUpTo(M * kk, 8);
-  for (int64_t i = 0; i < M * kk; ++i) acc[i] = 0.0;
+  const int64_t M = m1 - m0, C = ci1 - ci0, imgFloats = C > 1 ? roundUpTo(phaseImageFloats(g), 16) : phaseImageFloats(g);
+  double* acc = reinterpret_cast<double*>(scratch);  // [C][M][kk]
+  float* imgs = scratch + 2 * roundUpTo(C * M * kk, 8);
+  for (int64_t i = 0; i < C * M * kk; ++i) acc[i] = 0.0;
   float part[12];
   for (int64_t n = 0; n < g.n; ++n) {
-    int64_t wq;
-    padPhaseImage(g, in, ci, n, img, &wq);
+    int64_t wq = 0;
+    for (int64_t c = 0; c < C; ++c) padPhaseImage(g, in, ci0 + c, n, imgs + c * imgFloats, &wq);
     const int64_t xStride = s * s * wq;  // one output row = s padded rows
     for (int64_t co = m0; co < m1; co += 4) {
       const float* y[4];
@@ -418,41 +423,46 @@ void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float
         y[r] = ok ? dy + (co + r) * g.outStride + n * ohw : kZeros;
         ys[r] = ok ? g.ow : 0;
       }
+      for (int64_t c = 0; c < C; ++c) {
+        const float* img = imgs + c * imgFloats;
+        double* ac = acc + c * M * kk;
 #if ZENNAS_VEC512
-      if (g.k == 5 || g.k == 7) {  // a whole kernel row per call (dotRows4xJ: the same sums as three taps at a time)
-        float row[28];
-        for (int64_t ky = 0; ky < g.k; ++ky) {
-          const float* x[7];
-          int64_t xs[7];
-          for (int64_t q = 0; q < g.k; ++q) {
-            x[q] = img + (ky * s + q % s) * wq + q / s;
-            xs[q] = xStride;
+        if (g.k == 5 || g.k == 7) {  // a whole kernel row per call (dotRows4xJ: the same sums as three taps at a time)
+          float row[28];
+          for (int64_t ky = 0; ky < g.k; ++ky) {
+            const float* x[7];
+            int64_t xs[7];
+            for (int64_t q = 0; q < g.k; ++q) {
+              x[q] = img + (ky * s + q % s) * wq + q / s;
+              xs[q] = xStride;
+            }
+            if (g.k == 5) dotRows4xJ<5>(y, ys, x, xs, g.oh, g.ow, row);
+            else dotRows4xJ<7>(y, ys, x, xs, g.oh, g.ow, row);
+            for (int r = 0; r < 4 && co + r < m1; ++r)
+              for (int64_t q = 0; q < g.k; ++q) ac[(co + r - m0) * kk + ky * g.k + q] += row[r * g.k + q];
           }
-          if (g.k == 5) dotRows4xJ<5>(y, ys, x, xs, g.oh, g.ow, row);
-          else dotRows4xJ<7>(y, ys, x, xs, g.oh, g.ow, row);
-          for (int r = 0; r < 4 && co + r < m1; ++r)
-            for (int64_t q = 0; q < g.k; ++q) acc[(co + r - m0) * kk + ky * g.k + q] += row[r * g.k + q];
+          continue;
         }
-        continue;
-      }
 #endif
-      for (int64_t ky = 0; ky < g.k; ++ky)
-        for (int64_t kx = 0; kx < g.k; kx += 3) {
-          const float* x[3];
-          int64_t xs[3];
-          for (int j = 0; j < 3; ++j) {
-            const int64_t q = kx + j;
-            x[j] = q < g.k ? img + (ky * s + q % s) * wq + q / s : kZeros;
-            xs[j] = q < g.k ? xStride : 0;
+        for (int64_t ky = 0; ky < g.k; ++ky)
+          for (int64_t kx = 0; kx < g.k; kx += 3) {
+            const float* x[3];
+            int64_t xs[3];
+            for (int j = 0; j < 3; ++j) {
+              const int64_t q = kx + j;
+              x[j] = q < g.k ? img + (ky * s + q % s) * wq + q / s : kZeros;
+              xs[j] = q < g.k ? xStride : 0;
+            }
+            dotRows4x3(y, ys, x, xs, g.oh, g.ow, part);
+            for (int r = 0; r < 4 && co + r < m1; ++r)
+              for (int j = 0; j < 3 && kx + j < g.k; ++j) ac[(co + r - m0) * kk + ky * g.k + kx + j] += part[r * 3 + j];
           }
-          dotRows4x3(y, ys, x, xs, g.oh, g.ow, part);
-          for (int r = 0; r < 4 && co + r < m1; ++r)
-            for (int j = 0; j < 3 && kx + j < g.k; ++j) acc[(co + r - m0) * kk + ky * g.k + kx + j] += part[r * 3 + j];
-        }
+      }
     }
   }
-  for (int64_t r = 0; r < M; ++r)
-    for (int64_t q = 0; q < kk; ++q) dW[(m0 + r) * K + ci * kk + q] = static_cast<float>(acc[r * kk + q]);
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t q = 0; q < kk; ++q) dW[(m0 + r) * K + (ci0 + c) * kk + q] = static_cast<float>(acc[(c * M + r) * kk + q]);
 }
 
 /**

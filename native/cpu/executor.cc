@@ -871,9 +871,10 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         // Few input channels (a stem): blocks of 16 output channels, so that both threads get work
         // (each output channel's sums are the same whatever the block: blocks stay multiples of 4).
         const int64_t rowsPer = mb * g.cin < 8 ? 16 : kDotRows, mbd = (M + rowsPer - 1) / rowsPer;
-        pool.parallelFor(mbd * g.cin, [&](int64_t t, int, float* scratch) {
-          const int64_t im = t / g.cin, ci = t % g.cin;
-          k_.convBwdWeightDot(g, dy, x, wg, ci, im * rowsPer, std::min(M, (im + 1) * rowsPer), scratch);
+        const int64_t ciPer = dotChannelsPerTask(g, mbd, rowsPer, static_cast<int64_t>(ThreadPool::kScratchFloats)), cbn = (g.cin + ciPer - 1) / ciPer;
+        pool.parallelFor(mbd * cbn, [&](int64_t t, int, float* scratch) {
+          const int64_t im = t / cbn, ic = t % cbn;
+          k_.convBwdWeightDot(g, dy, x, wg, ic * ciPer, std::min(g.cin, (ic + 1) * ciPer), im * rowsPer, std::min(M, (im + 1) * rowsPer), scratch);
         });
       } else {
         // dY packed once as MR-row panels over all columns (gradScratch_ is free until the input

@@ -472,9 +472,10 @@ class Tangent {
         k_.convBwdWeight1x1(g, dy, in, dW, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
       });
     } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= static_cast<double>(ThreadPool::kScratchFloats) && useDot(g)) {
-      pool_.parallelFor(mb * g.cin, [&](int64_t t, int, float* scratch) {
-        const int64_t im = t / g.cin, ci = t % g.cin;
-        k_.convBwdWeightDot(g, dy, in, dW, ci, im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+      const int64_t ciPer = dotChannelsPerTask(g, mb, kDotRows, static_cast<int64_t>(ThreadPool::kScratchFloats)), cbn = (g.cin + ciPer - 1) / ciPer;
+      pool_.parallelFor(mb * cbn, [&](int64_t t, int, float* scratch) {
+        const int64_t im = t / cbn, ic = t % cbn;
+        k_.convBwdWeightDot(g, dy, in, dW, ic * ciPer, std::min(g.cin, (ic + 1) * ciPer), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
       });
     } else {
       const int64_t mbg = (M + kBwdRowsM - 1) / kBwdRowsM, kb = (K + kBwdColsK - 1) / kBwdColsK;
