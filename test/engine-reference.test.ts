@@ -59,6 +59,23 @@ const DILATED: NodeSpec[] = [
   { op: 'add', inputs: [6, 7] }, { op: 'bn', inputs: [8] }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
 ];
 
+/**
+ * MAX-POOL routing, checked through the input gradient: pools of pools (windows holding equal
+ * values, which all trace back to one input pixel), k 3 and 5, strides 1–3, down to maps narrower
+ * than the window (2², 1², and a stride-2 window on a 1² map, whose taps past the row must be skipped).
+ */
+const POOL_EDGES: NodeSpec[] = [
+  { op: 'maxpool', inputs: [0], kernel: 3, stride: 1 },  // v1 [3][9][9]
+  { op: 'maxpool', inputs: [1], kernel: 3, stride: 1 },  // v2: ties
+  { op: 'maxpool', inputs: [2], kernel: 5, stride: 1 },  // v3
+  { op: 'maxpool', inputs: [3], kernel: 3, stride: 2 },  // v4 [3][5][5]
+  { op: 'maxpool', inputs: [4], kernel: 3, stride: 3 },  // v5 [3][2][2]
+  { op: 'maxpool', inputs: [5], kernel: 5, stride: 1 },  // v6 [3][2][2]: the window wider than the map
+  { op: 'maxpool', inputs: [6], kernel: 3, stride: 2 },  // v7 [3][1][1]
+  { op: 'maxpool', inputs: [7], kernel: 3, stride: 2 },  // v8 [3][1][1]: taps right of a 1-pixel row
+  { op: 'conv', inputs: [8], cout: 6, kernel: 1, stride: 1 }, { op: 'gap', inputs: [9] }, { op: 'linear', inputs: [10], cout: 5, bias: 1 },
+];
+
 /** CROP in DARTS's FactorizedReduce (ReLU, conv 1×1/2 of x and of x[:, :, 1:, 1:], concat, BN), then a crop by 2. */
 const FACTORIZED_REDUCE: NodeSpec[] = [
   { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
@@ -133,6 +150,7 @@ const GRAD_CASES: Array<{ name: string; graph: () => Graph; batch: number; res: 
   { name: 'CONCAT along channels, feature map', graph: () => buildGraph(3, concatSpecs(false)), batch: 4, res: 9, loss: 'sum' },
   { name: 'dilated DWCONV, classifier', graph: () => buildGraph(3, DILATED), batch: 4, res: 10, loss: 'cross-entropy' },
   { name: 'CROP (FactorizedReduce), classifier', graph: () => buildGraph(3, FACTORIZED_REDUCE), batch: 4, res: 10, loss: 'cross-entropy' },
+  { name: 'MAX-POOL ties (pools of pools) and maps narrower than the window', graph: () => buildGraph(3, POOL_EDGES), batch: 4, res: 9, loss: 'cross-entropy' },
   { name: 'CROP with fill (TE-NAS FactorizedReduce) on an odd map, classifier', graph: () => buildGraph(3, [
       { op: 'conv', inputs: [0], cout: 6, kernel: 3, stride: 1 }, { op: 'bn', inputs: [1] }, { op: 'relu', inputs: [2] },
       { op: 'conv', inputs: [3], cout: 4, kernel: 1, stride: 2 }, { op: 'crop', inputs: [3], offset: 1, fill: 1 }, { op: 'conv', inputs: [5], cout: 4, kernel: 1, stride: 2 },
