@@ -640,8 +640,19 @@ void Executor::borrowWeights(const Executor* from) {
 void Executor::transformWinoWeights(ThreadPool& pool) {
   static const bool profile = std::getenv("ZENNAS_PROFILE") != nullptr;
   const auto t0 = std::chrono::steady_clock::now();
-  for (const Step& s : steps_)
-    if (s.wino) winoTransform(pool, s.g, weights_.data() + s.weightOffset, winoU_.data() + s.winoOffset);
+  // Every Winograd conv's panels in one job (one per conv cost a hand-off each: a search
+  // candidate's narrow convs are a few microseconds of work apiece); the same panels, the same bits.
+  if (winoTasks_.empty()) {
+    constexpr int64_t kRows = 2 * kMR;  // as winoTransform
+    for (size_t i = 0; i < steps_.size(); ++i)
+      if (steps_[i].wino)
+        for (int64_t c = 0; c < steps_[i].g.cout; c += kRows) winoTasks_.push_back({static_cast<int>(i), c, std::min(steps_[i].g.cout, c + kRows)});
+  }
+  pool.parallelFor(static_cast<int64_t>(winoTasks_.size()), [&](int64_t t, int, float*) {
+    const WeightChunk& c = winoTasks_[static_cast<size_t>(t)];
+    const Step& s = steps_[static_cast<size_t>(c.step)];
+    k_.winoWeights(s.g, weights_.data() + s.weightOffset, winoU_.data() + s.winoOffset, c.begin, c.end);
+  });
   winoStale_ = false;
   if (profile && !profileQuiet)
     std::fprintf(stderr, "zennas-profile winograd weights %.3f ms\n", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());

@@ -199,6 +199,7 @@ class Executor {
   ExecutorConfig c_;
   std::vector<Step> steps_;
   std::vector<WeightChunk> weightChunks_;
+  std::vector<WeightChunk> winoTasks_;  // (Winograd conv, output channels) of transformWinoWeights' one job, built on first use
   std::vector<AlignedBuffer> slots_;
   AlignedBuffer weights_;
   AlignedBuffer winoU_;      // Winograd-transformed weights (36 packed A per conv that uses it)
