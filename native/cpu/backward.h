@@ -42,6 +42,19 @@ inline int64_t dotScratchFloats(const ConvGeom& g, int64_t channels, int64_t row
 }
 
 /**
+ * Output channels per conv1x1 (dot-form) weight-gradient task with `channelBlocks` blocks of input
+ * channels: 64, or fewer (multiples of 4) so that a narrow layer still makes ≈ 8 tasks (one task
+ * did a CIFAR shortcut's 8 → 16 channels alone). Each sum is its own: any split, the same bits.
+ */
+inline int64_t dot1x1RowsPerTask(int64_t M, int64_t channelBlocks) {
+  constexpr int64_t kRows = 64, kTasks = 8;
+  const int64_t mb = (M + kRows - 1) / kRows;
+  if (mb * channelBlocks >= kTasks) return kRows;
+  const int64_t want = (kTasks + channelBlocks - 1) / channelBlocks;  // row blocks wanted
+  return std::max<int64_t>(4, std::min<int64_t>(kRows, ((M + want - 1) / want + 3) / 4 * 4));
+}
+
+/**
  * Input channels per convBwdWeightDot task: about 4 tasks with `rowBlocks` blocks of `rows` output
  * channels (each task reads its dY rows once per image for all its input channels), within `scratch`.
  */

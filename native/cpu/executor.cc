@@ -867,16 +867,16 @@ void Executor::backwardStep(size_t i, ThreadPool& pool, bool inputGrad, bool fus
         const ConvGeom& gs = s.gSub;
         float* sub = subsampled_.data();
         perChannel([&](int64_t c) { k_.subsample(g, x, sub, gs.inStride, c, c + 1); }, g.cin);
-        const int64_t cb = (g.cin + 11) / 12;
-        pool.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
+        const int64_t cb = (g.cin + 11) / 12, rows = dot1x1RowsPerTask(M, cb), rb = (M + rows - 1) / rows;
+        pool.parallelFor(rb * cb, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / cb, ic = t % cb;
-          k_.convBwdWeight1x1(gs, dy, sub, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+          k_.convBwdWeight1x1(gs, dy, sub, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * rows, std::min(M, (im + 1) * rows), scratch);
         });
       } else if (g.k == 1 && g.stride == 1 && useDot(g)) {
-        const int64_t cb = (g.cin + 11) / 12;  // 12 input channels per task
-        pool.parallelFor(mb * cb, [&](int64_t t, int, float* scratch) {
+        const int64_t cb = (g.cin + 11) / 12, rows = dot1x1RowsPerTask(M, cb), rb = (M + rows - 1) / rows;  // 12 input channels per task
+        pool.parallelFor(rb * cb, [&](int64_t t, int, float* scratch) {
           const int64_t im = t / cb, ic = t % cb;
-          k_.convBwdWeight1x1(g, dy, x, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * kDotRows, std::min(M, (im + 1) * kDotRows), scratch);
+          k_.convBwdWeight1x1(g, dy, x, wg, ic * 12, std::min(g.cin, (ic + 1) * 12), im * rows, std::min(M, (im + 1) * rows), scratch);
         });
       } else if (dotScratchImageFloats(g) + 2.0 * (kDotRows * g.k * g.k + 8) <= scratchFloats && useDot(g)) {
         // Few input channels (a stem): blocks of 16 output channels, so that both threads get work
