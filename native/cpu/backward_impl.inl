@@ -543,8 +543,7 @@ void convBwdData(const ConvGeom& g, const float* packedA, const float* dy, float
       const int64_t kc = std::min<int64_t>(kKC, M - p0);
       packDy(g, dy, p0, kc, col, cc, Bp);
       packWt(packedA, K, r0, rows, p0, kc, Ap);
-      for (int64_t ip = 0; ip < rPanels; ++ip)
-        microKernelStrip(kc, Ap + ip * kc * kMR, Bp, kc * kNR, dcol + ip * kMR * ldd, ldd, p0 > 0, kMR, (cc + kNR - 1) / kNR, kNR);
+      microKernelRows(kc, Ap, kc * kMR, rPanels * kMR, Bp, kc * kNR, dcol, ldd, p0 > 0, (cc + kNR - 1) / kNR, kNR);
     }
     // col2im: scatter-add the chunk's columns into the input planes (fixed order: r, then column),
     // walked by output-row segments.
@@ -626,12 +625,11 @@ void convBwdDataImages(const ConvGeom& g, const float* wT, const float* dy, floa
     for (int64_t p0 = 0; p0 < M; p0 += kKC) packDy(g, dy, p0, std::min<int64_t>(kKC, M - p0), col, cc, Bp + p0 * cPanelsMax * kNR);
     for (int64_t r0 = 0; r0 < K; r0 += kColRows) {
       const int64_t rows = std::min(kColRows, K - r0), rPanels = (rows + kMR - 1) / kMR;
-      for (int64_t ip = 0; ip < rPanels; ++ip)
-        for (int64_t p0 = 0; p0 < M; p0 += kKC) {  // each element: its K blocks in order (the bits of any loop order)
-          const int64_t kc = std::min<int64_t>(kKC, M - p0);
-          microKernelStrip(kc, wT + (r0 / kMR + ip) * M * kMR + p0 * kMR, Bp + p0 * cPanelsMax * kNR, kc * kNR, dcol + ip * kMR * ldd, ldd, p0 > 0,
-                           kMR, cPanels, kNR);
-        }
+      for (int64_t p0 = 0; p0 < M; p0 += kKC) {  // each element: its K blocks in order (the bits of any loop order)
+        const int64_t kc = std::min<int64_t>(kKC, M - p0);
+        microKernelRows(kc, wT + (r0 / kMR) * M * kMR + p0 * kMR, M * kMR, rPanels * kMR, Bp + p0 * cPanelsMax * kNR, kc * kNR, dcol, ldd, p0 > 0,
+                        cPanels, kNR);
+      }
       // col2im of these rows (fixed order: row, then column; the task's images only).
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t k = r0 + r, ci = k / kk, ky = (k % kk) / g.k, kx = k % g.k;

@@ -214,6 +214,70 @@ inline void microKernelZ4T(int64_t kc, const float* __restrict A, LoadB4 loadB, 
   else microKernelZ4<2>(kc, A, loadB, C, ldc, acc);
 }
 
+// Two MR-row panels at once (rows 0–5 from A0, rows 6 .. 5 + R2 from A1) over P 16-column panels:
+// 12 rows × 32 columns, 24 FMAs per 2 B loads and 12 broadcasts, each B row read once for both
+// panels. Each element's FMA chain over p is microKernelZ's, so the bits are its bits.
+template <int R2, int P, class LoadB>
+inline void microKernelZ12(int64_t kc, const float* __restrict A0, const float* __restrict A1, LoadB loadB, float* C, int64_t ldc, bool acc, int nr) {
+  static_assert(R2 >= 1 && R2 <= 6 && (P == 1 || P == 2), "rows 6 .. 11, one or two panels");
+  __m512 l0 = _mm512_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0, l6 = l0, l7 = l0, l8 = l0, l9 = l0, l10 = l0, l11 = l0;
+  __m512 h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0, h6 = l0, h7 = l0, h8 = l0, h9 = l0, h10 = l0, h11 = l0;
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0, b1;
+    loadB(p, b0, b1);
+#define ZENNAS_ROW12(i, SRC, j, LIVE)                              \
+  if constexpr (LIVE) {                                            \
+    const __m512 a = _mm512_set1_ps(SRC[j]);                       \
+    l##i = _mm512_fmadd_ps(a, b0, l##i);                           \
+    if constexpr (P == 2) h##i = _mm512_fmadd_ps(a, b1, h##i);     \
+  }
+    ZENNAS_ROW12(0, A0, 0, true) ZENNAS_ROW12(1, A0, 1, true) ZENNAS_ROW12(2, A0, 2, true)
+    ZENNAS_ROW12(3, A0, 3, true) ZENNAS_ROW12(4, A0, 4, true) ZENNAS_ROW12(5, A0, 5, true)
+    ZENNAS_ROW12(6, A1, 0, R2 > 0) ZENNAS_ROW12(7, A1, 1, R2 > 1) ZENNAS_ROW12(8, A1, 2, R2 > 2)
+    ZENNAS_ROW12(9, A1, 3, R2 > 3) ZENNAS_ROW12(10, A1, 4, R2 > 4) ZENNAS_ROW12(11, A1, 5, R2 > 5)
+#undef ZENNAS_ROW12
+    A0 += kMR;
+    A1 += kMR;
+  }
+  const __m512 lo[12] = {l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11}, hi[12] = {h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11};
+  const int n0 = std::min(nr, kNR), n1 = nr - n0;
+  const __mmask16 m0 = static_cast<__mmask16>((1u << n0) - 1), m1 = static_cast<__mmask16>((1u << std::max(n1, 0)) - 1);
+  for (int i = 0; i < 6 + R2; ++i) {
+    float* c = C + i * ldc;
+    __m512 x = lo[i];
+    if (n0 == kNR) {
+      if (acc) x = _mm512_add_ps(_mm512_loadu_ps(c), x);
+      _mm512_storeu_ps(c, x);
+    } else {
+      if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), x);
+      _mm512_mask_storeu_ps(c, m0, x);
+    }
+    if constexpr (P == 2) {
+      __m512 y = hi[i];
+      if (n1 == kNR) {
+        if (acc) y = _mm512_add_ps(_mm512_loadu_ps(c + kNR), y);
+        _mm512_storeu_ps(c + kNR, y);
+      } else {
+        if (acc) y = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + kNR), y);
+        _mm512_mask_storeu_ps(c + kNR, m1, y);
+      }
+    }
+  }
+}
+
+template <int P, class LoadB>
+inline void microKernelZ12T(int64_t kc, const float* __restrict A0, const float* __restrict A1, LoadB loadB, float* C, int64_t ldc, bool acc, int mr1,
+                            int nr) {
+  switch (mr1) {
+    case 1: microKernelZ12<1, P>(kc, A0, A1, loadB, C, ldc, acc, nr); return;
+    case 2: microKernelZ12<2, P>(kc, A0, A1, loadB, C, ldc, acc, nr); return;
+    case 3: microKernelZ12<3, P>(kc, A0, A1, loadB, C, ldc, acc, nr); return;
+    case 4: microKernelZ12<4, P>(kc, A0, A1, loadB, C, ldc, acc, nr); return;
+    case 5: microKernelZ12<5, P>(kc, A0, A1, loadB, C, ldc, acc, nr); return;
+    default: microKernelZ12<6, P>(kc, A0, A1, loadB, C, ldc, acc, nr); return;
+  }
+}
+
 template <int P, class LoadB>
 inline void microKernelZT(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int mr, int nr) {
   switch (mr) {
@@ -338,6 +402,36 @@ inline void microKernelStrip(int64_t kc, const float* __restrict A, const float*
 #endif
 }
 
+#if ZENNAS_VEC512
+/** microKernelStrip for two row panels at once (A0: a full panel, A1: mr1 rows): microKernelZ12. */
+inline void microKernelStrip12(int64_t kc, const float* __restrict A0, const float* __restrict A1, int mr1, const float* B, int64_t bStride, float* C,
+                               int64_t ldc, bool acc, int64_t np, int lastNr) {
+  int64_t j = 0;
+  for (; j + 2 <= np; j += 2)
+    microKernelZ12T<2>(kc, A0, A1, PackedBZ{B + j * bStride, B + (j + 1) * bStride}, C + j * kNR, ldc, acc, mr1, kNR + (j + 2 == np ? lastNr : kNR));
+  if (j < np) microKernelZ12T<1>(kc, A0, A1, PackedBZ{B + j * bStride, B + j * bStride}, C + j * kNR, ldc, acc, mr1, lastNr);
+}
+#endif
+
+/**
+ * Rows [0, M) of C = A · B over np panels, MR-row panel by panel (A: packed, panel i at A + i·aStride,
+ * its C rows at C + i·MR·ldc). The AVX-512 build takes two row panels at once where there are two
+ * (microKernelStrip12: each B row read once for 12 rows); the same bits either way.
+ */
+inline void microKernelRows(int64_t kc, const float* A, int64_t aStride, int64_t M, const float* B, int64_t bStride, float* C, int64_t ldc, bool acc,
+                            int64_t np, int lastNr) {
+  int64_t ir = 0;
+#if ZENNAS_VEC512
+  static const bool two = [] { const char* v = std::getenv("ZENNAS_GEMM12"); return !(v && std::strcmp(v, "0") == 0); }();
+  if (two)
+    for (; ir + kMR < M; ir += 2 * kMR)
+      microKernelStrip12(kc, A + (ir / kMR) * aStride, A + (ir / kMR + 1) * aStride, static_cast<int>(std::min<int64_t>(kMR, M - ir - kMR)), B, bStride,
+                         C + ir * ldc, ldc, acc, np, lastNr);
+#endif
+  for (; ir < M; ir += kMR)
+    microKernelStrip(kc, A + (ir / kMR) * aStride, B, bStride, C + ir * ldc, ldc, acc, static_cast<int>(std::min<int64_t>(kMR, M - ir)), np, lastNr);
+}
+
 /**
  * microKernelIndirect over the full panels of columns [c0, c1) (a multiple of 16 wide): `at(c)`
  * is where the 8 floats of column c start in the padded rows. AVX-512: two panels per block.
@@ -365,6 +459,35 @@ inline void microKernelIndirectStrip(int64_t kc, const float* __restrict A, At a
 #else
   for (int64_t c = c0; c < c1; c += kNR) microKernelIndirect(kc, A, at(c), at(c + 8), off, C + c, ldc, acc, mr);
 #endif
+}
+
+/** microKernelIndirectStrip over rows [0, M) of C: two row panels at once on AVX-512 (microKernelZ12), as microKernelRows. */
+template <class At>
+inline void microKernelIndirectRows(int64_t kc, const float* A, int64_t aStride, int64_t M, At at, const int64_t* off, float* C, int64_t ldc, bool acc,
+                                    int64_t c0, int64_t c1) {
+  int64_t ir = 0;
+#if ZENNAS_VEC512
+  static const bool two = [] { const char* v = std::getenv("ZENNAS_GEMM12"); return !(v && std::strcmp(v, "0") == 0); }();
+  if (two)
+    for (; ir + kMR < M; ir += 2 * kMR) {
+      const float* A0 = A + (ir / kMR) * aStride;
+      const float* A1 = A0 + aStride;
+      const int mr1 = static_cast<int>(std::min<int64_t>(kMR, M - ir - kMR));
+      float* Cr = C + ir * ldc;
+      int64_t c = c0;
+      for (; c + 2 * kNR <= c1; c += 2 * kNR) {
+        const float* b[4] = {at(c), at(c + 8), at(c + 16), at(c + 24)};
+        if (b[1] == b[0] + 8 && b[3] == b[2] + 8) microKernelZ12T<2>(kc, A0, A1, IndirectBZ<true>{{b[0], b[1], b[2], b[3]}, off}, Cr + c, ldc, acc, mr1, 2 * kNR);
+        else microKernelZ12T<2>(kc, A0, A1, IndirectBZ<false>{{b[0], b[1], b[2], b[3]}, off}, Cr + c, ldc, acc, mr1, 2 * kNR);
+      }
+      if (c < c1) {
+        const float* b[4] = {at(c), at(c + 8), at(c), at(c + 8)};
+        microKernelZ12T<1>(kc, A0, A1, IndirectBZ<false>{{b[0], b[1], b[2], b[3]}, off}, Cr + c, ldc, acc, mr1, kNR);
+      }
+    }
+#endif
+  for (; ir < M; ir += kMR)
+    microKernelIndirectStrip(kc, A + (ir / kMR) * aStride, at, off, C + ir * ldc, ldc, acc, static_cast<int>(std::min<int64_t>(kMR, M - ir)), c0, c1);
 }
 
 // ---------------------------------------------------------------- implicit-im2col B packing
@@ -664,11 +787,7 @@ bool convGemmIndirect(const ConvGeom& g, const float* packedA, const float* in, 
     }
     // Where the 8 floats of column c start in the padded rows.
     const auto at = [&](int64_t c) { return pad + (c / g.ow - r0) * rowLen + c % g.ow; };
-    for (int64_t ir = 0; ir < M; ir += kMR) {
-      const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ir));
-      const float* a = packedA + (ir / kMR) * K * kMR + pc * kMR;
-      microKernelIndirectStrip(kc, a, at, off, out + ir * ldc, ldc, pc > 0, mr, col0, col1);
-    }
+    microKernelIndirectRows(kc, packedA + pc * kMR, K * kMR, M, at, off, out, ldc, pc > 0, col0, col1);
   }
   return true;
 }
@@ -691,11 +810,7 @@ void convGemm(const ConvGeom& g, const float* packedA, const float* in, float* o
       packB(g, in, pc, kc, col0, cols, Bp);
     // A-stationary: one MR-row A micro-panel (≤ 6 KiB) stays in L1 while the packed B chunk
     // (≤ 256 KiB, in L2) streams through; measured faster than the classic MC blocking here.
-    for (int64_t ir = 0; ir < M; ir += kMR) {
-      const int mr = static_cast<int>(std::min<int64_t>(kMR, M - ir));
-      const float* a = packedA + (ir / kMR) * K * kMR + pc * kMR;
-      microKernelStrip(kc, a, Bp, kc * kNR, out + ir * ldc + col0, ldc, pc > 0, mr, panels, static_cast<int>(cols - (panels - 1) * kNR));
-    }
+    microKernelRows(kc, packedA + pc * kMR, K * kMR, M, Bp, kc * kNR, out + col0, ldc, pc > 0, panels, static_cast<int>(cols - (panels - 1) * kNR));
   }
 }
 

@@ -448,11 +448,7 @@ void winoGemmCols(const ConvGeom& g, const float* U, const float* V, float* M, i
     float* C = M + xi * ms;
     for (int64_t pc = 0; pc < Kw; pc += kKC) {
       const int64_t kc = std::min<int64_t>(kKC, Kw - pc);
-      for (int64_t ir = 0; ir < cout; ir += kMR) {
-        const int mr = static_cast<int>(std::min<int64_t>(kMR, cout - ir));
-        const float* a = A + (ir / kMR) * Kw * kMR + pc * kMR;
-        if (p1 > p0) microKernelStrip(kc, a, B + p0 * Kw * kNR + pc * kNR, Kw * kNR, C + ir * T + p0 * kNR, T, pc > 0, mr, p1 - p0, kNR);
-      }
+      if (p1 > p0) microKernelRows(kc, A + pc * kMR, Kw * kMR, cout, B + p0 * Kw * kNR + pc * kNR, Kw * kNR, C + p0 * kNR, T, pc > 0, p1 - p0, kNR);
     }
   }
 }
@@ -673,12 +669,10 @@ void winoWgradPack(const ConvGeom& g, const float* dy, const float* in, float* A
 void winoWgradGemm(const ConvGeom& g, const float* Ad, const float* Bx, float* M, int64_t ct, int64_t nt, int64_t xi0, int64_t xi1, bool acc) {
   const int64_t coPanels = winoWgradCoPanels(g), Kw = winoK(g), KwP = winoWgradKwPad(g), aSize = winoWgradAStride(g, ct), bSize = winoWgradBStride(g, ct);
   const int64_t np = KwP / kNR;
+  (void)coPanels;
   for (int64_t xi = xi0; xi < xi1; ++xi)
-    for (int64_t ip = 0; ip < coPanels; ++ip) {
-      const int mr = static_cast<int>(std::min<int64_t>(kMR, g.cout - ip * kMR));
-      microKernelStrip(nt, Ad + xi * aSize + ip * ct * kMR, Bx + xi * bSize, ct * kNR, M + xi * winoWgradMStride(g) + ip * kMR * KwP, KwP, acc, mr, np,
-                       static_cast<int>(Kw - (np - 1) * kNR));
-    }
+    microKernelRows(nt, Ad + xi * aSize, ct * kMR, g.cout, Bx + xi * bSize, ct * kNR, M + xi * winoWgradMStride(g), KwP, acc, np,
+                    static_cast<int>(Kw - (np - 1) * kNR));
 }
 
 void winoWgradFinish(const ConvGeom& g, const float* M, float* dW, int64_t co0, int64_t co1) {
