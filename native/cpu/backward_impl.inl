@@ -826,20 +826,37 @@ inline void bnBwdCore(const float* x, const float* y, const float* dy, float* dx
   int64_t i = 0;
 #if ZENNAS_VEC
   const __m256 vm = _mm256_set1_ps(mean), vs = _mm256_set1_ps(invstd), zero = _mm256_setzero_ps();
+  const auto grad8 = [&](int64_t at, __m256 v) {
+    __m256 g = _mm256_loadu_ps(dy + at);
+    if constexpr (kMask == BnMask::ReluOfBn) g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_mul_ps(_mm256_sub_ps(v, vm), vs), zero, _CMP_GT_OQ));
+    if constexpr (kMask == BnMask::ReluOfSum) {
+      g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_loadu_ps(y + at), zero, _CMP_GT_OQ));
+      if (res) _mm256_storeu_ps(res + at, accRes ? _mm256_add_ps(_mm256_loadu_ps(res + at), g) : g);
+    }
+    return g;
+  };
+#if ZENNAS_VEC512
+  // lanes 0–3 / 4–7 of one 8-double vector = the AVX2 loop's s0 / s1 (q0 / q1): the same chains, one conversion each
+  __m512d sz = _mm512_setzero_pd(), qz = sz;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    const __m512d g = _mm512_cvtps_pd(grad8(i, v));
+    sz = _mm512_add_pd(sz, g);
+    qz = _mm512_fmadd_pd(g, _mm512_cvtps_pd(v), qz);
+  }
+  const __m256d s0 = _mm512_castpd512_pd256(sz), s1 = _mm512_extractf64x4_pd(sz, 1);
+  const __m256d q0 = _mm512_castpd512_pd256(qz), q1 = _mm512_extractf64x4_pd(qz, 1);
+#else
   __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
-    __m256 g = _mm256_loadu_ps(dy + i);
-    if constexpr (kMask == BnMask::ReluOfBn) g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_mul_ps(_mm256_sub_ps(v, vm), vs), zero, _CMP_GT_OQ));
-    if constexpr (kMask == BnMask::ReluOfSum) {
-      g = _mm256_and_ps(g, _mm256_cmp_ps(_mm256_loadu_ps(y + i), zero, _CMP_GT_OQ));
-      if (res) _mm256_storeu_ps(res + i, accRes ? _mm256_add_ps(_mm256_loadu_ps(res + i), g) : g);
-    }
+    const __m256 g = grad8(i, v);
     const __m256d g0 = _mm256_cvtps_pd(_mm256_castps256_ps128(g)), g1 = _mm256_cvtps_pd(_mm256_extractf128_ps(g, 1));
     s0 = _mm256_add_pd(s0, g0); s1 = _mm256_add_pd(s1, g1);
     q0 = _mm256_fmadd_pd(g0, _mm256_cvtps_pd(_mm256_castps256_ps128(v)), q0);
     q1 = _mm256_fmadd_pd(g1, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), q1);
   }
+#endif
   alignas(32) double ts[4], tq[4];
   _mm256_store_pd(ts, _mm256_add_pd(s0, s1));
   _mm256_store_pd(tq, _mm256_add_pd(q0, q1));
