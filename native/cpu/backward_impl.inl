@@ -356,6 +356,65 @@ inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float
       out[r * J + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
     }
 }
+
+/**
+ * A 3×3 kernel's 9 taps in one call, stride S = 1 or 2 (x tap (ky, kx) of the phase image at
+ * x + (ky·S + kx % S)·wq + kx / S, output rows S²·wq apart): 18 FMAs per 2 y joins and 9
+ * broadcasts, addressed from one x pointer (an array of 9 tap pointers spilled). Each (row, tap)
+ * sum is dotRows4x3's chain and reduction: the same bits.
+ */
+template <int S>
+inline void dotRows4x9(const float* const y[4], const int64_t ys[4], const float* x, int64_t wq, int64_t rows, int64_t len, float out[36]) {
+  __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0;
+  __m512 c0 = a0, c1 = a0, c2 = a0, c3 = a0, c4 = a0, c5 = a0, c6 = a0, c7 = a0, c8 = a0;
+  const int64_t full = len & ~int64_t(7);
+  alignas(32) int32_t mk[8];
+  for (int t = 0; t < 8; ++t) mk[t] = t < (len & 7) ? -1 : 0;
+  const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mk));
+  const auto both = [](__m256 v) { return _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(v))); };
+#define ZENNAS_TAPS9(LOAD)                                                                                  \
+  {                                                                                                         \
+    __m512 u;                                                                                               \
+    u = both(LOAD(xr + (0 * S + 0 % S) * wq + 0 / S)); a0 = _mm512_fmadd_ps(z01, u, a0); c0 = _mm512_fmadd_ps(z23, u, c0);                 \
+    u = both(LOAD(xr + (0 * S + 1 % S) * wq + 1 / S)); a1 = _mm512_fmadd_ps(z01, u, a1); c1 = _mm512_fmadd_ps(z23, u, c1);             \
+    u = both(LOAD(xr + (0 * S + 2 % S) * wq + 2 / S)); a2 = _mm512_fmadd_ps(z01, u, a2); c2 = _mm512_fmadd_ps(z23, u, c2);             \
+    u = both(LOAD(xr + (1 * S + 0 % S) * wq + 0 / S)); a3 = _mm512_fmadd_ps(z01, u, a3); c3 = _mm512_fmadd_ps(z23, u, c3);            \
+    u = both(LOAD(xr + (1 * S + 1 % S) * wq + 1 / S)); a4 = _mm512_fmadd_ps(z01, u, a4); c4 = _mm512_fmadd_ps(z23, u, c4);        \
+    u = both(LOAD(xr + (1 * S + 2 % S) * wq + 2 / S)); a5 = _mm512_fmadd_ps(z01, u, a5); c5 = _mm512_fmadd_ps(z23, u, c5);        \
+    u = both(LOAD(xr + (2 * S + 0 % S) * wq + 0 / S)); a6 = _mm512_fmadd_ps(z01, u, a6); c6 = _mm512_fmadd_ps(z23, u, c6);        \
+    u = both(LOAD(xr + (2 * S + 1 % S) * wq + 1 / S)); a7 = _mm512_fmadd_ps(z01, u, a7); c7 = _mm512_fmadd_ps(z23, u, c7);    \
+    u = both(LOAD(xr + (2 * S + 2 % S) * wq + 2 / S)); a8 = _mm512_fmadd_ps(z01, u, a8); c8 = _mm512_fmadd_ps(z23, u, c8);    \
+  }
+  for (int64_t row = 0; row < rows; ++row) {
+    const float* y0 = y[0] + row * ys[0]; const float* y1 = y[1] + row * ys[1];
+    const float* y2 = y[2] + row * ys[2]; const float* y3 = y[3] + row * ys[3];
+    const float* xr = x + row * S * S * wq;
+    int64_t t = 0;
+    for (; t < full; t += 8, xr += 8) {
+      const __m512 z01 = joinHalves(_mm256_loadu_ps(y0 + t), _mm256_loadu_ps(y1 + t)), z23 = joinHalves(_mm256_loadu_ps(y2 + t), _mm256_loadu_ps(y3 + t));
+#define ZENNAS_LOADU(p) _mm256_loadu_ps(p)
+      ZENNAS_TAPS9(ZENNAS_LOADU)
+#undef ZENNAS_LOADU
+    }
+    if (t < len) {
+      const __m512 z01 = joinHalves(_mm256_maskload_ps(y0 + t, mask), _mm256_maskload_ps(y1 + t, mask));
+      const __m512 z23 = joinHalves(_mm256_maskload_ps(y2 + t, mask), _mm256_maskload_ps(y3 + t, mask));
+#define ZENNAS_LOADM(p) _mm256_maskload_ps(p, mask)
+      ZENNAS_TAPS9(ZENNAS_LOADM)
+#undef ZENNAS_LOADM
+    }
+  }
+#undef ZENNAS_TAPS9
+  const __m512 lo[9] = {a0, a1, a2, a3, a4, a5, a6, a7, a8}, hi[9] = {c0, c1, c2, c3, c4, c5, c6, c7, c8};
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 9; ++j) {
+      const __m512 v = r < 2 ? lo[j] : hi[j];
+      const __m256 h8 = r % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
+      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
+      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
+      out[r * 9 + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+    }
+}
 #endif
 
 /** Floats of one image's padded, phase-split copy (see padPhaseImage). */
@@ -427,6 +486,14 @@ void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float
         const float* img = imgs + c * imgFloats;
         double* ac = acc + c * M * kk;
 #if ZENNAS_VEC512
+        if (g.k == 3 && (s == 1 || s == 2)) {  // all 9 taps per call (dotRows4x9: the same sums as three taps at a time)
+          float all[36];
+          if (s == 1) dotRows4x9<1>(y, ys, img, wq, g.oh, g.ow, all);
+          else dotRows4x9<2>(y, ys, img, wq, g.oh, g.ow, all);
+          for (int r = 0; r < 4 && co + r < m1; ++r)
+            for (int q = 0; q < 9; ++q) ac[(co + r - m0) * kk + q] += all[r * 9 + q];
+          continue;
+        }
         if (g.k == 5 || g.k == 7) {  // a whole kernel row per call (dotRows4xJ: the same sums as three taps at a time)
           float row[28];
           for (int64_t ky = 0; ky < g.k; ++ky) {
