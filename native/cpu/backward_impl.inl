@@ -313,9 +313,8 @@ inline void dotRows4x3(const float* const y[4], const int64_t ys[4], const float
  * (r, j) sum has dotRows4x3's lane chains (y rows 2p and 2p + 1 in the halves of one zmm, the x row
  * in both) and its final reduction, so the same bits; 2J FMAs per 2 y joins instead of 6.
  */
-template <int J>
-inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float* const x[J], const int64_t xs[J], int64_t rows, int64_t len,
-                       float* out) {
+template <int J, int S>
+inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float* x, int64_t wq, int64_t rows, int64_t len, float* out) {
   __m512 b[2][J];
   for (int p = 0; p < 2; ++p)
     for (int j = 0; j < J; ++j) b[p][j] = _mm512_setzero_ps();
@@ -326,13 +325,12 @@ inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float
   for (int64_t row = 0; row < rows; ++row) {
     const float* y0 = y[0] + row * ys[0]; const float* y1 = y[1] + row * ys[1];
     const float* y2 = y[2] + row * ys[2]; const float* y3 = y[3] + row * ys[3];
-    const float* xr[J];
-    for (int j = 0; j < J; ++j) xr[j] = x[j] + row * xs[j];
+    const float* xr = x + row * S * S * wq;  // tap j at xr + (j % S)·wq + j / S: one pointer (an array of tap pointers spilled)
     int64_t t = 0;
     for (; t < full; t += 8) {
       const __m512 z01 = joinHalves(_mm256_loadu_ps(y0 + t), _mm256_loadu_ps(y1 + t)), z23 = joinHalves(_mm256_loadu_ps(y2 + t), _mm256_loadu_ps(y3 + t));
       for (int j = 0; j < J; ++j) {
-        const __m512 u = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(xr[j] + t))));
+        const __m512 u = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_loadu_ps(xr + (j % S) * wq + j / S + t))));
         b[0][j] = _mm512_fmadd_ps(z01, u, b[0][j]);
         b[1][j] = _mm512_fmadd_ps(z23, u, b[1][j]);
       }
@@ -341,7 +339,7 @@ inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float
       const __m512 z01 = joinHalves(_mm256_maskload_ps(y0 + t, mask), _mm256_maskload_ps(y1 + t, mask));
       const __m512 z23 = joinHalves(_mm256_maskload_ps(y2 + t, mask), _mm256_maskload_ps(y3 + t, mask));
       for (int j = 0; j < J; ++j) {
-        const __m512 u = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_maskload_ps(xr[j] + t, mask))));
+        const __m512 u = _mm512_castpd_ps(_mm512_broadcast_f64x4(_mm256_castps_pd(_mm256_maskload_ps(xr + (j % S) * wq + j / S + t, mask))));
         b[0][j] = _mm512_fmadd_ps(z01, u, b[0][j]);
         b[1][j] = _mm512_fmadd_ps(z23, u, b[1][j]);
       }
@@ -494,17 +492,12 @@ void convBwdWeightDot(const ConvGeom& g, const float* dy, const float* in, float
             for (int q = 0; q < 9; ++q) ac[(co + r - m0) * kk + q] += all[r * 9 + q];
           continue;
         }
-        if (g.k == 5 || g.k == 7) {  // a whole kernel row per call (dotRows4xJ: the same sums as three taps at a time)
+        if ((g.k == 5 || g.k == 7) && (s == 1 || s == 2)) {  // a whole kernel row per call (dotRows4xJ: the same sums as three taps at a time)
           float row[28];
           for (int64_t ky = 0; ky < g.k; ++ky) {
-            const float* x[7];
-            int64_t xs[7];
-            for (int64_t q = 0; q < g.k; ++q) {
-              x[q] = img + (ky * s + q % s) * wq + q / s;
-              xs[q] = xStride;
-            }
-            if (g.k == 5) dotRows4xJ<5>(y, ys, x, xs, g.oh, g.ow, row);
-            else dotRows4xJ<7>(y, ys, x, xs, g.oh, g.ow, row);
+            const float* x = img + ky * s * wq;
+            if (g.k == 5) s == 1 ? dotRows4xJ<5, 1>(y, ys, x, wq, g.oh, g.ow, row) : dotRows4xJ<5, 2>(y, ys, x, wq, g.oh, g.ow, row);
+            else s == 1 ? dotRows4xJ<7, 1>(y, ys, x, wq, g.oh, g.ow, row) : dotRows4xJ<7, 2>(y, ys, x, wq, g.oh, g.ow, row);
             for (int r = 0; r < 4 && co + r < m1; ++r)
               for (int64_t q = 0; q < g.k; ++q) ac[(co + r - m0) * kk + ky * g.k + q] += row[r * g.k + q];
           }
