@@ -222,6 +222,16 @@ void convBwdWeight(const ConvGeom& g, const float* dy, const float* in, float* d
 constexpr int64_t kZeroRun = 4096;  // ≥ any output width (resolution ≤ 4096) and the 1×1 piece
 alignas(32) static const float kZeros[kZeroRun + 8] = {};
 
+#if ZENNAS_VEC512
+/** The AVX2 kernels' reduction of one 8-lane chain, here half `h` of a zmm: ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), their order. */
+inline float halfSum(__m512 v, int h) {
+  const __m256 a = h ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+  const __m128 q = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+}
+#endif
+
 /** out[r·3 + j] = Σ_rows Σ_t y_r[row·ys_r + t] · x_j[row·xs_j + t], t < len (stride 0 for kZeros). */
 inline void dotRows4x3(const float* const y[4], const int64_t ys[4], const float* const x[3], const int64_t xs[3], int64_t rows, int64_t len,
                        float out[12]) {
@@ -254,13 +264,7 @@ inline void dotRows4x3(const float* const y[4], const int64_t ys[4], const float
            _mm256_maskload_ps(y1 + t, mask), _mm256_maskload_ps(y2 + t, mask), _mm256_maskload_ps(y3 + t, mask));
   }
   for (int r = 0; r < 4; ++r)
-    for (int j = 0; j < 3; ++j) {
-      const __m512 v = b[r / 2][j];
-      const __m256 a = r % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
-      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-      out[r * 3 + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
-    }
+    for (int j = 0; j < 3; ++j) out[r * 3 + j] = halfSum(b[r / 2][j], r % 2);
 #elif ZENNAS_VEC
   __m256 a[4][3];
   for (int r = 0; r < 4; ++r)
@@ -346,13 +350,7 @@ inline void dotRows4xJ(const float* const y[4], const int64_t ys[4], const float
     }
   }
   for (int r = 0; r < 4; ++r)
-    for (int j = 0; j < J; ++j) {
-      const __m512 v = b[r / 2][j];
-      const __m256 a = r % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
-      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-      out[r * J + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
-    }
+    for (int j = 0; j < J; ++j) out[r * J + j] = halfSum(b[r / 2][j], r % 2);
 }
 
 /**
@@ -405,13 +403,7 @@ inline void dotRows4x9(const float* const y[4], const int64_t ys[4], const float
 #undef ZENNAS_TAPS9
   const __m512 lo[9] = {a0, a1, a2, a3, a4, a5, a6, a7, a8}, hi[9] = {c0, c1, c2, c3, c4, c5, c6, c7, c8};
   for (int r = 0; r < 4; ++r)
-    for (int j = 0; j < 9; ++j) {
-      const __m512 v = r < 2 ? lo[j] : hi[j];
-      const __m256 h8 = r % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)) : _mm512_castps512_ps256(v);
-      const __m128 h = _mm_add_ps(_mm256_castps256_ps128(h8), _mm256_extractf128_ps(h8, 1));
-      const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-      out[r * 9 + j] = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
-    }
+    for (int j = 0; j < 9; ++j) out[r * 9 + j] = halfSum(r < 2 ? lo[j] : hi[j], r % 2);
 }
 #endif
 

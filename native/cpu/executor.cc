@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "../common/env.h"
 #include "../common/errors.h"
 #include "../common/philox.h"
 #include "cpu_backend.h"
@@ -50,13 +51,13 @@ bool readLater(const Descriptor& d, int32_t slot, size_t from) {
   return false;
 }
 
-/** Ops that read value v, plus one if it is an output. */
-int readers(const Descriptor& d, int32_t v) {
-  int n = 0;
+/** Per value: the ops that read it, plus one if it is an output. */
+std::vector<int> readerCounts(const Descriptor& d) {
+  std::vector<int> reads(d.valueShape.size(), 0);
   for (const OpDesc& o : d.ops)
-    for (int32_t u : o.inputs) n += u == v;
-  for (int32_t u : d.outputs) n += u == v;
-  return n;
+    for (int32_t v : o.inputs) ++reads[static_cast<size_t>(v)];
+  for (int32_t v : d.outputs) ++reads[static_cast<size_t>(v)];
+  return reads;
 }
 
 int64_t paramCount(const OpDesc& o) {
@@ -114,7 +115,7 @@ ConvGeom planGeom(const OpDesc& o, int64_t n) {
 
 /** Tiles per Winograd task: its scratch fits the worker's, its V and M blocks stay near L2. */
 int64_t winoChunk(const ConvGeom& g) {
-  const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / (kWinoXi * (winoK(g) + g.cout + 2));
+  const int64_t fit = static_cast<int64_t>(ThreadPool::kScratchFloats) / winoPlainScratchFloats(g, 1);
   const int64_t l2 = (int64_t(1) << 18) / (kWinoXi * (winoK(g) + g.cout));
   int64_t chunk = std::max<int64_t>(kNR, std::min<int64_t>({fit, std::max<int64_t>(l2, 32), 128}) / kNR * kNR);
   // the ξ planes' cache-line padding (winoVStride) must fit too (tiles per chunk do not change any bit)
@@ -186,7 +187,7 @@ bool avx512Kernels() {
 std::optional<bool> winoForcedChoice(const ConvGeom& g, const OpDesc& o, const ExecutorConfig& c) {
   static_assert(kWinoScratchBudget == static_cast<int64_t>(ThreadPool::kScratchFloats), "winograd.h's scratch budget");
   // the unpadded chunk size (as before the ξ planes were padded: the same layers run Winograd)
-  if (o.op != OpCode::Conv || !winoEligible(g) || kWinoXi * kNR * (winoK(g) + g.cout + 2) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
+  if (o.op != OpCode::Conv || !winoEligible(g) || winoPlainScratchFloats(g, kNR) > static_cast<int64_t>(ThreadPool::kScratchFloats)) return false;
   const int env = convEnv();
   if (env == 1 || (env == 0 && c.convDirect)) return false;
   if (env == 2) return true;
@@ -286,6 +287,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
   wgradOffset_.assign(d_.ops.size(), -1);
   wgradSize_.assign(d_.ops.size(), 0);
   int64_t bnChannels = 0;
+  const std::vector<int> reads = readerCounts(d_);  // the fusion rules and the shared gradient buffers read it
   for (size_t i = 0; i < d_.ops.size(); ++i) {
     Step& s = steps_[i];
     const OpDesc& o = d_.ops[i];
@@ -330,13 +332,13 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
       }
       // BN → ADD(BN, r) → RELU, where the ADD is the BN value's only reader and the RELU the sum's
       // (a residual block's tail): one pass y = max(BN(x) + r, 0) instead of three (same floats).
-      static const bool noAddFuse = [] { const char* v = std::getenv("ZENNAS_FWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
+      static const bool noAddFuse = envOff("ZENNAS_FWD_FUSE");
       if (!s.fuseRelu && !noAddFuse && i + 2 < d_.ops.size()) {
         const OpDesc& a = d_.ops[i + 1];
         const OpDesc& r = d_.ops[i + 2];
         const int k = a.op != OpCode::Add || a.inputs.size() != 2 ? -1 : a.inputs[0] == o.value ? 1 : a.inputs[1] == o.value ? 0 : -1;
         if (k >= 0 && a.inputs[static_cast<size_t>(k)] != o.value && r.op == OpCode::Relu && r.inputs.size() == 1 && r.inputs[0] == a.value &&
-            readers(d_, o.value) == 1 && readers(d_, a.value) == 1) {
+            reads[static_cast<size_t>(o.value)] == 1 && reads[static_cast<size_t>(a.value)] == 1) {
           s.fuseAddRelu = true;
           s.resInput = k;
           s.resSlot = a.inputSlots[static_cast<size_t>(k)];
@@ -497,11 +499,7 @@ Executor::Executor(Descriptor d, const ExecutorConfig& c, double limitBytes) : k
     // A value whose only reader is an ADD or IDENTITY receives exactly that op's output gradient:
     // it shares the op's gradient buffer instead of a copy (one input per op, so two inputs never
     // share one; outputs and the input keep their own). Values are SSA: a consumer's value is larger.
-    static const bool noShare = [] { const char* v = std::getenv("ZENNAS_BWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
-    std::vector<int> reads(nValues, 0);
-    for (const OpDesc& o : d_.ops)
-      for (int32_t v : o.inputs) ++reads[static_cast<size_t>(v)];
-    for (int32_t v : d_.outputs) ++reads[static_cast<size_t>(v)];
+    static const bool noShare = envOff("ZENNAS_BWD_FUSE");
     std::vector<int32_t> shareWith(nValues, -1);
     for (size_t i = 0; i < d_.ops.size() && !noShare; ++i) {
       const OpDesc& o = d_.ops[i];
@@ -587,7 +585,7 @@ void Executor::drawWeights(uint64_t seed, uint32_t repeat, ThreadPool& pool) {
 }
 
 void Executor::winoTransform(ThreadPool& pool, const ConvGeom& g, const float* w, float* u) {
-  constexpr int64_t kRows = 2 * kMR;  // output channels per task: whole MR-row panels (winoWeights computes a panel at once)
+  constexpr int64_t kRows = kWinoWeightRows;
   pool.parallelFor((g.cout + kRows - 1) / kRows, [&](int64_t t, int, float*) {
     k_.winoWeights(g, w, u, t * kRows, std::min(g.cout, (t + 1) * kRows));
   });
@@ -643,10 +641,10 @@ void Executor::transformWinoWeights(ThreadPool& pool) {
   // Every Winograd conv's panels in one job (one per conv cost a hand-off each: a search
   // candidate's narrow convs are a few microseconds of work apiece); the same panels, the same bits.
   if (winoTasks_.empty()) {
-    constexpr int64_t kRows = 2 * kMR;  // as winoTransform
     for (size_t i = 0; i < steps_.size(); ++i)
       if (steps_[i].wino)
-        for (int64_t c = 0; c < steps_[i].g.cout; c += kRows) winoTasks_.push_back({static_cast<int>(i), c, std::min(steps_[i].g.cout, c + kRows)});
+        for (int64_t c = 0; c < steps_[i].g.cout; c += kWinoWeightRows)
+          winoTasks_.push_back({static_cast<int>(i), c, std::min(steps_[i].g.cout, c + kWinoWeightRows)});
   }
   pool.parallelFor(static_cast<int64_t>(winoTasks_.size()), [&](int64_t t, int, float*) {
     const WeightChunk& c = winoTasks_[static_cast<size_t>(t)];
@@ -801,7 +799,7 @@ void Executor::shareGrads(bool on) {
 }
 
 bool Executor::fusedBackward(size_t i) const {
-  static const bool off = [] { const char* v = std::getenv("ZENNAS_BWD_FUSE"); return v && std::strcmp(v, "0") == 0; }();
+  static const bool off = envOff("ZENNAS_BWD_FUSE");
   // The RELU is the BN value's only consumer (the forward's fusion rule), so its input gradient is
   // written, not accumulated: the fused step writes exactly what RELU backward + BN backward would.
   // BN → ADD → RELU: likewise the RELU's input gradient and the ADD's BN-side one.

@@ -8,6 +8,7 @@
 #include <limits>
 #include <stdexcept>
 
+#include "../common/env.h"
 #include "../common/gaussian_math.h"
 #include "kernels.h"
 
@@ -122,29 +123,15 @@ struct IndirectB {  // row p: the 8 floats at base + off[p], then the 8 at base1
 // P (1 or 2) adjacent 16-column panels of C in one register block: 6 × 32 = 12 zmm accumulators
 // (two FMA pipes × four cycles of latency need eight chains in flight; 6 × 16 would leave it
 // latency-bound). Each element is the FMA chain of microKernelR over p, so the bits are its bits.
-template <int R, int P, class LoadB>
-inline void microKernelZ(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int nr) {
-  __m512 l0 = _mm512_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
-  __m512 h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0;
-  static_assert(kMR == 6 && R >= 1 && R <= 6 && (P == 1 || P == 2), "rows 0 .. 5, one or two panels");
-  for (int64_t p = 0; p < kc; ++p) {
-    __m512 b0, b1;
-    loadB(p, b0, b1);
-#define ZENNAS_ROW(i)                                           \
-  if constexpr (R > i) {                                        \
-    const __m512 a = _mm512_set1_ps(A[i]);                      \
-    l##i = _mm512_fmadd_ps(a, b0, l##i);                        \
-    if constexpr (P == 2) h##i = _mm512_fmadd_ps(a, b1, h##i);  \
-  }
-    ZENNAS_ROW(0) ZENNAS_ROW(1) ZENNAS_ROW(2) ZENNAS_ROW(3) ZENNAS_ROW(4) ZENNAS_ROW(5)
-#undef ZENNAS_ROW
-    A += kMR;
-  }
-  const __m512 lo[6] = {l0, l1, l2, l3, l4, l5}, hi[6] = {h0, h1, h2, h3, h4, h5};
-  // Columns [0, nr) of the P·16: full stores where whole (masked AVX-512 stores only at a tail).
+/**
+ * Rows [0, rows) of a register block into C (rows ldc apart), columns [0, nr) of the P·16: full
+ * stores where whole, masked AVX-512 stores only at a tail; acc adds into C.
+ */
+template <int P>
+inline void putRowsZ(const __m512* lo, const __m512* hi, int rows, float* C, int64_t ldc, bool acc, int nr) {
   const int n0 = std::min(nr, kNR), n1 = nr - n0;
   const __mmask16 m0 = static_cast<__mmask16>((1u << n0) - 1), m1 = static_cast<__mmask16>((1u << std::max(n1, 0)) - 1);
-  for (int i = 0; i < R; ++i) {
+  for (int i = 0; i < rows; ++i) {
     float* c = C + i * ldc;
     __m512 x = lo[i];
     if (n0 == kNR) {
@@ -165,6 +152,28 @@ inline void microKernelZ(int64_t kc, const float* __restrict A, LoadB loadB, flo
       }
     }
   }
+}
+
+template <int R, int P, class LoadB>
+inline void microKernelZ(int64_t kc, const float* __restrict A, LoadB loadB, float* C, int64_t ldc, bool acc, int nr) {
+  __m512 l0 = _mm512_setzero_ps(), l1 = l0, l2 = l0, l3 = l0, l4 = l0, l5 = l0;
+  __m512 h0 = l0, h1 = l0, h2 = l0, h3 = l0, h4 = l0, h5 = l0;
+  static_assert(kMR == 6 && R >= 1 && R <= 6 && (P == 1 || P == 2), "rows 0 .. 5, one or two panels");
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0, b1;
+    loadB(p, b0, b1);
+#define ZENNAS_ROW(i)                                           \
+  if constexpr (R > i) {                                        \
+    const __m512 a = _mm512_set1_ps(A[i]);                      \
+    l##i = _mm512_fmadd_ps(a, b0, l##i);                        \
+    if constexpr (P == 2) h##i = _mm512_fmadd_ps(a, b1, h##i);  \
+  }
+    ZENNAS_ROW(0) ZENNAS_ROW(1) ZENNAS_ROW(2) ZENNAS_ROW(3) ZENNAS_ROW(4) ZENNAS_ROW(5)
+#undef ZENNAS_ROW
+    A += kMR;
+  }
+  const __m512 lo[6] = {l0, l1, l2, l3, l4, l5}, hi[6] = {h0, h1, h2, h3, h4, h5};
+  putRowsZ<P>(lo, hi, R, C, ldc, acc, nr);
 }
 
 // One or two live rows (a tail panel of cout = 8, 32, 56, 80 …) over four 16-column panels at
@@ -240,29 +249,7 @@ inline void microKernelZ12(int64_t kc, const float* __restrict A0, const float* 
     A1 += kMR;
   }
   const __m512 lo[12] = {l0, l1, l2, l3, l4, l5, l6, l7, l8, l9, l10, l11}, hi[12] = {h0, h1, h2, h3, h4, h5, h6, h7, h8, h9, h10, h11};
-  const int n0 = std::min(nr, kNR), n1 = nr - n0;
-  const __mmask16 m0 = static_cast<__mmask16>((1u << n0) - 1), m1 = static_cast<__mmask16>((1u << std::max(n1, 0)) - 1);
-  for (int i = 0; i < 6 + R2; ++i) {
-    float* c = C + i * ldc;
-    __m512 x = lo[i];
-    if (n0 == kNR) {
-      if (acc) x = _mm512_add_ps(_mm512_loadu_ps(c), x);
-      _mm512_storeu_ps(c, x);
-    } else {
-      if (acc) x = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, c), x);
-      _mm512_mask_storeu_ps(c, m0, x);
-    }
-    if constexpr (P == 2) {
-      __m512 y = hi[i];
-      if (n1 == kNR) {
-        if (acc) y = _mm512_add_ps(_mm512_loadu_ps(c + kNR), y);
-        _mm512_storeu_ps(c + kNR, y);
-      } else {
-        if (acc) y = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, c + kNR), y);
-        _mm512_mask_storeu_ps(c + kNR, m1, y);
-      }
-    }
-  }
+  putRowsZ<P>(lo, hi, 6 + R2, C, ldc, acc, nr);
 }
 
 template <int P, class LoadB>
@@ -402,6 +389,12 @@ inline void microKernelStrip(int64_t kc, const float* __restrict A, const float*
 #endif
 }
 
+/** Two row panels per register block in microKernelRows / microKernelIndirectRows (ZENNAS_GEMM12=0: one, for A/B runs). */
+inline bool gemmTwoPanels() {
+  static const bool on = !envOff("ZENNAS_GEMM12");
+  return on;
+}
+
 #if ZENNAS_VEC512
 /** microKernelStrip for two row panels at once (A0: a full panel, A1: mr1 rows): microKernelZ12. */
 inline void microKernelStrip12(int64_t kc, const float* __restrict A0, const float* __restrict A1, int mr1, const float* B, int64_t bStride, float* C,
@@ -422,8 +415,7 @@ inline void microKernelRows(int64_t kc, const float* A, int64_t aStride, int64_t
                             int64_t np, int lastNr) {
   int64_t ir = 0;
 #if ZENNAS_VEC512
-  static const bool two = [] { const char* v = std::getenv("ZENNAS_GEMM12"); return !(v && std::strcmp(v, "0") == 0); }();
-  if (two)
+  if (gemmTwoPanels())
     for (; ir + kMR < M; ir += 2 * kMR)
       microKernelStrip12(kc, A + (ir / kMR) * aStride, A + (ir / kMR + 1) * aStride, static_cast<int>(std::min<int64_t>(kMR, M - ir - kMR)), B, bStride,
                          C + ir * ldc, ldc, acc, np, lastNr);
@@ -467,8 +459,7 @@ inline void microKernelIndirectRows(int64_t kc, const float* A, int64_t aStride,
                                     int64_t c0, int64_t c1) {
   int64_t ir = 0;
 #if ZENNAS_VEC512
-  static const bool two = [] { const char* v = std::getenv("ZENNAS_GEMM12"); return !(v && std::strcmp(v, "0") == 0); }();
-  if (two)
+  if (gemmTwoPanels())
     for (; ir + kMR < M; ir += 2 * kMR) {
       const float* A0 = A + (ir / kMR) * aStride;
       const float* A1 = A0 + aStride;

@@ -35,11 +35,15 @@ inline int64_t winoK(const ConvGeom& g) { return winoSub(g) * winoSub(g) * g.cin
  * power-of-two channel counts the plain size is a multiple of 4 KiB for 512 channels and of 2 KiB
  * for 128 and 256: all 36 streams in one or two sets of a 12-way L1).
  */
-inline int64_t winoUStride(const ConvGeom& g) { return ((packedASize(g.cout, winoK(g)) + 15) / 16 | 1) * 16; }
+/** `floats` rounded up to an odd number of cache lines (see winoUStride, winoXiStride). */
+inline int64_t winoOddLines(int64_t floats) { return ((floats + 15) / 16 | 1) * 16; }
+inline int64_t winoUStride(const ConvGeom& g) { return winoOddLines(packedASize(g.cout, winoK(g))); }
 /** Floats of the transformed weights: 36 packed A matrices of cout × S·cin, winoUStride apart. */
 inline int64_t winoWeightFloats(const ConvGeom& g) { return kWinoXi * winoUStride(g); }
-/** `floats` rounded up to an odd number of cache lines (see winoXiStride). */
-inline int64_t winoOddLines(int64_t floats) { return ((floats + 15) / 16 | 1) * 16; }
+/** Output channels per weight-transform task: whole MR-row panels (winoWeights computes a panel at once). */
+constexpr int64_t kWinoWeightRows = 2 * kMR;
+/** Scratch floats of a chunk of `tiles` without the ξ planes' padding: the planner's Winograd rule and chunk size read this. */
+inline int64_t winoPlainScratchFloats(const ConvGeom& g, int64_t tiles) { return kWinoXi * tiles * (winoK(g) + g.cout + 2); }
 constexpr int64_t kWinoScratchBudget = int64_t(1) << 20;  // a pool thread's scratch floats (ThreadPool::kScratchFloats; checked in executor.cc)
 /**
  * `floats` rounded up to an odd number of cache lines: 36 ξ planes that far apart fall into 36
@@ -48,7 +52,7 @@ constexpr int64_t kWinoScratchBudget = int64_t(1) << 20;  // a pool thread's scr
  * unpadded size, so padding never changes which layers run Winograd, nor any bit).
  */
 inline int64_t winoXiStride(const ConvGeom& g, int64_t floats) {
-  const bool room = kWinoXi * 16 * (winoK(g) + g.cout + 2) + 2 * kWinoXi * 32 <= kWinoScratchBudget;
+  const bool room = winoPlainScratchFloats(g, kNR) + 2 * kWinoXi * 32 <= kWinoScratchBudget;
   return room ? winoOddLines(floats) : floats;
 }
 /** Floats between the ξ planes of V ([36][T/16][S·cin][16]) and of M ([36][cout][T]) for T columns. */
